@@ -1,0 +1,326 @@
+//! `Baseline`: the blessed result of a scenario, `baselines/<name>.json`, and the only module
+//! that writes files.
+//!
+//! Writes are atomic (a temporary file in the same directory, then a rename), so a crash or an
+//! interrupt mid-bless leaves every baseline either old or new, never torn. Pending results go
+//! to `<name>.json.new` (never in CI); run results for reports go under `target/membound/`.
+
+use crate::errors::BaselineError;
+use crate::invariant::Outcome;
+use crate::metrics::{Measurement, Value};
+use crate::scenario::Scenario;
+use crate::{Mark, Timeline, XUnit};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+
+/// At most this many timeline points are kept for charts.
+pub const CHART_POINTS: usize = 64;
+/// At most this many types get their own band in charts.
+pub const CHART_TYPES: usize = 6;
+
+/// A scenario's blessed (or pending, or current) result. Field order is the JSON key order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Baseline {
+    /// The scenario's name.
+    pub scenario: String,
+    /// The scenario's fingerprint when this result was made.
+    pub fingerprint: String,
+    /// The scenario's description, for readers of the JSON.
+    pub description: String,
+    /// Whole-run metrics by name.
+    pub metrics: BTreeMap<String, Value>,
+    /// Per-type metrics keyed by the whole label.
+    pub types: BTreeMap<String, BTreeMap<String, Value>>,
+    /// Each invariant's outcome in one line.
+    pub invariants: BTreeMap<String, String>,
+    /// Toolchain versions (`rustc`, `ghc`).
+    pub toolchain: BTreeMap<String, String>,
+    /// Host facts (`os`, `arch`, `cpus`).
+    pub host: BTreeMap<String, String>,
+    /// A downsampled timeline for charts.
+    pub timeline: ChartTimeline,
+}
+
+/// At most [`CHART_POINTS`] points of a timeline, with the top types' bytes.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ChartTimeline {
+    /// What x counts.
+    pub x_unit: XUnit,
+    /// Points in increasing x.
+    pub points: Vec<ChartPoint>,
+    /// Phase marks.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<Mark>,
+}
+
+/// One chart point.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ChartPoint {
+    /// Position.
+    pub x: u64,
+    /// Total residency in bytes.
+    pub live_bytes: u64,
+    /// Bytes of the top types at this point.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub types: BTreeMap<String, u64>,
+}
+
+impl Baseline {
+    /// Builds the result of a run.
+    pub fn from_run(
+        scenario: &Scenario,
+        m: &Measurement,
+        outcomes: &[(String, Outcome)],
+        tl: &Timeline,
+        toolchain: BTreeMap<String, String>,
+    ) -> Baseline {
+        let unit = tl.x_unit;
+        let invariants = outcomes
+            .iter()
+            .map(|(name, o)| {
+                let expected = scenario
+                    .invariants
+                    .iter()
+                    .any(|i| &i.name == name && matches!(i.expect, crate::scenario::Expectation::Violated { .. }));
+                let text = match o {
+                    Outcome::Held { samples } => format!("held ({samples} samples)"),
+                    Outcome::Violated(v) => format!(
+                        "violated at {} {}{}",
+                        match unit {
+                            XUnit::Cycles => "cycle",
+                            XUnit::Census => "census",
+                        },
+                        v.x,
+                        if expected { " (expected)" } else { "" }
+                    ),
+                    Outcome::NotReached { reason } => format!("not reached: {reason}"),
+                };
+                (name.clone(), text)
+            })
+            .collect();
+        Baseline {
+            scenario: scenario.name.clone(),
+            fingerprint: scenario.fingerprint.clone(),
+            description: scenario.description.clone(),
+            metrics: m.metrics.clone(),
+            types: m.types.clone(),
+            invariants,
+            toolchain,
+            host: host_facts(),
+            timeline: downsample(tl),
+        }
+    }
+
+    /// The part of a baseline that comparisons diff: everything but host, toolchain and chart.
+    pub fn comparable_json(&self) -> String {
+        #[derive(Serialize)]
+        struct View<'a> {
+            scenario: &'a str,
+            fingerprint: &'a str,
+            metrics: &'a BTreeMap<String, Value>,
+            types: &'a BTreeMap<String, BTreeMap<String, Value>>,
+            invariants: &'a BTreeMap<String, String>,
+        }
+        let v = View {
+            scenario: &self.scenario,
+            fingerprint: &self.fingerprint,
+            metrics: &self.metrics,
+            types: &self.types,
+            invariants: &self.invariants,
+        };
+        serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
+    }
+
+    /// Pretty JSON with a trailing newline, as committed.
+    pub fn to_json(&self) -> String {
+        // Serialising plain maps and numbers cannot fail; an empty string would show in review.
+        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+    }
+}
+
+/// Host facts recorded beside a result (informational; never compared).
+pub fn host_facts() -> BTreeMap<String, String> {
+    let mut h = BTreeMap::new();
+    h.insert("os".into(), std::env::consts::OS.into());
+    h.insert("arch".into(), std::env::consts::ARCH.into());
+    h.insert("cpus".into(), std::thread::available_parallelism().map_or(1, |n| n.get()).to_string());
+    h
+}
+
+/// Keeps at most [`CHART_POINTS`] evenly spaced samples, always including the first, the last
+/// and the peak, with the [`CHART_TYPES`] types of highest peak bytes.
+pub fn downsample(tl: &Timeline) -> ChartTimeline {
+    let n = tl.samples.len();
+    let mut idx: Vec<usize> = if n <= CHART_POINTS {
+        (0..n).collect()
+    } else {
+        (0..CHART_POINTS - 1).map(|i| i * (n - 1) / (CHART_POINTS - 2)).collect()
+    };
+    if let Some((peak, _)) = tl.samples.iter().enumerate().max_by_key(|(_, s)| s.live_bytes) {
+        if !idx.contains(&peak) {
+            idx.push(peak);
+        }
+    }
+    idx.sort_unstable();
+    idx.dedup();
+    let mut peaks: BTreeMap<&str, u64> = BTreeMap::new();
+    for s in &tl.samples {
+        for (l, t) in &s.types {
+            let e = peaks.entry(l).or_default();
+            *e = (*e).max(t.bytes);
+        }
+    }
+    let mut top: Vec<(&str, u64)> = peaks.into_iter().collect();
+    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    let top: Vec<&str> = top.into_iter().take(CHART_TYPES).map(|(l, _)| l).collect();
+    let points = idx
+        .into_iter()
+        .map(|i| {
+            let s = &tl.samples[i];
+            ChartPoint {
+                x: s.x,
+                live_bytes: s.live_bytes,
+                types: top.iter().map(|l| ((*l).to_owned(), s.types.get(*l).map_or(0, |t| t.bytes))).collect(),
+            }
+        })
+        .collect();
+    ChartTimeline { x_unit: tl.x_unit, points, marks: tl.marks.clone() }
+}
+
+/// Where a scenario's files live.
+#[derive(Debug, Clone)]
+pub struct Store {
+    /// `baselines/`.
+    pub dir: PathBuf,
+    /// Where run results for reports go, e.g. `target/membound/results`.
+    pub results_dir: PathBuf,
+}
+
+impl Store {
+    /// `baselines/<name>.json`.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.json"))
+    }
+
+    /// `baselines/<name>.json.new`.
+    pub fn pending_path(&self, name: &str) -> PathBuf {
+        self.dir.join(format!("{name}.json.new"))
+    }
+
+    /// Reads the blessed baseline; `Ok(None)` when there is none.
+    pub fn read(&self, name: &str) -> Result<Option<Baseline>, BaselineError> {
+        read_file(&self.path(name), name)
+    }
+
+    /// Reads a pending result; `Ok(None)` when there is none.
+    pub fn read_pending(&self, name: &str) -> Result<Option<Baseline>, BaselineError> {
+        read_file(&self.pending_path(name), name)
+    }
+
+    /// Blesses a result: writes `<name>.json` atomically and removes `<name>.json.new`.
+    /// Refuses a result whose invariants fail.
+    pub fn bless(&self, b: &Baseline, problems: &[String], failed_invariant: Option<&str>) -> Result<(), BaselineError> {
+        if !problems.is_empty() {
+            return Err(BaselineError::InvariantFailed {
+                scenario: b.scenario.clone(),
+                invariant: failed_invariant.unwrap_or("(see the run's failure)").to_owned(),
+            });
+        }
+        write_atomic(&self.path(&b.scenario), b.to_json().as_bytes())?;
+        self.remove_pending(&b.scenario)
+    }
+
+    /// Leaves a mismatching result for review as `<name>.json.new`.
+    pub fn write_pending(&self, b: &Baseline) -> Result<PathBuf, BaselineError> {
+        let p = self.pending_path(&b.scenario);
+        write_atomic(&p, b.to_json().as_bytes())?;
+        Ok(p)
+    }
+
+    /// Removes a stale `<name>.json.new`, if any.
+    pub fn remove_pending(&self, name: &str) -> Result<(), BaselineError> {
+        let p = self.pending_path(name);
+        match std::fs::remove_file(&p) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+            Err(source) => Err(BaselineError::Io { path: p, source }),
+        }
+    }
+
+    /// Writes a run's result for reports: `<results_dir>/<name>.json`.
+    pub fn write_result<T: Serialize>(&self, name: &str, result: &T) -> Result<PathBuf, BaselineError> {
+        let p = self.results_dir.join(format!("{name}.json"));
+        let text = serde_json::to_string_pretty(result).unwrap_or_default() + "\n";
+        write_atomic(&p, text.as_bytes())?;
+        Ok(p)
+    }
+}
+
+fn read_file(path: &Path, scenario: &str) -> Result<Option<Baseline>, BaselineError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(source) => return Err(BaselineError::Io { path: path.to_owned(), source }),
+    };
+    serde_json::from_str(&text).map(Some).map_err(|e| BaselineError::Parse {
+        path: path.to_owned(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+        scenario: scenario.to_owned(),
+    })
+}
+
+/// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
+/// readers (and a crash) see the old content or the new, never a part.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BaselineError> {
+    let io = |source| BaselineError::Io { path: path.to_owned(), source };
+    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).map_err(io)?;
+    let mut tmp = tempfile::Builder::new().prefix(".membound-").suffix(".tmp").tempfile_in(dir).map_err(io)?;
+    tmp.write_all(bytes).map_err(io)?;
+    tmp.as_file().sync_all().map_err(io)?;
+    tmp.persist(path).map_err(|e| io(e.error))?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Sample;
+
+    #[test]
+    fn downsampling_keeps_ends_and_peak() {
+        let mut tl = Timeline::new("t", XUnit::Cycles);
+        for i in 0..1000u64 {
+            tl.samples.push(Sample { x: i * 10, live_bytes: if i == 501 { 10_000 } else { i }, ..Default::default() });
+        }
+        let c = downsample(&tl);
+        assert!(c.points.len() <= CHART_POINTS + 1);
+        assert_eq!(c.points.first().map(|p| p.x), Some(0));
+        assert_eq!(c.points.last().map(|p| p.x), Some(9990));
+        assert!(c.points.iter().any(|p| p.live_bytes == 10_000));
+    }
+
+    #[test]
+    fn atomic_write_replaces_whole_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let p = dir.path().join("x.json");
+        write_atomic(&p, b"old").expect("write");
+        write_atomic(&p, b"new content").expect("write");
+        assert_eq!(std::fs::read_to_string(&p).expect("read"), "new content");
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").filter_map(|e| e.ok()).collect();
+        assert_eq!(leftovers.len(), 1, "no temporary file left behind");
+    }
+
+    #[test]
+    fn a_corrupt_baseline_says_where() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store { dir: dir.path().to_owned(), results_dir: dir.path().join("r") };
+        std::fs::write(store.path("s"), "{\n  \"scenario\": 3,\n").expect("write");
+        let e = store.read("s").expect_err("corrupt").to_string();
+        assert!(e.contains("s.json:2:") && e.contains("cargo xtask bless s"), "{e}");
+    }
+}

@@ -1,0 +1,273 @@
+//! `Comparison`: a run's result against its blessed baseline, metric by metric, under
+//! two-sided tolerances; and its rendering as a table and a unified diff.
+//!
+//! Pure functions over `Baseline` values. A change beyond tolerance in either direction is
+//! reported: an improvement must be blessed so later drift cannot quietly eat it.
+
+use crate::baseline::Baseline;
+use crate::metrics::{kind, Kind, Value};
+use crate::scenario::{Scenario, Tolerance};
+use crate::units::{fmt_bytes, fmt_int};
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
+use std::fmt::Write as _;
+
+/// Default tolerance of noisy metrics: 10% or 2 MiB, whichever is larger.
+pub const NOISY_DEFAULT: Tolerance = Tolerance { relative: 0.10, absolute: 2.0 * 1024.0 * 1024.0 };
+
+/// How one metric compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RowVerdict {
+    /// Identical.
+    Equal,
+    /// Different, within tolerance.
+    Within,
+    /// Higher than the baseline beyond tolerance.
+    Regressed,
+    /// Lower than the baseline beyond tolerance: bless to lock it in.
+    Improved,
+    /// In the run, not in the baseline.
+    Added,
+    /// In the baseline, not in the run.
+    Removed,
+}
+
+impl RowVerdict {
+    /// Whether this row fails the comparison.
+    pub fn fails(self) -> bool {
+        !matches!(self, RowVerdict::Equal | RowVerdict::Within)
+    }
+
+    /// A short word for tables.
+    pub fn word(self) -> &'static str {
+        match self {
+            RowVerdict::Equal => "=",
+            RowVerdict::Within => "ok",
+            RowVerdict::Regressed => "REGRESSED",
+            RowVerdict::Improved => "improved",
+            RowVerdict::Added => "new",
+            RowVerdict::Removed => "gone",
+        }
+    }
+}
+
+/// One metric's comparison.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// Flat metric name (`types.<label>.<field>` for per-type ones).
+    pub metric: String,
+    /// Blessed value.
+    pub baseline: Option<Value>,
+    /// This run's value.
+    pub current: Option<Value>,
+    /// The tolerance applied.
+    pub tolerance: TolSpec,
+    /// The outcome.
+    pub verdict: RowVerdict,
+}
+
+/// A tolerance as applied, serialisable for results and reports.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct TolSpec {
+    /// Fraction of the baseline.
+    pub relative: f64,
+    /// Absolute amount.
+    pub absolute: f64,
+}
+
+impl Row {
+    /// current − baseline.
+    pub fn delta(&self) -> Option<f64> {
+        Some(self.current?.as_f64() - self.baseline?.as_f64())
+    }
+
+    /// The change as a fraction of the baseline.
+    pub fn delta_rel(&self) -> Option<f64> {
+        let b = self.baseline?.as_f64();
+        (b != 0.0).then(|| self.delta().unwrap_or(0.0) / b.abs())
+    }
+}
+
+/// The whole comparison of a run with its baseline.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Comparison {
+    /// Every metric of either side, in name order.
+    pub rows: Vec<Row>,
+    /// `Some((baseline's, scenario's))` when the scenario changed since the blessing.
+    pub fingerprint_mismatch: Option<(String, String)>,
+}
+
+impl Comparison {
+    /// Rows that fail.
+    pub fn failing(&self) -> impl Iterator<Item = &Row> {
+        self.rows.iter().filter(|r| r.verdict.fails())
+    }
+}
+
+/// The tolerance for a metric: the scenario's override, else the default of its kind.
+pub fn tolerance_for(scenario: &Scenario, metric: &str) -> TolSpec {
+    if let Some(t) = scenario.tolerances.get(metric) {
+        return TolSpec { relative: t.relative, absolute: t.absolute };
+    }
+    match kind(metric) {
+        Kind::Exact => TolSpec { relative: 0.0, absolute: 0.0 },
+        Kind::Noisy => TolSpec { relative: NOISY_DEFAULT.relative, absolute: NOISY_DEFAULT.absolute },
+    }
+}
+
+/// Judges one value against its baseline.
+pub fn judge(baseline: Option<Value>, current: Option<Value>, tol: TolSpec) -> RowVerdict {
+    match (baseline, current) {
+        (None, None) => RowVerdict::Equal,
+        (None, Some(_)) => RowVerdict::Added,
+        (Some(_), None) => RowVerdict::Removed,
+        (Some(b), Some(c)) => {
+            let (b, c) = (b.as_f64(), c.as_f64());
+            if b == c {
+                return RowVerdict::Equal;
+            }
+            let allowed = (tol.relative * b.abs()).max(tol.absolute);
+            if (c - b).abs() <= allowed {
+                RowVerdict::Within
+            } else if c > b {
+                RowVerdict::Regressed
+            } else {
+                RowVerdict::Improved
+            }
+        }
+    }
+}
+
+/// Compares a run's result with the blessed baseline.
+pub fn compare(scenario: &Scenario, baseline: &Baseline, current: &Baseline) -> Comparison {
+    let flat = |b: &Baseline| {
+        crate::metrics::Measurement { metrics: b.metrics.clone(), types: b.types.clone(), fit: Default::default() }.flat()
+    };
+    let (old, new) = (flat(baseline), flat(current));
+    let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let rows = names
+        .into_iter()
+        .map(|name| {
+            let tolerance = tolerance_for(scenario, name);
+            let (b, c) = (old.get(name).copied(), new.get(name).copied());
+            Row { metric: name.clone(), baseline: b, current: c, tolerance, verdict: judge(b, c, tolerance) }
+        })
+        .collect();
+    let fingerprint_mismatch =
+        (baseline.fingerprint != current.fingerprint).then(|| (baseline.fingerprint.clone(), current.fingerprint.clone()));
+    Comparison { rows, fingerprint_mismatch }
+}
+
+/// Formats a metric's value with its unit: bytes for byte metrics, plain integers for counts.
+pub fn fmt_value(metric: &str, v: f64) -> String {
+    if is_bytes(metric) {
+        fmt_bytes(v)
+    } else if v.fract() == 0.0 && v.abs() < 1e15 {
+        fmt_int(v as i128)
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+/// Whether a metric is measured in bytes.
+pub fn is_bytes(metric: &str) -> bool {
+    metric.ends_with("_bytes")
+        || metric.starts_with("live_bytes.")
+        || metric.starts_with("heap.")
+        || metric.starts_with("rss.")
+        || metric.starts_with("jemalloc.")
+        || metric.starts_with("ghc.max_bytes")
+        || metric == "ghc.bytes_allocated"
+}
+
+fn fmt_tol(metric: &str, t: &TolSpec) -> String {
+    match (t.relative, t.absolute) {
+        (r, a) if r == 0.0 && a == 0.0 => "exact".into(),
+        (r, a) if a == 0.0 => format!("±{:.0}%", r * 100.0),
+        (r, a) if r == 0.0 => format!("±{}", fmt_value(metric, a)),
+        (r, a) => format!("±{:.0}% or {}", r * 100.0, fmt_value(metric, a)),
+    }
+}
+
+/// The comparison as a plain-text table of the rows that moved (all rows if `all`).
+pub fn table(cmp: &Comparison, all: bool) -> String {
+    let header = ["metric", "baseline", "current", "Δ", "Δ%", "tolerance", "verdict"];
+    let mut rows: Vec<[String; 7]> = Vec::new();
+    for r in cmp.rows.iter().filter(|r| all || r.verdict != RowVerdict::Equal) {
+        let f = |v: Option<Value>| v.map_or("—".to_owned(), |v| fmt_value(&r.metric, v.as_f64()));
+        rows.push([
+            r.metric.clone(),
+            f(r.baseline),
+            f(r.current),
+            r.delta().map_or("—".into(), |d| format!("{}{}", if d > 0.0 { "+" } else { "" }, fmt_value(&r.metric, d))),
+            r.delta_rel().map_or("—".into(), |d| format!("{:+.1}%", d * 100.0)),
+            fmt_tol(&r.metric, &r.tolerance),
+            r.verdict.word().to_owned(),
+        ]);
+    }
+    let mut widths = header.map(|h| h.chars().count());
+    for row in &rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: &[String], out: &mut String| {
+        for (i, (c, w)) in cells.iter().zip(widths).enumerate() {
+            let pad = w - c.chars().count();
+            if i == 0 {
+                let _ = write!(out, "  {c}{}", " ".repeat(pad));
+            } else {
+                let _ = write!(out, "  {}{c}", " ".repeat(pad));
+            }
+        }
+        out.push('\n');
+    };
+    line(&header.map(String::from), &mut out);
+    for row in &rows {
+        line(row, &mut out);
+    }
+    out
+}
+
+/// A unified diff of the comparable parts of two results (`similar`), with `a`/`b` names.
+pub fn unified_diff(baseline: &Baseline, current: &Baseline, old_name: &str, new_name: &str) -> String {
+    let (a, b) = (baseline.comparable_json(), current.comparable_json());
+    similar::TextDiff::from_lines(&a, &b).unified_diff().context_radius(2).header(old_name, new_name).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(relative: f64, absolute: f64) -> TolSpec {
+        TolSpec { relative, absolute }
+    }
+
+    #[test]
+    fn two_sided_tolerances() {
+        use RowVerdict::*;
+        let cases = [
+            (Some(100), Some(100), t(0.0, 0.0), Equal),
+            (Some(100), Some(101), t(0.0, 0.0), Regressed),
+            (Some(100), Some(99), t(0.0, 0.0), Improved),
+            (Some(100), Some(109), t(0.1, 0.0), Within),
+            (Some(100), Some(111), t(0.1, 0.0), Regressed),
+            (Some(100), Some(89), t(0.1, 0.0), Improved),
+            (Some(100), Some(150), t(0.1, 50.0), Within),
+            (None, Some(1), t(0.0, 0.0), Added),
+            (Some(1), None, t(0.0, 0.0), Removed),
+        ];
+        for (b, c, tol, want) in cases {
+            assert_eq!(judge(b.map(Value::Int), c.map(Value::Int), tol), want, "{b:?} -> {c:?} under {tol:?}");
+        }
+    }
+
+    #[test]
+    fn noisy_metrics_default_to_relative_tolerance() {
+        assert_eq!(kind("rss.peak"), Kind::Noisy);
+        assert_eq!(kind("live_bytes.peak"), Kind::Exact);
+        assert_eq!(kind("types.Signal<Bool>::Cons.peak_count"), Kind::Exact);
+    }
+}

@@ -1,0 +1,121 @@
+//! The harness's typed errors, one `thiserror` enum per stage. Messages are lowercase, say
+//! what is wrong and where, and end with a `(hint: …)` when there is something to do.
+
+use std::path::PathBuf;
+
+/// A scenario file that cannot be read or is not valid.
+#[derive(Debug, thiserror::Error)]
+pub enum ScenarioError {
+    /// The file could not be read.
+    #[error("{path}: cannot read scenario: {source}")]
+    Io {
+        /// The scenario file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not valid: syntax, unknown keys, wrong types or values.
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        /// The scenario file.
+        path: PathBuf,
+        /// 1-based line of the offending text.
+        line: usize,
+        /// 1-based column of the offending text.
+        column: usize,
+        /// What is wrong, with the valid choices where there are some.
+        message: String,
+    },
+}
+
+/// A scenario could not be run to a timeline.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// A process could not be started.
+    #[error("cannot start `{program}`: {source}")]
+    Spawn {
+        /// The program.
+        program: String,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The build step failed.
+    #[error("build step `{command}` failed with {status}:\n{stderr_tail}")]
+    Build {
+        /// The command line.
+        command: String,
+        /// Its exit status.
+        status: String,
+        /// The last lines it printed on stderr.
+        stderr_tail: String,
+    },
+    /// The probe child sent something that is not a sample.
+    #[error("probe protocol error: {0}")]
+    Protocol(String),
+    /// The probe or program failed: crash, non-zero exit, or killed by the budget.
+    #[error("{what} ({status})\n--- stderr (tail) ---\n{stderr_tail}")]
+    Child {
+        /// What went wrong, e.g. `timed out after 60s`.
+        what: String,
+        /// The exit status as the OS reported it.
+        status: String,
+        /// The last lines the child printed on stderr.
+        stderr_tail: String,
+        /// The timeline up to the failure.
+        timeline: Box<crate::Timeline>,
+    },
+    /// The simulator rejected the circuit or its parameters.
+    #[error("simulator: {0}")]
+    Sim(String),
+    /// The profile the program wrote could not be read.
+    #[error("reading the profile {path}: {message}")]
+    Profile {
+        /// The profile file.
+        path: PathBuf,
+        /// The reader's error.
+        message: String,
+    },
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+}
+
+/// A baseline that cannot be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum BaselineError {
+    /// A file operation failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid baseline.
+    #[error("{path}:{line}:{column}: not a valid baseline: {message} (hint: re-create it with `cargo xtask bless {scenario}`)")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// 1-based line.
+        line: usize,
+        /// 1-based column.
+        column: usize,
+        /// The parser's message.
+        message: String,
+        /// The scenario it belongs to.
+        scenario: String,
+    },
+    /// A run whose invariants fail must not become the baseline.
+    #[error("refusing to bless `{scenario}`: invariant `{invariant}` is violated (hint: a leak cannot be blessed into the baseline; fix it, or declare `expect = \"violated\"` if the scenario exists to catch it)")]
+    InvariantFailed {
+        /// The scenario.
+        scenario: String,
+        /// The failing invariant.
+        invariant: String,
+    },
+}

@@ -1,0 +1,547 @@
+//! GHC eventlogs (`+RTS -l`), read natively and streaming: the main type is [`EventlogReader`],
+//! which yields one [`Record`] (a whole heap census, or a user marker) at a time; [`read_eventlog`]
+//! collects them into a [`Timeline`].
+//!
+//! Memory does not grow with the file: bytes go through one fixed buffer, event by event, and the
+//! reader keeps only the census being read plus per-program tables (event types, cost centres,
+//! label spellings). Every event is skipped by its declared size unless understood (see
+//! `format::KNOWN_EVENTS`); ids the reader has never heard of are skipped the same way and
+//! counted in a note. A log that stops mid-event (a killed program) yields its whole censuses and
+//! sets [`Timeline::truncated`]; bytes that cannot be an eventlog are an [`EventlogError`] with
+//! the byte offset. The reader never panics on any input.
+//!
+//! Architecture invariant: no `ghc-events` at run time; `ghc-events show` is the reference in
+//! tests only (`tests/eventlog_reference.rs`).
+
+mod format;
+mod input;
+
+use crate::ghc::{self, ReadOptions};
+use crate::timeline::{Mark, Sample, Timeline, TypeSample, XUnit};
+use format::{Handling, KnownEvent, KNOWN_EVENTS};
+use input::{be_u16, be_u32, be_u64, Input};
+use std::collections::{BTreeMap, HashMap};
+use std::io::{self, Read};
+
+/// The first four bytes of every eventlog (`hdrb`).
+pub const MAGIC: [u8; 4] = format::HEADER_BEGIN.to_be_bytes();
+
+/// Why an eventlog could not be read. Every variant carries the byte offset where it went wrong.
+#[derive(Debug, thiserror::Error)]
+pub enum EventlogError {
+    /// Reading the underlying stream failed.
+    #[error("i/o error at byte {offset}: {source}")]
+    Io {
+        /// Bytes read before the failure.
+        offset: u64,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The stream does not start with the eventlog magic.
+    #[error("not an eventlog: no `hdrb` magic at byte 0 (hint: was the program run with `+RTS -l`?)")]
+    NotAnEventlog,
+    /// The stream ends inside the header, so not one event can be read.
+    #[error("eventlog header cut off at byte {offset} (hint: the program died before its first flush)")]
+    TruncatedHeader {
+        /// Where the stream ended.
+        offset: u64,
+    },
+    /// The header is malformed.
+    #[error("malformed eventlog header at byte {offset}: {what}")]
+    BadHeader {
+        /// Where the unexpected bytes start.
+        offset: u64,
+        /// What was expected.
+        what: String,
+    },
+    /// An event whose id the header did not declare, so its size is unknowable.
+    #[error("event id {id} at byte {offset} is not declared in the header (hint: the log is corrupt from here on)")]
+    UndeclaredEvent {
+        /// The id read.
+        id: u16,
+        /// Where the event starts.
+        offset: u64,
+    },
+    /// An understood variable-size event too short for its own fields.
+    #[error(
+        "{name} event at byte {offset}: its {size}-byte payload is shorter than the {needed} bytes its fields \
+         take (hint: the log is corrupt)"
+    )]
+    ShortEvent {
+        /// The event's name.
+        name: &'static str,
+        /// Where the event starts.
+        offset: u64,
+        /// Its payload size.
+        size: usize,
+        /// What its fields need.
+        needed: usize,
+    },
+}
+
+/// One thing of interest in the log, in file order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Record {
+    /// A whole heap census: `x` is its index, `types` keyed by normalised label with bytes only
+    /// (counts are zero: [`ghc::assign_counts`] fills them once every census is known).
+    Census(Sample),
+    /// A user marker (`traceMarker`).
+    Marker {
+        /// Event time since program start.
+        time_ns: u64,
+        /// The marker's text.
+        label: String,
+        /// The index of the next census, as far as the file has told so far. [`read_eventlog`]
+        /// recomputes it from the times, which matters only for multi-capability logs whose
+        /// buffers were flushed out of order.
+        x: u64,
+    },
+}
+
+/// Reads an eventlog into a [`Timeline`] (`source` `ghc-eventlog`, x = census index) with counts
+/// assigned per [`ghc::assign_counts`]. Keeps every census; for constant memory use
+/// [`EventlogReader`] directly.
+pub fn read_eventlog<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, EventlogError> {
+    let mut reader = EventlogReader::new(r)?;
+    let mut samples = Vec::new();
+    let mut markers = Vec::new();
+    while let Some(record) = reader.next_record()? {
+        match record {
+            Record::Census(s) => samples.push(s),
+            Record::Marker { time_ns, label, .. } => markers.push((time_ns, label)),
+        }
+    }
+    let mut timeline = reader.into_timeline();
+    // Censuses are in time order (they all go through the RTS's global buffer); markers come
+    // from per-capability buffers, so place them by time.
+    timeline.marks = markers
+        .into_iter()
+        .map(|(t, label)| Mark { x: samples.partition_point(|s| s.time_ns.unwrap_or(0) < t) as u64, label })
+        .collect();
+    timeline.marks.sort_by_key(|m| m.x);
+    timeline.samples = samples;
+    ghc::assign_counts(&mut timeline, opts);
+    Ok(timeline)
+}
+
+/// A streaming eventlog reader: [`new`](Self::new) reads the header, then each
+/// [`next_record`](Self::next_record) reads events until a census completes or a marker is seen.
+/// Also an `Iterator` of `Result<Record, EventlogError>`.
+pub struct EventlogReader<R> {
+    input: Input<R>,
+    state: State,
+}
+
+/// An event type as the header declares it.
+#[derive(Clone, Copy)]
+struct EventType {
+    /// `None` for variable-size events (they carry a u16 size).
+    size: Option<u16>,
+    known: Option<&'static KnownEvent>,
+}
+
+#[derive(Default)]
+struct State {
+    types: Vec<Option<EventType>>,
+    done: bool,
+    truncated: bool,
+    open: Option<Sample>,
+    censuses: u64,
+    last_allocated: Option<u64>,
+    max_live: Option<u64>,
+    max_size: Option<u64>,
+    breakdown: Option<u32>,
+    facts: BTreeMap<String, String>,
+    notes: Vec<String>,
+    unknown: BTreeMap<u16, u64>,
+    too_short: BTreeMap<&'static str, u64>,
+    stray_rows: u64,
+    /// Raw string-sample label → normalised label.
+    labels: HashMap<Vec<u8>, String>,
+    cost_centres: HashMap<u32, String>,
+    stacks: HashMap<Vec<u32>, String>,
+    info_tables: HashMap<u64, String>,
+    info_table_events: u64,
+}
+
+impl<R: Read> EventlogReader<R> {
+    /// Reads and checks the header (the event-type table).
+    pub fn new(r: R) -> Result<Self, EventlogError> {
+        let mut input = Input::new(r);
+        let types = read_header(&mut input)?;
+        Ok(EventlogReader { input, state: State { types, ..State::default() } })
+    }
+
+    /// Bytes read so far.
+    pub fn offset(&self) -> u64 {
+        self.input.offset()
+    }
+
+    /// Info-table provenance events seen (GHC ≥ 9.2 with `-finfo-table-map`).
+    pub fn info_table_events(&self) -> u64 {
+        self.state.info_table_events
+    }
+
+    /// The next whole census or marker; `None` at the end of the data, or where a truncated log
+    /// stops (then [`into_timeline`](Self::into_timeline) says `truncated`).
+    pub fn next_record(&mut self) -> Result<Option<Record>, EventlogError> {
+        while !self.state.done {
+            let offset = self.input.offset();
+            let io_err = |source| EventlogError::Io { offset, source };
+            if !self.input.fill(2).map_err(io_err)? {
+                self.state.truncate(offset);
+                break;
+            }
+            let id = be_u16(self.input.bytes());
+            if id == format::DATA_END {
+                self.input.consume(2);
+                self.state.done = true;
+                // Logs before GHC 8.10 have no census-end event: the last census ends here.
+                return Ok(self.state.open.take().map(Record::Census));
+            }
+            let ty = self.state.types.get(id as usize).copied().flatten();
+            let ty = ty.ok_or(EventlogError::UndeclaredEvent { id, offset })?;
+            let head = if ty.size.is_some() { 10 } else { 12 };
+            if !self.input.fill(head).map_err(io_err)? {
+                self.state.truncate(offset);
+                break;
+            }
+            let bytes = self.input.bytes();
+            let time = be_u64(&bytes[2..]);
+            let size = ty.size.unwrap_or_else(|| be_u16(&bytes[10..])) as usize;
+            if !self.input.fill(head + size).map_err(io_err)? {
+                self.state.truncate(offset);
+                break;
+            }
+            let record = match ty.known {
+                Some(known) if known.handling != Handling::Skip => {
+                    let payload = &self.input.bytes()[head..head + size];
+                    self.state.handle(known, ty.size.is_some(), time, payload, offset)?
+                }
+                Some(_) => None,
+                None => {
+                    *self.state.unknown.entry(id).or_insert(0) += 1;
+                    None
+                }
+            };
+            self.input.consume(head + size);
+            if record.is_some() {
+                return Ok(record);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Everything but the records: source, unit, facts (`rts_ident`, `ghc_version`, `program`,
+    /// `heap_profile_breakdown`, `heap_profile_interval_ns`), totals (`ghc.bytes_allocated`, the
+    /// last heap-allocated figure; `ghc.heap_live.max`, `ghc.heap_size.max`), `truncated` and
+    /// notes. Samples and marks are left empty for the caller.
+    pub fn into_timeline(self) -> Timeline {
+        let s = self.state;
+        let mut t = Timeline::new("ghc-eventlog", XUnit::Census);
+        t.facts = s.facts;
+        if let Some(b) = s.breakdown {
+            t.facts.insert("heap_profile_breakdown".into(), format::breakdown_name(b).into());
+        }
+        for (key, v) in [("ghc.bytes_allocated", s.last_allocated), ("ghc.heap_live.max", s.max_live), ("ghc.heap_size.max", s.max_size)] {
+            if let Some(v) = v {
+                t.totals.insert(key.into(), v);
+            }
+        }
+        t.truncated = s.truncated;
+        t.notes = s.notes;
+        if !s.unknown.is_empty() {
+            let list: Vec<String> = s.unknown.iter().map(|(id, n)| format!("id {id} ×{n}")).collect();
+            t.notes.push(format!("skipped events of types this reader does not know: {}", list.join(", ")));
+        }
+        for (name, n) in s.too_short {
+            t.notes.push(format!("skipped {n} {name} events: the header declares them shorter than their known layout"));
+        }
+        if s.stray_rows > 0 {
+            t.notes.push(format!("ignored {} heap-sample rows outside any census", s.stray_rows));
+        }
+        t
+    }
+}
+
+impl<R: Read> Iterator for EventlogReader<R> {
+    type Item = Result<Record, EventlogError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        match self.next_record() {
+            Ok(r) => r.map(Ok),
+            Err(e) => {
+                self.state.done = true;
+                Some(Err(e))
+            }
+        }
+    }
+}
+
+fn read_header<R: Read>(input: &mut Input<R>) -> Result<Vec<Option<EventType>>, EventlogError> {
+    let offset = input.offset();
+    let io = |offset| move |source| EventlogError::Io { offset, source };
+    let cut = |offset| EventlogError::TruncatedHeader { offset };
+    let first = input.u32().map_err(io(offset))?.ok_or(EventlogError::NotAnEventlog)?;
+    if first != format::HEADER_BEGIN {
+        return Err(EventlogError::NotAnEventlog);
+    }
+    let mut expect = |input: &mut Input<R>, marker: u32, what: &str| -> Result<(), EventlogError> {
+        let offset = input.offset();
+        match input.u32().map_err(io(offset))? {
+            Some(m) if m == marker => Ok(()),
+            Some(_) => Err(EventlogError::BadHeader { offset, what: format!("expected {what}") }),
+            None => Err(cut(offset)),
+        }
+    };
+    expect(input, format::HET_BEGIN, "the event-type table (`hetb`)")?;
+    let known: HashMap<u16, &'static KnownEvent> = KNOWN_EVENTS.iter().map(|k| (k.id, k)).collect();
+    let mut types: Vec<Option<EventType>> = Vec::new();
+    loop {
+        let offset = input.offset();
+        match input.u32().map_err(io(offset))? {
+            None => return Err(cut(offset)),
+            Some(format::HET_END) => break,
+            Some(format::ET_BEGIN) => {}
+            Some(_) => {
+                return Err(EventlogError::BadHeader { offset, what: "expected an event type (`etb\\0`) or `hete`".into() })
+            }
+        }
+        let at = input.offset();
+        let id = input.u16().map_err(io(at))?.ok_or_else(|| cut(at))?;
+        if id == format::DATA_END {
+            return Err(EventlogError::BadHeader { offset: at, what: "event id 0xffff is reserved for the data end".into() });
+        }
+        let size = input.u16().map_err(io(at))?.ok_or_else(|| cut(at))?;
+        // The description and the extra info are skipped: the table's names are ours.
+        for _ in 0..2 {
+            let at = input.offset();
+            let len = input.u32().map_err(io(at))?.ok_or_else(|| cut(at))?;
+            if !input.skip(len as u64).map_err(io(at))? {
+                return Err(cut(input.offset()));
+            }
+        }
+        expect(input, format::ET_END, "the end of an event type (`ete\\0`)")?;
+        let ty = EventType { size: (size != format::VARIABLE).then_some(size), known: known.get(&id).copied() };
+        if types.len() <= id as usize {
+            types.resize(id as usize + 1, None);
+        }
+        types[id as usize] = Some(ty);
+    }
+    expect(input, format::HEADER_END, "the end of the header (`hdre`)")?;
+    expect(input, format::DATA_BEGIN, "the data (`datb`)")?;
+    Ok(types)
+}
+
+impl State {
+    fn truncate(&mut self, offset: u64) {
+        self.done = true;
+        self.truncated = true;
+        self.notes.push(format!("the log stops at byte {offset} without its end marker (a killed or still running program?)"));
+        if let Some(open) = self.open.take() {
+            self.notes.push(format!("dropped census {}: it may be incomplete", open.x));
+        }
+    }
+
+    /// Interprets one understood event; `fixed` says whether its size came from the header.
+    fn handle(
+        &mut self,
+        known: &'static KnownEvent,
+        fixed: bool,
+        time: u64,
+        p: &[u8],
+        offset: u64,
+    ) -> Result<Option<Record>, EventlogError> {
+        if p.len() < known.min_size {
+            if fixed {
+                *self.too_short.entry(known.name).or_insert(0) += 1;
+                return Ok(None);
+            }
+            return Err(EventlogError::ShortEvent { name: known.name, offset, size: p.len(), needed: known.min_size });
+        }
+        match known.handling {
+            Handling::Skip => {}
+            Handling::RtsIdentifier => {
+                let ident = lossy(trim_nul(&p[4..]));
+                if let Some(version) = ident.split_whitespace().next().and_then(|w| w.strip_prefix("GHC-")) {
+                    self.facts.insert("ghc_version".into(), version.to_owned());
+                }
+                self.facts.insert("rts_ident".into(), ident);
+            }
+            Handling::ProgramArgs => {
+                let args: Vec<String> = trim_nul(&p[4..]).split(|&b| b == 0).map(lossy).collect();
+                self.facts.insert("program".into(), args.join(" "));
+            }
+            Handling::HeapAllocated => self.last_allocated = Some(be_u64(&p[4..])),
+            Handling::HeapSize => self.max_size = self.max_size.max(Some(be_u64(&p[4..]))),
+            Handling::HeapLive => self.max_live = self.max_live.max(Some(be_u64(&p[4..]))),
+            Handling::UserMarker => {
+                let label = lossy(trim_nul(p));
+                let x = self.censuses;
+                return Ok(Some(Record::Marker { time_ns: time, label, x }));
+            }
+            Handling::HeapProfBegin => {
+                let period = be_u64(&p[1..]);
+                let breakdown = be_u32(&p[9..]);
+                self.breakdown = Some(breakdown);
+                self.facts.insert("heap_profile_interval_ns".into(), period.to_string());
+                if breakdown != format::BREAKDOWN_INFO_TABLE {
+                    // Info tables only name samples of an info-table profile; a big program can
+                    // have hundreds of thousands of them.
+                    self.info_tables = HashMap::new();
+                }
+            }
+            Handling::CostCentre => {
+                let id = be_u32(p);
+                let mut fields = p[4..].split(|&b| b == 0);
+                let label = lossy(fields.next().unwrap_or_default());
+                let module = lossy(fields.next().unwrap_or_default());
+                // As GHC's .hp output: a CAF prints as `Module.CAF`, others by label alone.
+                let name = if label == "CAF" { format!("{module}.CAF") } else { label };
+                self.cost_centres.insert(id, name);
+                self.stacks.clear();
+            }
+            Handling::SampleBegin | Handling::BioSampleBegin => {
+                let closed = self.open.take();
+                self.open = Some(Sample {
+                    x: self.censuses,
+                    time_ns: Some(time),
+                    bytes_allocated: self.last_allocated,
+                    ..Sample::default()
+                });
+                self.censuses += 1;
+                return Ok(closed.map(Record::Census));
+            }
+            Handling::SampleEnd => return Ok(self.open.take().map(Record::Census)),
+            Handling::SampleString => {
+                let residency = be_u64(&p[1..]);
+                let raw = trim_nul(&p[9..]);
+                let raw = raw.split(|&b| b == 0).next().unwrap_or_default();
+                if self.open.is_none() {
+                    self.stray_rows += 1;
+                    return Ok(None);
+                }
+                if !self.labels.contains_key(raw) {
+                    let label = self.string_label(raw);
+                    self.labels.insert(raw.to_vec(), label);
+                }
+                add(self.open.as_mut(), &self.labels[raw], residency);
+            }
+            Handling::SampleCostCentre => {
+                let residency = be_u64(&p[1..]);
+                let depth = p[9] as usize;
+                let needed = 10 + 4 * depth;
+                if p.len() < needed {
+                    return Err(EventlogError::ShortEvent { name: known.name, offset, size: p.len(), needed });
+                }
+                if self.open.is_none() {
+                    self.stray_rows += 1;
+                    return Ok(None);
+                }
+                let stack: Vec<u32> = p[10..needed].chunks_exact(4).map(be_u32).collect();
+                if !self.stacks.contains_key(&stack) {
+                    let label = self.stack_label(&stack);
+                    self.stacks.insert(stack.clone(), label);
+                }
+                add(self.open.as_mut(), &self.stacks[&stack], residency);
+            }
+            Handling::InfoTable => {
+                self.info_table_events += 1;
+                if self.breakdown.is_none_or(|b| b == format::BREAKDOWN_INFO_TABLE) {
+                    let ptr = be_u64(p);
+                    self.info_tables.insert(ptr, info_table_label(&p[8..]));
+                    self.labels.clear();
+                }
+            }
+        }
+        Ok(None)
+    }
+
+    fn string_label(&self, raw: &[u8]) -> String {
+        let text = String::from_utf8_lossy(raw);
+        if self.breakdown == Some(format::BREAKDOWN_INFO_TABLE) {
+            let ptr = text.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok());
+            if let Some(label) = ptr.and_then(|p| self.info_tables.get(&p)) {
+                return label.clone();
+            }
+        }
+        ghc::normalise_label(&text).into_owned()
+    }
+
+    /// Innermost cost centre first, `/`-separated, as GHC's .hp files print a stack (without the
+    /// stack's numeric id, which changes with every build); the empty stack is `MAIN`.
+    fn stack_label(&self, stack: &[u32]) -> String {
+        if stack.is_empty() {
+            return "MAIN".into();
+        }
+        let names: Vec<String> = stack
+            .iter()
+            .map(|id| self.cost_centres.get(id).cloned().unwrap_or_else(|| format!("cc{id}")))
+            .collect();
+        names.join("/")
+    }
+}
+
+fn add(open: Option<&mut Sample>, label: &str, residency: u64) {
+    let Some(sample) = open else { return };
+    sample.live_bytes += residency;
+    match sample.types.get_mut(label) {
+        Some(t) => t.bytes += residency,
+        None => {
+            sample.types.insert(label.to_owned(), TypeSample { bytes: residency, ..TypeSample::default() });
+        }
+    }
+}
+
+/// `Module.label :: type @ srcloc` from the provenance strings (table name, closure type,
+/// type, label, module, source location…); stable across rebuilds unlike the table's name,
+/// which is used only when the label is empty.
+fn info_table_label(strings: &[u8]) -> String {
+    let mut fields = trim_nul(strings).split(|&b| b == 0).map(lossy);
+    let table = fields.next().unwrap_or_default();
+    let _closure_type = fields.next();
+    let ty = fields.next().unwrap_or_default();
+    let label = fields.next().unwrap_or_default();
+    let module = fields.next().unwrap_or_default();
+    let srcloc: Vec<String> = fields.filter(|f| !f.is_empty()).collect();
+    let name = if label.is_empty() { table } else { format!("{module}.{label}") };
+    let mut out = name;
+    if !ty.is_empty() {
+        out.push_str(" :: ");
+        out.push_str(&ty);
+    }
+    if !srcloc.is_empty() {
+        out.push_str(" @ ");
+        out.push_str(&srcloc.join(":"));
+    }
+    out
+}
+
+fn trim_nul(b: &[u8]) -> &[u8] {
+    let end = b.iter().rposition(|&c| c != 0).map_or(0, |i| i + 1);
+    &b[..end]
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn info_table_labels_prefer_stable_names() {
+        let check = |raw: &[u8], expect: &str| assert_eq!(info_table_label(raw), expect);
+        check(b"sat_s154_info\x0021\x00Int\x00go\x00Main\x00Test.hs:5:1-30\x00", "Main.go :: Int @ Test.hs:5:1-30");
+        check(b"Main.T_con_info\x002\x00T\x00\x00Main\x00Test.hs\x003:1-9\x00", "Main.T_con_info :: T @ Test.hs:3:1-9");
+        check(b"", "");
+    }
+
+    #[test]
+    fn trims_trailing_nuls_only() {
+        assert_eq!(trim_nul(b"a\0b\0\0"), b"a\0b");
+        assert_eq!(trim_nul(b"\0"), b"");
+    }
+}

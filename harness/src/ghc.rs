@@ -1,0 +1,450 @@
+//! GHC profiles into a [`Timeline`]: the entry point [`read_profile`] with its [`ReadOptions`],
+//! plus what the three readers share — label normalisation ([`normalise_label`]) and object
+//! counts from bytes by closure size ([`assign_counts`], [`ClosureSize`]).
+//!
+//! The readers themselves live in [`crate::eventlog`] (binary `-l` eventlogs), [`crate::hp`]
+//! (`.hp` text profiles) and [`crate::rts_stats`] (`+RTS -t --machine-readable` statistics).
+//! [`read_profile`] picks one by the file's content, never by its name.
+//!
+//! Architecture invariant: this module and the readers know nothing of scenarios, baselines or
+//! TOML; they turn bytes into a `Timeline` and nothing else.
+
+use crate::eventlog::{self, EventlogError};
+use crate::hp::{self, HpError};
+use crate::rts_stats::{self, StatsError};
+use crate::timeline::Timeline;
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+
+/// How to read a GHC profile.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReadOptions {
+    /// Closure size in bytes per (normalised) label, declared by the caller, e.g.
+    /// `"clash-prelude:Clash.Signal.Internal.:-" => 24`. A declared size wins over the built-in
+    /// table and over inference, and its counts are exact (not `count_estimated`).
+    pub closure_sizes: BTreeMap<String, u64>,
+}
+
+/// Which kind of GHC profile a file holds, told by its first bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProfileKind {
+    /// A binary eventlog (`+RTS -l`), starting with the `hdrb` magic.
+    Eventlog,
+    /// A `.hp` text heap profile, starting with a `JOB` line.
+    Hp,
+    /// `+RTS -t --machine-readable` statistics: a Haskell-`show`n list of pairs.
+    RtsStats,
+}
+
+/// Why a profile could not be read: the reader's error, with the file it came from.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfileError {
+    /// The file could not be opened or read.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// The profile's path.
+        path: PathBuf,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// The file's content is none of the profile kinds.
+    #[error(
+        "{path}: not a GHC profile (hint: expected an eventlog from `+RTS -l`, a .hp file from \
+         `+RTS -h…`, or statistics from `+RTS -t --machine-readable`)"
+    )]
+    UnknownFormat {
+        /// The profile's path.
+        path: PathBuf,
+    },
+    /// The eventlog reader failed.
+    #[error("{path}: {source}")]
+    Eventlog {
+        /// The profile's path.
+        path: PathBuf,
+        /// The reader's error (it carries the byte offset).
+        #[source]
+        source: EventlogError,
+    },
+    /// The `.hp` reader failed.
+    #[error("{path}: {source}")]
+    Hp {
+        /// The profile's path.
+        path: PathBuf,
+        /// The reader's error (it carries the line).
+        #[source]
+        source: HpError,
+    },
+    /// The statistics reader failed.
+    #[error("{path}: {source}")]
+    Stats {
+        /// The profile's path.
+        path: PathBuf,
+        /// The reader's error (it carries the line and column).
+        #[source]
+        source: StatsError,
+    },
+}
+
+/// Reads the GHC profile at `path`, whichever kind it is (see [`sniff`]).
+///
+/// Statistics give a timeline with totals and facts only (no samples); to combine them with an
+/// eventlog or `.hp` timeline of the same run use [`rts_stats::RtsStats::merge_into`].
+pub fn read_profile(path: &Path, opts: &ReadOptions) -> Result<Timeline, ProfileError> {
+    let io_err = |source| ProfileError::Io { path: path.to_owned(), source };
+    let mut file = File::open(path).map_err(io_err)?;
+    let mut head = [0u8; 4096];
+    let n = read_up_to(&mut file, &mut head).map_err(io_err)?;
+    file.seek(SeekFrom::Start(0)).map_err(io_err)?;
+    let kind = sniff(&head[..n]).ok_or_else(|| ProfileError::UnknownFormat { path: path.to_owned() })?;
+    let reader = BufReader::new(file);
+    match kind {
+        ProfileKind::Eventlog => eventlog::read_eventlog(reader, opts)
+            .map_err(|source| ProfileError::Eventlog { path: path.to_owned(), source }),
+        ProfileKind::Hp => {
+            hp::read_hp(reader, opts).map_err(|source| ProfileError::Hp { path: path.to_owned(), source })
+        }
+        ProfileKind::RtsStats => rts_stats::read_rts_stats(reader)
+            .map(|stats| stats.to_timeline())
+            .map_err(|source| ProfileError::Stats { path: path.to_owned(), source }),
+    }
+}
+
+/// Tells the profile kind from the first bytes of a file (a few hundred are plenty).
+pub fn sniff(head: &[u8]) -> Option<ProfileKind> {
+    if head.starts_with(&eventlog::MAGIC) {
+        return Some(ProfileKind::Eventlog);
+    }
+    let text = String::from_utf8_lossy(head);
+    let text = text.trim_start_matches('\u{feff}').trim_start();
+    if text.starts_with("JOB") {
+        return Some(ProfileKind::Hp);
+    }
+    // The statistics start with the command line on its own line, then ` [("…`.
+    if text.starts_with("[(") || text.lines().take(3).any(|l| l.trim_start().starts_with("[(\"")) {
+        return Some(ProfileKind::RtsStats);
+    }
+    None
+}
+
+fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Removes the version and unit-id hash from a label's package, so that baselines survive a
+/// rebuild: `clash-prelude-1.6.4-LGazv5LCaVL5CedqwbVEjM:Clash.Signal.Internal.:-` becomes
+/// `clash-prelude:Clash.Signal.Internal.:-`.
+///
+/// Only a prefix before the first `:` that reads as a unit id (`name-version[-hash…]`, where the
+/// version is the first dash-separated part made of digits and dots) is rewritten. Labels without
+/// a package (`THUNK_1_0`, `<Main.sat_s1>`, `CAF:main`) and packages without a version (`base`,
+/// `ghc-prim`, `main`) are returned unchanged and unallocated.
+pub fn normalise_label(label: &str) -> Cow<'_, str> {
+    let Some((unit, rest)) = label.split_once(':') else { return Cow::Borrowed(label) };
+    if unit.is_empty() || !unit.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.' || b == b'_') {
+        return Cow::Borrowed(label);
+    }
+    // Cabal package-name components each contain a letter, so the first all-digits-and-dots
+    // component starting with a digit is the version.
+    let mut name_end = None;
+    let mut pos = 0;
+    for (i, part) in unit.split('-').enumerate() {
+        if i > 0 && is_version(part) {
+            name_end = Some(pos - 1);
+            break;
+        }
+        pos += part.len() + 1;
+    }
+    match name_end {
+        Some(end) => Cow::Owned(format!("{}:{}", &unit[..end], rest)),
+        None => Cow::Borrowed(label),
+    }
+}
+
+fn is_version(part: &str) -> bool {
+    part.as_bytes().first().is_some_and(u8::is_ascii_digit) && part.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+}
+
+/// Where a label's closure size came from, in order of preference.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ClosureSize {
+    /// Declared by the caller in [`ReadOptions::closure_sizes`]: counts are exact.
+    Declared(u64),
+    /// From the built-in table of GHC heap layouts ([`known_closure_size`]): counts are exact.
+    Known(u64),
+    /// The greatest common divisor of every byte total seen for the label: counts are estimates
+    /// (an upper bound on the true closure size, so counts can only be too low).
+    Inferred(u64),
+}
+
+impl ClosureSize {
+    /// The size in bytes.
+    pub fn bytes(self) -> u64 {
+        match self {
+            ClosureSize::Declared(b) | ClosureSize::Known(b) | ClosureSize::Inferred(b) => b,
+        }
+    }
+}
+
+/// Bytes per word: the table assumes 64-bit GHC, the only platform the harness profiles.
+const WORD: u64 = 8;
+
+/// The size in bytes of one closure labelled `label` (normalised), when every closure with that
+/// label has the same size on 64-bit GHC without profiling; `None` when it varies (arrays,
+/// stacks, PAPs, generic `THUNK`/`FUN`/`CONSTR` whose layout the label does not say) or is
+/// unknown (a user type: declare it, or let it be inferred).
+///
+/// Layouts (rts/include/rts/storage/Closures.h): every heap closure starts with an info pointer
+/// (1 word); a thunk has one more header word (`StgSMPThunkHeader`, present in every RTS way,
+/// where the indirectee goes when it is updated). So `THUNK_p_n` is 2+p+n words, `FUN_p_n` and
+/// `CONSTR_p_n` are 1+p+n, a boxed `Int` 2, a list cell or a pair 3. A profiling build adds 2
+/// header words (cost-centre stack, era/LDV word) to everything: see [`profiling_header_bytes`].
+pub fn known_closure_size(label: &str) -> Option<u64> {
+    let words = |w: u64| Some(w * WORD);
+    if let Some(rest) = label.strip_prefix("THUNK_") {
+        let (p, n) = payload(rest)?;
+        return words(2 + p + n);
+    }
+    for prefix in ["FUN_", "CONSTR_"] {
+        if let Some(rest) = label.strip_prefix(prefix) {
+            let (p, n) = payload(rest)?;
+            return words(1 + p + n);
+        }
+    }
+    if let Some(arity) = tuple_arity(label) {
+        return words(1 + arity);
+    }
+    match label {
+        // header, selectee (the thunk header's extra word included)
+        "THUNK_SELECTOR" => words(3),
+        // header, indirectee
+        "BLACKHOLE" | "IND" | "IND_STATIC" => words(2),
+        // header, var
+        "MUT_VAR_CLEAN" | "MUT_VAR_DIRTY" => words(2),
+        // header, head, tail, value
+        "MVAR_CLEAN" | "MVAR_DIRTY" => words(4),
+        // header, current_value, first_watch_queue_entry, num_updates
+        "TVAR" => words(4),
+        // header, cfinalizers, key, value, finalizer, link
+        "WEAK" | "DEAD_WEAK" => words(6),
+        // Boxed primitives and the small-number constructors: header plus one field.
+        "ghc-prim:GHC.Types.I#" | "ghc-prim:GHC.Types.W#" | "ghc-prim:GHC.Types.C#" | "ghc-prim:GHC.Types.D#"
+        | "ghc-prim:GHC.Types.F#" | "base:GHC.Int.I8#" | "base:GHC.Int.I16#" | "base:GHC.Int.I32#"
+        | "base:GHC.Int.I64#" | "base:GHC.Word.W8#" | "base:GHC.Word.W16#" | "base:GHC.Word.W32#"
+        | "base:GHC.Word.W64#" | "base:GHC.Maybe.Just" | "base:Data.Either.Left" | "base:Data.Either.Right"
+        | "ghc-bignum:GHC.Num.Integer.IS" | "ghc-bignum:GHC.Num.Integer.IP" | "ghc-bignum:GHC.Num.Integer.IN"
+        | "ghc-bignum:GHC.Num.Natural.NS" | "ghc-bignum:GHC.Num.Natural.NB" | "integer-gmp:GHC.Integer.Type.S#"
+        | "integer-gmp:GHC.Integer.Type.Jp#" | "integer-gmp:GHC.Integer.Type.Jn#" => words(2),
+        // (:) head tail
+        "ghc-prim:GHC.Types.:" => words(3),
+        // data Signal dom a = a :- Signal dom a — the stream cell this harness exists to count
+        "clash-prelude:Clash.Signal.Internal.:-" => words(3),
+        _ => None,
+    }
+}
+
+/// The extra header bytes of every closure in a profiling RTS way (`StgProfHeader`: the
+/// cost-centre stack and the era/LDV word).
+pub fn profiling_header_bytes() -> u64 {
+    2 * WORD
+}
+
+fn payload(rest: &str) -> Option<(u64, u64)> {
+    let (p, n) = rest.split_once('_')?;
+    Some((p.parse().ok()?, n.parse().ok()?))
+}
+
+/// `ghc-prim:GHC.Tuple.(,,)` → 3; the unit `()` is static and never on the heap.
+fn tuple_arity(label: &str) -> Option<u64> {
+    let inner = label.strip_prefix("ghc-prim:GHC.Tuple.(")?.strip_suffix(')')?;
+    (!inner.is_empty() && inner.bytes().all(|b| b == b',')).then(|| inner.len() as u64 + 1)
+}
+
+/// Fills in `count` (and `count_estimated`) of every [`TypeSample`](crate::timeline::TypeSample)
+/// in `timeline` from its bytes, by closure size: declared, else known, else inferred (see
+/// [`ClosureSize`]). The readers call this once, after the last sample, because inference needs
+/// every sample; the streaming [`EventlogReader`](crate::eventlog::EventlogReader) leaves counts
+/// at zero. A summary of what was inferred, and any size that does not divide its bytes, goes
+/// to `timeline.notes`.
+pub fn assign_counts(timeline: &mut Timeline, opts: &ReadOptions) {
+    let sizes = closure_sizes(timeline, opts);
+    let mut indivisible: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    for sample in &mut timeline.samples {
+        for (label, t) in sample.types.iter_mut() {
+            let Some(size) = sizes.get(label.as_str()) else { continue };
+            let b = size.bytes();
+            if b == 0 {
+                continue;
+            }
+            t.count = t.bytes / b;
+            let exact = t.bytes % b == 0;
+            t.count_estimated = matches!(size, ClosureSize::Inferred(_)) || !exact;
+            if !exact {
+                indivisible.entry(label_key(&sizes, label)).or_insert((b, t.bytes));
+            }
+        }
+    }
+    let inferred: Vec<String> = sizes
+        .iter()
+        .filter_map(|(l, s)| matches!(s, ClosureSize::Inferred(_)).then(|| format!("{l} {}", s.bytes())))
+        .collect();
+    if !inferred.is_empty() {
+        timeline.notes.push(format!(
+            "closure sizes inferred as the gcd of their byte totals, counts estimated (declare them in \
+             closure_sizes for exact counts): {}",
+            inferred.join(", ")
+        ));
+    }
+    for (label, (size, bytes)) in indivisible {
+        timeline
+            .notes
+            .push(format!("closure size {size} of {label} does not divide {bytes} bytes: its counts are estimates"));
+    }
+}
+
+fn label_key<'a>(sizes: &'a BTreeMap<String, ClosureSize>, label: &str) -> &'a str {
+    sizes.get_key_value(label).map(|(k, _)| k.as_str()).unwrap_or("")
+}
+
+/// Resolves the closure size of every label in the timeline.
+pub fn closure_sizes(timeline: &Timeline, opts: &ReadOptions) -> BTreeMap<String, ClosureSize> {
+    let profiled = timeline.facts.get("rts_ident").is_some_and(|id| rts_way_is_profiled(id));
+    let mut gcds: BTreeMap<&str, u64> = BTreeMap::new();
+    for sample in &timeline.samples {
+        for (label, t) in &sample.types {
+            let g = gcds.entry(label.as_str()).or_insert(0);
+            *g = gcd(*g, t.bytes);
+        }
+    }
+    gcds.into_iter()
+        .filter_map(|(label, g)| {
+            let size = if let Some(&d) = opts.closure_sizes.get(label) {
+                ClosureSize::Declared(d)
+            } else if let Some(k) = known_closure_size(label) {
+                ClosureSize::Known(if profiled { k + profiling_header_bytes() } else { k })
+            } else if g > 0 {
+                ClosureSize::Inferred(g)
+            } else {
+                return None;
+            };
+            Some((label.to_owned(), size))
+        })
+        .collect()
+}
+
+/// `GHC-8.2.0 rts_thr_p` → true: the way tags after `rts` include `p` (profiling).
+fn rts_way_is_profiled(rts_ident: &str) -> bool {
+    rts_ident
+        .split_whitespace()
+        .nth(1)
+        .and_then(|way| way.strip_prefix("rts"))
+        .is_some_and(|tags| tags.split('_').any(|t| t == "p"))
+}
+
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::{Sample, TypeSample, XUnit};
+
+    #[test]
+    fn normalises_unit_ids() {
+        let check = |input: &str, expect: &str| assert_eq!(normalise_label(input), expect, "{input}");
+        check("clash-prelude-1.6.4-LGazv5LCaVL5CedqwbVEjM:Clash.Signal.Internal.:-", "clash-prelude:Clash.Signal.Internal.:-");
+        check("containers-0.6.4.1:Data.Map.Internal.Bin", "containers:Data.Map.Internal.Bin");
+        check("my-pkg-0.1-inplace:Main.T", "my-pkg:Main.T");
+        check("text-2.0.1-abc-def:Data.Text.Internal.Text", "text:Data.Text.Internal.Text");
+        check("ghc-prim:GHC.Types.:", "ghc-prim:GHC.Types.:");
+        check("base:GHC.Maybe.Just", "base:GHC.Maybe.Just");
+        check("main:Main.S2M", "main:Main.S2M");
+        check("THUNK_2_0", "THUNK_2_0");
+        check("CAF:main", "CAF:main");
+        check("<Main.sat_s1>", "<Main.sat_s1>");
+        check("ghc-9.0.2:GHC.Core.Expr", "ghc:GHC.Core.Expr");
+        check("", "");
+        check(":", ":");
+    }
+
+    #[test]
+    fn known_sizes_follow_the_64_bit_layout() {
+        let check = |label: &str, expect: Option<u64>| assert_eq!(known_closure_size(label), expect, "{label}");
+        check("THUNK_0_1", Some(24));
+        check("THUNK_2_0", Some(32));
+        check("THUNK_1_0", Some(24));
+        check("FUN_2_0", Some(24));
+        check("FUN_1_0", Some(16));
+        check("CONSTR_0_1", Some(16));
+        check("THUNK_SELECTOR", Some(24));
+        check("BLACKHOLE", Some(16));
+        check("ghc-prim:GHC.Tuple.(,)", Some(24));
+        check("ghc-prim:GHC.Tuple.(,,)", Some(32));
+        check("ghc-prim:GHC.Tuple.()", None);
+        check("ghc-prim:GHC.Types.:", Some(24));
+        check("ghc-bignum:GHC.Num.Natural.NS", Some(16));
+        check("clash-prelude:Clash.Signal.Internal.:-", Some(24));
+        check("THUNK", None);
+        check("ARR_WORDS", None);
+        check("THUNK_x_1", None);
+    }
+
+    #[test]
+    fn counts_declared_known_inferred() {
+        let sample = |x: u64, entries: &[(&str, u64)]| Sample {
+            x,
+            live_bytes: entries.iter().map(|e| e.1).sum(),
+            types: entries.iter().map(|&(l, b)| (l.to_owned(), TypeSample { bytes: b, ..Default::default() })).collect(),
+            ..Default::default()
+        };
+        let mut tl = Timeline::new("test", XUnit::Census);
+        tl.samples.push(sample(0, &[("THUNK_1_0", 48), ("main:Main.T", 96), ("main:Main.U", 80)]));
+        tl.samples.push(sample(1, &[("THUNK_1_0", 72), ("main:Main.T", 144), ("main:Main.U", 40)]));
+        let mut opts = ReadOptions::default();
+        opts.closure_sizes.insert("main:Main.U".into(), 40);
+        assign_counts(&mut tl, &opts);
+        let t = |x: usize, l: &str| {
+            let t = &tl.samples[x].types[l];
+            (t.count, t.count_estimated)
+        };
+        assert_eq!(t(0, "THUNK_1_0"), (2, false));
+        assert_eq!(t(1, "THUNK_1_0"), (3, false));
+        assert_eq!(t(0, "main:Main.T"), (2, true)); // gcd 48
+        assert_eq!(t(1, "main:Main.T"), (3, true));
+        assert_eq!(t(0, "main:Main.U"), (2, false));
+        assert_eq!(t(1, "main:Main.U"), (1, false));
+        assert!(tl.notes.iter().any(|n| n.contains("main:Main.T 48")), "{:?}", tl.notes);
+    }
+
+    #[test]
+    fn profiling_ways_add_the_profiling_header() {
+        assert!(rts_way_is_profiled("GHC-8.2.0.20170507 rts_thr_p"));
+        assert!(rts_way_is_profiled("GHC-8.9.0 rts_p"));
+        assert!(!rts_way_is_profiled("GHC-9.0.2 rts_l"));
+        assert!(!rts_way_is_profiled("GHC-7.10 rts_l_pm"));
+    }
+
+    #[test]
+    fn sniffs_kinds() {
+        assert_eq!(sniff(b"hdrb\0\0"), Some(ProfileKind::Eventlog));
+        assert_eq!(sniff(b"JOB \"leak\"\n"), Some(ProfileKind::Hp));
+        assert_eq!(sniff(b"'./leak' +RTS -t\n [(\"bytes allocated\", \"1\")\n ]\n"), Some(ProfileKind::RtsStats));
+        assert_eq!(sniff(b"hello"), None);
+    }
+}

@@ -1,0 +1,226 @@
+//! GHC `.hp` text heap profiles (`+RTS -h…`): the main function is [`read_hp`], giving the same
+//! [`Timeline`] as the eventlog of the same run (x = census index, per-label bytes, counts by
+//! [`ghc::assign_counts`]); errors are [`HpError`]s with line numbers.
+//!
+//! The format: header lines (`JOB "…"`, `DATE "…"`, `SAMPLE_UNIT "…"`, `VALUE_UNIT "…"`), then
+//! samples `BEGIN_SAMPLE <seconds>`, rows `<label>\t<bytes>`, `END_SAMPLE <seconds>`, and
+//! optionally `MARK <seconds>` lines. The RTS writes an empty sample at time 0 when profiling
+//! starts and another when the program exits; neither is a census (the eventlog has neither), so
+//! an empty first or last sample is dropped.
+
+use crate::ghc::{self, ReadOptions};
+use crate::timeline::{Mark, Sample, Timeline, TypeSample, XUnit};
+use std::io::{self, BufRead, BufReader, Read};
+
+/// Why a `.hp` profile could not be read. Every variant carries the 1-based line.
+#[derive(Debug, thiserror::Error)]
+pub enum HpError {
+    /// Reading the underlying stream failed.
+    #[error("i/o error at line {line}: {source}")]
+    Io {
+        /// The line being read.
+        line: usize,
+        /// The underlying error.
+        #[source]
+        source: io::Error,
+    },
+    /// A line that is not part of the format where it stands.
+    #[error("line {line}: {what}")]
+    Syntax {
+        /// The offending line.
+        line: usize,
+        /// What is wrong, with a hint where one helps.
+        what: String,
+    },
+}
+
+/// Reads a `.hp` profile into a [`Timeline`] (`source` `ghc-hp`). A profile that stops inside a
+/// sample (a killed program) yields its whole samples and sets `truncated`.
+pub fn read_hp<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, HpError> {
+    let mut reader = BufReader::new(r);
+    let mut timeline = Timeline::new("ghc-hp", XUnit::Census);
+    let mut samples: Vec<Sample> = Vec::new();
+    let mut marks: Vec<(u64, String)> = Vec::new();
+    let mut open: Option<(usize, Sample)> = None;
+    let mut saw_job = false;
+    let mut buf = Vec::new();
+    let mut line_no = 0;
+    loop {
+        buf.clear();
+        line_no += 1;
+        let n = reader.read_until(b'\n', &mut buf).map_err(|source| HpError::Io { line: line_no, source })?;
+        if n == 0 {
+            break;
+        }
+        let complete = buf.ends_with(b"\n");
+        let text = String::from_utf8_lossy(&buf);
+        let line = text.trim_end_matches(['\n', '\r']);
+        let syntax = |what: String| HpError::Syntax { line: line_no, what };
+        if !complete {
+            // GHC ends every line with a newline: an unterminated last line was cut off mid-write.
+            timeline.truncated = true;
+            if line.starts_with("END_SAMPLE") {
+                // The rows are whole; only the end time may be cut.
+                if let Some((_, sample)) = open.take() {
+                    samples.push(sample);
+                }
+            }
+            break;
+        }
+        if line.trim().is_empty() {
+            continue;
+        }
+        let (keyword, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match keyword {
+            "JOB" | "DATE" | "SAMPLE_UNIT" | "VALUE_UNIT" if open.is_none() => {
+                let value = unquote(rest.trim());
+                match keyword {
+                    "JOB" => {
+                        saw_job = true;
+                        timeline.facts.insert("program".into(), value.to_owned());
+                    }
+                    "DATE" => {
+                        timeline.facts.insert("date".into(), value.to_owned());
+                    }
+                    "VALUE_UNIT" if value != "bytes" => {
+                        return Err(syntax(format!("VALUE_UNIT {value:?} is not \"bytes\"")));
+                    }
+                    _ => {}
+                }
+            }
+            _ if !saw_job => {
+                return Err(syntax(
+                    "expected `JOB \"…\"` first (hint: is this a .hp file from `+RTS -h…`?)".into(),
+                ))
+            }
+            "BEGIN_SAMPLE" => {
+                if let Some((begun, _)) = open {
+                    return Err(syntax(format!("BEGIN_SAMPLE inside the sample begun at line {begun}")));
+                }
+                let time_ns = seconds_to_ns(rest).ok_or_else(|| syntax(format!("bad sample time {rest:?}")))?;
+                open = Some((line_no, Sample { time_ns: Some(time_ns), ..Sample::default() }));
+            }
+            "END_SAMPLE" => {
+                let (_, sample) = open.take().ok_or_else(|| syntax("END_SAMPLE without BEGIN_SAMPLE".into()))?;
+                samples.push(sample);
+            }
+            "MARK" if open.is_none() => {
+                let time_ns = seconds_to_ns(rest).ok_or_else(|| syntax(format!("bad mark time {rest:?}")))?;
+                marks.push((time_ns, format!("mark {}", marks.len())));
+            }
+            _ => {
+                let Some((_, sample)) = open.as_mut() else {
+                    return Err(syntax(format!("unexpected {keyword:?} outside a sample")));
+                };
+                let (label, value) = split_row(line).ok_or_else(|| {
+                    syntax("expected `<label>\\t<bytes>` inside a sample (hint: is the file cut or edited?)".into())
+                })?;
+                let bytes: u64 = value.parse().map_err(|_| syntax(format!("bad byte count {value:?}")))?;
+                let label = ghc::normalise_label(label);
+                sample.live_bytes += bytes;
+                match sample.types.get_mut(label.as_ref()) {
+                    Some(t) => t.bytes += bytes,
+                    None => {
+                        sample.types.insert(label.into_owned(), TypeSample { bytes, ..TypeSample::default() });
+                    }
+                }
+            }
+        }
+    }
+    if !saw_job {
+        return Err(HpError::Syntax { line: 1, what: "empty profile: no `JOB` line".into() });
+    }
+    if let Some((begun, _)) = open {
+        timeline.truncated = true;
+        timeline.notes.push(format!("dropped the sample begun at line {begun}: the profile stops inside it"));
+    }
+    // The RTS's bracketing empty samples: at profiling start and at exit.
+    if samples.first().is_some_and(|s| s.types.is_empty()) {
+        samples.remove(0);
+    }
+    if !timeline.truncated && samples.last().is_some_and(|s| s.types.is_empty()) {
+        samples.pop();
+    }
+    for (x, s) in samples.iter_mut().enumerate() {
+        s.x = x as u64;
+    }
+    timeline.marks = marks
+        .into_iter()
+        .map(|(t, label)| Mark { x: samples.partition_point(|s| s.time_ns.unwrap_or(0) < t) as u64, label })
+        .collect();
+    timeline.samples = samples;
+    ghc::assign_counts(&mut timeline, opts);
+    Ok(timeline)
+}
+
+/// `label<TAB>bytes`; older tools wrote spaces, so fall back to the last whitespace.
+fn split_row(line: &str) -> Option<(&str, &str)> {
+    let (label, value) = line.rsplit_once('\t').or_else(|| line.trim_end().rsplit_once(char::is_whitespace))?;
+    let value = value.trim();
+    (!label.is_empty() && !value.is_empty()).then_some((label, value))
+}
+
+fn unquote(s: &str) -> &str {
+    s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s)
+}
+
+fn seconds_to_ns(s: &str) -> Option<u64> {
+    let secs: f64 = s.trim().parse().ok()?;
+    (secs.is_finite() && secs >= 0.0).then(|| (secs * 1e9).round() as u64)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read(text: &str) -> Result<Timeline, HpError> {
+        read_hp(text.as_bytes(), &ReadOptions::default())
+    }
+
+    const HEAD: &str = "JOB \"leak 4000\"\nDATE \"Thu Nov 26 12:31 2026\"\nSAMPLE_UNIT \"seconds\"\nVALUE_UNIT \"bytes\"\n";
+
+    #[test]
+    fn reads_samples_and_drops_the_bracketing_empty_ones() {
+        let text = format!(
+            "{HEAD}BEGIN_SAMPLE 0.000000\nEND_SAMPLE 0.000000\nBEGIN_SAMPLE 0.5\nTHUNK_1_0\t48\n\
+             clash-prelude-1.6.4-LGazv5LCaVL5CedqwbVEjM:Clash.Signal.Internal.:-\t72\nEND_SAMPLE 0.5\n\
+             MARK 0.7\nBEGIN_SAMPLE 1.0\nTHUNK_1_0\t24\nEND_SAMPLE 1.0\nBEGIN_SAMPLE 1.1\nEND_SAMPLE 1.1\n"
+        );
+        let t = read(&text).unwrap();
+        assert_eq!(t.samples.len(), 2);
+        assert_eq!(t.samples[0].x, 0);
+        assert_eq!(t.samples[0].live_bytes, 120);
+        assert_eq!(t.samples[0].time_ns, Some(500_000_000));
+        let signal = &t.samples[0].types["clash-prelude:Clash.Signal.Internal.:-"];
+        assert_eq!((signal.bytes, signal.count, signal.count_estimated), (72, 3, false));
+        assert_eq!(t.samples[1].types["THUNK_1_0"].count, 1);
+        assert_eq!(t.marks, vec![Mark { x: 1, label: "mark 0".into() }]);
+        assert_eq!(t.facts["program"], "leak 4000");
+        assert!(!t.truncated);
+    }
+
+    #[test]
+    fn a_cut_profile_keeps_whole_samples() {
+        let text = format!("{HEAD}BEGIN_SAMPLE 0.5\nTHUNK_1_0\t48\nEND_SAMPLE 0.5\nBEGIN_SAMPLE 1.0\nTHUNK_1_0\t2");
+        let t = read(&text).unwrap();
+        assert!(t.truncated);
+        assert_eq!(t.samples.len(), 1);
+        let text = format!("{HEAD}BEGIN_SAMPLE 0.5\nTHUNK_1_0\t48\nEND_SAMPLE 0.5\nBEGIN_SAMPLE 1.0\nTHUNK_1_0\t24\n");
+        let t = read(&text).unwrap();
+        assert!(t.truncated);
+        assert_eq!(t.samples.len(), 1);
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let err = |text: String| read(&text).unwrap_err().to_string();
+        assert_eq!(err(format!("{HEAD}BEGIN_SAMPLE 0.5\nTHUNK_1_0\tlots\nEND_SAMPLE 0.5\n")), "line 6: bad byte count \"lots\"");
+        assert_eq!(err(format!("{HEAD}END_SAMPLE 0.5\n")), "line 5: END_SAMPLE without BEGIN_SAMPLE");
+        assert_eq!(
+            err(format!("{HEAD}BEGIN_SAMPLE 0.5\nBEGIN_SAMPLE 0.6\n")),
+            "line 6: BEGIN_SAMPLE inside the sample begun at line 5"
+        );
+        assert!(err("hello\n".into()).starts_with("line 1: expected `JOB"));
+        assert_eq!(err(String::new()), "line 1: empty profile: no `JOB` line");
+    }
+}

@@ -1,0 +1,366 @@
+//! The `membound` command line: run scenarios, bless baselines, read a profile, write reports.
+//!
+//! A thin front end over the library: it reads the environment and the file system, calls the
+//! pipeline, and prints. The same binary serves as the probe child of simulator scenarios.
+
+use anyhow::{bail, Context, Result};
+use clap::{Parser, Subcommand, ValueEnum};
+use membound::baseline::{Baseline, Store};
+use membound::pipeline::{self, Blessed, Config, ScenarioResult};
+use membound::runner::{Event, RunConfig};
+use membound::scenario::{self, Scenario};
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Mutex;
+
+#[global_allocator]
+static ALLOC: membound::probe::CountingJemalloc = membound::probe::CountingJemalloc::new();
+
+#[derive(Parser)]
+#[command(name = "membound", version, about = "Guards the memory bounds of circuit simulations")]
+struct Cli {
+    /// Directory of scenario files.
+    #[arg(long, global = true, default_value = "scenarios")]
+    scenarios: PathBuf,
+    /// Directory of blessed baselines.
+    #[arg(long, global = true, default_value = "baselines")]
+    baselines: PathBuf,
+    /// Scratch directory for builds, profiles and results.
+    #[arg(long, global = true, default_value = "target/membound")]
+    work_dir: PathBuf,
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run scenarios, compare with baselines, print the comparison; exit 1 on a failure.
+    Run {
+        /// Only scenarios whose name contains this.
+        filter: Option<String>,
+        /// Scenarios run at once (default: the number of CPUs).
+        #[arg(long, short)]
+        jobs: Option<usize>,
+    },
+    /// Accept pending results (or run the scenarios) as the new baselines.
+    Bless {
+        /// Only scenarios whose name contains this.
+        filter: Option<String>,
+    },
+    /// Validate scenario files without running them.
+    Check {
+        /// Scenario files (default: every scenario).
+        files: Vec<PathBuf>,
+    },
+    /// Summarise a profile a program already wrote: eventlog, `.hp` or `+RTS -t` stats.
+    Profile {
+        /// The profile file.
+        file: PathBuf,
+        /// Print the whole timeline as JSON.
+        #[arg(long)]
+        json: bool,
+        /// Also check this scenario's invariants against the profile.
+        #[arg(long)]
+        scenario: Option<PathBuf>,
+    },
+    /// Write the memory diff of the last run's results against a git ref's baselines.
+    Report {
+        /// Compare with the baselines at this git ref (default: the working tree's).
+        #[arg(long)]
+        base: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Markdown,
+    Html,
+}
+
+fn main() -> ExitCode {
+    let argv: Vec<String> = std::env::args().collect();
+    membound::probe::maybe_run_as_child(&argv);
+    let cli = Cli::parse();
+    match real_main(cli) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main(cli: Cli) -> Result<ExitCode> {
+    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    let cfg = Config {
+        run: RunConfig {
+            probe_program: std::env::current_exe().context("locating this executable to run probe children")?,
+            scenarios_dir: cli.scenarios.clone(),
+            work_dir: cli.work_dir.clone(),
+        },
+        store: Store { dir: cli.baselines.clone(), results_dir: cli.work_dir.join("results") },
+        ci,
+    };
+    match cli.command {
+        Cmd::Run { filter, jobs } => cmd_run(&cfg, filter.as_deref(), jobs, ci),
+        Cmd::Bless { filter } => cmd_bless(&cfg, filter.as_deref()),
+        Cmd::Check { files } => cmd_check(&cfg, &files),
+        Cmd::Profile { file, json, scenario } => cmd_profile(&file, json, scenario.as_deref()),
+        Cmd::Report { base, format, output } => cmd_report(&cfg, base.as_deref(), format, output.as_deref()),
+    }
+}
+
+/// Loads the scenarios matching `filter`; invalid files are errors that name file and line.
+fn load(cfg: &Config, filter: Option<&str>) -> Result<Vec<Scenario>> {
+    let all = scenario::load_dir(&cfg.run.scenarios_dir)?;
+    let mut out = Vec::new();
+    let mut errors = Vec::new();
+    for s in all {
+        match s {
+            Ok(s) if filter.is_none_or(|f| s.name.contains(f)) => out.push(s),
+            Ok(_) => {}
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if !errors.is_empty() {
+        bail!("invalid scenario files:\n{}", errors.join("\n"));
+    }
+    if out.is_empty() {
+        bail!("no scenario in {} matches `{}`", cfg.run.scenarios_dir.display(), filter.unwrap_or(""));
+    }
+    Ok(out)
+}
+
+fn cmd_run(cfg: &Config, filter: Option<&str>, jobs: Option<usize>, ci: bool) -> Result<ExitCode> {
+    let scenarios = load(cfg, filter)?;
+    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let fancy = !ci && std::io::stderr().is_terminal();
+    let bar = fancy.then(|| {
+        let b = indicatif::ProgressBar::new(scenarios.len() as u64);
+        b.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        b
+    });
+    println!("running {} scenario(s)", scenarios.len());
+    let queue = Mutex::new(scenarios.iter().collect::<Vec<_>>());
+    let results: Mutex<Vec<(ScenarioResult, Option<String>)>> = Mutex::new(Vec::new());
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.min(scenarios.len()) {
+            scope.spawn(|| loop {
+                let Some(s) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else { break };
+                if let Some(b) = &bar {
+                    b.set_message(s.name.clone());
+                }
+                let skipped = membound::runner::check_requirements(s).err();
+                let r = match &skipped {
+                    Some(reason) if !ci => {
+                        let line = format!("scenario {} ... ignored, {reason}", s.name);
+                        match &bar {
+                            Some(b) => b.println(line),
+                            None => println!("{line}"),
+                        }
+                        None
+                    }
+                    _ => Some(pipeline::check(s, cfg, &mut |_e: Event| {})),
+                };
+                if let Some(mut r) = r {
+                    if let (Some(reason), true) = (&skipped, ci) {
+                        r.verdict.passed = false;
+                        r.verdict.reasons.insert(0, format!("{reason} (CI=true: required tools must be installed)"));
+                    }
+                    let line = format!("scenario {} ... {}", s.name, if r.verdict.passed { "ok" } else { "FAILED" });
+                    match &bar {
+                        Some(b) => {
+                            b.println(line);
+                            b.inc(1);
+                        }
+                        None => println!("{line}"),
+                    }
+                    results.lock().unwrap_or_else(|p| p.into_inner()).push((r, None));
+                } else if let Some(b) = &bar {
+                    b.inc(1);
+                }
+            });
+        }
+    });
+    if let Some(b) = bar {
+        b.finish_and_clear();
+    }
+    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    results.sort_by(|a, b| a.0.scenario.cmp(&b.0.scenario));
+    let ignored = scenarios.len() - results.len();
+    for (r, _) in results.iter().filter(|(r, _)| !r.verdict.passed) {
+        println!("\n{}", pipeline::failure_message(r));
+    }
+    let failed = results.iter().filter(|(r, _)| !r.verdict.passed).count();
+    let passed = results.len() - failed;
+    let report_path = write_reports(cfg, results.iter().map(|(r, _)| r.clone()).collect());
+    if let Ok(p) = report_path {
+        println!("memory report: {}", p.display());
+    }
+    println!(
+        "\ntest result: {}. {passed} passed; {failed} failed; {ignored} ignored",
+        if failed == 0 { "ok" } else { "FAILED" }
+    );
+    let code = membound::verdict::exit_code(results.iter().map(|(r, _)| &r.verdict));
+    Ok(ExitCode::from(code as u8))
+}
+
+/// Writes the markdown and HTML reports of these results next to them.
+fn write_reports(cfg: &Config, results: Vec<ScenarioResult>) -> Result<PathBuf> {
+    let input = membound::report::ReportInput { results, base_ref: None, base: BTreeMap::new(), blessed: Vec::new() };
+    let md = cfg.run.work_dir.join("report.md");
+    let html = cfg.run.work_dir.join("report.html");
+    membound::baseline::write_atomic(&md, membound::report::markdown(&input).as_bytes())?;
+    membound::baseline::write_atomic(&html, membound::report::html(&input).as_bytes())?;
+    Ok(md)
+}
+
+fn cmd_bless(cfg: &Config, filter: Option<&str>) -> Result<ExitCode> {
+    let scenarios = load(cfg, filter)?;
+    let mut refused = 0;
+    for s in &scenarios {
+        if let Err(reason) = membound::runner::check_requirements(s) {
+            println!("{}: skipped, {reason}", s.name);
+            continue;
+        }
+        match pipeline::bless(s, cfg, &mut |_e| {}) {
+            Ok(Blessed::Unchanged) => println!("{}: unchanged", s.name),
+            Ok(Blessed::AcceptedPending(cmp)) => {
+                println!("{}: accepted pending result {}", s.name, cfg.store.path(&s.name).display());
+                if let Some(c) = cmp {
+                    print!("{}", membound::compare::table(&c, false));
+                }
+            }
+            Ok(Blessed::Ran(r)) => {
+                println!("{}: blessed {}", s.name, cfg.store.path(&s.name).display());
+                match &r.comparison {
+                    Some(c) => print!("{}", membound::compare::table(c, false)),
+                    None => println!("  (new baseline)"),
+                }
+            }
+            Err(e) => {
+                refused += 1;
+                println!("{}: {e}", s.name);
+            }
+        }
+    }
+    Ok(if refused == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn cmd_check(cfg: &Config, files: &[PathBuf]) -> Result<ExitCode> {
+    let results: Vec<Result<Scenario, membound::errors::ScenarioError>> = if files.is_empty() {
+        scenario::load_dir(&cfg.run.scenarios_dir)?
+    } else {
+        files.iter().map(|f| scenario::load(f)).collect()
+    };
+    let mut bad = 0;
+    for r in results {
+        match r {
+            Ok(s) => println!("{}: ok ({} invariants, fingerprint {})", s.path.display(), s.invariants.len(), s.fingerprint),
+            Err(e) => {
+                bad += 1;
+                println!("{e}");
+            }
+        }
+    }
+    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<ExitCode> {
+    let scenario = scenario_file.map(scenario::load).transpose()?;
+    let closure_sizes = match scenario.as_ref().map(|s| &s.run) {
+        Some(scenario::Run::Command(c)) => c.closure_sizes.clone(),
+        _ => BTreeMap::new(),
+    };
+    let tl = membound::ghc::read_profile(file, &membound::ghc::ReadOptions { closure_sizes })
+        .with_context(|| format!("reading {}", file.display()))?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&tl)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    print!("{}", membound::summary::summarise(&tl));
+    let mut code = ExitCode::SUCCESS;
+    if let Some(s) = &scenario {
+        let (outcomes, _) = membound::invariant::check_timeline(s, &tl);
+        println!("\ninvariants of {}:", s.path.display());
+        for (name, o) in &outcomes {
+            match o {
+                membound::invariant::Outcome::Held { samples } => println!("  {name}: holds ({samples} samples)"),
+                membound::invariant::Outcome::NotReached { reason } => println!("  {name}: not checked: {reason}"),
+                membound::invariant::Outcome::Violated(v) => {
+                    code = ExitCode::from(1);
+                    print!("  {}", v.explain(tl.x_unit).replace('\n', "\n  "));
+                    println!();
+                }
+            }
+        }
+    }
+    Ok(code)
+}
+
+fn cmd_report(cfg: &Config, base: Option<&str>, format: Format, output: Option<&Path>) -> Result<ExitCode> {
+    let dir = &cfg.store.results_dir;
+    let mut results = Vec::new();
+    let entries = std::fs::read_dir(dir).with_context(|| format!("reading results in {} (hint: run `cargo xtask run` or `cargo test` first)", dir.display()))?;
+    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    paths.sort();
+    for p in paths {
+        let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+        let r: ScenarioResult = serde_json::from_str(&text).with_context(|| format!("{} is not a result file", p.display()))?;
+        results.push(r);
+    }
+    let mut base_map = BTreeMap::new();
+    let mut blessed = Vec::new();
+    if let Some(git_ref) = base {
+        for r in &results {
+            let rel = cfg.store.path(&r.scenario);
+            let old = git_show(git_ref, &rel)?;
+            let new: Option<Baseline> = cfg.store.read(&r.scenario)?;
+            if old != new {
+                blessed.push(membound::report::BlessedChange { scenario: r.scenario.clone(), old: old.clone(), new });
+            }
+            if let Some(o) = old {
+                base_map.insert(r.scenario.clone(), o);
+            }
+        }
+    }
+    let input = membound::report::ReportInput { results, base_ref: base.map(String::from), base: base_map, blessed };
+    let text = match format {
+        Format::Markdown => membound::report::markdown(&input),
+        Format::Html => membound::report::html(&input),
+    };
+    match output {
+        Some(p) => membound::baseline::write_atomic(p, text.as_bytes())?,
+        None => print!("{text}"),
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// A baseline as committed at a git ref; `None` if the file does not exist there.
+fn git_show(git_ref: &str, path: &Path) -> Result<Option<Baseline>> {
+    let out = std::process::Command::new("git")
+        .arg("show")
+        .arg(format!("{git_ref}:{}", path.display()))
+        .output()
+        .context("running git")?;
+    if !out.status.success() {
+        let err = String::from_utf8_lossy(&out.stderr);
+        if err.contains("does not exist") || err.contains("exists on disk, but not in") {
+            return Ok(None);
+        }
+        bail!("git show {git_ref}:{}: {}", path.display(), err.trim());
+    }
+    let b = serde_json::from_slice(&out.stdout).with_context(|| format!("{git_ref}:{} is not a baseline", path.display()))?;
+    Ok(Some(b))
+}

@@ -1,0 +1,290 @@
+//! `CountingJemalloc` and the probe child: the simulator run inside its own process, streaming
+//! one `Sample` per interval to the parent as JSON lines.
+//!
+//! The child reads exact figures (live bytes, the exact peak since the last sample, allocation
+//! count) from a counting wrapper around jemalloc, jemalloc's own statistics after an epoch
+//! advance, its RSS, and the simulator's census. After each sample it waits for the parent's
+//! go-ahead, so a parent that finds a violation stops the child within one sample interval.
+//! This module never decides anything about invariants or baselines.
+
+use crate::{JemallocStats, Sample, SiteSample, TypeSample};
+use serde::{Deserialize, Serialize};
+use std::alloc::{GlobalAlloc, Layout};
+use std::collections::BTreeMap;
+use std::io::{Read, Write};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use tikv_jemallocator::Jemalloc;
+
+/// The hidden first argument that turns a front-end binary into a probe child.
+pub const PROBE_ARG: &str = "__membound-probe";
+
+static LIVE: AtomicU64 = AtomicU64::new(0);
+static PEAK: AtomicU64 = AtomicU64::new(0);
+static ALLOCS: AtomicU64 = AtomicU64::new(0);
+
+/// jemalloc with exact counters of live bytes, peak live bytes and allocations.
+///
+/// Install it in every front-end binary (`#[global_allocator]`), so that the same binary can
+/// serve as a probe child. The counters are updated with plain relaxed loads and stores rather
+/// than read-modify-write instructions: the probe child simulates on one thread, where this is
+/// exact and costs no bus lock; in a multi-threaded parent the counters are approximate and
+/// never read.
+pub struct CountingJemalloc;
+
+impl CountingJemalloc {
+    /// The allocator, for `#[global_allocator] static A: CountingJemalloc = CountingJemalloc::new();`.
+    pub const fn new() -> Self {
+        CountingJemalloc
+    }
+}
+
+impl Default for CountingJemalloc {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+#[inline]
+fn grow(n: u64) {
+    let live = LIVE.load(Relaxed).wrapping_add(n);
+    LIVE.store(live, Relaxed);
+    if live > PEAK.load(Relaxed) {
+        PEAK.store(live, Relaxed);
+    }
+}
+
+#[inline]
+fn shrink(n: u64) {
+    LIVE.store(LIVE.load(Relaxed).wrapping_sub(n), Relaxed);
+}
+
+// SAFETY: every call is forwarded unchanged to jemalloc, which upholds GlobalAlloc's contract;
+// the wrapper only updates counters.
+unsafe impl GlobalAlloc for CountingJemalloc {
+    #[inline]
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        let p = unsafe { Jemalloc.alloc(layout) };
+        if !p.is_null() {
+            ALLOCS.store(ALLOCS.load(Relaxed) + 1, Relaxed);
+            grow(layout.size() as u64);
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        let p = unsafe { Jemalloc.alloc_zeroed(layout) };
+        if !p.is_null() {
+            ALLOCS.store(ALLOCS.load(Relaxed) + 1, Relaxed);
+            grow(layout.size() as u64);
+        }
+        p
+    }
+
+    #[inline]
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: forwarded with the caller's guarantees.
+        unsafe { Jemalloc.dealloc(ptr, layout) };
+        shrink(layout.size() as u64);
+    }
+
+    #[inline]
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: forwarded with the caller's guarantees.
+        let p = unsafe { Jemalloc.realloc(ptr, layout, new_size) };
+        if !p.is_null() {
+            ALLOCS.store(ALLOCS.load(Relaxed) + 1, Relaxed);
+            shrink(layout.size() as u64);
+            grow(new_size as u64);
+        }
+        p
+    }
+}
+
+/// The allocator's counters at one moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counters {
+    /// Bytes live now.
+    pub live: u64,
+    /// Highest `live` since the last [`reset_peak`].
+    pub peak: u64,
+    /// Allocations (including reallocations) so far.
+    pub allocations: u64,
+}
+
+/// Reads the counters.
+pub fn counters() -> Counters {
+    Counters { live: LIVE.load(Relaxed), peak: PEAK.load(Relaxed), allocations: ALLOCS.load(Relaxed) }
+}
+
+/// Starts a new peak interval at the current live bytes.
+pub fn reset_peak() {
+    PEAK.store(LIVE.load(Relaxed), Relaxed);
+}
+
+/// What the parent asks a probe child to simulate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    /// The circuit's name.
+    pub circuit: String,
+    /// Its parameters, as JSON numbers and strings.
+    pub params: BTreeMap<String, serde_json::Value>,
+    /// Cycles to simulate.
+    pub cycles: u64,
+    /// Cycles between samples.
+    pub sample_every: u64,
+}
+
+/// One line of the probe's output stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Message {
+    /// A sample; the child then waits for one byte on stdin (`c`: continue; anything else or
+    /// end of input: stop).
+    Sample(Sample),
+    /// The run finished; the circuit's own checks.
+    Done {
+        /// Transactions completed.
+        transactions: u64,
+        /// Scoreboard mismatches.
+        mismatches: u64,
+        /// The first mismatch, explained.
+        first_mismatch: Option<String>,
+    },
+}
+
+fn params_of(req: &Request) -> Result<BTreeMap<String, sim::circuits::ParamValue>, String> {
+    req.params
+        .iter()
+        .map(|(k, v)| match v {
+            serde_json::Value::Number(n) => n.as_i64().map(|i| (k.clone(), sim::circuits::ParamValue::Int(i))).ok_or_else(|| format!("parameter `{k}` is not an integer")),
+            serde_json::Value::String(s) => Ok((k.clone(), sim::circuits::ParamValue::Str(s.clone()))),
+            other => Err(format!("parameter `{k}` has unsupported value {other}")),
+        })
+        .collect()
+}
+
+fn jemalloc_stats() -> Option<JemallocStats> {
+    tikv_jemalloc_ctl::epoch::advance().ok()?;
+    Some(JemallocStats {
+        allocated: tikv_jemalloc_ctl::stats::allocated::read().ok()? as u64,
+        active: tikv_jemalloc_ctl::stats::active::read().ok()? as u64,
+        resident: tikv_jemalloc_ctl::stats::resident::read().ok()? as u64,
+    })
+}
+
+/// The process's resident set size from `/proc/self/statm`.
+fn rss() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    // SAFETY: sysconf has no preconditions.
+    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    Some(pages * u64::try_from(page).ok()?)
+}
+
+/// Runs a probe child: simulates `request`, writing samples to `out` and reading go-aheads from
+/// `acks`. Returns an error text for the parent's report.
+pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) -> Result<(), String> {
+    let params = params_of(request)?;
+    // Allocations made by the harness itself (census snapshots, JSON) are subtracted so that
+    // `allocations.count` is the simulation's alone.
+    let mut harness_allocs = 0u64;
+    let mut circuit = sim::circuits::build(&request.circuit, &params).map_err(|e| e.to_string())?;
+    let every = request.sample_every.max(1);
+    let mut line = Vec::with_capacity(4096);
+    let mut emit = |cycle: u64, line: &mut Vec<u8>, harness_allocs: &mut u64| -> Result<bool, String> {
+        let c = counters();
+        let mut sample = Sample {
+            x: cycle,
+            live_bytes: c.live,
+            peak_live_bytes: Some(c.peak),
+            allocations: Some(c.allocations - *harness_allocs),
+            jemalloc: jemalloc_stats(),
+            rss: rss(),
+            ..Default::default()
+        };
+        for e in sim::census::snapshot() {
+            if e.live == 0 {
+                continue;
+            }
+            let t = sample.types.entry(e.label).or_insert_with(TypeSample::default);
+            t.count += e.live;
+            t.bytes += e.live * e.node_bytes;
+            t.sites.push(SiteSample {
+                site: e.site,
+                count: e.live,
+                oldest_birth: e.oldest_birth.unwrap_or(cycle),
+                newest_birth: e.newest_birth.unwrap_or(cycle),
+            });
+        }
+        for t in sample.types.values_mut() {
+            t.sites.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.site.cmp(&b.site)));
+        }
+        line.clear();
+        serde_json::to_writer(&mut *line, &Message::Sample(sample)).map_err(|e| e.to_string())?;
+        line.push(b'\n');
+        out.write_all(line).and_then(|_| out.flush()).map_err(|e| format!("writing a sample: {e}"))?;
+        let mut ack = [0u8; 1];
+        let go = matches!(acks.read(&mut ack), Ok(1)) && ack[0] == b'c';
+        *harness_allocs += counters().allocations - c.allocations;
+        reset_peak();
+        Ok(go)
+    };
+    if !emit(0, &mut line, &mut harness_allocs)? {
+        return Ok(());
+    }
+    for cycle in 1..=request.cycles {
+        circuit.step();
+        if cycle % every == 0 || cycle == request.cycles {
+            if !emit(cycle, &mut line, &mut harness_allocs)? {
+                return Ok(());
+            }
+        }
+    }
+    let st = circuit.status();
+    let done = Message::Done { transactions: st.transactions, mismatches: st.mismatches, first_mismatch: st.first_mismatch };
+    serde_json::to_writer(&mut *out, &done).map_err(|e| e.to_string())?;
+    out.write_all(b"\n").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
+    drop(circuit);
+    Ok(())
+}
+
+/// The probe child's entry point, called by front ends when their first argument is
+/// [`PROBE_ARG`]: reads the request from the next argument and runs it on stdin/stdout.
+/// Returns the process exit code.
+pub fn child_main(request_json: &str) -> i32 {
+    let request: Request = match serde_json::from_str(request_json) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("membound probe: bad request: {e}");
+            return 2;
+        }
+    };
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let stdin = std::io::stdin();
+    let mut acks = stdin.lock();
+    match run_child(&request, &mut out, &mut acks) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("membound probe: {e}");
+            1
+        }
+    }
+}
+
+/// If `args` (the process's arguments, program name first) start a probe child, runs it and
+/// exits; otherwise returns. Front ends call this first thing in `main`.
+pub fn maybe_run_as_child(args: &[String]) {
+    if args.get(1).map(String::as_str) == Some(PROBE_ARG) {
+        let req = args.get(2).cloned().unwrap_or_default();
+        std::process::exit(child_main(&req));
+    }
+}
+
+/// Parses one line of a probe's output.
+pub fn parse_line(line: &str) -> Result<Message, String> {
+    serde_json::from_str(line.trim_end()).map_err(|e| format!("{e} in line `{}`", line.chars().take(120).collect::<String>()))
+}

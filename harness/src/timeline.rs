@@ -1,0 +1,156 @@
+//! `Timeline`: the one shared currency between profile sources and everything downstream.
+//!
+//! Every source (the simulator probe, a GHC eventlog, a GHC `.hp` file, an RSS poller)
+//! produces a `Timeline`; metrics, invariants, baselines and reports consume only this type.
+//! It knows nothing of scenarios, TOML or baselines.
+
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A run's memory over time: samples at an x-position plus phase marks and whole-run totals.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Timeline {
+    /// What produced the samples, e.g. `sim:register_wb`, `ghc-eventlog`, `ghc-hp`, `rss`.
+    pub source: String,
+    /// What a sample's `x` counts.
+    pub x_unit: XUnit,
+    /// Samples in increasing `x`.
+    pub samples: Vec<Sample>,
+    /// Phase marks: user markers (`traceMarkerIO`) or phase boundaries, in increasing `x`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub marks: Vec<Mark>,
+    /// Whole-run figures that belong to no single sample, keyed by metric name
+    /// (`ghc.max_bytes_used`, `ghc.bytes_allocated`, `rss.peak`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub totals: BTreeMap<String, u64>,
+    /// Facts about the program that produced the profile (`rts_ident`, `program`, ...).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub facts: BTreeMap<String, String>,
+    /// The profile ended mid-record (a killed program): samples are those that were whole.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub truncated: bool,
+    /// Diagnostics a reader wants to surface without failing (unknown events skipped, ...).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// The unit of a sample's x-position.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum XUnit {
+    /// Simulated clock cycles (the Rust simulator).
+    #[default]
+    Cycles,
+    /// The index of a GHC heap census (0, 1, 2, ...).
+    Census,
+}
+
+impl XUnit {
+    /// A short human name for axis labels.
+    pub fn label(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "cycles",
+            XUnit::Census => "census index",
+        }
+    }
+}
+
+/// One observation of the heap.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Sample {
+    /// Position: a cycle, or a census index.
+    pub x: u64,
+    /// Total residency at this point in bytes: the simulator's exact live bytes, or the sum of a
+    /// GHC heap census.
+    pub live_bytes: u64,
+    /// Exact peak of live bytes since the previous sample (simulator only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_live_bytes: Option<u64>,
+    /// Cumulative number of allocations so far (simulator only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub allocations: Option<u64>,
+    /// Cumulative bytes allocated so far (GHC: from heap-allocated events).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bytes_allocated: Option<u64>,
+    /// Time since program start in nanoseconds, where the source knows it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub time_ns: Option<u64>,
+    /// Resident set size of the process at this point, where known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rss: Option<u64>,
+    /// jemalloc's own statistics after an epoch advance (simulator probe only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jemalloc: Option<JemallocStats>,
+    /// Per-type breakdown keyed by the whole (normalised) label; labels contain dots and colons.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub types: BTreeMap<String, TypeSample>,
+}
+
+/// jemalloc's `stats.allocated`, `stats.active` and `stats.resident` at a sample.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct JemallocStats {
+    /// Bytes allocated by the application.
+    pub allocated: u64,
+    /// Bytes in active pages.
+    pub active: u64,
+    /// Bytes in physically resident data pages mapped by the allocator.
+    pub resident: u64,
+}
+
+/// Live objects of one type at one sample.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct TypeSample {
+    /// Live objects.
+    pub count: u64,
+    /// Live bytes.
+    pub bytes: u64,
+    /// `count` was derived from `bytes` by an inferred closure size, not counted.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub count_estimated: bool,
+    /// Where the live objects were created (simulator census only), largest first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sites: Vec<SiteSample>,
+}
+
+/// Live objects of one type created at one site.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct SiteSample {
+    /// The combinator or component that created them, e.g. `interconnect/unzip`.
+    pub site: String,
+    /// Live objects created there.
+    pub count: u64,
+    /// Birth cycle of the oldest live one.
+    pub oldest_birth: u64,
+    /// Birth cycle of the newest live one.
+    pub newest_birth: u64,
+}
+
+/// A named point on the x-axis: a user marker or a phase boundary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    /// Position in the timeline's unit.
+    pub x: u64,
+    /// The marker's text, e.g. `steady`.
+    pub label: String,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
+}
+
+impl Timeline {
+    /// An empty timeline from `source`, in `x_unit`.
+    pub fn new(source: impl Into<String>, x_unit: XUnit) -> Self {
+        Timeline { source: source.into(), x_unit, ..Default::default() }
+    }
+
+    /// The x-position of the last sample, if any.
+    pub fn end(&self) -> Option<u64> {
+        self.samples.last().map(|s| s.x)
+    }
+
+    /// The first mark with this label.
+    pub fn mark(&self, label: &str) -> Option<&Mark> {
+        self.marks.iter().find(|m| m.label == label)
+    }
+}

@@ -1,0 +1,69 @@
+//! `cargo xtask`: the workspace's chores, runnable with nothing but cargo.
+//!
+//! `cargo xtask run [FILTER]`, `bless [FILTER]`, `report …` and `profile FILE` forward to the
+//! `membound` command line with the workspace's own directories (`scenarios/`, `baselines/`,
+//! `target/membound/`), so they work from any subdirectory. Like cargo-insta in front of insta,
+//! this crate holds no harness logic: what a run or a bless means lives in the library, and
+//! the CLI tests exercise exactly the code `cargo xtask` runs.
+
+use anyhow::{bail, Context, Result};
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+
+const USAGE: &str = "usage: cargo xtask <run [FILTER] | bless [FILTER] | report [--base REF] [--format markdown|html] [-o FILE] | profile FILE [--json] [--scenario FILE] | check [FILE...]>";
+
+fn main() -> ExitCode {
+    match real_main() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn real_main() -> Result<ExitCode> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(sub) = args.first() else {
+        bail!("{USAGE}");
+    };
+    if !matches!(sub.as_str(), "run" | "bless" | "report" | "profile" | "check") {
+        bail!("unknown task `{sub}`\n{USAGE}");
+    }
+    let root = workspace_root()?;
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    // `profile FILE` and `check FILE` take paths relative to where the user stands.
+    let cwd = std::env::current_dir().context("reading the current directory")?;
+    let rest: Vec<String> = args[1..]
+        .iter()
+        .map(|a| {
+            let p = Path::new(a);
+            if matches!(sub.as_str(), "profile" | "check") && !a.starts_with('-') && p.exists() && p.is_relative() {
+                cwd.join(p).to_string_lossy().into_owned()
+            } else {
+                a.clone()
+            }
+        })
+        .collect();
+    let status = Command::new(cargo)
+        .current_dir(&root)
+        .args(["run", "--quiet", "--package", "membound", "--bin", "membound", "--"])
+        .arg("--scenarios")
+        .arg(root.join("scenarios"))
+        .arg("--baselines")
+        .arg(root.join("baselines"))
+        .arg("--work-dir")
+        .arg(target.join("membound"))
+        .arg(sub)
+        .args(rest)
+        .status()
+        .context("running cargo")?;
+    Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8))
+}
+
+/// The workspace root: the parent of this crate's manifest directory.
+fn workspace_root() -> Result<PathBuf> {
+    let here = Path::new(env!("CARGO_MANIFEST_DIR"));
+    here.parent().map(Path::to_path_buf).context("xtask has no parent directory")
+}
