@@ -213,15 +213,11 @@ const WORD: u64 = 8;
 /// header words (cost-centre stack, era/LDV word) to everything: see [`profiling_header_bytes`].
 pub fn known_closure_size(label: &str) -> Option<u64> {
     let words = |w: u64| Some(w * WORD);
-    if let Some(rest) = label.strip_prefix("THUNK_") {
-        let (p, n) = payload(rest)?;
+    if let Some((p, n)) = label.strip_prefix("THUNK_").and_then(payload) {
         return words(2 + p + n);
     }
-    for prefix in ["FUN_", "CONSTR_"] {
-        if let Some(rest) = label.strip_prefix(prefix) {
-            let (p, n) = payload(rest)?;
-            return words(1 + p + n);
-        }
+    if let Some((p, n)) = label.strip_prefix("FUN_").or_else(|| label.strip_prefix("CONSTR_")).and_then(payload) {
+        return words(1 + p + n);
     }
     if let Some(arity) = tuple_arity(label) {
         return words(1 + arity);

@@ -141,6 +141,9 @@ impl Violation {
 #[derive(Debug)]
 pub struct Checker<'a> {
     invariants: Vec<State<'a>>,
+    /// The run's first sample: growth is explained from here when a window's first sample is
+    /// the violating one (a bound already broken when the window opens).
+    run_first: Option<Sample>,
     end: Option<u64>,
     unit: XUnit,
 }
@@ -173,13 +176,16 @@ impl<'a> Checker<'a> {
                 State { inv, scenario, window, first: None, fit: Fit::default(), samples: 0, violation: None, unresolved }
             })
             .collect();
-        Checker { invariants, end: Some(end), unit }
+        Checker { invariants, run_first: None, end: Some(end), unit }
     }
 
     /// Checks one more sample; returns the first violation it causes. After a violation the
     /// caller stops the run: this is the fail-fast point.
     pub fn check(&mut self, sample: &Sample) -> Option<&Violation> {
         let mut hit = None;
+        if self.run_first.is_none() {
+            self.run_first = Some(sample.clone());
+        }
         for (i, st) in self.invariants.iter_mut().enumerate() {
             if st.violation.is_some() {
                 continue;
@@ -192,7 +198,7 @@ impl<'a> Checker<'a> {
                 st.first = Some(sample.clone());
             }
             st.samples += 1;
-            if let Some(v) = evaluate(st, sample) {
+            if let Some(v) = evaluate(st, sample, self.run_first.as_ref()) {
                 st.violation = Some(v);
                 if hit.is_none() {
                     hit = Some(i);
@@ -288,7 +294,7 @@ fn matching<'s>(sample: &'s Sample, glob: &'s str) -> impl Iterator<Item = (&'s 
     sample.types.iter().filter(move |(l, _)| glob_match(glob, l))
 }
 
-fn evaluate(st: &mut State<'_>, sample: &Sample) -> Option<Violation> {
+fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> Option<Violation> {
     let per = match st.scenario.x_unit() {
         XUnit::Cycles => 1000.0,
         XUnit::Census => 1.0,
@@ -335,7 +341,10 @@ fn evaluate(st: &mut State<'_>, sample: &Sample) -> Option<Violation> {
     if ok {
         return None;
     }
-    let first = st.first.as_ref().unwrap_or(sample);
+    let mut first = st.first.as_ref().unwrap_or(sample);
+    if first.x == sample.x {
+        first = run_first.unwrap_or(sample);
+    }
     Some(Violation {
         invariant: st.inv.name.clone(),
         x: sample.x,

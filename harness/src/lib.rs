@@ -1,12 +1,53 @@
 //! membound: guards the memory bounds of circuit simulations.
 //!
-//! (Crate documentation is completed as the modules land.)
+//! A scenario (TOML) says what to run — a circuit of the `sim` crate, or an external program
+//! such as a Clash simulation built with GHC — which memory invariants must hold, and how far
+//! its figures may drift from the blessed baseline. The harness runs it in a child process,
+//! turns what it observes into a [`Timeline`], checks the invariants at every sample (stopping
+//! at the first violation), measures, and compares with `baselines/<name>.json`.
+//!
+//! ```no_run
+//! use membound::{baseline::Store, pipeline, runner::RunConfig, scenario};
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let s = scenario::load("scenarios/register_wb.toml".as_ref())?;
+//! let cfg = pipeline::Config {
+//!     run: RunConfig {
+//!         probe_program: std::env::current_exe()?, // a binary that calls probe::maybe_run_as_child
+//!         scenarios_dir: "scenarios".into(),
+//!         work_dir: "target/membound".into(),
+//!     },
+//!     store: Store { dir: "baselines".into(), results_dir: "target/membound/results".into() },
+//!     ci: false,
+//! };
+//! let result = pipeline::check(&s, &cfg, &mut |_event| {});
+//! if !result.verdict.passed {
+//!     eprintln!("{}", pipeline::failure_message(&result));
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! What it must not do: print from library code (front ends and reporters print), read the
+//! environment (front ends pass a `Config`), write files other than through `baseline`, or let
+//! any stage after the sources depend on where a `Timeline` came from.
 #![warn(missing_docs)]
 
+pub mod baseline;
+pub mod compare;
+pub mod errors;
 pub mod eventlog;
 pub mod ghc;
 pub mod hp;
+pub mod invariant;
+pub mod metrics;
+pub mod pipeline;
+pub mod probe;
+pub mod report;
 pub mod rts_stats;
+pub mod runner;
+pub mod scenario;
+pub mod summary;
 pub mod timeline;
+pub mod units;
+pub mod verdict;
 
-pub use timeline::{Mark, Sample, SiteSample, Timeline, TypeSample, XUnit};
+pub use timeline::{JemallocStats, Mark, Sample, SiteSample, Timeline, TypeSample, XUnit};

@@ -188,9 +188,12 @@ fn rss() -> Option<u64> {
 /// `acks`. Returns an error text for the parent's report.
 pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) -> Result<(), String> {
     let params = params_of(request)?;
+    // Figures are relative to this point, so they do not depend on which front end is the
+    // probe (its path and arguments are live bytes too) or where the checkout lives.
+    let zero = counters();
     // Allocations made by the harness itself (census snapshots, JSON) are subtracted so that
     // `allocations.count` is the simulation's alone.
-    let mut harness_allocs = 0u64;
+    let mut harness_allocs = zero.allocations;
     let mut circuit = sim::circuits::build(&request.circuit, &params).map_err(|e| e.to_string())?;
     let every = request.sample_every.max(1);
     let mut line = Vec::with_capacity(4096);
@@ -198,8 +201,8 @@ pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) 
         let c = counters();
         let mut sample = Sample {
             x: cycle,
-            live_bytes: c.live,
-            peak_live_bytes: Some(c.peak),
+            live_bytes: c.live.wrapping_sub(zero.live),
+            peak_live_bytes: Some(c.peak.wrapping_sub(zero.live)),
             allocations: Some(c.allocations - *harness_allocs),
             jemalloc: jemalloc_stats(),
             rss: rss(),

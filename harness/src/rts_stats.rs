@@ -243,7 +243,7 @@ mod tests {
     fn errors_say_where() {
         let err = |t: &str| RtsStats::parse(t).unwrap_err().to_string();
         assert_eq!(err("cmd\n [(\"a\", \"1\")\n ,(\"b\" \"2\")\n ]"), "line 3, column 8: expected `,` between a name and its value");
-        assert!(err("cmd\n [(\"a\", \"1\")\n ,(\"b\", \"2").starts_with("line 3, column 12: unterminated string"));
+        assert!(err("cmd\n [(\"a\", \"1\")\n ,(\"b\", \"2").starts_with("line 3, column 11: unterminated string"));
         assert!(err("").starts_with("line 1, column 1: expected `[`"));
         assert!(err("[(\"a\", \"1\")] x").starts_with("line 1, column 14: unexpected text"));
     }

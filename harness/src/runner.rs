@@ -426,7 +426,7 @@ fn run_command(scenario: &Scenario, c: &CommandRun, cfg: &RunConfig, on_event: &
     };
     tl.totals.insert("rss.peak".into(), peak_rss);
     if let Ok(text) = std::fs::read_to_string(&stats) {
-        if let Ok(st) = crate::rts_stats::parse(&text) {
+        if let Ok(st) = crate::rts_stats::RtsStats::parse(&text) {
             st.merge_into(&mut tl);
         }
     }

@@ -91,13 +91,11 @@ pub enum ProfileKind {
     GhcEventlog,
     /// `+RTS -hT -i0 -A256k`: the same censuses as a text `.hp` file.
     GhcHp,
-    /// Only the process's RSS, polled.
-    Rss,
 }
 
 impl ProfileKind {
     /// The names accepted in scenario files.
-    pub const NAMES: &'static [&'static str] = &["ghc-eventlog", "ghc-hp", "rss"];
+    pub const NAMES: &'static [&'static str] = &["ghc-eventlog", "ghc-hp"];
 }
 
 /// A named range of the timeline.
@@ -597,7 +595,6 @@ impl Cx<'_> {
             Some(p) => match p.get_ref().as_str() {
                 "ghc-eventlog" => ProfileKind::GhcEventlog,
                 "ghc-hp" => ProfileKind::GhcHp,
-                "rss" => ProfileKind::Rss,
                 other => return Err(self.err(p.span(), format!("unknown profile `{other}` (hint: one of {})", ProfileKind::NAMES.join(", ")))),
             },
         };

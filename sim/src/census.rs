@@ -31,8 +31,9 @@ pub struct CensusEntry {
     pub label: String,
     /// The creation site, e.g. `interconnect/unzip`.
     pub site: String,
-    /// Size in bytes of one node of this label, allocation header included (so bytes = live ×
-    /// node_bytes). If nodes of different sizes share a label and site, the largest.
+    /// Size in bytes of one node of this label: the requested allocation, `Rc` header included
+    /// (so bytes = live × node_bytes; the allocator's size-class rounding is not included). If
+    /// nodes of different sizes share a label and site, the largest.
     pub node_bytes: u64,
     /// Nodes alive now.
     pub live: u64,
@@ -74,7 +75,9 @@ pub fn snapshot() -> Vec<CensusEntry> {
     REGISTRY.with(|r| {
         let r = r.borrow();
         for (id, (label, site)) in r.names.iter().enumerate() {
-            let Some(slot) = slot_ref(id as u32) else { continue };
+            let Some(slot) = slot_ref(id as u32) else {
+                continue;
+            };
             if slot.created.get() == 0 {
                 continue;
             }
@@ -142,8 +145,10 @@ pub(crate) fn intern_pair(type_label: &str, first: &str, second: &str, site: &st
             return SlotPair { base };
         }
         let base = r.names.len() as u32;
-        r.names.push((format!("{type_label}::{first}"), site.to_string()));
-        r.names.push((format!("{type_label}::{second}"), site.to_string()));
+        r.names
+            .push((format!("{type_label}::{first}"), site.to_string()));
+        r.names
+            .push((format!("{type_label}::{second}"), site.to_string()));
         r.pairs.insert(key, base);
         ensure_chunks(&mut r, base + 1);
         SlotPair { base }
@@ -182,7 +187,10 @@ impl Tag {
     pub(crate) fn born(slot: u32, bytes: usize) -> Tag {
         HOT.with(|h| {
             if !h.enabled.get() {
-                return Tag { slot: Cell::new(NONE), birth: 0 };
+                return Tag {
+                    slot: Cell::new(NONE),
+                    birth: 0,
+                };
             }
             let birth = h.cycle.get();
             if let Some(s) = hot_slot(h, slot) {
@@ -199,7 +207,10 @@ impl Tag {
                 let b = &s.buckets[bucket(birth)];
                 b.set(b.get() + 1);
             }
-            Tag { slot: Cell::new(slot), birth }
+            Tag {
+                slot: Cell::new(slot),
+                birth,
+            }
         })
     }
 
@@ -263,10 +274,11 @@ impl Drop for Tag {
 
 /// Buckets: births 0..=7 exactly, then 8 buckets per octave up to 2^64.
 const BUCKETS: usize = 8 + 61 * 8;
-/// Slots per chunk and chunks per thread: at most 64 × 64 = 4096 (label, site) pairs; a pair
-/// beyond that is not counted (never seen in practice: circuits intern a few dozen).
-const CHUNK: usize = 64;
-const CHUNKS: usize = 64;
+/// Slots per chunk (about 32 KiB) and chunks per thread: at most 16 × 256 = 4096 (label, site)
+/// pairs; a pair beyond that is not counted (never seen in practice: circuits intern a few
+/// dozen). Chunks are allocated as pairs are interned, never per node or per cycle.
+const CHUNK: usize = 16;
+const CHUNKS: usize = 256;
 
 struct Slot {
     live: Cell<u64>,
@@ -401,7 +413,11 @@ fn birth_range(s: &Slot) -> (Option<u64>, Option<u64>) {
     match (first, last) {
         (Some(f), Some(l)) => {
             let newest = s.newest.get();
-            let newest = if bucket(newest) == l { newest } else { bucket_high(l).min(newest) };
+            let newest = if bucket(newest) == l {
+                newest
+            } else {
+                bucket_high(l).min(newest)
+            };
             (Some(bucket_low(f)), Some(newest))
         }
         _ => (None, None),
@@ -442,9 +458,26 @@ mod tests {
 
     #[test]
     fn buckets_round_trip() {
-        for b in [0u64, 1, 7, 8, 9, 15, 16, 17, 100, 1000, 123_456, 1 << 40, u64::MAX] {
+        for b in [
+            0u64,
+            1,
+            7,
+            8,
+            9,
+            15,
+            16,
+            17,
+            100,
+            1000,
+            123_456,
+            1 << 40,
+            u64::MAX,
+        ] {
             let i = bucket(b);
-            assert!(bucket_low(i) <= b && b <= bucket_high(i), "{b} in bucket {i}");
+            assert!(
+                bucket_low(i) <= b && b <= bucket_high(i),
+                "{b} in bucket {i}"
+            );
             assert!(i < BUCKETS);
         }
         for i in 0..BUCKETS - 1 {
@@ -453,9 +486,58 @@ mod tests {
     }
 
     #[test]
+    fn snapshot_counts_and_birth_range() {
+        let find = || {
+            snapshot()
+                .into_iter()
+                .find(|e| e.label == "Signal<u8>::Const" && e.site == "constant")
+        };
+        set_cycle(3);
+        let a = crate::Signal::constant(1u8);
+        set_cycle(5);
+        let b = crate::Signal::constant(2u8);
+        let e = find().expect("counted");
+        assert_eq!((e.live, e.peak_live, e.created), (2, 2, 2));
+        assert_eq!((e.oldest_birth, e.newest_birth), (Some(3), Some(5)));
+        assert!(e.node_bytes >= 16);
+        drop(a);
+        let e = find().expect("counted");
+        assert_eq!(
+            (e.live, e.peak_live, e.oldest_birth, e.newest_birth),
+            (1, 2, Some(5), Some(5))
+        );
+        drop(b);
+        let e = find().expect("still listed");
+        assert_eq!(
+            (e.live, e.created, e.oldest_birth, e.newest_birth),
+            (0, 2, None, None)
+        );
+        // A node created with the census off is never counted, even when freed with it on.
+        set_enabled(false);
+        let c = crate::Signal::constant(3u8);
+        set_enabled(true);
+        drop(c);
+        assert_eq!(find().map(|e| (e.live, e.created)), Some((0, 2)));
+        // Large birth cycles land in a bucket whose bounds bracket them within 12.5%.
+        set_cycle(1_000_000);
+        let d = crate::Signal::constant(4u8);
+        let e = find().expect("counted");
+        let oldest = e.oldest_birth.expect("live");
+        assert!(
+            oldest <= 1_000_000 && oldest as f64 >= 1_000_000.0 * 0.875,
+            "{oldest}"
+        );
+        assert_eq!(e.newest_birth, Some(1_000_000));
+        drop(d);
+    }
+
+    #[test]
     fn short_names() {
         assert_eq!(short_type_name("sim::wishbone::WishboneS2M"), "WishboneS2M");
-        assert_eq!(short_type_name("(u32, sim::wishbone::WishboneS2M)"), "(u32, WishboneS2M)");
+        assert_eq!(
+            short_type_name("(u32, sim::wishbone::WishboneS2M)"),
+            "(u32, WishboneS2M)"
+        );
         assert_eq!(
             short_type_name("[core::option::Option<u32>; 4]"),
             "[Option<u32>; 4]"

@@ -101,12 +101,21 @@ impl<T: 'static> Lazy<T> {
 
     fn with_slots<F: FnOnce() -> T + 'static>(slots: SlotPair, f: F) -> Lazy<T> {
         let tag = Tag::born(slots.base, std::mem::size_of::<LCell<T, F>>() + 16);
-        Lazy(Rc::new(LCell { tag, value_slot: slots.base + 1, state: UnsafeCell::new(LState::Thunk(f)) }))
+        Lazy(Rc::new(LCell {
+            tag,
+            value_slot: slots.base + 1,
+            state: UnsafeCell::new(LState::Thunk(f)),
+        }))
     }
 
     /// An already evaluated value.
     pub fn ready(v: T) -> Lazy<T> {
         Self::with_slots(lazy_pair::<T>(), move || v).forced()
+    }
+
+    /// An already evaluated value, with the combinator name `op` for the census site.
+    pub fn ready_at(op: &str, v: T) -> Lazy<T> {
+        Self::new_at(op, move || v).forced()
     }
 
     fn forced(self) -> Self {
@@ -130,19 +139,19 @@ impl<T: 'static> Lazy<T> {
 /// keeps the whole chain alive. It models Clash's `iterateI` before the fix (each element
 /// "independently computes f^n a").
 pub struct Unshared<T: Copy + 'static> {
-    last: Option<Rc<Pending<T>>>,
+    last: Option<Rc<Pending>>,
     start: T,
     f: fn(T) -> T,
     slot: u32,
 }
 
 /// One pending application of `f` to the previous element of the chain.
-struct Pending<T> {
+struct Pending {
     _tag: Tag,
-    prev: Option<Rc<Pending<T>>>,
+    prev: Option<Rc<Pending>>,
 }
 
-impl<T> Drop for Pending<T> {
+impl Drop for Pending {
     fn drop(&mut self) {
         // Iterative, for chains of millions.
         let mut next = self.prev.take();
@@ -162,14 +171,22 @@ impl<T: Copy + 'static> Unshared<T> {
             &format!("Lazy<{}>::Thunk", census::type_label::<T>()),
             &census::site("iterate"),
         );
-        Unshared { last: None, start, f, slot }
+        Unshared {
+            last: None,
+            start,
+            f,
+            slot,
+        }
     }
 
     /// The next element: one more pending application on top of this one.
     pub fn next(&self) -> Unshared<T> {
-        let tag = Tag::born(self.slot, std::mem::size_of::<Pending<T>>() + 16);
+        let tag = Tag::born(self.slot, std::mem::size_of::<Pending>() + 16);
         Unshared {
-            last: Some(Rc::new(Pending { _tag: tag, prev: self.last.clone() })),
+            last: Some(Rc::new(Pending {
+                _tag: tag,
+                prev: self.last.clone(),
+            })),
             start: self.start,
             f: self.f,
             slot: self.slot,

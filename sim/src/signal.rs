@@ -56,7 +56,7 @@ enum State<T: 'static, F> {
     Cons(T, Signal<T>),
 }
 
-struct Cell<T: 'static, F> {
+struct LazyCell<T: 'static, F> {
     tag: Tag,
     cons_slot: u32,
     state: UnsafeCell<State<T, F>>,
@@ -68,7 +68,7 @@ fn node_bytes<N>() -> usize {
     std::mem::size_of::<N>() + 2 * std::mem::size_of::<usize>()
 }
 
-impl<T: 'static, F: FnOnce() -> (T, Signal<T>)> Cell<T, F> {
+impl<T: 'static, F: FnOnce() -> (T, Signal<T>)> LazyCell<T, F> {
     #[inline]
     fn forced(&self) -> (&T, &Signal<T>) {
         // SAFETY: the state is only mutated here and in `take_tail`. No reference into the state
@@ -99,7 +99,7 @@ impl<T: 'static, F: FnOnce() -> (T, Signal<T>)> Cell<T, F> {
     }
 }
 
-impl<T: 'static, F: FnOnce() -> (T, Signal<T>)> Node<T> for Cell<T, F> {
+impl<T: 'static, F: FnOnce() -> (T, Signal<T>)> Node<T> for LazyCell<T, F> {
     #[inline]
     fn head(&self) -> &T {
         self.forced().0
@@ -112,7 +112,8 @@ impl<T: 'static, F: FnOnce() -> (T, Signal<T>)> Node<T> for Cell<T, F> {
         // SAFETY: called only by the iterative drop on a uniquely owned node (see `Drop`).
         unsafe {
             if matches!(&*self.state.get(), State::Cons(..)) {
-                if let State::Cons(_, t) = std::mem::replace(&mut *self.state.get(), State::Forcing) {
+                if let State::Cons(_, t) = std::mem::replace(&mut *self.state.get(), State::Forcing)
+                {
                     return Some(t);
                 }
             }
@@ -121,7 +122,7 @@ impl<T: 'static, F: FnOnce() -> (T, Signal<T>)> Node<T> for Cell<T, F> {
     }
 }
 
-impl<T: 'static, F> Drop for Cell<T, F> {
+impl<T: 'static, F> Drop for LazyCell<T, F> {
     fn drop(&mut self) {
         // Unlink the chain iteratively: while the next cell is owned by us alone, take its tail
         // before it is dropped, so no drop recurses more than one level.
@@ -130,7 +131,11 @@ impl<T: 'static, F> Drop for Cell<T, F> {
             _ => None,
         };
         while let Some(sig) = next {
-            next = if Rc::strong_count(&sig.0) == 1 { sig.0.take_tail() } else { None };
+            next = if Rc::strong_count(&sig.0) == 1 {
+                sig.0.take_tail()
+            } else {
+                None
+            };
         }
     }
 }
@@ -148,7 +153,11 @@ impl<T: 'static> Node<T> for Const<T> {
     }
     fn tail(&self) -> Signal<T> {
         // The caller holds a strong reference to us, so the upgrade succeeds.
-        Signal(self.me.upgrade().expect("constant signal used after being freed"))
+        Signal(
+            self.me
+                .upgrade()
+                .expect("constant signal used after being freed"),
+        )
     }
     fn take_tail(&self) -> Option<Signal<T>> {
         None
@@ -168,16 +177,20 @@ impl<T: 'static> Signal<T> {
     /// A node that will run `f` when first forced.
     #[inline]
     fn thunk<F: FnOnce() -> (T, Signal<T>) + 'static>(slots: SlotPair, f: F) -> Signal<T> {
-        let tag = Tag::born(slots.base, node_bytes::<Cell<T, F>>());
-        Signal(Rc::new(Cell { tag, cons_slot: slots.base + 1, state: UnsafeCell::new(State::Thunk(f)) }))
+        let tag = Tag::born(slots.base, node_bytes::<LazyCell<T, F>>());
+        Signal(Rc::new(LazyCell {
+            tag,
+            cons_slot: slots.base + 1,
+            state: UnsafeCell::new(State::Thunk(f)),
+        }))
     }
 
     /// A node born evaluated.
     #[inline]
     fn cons(slots: SlotPair, value: T, rest: Signal<T>) -> Signal<T> {
         type F<T> = fn() -> (T, Signal<T>);
-        let tag = Tag::born(slots.base + 1, node_bytes::<Cell<T, F<T>>>());
-        Signal(Rc::new(Cell::<T, F<T>> {
+        let tag = Tag::born(slots.base + 1, node_bytes::<LazyCell<T, F<T>>>());
+        Signal(Rc::new(LazyCell::<T, F<T>> {
             tag,
             cons_slot: slots.base + 1,
             state: UnsafeCell::new(State::Cons(value, rest)),
@@ -191,7 +204,11 @@ impl<T: 'static> Signal<T> {
             &census::site("constant"),
         );
         let tag = Tag::born(slot, node_bytes::<Const<T>>());
-        Signal(Rc::new_cyclic(|me| Const { _tag: tag, value, me: me.clone() }))
+        Signal(Rc::new_cyclic(|me| Const {
+            _tag: tag,
+            value,
+            me: me.clone(),
+        }))
     }
 
     /// This cycle's value (forcing it).
@@ -237,9 +254,11 @@ impl<T: 'static> Signal<T> {
         other: &Signal<B>,
         f: impl Fn(&T, &B) -> C + Clone + 'static,
     ) -> Signal<C> {
-        unfold(signal_pair::<C>("zip"), (self.clone(), other.clone()), move |(a, b)| {
-            (f(a.head(), b.head()), (a.tail(), b.tail()))
-        })
+        unfold(
+            signal_pair::<C>("zip"),
+            (self.clone(), other.clone()),
+            move |(a, b)| (f(a.head(), b.head()), (a.tail(), b.tail())),
+        )
     }
 
     /// Pairs this signal with another, cycle by cycle.
@@ -262,7 +281,9 @@ pub fn map_at<A: 'static, B: 'static>(
     s: &Signal<A>,
     f: impl Fn(&A) -> B + Clone + 'static,
 ) -> Signal<B> {
-    unfold(signal_pair::<B>(op), s.clone(), move |s| (f(s.head()), s.tail()))
+    unfold(signal_pair::<B>(op), s.clone(), move |s| {
+        (f(s.head()), s.tail())
+    })
 }
 
 /// The workhorse: a stream unfolded from a state, one lazy node per cycle. `step` is cloned
@@ -307,9 +328,16 @@ pub fn apply3<A: 'static, B: 'static, C: 'static, D: 'static>(
     b: &Signal<B>,
     c: &Signal<C>,
 ) -> Signal<D> {
-    unfold(signal_pair::<D>("zip3"), (a.clone(), b.clone(), c.clone()), move |(a, b, c)| {
-        (f(a.head(), b.head(), c.head()), (a.tail(), b.tail(), c.tail()))
-    })
+    unfold(
+        signal_pair::<D>("zip3"),
+        (a.clone(), b.clone(), c.clone()),
+        move |(a, b, c)| {
+            (
+                f(a.head(), b.head(), c.head()),
+                (a.tail(), b.tail(), c.tail()),
+            )
+        },
+    )
 }
 
 /// Three signals zipped into a signal of triples.
@@ -318,7 +346,12 @@ pub fn zip3<A: Clone + 'static, B: Clone + 'static, C: Clone + 'static>(
     b: &Signal<B>,
     c: &Signal<C>,
 ) -> Signal<(A, B, C)> {
-    apply3(|a: &A, b: &B, c: &C| (a.clone(), b.clone(), c.clone()), a, b, c)
+    apply3(
+        |a: &A, b: &B, c: &C| (a.clone(), b.clone(), c.clone()),
+        a,
+        b,
+        c,
+    )
 }
 
 /// One-cycle delay: `init` in cycle 0, then `s` shifted by one cycle. The first cell is born
@@ -333,10 +366,14 @@ pub fn mealy<S: 'static, I: 'static, O: 'static>(
     init: S,
     input: &Signal<I>,
 ) -> Signal<O> {
-    unfold(signal_pair::<O>("mealy"), (init, input.clone()), move |(st, inp)| {
-        let (st, out) = f(st, inp.head());
-        (out, (st, inp.tail()))
-    })
+    unfold(
+        signal_pair::<O>("mealy"),
+        (init, input.clone()),
+        move |(st, inp)| {
+            let (st, out) = f(st, inp.head());
+            (out, (st, inp.tail()))
+        },
+    )
 }
 
 /// A Moore machine: the output depends on the state only, so it can sit in a feedback loop;
@@ -359,23 +396,57 @@ pub fn moore<S: 'static, I: 'static, O: 'static>(
 }
 
 /// A pair of signals as a signal of pairs.
-pub fn bundle2<A: Clone + 'static, B: Clone + 'static>(a: &Signal<A>, b: &Signal<B>) -> Signal<(A, B)> {
-    unfold(signal_pair::<(A, B)>("bundle"), (a.clone(), b.clone()), |(a, b)| {
-        ((a.head().clone(), b.head().clone()), (a.tail(), b.tail()))
-    })
+pub fn bundle2<A: Clone + 'static, B: Clone + 'static>(
+    a: &Signal<A>,
+    b: &Signal<B>,
+) -> Signal<(A, B)> {
+    unfold(
+        signal_pair::<(A, B)>("bundle"),
+        (a.clone(), b.clone()),
+        |(a, b)| ((a.head().clone(), b.head().clone()), (a.tail(), b.tail())),
+    )
 }
 
 /// A signal of pairs as a pair of signals: two projections of the shared input. Both must be
 /// consumed (or dropped): a projection that lags retains the input from its position on.
-pub fn unbundle2<A: Clone + 'static, B: Clone + 'static>(s: &Signal<(A, B)>) -> (Signal<A>, Signal<B>) {
-    (map_at("unbundle", s, |p: &(A, B)| p.0.clone()), map_at("unbundle", s, |p: &(A, B)| p.1.clone()))
+pub fn unbundle2<A: Clone + 'static, B: Clone + 'static>(
+    s: &Signal<(A, B)>,
+) -> (Signal<A>, Signal<B>) {
+    (
+        map_at("unbundle", s, |p: &(A, B)| p.0.clone()),
+        map_at("unbundle", s, |p: &(A, B)| p.1.clone()),
+    )
+}
+
+/// Combines a signal with a vector of signals, cycle by cycle, in one node per cycle (what
+/// `zip_with(a, bundle_vec(v))` computes with two).
+pub fn zip_with_vec<A: 'static, B: Clone + 'static, C: 'static, const N: usize>(
+    a: &Signal<A>,
+    v: &[Signal<B>; N],
+    f: impl Fn(&A, &[B; N]) -> C + Clone + 'static,
+) -> Signal<C> {
+    unfold(
+        signal_pair::<C>("zip"),
+        (a.clone(), v.clone()),
+        move |(a, v): (Signal<A>, [Signal<B>; N])| {
+            let heads: [B; N] = std::array::from_fn(|i| v[i].head().clone());
+            (f(a.head(), &heads), (a.tail(), v.map(|s| s.tail())))
+        },
+    )
 }
 
 /// A vector of signals as a signal of vectors.
 pub fn bundle_vec<T: Clone + 'static, const N: usize>(v: &[Signal<T>; N]) -> Signal<[T; N]> {
-    unfold(signal_pair::<[T; N]>("bundle"), v.clone(), |v: [Signal<T>; N]| {
-        (std::array::from_fn(|i| v[i].head().clone()), v.map(|s| s.tail()))
-    })
+    unfold(
+        signal_pair::<[T; N]>("bundle"),
+        v.clone(),
+        |v: [Signal<T>; N]| {
+            (
+                std::array::from_fn(|i| v[i].head().clone()),
+                v.map(|s| s.tail()),
+            )
+        },
+    )
 }
 
 /// A signal of vectors as a vector of signals (N projections of the shared input).
@@ -399,15 +470,21 @@ pub struct Feedback<T: 'static> {
 pub fn feedback<T: Clone + 'static>() -> (Signal<T>, Feedback<T>) {
     let cell: Rc<RefCell<Option<Signal<T>>>> = Rc::new(RefCell::new(None));
     let weak = Rc::downgrade(&cell);
-    let s = unfold(signal_pair::<T>("feedback"), weak, |weak: Weak<RefCell<Option<Signal<T>>>>| {
-        let cell = weak.upgrade().expect("feedback loop read after its Feedback was dropped");
-        let at = cell.borrow_mut().take().expect(
-            "feedback signal read before Feedback::tie, or a combinational loop through it",
-        );
-        let v = at.head().clone();
-        *cell.borrow_mut() = Some(at.tail());
-        (v, weak)
-    });
+    let s = unfold(
+        signal_pair::<T>("feedback"),
+        weak,
+        |weak: Weak<RefCell<Option<Signal<T>>>>| {
+            let cell = weak
+                .upgrade()
+                .expect("feedback loop read after its Feedback was dropped");
+            let at = cell.borrow_mut().take().expect(
+                "feedback signal read before Feedback::tie, or a combinational loop through it",
+            );
+            let v = at.head().clone();
+            *cell.borrow_mut() = Some(at.tail());
+            (v, weak)
+        },
+    );
     (s, Feedback { cell })
 }
 
@@ -487,6 +564,8 @@ mod tests {
         assert_eq!(b.sample_n(3), vec![0, 2, 4]);
         let v = bundle_vec(&[n.clone(), n.map(|x| x + 10)]);
         assert_eq!(v.sample_n(2), vec![[0, 10], [1, 11]]);
+        let z = zip_with_vec(&n, &[n.clone(), n.map(|x| x * 3)], |a, v| a + v[0] + v[1]);
+        assert_eq!(z.sample_n(3), vec![0, 5, 10]);
         let [p, q] = unbundle_vec(&v);
         assert_eq!(p.sample_n(2), vec![0, 1]);
         assert_eq!(q.sample_n(2), vec![10, 11]);
@@ -497,7 +576,12 @@ mod tests {
         // a request/response loop: the "master" counts acknowledgements, the "slave" acks odd
         // requests; the response depends on the request in the same cycle.
         let (resp, fb) = feedback::<bool>();
-        let req = moore(|s: u64, ack: &bool| if *ack { s + 1 } else { s + 2 }, |s: &u64| *s, 0, &resp);
+        let req = moore(
+            |s: u64, ack: &bool| if *ack { s + 1 } else { s + 2 },
+            |s: &u64| *s,
+            0,
+            &resp,
+        );
         let ack = req.map(|r| r % 2 == 1);
         fb.tie(&ack);
         assert_eq!(req.sample_n(5), vec![0, 2, 4, 6, 8]);
@@ -543,7 +627,10 @@ mod tests {
             .filter(|e| e.label == "Signal<u64>::Cons")
             .map(|e| e.live)
             .sum::<u64>();
-        assert!(held >= 10_000_000, "the held head retains the chain: {held}");
+        assert!(
+            held >= 10_000_000,
+            "the held head retains the chain: {held}"
+        );
         drop(head);
         drop(at);
         drop(fb);

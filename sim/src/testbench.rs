@@ -3,11 +3,12 @@
 //! scoreboard checks every read against the last value written and every unmapped access for
 //! `err`.
 //!
-//! Wiring (one loop, closed through a [`Feedback`]):
+//! Wiring (one loop, closed through a [`Feedback`]; requests depend on the master alone, so
+//! slaves answer in the same cycle without a combinational loop):
 //! ```text
-//! master (Moore) --m2s--> interconnect --to_slaves[i]--> [record_update] --> register_wb[i]
-//!     ^                         |  <----------------------- s2m[i] ------------------'
-//!     '------ s2m (feedback) ---'
+//! master (Moore) --m2s--> interconnect --request[i]--> [record_update] --> register_wb[i]
+//!     ^                       |  <--------------------------- s2m[i] ------------'
+//!     '---- s2m (feedback) ---'
 //! ```
 //! Slaves acknowledge in the cycle of the strobe, so a transfer takes one cycle; the master
 //! idles one cycle in 16.
@@ -19,8 +20,8 @@ use crate::census;
 use crate::lazy::{Lazy, Unshared};
 use crate::signal::{feedback, map_at, moore, Feedback, Signal};
 use crate::wishbone::{
-    merge_bytes, record_update, register_wb_bus, single_master_interconnect, MemoryMap,
-    Priority, RecordUpdate, RegisterWbConfig, Unzip, WishboneM2S, WishboneS2M,
+    merge_bytes, record_update, register_wb_bus, single_master_interconnect, MemoryMap, Priority,
+    RecordUpdate, RegisterWbConfig, Unzip, WishboneM2S, WishboneS2M,
 };
 
 /// Which culprit of the investigation to reproduce, if any.
@@ -38,7 +39,12 @@ pub enum Leak {
 
 impl Leak {
     /// The knob's values, as the catalog spells them.
-    pub const NAMES: &'static [&'static str] = &["none", "lazy_unzip", "lazy_record_update", "unshared_iterate"];
+    pub const NAMES: &'static [&'static str] = &[
+        "none",
+        "lazy_unzip",
+        "lazy_record_update",
+        "unshared_iterate",
+    ];
 
     /// Parses a knob value.
     pub fn from_name(name: &str) -> Option<Leak> {
@@ -146,10 +152,10 @@ struct Master<const N: usize> {
 }
 
 fn new_request<const N: usize>(r: u64) -> Option<Request> {
-    if r % 16 == 0 {
+    if r & 15 == 0 {
         return None; // an idle cycle
     }
-    let unmapped = (r >> 4) % 8 == 0 && N < 16;
+    let unmapped = (r >> 4) & 7 == 0 && N < 16;
     let (prefix, target) = if unmapped {
         (N as u64 + (r >> 8) % (16 - N as u64), None)
     } else {
@@ -167,10 +173,18 @@ fn new_request<const N: usize>(r: u64) -> Option<Request> {
         write_enable: (r >> 12) & 1 == 1,
         ..WishboneM2S::default()
     };
-    Some(Request { m2s, target, waited: 0 })
+    Some(Request {
+        m2s,
+        target,
+        waited: 0,
+    })
 }
 
-fn master_transition<const N: usize>(board: &Scoreboard, mut st: Master<N>, s2m: &WishboneS2M) -> Master<N> {
+fn master_transition<const N: usize>(
+    board: &Scoreboard,
+    mut st: Master<N>,
+    s2m: &WishboneS2M,
+) -> Master<N> {
     let cycle = st.cycle;
     st.cycle += 1;
     if let Some(mut req) = st.req {
@@ -181,7 +195,12 @@ fn master_transition<const N: usize>(board: &Scoreboard, mut st: Master<N>, s2m:
                 st.req = Some(req);
                 return st;
             }
-            board.mismatch(|| format!("cycle {cycle}: no response to {:?} within {TIMEOUT} cycles", req.m2s));
+            board.mismatch(|| {
+                format!(
+                    "cycle {cycle}: no response to {:?} within {TIMEOUT} cycles",
+                    req.m2s
+                )
+            });
         } else {
             board.transactions.set(board.transactions.get() + 1);
             match req.target {
@@ -195,10 +214,14 @@ fn master_transition<const N: usize>(board: &Scoreboard, mut st: Master<N>, s2m:
                 Some(t) => {
                     if !s2m.acknowledge || s2m.err {
                         board.mismatch(|| {
-                            format!("cycle {cycle}: access to slave {t} at {:#010x} answered {s2m:?}", req.m2s.addr)
+                            format!(
+                                "cycle {cycle}: access to slave {t} at {:#010x} answered {s2m:?}",
+                                req.m2s.addr
+                            )
                         });
                     } else if req.m2s.write_enable {
-                        st.expected[t] = merge_bytes(st.expected[t], req.m2s.write_data, req.m2s.bus_select);
+                        st.expected[t] =
+                            merge_bytes(st.expected[t], req.m2s.write_data, req.m2s.bus_select);
                     } else if s2m.read_data != st.expected[t] {
                         let expected = st.expected[t];
                         board.mismatch(|| {
@@ -233,45 +256,72 @@ impl<const N: usize> RegisterWbBench<N> {
     /// Builds the testbench.
     pub fn new(cfg: BenchConfig) -> Self {
         let board = Rc::new(Scoreboard::default());
-        let (response, fb) = feedback::<WishboneS2M>();
+        let (response, fb) = census::component("testbench", feedback::<WishboneS2M>);
         let b = board.clone();
         let rng = match cfg.leak {
-            Leak::UnsharedIterate => {
-                census::component("master", || Rng::Unshared(Unshared::new(xorshift, cfg.seed | 1)))
-            }
+            Leak::UnsharedIterate => census::component("master", || {
+                Rng::Unshared(Unshared::new(xorshift, cfg.seed | 1))
+            }),
             _ => Rng::Strict(cfg.seed | 1),
         };
         let m2s = census::component("master", || {
             moore(
                 move |st: Master<N>, s2m: &WishboneS2M| master_transition(&b, st, s2m),
                 |st: &Master<N>| st.req.map(|r| r.m2s).unwrap_or_default(),
-                Master { rng, req: None, expected: [0; N], cycle: 0 },
+                Master {
+                    rng,
+                    req: None,
+                    expected: [0; N],
+                    cycle: 0,
+                },
                 &response,
             )
         });
-        let reg = RegisterWbConfig { init: 0, priority: Priority::BusFirst };
-        let map = MemoryMap { prefix_bits: PREFIX_BITS, prefixes: std::array::from_fn(|i| i as u32) };
-        let unzip = if cfg.leak == Leak::LazyUnzip { Unzip::Lazy } else { Unzip::SinglePass };
-        let ic = single_master_interconnect(map, unzip, &m2s, |requests: [Signal<WishboneM2S>; N]| {
-            let mut i = 0;
-            requests.map(|req| {
-                let s2m = match cfg.leak {
-                    Leak::LazyRecordUpdate => register_wb_bus(reg, &record_update(RecordUpdate::Lazy, &req)),
-                    _ => register_wb_bus(reg, &req),
-                };
-                let s2m = if cfg.corrupt_slave == Some(i) {
-                    census::component("testbench", || {
-                        map_at("corrupt", &s2m, |s: &WishboneS2M| WishboneS2M { read_data: s.read_data ^ 1, ..*s })
-                    })
-                } else {
-                    s2m
-                };
-                i += 1;
-                ((i - 1) as u32, s2m)
-            })
-        });
+        let reg = RegisterWbConfig {
+            init: 0,
+            priority: Priority::BusFirst,
+        };
+        let map = MemoryMap {
+            prefix_bits: PREFIX_BITS,
+            prefixes: std::array::from_fn(|i| i as u32),
+        };
+        let unzip = if cfg.leak == Leak::LazyUnzip {
+            Unzip::Lazy
+        } else {
+            Unzip::SinglePass
+        };
+        let ic =
+            single_master_interconnect(map, unzip, &m2s, |requests: [Signal<WishboneM2S>; N]| {
+                let mut i = 0;
+                requests.map(|req| {
+                    let s2m = match cfg.leak {
+                        Leak::LazyRecordUpdate => {
+                            register_wb_bus(reg, &record_update(RecordUpdate::Lazy, &req))
+                        }
+                        _ => register_wb_bus(reg, &req),
+                    };
+                    let s2m = if cfg.corrupt_slave == Some(i) {
+                        census::component("testbench", || {
+                            map_at("corrupt", &s2m, |s: &WishboneS2M| WishboneS2M {
+                                read_data: s.read_data ^ 1,
+                                ..*s
+                            })
+                        })
+                    } else {
+                        s2m
+                    };
+                    i += 1;
+                    ((i - 1) as u32, s2m)
+                })
+            });
         fb.tie(&ic.to_master);
-        RegisterWbBench { s2m: ic.to_master, _loop: fb, mem_map: ic.mem_map, board, cycle: 0 }
+        RegisterWbBench {
+            s2m: ic.to_master,
+            _loop: fb,
+            mem_map: ic.mem_map,
+            board,
+            cycle: 0,
+        }
     }
 
     /// Simulates one more cycle.
@@ -297,4 +347,3 @@ impl<const N: usize> RegisterWbBench<N> {
         self.mem_map.is_forced()
     }
 }
-

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use crate::census::{self, Tag};
 use crate::lazy::Lazy;
-use crate::signal::{bundle_vec, map_at, mealy, Signal};
+use crate::signal::{map_at, mealy, zip_with_vec, Signal};
 
 /// Wishbone cycle type identifier (CTI).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -202,48 +202,59 @@ pub fn single_master_interconnect<const N: usize>(
     slaves: impl FnOnce([Signal<WishboneM2S>; N]) -> [(u32, Signal<WishboneS2M>); N],
 ) -> Interconnect<N> {
     census::component("interconnect", || {
-        let requests = map_at("route", master, move |m: &WishboneM2S| route_requests(&map, m));
-        let to_slaves: [Signal<WishboneM2S>; N] =
-            std::array::from_fn(|i| map_at("unbundle", &requests, move |r: &[WishboneM2S; N]| r[i]));
+        // One routing node per slave and cycle (rather than a vector node plus projections):
+        // each slave's request depends on the master alone.
+        let to_slaves: [Signal<WishboneM2S>; N] = std::array::from_fn(|i| {
+            map_at("route", master, move |m: &WishboneM2S| {
+                route_request(&map, i, m)
+            })
+        });
         let xs = slaves(to_slaves.clone());
         let (mem_map, s2ms) = match unzip {
             Unzip::SinglePass => {
                 let (mms, s2ms) = crate::vec::unzip(xs);
-                (Lazy::ready(mms), s2ms)
+                (Lazy::ready_at("unzip", mms), s2ms)
             }
             Unzip::Lazy => {
                 let xs = Rc::new(xs);
                 let for_map = xs.clone();
-                let mem_map = Lazy::new_at("unzip", move || crate::vec::map(&*for_map, |p| p.0));
-                (mem_map, crate::vec::map(&*xs, |p| p.1.clone()))
+                let mem_map = Lazy::new_at("unzip", move || crate::vec::map(&for_map, |p| p.0));
+                (mem_map, crate::vec::map(&xs, |p| p.1.clone()))
             }
         };
-        let responses = bundle_vec(&s2ms);
-        let to_master = master.zip_with(&responses, move |m, s2ms| route_response(&map, m, s2ms));
-        Interconnect { to_master, to_slaves, mem_map }
-    })
-}
-
-/// One cycle of request routing (combinational, from the master alone).
-fn route_requests<const N: usize>(map: &MemoryMap<N>, m: &WishboneM2S) -> [WishboneM2S; N] {
-    let selected = map.select(m.addr);
-    std::array::from_fn(|i| {
-        let mine = selected == Some(i);
-        WishboneM2S {
-            addr: map.offset(m.addr),
-            bus_cycle: m.bus_cycle && mine,
-            strobe: m.strobe && mine,
-            ..*m
+        let to_master = zip_with_vec(master, &s2ms, move |m, s2ms| route_response(&map, m, s2ms));
+        Interconnect {
+            to_master,
+            to_slaves,
+            mem_map,
         }
     })
 }
 
+/// One cycle of request routing to slave `i` (combinational, from the master alone).
+fn route_request<const N: usize>(map: &MemoryMap<N>, i: usize, m: &WishboneM2S) -> WishboneM2S {
+    let mine = map.select(m.addr) == Some(i);
+    WishboneM2S {
+        addr: map.offset(m.addr),
+        bus_cycle: m.bus_cycle && mine,
+        strobe: m.strobe && mine,
+        ..*m
+    }
+}
+
 /// One cycle of response routing (combinational).
-fn route_response<const N: usize>(map: &MemoryMap<N>, m: &WishboneM2S, s2ms: &[WishboneS2M; N]) -> WishboneS2M {
+fn route_response<const N: usize>(
+    map: &MemoryMap<N>,
+    m: &WishboneM2S,
+    s2ms: &[WishboneS2M; N],
+) -> WishboneS2M {
     match (m.bus_cycle && m.strobe, map.select(m.addr)) {
         (false, _) => WishboneS2M::default(),
         (true, Some(i)) => s2ms[i],
-        (true, None) => WishboneS2M { err: true, ..WishboneS2M::default() },
+        (true, None) => WishboneS2M {
+            err: true,
+            ..WishboneS2M::default()
+        },
     }
 }
 
@@ -301,7 +312,12 @@ impl Drop for RecordNode {
 
 impl std::fmt::Debug for LazyM2S {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "LazyM2S {{ mask: {:#x}, chained: {} }}", self.0.mask, self.0.old.is_some())
+        write!(
+            f,
+            "LazyM2S {{ mask: {:#x}, chained: {} }}",
+            self.0.mask,
+            self.0.old.is_some()
+        )
     }
 }
 
@@ -323,7 +339,12 @@ impl LazyM2S {
     fn new(slot: u32, own: WishboneM2S, mask: u16, old: Option<LazyM2S>) -> LazyM2S {
         let tag = Tag::born(slot, std::mem::size_of::<RecordNode>() + 16);
         let old = if mask == F_ALL { None } else { old };
-        LazyM2S(Rc::new(RecordNode { _tag: tag, own, mask, old }))
+        LazyM2S(Rc::new(RecordNode {
+            _tag: tag,
+            own,
+            mask,
+            old,
+        }))
     }
 
     /// The fully evaluated record.
@@ -427,9 +448,16 @@ fn register_step<M: M2sView>(
     circuit_write: Option<u32>,
 ) -> (u32, WishboneS2M) {
     let active = m.bus_cycle() && m.strobe();
-    let s2m = WishboneS2M { read_data: value, acknowledge: active, ..WishboneS2M::default() };
-    let bus_write =
-        if active && m.write_enable() { Some(merge_bytes(value, m.write_data(), m.bus_select())) } else { None };
+    let s2m = WishboneS2M {
+        read_data: value,
+        acknowledge: active,
+        ..WishboneS2M::default()
+    };
+    let bus_write = if active && m.write_enable() {
+        Some(merge_bytes(value, m.write_data(), m.bus_select()))
+    } else {
+        None
+    };
     let next = match (bus_write, circuit_write, cfg.priority) {
         (Some(_), Some(c), Priority::CircuitFirst) => c,
         (Some(b), Some(_), Priority::BusFirst) => b,
@@ -465,7 +493,11 @@ pub fn register_wb<M: M2sView + Clone>(
 /// testbench uses).
 pub fn register_wb_bus<M: M2sView>(cfg: RegisterWbConfig, m2s: &Signal<M>) -> Signal<WishboneS2M> {
     census::component("register_wb", || {
-        mealy(move |value: u32, m: &M| register_step(&cfg, value, m, None), cfg.init, m2s)
+        mealy(
+            move |value: u32, m: &M| register_step(&cfg, value, m, None),
+            cfg.init,
+            m2s,
+        )
     })
 }
 
@@ -485,7 +517,13 @@ mod tests {
         }
     }
     fn read(addr: u32) -> WishboneM2S {
-        WishboneM2S { addr, bus_select: 0xF, bus_cycle: true, strobe: true, ..WishboneM2S::default() }
+        WishboneM2S {
+            addr,
+            bus_select: 0xF,
+            bus_cycle: true,
+            strobe: true,
+            ..WishboneM2S::default()
+        }
     }
     fn idle() -> WishboneM2S {
         WishboneM2S::default()
@@ -510,8 +548,16 @@ mod tests {
 
     #[test]
     fn register_acknowledges_and_honours_byte_selects() {
-        let cfg = RegisterWbConfig { init: 0x1122_3344, priority: Priority::BusFirst };
-        let m2s = script(vec![read(0), write(0, 0xAABB_CCDD, 0b0011), idle(), read(0)]);
+        let cfg = RegisterWbConfig {
+            init: 0x1122_3344,
+            priority: Priority::BusFirst,
+        };
+        let m2s = script(vec![
+            read(0),
+            write(0, 0xAABB_CCDD, 0b0011),
+            idle(),
+            read(0),
+        ]);
         let s2m = register_wb_bus(cfg, &m2s).sample_n(4);
         assert!(s2m[0].acknowledge && s2m[0].read_data == 0x1122_3344);
         assert!(s2m[1].acknowledge);
@@ -522,7 +568,10 @@ mod tests {
 
     #[test]
     fn priority_for_simultaneous_writes() {
-        for (priority, expect) in [(Priority::CircuitFirst, 7), (Priority::BusFirst, 0xFFFF_FFFF)] {
+        for (priority, expect) in [
+            (Priority::CircuitFirst, 7),
+            (Priority::BusFirst, 0xFFFF_FFFF),
+        ] {
             let cfg = RegisterWbConfig { init: 0, priority };
             let m2s = script(vec![write(0, 0xFFFF_FFFF, 0xF), idle()]);
             let cw = script(vec![Some(7), None]);
@@ -530,14 +579,20 @@ mod tests {
             assert_eq!(value.sample_n(2), vec![0, expect], "{priority:?}");
         }
         // the circuit alone writes
-        let cfg = RegisterWbConfig { init: 0, priority: Priority::BusFirst };
+        let cfg = RegisterWbConfig {
+            init: 0,
+            priority: Priority::BusFirst,
+        };
         let (_s, value) = register_wb(cfg, &script(vec![idle()]), &script(vec![Some(5), None]));
         assert_eq!(value.sample_n(3), vec![0, 5, 5]);
     }
 
     #[test]
     fn interconnect_routes_and_errs_on_unmapped() {
-        let map = MemoryMap { prefix_bits: 4, prefixes: [1, 2] };
+        let map = MemoryMap {
+            prefix_bits: 4,
+            prefixes: [1, 2],
+        };
         for unzip in [Unzip::SinglePass, Unzip::Lazy] {
             let master = script(vec![
                 write(0x1000_0000, 11, 0xF),
@@ -547,9 +602,15 @@ mod tests {
                 read(0x7000_0000),
                 idle(),
             ]);
-            let cfg = RegisterWbConfig { init: 0, priority: Priority::BusFirst };
+            let cfg = RegisterWbConfig {
+                init: 0,
+                priority: Priority::BusFirst,
+            };
             let ic = single_master_interconnect(map, unzip, &master, |[s0, s1]| {
-                [(1, register_wb_bus(cfg, &s0)), (2, register_wb_bus(cfg, &s1))]
+                [
+                    (1, register_wb_bus(cfg, &s0)),
+                    (2, register_wb_bus(cfg, &s1)),
+                ]
             });
             let out = ic.to_master.sample_n(6);
             assert!(out[0].acknowledge && out[1].acknowledge);
@@ -557,18 +618,27 @@ mod tests {
             assert!(out[4].err && !out[4].acknowledge, "unmapped gets err");
             assert_eq!(out[5], WishboneS2M::default());
             assert_eq!(ic.to_slaves[1].sample_n(2)[1].addr, 4, "prefix cleared");
-            assert!(!ic.to_slaves[1].sample_n(1)[0].strobe, "unselected slave sees no strobe");
+            assert!(
+                !ic.to_slaves[1].sample_n(1)[0].strobe,
+                "unselected slave sees no strobe"
+            );
             assert_eq!(*ic.mem_map.force(), [1, 2]);
         }
     }
 
     #[test]
     fn lazy_record_update_reads_old_fields() {
-        let first = WishboneM2S { lock: true, ..read(5) };
+        let first = WishboneM2S {
+            lock: true,
+            ..read(5)
+        };
         let m2s = script(vec![first, write(6, 1, 1)]);
         let lazy = record_update(RecordUpdate::Lazy, &m2s).sample_n(2);
         assert_eq!(lazy[1].addr(), 6);
-        assert!(!lazy[1].lock(), "LOCK comes from the old record: the initial idle one");
+        assert!(
+            !lazy[1].lock(),
+            "LOCK comes from the old record: the initial idle one"
+        );
         assert!(!lazy[1].to_strict().lock);
         let strict = record_update(RecordUpdate::Strict, &m2s).sample_n(2);
         assert_eq!(strict[1].to_strict(), write(6, 1, 1));

@@ -13,11 +13,13 @@
 //! Architecture invariant: no `ghc-events` at run time; `ghc-events show` is the reference in
 //! tests only (`tests/eventlog_reference.rs`).
 
+mod census;
 mod format;
 mod input;
 
 use crate::ghc::{self, ReadOptions};
-use crate::timeline::{Mark, Sample, Timeline, TypeSample, XUnit};
+use crate::timeline::{Mark, Sample, Timeline, XUnit};
+use census::{Census, Labels};
 use format::{Handling, KnownEvent, KNOWN_EVENTS};
 use input::{be_u16, be_u32, be_u64, Input};
 use std::collections::{BTreeMap, HashMap};
@@ -102,6 +104,10 @@ pub enum Record {
 /// Reads an eventlog into a [`Timeline`] (`source` `ghc-eventlog`, x = census index) with counts
 /// assigned per [`ghc::assign_counts`]. Keeps every census; for constant memory use
 /// [`EventlogReader`] directly.
+///
+/// Marks are placed by time: x is the index of the first census that began after the marker.
+/// In a truncated log, a marker after the last whole census goes at the end (x = the number of
+/// samples), since the censuses that preceded it in time may be the ones cut off.
 pub fn read_eventlog<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, EventlogError> {
     let mut reader = EventlogReader::new(r)?;
     let mut samples = Vec::new();
@@ -146,7 +152,7 @@ struct State {
     types: Vec<Option<EventType>>,
     done: bool,
     truncated: bool,
-    open: Option<Sample>,
+    census: Census,
     censuses: u64,
     last_allocated: Option<u64>,
     max_live: Option<u64>,
@@ -157,10 +163,8 @@ struct State {
     unknown: BTreeMap<u16, u64>,
     too_short: BTreeMap<&'static str, u64>,
     stray_rows: u64,
-    /// Raw string-sample label → normalised label.
-    labels: HashMap<Vec<u8>, String>,
+    labels: Labels,
     cost_centres: HashMap<u32, String>,
-    stacks: HashMap<Vec<u32>, String>,
     info_tables: HashMap<u64, String>,
     info_table_events: u64,
 }
@@ -198,7 +202,7 @@ impl<R: Read> EventlogReader<R> {
                 self.input.consume(2);
                 self.state.done = true;
                 // Logs before GHC 8.10 have no census-end event: the last census ends here.
-                return Ok(self.state.open.take().map(Record::Census));
+                return Ok(self.state.close_census());
             }
             let ty = self.state.types.get(id as usize).copied().flatten();
             let ty = ty.ok_or(EventlogError::UndeclaredEvent { id, offset })?;
@@ -287,7 +291,7 @@ fn read_header<R: Read>(input: &mut Input<R>) -> Result<Vec<Option<EventType>>, 
     if first != format::HEADER_BEGIN {
         return Err(EventlogError::NotAnEventlog);
     }
-    let mut expect = |input: &mut Input<R>, marker: u32, what: &str| -> Result<(), EventlogError> {
+    let expect = |input: &mut Input<R>, marker: u32, what: &str| -> Result<(), EventlogError> {
         let offset = input.offset();
         match input.u32().map_err(io(offset))? {
             Some(m) if m == marker => Ok(()),
@@ -335,12 +339,16 @@ fn read_header<R: Read>(input: &mut Input<R>) -> Result<Vec<Option<EventType>>, 
 }
 
 impl State {
+    fn close_census(&mut self) -> Option<Record> {
+        self.census.close(&self.labels).map(Record::Census)
+    }
+
     fn truncate(&mut self, offset: u64) {
         self.done = true;
         self.truncated = true;
         self.notes.push(format!("the log stops at byte {offset} without its end marker (a killed or still running program?)"));
-        if let Some(open) = self.open.take() {
-            self.notes.push(format!("dropped census {}: it may be incomplete", open.x));
+        if let Some((x, _, _)) = self.census.open.take() {
+            self.notes.push(format!("dropped census {x}: it may be incomplete"));
         }
     }
 
@@ -400,33 +408,31 @@ impl State {
                 // As GHC's .hp output: a CAF prints as `Module.CAF`, others by label alone.
                 let name = if label == "CAF" { format!("{module}.CAF") } else { label };
                 self.cost_centres.insert(id, name);
-                self.stacks.clear();
+                self.labels.forget_raw();
             }
             Handling::SampleBegin | Handling::BioSampleBegin => {
-                let closed = self.open.take();
-                self.open = Some(Sample {
-                    x: self.censuses,
-                    time_ns: Some(time),
-                    bytes_allocated: self.last_allocated,
-                    ..Sample::default()
-                });
+                let closed = self.close_census();
+                self.census.begin(self.censuses, time, self.last_allocated);
                 self.censuses += 1;
-                return Ok(closed.map(Record::Census));
+                return Ok(closed);
             }
-            Handling::SampleEnd => return Ok(self.open.take().map(Record::Census)),
+            Handling::SampleEnd => return Ok(self.close_census()),
             Handling::SampleString => {
                 let residency = be_u64(&p[1..]);
                 let raw = trim_nul(&p[9..]);
                 let raw = raw.split(|&b| b == 0).next().unwrap_or_default();
-                if self.open.is_none() {
+                if !self.census.is_open() {
                     self.stray_rows += 1;
                     return Ok(None);
                 }
-                if !self.labels.contains_key(raw) {
-                    let label = self.string_label(raw);
-                    self.labels.insert(raw.to_vec(), label);
-                }
-                add(self.open.as_mut(), &self.labels[raw], residency);
+                let id = match self.labels.raw_id(raw) {
+                    Some(id) => id,
+                    None => {
+                        let name = self.string_label(raw);
+                        self.labels.intern_raw(raw, name)
+                    }
+                };
+                self.census.add(id, residency);
             }
             Handling::SampleCostCentre => {
                 let residency = be_u64(&p[1..]);
@@ -435,23 +441,26 @@ impl State {
                 if p.len() < needed {
                     return Err(EventlogError::ShortEvent { name: known.name, offset, size: p.len(), needed });
                 }
-                if self.open.is_none() {
+                if !self.census.is_open() {
                     self.stray_rows += 1;
                     return Ok(None);
                 }
                 let stack: Vec<u32> = p[10..needed].chunks_exact(4).map(be_u32).collect();
-                if !self.stacks.contains_key(&stack) {
-                    let label = self.stack_label(&stack);
-                    self.stacks.insert(stack.clone(), label);
-                }
-                add(self.open.as_mut(), &self.stacks[&stack], residency);
+                let id = match self.labels.stack_id(&stack) {
+                    Some(id) => id,
+                    None => {
+                        let name = self.stack_label(&stack);
+                        self.labels.intern_stack(&stack, name)
+                    }
+                };
+                self.census.add(id, residency);
             }
             Handling::InfoTable => {
                 self.info_table_events += 1;
                 if self.breakdown.is_none_or(|b| b == format::BREAKDOWN_INFO_TABLE) {
                     let ptr = be_u64(p);
                     self.info_tables.insert(ptr, info_table_label(&p[8..]));
-                    self.labels.clear();
+                    self.labels.forget_raw();
                 }
             }
         }
@@ -480,17 +489,6 @@ impl State {
             .map(|id| self.cost_centres.get(id).cloned().unwrap_or_else(|| format!("cc{id}")))
             .collect();
         names.join("/")
-    }
-}
-
-fn add(open: Option<&mut Sample>, label: &str, residency: u64) {
-    let Some(sample) = open else { return };
-    sample.live_bytes += residency;
-    match sample.types.get_mut(label) {
-        Some(t) => t.bytes += residency,
-        None => {
-            sample.types.insert(label.to_owned(), TypeSample { bytes: residency, ..TypeSample::default() });
-        }
     }
 }
 

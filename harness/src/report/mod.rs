@@ -1,0 +1,427 @@
+//! `ReportInput`: the memory diff reviewers read on a pull request, rendered as markdown (a PR
+//! comment) and as one self-contained HTML file with SVG charts.
+//!
+//! ```text
+//! let input = ReportInput { results, base_ref: Some("origin/main".into()), base, blessed };
+//! let comment = report::markdown(&input);   // starts with <!-- membound-report -->
+//! let page = report::html(&input);          // no network: inline CSS and SVG only
+//! ```
+//!
+//! Both are pure functions of their input: no I/O, no git, no clock, no environment. The front
+//! end reads the results, the baselines at the base ref and the blessed changes, and passes
+//! them in; the same input always gives the same bytes. Every figure shown comes from the input:
+//! nothing is interpolated or estimated (where the baseline was sampled at other positions than
+//! the run, a chart says so). A reporter never decides pass or fail: a scenario's status is its
+//! `Verdict`.
+
+mod html;
+mod markdown;
+mod svg;
+
+pub use html::html;
+pub use markdown::markdown;
+
+use crate::baseline::{Baseline, ChartTimeline};
+use crate::compare::{fmt_value, judge, Row, RowVerdict, TolSpec, NOISY_DEFAULT};
+use crate::invariant::Outcome;
+use crate::metrics::{kind, Kind, Value};
+use crate::pipeline::ScenarioResult;
+use crate::units::fmt_int;
+use crate::XUnit;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// Everything a report shows.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ReportInput {
+    /// The results of this run, one per scenario (`target/membound/results/<name>.json`).
+    pub results: Vec<ScenarioResult>,
+    /// The git ref the pull request is compared with, e.g. `origin/main`.
+    #[serde(default)]
+    pub base_ref: Option<String>,
+    /// The baselines at the base ref, by scenario. When empty, each result's own `baseline`
+    /// (and its `comparison`) is what the report compares with.
+    #[serde(default)]
+    pub base: BTreeMap<String, Baseline>,
+    /// Baselines that changed between the base ref and the head.
+    #[serde(default)]
+    pub blessed: Vec<BlessedChange>,
+}
+
+/// A baseline that changed between the base ref and the head of a pull request.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlessedChange {
+    /// The scenario.
+    pub scenario: String,
+    /// The baseline at the base ref; `None` when the PR adds it.
+    pub old: Option<Baseline>,
+    /// The baseline at the head; `None` when the PR removes it.
+    pub new: Option<Baseline>,
+}
+
+/// The marker CI looks for to update the same PR comment.
+pub const MARKER: &str = "<!-- membound-report -->";
+
+/// How many per-type rows "top movers by type" lists.
+const TOP_MOVERS: usize = 6;
+
+/// One scenario as both reporters show it: the result plus what it is compared with.
+struct View<'a> {
+    r: &'a ScenarioResult,
+    /// The baseline compared with (at the base ref, or the result's own).
+    baseline: Option<&'a Baseline>,
+    /// The comparison's rows against `baseline`.
+    rows: Vec<Row>,
+    /// Whether the scenario's baseline at the base ref differs from the head's (blessed in this PR).
+    reblessed: bool,
+    /// The base ref's baselines were given but this scenario had none there.
+    new_at_base: bool,
+}
+
+impl<'a> View<'a> {
+    fn new(r: &'a ScenarioResult, input: &'a ReportInput) -> View<'a> {
+        let own_rows = || r.comparison.as_ref().map(|c| c.rows.clone()).unwrap_or_default();
+        if input.base.is_empty() {
+            return View { r, baseline: r.baseline.as_ref(), rows: own_rows(), reblessed: false, new_at_base: false };
+        }
+        let base = input.base.get(&r.scenario);
+        let reblessed = base != r.baseline.as_ref();
+        let rows = match (base, &r.current) {
+            _ if !reblessed => own_rows(),
+            (Some(b), Some(c)) => rows_against(b, c, r.comparison.as_ref().map_or(&[], |c| &c.rows)),
+            _ => Vec::new(),
+        };
+        View { r, baseline: base, rows, reblessed, new_at_base: base.is_none() }
+    }
+
+    fn name(&self) -> &str {
+        &self.r.scenario
+    }
+
+    fn unit(&self) -> XUnit {
+        self.r.x_unit
+    }
+
+    fn status(&self) -> Status {
+        let r = self.r;
+        if r.verdict.passed {
+            Status::Passed
+        } else if r.run_error.is_some() {
+            Status::RunFailed
+        } else if invariant_failures(r) > 0 || !r.invariant_problems.is_empty() {
+            Status::Invariant
+        } else if r.verdict.regressed {
+            Status::Regressed
+        } else if r.verdict.improved {
+            Status::Improved
+        } else {
+            Status::Failed
+        }
+    }
+
+    /// Whole-run rows that moved.
+    fn moved_metrics(&self) -> Vec<&Row> {
+        self.rows.iter().filter(|r| r.verdict != RowVerdict::Equal && type_metric(&r.metric).is_none()).collect()
+    }
+
+    /// Per-type rows that moved, largest relative change first (new and gone ones first of all).
+    fn moved_types(&self) -> Vec<&Row> {
+        let mut v: Vec<&Row> =
+            self.rows.iter().filter(|r| r.verdict != RowVerdict::Equal && type_metric(&r.metric).is_some()).collect();
+        let mag = |r: &Row| r.delta_rel().map_or(f64::INFINITY, f64::abs);
+        v.sort_by(|a, b| mag(b).total_cmp(&mag(a)).then_with(|| a.metric.cmp(&b.metric)));
+        v
+    }
+
+    fn unchanged(&self) -> Vec<&Row> {
+        self.rows.iter().filter(|r| r.verdict == RowVerdict::Equal).collect()
+    }
+
+    /// Whether a reader needs the whole section (anything failed or moved beyond noise).
+    fn interesting(&self) -> bool {
+        !self.r.verdict.passed
+            || self.reblessed
+            || self.rows.iter().any(|r| !matches!(r.verdict, RowVerdict::Equal | RowVerdict::Within))
+            || self.r.invariants.iter().any(|i| matches!(i.outcome, Outcome::Violated(_)))
+    }
+
+    /// Whether `cargo xtask bless` would accept this run (it refuses failing invariants).
+    fn blessable(&self) -> bool {
+        !self.r.verdict.passed && self.r.run_error.is_none() && self.r.invariant_problems.is_empty() && self.r.current.is_some()
+    }
+
+    fn peak(&self) -> (Option<f64>, Option<f64>) {
+        let get = |b: Option<&Baseline>| b.and_then(|b| peak_metric(b)).map(|(_, v)| v);
+        (get(self.baseline), get(self.r.current.as_ref()))
+    }
+
+    fn current_timeline(&self) -> Option<&'a ChartTimeline> {
+        self.r.current.as_ref().map(|c| &c.timeline).filter(|t| !t.points.is_empty())
+    }
+
+    fn baseline_timeline(&self) -> Option<&'a ChartTimeline> {
+        self.baseline.map(|b| &b.timeline).filter(|t| !t.points.is_empty())
+    }
+
+    /// The name of what the run is compared with, for captions.
+    fn against(&self, input: &ReportInput) -> String {
+        match (&input.base_ref, input.base.is_empty()) {
+            (Some(r), false) => format!("baseline at {r}"),
+            _ => "blessed baseline".to_owned(),
+        }
+    }
+}
+
+/// A scenario's status, most fundamental failure first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Status {
+    Passed,
+    RunFailed,
+    Invariant,
+    Regressed,
+    Improved,
+    Failed,
+}
+
+impl Status {
+    fn word(self) -> &'static str {
+        match self {
+            Status::Passed => "passed",
+            Status::RunFailed => "run failed",
+            Status::Invariant => "invariant violated",
+            Status::Regressed => "regressed",
+            Status::Improved => "improved: bless to lock it in",
+            Status::Failed => "failed",
+        }
+    }
+
+    fn css(self) -> &'static str {
+        match self {
+            Status::Passed => "pass",
+            Status::Improved => "improved",
+            _ => "fail",
+        }
+    }
+}
+
+/// Counts for the one-line summary.
+struct Summary {
+    run: usize,
+    failed: usize,
+    regressed: usize,
+    improved: usize,
+    invariant_failures: usize,
+}
+
+fn summary(results: &[ScenarioResult]) -> Summary {
+    Summary {
+        run: results.len(),
+        failed: results.iter().filter(|r| !r.verdict.passed).count(),
+        regressed: results.iter().filter(|r| r.verdict.regressed).count(),
+        improved: results.iter().filter(|r| r.verdict.improved).count(),
+        invariant_failures: results.iter().map(invariant_failures).sum(),
+    }
+}
+
+impl Summary {
+    fn line(&self, against: &str) -> String {
+        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        format!(
+            "{} run: {} passed, {} failed · {} · {} · {} · compared with {against}",
+            plural(self.run, "scenario", "scenarios"),
+            self.run - self.failed,
+            self.failed,
+            plural(self.regressed, "regression", "regressions"),
+            plural(self.improved, "improvement", "improvements"),
+            plural(self.invariant_failures, "invariant failure", "invariant failures"),
+        )
+    }
+}
+
+fn against_all(input: &ReportInput) -> String {
+    match (&input.base_ref, input.base.is_empty()) {
+        (Some(r), false) => format!("the baselines at {r}"),
+        _ => "the blessed baselines".to_owned(),
+    }
+}
+
+/// Invariants whose outcome is not the declared one: an unexpected violation, or an expected
+/// violation that did not happen.
+fn invariant_failures(r: &ScenarioResult) -> usize {
+    r.invariants.iter().filter(|i| matches!(i.outcome, Outcome::Violated(_)) != i.expected_violation).count()
+}
+
+/// Views in report order: failing scenarios first, then by name.
+fn views(input: &ReportInput) -> Vec<View<'_>> {
+    let mut v: Vec<View> = input.results.iter().map(|r| View::new(r, input)).collect();
+    v.sort_by(|a, b| a.r.verdict.passed.cmp(&b.r.verdict.passed).then_with(|| a.name().cmp(b.name())));
+    v
+}
+
+/// Compares a run with a baseline other than the one the run was judged against (the base
+/// ref's), under the scenario's tolerances as the run's own comparison recorded them.
+fn rows_against(base: &Baseline, current: &Baseline, tolerances: &[Row]) -> Vec<Row> {
+    let (old, new) = (flat(base), flat(current));
+    let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .map(|name| {
+            let tolerance = tolerances.iter().find(|r| &r.metric == name).map_or_else(|| default_tolerance(name), |r| r.tolerance);
+            let (b, c) = (old.get(name).copied(), new.get(name).copied());
+            Row { metric: name.clone(), baseline: b, current: c, tolerance, verdict: judge(b, c, tolerance) }
+        })
+        .collect()
+}
+
+fn default_tolerance(metric: &str) -> TolSpec {
+    match kind(metric) {
+        Kind::Exact => TolSpec { relative: 0.0, absolute: 0.0 },
+        Kind::Noisy => TolSpec { relative: NOISY_DEFAULT.relative, absolute: NOISY_DEFAULT.absolute },
+    }
+}
+
+/// Metrics by flat name, as comparisons name them (`types.<label>.<field>`).
+fn flat(b: &Baseline) -> BTreeMap<String, Value> {
+    let mut out = b.metrics.clone();
+    for (label, fields) in &b.types {
+        for (field, v) in fields {
+            out.insert(format!("types.{label}.{field}"), *v);
+        }
+    }
+    out
+}
+
+/// `types.<label>.<field>` split into label and field (labels contain dots, fields do not).
+fn type_metric(metric: &str) -> Option<(&str, &str)> {
+    metric.strip_prefix("types.")?.rsplit_once('.')
+}
+
+/// The run's peak residency metric: the simulator's or GHC's.
+fn peak_metric(b: &Baseline) -> Option<(&'static str, f64)> {
+    ["live_bytes.peak", "heap.peak"].into_iter().find_map(|m| b.metrics.get(m).map(|v| (m, v.as_f64())))
+}
+
+fn fmt_opt(metric: &str, v: Option<Value>) -> String {
+    v.map_or_else(|| "—".to_owned(), |v| fmt_value(metric, v.as_f64()))
+}
+
+fn fmt_delta(r: &Row) -> String {
+    r.delta().map_or_else(|| "—".into(), |d| format!("{}{}", if d > 0.0 { "+" } else { "" }, fmt_value(&r.metric, d)))
+}
+
+fn fmt_delta_rel(r: &Row) -> String {
+    r.delta_rel().map_or_else(|| "—".into(), |d| format!("{:+.1}%", d * 100.0))
+}
+
+fn fmt_rel(old: Option<f64>, new: Option<f64>) -> String {
+    match (old, new) {
+        (Some(o), Some(n)) if o != 0.0 => format!("{:+.1}%", (n - o) / o.abs() * 100.0),
+        _ => "—".into(),
+    }
+}
+
+fn fmt_tol(metric: &str, t: &TolSpec) -> String {
+    match (t.relative, t.absolute) {
+        (r, a) if r == 0.0 && a == 0.0 => "exact".into(),
+        (r, a) if a == 0.0 => format!("±{:.0}%", r * 100.0),
+        (r, a) if r == 0.0 => format!("±{}", fmt_value(metric, a)),
+        (r, a) => format!("±{:.0}% or {}", r * 100.0, fmt_value(metric, a)),
+    }
+}
+
+/// `cycle 120,000` or `census 14`.
+fn fmt_at(unit: XUnit, x: u64) -> String {
+    match unit {
+        XUnit::Cycles => format!("cycle {}", fmt_int(x as i128)),
+        XUnit::Census => format!("census {}", fmt_int(x as i128)),
+    }
+}
+
+/// One line per invariant outcome: text, and whether it is what the scenario declared.
+fn invariant_line(unit: XUnit, i: &crate::pipeline::InvariantResult) -> (bool, String) {
+    let expected = if i.expected_violation { " (expected)" } else { "" };
+    match &i.outcome {
+        Outcome::Held { samples } => (
+            !i.expected_violation,
+            format!("held over {} samples{}", fmt_int(*samples as i128), if i.expected_violation { " (a violation was expected)" } else { "" }),
+        ),
+        Outcome::Violated(v) => {
+            let mut s = format!("violated at {}{expected}: {}, found {}", fmt_at(unit, v.x), v.predicate, v.value);
+            if let Some(g) = v.top_growth.first() {
+                s.push_str(&format!(
+                    "; top growth `{}` {}{} live ({}{})",
+                    g.label,
+                    if g.to_count >= g.from_count { "+" } else { "" },
+                    fmt_int(g.to_count as i128 - g.from_count as i128),
+                    if g.bytes_delta >= 0 { "+" } else { "" },
+                    crate::units::fmt_bytes(g.bytes_delta as f64)
+                ));
+            }
+            (i.expected_violation, s)
+        }
+        Outcome::NotReached { reason } => (!i.expected_violation, format!("not reached: {reason}")),
+    }
+}
+
+/// What changed in a blessed baseline: rows of metrics that differ, without tolerances (the
+/// change was accepted; this shows by how much).
+fn blessed_rows(c: &BlessedChange) -> Vec<Row> {
+    let empty = BTreeMap::new();
+    let old = c.old.as_ref().map_or_else(|| empty.clone(), flat);
+    let new = c.new.as_ref().map_or(empty, flat);
+    let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
+    names.sort();
+    names.dedup();
+    names
+        .into_iter()
+        .filter_map(|name| {
+            let (b, c) = (old.get(name).copied(), new.get(name).copied());
+            let exact = TolSpec { relative: 0.0, absolute: 0.0 };
+            let verdict = judge(b, c, exact);
+            (verdict != RowVerdict::Equal).then(|| Row { metric: name.clone(), baseline: b, current: c, tolerance: exact, verdict })
+        })
+        .collect()
+}
+
+/// The blessed changes in scenario order.
+fn blessed_sorted(input: &ReportInput) -> Vec<&BlessedChange> {
+    let mut v: Vec<&BlessedChange> = input.blessed.iter().collect();
+    v.sort_by(|a, b| a.scenario.cmp(&b.scenario));
+    v
+}
+
+/// A word for a blessed row's direction (no tolerance applies to an accepted change).
+fn direction(r: &Row) -> &'static str {
+    match r.verdict {
+        RowVerdict::Regressed => "up",
+        RowVerdict::Improved => "down",
+        RowVerdict::Added => "new",
+        RowVerdict::Removed => "gone",
+        RowVerdict::Equal | RowVerdict::Within => "=",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_metrics_split_at_the_last_dot() {
+        assert_eq!(
+            type_metric("types.clash-prelude:Clash.Signal.Internal.:-.peak_bytes"),
+            Some(("clash-prelude:Clash.Signal.Internal.:-", "peak_bytes"))
+        );
+        assert_eq!(type_metric("live_bytes.peak"), None);
+    }
+
+    #[test]
+    fn the_summary_counts_what_the_verdicts_say() {
+        let s = Summary { run: 4, failed: 3, regressed: 1, improved: 1, invariant_failures: 1 };
+        assert_eq!(
+            s.line("the blessed baselines"),
+            "4 scenarios run: 1 passed, 3 failed · 1 regression · 1 improvement · 1 invariant failure · compared with the blessed baselines"
+        );
+    }
+}

@@ -1,0 +1,127 @@
+//! Golden tests of the memory report: a fixed set of results (one passing scenario re-blessed in
+//! the PR, one regression, one improvement, one invariant violation) rendered as markdown and
+//! HTML and compared with `tests/golden/report.{md,html}`. `UPDATE_GOLDEN=1` rewrites them.
+
+use membound::baseline::Baseline;
+use membound::compare::judge;
+use membound::pipeline::ScenarioResult;
+use membound::report::{self, BlessedChange, ReportInput};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/report")
+}
+
+fn read_dir_json<T: serde::de::DeserializeOwned>(dir: &Path) -> Vec<(String, T)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
+            let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (p.file_stem().expect("stem").to_string_lossy().into_owned(), v)
+        })
+        .collect()
+}
+
+/// The report input as the front end builds it: results, base-ref baselines, blessed changes.
+fn input() -> ReportInput {
+    #[derive(serde::Deserialize)]
+    struct Pr {
+        base_ref: Option<String>,
+        blessed: Vec<BlessedChange>,
+    }
+    let results: Vec<ScenarioResult> = read_dir_json(&data().join("results")).into_iter().map(|(_, r)| r).collect();
+    let base: BTreeMap<String, Baseline> = read_dir_json(&data().join("base")).into_iter().collect();
+    let pr: Pr = serde_json::from_str(&std::fs::read_to_string(data().join("pr.json")).expect("pr.json")).expect("pr.json parses");
+    ReportInput { results, base_ref: pr.base_ref, base, blessed: pr.blessed }
+}
+
+/// Checks `actual` against the golden file; with `UPDATE_GOLDEN=1`, rewrites it instead.
+fn check_golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir golden");
+        std::fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    if expected != actual {
+        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("tests/golden/{name}"), "this run")
+            .to_string();
+        panic!("{name} differs from its golden file:\n{diff}\n(hint: review the diff, then `UPDATE_GOLDEN=1 cargo test -p membound --test report_golden`)");
+    }
+}
+
+#[test]
+fn markdown_matches_golden() {
+    check_golden("report.md", &report::markdown(&input()));
+}
+
+#[test]
+fn html_matches_golden() {
+    check_golden("report.html", &report::html(&input()));
+}
+
+#[test]
+fn output_is_stable_for_the_same_input() {
+    let (a, b) = (input(), input());
+    assert_eq!(report::markdown(&a), report::markdown(&b));
+    assert_eq!(report::html(&a), report::html(&b));
+}
+
+/// The hand-made results must be ones the harness could have produced: every row is what
+/// `compare::judge` says for its values, and the values are the two sides' metrics.
+#[test]
+fn test_data_is_consistent_with_the_comparison_rules() {
+    let input = input();
+    assert_eq!(input.results.len(), 4);
+    for r in &input.results {
+        let (b, c, cmp) = (r.baseline.as_ref().expect("baseline"), r.current.as_ref().expect("current"), r.comparison.as_ref().expect("comparison"));
+        for row in &cmp.rows {
+            assert_eq!(judge(row.baseline, row.current, row.tolerance), row.verdict, "{}: {}", r.scenario, row.metric);
+            let get = |x: &Baseline| match row.metric.strip_prefix("types.").and_then(|m| m.rsplit_once('.')) {
+                Some((label, field)) => x.types.get(label).and_then(|f| f.get(field)).copied(),
+                None => x.metrics.get(&row.metric).copied(),
+            };
+            assert_eq!(row.baseline, get(b), "{}: {}", r.scenario, row.metric);
+            assert_eq!(row.current, get(c), "{}: {}", r.scenario, row.metric);
+        }
+    }
+}
+
+#[test]
+fn markdown_has_what_reviewers_need() {
+    let md = report::markdown(&input());
+    assert!(md.starts_with("<!-- membound-report -->\n"), "the marker CI looks for comes first");
+    assert!(md.contains("4 scenarios run: 1 passed, 3 failed"));
+    assert!(md.contains("cargo xtask bless wishbone_interconnect"));
+    assert!(md.contains("cargo xtask bless clash_register_wb"));
+    assert!(!md.contains("cargo xtask bless record_update_leak\n"), "bless refuses failing invariants");
+    assert!(md.contains("violated at cycle 120,000"));
+    assert!(md.contains("```mermaid") && md.contains("xychart-beta"));
+    assert!(md.contains("### Baselines changed in this PR"));
+}
+
+/// Without base-ref baselines, each result's own baseline and comparison are shown.
+#[test]
+fn without_a_base_ref_results_compare_with_their_own_baseline() {
+    let mut input = input();
+    input.base.clear();
+    input.base_ref = None;
+    input.blessed.clear();
+    let md = report::markdown(&input);
+    assert!(md.contains("compared with the blessed baselines"));
+    assert!(!md.contains("Baselines changed in this PR"));
+    // The passing scenario moved only within tolerance against its own baseline: folded away.
+    assert!(md.contains("1 scenario passed with nothing moved beyond tolerance"), "{md}");
+}
