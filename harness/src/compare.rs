@@ -161,7 +161,10 @@ pub fn compare(scenario: &Scenario, baseline: &Baseline, current: &Baseline) -> 
 
 /// Formats a metric's value with its unit: bytes for byte metrics, plain integers for counts.
 pub fn fmt_value(metric: &str, v: f64) -> String {
-    if is_bytes(metric) {
+    // Exact byte figures are shown to the byte: a one-byte change must be visible.
+    if is_bytes(metric) && kind(metric) == Kind::Exact && v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{} B", fmt_int(v as i128))
+    } else if is_bytes(metric) {
         fmt_bytes(v)
     } else if v.fract() == 0.0 && v.abs() < 1e15 {
         fmt_int(v as i128)

@@ -40,6 +40,9 @@ enum Cmd {
     Run {
         /// Only scenarios whose name contains this.
         filter: Option<String>,
+        /// Match the filter against whole names.
+        #[arg(long)]
+        exact: bool,
         /// Scenarios run at once (default: the number of CPUs).
         #[arg(long, short)]
         jobs: Option<usize>,
@@ -48,6 +51,9 @@ enum Cmd {
     Bless {
         /// Only scenarios whose name contains this.
         filter: Option<String>,
+        /// Match the filter against whole names.
+        #[arg(long)]
+        exact: bool,
     },
     /// Validate scenario files without running them.
     Check {
@@ -110,22 +116,38 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
         ci,
     };
     match cli.command {
-        Cmd::Run { filter, jobs } => cmd_run(&cfg, filter.as_deref(), jobs, ci),
-        Cmd::Bless { filter } => cmd_bless(&cfg, filter.as_deref()),
+        Cmd::Run { filter, exact, jobs } => cmd_run(&cfg, Filter { text: filter, exact }, jobs, ci),
+        Cmd::Bless { filter, exact } => cmd_bless(&cfg, Filter { text: filter, exact }),
         Cmd::Check { files } => cmd_check(&cfg, &files),
         Cmd::Profile { file, json, scenario } => cmd_profile(&file, json, scenario.as_deref()),
         Cmd::Report { base, format, output } => cmd_report(&cfg, base.as_deref(), format, output.as_deref()),
     }
 }
 
+/// Which scenarios a command applies to, as `cargo test` filters tests.
+struct Filter {
+    text: Option<String>,
+    exact: bool,
+}
+
+impl Filter {
+    fn matches(&self, name: &str) -> bool {
+        match (&self.text, self.exact) {
+            (None, _) => true,
+            (Some(t), true) => name == t,
+            (Some(t), false) => name.contains(t.as_str()),
+        }
+    }
+}
+
 /// Loads the scenarios matching `filter`; invalid files are errors that name file and line.
-fn load(cfg: &Config, filter: Option<&str>) -> Result<Vec<Scenario>> {
+fn load(cfg: &Config, filter: &Filter) -> Result<Vec<Scenario>> {
     let all = scenario::load_dir(&cfg.run.scenarios_dir)?;
     let mut out = Vec::new();
     let mut errors = Vec::new();
     for s in all {
         match s {
-            Ok(s) if filter.is_none_or(|f| s.name.contains(f)) => out.push(s),
+            Ok(s) if filter.matches(&s.name) => out.push(s),
             Ok(_) => {}
             Err(e) => errors.push(e.to_string()),
         }
@@ -134,13 +156,13 @@ fn load(cfg: &Config, filter: Option<&str>) -> Result<Vec<Scenario>> {
         bail!("invalid scenario files:\n{}", errors.join("\n"));
     }
     if out.is_empty() {
-        bail!("no scenario in {} matches `{}`", cfg.run.scenarios_dir.display(), filter.unwrap_or(""));
+        bail!("no scenario in {} matches `{}`", cfg.run.scenarios_dir.display(), filter.text.as_deref().unwrap_or(""));
     }
     Ok(out)
 }
 
-fn cmd_run(cfg: &Config, filter: Option<&str>, jobs: Option<usize>, ci: bool) -> Result<ExitCode> {
-    let scenarios = load(cfg, filter)?;
+fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Result<ExitCode> {
+    let scenarios = load(cfg, &filter)?;
     let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
     let fancy = !ci && std::io::stderr().is_terminal();
     let bar = fancy.then(|| {
@@ -226,8 +248,8 @@ fn write_reports(cfg: &Config, results: Vec<ScenarioResult>) -> Result<PathBuf> 
     Ok(md)
 }
 
-fn cmd_bless(cfg: &Config, filter: Option<&str>) -> Result<ExitCode> {
-    let scenarios = load(cfg, filter)?;
+fn cmd_bless(cfg: &Config, filter: Filter) -> Result<ExitCode> {
+    let scenarios = load(cfg, &filter)?;
     let mut refused = 0;
     for s in &scenarios {
         if let Err(reason) = membound::runner::check_requirements(s) {

@@ -223,21 +223,14 @@ singleMasterInterconnectC variant
   -- slaves' S2M streams, so every simulated cycle of those streams stays live.
   goLazy (m2s, unzip -> (prefixes, unzip -> (slaveMms, s2ms))) =
     wire m2s prefixes s2ms (zip prefixes slaveMms)
-  -- The fix: the single-pass unzip, and the kept half (the memory map) is
-  -- evaluated when the interconnect's first cycle is demanded, so it no longer
-  -- refers to the input vector. (In this wiring the single-pass unzip alone,
-  -- with the map left unevaluated, still retained the streams.)
+  -- The fix: the single-pass unzip with a lazy pattern. Forcing s2ms evaluates
+  -- the pairs, and the memory-map half is left holding selector thunks the GC
+  -- short-cuts, so it no longer refers to the input vector.
   goFixed (m2s, unzipSinglePass -> (prefixes, unzipSinglePass -> (slaveMms, s2ms))) =
-    let memMap = zip prefixes slaveMms
-        ((_, s2m), m2ss) = wire m2s prefixes s2ms memMap
-    in  ((memMap, forceMemMap memMap s2m), m2ss)
+    wire m2s prefixes s2ms (zip prefixes slaveMms)
   wire m2s prefixes s2ms memMap = ((memMap, s2m), map (\i -> (!! i) <$> m2ss) indicesI)
    where
     (s2m, m2ss) = singleMasterInterconnect variant prefixes m2s (bundle s2ms)
-
--- | Evaluate every memory-map entry (prefix and entry to WHNF) before the signal.
-forceMemMap :: Vec n (Prefix, MemMapEntry) -> b -> b
-forceMemMap mm b = foldr (\(p, MemMapEntry nm sz) r -> p `seq` nm `seq` sz `seq` r) () mm `seq` b
 
 ------------------------------------------------------------------------------
 -- registerWb slave

@@ -1,0 +1,236 @@
+//! The `membound` command line end to end: scenario files in a temporary directory in,
+//! exit codes, messages and files out.
+
+use assert_cmd::Command;
+use std::path::{Path, PathBuf};
+
+/// A scratch project: scenarios/, baselines/ and a work directory.
+struct Project {
+    dir: tempfile::TempDir,
+}
+
+impl Project {
+    fn new() -> Project {
+        let dir = tempfile::tempdir().expect("tempdir");
+        std::fs::create_dir_all(dir.path().join("scenarios")).expect("mkdir");
+        std::fs::create_dir_all(dir.path().join("baselines")).expect("mkdir");
+        Project { dir }
+    }
+
+    fn scenario(&self, name: &str, text: &str) -> &Self {
+        std::fs::write(self.dir.path().join("scenarios").join(format!("{name}.toml")), text).expect("write scenario");
+        self
+    }
+
+    fn baseline(&self, name: &str) -> PathBuf {
+        self.dir.path().join("baselines").join(format!("{name}.json"))
+    }
+
+    fn result(&self, name: &str) -> serde_json::Value {
+        let p = self.dir.path().join("work/results").join(format!("{name}.json"));
+        serde_json::from_str(&std::fs::read_to_string(p).expect("result file")).expect("result json")
+    }
+
+    /// `membound <args>` in this project, outside CI unless the test says otherwise.
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::cargo_bin("membound").expect("membound binary");
+        c.env_remove("CI")
+            .arg("--scenarios")
+            .arg(self.dir.path().join("scenarios"))
+            .arg("--baselines")
+            .arg(self.dir.path().join("baselines"))
+            .arg("--work-dir")
+            .arg(self.dir.path().join("work"))
+            .args(args);
+        c
+    }
+}
+
+fn register_wb(leak: &str, cycles: u64, extra: &str) -> String {
+    format!(
+        r#"description = "test"
+[run]
+simulator = "register_wb"
+cycles = {cycles}
+sample_every = 1_000
+params = {{ slaves = 2, seed = 3, leak = "{leak}" }}
+[phases]
+steady = {{ cycles = [5_000, "end"] }}
+{extra}
+"#
+    )
+}
+
+const NO_GROWTH: &str = r#"
+[[invariant]]
+name = "no growth"
+during = "steady"
+metric = "live_bytes"
+max_growth_per_kcycle = 0
+"#;
+
+fn stdout(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr)
+}
+
+#[test]
+fn an_invalid_scenario_names_file_line_and_choices() {
+    let p = Project::new();
+    p.scenario("bad", &register_wb("nope", 1000, ""));
+    let out = p.cmd(&["check"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    let text = stdout(&out);
+    assert!(text.contains("bad.toml:6:41: `leak` = \"nope\" is not a choice (hint: one of none, lazy_unzip"), "{text}");
+}
+
+#[test]
+fn missing_baseline_then_bless_then_pass() {
+    let p = Project::new();
+    p.scenario("flat", &register_wb("none", 20_000, NO_GROWTH));
+    let out = p.cmd(&["run"]).output().expect("run");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("no baseline for `flat` (hint: create it with `cargo xtask bless flat`)"), "{text}");
+    assert!(p.baseline("flat").with_extension("json.new").exists(), "a mismatching run leaves its result for review");
+
+    let out = p.cmd(&["bless"]).output().expect("bless");
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains("accepted pending result"), "bless takes the pending result without re-running");
+    assert!(p.baseline("flat").exists());
+    assert!(!p.baseline("flat").with_extension("json.new").exists());
+
+    let out = p.cmd(&["run"]).output().expect("run");
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(stdout(&out).contains("test result: ok. 1 passed; 0 failed"));
+}
+
+#[test]
+fn ci_never_writes_pending_results() {
+    let p = Project::new();
+    p.scenario("flat", &register_wb("none", 8_000, ""));
+    let out = p.cmd(&["run"]).env("CI", "true").output().expect("run");
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!p.baseline("flat").with_extension("json.new").exists());
+}
+
+#[test]
+fn a_changed_scenario_or_figure_fails_with_table_diff_and_bless_command() {
+    let p = Project::new();
+    p.scenario("flat", &register_wb("none", 10_000, ""));
+    assert!(p.cmd(&["bless"]).output().expect("bless").status.success());
+    // Tamper with one exact figure by one byte: the comparison must see it.
+    let path = p.baseline("flat");
+    let text = std::fs::read_to_string(&path).expect("baseline");
+    let mut v: serde_json::Value = serde_json::from_str(&text).expect("json");
+    let peak = v["metrics"]["live_bytes.peak"].as_i64().expect("peak");
+    v["metrics"]["live_bytes.peak"] = (peak - 1).into();
+    std::fs::write(&path, serde_json::to_string_pretty(&v).expect("json")).expect("write");
+    let out = p.cmd(&["run"]).output().expect("run");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("1 metric(s) regressed beyond tolerance"), "{text}");
+    assert!(text.contains("live_bytes.peak"), "{text}");
+    assert!(text.contains("REGRESSED"), "{text}");
+    assert!(text.contains(&format!("-    \"live_bytes.peak\": {}", peak - 1)), "{text}");
+    assert!(text.contains("cargo xtask bless flat"), "{text}");
+
+    // A scenario edited since its blessing is stale.
+    p.scenario("flat", &register_wb("none", 12_000, ""));
+    let text = stdout(&p.cmd(&["run"]).output().expect("run"));
+    assert!(text.contains("changed since its baseline was blessed"), "{text}");
+}
+
+#[test]
+fn bless_refuses_a_leak() {
+    let p = Project::new();
+    p.scenario("leaky", &register_wb("lazy_record_update", 30_000, NO_GROWTH));
+    let out = p.cmd(&["bless"]).output().expect("bless");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("refusing to bless `leaky`: invariant `no growth` is violated"), "{text}");
+    assert!(!p.baseline("leaky").exists());
+}
+
+#[test]
+fn an_undetected_culprit_fails() {
+    let p = Project::new();
+    let expect = format!("{NO_GROWTH}expect = \"violated\"\n");
+    p.scenario("culprit", &register_wb("none", 20_000, &expect));
+    let text = stdout(&p.cmd(&["run"]).output().expect("run"));
+    assert!(text.contains("the leak this scenario exists to catch went undetected"), "{text}");
+}
+
+#[test]
+fn a_culprit_stops_within_one_sample_of_the_violation() {
+    let p = Project::new();
+    let expect = format!("{NO_GROWTH}expect = \"violated\"\nexpect_type = \"LazyM2S::Update\"\nexpect_site = \"interconnect/record_update\"\n");
+    p.scenario("culprit", &register_wb("lazy_record_update", 1_000_000, &expect));
+    let out = p.cmd(&["run"]).output().expect("run");
+    let r = p.result("culprit");
+    let stopped = r["stopped_at"].as_u64().expect("stopped_at");
+    let inv = &r["invariants"][0]["outcome"];
+    assert_eq!(inv["outcome"], "violated", "{}", stdout(&out));
+    assert_eq!(inv["x"].as_u64(), Some(stopped));
+    // The fifth steady sample is the first where a growth bound can be judged.
+    assert_eq!(stopped, 5_000 + 4 * 1_000);
+    let last = r["current"]["timeline"]["points"].as_array().and_then(|p| p.last()).and_then(|p| p["x"].as_u64());
+    assert_eq!(last, Some(stopped), "no sample after the violation");
+}
+
+#[test]
+fn exact_metrics_are_identical_run_to_run() {
+    let p = Project::new();
+    p.scenario("flat", &register_wb("none", 50_000, NO_GROWTH));
+    let mut runs = Vec::new();
+    for _ in 0..2 {
+        p.cmd(&["run"]).output().expect("run");
+        let r = p.result("flat");
+        let mut m = r["current"]["metrics"].as_object().expect("metrics").clone();
+        m.remove("rss.peak");
+        m.remove("jemalloc.resident.peak");
+        runs.push((m, r["current"]["types"].clone()));
+    }
+    assert!(runs[0].0.contains_key("allocations.count"));
+    assert_eq!(runs[0], runs[1]);
+}
+
+#[test]
+fn the_budget_kills_a_runaway_run() {
+    let p = Project::new();
+    p.scenario("slow", &register_wb("none", 100_000_000, "[budget]\ntimeout = \"500ms\"\n"));
+    let start = std::time::Instant::now();
+    let out = p.cmd(&["run"]).output().expect("run");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("timed out after"), "{text}");
+    assert!(text.contains("timeline so far"), "{text}");
+    assert!(start.elapsed().as_secs() < 30);
+}
+
+#[test]
+fn an_interrupted_bless_leaves_every_baseline_whole() {
+    let p = Project::new();
+    for i in 0..4 {
+        p.scenario(&format!("s{i}"), &register_wb("none", 200_000 + i * 1000, ""));
+        // An existing baseline each, to be replaced.
+        std::fs::write(p.baseline(&format!("s{i}")), "{\"old\": true}\n").expect("write");
+    }
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("membound"))
+        .env_remove("CI")
+        .args(["--scenarios", &path(&p, "scenarios"), "--baselines", &path(&p, "baselines"), "--work-dir", &path(&p, "work"), "bless"])
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("spawn");
+    std::thread::sleep(std::time::Duration::from_millis(150));
+    let _ = child.kill();
+    let _ = child.wait();
+    for i in 0..4 {
+        let text = std::fs::read_to_string(p.baseline(&format!("s{i}"))).expect("baseline still there");
+        let v: serde_json::Value = serde_json::from_str(&text).expect("every baseline is whole JSON, old or new");
+        assert!(v.get("old").is_some() || v.get("metrics").is_some());
+    }
+}
+
+fn path(p: &Project, sub: &str) -> String {
+    Path::new(p.dir.path()).join(sub).to_string_lossy().into_owned()
+}
