@@ -32,10 +32,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut reader = EventlogReader::new(File::open(path)?)?;
         while let Some(record) = reader.next_record()? {
             match record {
-                Record::Census(s) => {
+                Record::Census(c) => {
                     censuses += 1;
-                    if s.live_bytes > peak {
-                        (peak, peak_at) = (s.live_bytes, s.x);
+                    if c.live_bytes > peak {
+                        (peak, peak_at) = (c.live_bytes, c.x);
                     }
                 }
                 Record::Marker { .. } => markers += 1,

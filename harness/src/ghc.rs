@@ -294,7 +294,8 @@ pub fn assign_counts(timeline: &mut Timeline, opts: &ReadOptions) {
     }
     let inferred: Vec<String> = sizes
         .iter()
-        .filter_map(|(l, s)| matches!(s, ClosureSize::Inferred(_)).then(|| format!("{l} {}", s.bytes())))
+        .filter(|(_, s)| matches!(s, ClosureSize::Inferred(_)))
+        .map(|(l, s)| format!("{l} {}", s.bytes()))
         .collect();
     if !inferred.is_empty() {
         timeline.notes.push(format!(

@@ -141,8 +141,8 @@ pub struct Request {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Message {
-    /// A sample; the child then waits for one byte on stdin (`c`: continue; anything else or
-    /// end of input: stop).
+    /// A sample. The parent answers each with one byte on stdin (`c`: continue; anything else
+    /// or end of input: stop), which the child reads before emitting the next sample.
     Sample(Sample),
     /// The run finished; the circuit's own checks.
     Done {
@@ -175,15 +175,6 @@ fn jemalloc_stats() -> Option<JemallocStats> {
     })
 }
 
-/// The process's resident set size from `/proc/self/statm`.
-fn rss() -> Option<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
-    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
-    // SAFETY: sysconf has no preconditions.
-    let page = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
-    Some(pages * u64::try_from(page).ok()?)
-}
-
 /// Runs a probe child: simulates `request`, writing samples to `out` and reading go-aheads from
 /// `acks`. Returns an error text for the parent's report.
 pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) -> Result<(), String> {
@@ -197,7 +188,7 @@ pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) 
     let mut circuit = sim::circuits::build(&request.circuit, &params).map_err(|e| e.to_string())?;
     let every = request.sample_every.max(1);
     let mut line = Vec::with_capacity(4096);
-    let mut emit = |cycle: u64, line: &mut Vec<u8>, harness_allocs: &mut u64| -> Result<bool, String> {
+    let mut emit = |cycle: u64, line: &mut Vec<u8>, harness_allocs: &mut u64| -> Result<(), String> {
         let c = counters();
         let mut sample = Sample {
             x: cycle,
@@ -205,7 +196,8 @@ pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) 
             peak_live_bytes: Some(c.peak.wrapping_sub(zero.live)),
             allocations: Some(c.allocations - *harness_allocs),
             jemalloc: jemalloc_stats(),
-            rss: rss(),
+            // RSS is left to the parent (polled, and the exact peak from wait4): reading
+            // /proc here at every sample cost more than the rest of the sample together.
             ..Default::default()
         };
         for e in sim::census::snapshot() {
@@ -229,22 +221,29 @@ pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) 
         serde_json::to_writer(&mut *line, &Message::Sample(sample)).map_err(|e| e.to_string())?;
         line.push(b'\n');
         out.write_all(line).and_then(|_| out.flush()).map_err(|e| format!("writing a sample: {e}"))?;
-        let mut ack = [0u8; 1];
-        let go = matches!(acks.read(&mut ack), Ok(1)) && ack[0] == b'c';
         *harness_allocs += counters().allocations - c.allocations;
         reset_peak();
-        Ok(go)
+        Ok(())
     };
-    if !emit(0, &mut line, &mut harness_allocs)? {
-        return Ok(());
-    }
+    // The go-ahead for a sample is read just before the next one is emitted: the parent checks
+    // sample k while the child simulates the interval after it (two cores work at once), and a
+    // violation at k still stops the child within one sample interval, before sample k+1.
+    let go_ahead = |acks: &mut dyn Read| {
+        let mut ack = [0u8; 1];
+        matches!(acks.read(&mut ack), Ok(1)) && ack[0] == b'c'
+    };
+    emit(0, &mut line, &mut harness_allocs)?;
     for cycle in 1..=request.cycles {
         circuit.step();
         if cycle % every == 0 || cycle == request.cycles {
-            if !emit(cycle, &mut line, &mut harness_allocs)? {
+            if !go_ahead(acks) {
                 return Ok(());
             }
+            emit(cycle, &mut line, &mut harness_allocs)?;
         }
+    }
+    if !go_ahead(acks) {
+        return Ok(());
     }
     let st = circuit.status();
     let done = Message::Done { transactions: st.transactions, mismatches: st.mismatches, first_mismatch: st.first_mismatch };

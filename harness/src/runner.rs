@@ -329,15 +329,29 @@ pub fn build(c: &crate::scenario::Build, cfg: &RunConfig, on_event: &mut dyn FnM
         fnv(&mut h, input.to_string_lossy().as_bytes());
         fnv(&mut h, &bytes);
     }
-    let dir = cfg.work_dir.join("build").join(format!("{h:016x}"));
+    let work = std::path::absolute(&cfg.work_dir).map_err(|source| RunError::Io { path: cfg.work_dir.clone(), source })?;
+    let builds = work.join("build");
+    std::fs::create_dir_all(&builds).map_err(|source| RunError::Io { path: builds.clone(), source })?;
+    let dir = builds.join(format!("{h:016x}"));
     let exe = dir.join("out");
+    if exe.is_file() {
+        return Ok(exe);
+    }
+    // Scenarios sharing a program run in parallel threads (cargo test) or processes (nextest):
+    // one builds it while the others wait on the lock, then find it cached.
+    let lock_path = builds.join(format!("{h:016x}.lock"));
+    let lock = std::fs::File::create(&lock_path).map_err(|source| RunError::Io { path: lock_path.clone(), source })?;
+    // SAFETY: flock on a descriptor we own; released when `lock` is dropped (closed).
+    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) } != 0 {
+        return Err(RunError::Io { path: lock_path, source: std::io::Error::last_os_error() });
+    }
     if exe.is_file() {
         return Ok(exe);
     }
     on_event(Event::Building(c.command.join(" ")));
     // Build into a scratch directory and rename it into place: an interrupted build is never
     // mistaken for a cached one.
-    let scratch = cfg.work_dir.join("build").join(format!("{h:016x}.tmp{}", std::process::id()));
+    let scratch = builds.join(format!("{h:016x}.tmp"));
     let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).map_err(|source| RunError::Io { path: scratch.clone(), source })?;
     let subst = |a: &String| a.replace("{out}", &scratch.join("out").to_string_lossy()).replace("{outdir}", &scratch.to_string_lossy());
@@ -358,19 +372,26 @@ pub fn build(c: &crate::scenario::Build, cfg: &RunConfig, on_event: &mut dyn FnM
     }
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&scratch, &dir).map_err(|source| RunError::Io { path: dir.clone(), source })?;
+    drop(lock);
     Ok(exe)
 }
+
+/// Where an external program writes its eventlog, relative to its run directory.
+const EVENTLOG_FILE: &str = "profile.eventlog";
+/// Where it writes `+RTS -t --machine-readable` statistics.
+const STATS_FILE: &str = "rts.stats";
 
 fn run_command(scenario: &Scenario, c: &CommandRun, cfg: &RunConfig, on_event: &mut dyn FnMut(Event)) -> Result<RunOutput, RunError> {
     let exe = match &c.build {
         Some(b) => Some(build(b, cfg, on_event)?),
         None => None,
     };
-    let run_dir = cfg.work_dir.join("runs").join(&scenario.name);
+    let work = std::path::absolute(&cfg.work_dir).map_err(|source| RunError::Io { path: cfg.work_dir.clone(), source })?;
+    let run_dir = work.join("runs").join(&scenario.name);
     let _ = std::fs::remove_dir_all(&run_dir);
     std::fs::create_dir_all(&run_dir).map_err(|source| RunError::Io { path: run_dir.clone(), source })?;
-    let eventlog = run_dir.join("profile.eventlog");
-    let stats = run_dir.join("rts.stats");
+    let eventlog = run_dir.join(EVENTLOG_FILE);
+    let stats = run_dir.join(STATS_FILE);
     let mut argv: Vec<String> = c
         .argv
         .iter()
@@ -388,8 +409,10 @@ fn run_command(scenario: &Scenario, c: &CommandRun, cfg: &RunConfig, on_event: &
             "-i0".into(),
             "-A256k".into(),
             "-l".into(),
-            format!("-ol{}", eventlog.display()),
-            format!("-t{}", stats.display()),
+            // Relative to the run directory (the child's cwd): the program's own view of its
+            // arguments must not depend on where the checkout lives.
+            format!("-ol{}", EVENTLOG_FILE),
+            format!("-t{}", STATS_FILE),
             "--machine-readable".into(),
             "-RTS".into(),
         ],
@@ -398,7 +421,7 @@ fn run_command(scenario: &Scenario, c: &CommandRun, cfg: &RunConfig, on_event: &
             "-hT".into(),
             "-i0".into(),
             "-A256k".into(),
-            format!("-t{}", stats.display()),
+            format!("-t{}", STATS_FILE),
             "--machine-readable".into(),
             "-RTS".into(),
         ],
@@ -410,6 +433,9 @@ fn run_command(scenario: &Scenario, c: &CommandRun, cfg: &RunConfig, on_event: &
         argv[0].clone()
     };
     let mut cmd = Command::new(&program);
+    if let Some(name) = Path::new(&program).file_name() {
+        cmd.arg0(name);
+    }
     cmd.args(&argv[1..]).current_dir(&run_dir).stdin(Stdio::null()).stdout(Stdio::null());
     let (sup, _child) = Supervised::spawn(cmd, scenario.budget)?;
     let (status, ok, peak_rss, killed, stderr_tail) = sup.wait();

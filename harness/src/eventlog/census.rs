@@ -1,8 +1,9 @@
-//! `Census`: the census being read, accumulated by interned label id so that the hot path
+//! `Accumulator`: the census being read, accumulated by interned label id so that the hot path
 //! (one sample row per live closure type per census, millions in a big log) costs one hash of
-//! the raw label bytes and an array add — no string allocation or comparison until the census
-//! closes and becomes a [`Sample`].
+//! the raw label bytes and an array add — no string allocation or comparison. A closed census is
+//! a [`Census`] of ids; only a caller that wants a [`Sample`] pays for label strings.
 
+use super::{Census, LabelId};
 use crate::timeline::{Sample, TypeSample};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
@@ -53,6 +54,30 @@ impl Labels {
         self.stacks.clear();
     }
 
+    /// The normalised name of an id.
+    pub(crate) fn name(&self, id: LabelId) -> &str {
+        &self.names[id.0 as usize]
+    }
+
+    /// The census as a sample (counts not assigned).
+    pub(crate) fn sample(&self, census: &Census) -> Sample {
+        let mut rows = census.rows.clone();
+        rows.sort_unstable_by_key(|r| self.rank[r.0 .0 as usize]);
+        // Sorted input: the map is built in one pass, with no key comparisons to speak of.
+        let types: BTreeMap<String, TypeSample> = rows
+            .iter()
+            .map(|&(id, bytes)| (self.names[id.0 as usize].clone(), TypeSample { bytes, ..TypeSample::default() }))
+            .collect();
+        Sample {
+            x: census.x,
+            live_bytes: census.live_bytes,
+            time_ns: Some(census.time_ns),
+            bytes_allocated: census.bytes_allocated,
+            types,
+            ..Sample::default()
+        }
+    }
+
     fn intern(&mut self, name: String) -> u32 {
         if let Some(&id) = self.by_name.get(&name) {
             return id;
@@ -73,7 +98,7 @@ impl Labels {
 
 /// The census being read; its buffers are reused from one census to the next.
 #[derive(Default)]
-pub(crate) struct Census {
+pub(crate) struct Accumulator {
     /// The census's index, time and the latest heap-allocated figure before it; `None` between
     /// censuses.
     pub(crate) open: Option<(u64, u64, Option<u64>)>,
@@ -83,7 +108,7 @@ pub(crate) struct Census {
     touched: Vec<u32>,
 }
 
-impl Census {
+impl Accumulator {
     pub(crate) fn begin(&mut self, x: u64, time_ns: u64, bytes_allocated: Option<u64>) {
         self.reset();
         self.open = Some((x, time_ns, bytes_allocated));
@@ -115,22 +140,13 @@ impl Census {
         self.open = None;
     }
 
-    /// Closes the open census, if any, as a sample (counts not assigned).
-    pub(crate) fn close(&mut self, labels: &Labels) -> Option<Sample> {
+    /// Closes the open census, if any.
+    pub(crate) fn close(&mut self) -> Option<Census> {
         let (x, time_ns, bytes_allocated) = self.open?;
-        self.touched.sort_unstable_by_key(|&id| labels.rank[id as usize]);
-        let live_bytes = self.touched.iter().map(|&id| self.bytes[id as usize]).sum();
-        // Sorted input: the map is built in one pass, with no key comparisons to speak of.
-        let types: BTreeMap<String, TypeSample> = self
-            .touched
-            .iter()
-            .map(|&id| {
-                let t = TypeSample { bytes: self.bytes[id as usize], ..TypeSample::default() };
-                (labels.names[id as usize].clone(), t)
-            })
-            .collect();
+        let rows: Vec<(LabelId, u64)> = self.touched.iter().map(|&id| (LabelId(id), self.bytes[id as usize])).collect();
+        let live_bytes = rows.iter().map(|r| r.1).sum();
         self.reset();
-        Some(Sample { x, live_bytes, time_ns: Some(time_ns), bytes_allocated, types, ..Sample::default() })
+        Some(Census { x, time_ns, bytes_allocated, live_bytes, rows })
     }
 }
 
@@ -184,20 +200,22 @@ mod tests {
         let b2 = labels.intern_raw(b"b-2.0:X", "b:X".into());
         assert_eq!(b, b2);
         assert_eq!(labels.raw_id(b"a"), Some(a));
-        let mut c = Census::default();
-        assert!(c.close(&labels).is_none());
+        let mut c = Accumulator::default();
+        assert!(c.close().is_none());
         c.begin(3, 10, Some(7));
         c.add(b, 16);
         c.add(a, 8);
         c.add(b2, 16);
-        let s = c.close(&labels).unwrap();
+        let census = c.close().unwrap();
+        assert_eq!(census.rows, [(LabelId(b), 32), (LabelId(a), 8)]);
+        let s = labels.sample(&census);
         assert_eq!((s.x, s.time_ns, s.bytes_allocated), (3, Some(10), Some(7)));
         assert_eq!(s.live_bytes, 40);
         let got: Vec<(&str, u64)> = s.types.iter().map(|(l, t)| (l.as_str(), t.bytes)).collect();
         assert_eq!(got, [("a", 8), ("b:X", 32)]);
         c.begin(4, 11, None);
         c.add(a, 1);
-        assert_eq!(c.close(&labels).unwrap().live_bytes, 1);
+        assert_eq!(c.close().unwrap().live_bytes, 1);
         labels.forget_raw();
         assert_eq!(labels.raw_id(b"a"), None);
     }

@@ -19,7 +19,7 @@ mod input;
 
 use crate::ghc::{self, ReadOptions};
 use crate::timeline::{Mark, Sample, Timeline, XUnit};
-use census::{Census, Labels};
+use census::{Accumulator, Labels};
 use format::{Handling, KnownEvent, KNOWN_EVENTS};
 use input::{be_u16, be_u32, be_u64, Input};
 use std::collections::{BTreeMap, HashMap};
@@ -85,9 +85,8 @@ pub enum EventlogError {
 /// One thing of interest in the log, in file order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Record {
-    /// A whole heap census: `x` is its index, `types` keyed by normalised label with bytes only
-    /// (counts are zero: [`ghc::assign_counts`] fills them once every census is known).
-    Census(Sample),
+    /// A whole heap census. [`EventlogReader::sample`] makes it a [`Sample`].
+    Census(Census),
     /// A user marker (`traceMarker`).
     Marker {
         /// Event time since program start.
@@ -100,6 +99,27 @@ pub enum Record {
         x: u64,
     },
 }
+
+/// A whole heap census, with labels as ids into the reader's table ([`EventlogReader::label`]),
+/// so that streaming through a big log allocates no strings.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Census {
+    /// The census's index: 0, 1, 2, … in the log.
+    pub x: u64,
+    /// Time of the census's begin event since program start.
+    pub time_ns: u64,
+    /// The latest heap-allocated figure before the census, if any.
+    pub bytes_allocated: Option<u64>,
+    /// The sum of the rows.
+    pub live_bytes: u64,
+    /// Bytes per label, in the log's order; rows of one label (two spellings of one normalised
+    /// label) are summed.
+    pub rows: Vec<(LabelId, u64)>,
+}
+
+/// A label's id in an [`EventlogReader`]'s table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct LabelId(u32);
 
 /// Reads an eventlog into a [`Timeline`] (`source` `ghc-eventlog`, x = census index) with counts
 /// assigned per [`ghc::assign_counts`]. Keeps every census; for constant memory use
@@ -114,7 +134,7 @@ pub fn read_eventlog<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, Even
     let mut markers = Vec::new();
     while let Some(record) = reader.next_record()? {
         match record {
-            Record::Census(s) => samples.push(s),
+            Record::Census(c) => samples.push(reader.sample(&c)),
             Record::Marker { time_ns, label, .. } => markers.push((time_ns, label)),
         }
     }
@@ -152,7 +172,7 @@ struct State {
     types: Vec<Option<EventType>>,
     done: bool,
     truncated: bool,
-    census: Census,
+    census: Accumulator,
     censuses: u64,
     last_allocated: Option<u64>,
     max_live: Option<u64>,
@@ -185,6 +205,17 @@ impl<R: Read> EventlogReader<R> {
     /// Info-table provenance events seen (GHC ≥ 9.2 with `-finfo-table-map`).
     pub fn info_table_events(&self) -> u64 {
         self.state.info_table_events
+    }
+
+    /// The normalised label of `id` (a label of a census this reader returned).
+    pub fn label(&self, id: LabelId) -> &str {
+        self.state.labels.name(id)
+    }
+
+    /// A census as a [`Sample`]: `types` keyed by label with bytes only (counts are zero:
+    /// [`ghc::assign_counts`] fills them once every census is known).
+    pub fn sample(&self, census: &Census) -> Sample {
+        self.state.labels.sample(census)
     }
 
     /// The next whole census or marker; `None` at the end of the data, or where a truncated log
@@ -340,7 +371,7 @@ fn read_header<R: Read>(input: &mut Input<R>) -> Result<Vec<Option<EventType>>, 
 
 impl State {
     fn close_census(&mut self) -> Option<Record> {
-        self.census.close(&self.labels).map(Record::Census)
+        self.census.close().map(Record::Census)
     }
 
     fn truncate(&mut self, offset: u64) {
