@@ -23,7 +23,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let t = read_profile(Path::new(path), &ReadOptions::default())?;
         censuses = t.samples.len() as u64;
         markers = t.marks.len() as u64;
-        if let Some(s) = t.samples.iter().max_by_key(|s| (s.live_bytes, std::cmp::Reverse(s.x))) {
+        if let Some(s) = t
+            .samples
+            .iter()
+            .max_by_key(|s| (s.live_bytes, std::cmp::Reverse(s.x)))
+        {
             (peak, peak_at) = (s.live_bytes, s.x);
         }
         truncated = t.truncated;

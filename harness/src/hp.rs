@@ -48,14 +48,22 @@ pub fn read_hp<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, HpError> {
     loop {
         buf.clear();
         line_no += 1;
-        let n = reader.read_until(b'\n', &mut buf).map_err(|source| HpError::Io { line: line_no, source })?;
+        let n = reader
+            .read_until(b'\n', &mut buf)
+            .map_err(|source| HpError::Io {
+                line: line_no,
+                source,
+            })?;
         if n == 0 {
             break;
         }
         let complete = buf.ends_with(b"\n");
         let text = String::from_utf8_lossy(&buf);
         let line = text.trim_end_matches(['\n', '\r']);
-        let syntax = |what: String| HpError::Syntax { line: line_no, what };
+        let syntax = |what: String| HpError::Syntax {
+            line: line_no,
+            what,
+        };
         if !complete {
             // GHC ends every line with a newline: an unterminated last line was cut off mid-write.
             timeline.truncated = true;
@@ -95,17 +103,29 @@ pub fn read_hp<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, HpError> {
             }
             "BEGIN_SAMPLE" => {
                 if let Some((begun, _)) = open {
-                    return Err(syntax(format!("BEGIN_SAMPLE inside the sample begun at line {begun}")));
+                    return Err(syntax(format!(
+                        "BEGIN_SAMPLE inside the sample begun at line {begun}"
+                    )));
                 }
-                let time_ns = seconds_to_ns(rest).ok_or_else(|| syntax(format!("bad sample time {rest:?}")))?;
-                open = Some((line_no, Sample { time_ns: Some(time_ns), ..Sample::default() }));
+                let time_ns = seconds_to_ns(rest)
+                    .ok_or_else(|| syntax(format!("bad sample time {rest:?}")))?;
+                open = Some((
+                    line_no,
+                    Sample {
+                        time_ns: Some(time_ns),
+                        ..Sample::default()
+                    },
+                ));
             }
             "END_SAMPLE" => {
-                let (_, sample) = open.take().ok_or_else(|| syntax("END_SAMPLE without BEGIN_SAMPLE".into()))?;
+                let (_, sample) = open
+                    .take()
+                    .ok_or_else(|| syntax("END_SAMPLE without BEGIN_SAMPLE".into()))?;
                 samples.push(sample);
             }
             "MARK" if open.is_none() => {
-                let time_ns = seconds_to_ns(rest).ok_or_else(|| syntax(format!("bad mark time {rest:?}")))?;
+                let time_ns =
+                    seconds_to_ns(rest).ok_or_else(|| syntax(format!("bad mark time {rest:?}")))?;
                 marks.push((time_ns, format!("mark {}", marks.len())));
             }
             _ => {
@@ -115,24 +135,37 @@ pub fn read_hp<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, HpError> {
                 let (label, value) = split_row(line).ok_or_else(|| {
                     syntax("expected `<label>\\t<bytes>` inside a sample (hint: is the file cut or edited?)".into())
                 })?;
-                let bytes: u64 = value.parse().map_err(|_| syntax(format!("bad byte count {value:?}")))?;
+                let bytes: u64 = value
+                    .parse()
+                    .map_err(|_| syntax(format!("bad byte count {value:?}")))?;
                 let label = ghc::normalise_label(label);
                 sample.live_bytes += bytes;
                 match sample.types.get_mut(label.as_ref()) {
                     Some(t) => t.bytes += bytes,
                     None => {
-                        sample.types.insert(label.into_owned(), TypeSample { bytes, ..TypeSample::default() });
+                        sample.types.insert(
+                            label.into_owned(),
+                            TypeSample {
+                                bytes,
+                                ..TypeSample::default()
+                            },
+                        );
                     }
                 }
             }
         }
     }
     if !saw_job {
-        return Err(HpError::Syntax { line: 1, what: "empty profile: no `JOB` line".into() });
+        return Err(HpError::Syntax {
+            line: 1,
+            what: "empty profile: no `JOB` line".into(),
+        });
     }
     if let Some((begun, _)) = open {
         timeline.truncated = true;
-        timeline.notes.push(format!("dropped the sample begun at line {begun}: the profile stops inside it"));
+        timeline.notes.push(format!(
+            "dropped the sample begun at line {begun}: the profile stops inside it"
+        ));
     }
     // The RTS's bracketing empty samples: at profiling start and at exit.
     if samples.first().is_some_and(|s| s.types.is_empty()) {
@@ -146,7 +179,10 @@ pub fn read_hp<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, HpError> {
     }
     timeline.marks = marks
         .into_iter()
-        .map(|(t, label)| Mark { x: samples.partition_point(|s| s.time_ns.unwrap_or(0) < t) as u64, label })
+        .map(|(t, label)| Mark {
+            x: samples.partition_point(|s| s.time_ns.unwrap_or(0) < t) as u64,
+            label,
+        })
         .collect();
     timeline.samples = samples;
     ghc::assign_counts(&mut timeline, opts);
@@ -155,13 +191,17 @@ pub fn read_hp<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, HpError> {
 
 /// `label<TAB>bytes`; older tools wrote spaces, so fall back to the last whitespace.
 fn split_row(line: &str) -> Option<(&str, &str)> {
-    let (label, value) = line.rsplit_once('\t').or_else(|| line.trim_end().rsplit_once(char::is_whitespace))?;
+    let (label, value) = line
+        .rsplit_once('\t')
+        .or_else(|| line.trim_end().rsplit_once(char::is_whitespace))?;
     let value = value.trim();
     (!label.is_empty() && !value.is_empty()).then_some((label, value))
 }
 
 fn unquote(s: &str) -> &str {
-    s.strip_prefix('"').and_then(|s| s.strip_suffix('"')).unwrap_or(s)
+    s.strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .unwrap_or(s)
 }
 
 fn seconds_to_ns(s: &str) -> Option<u64> {
@@ -192,16 +232,27 @@ mod tests {
         assert_eq!(t.samples[0].live_bytes, 120);
         assert_eq!(t.samples[0].time_ns, Some(500_000_000));
         let signal = &t.samples[0].types["clash-prelude:Clash.Signal.Internal.:-"];
-        assert_eq!((signal.bytes, signal.count, signal.count_estimated), (72, 3, false));
+        assert_eq!(
+            (signal.bytes, signal.count, signal.count_estimated),
+            (72, 3, false)
+        );
         assert_eq!(t.samples[1].types["THUNK_1_0"].count, 1);
-        assert_eq!(t.marks, vec![Mark { x: 1, label: "mark 0".into() }]);
+        assert_eq!(
+            t.marks,
+            vec![Mark {
+                x: 1,
+                label: "mark 0".into()
+            }]
+        );
         assert_eq!(t.facts["program"], "leak 4000");
         assert!(!t.truncated);
     }
 
     #[test]
     fn a_cut_profile_keeps_whole_samples() {
-        let text = format!("{HEAD}BEGIN_SAMPLE 0.5\nTHUNK_1_0\t48\nEND_SAMPLE 0.5\nBEGIN_SAMPLE 1.0\nTHUNK_1_0\t2");
+        let text = format!(
+            "{HEAD}BEGIN_SAMPLE 0.5\nTHUNK_1_0\t48\nEND_SAMPLE 0.5\nBEGIN_SAMPLE 1.0\nTHUNK_1_0\t2"
+        );
         let t = read(&text).unwrap();
         assert!(t.truncated);
         assert_eq!(t.samples.len(), 1);
@@ -214,8 +265,16 @@ mod tests {
     #[test]
     fn errors_name_the_line() {
         let err = |text: String| read(&text).unwrap_err().to_string();
-        assert_eq!(err(format!("{HEAD}BEGIN_SAMPLE 0.5\nTHUNK_1_0\tlots\nEND_SAMPLE 0.5\n")), "line 6: bad byte count \"lots\"");
-        assert_eq!(err(format!("{HEAD}END_SAMPLE 0.5\n")), "line 5: END_SAMPLE without BEGIN_SAMPLE");
+        assert_eq!(
+            err(format!(
+                "{HEAD}BEGIN_SAMPLE 0.5\nTHUNK_1_0\tlots\nEND_SAMPLE 0.5\n"
+            )),
+            "line 6: bad byte count \"lots\""
+        );
+        assert_eq!(
+            err(format!("{HEAD}END_SAMPLE 0.5\n")),
+            "line 5: END_SAMPLE without BEGIN_SAMPLE"
+        );
         assert_eq!(
             err(format!("{HEAD}BEGIN_SAMPLE 0.5\nBEGIN_SAMPLE 0.6\n")),
             "line 6: BEGIN_SAMPLE inside the sample begun at line 5"

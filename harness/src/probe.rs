@@ -152,6 +152,14 @@ pub enum Message {
         mismatches: u64,
         /// The first mismatch, explained.
         first_mismatch: Option<String>,
+        /// The child's peak RSS (`VmHWM`) in bytes.
+        #[serde(default)]
+        peak_rss: Option<u64>,
+    },
+    /// The parent said stop (a violation); the run ends here.
+    Stopped {
+        /// The child's peak RSS (`VmHWM`) in bytes.
+        peak_rss: Option<u64>,
     },
 }
 
@@ -232,21 +240,31 @@ pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) 
         let mut ack = [0u8; 1];
         matches!(acks.read(&mut ack), Ok(1)) && ack[0] == b'c'
     };
+    let stopped = |out: &mut dyn Write| -> Result<(), String> {
+        let msg = Message::Stopped { peak_rss: crate::runner::own_peak_rss() };
+        let text = serde_json::to_string(&msg).map_err(|e| e.to_string())?;
+        writeln!(out, "{text}").and_then(|_| out.flush()).map_err(|e| e.to_string())
+    };
     emit(0, &mut line, &mut harness_allocs)?;
     for cycle in 1..=request.cycles {
         circuit.step();
         if cycle % every == 0 || cycle == request.cycles {
             if !go_ahead(acks) {
-                return Ok(());
+                return stopped(out);
             }
             emit(cycle, &mut line, &mut harness_allocs)?;
         }
     }
     if !go_ahead(acks) {
-        return Ok(());
+        return stopped(out);
     }
     let st = circuit.status();
-    let done = Message::Done { transactions: st.transactions, mismatches: st.mismatches, first_mismatch: st.first_mismatch };
+    let done = Message::Done {
+        transactions: st.transactions,
+        mismatches: st.mismatches,
+        first_mismatch: st.first_mismatch,
+        peak_rss: crate::runner::own_peak_rss(),
+    };
     serde_json::to_writer(&mut *out, &done).map_err(|e| e.to_string())?;
     out.write_all(b"\n").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
     drop(circuit);
@@ -277,12 +295,62 @@ pub fn child_main(request_json: &str) -> i32 {
     }
 }
 
-/// If `args` (the process's arguments, program name first) start a probe child, runs it and
-/// exits; otherwise returns. Front ends call this first thing in `main`.
+/// The hidden first argument that turns a front-end binary into the launcher of an external
+/// program: `__membound-exec RSS_FILE PROGRAM ARGS...`.
+pub const EXEC_ARG: &str = "__membound-exec";
+
+/// If `args` (the process's arguments, program name first) start a probe child or a launcher,
+/// runs it and exits; otherwise returns. Front ends call this first thing in `main`.
 pub fn maybe_run_as_child(args: &[String]) {
-    if args.get(1).map(String::as_str) == Some(PROBE_ARG) {
-        let req = args.get(2).cloned().unwrap_or_default();
-        std::process::exit(child_main(&req));
+    match args.get(1).map(String::as_str) {
+        Some(PROBE_ARG) => {
+            let req = args.get(2).cloned().unwrap_or_default();
+            std::process::exit(child_main(&req));
+        }
+        Some(EXEC_ARG) => std::process::exit(launcher_main(&args[2..])),
+        _ => {}
+    }
+}
+
+/// Runs an external program and writes its peak RSS to a file.
+///
+/// Why a launcher: a child's `ru_maxrss` starts from its parent's high-water mark (Linux carries
+/// it across fork and exec), so measured from a large, multi-threaded test harness it says more
+/// about the harness than the program. This small, freshly started process is the program's
+/// parent instead; it passes the exit status through (128 + signal for a signal).
+fn launcher_main(args: &[String]) -> i32 {
+    use std::os::unix::process::CommandExt;
+    let (Some(rss_file), Some(program)) = (args.first(), args.get(1)) else {
+        eprintln!("membound launcher: usage: {EXEC_ARG} RSS_FILE PROGRAM [ARGS...]");
+        return 2;
+    };
+    let mut cmd = std::process::Command::new(program);
+    if let Some(name) = std::path::Path::new(program).file_name() {
+        cmd.arg0(name);
+    }
+    let child = match cmd.args(&args[2..]).spawn() {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("membound launcher: cannot start `{program}`: {e}");
+            return 127;
+        }
+    };
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pid is our child's; the pointers are valid for the call.
+    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    if r < 0 {
+        eprintln!("membound launcher: wait4: {}", std::io::Error::last_os_error());
+        return 125;
+    }
+    let _ = std::fs::write(rss_file, (usage.ru_maxrss.max(0) as u64 * 1024).to_string());
+    if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else if libc::WIFSIGNALED(status) {
+        128 + libc::WTERMSIG(status)
+    } else {
+        125
     }
 }
 

@@ -63,18 +63,33 @@ impl RtsStats {
             }
             start += line.len();
         }
+        if start == text.len() && text.contains("<<ghc:") {
+            return Err(StatsError::Syntax {
+                line: 1,
+                column: 1,
+                what: "human-readable `+RTS -t` statistics (hint: add `--machine-readable`)".into(),
+            });
+        }
         let mut p = Parser { text, pos: start };
         let values = p.list()?;
         p.skip_ws();
         if p.pos < text.len() {
-            return Err(p.error("unexpected text after the list (hint: one run's statistics per file)"));
+            return Err(
+                p.error("unexpected text after the list (hint: one run's statistics per file)")
+            );
         }
-        Ok(RtsStats { command_line, values })
+        Ok(RtsStats {
+            command_line,
+            values,
+        })
     }
 
     /// The value written for `name`, e.g. `"max_bytes_used"` or `"bytes allocated"`.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.values.iter().find(|(k, _)| k == name).map(|(_, v)| v.as_str())
+        self.values
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
     }
 
     /// The value for `name` as an integer, when it is one.
@@ -99,7 +114,10 @@ impl RtsStats {
             }
         }
         if let Some(cmd) = &self.command_line {
-            timeline.facts.entry("program".into()).or_insert_with(|| cmd.clone());
+            timeline
+                .facts
+                .entry("program".into())
+                .or_insert_with(|| cmd.clone());
         }
     }
 
@@ -122,7 +140,11 @@ impl Parser<'_> {
         let before = &self.text[..self.pos];
         let line = before.matches('\n').count() + 1;
         let column = before.rsplit('\n').next().unwrap_or("").chars().count() + 1;
-        StatsError::Syntax { line, column, what: what.to_owned() }
+        StatsError::Syntax {
+            line,
+            column,
+            what: what.to_owned(),
+        }
     }
 
     fn skip_ws(&mut self) {
@@ -146,7 +168,10 @@ impl Parser<'_> {
 
     /// `[ (s, s) , (s, s) … ]`, possibly empty.
     fn list(&mut self) -> Result<Vec<(String, String)>, StatsError> {
-        self.expect('[', "expected `[` (hint: run with `+RTS -t<file> --machine-readable`)")?;
+        self.expect(
+            '[',
+            "expected `[` (hint: run with `+RTS -t<file> --machine-readable`)",
+        )?;
         let mut out = Vec::new();
         if self.peek() == Some(']') {
             self.pos += 1;
@@ -165,7 +190,11 @@ impl Parser<'_> {
                     self.pos += 1;
                     return Ok(out);
                 }
-                _ => return Err(self.error("expected `,` or `]` after a pair (hint: is the file cut off?)")),
+                _ => {
+                    return Err(
+                        self.error("expected `,` or `]` after a pair (hint: is the file cut off?)")
+                    )
+                }
             }
         }
     }
@@ -191,7 +220,10 @@ impl Parser<'_> {
                         '\'' => out.push('\''),
                         '&' => {}
                         d if d.is_ascii_digit() => {
-                            let digits: String = self.text[self.pos + j..].chars().take_while(char::is_ascii_digit).collect();
+                            let digits: String = self.text[self.pos + j..]
+                                .chars()
+                                .take_while(char::is_ascii_digit)
+                                .collect();
                             for _ in 1..digits.len() {
                                 chars.next();
                             }
@@ -224,7 +256,10 @@ mod tests {
             "'./leak' '4000' +RTS '-hT'\n [(\"bytes allocated\", \"39599160\")\n ,(\"GC_cpu_seconds\", \"0.008530\")\n ]\n",
         )
         .unwrap();
-        assert_eq!(s.command_line.as_deref(), Some("'./leak' '4000' +RTS '-hT'"));
+        assert_eq!(
+            s.command_line.as_deref(),
+            Some("'./leak' '4000' +RTS '-hT'")
+        );
         assert_eq!(s.get_u64("bytes allocated"), Some(39599160));
         assert_eq!(s.get("GC_cpu_seconds"), Some("0.008530"));
         let t = s.to_timeline();
@@ -242,9 +277,17 @@ mod tests {
     #[test]
     fn errors_say_where() {
         let err = |t: &str| RtsStats::parse(t).unwrap_err().to_string();
-        assert_eq!(err("cmd\n [(\"a\", \"1\")\n ,(\"b\" \"2\")\n ]"), "line 3, column 8: expected `,` between a name and its value");
-        assert!(err("cmd\n [(\"a\", \"1\")\n ,(\"b\", \"2").starts_with("line 3, column 11: unterminated string"));
+        assert_eq!(
+            err("cmd\n [(\"a\", \"1\")\n ,(\"b\" \"2\")\n ]"),
+            "line 3, column 8: expected `,` between a name and its value"
+        );
+        assert!(err("cmd\n [(\"a\", \"1\")\n ,(\"b\", \"2")
+            .starts_with("line 3, column 11: unterminated string"));
         assert!(err("").starts_with("line 1, column 1: expected `[`"));
+        assert_eq!(
+            err("'./leak' +RTS -t\n<<ghc: 39599160 bytes, 153 GCs, 67951/69696 avg/max bytes residency >>\n"),
+            "line 1, column 1: human-readable `+RTS -t` statistics (hint: add `--machine-readable`)"
+        );
         assert!(err("[(\"a\", \"1\")] x").starts_with("line 1, column 14: unexpected text"));
     }
 }

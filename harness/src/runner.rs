@@ -139,8 +139,9 @@ impl Supervised {
             threads.push(std::thread::spawn(move || {
                 let start = Instant::now();
                 while !done.load(Ordering::Acquire) {
-                    let rss = proc_rss(pid).unwrap_or(0);
-                    peak.fetch_max(rss, Ordering::Relaxed);
+                    let rss = proc_status_bytes(&pid.to_string(), "VmRSS:").unwrap_or(0);
+                    let hwm = proc_status_bytes(&pid.to_string(), "VmHWM:").unwrap_or(0);
+                    peak.fetch_max(hwm.max(rss), Ordering::Relaxed);
                     let why = if start.elapsed() > budget.timeout {
                         Some(format!("timed out after {:.0?}", budget.timeout))
                     } else if rss > budget.max_rss {
@@ -182,7 +183,10 @@ impl Supervised {
         for t in self.threads {
             let _ = t.join();
         }
-        let peak = (usage.ru_maxrss.max(0) as u64 * 1024).max(self.peak_rss_polled.load(Ordering::Relaxed));
+        // ru_maxrss would carry the forking parent's high-water mark; the polled VmHWM is the
+        // child's own (the probe child also reports its exact VmHWM at the end).
+        let _ = usage.ru_maxrss;
+        let peak = self.peak_rss_polled.load(Ordering::Relaxed);
         let (desc, ok) = if r < 0 {
             ("unknown status".to_owned(), false)
         } else if libc::WIFEXITED(status) {
@@ -206,11 +210,18 @@ fn kill_group(pid: i32) {
     }
 }
 
-fn proc_rss(pid: i32) -> Option<u64> {
+/// A `/proc/<pid>/status` field in bytes (`VmRSS`, `VmHWM`).
+fn proc_status_bytes(pid: &str, field: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    let line = status.lines().find(|l| l.starts_with(field))?;
     let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
     Some(kib * 1024)
+}
+
+/// This process's peak RSS since exec (`VmHWM`): unlike `ru_maxrss`, it does not inherit the
+/// parent's high-water mark across fork, so it does not depend on which front end ran it.
+pub fn own_peak_rss() -> Option<u64> {
+    proc_status_bytes("self", "VmHWM:")
 }
 
 fn run_sim(scenario: &Scenario, s: &SimRun, cfg: &RunConfig, on_event: &mut dyn FnMut(Event)) -> Result<RunOutput, RunError> {
@@ -242,6 +253,7 @@ fn run_sim(scenario: &Scenario, s: &SimRun, cfg: &RunConfig, on_event: &mut dyn 
     let mut stopped_at = None;
     let mut done = None;
     let mut protocol_error = None;
+    let mut child_peak_rss = None;
     for line in BufReader::new(out).lines() {
         let Ok(line) = line else { break };
         match probe::parse_line(&line) {
@@ -250,20 +262,21 @@ fn run_sim(scenario: &Scenario, s: &SimRun, cfg: &RunConfig, on_event: &mut dyn 
                 let violated = checker.check(&sample).is_some();
                 let x = sample.x;
                 tl.samples.push(sample);
+                // Stop at the first violation: the child reads this before its next sample and
+                // answers with its peak RSS. The watchdog still bounds the wait.
+                let answer: &[u8] = if violated && stopped_at.is_none() { b"s" } else { b"c" };
                 if violated {
-                    stopped_at = Some(x);
-                    let _ = acks.write_all(b"s");
-                    drop(acks);
-                    sup.kill();
-                    break;
+                    stopped_at.get_or_insert(x);
                 }
-                if acks.write_all(b"c").and_then(|_| acks.flush()).is_err() {
+                if acks.write_all(answer).and_then(|_| acks.flush()).is_err() {
                     break;
                 }
             }
-            Ok(Message::Done { transactions, mismatches, first_mismatch }) => {
+            Ok(Message::Done { transactions, mismatches, first_mismatch, peak_rss }) => {
                 done = Some((transactions, mismatches, first_mismatch));
+                child_peak_rss = peak_rss;
             }
+            Ok(Message::Stopped { peak_rss }) => child_peak_rss = peak_rss,
             Err(e) => {
                 protocol_error = Some(e);
                 sup.kill();
@@ -272,7 +285,7 @@ fn run_sim(scenario: &Scenario, s: &SimRun, cfg: &RunConfig, on_event: &mut dyn 
         }
     }
     let (status, ok, peak_rss, killed, stderr_tail) = sup.wait();
-    tl.totals.insert("rss.peak".into(), peak_rss);
+    tl.totals.insert("rss.peak".into(), child_peak_rss.unwrap_or(peak_rss).max(peak_rss));
     let outcomes = checker.outcomes();
     if stopped_at.is_none() {
         let what = if let Some(k) = killed {
@@ -432,13 +445,14 @@ fn run_command(scenario: &Scenario, c: &CommandRun, cfg: &RunConfig, on_event: &
     } else {
         argv[0].clone()
     };
-    let mut cmd = Command::new(&program);
-    if let Some(name) = Path::new(&program).file_name() {
-        cmd.arg0(name);
-    }
+    // Through the launcher, so that the program's peak RSS is its own (see probe::EXEC_ARG).
+    let rss_file = run_dir.join("peak_rss");
+    let mut cmd = Command::new(&cfg.probe_program);
+    cmd.arg(probe::EXEC_ARG).arg(&rss_file).arg(&program);
     cmd.args(&argv[1..]).current_dir(&run_dir).stdin(Stdio::null()).stdout(Stdio::null());
     let (sup, _child) = Supervised::spawn(cmd, scenario.budget)?;
-    let (status, ok, peak_rss, killed, stderr_tail) = sup.wait();
+    let (status, ok, polled_rss, killed, stderr_tail) = sup.wait();
+    let peak_rss = std::fs::read_to_string(&rss_file).ok().and_then(|t| t.trim().parse::<u64>().ok()).unwrap_or(polled_rss);
     let profile_path = match c.profile {
         ProfileKind::GhcEventlog => eventlog,
         ProfileKind::GhcHp => find_with_extension(&run_dir, "hp").unwrap_or_else(|| run_dir.join("profile.hp")),

@@ -8,16 +8,19 @@ use membound::Timeline;
 use std::path::{Path, PathBuf};
 
 fn data(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data").join(name)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data")
+        .join(name)
 }
 
 fn fixtures() -> Option<PathBuf> {
-    let dir = std::env::var_os("MEMBOUND_FIXTURES").map(PathBuf::from).unwrap_or_else(|| "/work/shared/fixtures".into());
+    // Real profiler output, committed with the tests (see tests/data/fixtures/README.md): a
+    // missing directory is a failure, never a skip.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/fixtures");
     if dir.is_dir() {
         Some(dir)
     } else {
-        eprintln!("shared fixtures not found at {}: skipped", dir.display());
-        None
+        panic!("fixtures not found at {}", dir.display())
     }
 }
 
@@ -39,8 +42,16 @@ fn check_cuts(bytes: &[u8]) {
                 assert!(t.truncated, "cut at {cut}: not marked truncated");
                 assert!(t.samples.len() <= full.samples.len());
                 for (got, want) in t.samples.iter().zip(&full.samples) {
-                    assert_eq!(got.types.keys().collect::<Vec<_>>(), want.types.keys().collect::<Vec<_>>(), "cut at {cut}");
-                    assert_eq!(got.live_bytes, want.live_bytes, "cut at {cut}: census {}", got.x);
+                    assert_eq!(
+                        got.types.keys().collect::<Vec<_>>(),
+                        want.types.keys().collect::<Vec<_>>(),
+                        "cut at {cut}"
+                    );
+                    assert_eq!(
+                        got.live_bytes, want.live_bytes,
+                        "cut at {cut}: census {}",
+                        got.x
+                    );
                 }
                 // A marker followed by a whole census is placed exactly; one after the last whole
                 // census may precede (in time) censuses the cut removed, so it goes at the end.
@@ -68,7 +79,9 @@ fn check_cuts(bytes: &[u8]) {
 fn cut_logs_keep_their_whole_censuses() {
     check_cuts(&std::fs::read(data("churn-hT-i0.eventlog")).unwrap());
     if let Some(dir) = fixtures() {
-        check_cuts(&std::fs::read(dir.join("clash/toy-wishbone-ghc-9.0.2-hT-i0.eventlog")).unwrap());
+        check_cuts(
+            &std::fs::read(dir.join("clash/toy-wishbone-ghc-9.0.2-hT-i0.eventlog")).unwrap(),
+        );
         // GHC 8.4, threaded, no census-end events: the open census is dropped at a cut.
         check_cuts(&std::fs::read(dir.join("ghc-events/stop.hT.eventlog")).unwrap());
     }
@@ -79,7 +92,11 @@ fn the_shared_partial_log_is_truncated_not_an_error() {
     let Some(dir) = fixtures() else { return };
     let t = read(&std::fs::read(dir.join("ghc-events/testlog-part.eventlog")).unwrap()).unwrap();
     assert!(t.truncated);
-    assert!(t.notes.iter().any(|n| n.contains("without its end marker")), "{:?}", t.notes);
+    assert!(
+        t.notes.iter().any(|n| n.contains("without its end marker")),
+        "{:?}",
+        t.notes
+    );
     let t = read(&std::fs::read(dir.join("ghc-events/testlog.eventlog")).unwrap()).unwrap();
     assert!(!t.truncated);
 }
@@ -102,7 +119,10 @@ fn corrupt_bytes_never_panic() {
                     Err(e) => {
                         errors += 1;
                         let msg = e.to_string();
-                        assert!(msg.contains("at byte") || msg.starts_with("not an eventlog"), "{msg}");
+                        assert!(
+                            msg.contains("at byte") || msg.starts_with("not an eventlog"),
+                            "{msg}"
+                        );
                     }
                 }
             }
@@ -113,13 +133,23 @@ fn corrupt_bytes_never_panic() {
     let header_len = synthetic_header(&[(49, Some(12))]).len();
     let mut seed = 0x9e37_79b9_7f4a_7c15u64;
     for _ in 0..300 {
-        let mut bytes = synthetic_header(&[(49, Some(12)), (164, None), (58, None), (162, Some(8)), (165, Some(8))]);
+        let mut bytes = synthetic_header(&[
+            (49, Some(12)),
+            (164, None),
+            (58, None),
+            (162, Some(8)),
+            (165, Some(8)),
+        ]);
         assert!(bytes.len() > header_len);
         for _ in 0..(seed % 400) {
             seed ^= seed << 13;
             seed ^= seed >> 7;
             seed ^= seed << 17;
-            bytes.push(if seed & 3 == 0 { 164 } else { (seed >> 24) as u8 });
+            bytes.push(if seed & 3 == 0 {
+                164
+            } else {
+                (seed >> 24) as u8
+            });
         }
         let _ = read(&bytes);
     }
@@ -152,7 +182,14 @@ struct Log {
 
 impl Log {
     fn new(types: &[(u16, Option<u16>)]) -> Log {
-        Log { bytes: synthetic_header(types), variable: types.iter().filter(|t| t.1.is_none()).map(|t| t.0).collect() }
+        Log {
+            bytes: synthetic_header(types),
+            variable: types
+                .iter()
+                .filter(|t| t.1.is_none())
+                .map(|t| t.0)
+                .collect(),
+        }
     }
 
     fn event(&mut self, id: u16, time: u64, payload: &[u8]) -> &mut Self {
@@ -184,19 +221,19 @@ fn u64s(vs: &[u64]) -> Vec<u8> {
 }
 
 const TYPES: &[(u16, Option<u16>)] = &[
-    (29, None),       // rts identifier
-    (30, None),       // program args
-    (49, Some(20)),   // heap allocated, 8 bytes longer than this reader knows
-    (58, None),       // user marker
-    (160, None),      // heap prof begin
-    (161, None),      // cost centre
-    (162, Some(8)),   // sample begin
-    (163, None),      // cost-centre sample
-    (164, None),      // string sample
-    (165, Some(8)),   // sample end
-    (169, None),      // info table
-    (300, Some(4)),   // unknown to this reader
-    (301, None),      // unknown, variable
+    (29, None),     // rts identifier
+    (30, None),     // program args
+    (49, Some(20)), // heap allocated, 8 bytes longer than this reader knows
+    (58, None),     // user marker
+    (160, None),    // heap prof begin
+    (161, None),    // cost centre
+    (162, Some(8)), // sample begin
+    (163, None),    // cost-centre sample
+    (164, None),    // string sample
+    (165, Some(8)), // sample end
+    (169, None),    // info table
+    (300, Some(4)), // unknown to this reader
+    (301, None),    // unknown, variable
 ];
 
 fn heap_allocated(bytes: u64) -> Vec<u8> {
@@ -221,7 +258,15 @@ fn reads_what_it_knows_and_skips_the_rest() {
         .event(58, 5, b"init")
         .event(162, 10, &u64s(&[0]))
         .event(164, 11, &string_row(48, "THUNK_1_0"))
-        .event(164, 12, &[string_row(24, "containers-0.6.7:Data.Map.Internal.Bin"), b"future".to_vec()].concat())
+        .event(
+            164,
+            12,
+            &[
+                string_row(24, "containers-0.6.7:Data.Map.Internal.Bin"),
+                b"future".to_vec(),
+            ]
+            .concat(),
+        )
         .event(301, 13, b"anything at all")
         .event(165, 14, &u64s(&[0]))
         .event(49, 15, &heap_allocated(5000))
@@ -238,14 +283,21 @@ fn reads_what_it_knows_and_skips_the_rest() {
     assert_eq!(t.totals["ghc.bytes_allocated"], 5000);
     assert_eq!(t.samples.len(), 2);
     let s0 = &t.samples[0];
-    assert_eq!((s0.x, s0.live_bytes, s0.time_ns, s0.bytes_allocated), (0, 72, Some(10), Some(1000)));
+    assert_eq!(
+        (s0.x, s0.live_bytes, s0.time_ns, s0.bytes_allocated),
+        (0, 72, Some(10), Some(1000))
+    );
     assert_eq!(s0.types["THUNK_1_0"].count, 2);
     assert_eq!(s0.types["containers:Data.Map.Internal.Bin"].bytes, 24);
     assert_eq!(t.samples[1].bytes_allocated, Some(5000));
     assert_eq!(t.samples[1].types["THUNK_1_0"].count, 3);
     let marks: Vec<(u64, &str)> = t.marks.iter().map(|m| (m.x, m.label.as_str())).collect();
     assert_eq!(marks, [(0, "init"), (1, "steady")]);
-    assert!(t.notes.iter().any(|n| n.contains("id 300 ×1, id 301 ×1")), "{:?}", t.notes);
+    assert!(
+        t.notes.iter().any(|n| n.contains("id 300 ×1, id 301 ×1")),
+        "{:?}",
+        t.notes
+    );
 }
 
 #[test]
@@ -259,12 +311,19 @@ fn logs_without_census_end_events_end_a_census_at_the_next() {
         .event(164, 4, &string_row(32, "A"));
     let cut = log.bytes.clone();
     let t = read(&log.end()).unwrap();
-    assert_eq!(t.samples.iter().map(|s| s.live_bytes).collect::<Vec<_>>(), [16, 32]);
+    assert_eq!(
+        t.samples.iter().map(|s| s.live_bytes).collect::<Vec<_>>(),
+        [16, 32]
+    );
     // Cut: the last census cannot be known whole.
     let t = read(&cut).unwrap();
     assert!(t.truncated);
     assert_eq!(t.samples.len(), 1);
-    assert!(t.notes.iter().any(|n| n.contains("dropped census 1")), "{:?}", t.notes);
+    assert!(
+        t.notes.iter().any(|n| n.contains("dropped census 1")),
+        "{:?}",
+        t.notes
+    );
 }
 
 #[test]
@@ -319,7 +378,14 @@ fn cost_centre_stacks_and_info_tables_get_readable_labels() {
     let mut log = Log::new(TYPES);
     let bytes = log
         .event(160, 1, &begin(8))
-        .event(169, 2, &ipe(0x409f78, &["sat_s154_info", "21", "Int", "go", "Main", "Test.hs:5:1-30"]))
+        .event(
+            169,
+            2,
+            &ipe(
+                0x409f78,
+                &["sat_s154_info", "21", "Int", "go", "Main", "Test.hs:5:1-30"],
+            ),
+        )
         .event(162, 4, &u64s(&[0]))
         .event(164, 5, &string_row(48, "0x409f78"))
         .event(164, 6, &string_row(16, "0x1234"))
@@ -356,7 +422,11 @@ fn errors_carry_the_byte_offset() {
 
     let mut bad = synthetic_header(&[(49, Some(12))]);
     bad[9] = b'X'; // inside the first `etb\0`
-    assert!(matches!(read(&bad), Err(EventlogError::BadHeader { offset: 8, .. })), "{:?}", read(&bad));
+    assert!(
+        matches!(read(&bad), Err(EventlogError::BadHeader { offset: 8, .. })),
+        "{:?}",
+        read(&bad)
+    );
     assert!(matches!(read(b"nope"), Err(EventlogError::NotAnEventlog)));
 }
 
@@ -365,7 +435,13 @@ fn a_fixed_size_event_declared_shorter_than_known_is_skipped_with_a_note() {
     let mut log = Log::new(&[(49, Some(8)), (162, Some(8)), (165, Some(8))]);
     let t = read(&log.event(49, 1, &[0; 8]).event(49, 2, &[0; 8]).end()).unwrap();
     assert!(t.totals.is_empty());
-    assert!(t.notes.iter().any(|n| n.contains("skipped 2 heap allocated events")), "{:?}", t.notes);
+    assert!(
+        t.notes
+            .iter()
+            .any(|n| n.contains("skipped 2 heap allocated events")),
+        "{:?}",
+        t.notes
+    );
 }
 
 #[test]
@@ -381,7 +457,9 @@ fn the_streaming_reader_yields_records_in_file_order() {
     let mut reader = EventlogReader::new(&bytes[..]).unwrap();
     let records: Vec<Record> = reader.by_ref().map(Result::unwrap).collect();
     assert!(matches!(&records[0], Record::Marker { x: 0, label, time_ns: 1 } if label == "a"));
-    let Record::Census(census) = &records[1] else { panic!("{records:?}") };
+    let Record::Census(census) = &records[1] else {
+        panic!("{records:?}")
+    };
     assert_eq!((census.x, census.time_ns, census.live_bytes), (0, 2, 8));
     assert_eq!(reader.label(census.rows[0].0), "X");
     let sample = reader.sample(census);

@@ -66,7 +66,15 @@ impl Labels {
         // Sorted input: the map is built in one pass, with no key comparisons to speak of.
         let types: BTreeMap<String, TypeSample> = rows
             .iter()
-            .map(|&(id, bytes)| (self.names[id.0 as usize].clone(), TypeSample { bytes, ..TypeSample::default() }))
+            .map(|&(id, bytes)| {
+                (
+                    self.names[id.0 as usize].clone(),
+                    TypeSample {
+                        bytes,
+                        ..TypeSample::default()
+                    },
+                )
+            })
             .collect();
         Sample {
             x: census.x,
@@ -143,10 +151,20 @@ impl Accumulator {
     /// Closes the open census, if any.
     pub(crate) fn close(&mut self) -> Option<Census> {
         let (x, time_ns, bytes_allocated) = self.open?;
-        let rows: Vec<(LabelId, u64)> = self.touched.iter().map(|&id| (LabelId(id), self.bytes[id as usize])).collect();
+        let rows: Vec<(LabelId, u64)> = self
+            .touched
+            .iter()
+            .map(|&id| (LabelId(id), self.bytes[id as usize]))
+            .collect();
         let live_bytes = rows.iter().map(|r| r.1).sum();
         self.reset();
-        Some(Census { x, time_ns, bytes_allocated, live_bytes, rows })
+        Some(Census {
+            x,
+            time_ns,
+            bytes_allocated,
+            live_bytes,
+            rows,
+        })
     }
 }
 
@@ -165,7 +183,9 @@ impl Hasher for FxHasher {
     fn write(&mut self, bytes: &[u8]) {
         let mut chunks = bytes.chunks_exact(8);
         for c in &mut chunks {
-            self.add(u64::from_le_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]));
+            self.add(u64::from_le_bytes([
+                c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7],
+            ]));
         }
         let rest = chunks.remainder();
         if !rest.is_empty() {

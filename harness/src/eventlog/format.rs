@@ -77,7 +77,12 @@ pub(crate) struct KnownEvent {
 }
 
 const fn ev(id: u16, name: &'static str, handling: Handling, min_size: usize) -> KnownEvent {
-    KnownEvent { id, name, handling, min_size }
+    KnownEvent {
+        id,
+        name,
+        handling,
+        min_size,
+    }
 }
 
 use Handling::*;

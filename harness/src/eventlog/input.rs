@@ -22,7 +22,14 @@ pub(crate) struct Input<R> {
 
 impl<R: Read> Input<R> {
     pub(crate) fn new(inner: R) -> Self {
-        Input { inner, buf: vec![0; CAPACITY].into_boxed_slice(), start: 0, end: 0, offset: 0, eof: false }
+        Input {
+            inner,
+            buf: vec![0; CAPACITY].into_boxed_slice(),
+            start: 0,
+            end: 0,
+            offset: 0,
+            eof: false,
+        }
     }
 
     /// Makes `n` (≤ the capacity) contiguous bytes available; `false` if the stream ends first.

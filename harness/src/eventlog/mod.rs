@@ -41,10 +41,14 @@ pub enum EventlogError {
         source: io::Error,
     },
     /// The stream does not start with the eventlog magic.
-    #[error("not an eventlog: no `hdrb` magic at byte 0 (hint: was the program run with `+RTS -l`?)")]
+    #[error(
+        "not an eventlog: no `hdrb` magic at byte 0 (hint: was the program run with `+RTS -l`?)"
+    )]
     NotAnEventlog,
     /// The stream ends inside the header, so not one event can be read.
-    #[error("eventlog header cut off at byte {offset} (hint: the program died before its first flush)")]
+    #[error(
+        "eventlog header cut off at byte {offset} (hint: the program died before its first flush)"
+    )]
     TruncatedHeader {
         /// Where the stream ended.
         offset: u64,
@@ -143,7 +147,10 @@ pub fn read_eventlog<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, Even
     // from per-capability buffers, so place them by time.
     timeline.marks = markers
         .into_iter()
-        .map(|(t, label)| Mark { x: samples.partition_point(|s| s.time_ns.unwrap_or(0) < t) as u64, label })
+        .map(|(t, label)| Mark {
+            x: samples.partition_point(|s| s.time_ns.unwrap_or(0) < t) as u64,
+            label,
+        })
         .collect();
     timeline.marks.sort_by_key(|m| m.x);
     timeline.samples = samples;
@@ -194,7 +201,13 @@ impl<R: Read> EventlogReader<R> {
     pub fn new(r: R) -> Result<Self, EventlogError> {
         let mut input = Input::new(r);
         let types = read_header(&mut input)?;
-        Ok(EventlogReader { input, state: State { types, ..State::default() } })
+        Ok(EventlogReader {
+            input,
+            state: State {
+                types,
+                ..State::default()
+            },
+        })
     }
 
     /// Bytes read so far.
@@ -252,7 +265,8 @@ impl<R: Read> EventlogReader<R> {
             let record = match ty.known {
                 Some(known) if known.handling != Handling::Skip => {
                     let payload = &self.input.bytes()[head..head + size];
-                    self.state.handle(known, ty.size.is_some(), time, payload, offset)?
+                    self.state
+                        .handle(known, ty.size.is_some(), time, payload, offset)?
                 }
                 Some(_) => None,
                 None => {
@@ -277,9 +291,16 @@ impl<R: Read> EventlogReader<R> {
         let mut t = Timeline::new("ghc-eventlog", XUnit::Census);
         t.facts = s.facts;
         if let Some(b) = s.breakdown {
-            t.facts.insert("heap_profile_breakdown".into(), format::breakdown_name(b).into());
+            t.facts.insert(
+                "heap_profile_breakdown".into(),
+                format::breakdown_name(b).into(),
+            );
         }
-        for (key, v) in [("ghc.bytes_allocated", s.last_allocated), ("ghc.heap_live.max", s.max_live), ("ghc.heap_size.max", s.max_size)] {
+        for (key, v) in [
+            ("ghc.bytes_allocated", s.last_allocated),
+            ("ghc.heap_live.max", s.max_live),
+            ("ghc.heap_size.max", s.max_size),
+        ] {
             if let Some(v) = v {
                 t.totals.insert(key.into(), v);
             }
@@ -287,14 +308,24 @@ impl<R: Read> EventlogReader<R> {
         t.truncated = s.truncated;
         t.notes = s.notes;
         if !s.unknown.is_empty() {
-            let list: Vec<String> = s.unknown.iter().map(|(id, n)| format!("id {id} ×{n}")).collect();
-            t.notes.push(format!("skipped events of types this reader does not know: {}", list.join(", ")));
+            let list: Vec<String> = s
+                .unknown
+                .iter()
+                .map(|(id, n)| format!("id {id} ×{n}"))
+                .collect();
+            t.notes.push(format!(
+                "skipped events of types this reader does not know: {}",
+                list.join(", ")
+            ));
         }
         for (name, n) in s.too_short {
             t.notes.push(format!("skipped {n} {name} events: the header declares them shorter than their known layout"));
         }
         if s.stray_rows > 0 {
-            t.notes.push(format!("ignored {} heap-sample rows outside any census", s.stray_rows));
+            t.notes.push(format!(
+                "ignored {} heap-sample rows outside any census",
+                s.stray_rows
+            ));
         }
         t
     }
@@ -318,7 +349,10 @@ fn read_header<R: Read>(input: &mut Input<R>) -> Result<Vec<Option<EventType>>, 
     let offset = input.offset();
     let io = |offset| move |source| EventlogError::Io { offset, source };
     let cut = |offset| EventlogError::TruncatedHeader { offset };
-    let first = input.u32().map_err(io(offset))?.ok_or(EventlogError::NotAnEventlog)?;
+    let first = input
+        .u32()
+        .map_err(io(offset))?
+        .ok_or(EventlogError::NotAnEventlog)?;
     if first != format::HEADER_BEGIN {
         return Err(EventlogError::NotAnEventlog);
     }
@@ -326,7 +360,10 @@ fn read_header<R: Read>(input: &mut Input<R>) -> Result<Vec<Option<EventType>>, 
         let offset = input.offset();
         match input.u32().map_err(io(offset))? {
             Some(m) if m == marker => Ok(()),
-            Some(_) => Err(EventlogError::BadHeader { offset, what: format!("expected {what}") }),
+            Some(_) => Err(EventlogError::BadHeader {
+                offset,
+                what: format!("expected {what}"),
+            }),
             None => Err(cut(offset)),
         }
     };
@@ -340,13 +377,19 @@ fn read_header<R: Read>(input: &mut Input<R>) -> Result<Vec<Option<EventType>>, 
             Some(format::HET_END) => break,
             Some(format::ET_BEGIN) => {}
             Some(_) => {
-                return Err(EventlogError::BadHeader { offset, what: "expected an event type (`etb\\0`) or `hete`".into() })
+                return Err(EventlogError::BadHeader {
+                    offset,
+                    what: "expected an event type (`etb\\0`) or `hete`".into(),
+                })
             }
         }
         let at = input.offset();
         let id = input.u16().map_err(io(at))?.ok_or_else(|| cut(at))?;
         if id == format::DATA_END {
-            return Err(EventlogError::BadHeader { offset: at, what: "event id 0xffff is reserved for the data end".into() });
+            return Err(EventlogError::BadHeader {
+                offset: at,
+                what: "event id 0xffff is reserved for the data end".into(),
+            });
         }
         let size = input.u16().map_err(io(at))?.ok_or_else(|| cut(at))?;
         // The description and the extra info are skipped: the table's names are ours.
@@ -358,7 +401,10 @@ fn read_header<R: Read>(input: &mut Input<R>) -> Result<Vec<Option<EventType>>, 
             }
         }
         expect(input, format::ET_END, "the end of an event type (`ete\\0`)")?;
-        let ty = EventType { size: (size != format::VARIABLE).then_some(size), known: known.get(&id).copied() };
+        let ty = EventType {
+            size: (size != format::VARIABLE).then_some(size),
+            known: known.get(&id).copied(),
+        };
         if types.len() <= id as usize {
             types.resize(id as usize + 1, None);
         }
@@ -379,7 +425,8 @@ impl State {
         self.truncated = true;
         self.notes.push(format!("the log stops at byte {offset} without its end marker (a killed or still running program?)"));
         if let Some((x, _, _)) = self.census.open.take() {
-            self.notes.push(format!("dropped census {x}: it may be incomplete"));
+            self.notes
+                .push(format!("dropped census {x}: it may be incomplete"));
         }
     }
 
@@ -397,13 +444,22 @@ impl State {
                 *self.too_short.entry(known.name).or_insert(0) += 1;
                 return Ok(None);
             }
-            return Err(EventlogError::ShortEvent { name: known.name, offset, size: p.len(), needed: known.min_size });
+            return Err(EventlogError::ShortEvent {
+                name: known.name,
+                offset,
+                size: p.len(),
+                needed: known.min_size,
+            });
         }
         match known.handling {
             Handling::Skip => {}
             Handling::RtsIdentifier => {
                 let ident = lossy(trim_nul(&p[4..]));
-                if let Some(version) = ident.split_whitespace().next().and_then(|w| w.strip_prefix("GHC-")) {
+                if let Some(version) = ident
+                    .split_whitespace()
+                    .next()
+                    .and_then(|w| w.strip_prefix("GHC-"))
+                {
                     self.facts.insert("ghc_version".into(), version.to_owned());
                 }
                 self.facts.insert("rts_ident".into(), ident);
@@ -418,13 +474,18 @@ impl State {
             Handling::UserMarker => {
                 let label = lossy(trim_nul(p));
                 let x = self.censuses;
-                return Ok(Some(Record::Marker { time_ns: time, label, x }));
+                return Ok(Some(Record::Marker {
+                    time_ns: time,
+                    label,
+                    x,
+                }));
             }
             Handling::HeapProfBegin => {
                 let period = be_u64(&p[1..]);
                 let breakdown = be_u32(&p[9..]);
                 self.breakdown = Some(breakdown);
-                self.facts.insert("heap_profile_interval_ns".into(), period.to_string());
+                self.facts
+                    .insert("heap_profile_interval_ns".into(), period.to_string());
                 if breakdown != format::BREAKDOWN_INFO_TABLE {
                     // Info tables only name samples of an info-table profile; a big program can
                     // have hundreds of thousands of them.
@@ -437,7 +498,11 @@ impl State {
                 let label = lossy(fields.next().unwrap_or_default());
                 let module = lossy(fields.next().unwrap_or_default());
                 // As GHC's .hp output: a CAF prints as `Module.CAF`, others by label alone.
-                let name = if label == "CAF" { format!("{module}.CAF") } else { label };
+                let name = if label == "CAF" {
+                    format!("{module}.CAF")
+                } else {
+                    label
+                };
                 self.cost_centres.insert(id, name);
                 self.labels.forget_raw();
             }
@@ -470,7 +535,12 @@ impl State {
                 let depth = p[9] as usize;
                 let needed = 10 + 4 * depth;
                 if p.len() < needed {
-                    return Err(EventlogError::ShortEvent { name: known.name, offset, size: p.len(), needed });
+                    return Err(EventlogError::ShortEvent {
+                        name: known.name,
+                        offset,
+                        size: p.len(),
+                        needed,
+                    });
                 }
                 if !self.census.is_open() {
                     self.stray_rows += 1;
@@ -488,7 +558,10 @@ impl State {
             }
             Handling::InfoTable => {
                 self.info_table_events += 1;
-                if self.breakdown.is_none_or(|b| b == format::BREAKDOWN_INFO_TABLE) {
+                if self
+                    .breakdown
+                    .is_none_or(|b| b == format::BREAKDOWN_INFO_TABLE)
+                {
                     let ptr = be_u64(p);
                     self.info_tables.insert(ptr, info_table_label(&p[8..]));
                     self.labels.forget_raw();
@@ -501,7 +574,9 @@ impl State {
     fn string_label(&self, raw: &[u8]) -> String {
         let text = String::from_utf8_lossy(raw);
         if self.breakdown == Some(format::BREAKDOWN_INFO_TABLE) {
-            let ptr = text.strip_prefix("0x").and_then(|h| u64::from_str_radix(h, 16).ok());
+            let ptr = text
+                .strip_prefix("0x")
+                .and_then(|h| u64::from_str_radix(h, 16).ok());
             if let Some(label) = ptr.and_then(|p| self.info_tables.get(&p)) {
                 return label.clone();
             }
@@ -517,7 +592,12 @@ impl State {
         }
         let names: Vec<String> = stack
             .iter()
-            .map(|id| self.cost_centres.get(id).cloned().unwrap_or_else(|| format!("cc{id}")))
+            .map(|id| {
+                self.cost_centres
+                    .get(id)
+                    .cloned()
+                    .unwrap_or_else(|| format!("cc{id}"))
+            })
             .collect();
         names.join("/")
     }
@@ -534,7 +614,11 @@ fn info_table_label(strings: &[u8]) -> String {
     let label = fields.next().unwrap_or_default();
     let module = fields.next().unwrap_or_default();
     let srcloc: Vec<String> = fields.filter(|f| !f.is_empty()).collect();
-    let name = if label.is_empty() { table } else { format!("{module}.{label}") };
+    let name = if label.is_empty() {
+        table
+    } else {
+        format!("{module}.{label}")
+    };
     let mut out = name;
     if !ty.is_empty() {
         out.push_str(" :: ");
@@ -563,8 +647,14 @@ mod tests {
     #[test]
     fn info_table_labels_prefer_stable_names() {
         let check = |raw: &[u8], expect: &str| assert_eq!(info_table_label(raw), expect);
-        check(b"sat_s154_info\x0021\x00Int\x00go\x00Main\x00Test.hs:5:1-30\x00", "Main.go :: Int @ Test.hs:5:1-30");
-        check(b"Main.T_con_info\x002\x00T\x00\x00Main\x00Test.hs\x003:1-9\x00", "Main.T_con_info :: T @ Test.hs:3:1-9");
+        check(
+            b"sat_s154_info\x0021\x00Int\x00go\x00Main\x00Test.hs:5:1-30\x00",
+            "Main.go :: Int @ Test.hs:5:1-30",
+        );
+        check(
+            b"Main.T_con_info\x002\x00T\x00\x00Main\x00Test.hs\x003:1-9\x00",
+            "Main.T_con_info :: T @ Test.hs:3:1-9",
+        );
         check(b"", "");
     }
 
