@@ -305,8 +305,9 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
         Some(scenario::Run::Command(c)) => c.closure_sizes.clone(),
         _ => BTreeMap::new(),
     };
+    // The reader's errors already name the file and the byte offset or line.
     let tl = membound::ghc::read_profile(file, &membound::ghc::ReadOptions { closure_sizes })
-        .with_context(|| format!("reading {}", file.display()))?;
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&tl)?);
         return Ok(ExitCode::SUCCESS);

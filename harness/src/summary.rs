@@ -39,7 +39,7 @@ pub fn summarise(tl: &Timeline) -> String {
         let _ = writeln!(s, "growth (second half): {} {per_name} (r² {r2:.2})", fmt_bytes(b * per));
     }
     for (k, v) in &tl.totals {
-        let shown = if k.contains("bytes") || k.contains("rss") { fmt_bytes(*v as f64) } else { fmt_int(*v as i128) };
+        let shown = if k.contains("bytes") || k.contains("rss") || k.contains("heap") { fmt_bytes(*v as f64) } else { fmt_int(*v as i128) };
         let _ = writeln!(s, "{k}: {shown}");
     }
     let mut peaks: Vec<(&str, u64, u64)> = Vec::new();

@@ -234,3 +234,71 @@ fn an_interrupted_bless_leaves_every_baseline_whole() {
 fn path(p: &Project, sub: &str) -> String {
     Path::new(p.dir.path()).join(sub).to_string_lossy().into_owned()
 }
+
+fn clash_fixture() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/fixtures/clash/toy-wishbone-ghc-9.0.2-hT-i0.eventlog")
+        .to_string_lossy()
+        .into_owned()
+}
+
+#[test]
+fn profile_summarises_an_eventlog() {
+    let p = Project::new();
+    let out = p.cmd(&["profile", &clash_fixture()]).output().expect("profile");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("samples: 153 (census index 0 to 152)"), "{text}");
+    assert!(text.contains("peak residency:"), "{text}");
+    assert!(text.contains("clash-prelude:Clash.Signal.Internal.:-"), "labels are normalised: {text}");
+    assert!(text.contains("rts_ident: GHC-9.0.2"), "{text}");
+}
+
+#[test]
+fn profile_json_is_the_whole_timeline() {
+    let p = Project::new();
+    let out = p.cmd(&["profile", "--json", &clash_fixture()]).output().expect("profile");
+    assert!(out.status.success());
+    let tl: membound::Timeline = serde_json::from_slice(&out.stdout).expect("a Timeline");
+    assert_eq!(tl.samples.len(), 153);
+    assert_eq!(tl.x_unit, membound::XUnit::Census);
+    let cons = tl.samples.iter().filter_map(|s| s.types.get("clash-prelude:Clash.Signal.Internal.:-")).map(|t| t.count).max();
+    assert!(cons.is_some_and(|c| c > 0));
+}
+
+#[test]
+fn profile_says_which_invariants_a_profile_breaks() {
+    let p = Project::new();
+    let scenario = r#"description = "toy"
+[run]
+command = ["./leak"]
+[[invariant]]
+name = "few signal cells"
+type = "clash-prelude:Clash.Signal.Internal.:-"
+max_count = 10
+[[invariant]]
+name = "heap under 1 MiB"
+metric = "heap"
+max = "1 MiB"
+"#;
+    p.scenario("toy", scenario);
+    let file = p.dir.path().join("scenarios/toy.toml");
+    let out = p.cmd(&["profile", &clash_fixture(), "--scenario", &file.to_string_lossy()]).output().expect("profile");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("invariant `few signal cells` violated at census"), "{text}");
+    assert!(text.contains("heap under 1 MiB: holds"), "{text}");
+}
+
+#[test]
+fn corrupt_profiles_are_errors_with_offsets_not_panics() {
+    let p = Project::new();
+    let bytes = std::fs::read(clash_fixture()).expect("fixture");
+    let path = p.dir.path().join("cut.eventlog");
+    std::fs::write(&path, &bytes[..40]).expect("write");
+    let out = p.cmd(&["profile", &path.to_string_lossy()]).output().expect("profile");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("cut.eventlog: eventlog header cut off at byte 37"), "{text}");
+    assert!(!text.contains("panicked"), "{text}");
+}
