@@ -184,7 +184,8 @@ pub fn is_bytes(metric: &str) -> bool {
         || metric == "ghc.bytes_allocated"
 }
 
-fn fmt_tol(metric: &str, t: &TolSpec) -> String {
+/// A tolerance as people read it: `exact`, `±10%`, `±10% or 2.00 MiB`.
+pub fn fmt_tol(metric: &str, t: &TolSpec) -> String {
     match (t.relative, t.absolute) {
         (r, a) if r == 0.0 && a == 0.0 => "exact".into(),
         (r, a) if a == 0.0 => format!("±{:.0}%", r * 100.0),

@@ -341,7 +341,10 @@ fn cmd_report(cfg: &Config, base: Option<&str>, format: Format, output: Option<&
     for p in paths {
         let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
         let r: ScenarioResult = serde_json::from_str(&text).with_context(|| format!("{} is not a result file", p.display()))?;
-        results.push(r);
+        // Results of scenarios since deleted or renamed are left behind in target/: skip them.
+        if cfg.run.scenarios_dir.join(format!("{}.toml", r.scenario)).is_file() {
+            results.push(r);
+        }
     }
     let mut base_map = BTreeMap::new();
     let mut blessed = Vec::new();

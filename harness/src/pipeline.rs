@@ -61,6 +61,10 @@ pub struct ScenarioResult {
     /// Where a violation stopped the run.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_at: Option<u64>,
+    /// How far the probe child had simulated when it stopped (at most one sample interval past
+    /// `stopped_at`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulated_cycles: Option<u64>,
     /// This run's result, in baseline form.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub current: Option<Baseline>,
@@ -128,6 +132,7 @@ fn execute(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -
         run_error: None,
         invariants: Vec::new(),
         stopped_at: None,
+        simulated_cycles: None,
         current: None,
         baseline: None,
         comparison: None,
@@ -144,6 +149,7 @@ fn execute(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -
             result.invariant_problems = judge(scenario, &out.outcomes, scenario.x_unit());
             result.invariants = invariant_results(scenario, &out.outcomes);
             result.stopped_at = out.stopped_at;
+            result.simulated_cycles = out.timeline.facts.get("stopped_at_cycle").and_then(|c| c.parse().ok());
         }
         Err(e) => {
             let text = match &e {

@@ -158,6 +158,10 @@ pub enum Message {
     },
     /// The parent said stop (a violation); the run ends here.
     Stopped {
+        /// The cycles the child had simulated when it read the stop: at most one sample
+        /// interval past the violating sample.
+        #[serde(default)]
+        cycle: u64,
         /// The child's peak RSS (`VmHWM`) in bytes.
         peak_rss: Option<u64>,
     },
@@ -174,13 +178,34 @@ fn params_of(req: &Request) -> Result<BTreeMap<String, sim::circuits::ParamValue
         .collect()
 }
 
-fn jemalloc_stats() -> Option<JemallocStats> {
-    tikv_jemalloc_ctl::epoch::advance().ok()?;
-    Some(JemallocStats {
-        allocated: tikv_jemalloc_ctl::stats::allocated::read().ok()? as u64,
-        active: tikv_jemalloc_ctl::stats::active::read().ok()? as u64,
-        resident: tikv_jemalloc_ctl::stats::resident::read().ok()? as u64,
-    })
+/// jemalloc's statistics through management-information-base handles looked up once: reading
+/// by name would translate the names at every sample.
+struct JemallocReader {
+    epoch: tikv_jemalloc_ctl::epoch_mib,
+    allocated: tikv_jemalloc_ctl::stats::allocated_mib,
+    active: tikv_jemalloc_ctl::stats::active_mib,
+    resident: tikv_jemalloc_ctl::stats::resident_mib,
+}
+
+impl JemallocReader {
+    fn new() -> Option<Self> {
+        Some(JemallocReader {
+            epoch: tikv_jemalloc_ctl::epoch::mib().ok()?,
+            allocated: tikv_jemalloc_ctl::stats::allocated::mib().ok()?,
+            active: tikv_jemalloc_ctl::stats::active::mib().ok()?,
+            resident: tikv_jemalloc_ctl::stats::resident::mib().ok()?,
+        })
+    }
+
+    /// Advances the epoch (statistics are cached until then) and reads.
+    fn read(&self) -> Option<JemallocStats> {
+        self.epoch.advance().ok()?;
+        Some(JemallocStats {
+            allocated: self.allocated.read().ok()? as u64,
+            active: self.active.read().ok()? as u64,
+            resident: self.resident.read().ok()? as u64,
+        })
+    }
 }
 
 /// Runs a probe child: simulates `request`, writing samples to `out` and reading go-aheads from
@@ -189,6 +214,7 @@ pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) 
     let params = params_of(request)?;
     // Figures are relative to this point, so they do not depend on which front end is the
     // probe (its path and arguments are live bytes too) or where the checkout lives.
+    let jemalloc = JemallocReader::new();
     let zero = counters();
     // Allocations made by the harness itself (census snapshots, JSON) are subtracted so that
     // `allocations.count` is the simulation's alone.
@@ -203,7 +229,7 @@ pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) 
             live_bytes: c.live.wrapping_sub(zero.live),
             peak_live_bytes: Some(c.peak.wrapping_sub(zero.live)),
             allocations: Some(c.allocations - *harness_allocs),
-            jemalloc: jemalloc_stats(),
+            jemalloc: jemalloc.as_ref().and_then(JemallocReader::read),
             // RSS is left to the parent (polled, and the exact peak from wait4): reading
             // /proc here at every sample cost more than the rest of the sample together.
             ..Default::default()
@@ -240,8 +266,8 @@ pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) 
         let mut ack = [0u8; 1];
         matches!(acks.read(&mut ack), Ok(1)) && ack[0] == b'c'
     };
-    let stopped = |out: &mut dyn Write| -> Result<(), String> {
-        let msg = Message::Stopped { peak_rss: crate::runner::own_peak_rss() };
+    let stopped = |out: &mut dyn Write, cycle: u64| -> Result<(), String> {
+        let msg = Message::Stopped { cycle, peak_rss: crate::runner::own_peak_rss() };
         let text = serde_json::to_string(&msg).map_err(|e| e.to_string())?;
         writeln!(out, "{text}").and_then(|_| out.flush()).map_err(|e| e.to_string())
     };
@@ -250,13 +276,13 @@ pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) 
         circuit.step();
         if cycle % every == 0 || cycle == request.cycles {
             if !go_ahead(acks) {
-                return stopped(out);
+                return stopped(out, cycle);
             }
             emit(cycle, &mut line, &mut harness_allocs)?;
         }
     }
     if !go_ahead(acks) {
-        return stopped(out);
+        return stopped(out, request.cycles);
     }
     let st = circuit.status();
     let done = Message::Done {

@@ -276,7 +276,10 @@ fn run_sim(scenario: &Scenario, s: &SimRun, cfg: &RunConfig, on_event: &mut dyn 
                 done = Some((transactions, mismatches, first_mismatch));
                 child_peak_rss = peak_rss;
             }
-            Ok(Message::Stopped { peak_rss }) => child_peak_rss = peak_rss,
+            Ok(Message::Stopped { cycle, peak_rss }) => {
+                child_peak_rss = peak_rss;
+                tl.facts.insert("stopped_at_cycle".into(), cycle.to_string());
+            }
             Err(e) => {
                 protocol_error = Some(e);
                 sup.kill();

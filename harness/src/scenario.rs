@@ -13,6 +13,11 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 use toml::Spanned;
 
+/// Cycles between samples when a scenario does not say: 100 samples per million cycles, dense
+/// enough for growth fits and charts at under 5% overhead (see BENCHMARKS.md). Culprit
+/// scenarios sample more often to stop sooner after a violation.
+pub const DEFAULT_SAMPLE_EVERY: u64 = 10_000;
+
 /// A validated scenario: what to run, how to sample it, its phases, invariants and tolerances.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Scenario {
@@ -543,7 +548,7 @@ impl Cx<'_> {
         let sample_every = match &r.sample_every {
             Some(s) if *s.get_ref() < 1 => return Err(self.err(s.span(), "`sample_every` must be at least 1".into())),
             Some(s) => *s.get_ref() as u64,
-            None => 1_000,
+            None => DEFAULT_SAMPLE_EVERY,
         };
         let mut params = BTreeMap::new();
         for (key, value) in &r.params {

@@ -175,6 +175,8 @@ fn a_culprit_stops_within_one_sample_of_the_violation() {
     assert_eq!(stopped, 5_000 + 4 * 1_000);
     let last = r["current"]["timeline"]["points"].as_array().and_then(|p| p.last()).and_then(|p| p["x"].as_u64());
     assert_eq!(last, Some(stopped), "no sample after the violation");
+    let simulated: u64 = r["simulated_cycles"].as_u64().expect("simulated_cycles");
+    assert!(simulated > stopped && simulated <= stopped + 1_000, "the child went on for at most one interval: {simulated}");
 }
 
 #[test]

@@ -22,7 +22,7 @@ pub use html::html;
 pub use markdown::markdown;
 
 use crate::baseline::{Baseline, ChartTimeline};
-use crate::compare::{fmt_value, judge, Row, RowVerdict, TolSpec, NOISY_DEFAULT};
+use crate::compare::{fmt_tol, fmt_value, judge, Row, RowVerdict, TolSpec, NOISY_DEFAULT};
 use crate::invariant::Outcome;
 use crate::metrics::{kind, Kind, Value};
 use crate::pipeline::ScenarioResult;
@@ -319,15 +319,6 @@ fn fmt_rel(old: Option<f64>, new: Option<f64>) -> String {
     match (old, new) {
         (Some(o), Some(n)) if o != 0.0 => format!("{:+.1}%", (n - o) / o.abs() * 100.0),
         _ => "—".into(),
-    }
-}
-
-fn fmt_tol(metric: &str, t: &TolSpec) -> String {
-    match (t.relative, t.absolute) {
-        (r, a) if r == 0.0 && a == 0.0 => "exact".into(),
-        (r, a) if a == 0.0 => format!("±{:.0}%", r * 100.0),
-        (r, a) if r == 0.0 => format!("±{}", fmt_value(metric, a)),
-        (r, a) => format!("±{:.0}% or {}", r * 100.0, fmt_value(metric, a)),
     }
 }
 
