@@ -42,8 +42,12 @@ pub struct Violation {
     pub invariant: String,
     /// Where it failed (cycle or census index).
     pub x: u64,
-    /// Where its window began.
+    /// Where its window began (its first sample).
     pub window_start: u64,
+    /// The sample growth is measured from: the window's first, or the run's first when the
+    /// bound was already broken as the window opened.
+    #[serde(default)]
+    pub growth_since: u64,
     /// The predicate, e.g. "count of `Signal<*>::Cons` ≤ 5,000".
     pub predicate: String,
     /// The value found, as text with units.
@@ -86,16 +90,19 @@ impl Violation {
             self.value
         );
         if self.top_growth.is_empty() {
-            let _ = writeln!(s, "  no type grew since {}", at(self.window_start));
+            let _ = writeln!(s, "  no type grew since {}", at(self.growth_since));
         } else {
-            let _ = writeln!(s, "  top growth since {}:", at(self.window_start));
+            let _ = writeln!(s, "  top growth since {}:", at(self.growth_since));
         }
         for g in &self.top_growth {
             let _ = writeln!(
                 s,
-                "    {:<40} {:>+12} live ({} -> {}, {}{})",
+                "    {:<40} {:>12} live ({} -> {}, {}{})",
                 format!("`{}`", g.label),
-                g.to_count as i128 - g.from_count as i128,
+                {
+                    let d = g.to_count as i128 - g.from_count as i128;
+                    format!("{}{}", if d >= 0 { "+" } else { "" }, fmt_int(d))
+                },
                 fmt_int(g.from_count as i128),
                 fmt_int(g.to_count as i128),
                 if g.bytes_delta >= 0 { "+" } else { "" },
@@ -341,14 +348,16 @@ fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> 
     if ok {
         return None;
     }
-    let mut first = st.first.as_ref().unwrap_or(sample);
+    let window_first = st.first.as_ref().unwrap_or(sample);
+    let mut first = window_first;
     if first.x == sample.x {
         first = run_first.unwrap_or(sample);
     }
     Some(Violation {
         invariant: st.inv.name.clone(),
         x: sample.x,
-        window_start: first.x,
+        window_start: window_first.x,
+        growth_since: first.x,
         predicate,
         value,
         top_growth: top_growth(first, sample),
