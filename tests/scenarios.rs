@@ -20,7 +20,8 @@ fn main() -> ExitCode {
     membound::probe::maybe_run_as_child(&argv);
     let args = Arguments::from_args();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     let probe_program = match std::env::current_exe() {
         Ok(p) => p,
@@ -31,18 +32,30 @@ fn main() -> ExitCode {
     };
     let work_dir = target.join("membound");
     let cfg = Config {
-        run: RunConfig { probe_program, scenarios_dir: root.join("scenarios"), work_dir: work_dir.clone() },
-        store: Store { dir: root.join("baselines"), results_dir: work_dir.join("results") },
+        run: RunConfig {
+            probe_program,
+            scenarios_dir: root.join("scenarios"),
+            work_dir: work_dir.clone(),
+        },
+        store: Store {
+            dir: root.join("baselines"),
+            results_dir: work_dir.join("results"),
+        },
         ci,
     };
     let trials = match membound::scenario::load_dir(&cfg.run.scenarios_dir) {
         Ok(list) => list.into_iter().map(|s| trial(s, &cfg)).collect(),
-        Err(e) => vec![Trial::test("scenarios", move || Err(Failed::from(e.to_string())))],
+        Err(e) => vec![Trial::test("scenarios", move || {
+            Err(Failed::from(e.to_string()))
+        })],
     };
     libtest_mimic::run(&args, trials).exit_code()
 }
 
-fn trial(s: Result<membound::scenario::Scenario, membound::errors::ScenarioError>, cfg: &Config) -> Trial {
+fn trial(
+    s: Result<membound::scenario::Scenario, membound::errors::ScenarioError>,
+    cfg: &Config,
+) -> Trial {
     let cfg = cfg.clone();
     match s {
         Ok(s) => Trial::ignorable_test(s.name.clone(), move || {

@@ -80,10 +80,10 @@ impl Baseline {
         let invariants = outcomes
             .iter()
             .map(|(name, o)| {
-                let expected = scenario
-                    .invariants
-                    .iter()
-                    .any(|i| &i.name == name && matches!(i.expect, crate::scenario::Expectation::Violated { .. }));
+                let expected = scenario.invariants.iter().any(|i| {
+                    &i.name == name
+                        && matches!(i.expect, crate::scenario::Expectation::Violated { .. })
+                });
                 let text = match o {
                     Outcome::Held { samples } => format!("held ({samples} samples)"),
                     Outcome::Violated(v) => format!(
@@ -145,7 +145,12 @@ pub fn host_facts() -> BTreeMap<String, String> {
     let mut h = BTreeMap::new();
     h.insert("os".into(), std::env::consts::OS.into());
     h.insert("arch".into(), std::env::consts::ARCH.into());
-    h.insert("cpus".into(), std::thread::available_parallelism().map_or(1, |n| n.get()).to_string());
+    h.insert(
+        "cpus".into(),
+        std::thread::available_parallelism()
+            .map_or(1, |n| n.get())
+            .to_string(),
+    );
     h
 }
 
@@ -156,9 +161,16 @@ pub fn downsample(tl: &Timeline) -> ChartTimeline {
     let mut idx: Vec<usize> = if n <= CHART_POINTS {
         (0..n).collect()
     } else {
-        (0..CHART_POINTS - 1).map(|i| i * (n - 1) / (CHART_POINTS - 2)).collect()
+        (0..CHART_POINTS - 1)
+            .map(|i| i * (n - 1) / (CHART_POINTS - 2))
+            .collect()
     };
-    if let Some((peak, _)) = tl.samples.iter().enumerate().max_by_key(|(_, s)| s.live_bytes) {
+    if let Some((peak, _)) = tl
+        .samples
+        .iter()
+        .enumerate()
+        .max_by_key(|(_, s)| s.live_bytes)
+    {
         if !idx.contains(&peak) {
             idx.push(peak);
         }
@@ -182,11 +194,18 @@ pub fn downsample(tl: &Timeline) -> ChartTimeline {
             ChartPoint {
                 x: s.x,
                 live_bytes: s.live_bytes,
-                types: top.iter().map(|l| ((*l).to_owned(), s.types.get(*l).map_or(0, |t| t.bytes))).collect(),
+                types: top
+                    .iter()
+                    .map(|l| ((*l).to_owned(), s.types.get(*l).map_or(0, |t| t.bytes)))
+                    .collect(),
             }
         })
         .collect();
-    ChartTimeline { x_unit: tl.x_unit, points, marks: tl.marks.clone() }
+    ChartTimeline {
+        x_unit: tl.x_unit,
+        points,
+        marks: tl.marks.clone(),
+    }
 }
 
 /// Where a scenario's files live.
@@ -221,11 +240,18 @@ impl Store {
 
     /// Blesses a result: writes `<name>.json` atomically and removes `<name>.json.new`.
     /// Refuses a result whose invariants fail.
-    pub fn bless(&self, b: &Baseline, problems: &[String], failed_invariant: Option<&str>) -> Result<(), BaselineError> {
+    pub fn bless(
+        &self,
+        b: &Baseline,
+        problems: &[String],
+        failed_invariant: Option<&str>,
+    ) -> Result<(), BaselineError> {
         if !problems.is_empty() {
             return Err(BaselineError::InvariantFailed {
                 scenario: b.scenario.clone(),
-                invariant: failed_invariant.unwrap_or("(see the run's failure)").to_owned(),
+                invariant: failed_invariant
+                    .unwrap_or("(see the run's failure)")
+                    .to_owned(),
             });
         }
         write_atomic(&self.path(&b.scenario), b.to_json().as_bytes())?;
@@ -250,7 +276,11 @@ impl Store {
     }
 
     /// Writes a run's result for reports: `<results_dir>/<name>.json`.
-    pub fn write_result<T: Serialize>(&self, name: &str, result: &T) -> Result<PathBuf, BaselineError> {
+    pub fn write_result<T: Serialize>(
+        &self,
+        name: &str,
+        result: &T,
+    ) -> Result<PathBuf, BaselineError> {
         let p = self.results_dir.join(format!("{name}.json"));
         let text = serde_json::to_string_pretty(result).unwrap_or_default() + "\n";
         write_atomic(&p, text.as_bytes())?;
@@ -262,24 +292,41 @@ fn read_file(path: &Path, scenario: &str) -> Result<Option<Baseline>, BaselineEr
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(source) => return Err(BaselineError::Io { path: path.to_owned(), source }),
+        Err(source) => {
+            return Err(BaselineError::Io {
+                path: path.to_owned(),
+                source,
+            })
+        }
     };
-    serde_json::from_str(&text).map(Some).map_err(|e| BaselineError::Parse {
-        path: path.to_owned(),
-        line: e.line(),
-        column: e.column(),
-        message: e.to_string(),
-        scenario: scenario.to_owned(),
-    })
+    serde_json::from_str(&text)
+        .map(Some)
+        .map_err(|e| BaselineError::Parse {
+            path: path.to_owned(),
+            line: e.line(),
+            column: e.column(),
+            message: e.to_string(),
+            scenario: scenario.to_owned(),
+        })
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
 /// readers (and a crash) see the old content or the new, never a part.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BaselineError> {
-    let io = |source| BaselineError::Io { path: path.to_owned(), source };
-    let dir = path.parent().filter(|d| !d.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let io = |source| BaselineError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
-    let mut tmp = tempfile::Builder::new().prefix(".membound-").suffix(".tmp").tempfile_in(dir).map_err(io)?;
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".membound-")
+        .suffix(".tmp")
+        .tempfile_in(dir)
+        .map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
     tmp.as_file().sync_all().map_err(io)?;
     tmp.persist(path).map_err(|e| io(e.error))?;
@@ -295,7 +342,11 @@ mod tests {
     fn downsampling_keeps_ends_and_peak() {
         let mut tl = Timeline::new("t", XUnit::Cycles);
         for i in 0..1000u64 {
-            tl.samples.push(Sample { x: i * 10, live_bytes: if i == 501 { 10_000 } else { i }, ..Default::default() });
+            tl.samples.push(Sample {
+                x: i * 10,
+                live_bytes: if i == 501 { 10_000 } else { i },
+                ..Default::default()
+            });
         }
         let c = downsample(&tl);
         assert!(c.points.len() <= CHART_POINTS + 1);
@@ -311,16 +362,25 @@ mod tests {
         write_atomic(&p, b"old").expect("write");
         write_atomic(&p, b"new content").expect("write");
         assert_eq!(std::fs::read_to_string(&p).expect("read"), "new content");
-        let leftovers: Vec<_> = std::fs::read_dir(dir.path()).expect("ls").filter_map(|e| e.ok()).collect();
+        let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("ls")
+            .filter_map(|e| e.ok())
+            .collect();
         assert_eq!(leftovers.len(), 1, "no temporary file left behind");
     }
 
     #[test]
     fn a_corrupt_baseline_says_where() {
         let dir = tempfile::tempdir().expect("tempdir");
-        let store = Store { dir: dir.path().to_owned(), results_dir: dir.path().join("r") };
+        let store = Store {
+            dir: dir.path().to_owned(),
+            results_dir: dir.path().join("r"),
+        };
         std::fs::write(store.path("s"), "{\n  \"scenario\": 3,\n").expect("write");
         let e = store.read("s").expect_err("corrupt").to_string();
-        assert!(e.contains("s.json:2:") && e.contains("cargo xtask bless s"), "{e}");
+        assert!(
+            e.contains("s.json:2:") && e.contains("cargo xtask bless s"),
+            "{e}"
+        );
     }
 }

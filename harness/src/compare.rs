@@ -13,7 +13,10 @@ use std::collections::BTreeSet;
 use std::fmt::Write as _;
 
 /// Default tolerance of noisy metrics: 10% or 2 MiB, whichever is larger.
-pub const NOISY_DEFAULT: Tolerance = Tolerance { relative: 0.10, absolute: 2.0 * 1024.0 * 1024.0 };
+pub const NOISY_DEFAULT: Tolerance = Tolerance {
+    relative: 0.10,
+    absolute: 2.0 * 1024.0 * 1024.0,
+};
 
 /// How one metric compares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -108,11 +111,20 @@ impl Comparison {
 /// The tolerance for a metric: the scenario's override, else the default of its kind.
 pub fn tolerance_for(scenario: &Scenario, metric: &str) -> TolSpec {
     if let Some(t) = scenario.tolerances.get(metric) {
-        return TolSpec { relative: t.relative, absolute: t.absolute };
+        return TolSpec {
+            relative: t.relative,
+            absolute: t.absolute,
+        };
     }
     match kind(metric) {
-        Kind::Exact => TolSpec { relative: 0.0, absolute: 0.0 },
-        Kind::Noisy => TolSpec { relative: NOISY_DEFAULT.relative, absolute: NOISY_DEFAULT.absolute },
+        Kind::Exact => TolSpec {
+            relative: 0.0,
+            absolute: 0.0,
+        },
+        Kind::Noisy => TolSpec {
+            relative: NOISY_DEFAULT.relative,
+            absolute: NOISY_DEFAULT.absolute,
+        },
     }
 }
 
@@ -142,7 +154,12 @@ pub fn judge(baseline: Option<Value>, current: Option<Value>, tol: TolSpec) -> R
 /// Compares a run's result with the blessed baseline.
 pub fn compare(scenario: &Scenario, baseline: &Baseline, current: &Baseline) -> Comparison {
     let flat = |b: &Baseline| {
-        crate::metrics::Measurement { metrics: b.metrics.clone(), types: b.types.clone(), fit: Default::default() }.flat()
+        crate::metrics::Measurement {
+            metrics: b.metrics.clone(),
+            types: b.types.clone(),
+            fit: Default::default(),
+        }
+        .flat()
     };
     let (old, new) = (flat(baseline), flat(current));
     let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
@@ -151,12 +168,21 @@ pub fn compare(scenario: &Scenario, baseline: &Baseline, current: &Baseline) -> 
         .map(|name| {
             let tolerance = tolerance_for(scenario, name);
             let (b, c) = (old.get(name).copied(), new.get(name).copied());
-            Row { metric: name.clone(), baseline: b, current: c, tolerance, verdict: judge(b, c, tolerance) }
+            Row {
+                metric: name.clone(),
+                baseline: b,
+                current: c,
+                tolerance,
+                verdict: judge(b, c, tolerance),
+            }
         })
         .collect();
-    let fingerprint_mismatch =
-        (baseline.fingerprint != current.fingerprint).then(|| (baseline.fingerprint.clone(), current.fingerprint.clone()));
-    Comparison { rows, fingerprint_mismatch }
+    let fingerprint_mismatch = (baseline.fingerprint != current.fingerprint)
+        .then(|| (baseline.fingerprint.clone(), current.fingerprint.clone()));
+    Comparison {
+        rows,
+        fingerprint_mismatch,
+    }
 }
 
 /// Formats a metric's value with its unit: bytes for byte metrics, plain integers for counts.
@@ -186,26 +212,49 @@ pub fn is_bytes(metric: &str) -> bool {
 
 /// A tolerance as people read it: `exact`, `±10%`, `±10% or 2.00 MiB`.
 pub fn fmt_tol(metric: &str, t: &TolSpec) -> String {
-    match (t.relative, t.absolute) {
-        (r, a) if r == 0.0 && a == 0.0 => "exact".into(),
-        (r, a) if a == 0.0 => format!("±{:.0}%", r * 100.0),
-        (r, a) if r == 0.0 => format!("±{}", fmt_value(metric, a)),
-        (r, a) => format!("±{:.0}% or {}", r * 100.0, fmt_value(metric, a)),
+    let (r, a) = (t.relative, t.absolute);
+    if r == 0.0 && a == 0.0 {
+        "exact".into()
+    } else if a == 0.0 {
+        format!("±{:.0}%", r * 100.0)
+    } else if r == 0.0 {
+        format!("±{}", fmt_value(metric, a))
+    } else {
+        format!("±{:.0}% or {}", r * 100.0, fmt_value(metric, a))
     }
 }
 
 /// The comparison as a plain-text table of the rows that moved (all rows if `all`).
 pub fn table(cmp: &Comparison, all: bool) -> String {
-    let header = ["metric", "baseline", "current", "Δ", "Δ%", "tolerance", "verdict"];
+    let header = [
+        "metric",
+        "baseline",
+        "current",
+        "Δ",
+        "Δ%",
+        "tolerance",
+        "verdict",
+    ];
     let mut rows: Vec<[String; 7]> = Vec::new();
-    for r in cmp.rows.iter().filter(|r| all || r.verdict != RowVerdict::Equal) {
+    for r in cmp
+        .rows
+        .iter()
+        .filter(|r| all || r.verdict != RowVerdict::Equal)
+    {
         let f = |v: Option<Value>| v.map_or("—".to_owned(), |v| fmt_value(&r.metric, v.as_f64()));
         rows.push([
             r.metric.clone(),
             f(r.baseline),
             f(r.current),
-            r.delta().map_or("—".into(), |d| format!("{}{}", if d > 0.0 { "+" } else { "" }, fmt_value(&r.metric, d))),
-            r.delta_rel().map_or("—".into(), |d| format!("{:+.1}%", d * 100.0)),
+            r.delta().map_or("—".into(), |d| {
+                format!(
+                    "{}{}",
+                    if d > 0.0 { "+" } else { "" },
+                    fmt_value(&r.metric, d)
+                )
+            }),
+            r.delta_rel()
+                .map_or("—".into(), |d| format!("{:+.1}%", d * 100.0)),
             fmt_tol(&r.metric, &r.tolerance),
             r.verdict.word().to_owned(),
         ]);
@@ -236,9 +285,18 @@ pub fn table(cmp: &Comparison, all: bool) -> String {
 }
 
 /// A unified diff of the comparable parts of two results (`similar`), with `a`/`b` names.
-pub fn unified_diff(baseline: &Baseline, current: &Baseline, old_name: &str, new_name: &str) -> String {
+pub fn unified_diff(
+    baseline: &Baseline,
+    current: &Baseline,
+    old_name: &str,
+    new_name: &str,
+) -> String {
     let (a, b) = (baseline.comparable_json(), current.comparable_json());
-    similar::TextDiff::from_lines(&a, &b).unified_diff().context_radius(2).header(old_name, new_name).to_string()
+    similar::TextDiff::from_lines(&a, &b)
+        .unified_diff()
+        .context_radius(2)
+        .header(old_name, new_name)
+        .to_string()
 }
 
 #[cfg(test)]
@@ -264,7 +322,11 @@ mod tests {
             (Some(1), None, t(0.0, 0.0), Removed),
         ];
         for (b, c, tol, want) in cases {
-            assert_eq!(judge(b.map(Value::Int), c.map(Value::Int), tol), want, "{b:?} -> {c:?} under {tol:?}");
+            assert_eq!(
+                judge(b.map(Value::Int), c.map(Value::Int), tol),
+                want,
+                "{b:?} -> {c:?} under {tol:?}"
+            );
         }
     }
 

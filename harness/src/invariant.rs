@@ -125,19 +125,34 @@ impl Violation {
 
     /// Whether the violation matches an expected culprit: the top growing type matches the
     /// glob and lists the site.
-    pub fn names_culprit(&self, culprit_type: Option<&str>, culprit_site: Option<&str>) -> Result<(), String> {
+    pub fn names_culprit(
+        &self,
+        culprit_type: Option<&str>,
+        culprit_site: Option<&str>,
+    ) -> Result<(), String> {
         let Some(top) = self.top_growth.first() else {
-            return if culprit_type.is_none() && culprit_site.is_none() { Ok(()) } else { Err("the violation names no growing type".into()) };
+            return if culprit_type.is_none() && culprit_site.is_none() {
+                Ok(())
+            } else {
+                Err("the violation names no growing type".into())
+            };
         };
         if let Some(t) = culprit_type {
             if !glob_match(t, &top.label) {
-                return Err(format!("the top growing type is `{}`, expected one matching `{t}`", top.label));
+                return Err(format!(
+                    "the top growing type is `{}`, expected one matching `{t}`",
+                    top.label
+                ));
             }
         }
         if let Some(site) = culprit_site {
             if !top.sites.iter().any(|s| s.site == site) {
                 let seen: Vec<&str> = top.sites.iter().map(|s| s.site.as_str()).collect();
-                return Err(format!("`{}` was not built by `{site}` (sites: {})", top.label, seen.join(", ")));
+                return Err(format!(
+                    "`{}` was not built by `{site}` (sites: {})",
+                    top.label,
+                    seen.join(", ")
+                ));
             }
         }
         Ok(())
@@ -180,10 +195,24 @@ impl<'a> Checker<'a> {
                     Ok(w) => (Some(w), None),
                     Err(e) => (None, Some(e)),
                 };
-                State { inv, scenario, window, first: None, fit: Fit::default(), samples: 0, violation: None, unresolved }
+                State {
+                    inv,
+                    scenario,
+                    window,
+                    first: None,
+                    fit: Fit::default(),
+                    samples: 0,
+                    violation: None,
+                    unresolved,
+                }
             })
             .collect();
-        Checker { invariants, run_first: None, end: Some(end), unit }
+        Checker {
+            invariants,
+            run_first: None,
+            end: Some(end),
+            unit,
+        }
     }
 
     /// Checks one more sample; returns the first violation it causes. After a violation the
@@ -226,9 +255,13 @@ impl<'a> Checker<'a> {
                 } else if let Some(r) = &st.unresolved {
                     Outcome::NotReached { reason: r.clone() }
                 } else if st.samples == 0 {
-                    Outcome::NotReached { reason: "no sample fell in its window".into() }
+                    Outcome::NotReached {
+                        reason: "no sample fell in its window".into(),
+                    }
                 } else {
-                    Outcome::Held { samples: st.samples }
+                    Outcome::Held {
+                        samples: st.samples,
+                    }
                 };
                 (st.inv.name.clone(), o)
             })
@@ -243,7 +276,10 @@ impl<'a> Checker<'a> {
 
 /// Checks a whole timeline after the fact (profiles of external programs), stopping at the
 /// first violation like a live run would.
-pub fn check_timeline(scenario: &Scenario, tl: &crate::Timeline) -> (Vec<(String, Outcome)>, Option<u64>) {
+pub fn check_timeline(
+    scenario: &Scenario,
+    tl: &crate::Timeline,
+) -> (Vec<(String, Outcome)>, Option<u64>) {
     let end = crate::metrics::run_end(scenario, tl);
     let mut checker = Checker::new(scenario, end, &tl.marks);
     for s in &tl.samples {
@@ -259,7 +295,9 @@ pub fn check_timeline(scenario: &Scenario, tl: &crate::Timeline) -> (Vec<(String
 pub fn judge(scenario: &Scenario, outcomes: &[(String, Outcome)], unit: XUnit) -> Vec<String> {
     let mut problems = Vec::new();
     for inv in &scenario.invariants {
-        let Some((_, o)) = outcomes.iter().find(|(n, _)| *n == inv.name) else { continue };
+        let Some((_, o)) = outcomes.iter().find(|(n, _)| *n == inv.name) else {
+            continue;
+        };
         match (&inv.expect, o) {
             (Expectation::Holds, Outcome::Held { .. }) => {}
             (Expectation::Holds, Outcome::Violated(v)) => problems.push(v.explain(unit)),
@@ -286,19 +324,32 @@ pub fn judge(scenario: &Scenario, outcomes: &[(String, Outcome)], unit: XUnit) -
     problems
 }
 
-fn window_of(scenario: &Scenario, w: &Window, end: u64, marks: &[Mark]) -> Result<(u64, u64), String> {
+fn window_of(
+    scenario: &Scenario,
+    w: &Window,
+    end: u64,
+    marks: &[Mark],
+) -> Result<(u64, u64), String> {
     match w {
         Window::Always => Ok((0, u64::MAX)),
         Window::Phase(name) => {
-            let p = scenario.phase(name).ok_or_else(|| format!("no phase `{name}`"))?;
+            let p = scenario
+                .phase(name)
+                .ok_or_else(|| format!("no phase `{name}`"))?;
             Ok((resolve(&p.from, end, marks)?, resolve(&p.to, end, marks)?))
         }
         Window::Range(a, b) => Ok((resolve(a, end, marks)?, resolve(b, end, marks)?)),
     }
 }
 
-fn matching<'s>(sample: &'s Sample, glob: &'s str) -> impl Iterator<Item = (&'s String, &'s crate::TypeSample)> {
-    sample.types.iter().filter(move |(l, _)| glob_match(glob, l))
+fn matching<'s>(
+    sample: &'s Sample,
+    glob: &'s str,
+) -> impl Iterator<Item = (&'s String, &'s crate::TypeSample)> {
+    sample
+        .types
+        .iter()
+        .filter(move |(l, _)| glob_match(glob, l))
 }
 
 fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> Option<Violation> {
@@ -313,7 +364,11 @@ fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> 
     let (ok, predicate, value) = match &st.inv.predicate {
         Predicate::TypeAbsent(g) => {
             let n: u64 = matching(sample, g).map(|(_, t)| t.count).sum();
-            (n == 0, format!("no live `{g}`"), format!("{} live", fmt_int(n as i128)))
+            (
+                n == 0,
+                format!("no live `{g}`"),
+                format!("{} live", fmt_int(n as i128)),
+            )
         }
         Predicate::TypeCount { glob, cmp, n } => {
             let c: u64 = matching(sample, glob).map(|(_, t)| t.count).sum();
@@ -322,13 +377,21 @@ fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> 
                 Cmp::AtLeast => (c >= *n, "≥"),
                 Cmp::Exactly => (c == *n, "=="),
             };
-            (ok, format!("count of `{glob}` {op} {}", fmt_int(*n as i128)), fmt_int(c as i128))
+            (
+                ok,
+                format!("count of `{glob}` {op} {}", fmt_int(*n as i128)),
+                fmt_int(c as i128),
+            )
         }
         Predicate::TypeGrowth { glob, max } => {
             let c: u64 = matching(sample, glob).map(|(_, t)| t.count).sum();
             st.fit.push(sample.x as f64, c as f64);
             let g = growth(&st.fit, per);
-            (g.is_none_or(|g| g <= *max), format!("growth of `{glob}` ≤ {max} {per_name}"), format!("{:.1} {per_name}", g.unwrap_or(0.0)))
+            (
+                g.is_none_or(|g| g <= *max),
+                format!("growth of `{glob}` ≤ {max} {per_name}"),
+                format!("{:.1} {per_name}", g.unwrap_or(0.0)),
+            )
         }
         Predicate::LiveBytesMax(max) => (
             sample.live_bytes <= *max,
@@ -389,7 +452,11 @@ pub fn top_growth(from: &Sample, to: &Sample) -> Vec<Growth> {
             })
         })
         .collect();
-    out.sort_by(|a, b| b.bytes_delta.cmp(&a.bytes_delta).then_with(|| a.label.cmp(&b.label)));
+    out.sort_by(|a, b| {
+        b.bytes_delta
+            .cmp(&a.bytes_delta)
+            .then_with(|| a.label.cmp(&b.label))
+    });
     out.truncate(TOP_GROWTH);
     out
 }

@@ -19,7 +19,11 @@ use std::sync::Mutex;
 static ALLOC: membound::probe::CountingJemalloc = membound::probe::CountingJemalloc::new();
 
 #[derive(Parser)]
-#[command(name = "membound", version, about = "Guards the memory bounds of circuit simulations")]
+#[command(
+    name = "membound",
+    version,
+    about = "Guards the memory bounds of circuit simulations"
+)]
 struct Cli {
     /// Directory of scenario files.
     #[arg(long, global = true, default_value = "scenarios")]
@@ -108,19 +112,49 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
     let cfg = Config {
         run: RunConfig {
-            probe_program: std::env::current_exe().context("locating this executable to run probe children")?,
+            probe_program: std::env::current_exe()
+                .context("locating this executable to run probe children")?,
             scenarios_dir: cli.scenarios.clone(),
             work_dir: cli.work_dir.clone(),
         },
-        store: Store { dir: cli.baselines.clone(), results_dir: cli.work_dir.join("results") },
+        store: Store {
+            dir: cli.baselines.clone(),
+            results_dir: cli.work_dir.join("results"),
+        },
         ci,
     };
     match cli.command {
-        Cmd::Run { filter, exact, jobs } => cmd_run(&cfg, Filter { text: filter, exact }, jobs, ci),
-        Cmd::Bless { filter, exact } => cmd_bless(&cfg, Filter { text: filter, exact }),
+        Cmd::Run {
+            filter,
+            exact,
+            jobs,
+        } => cmd_run(
+            &cfg,
+            Filter {
+                text: filter,
+                exact,
+            },
+            jobs,
+            ci,
+        ),
+        Cmd::Bless { filter, exact } => cmd_bless(
+            &cfg,
+            Filter {
+                text: filter,
+                exact,
+            },
+        ),
         Cmd::Check { files } => cmd_check(&cfg, &files),
-        Cmd::Profile { file, json, scenario } => cmd_profile(&file, json, scenario.as_deref()),
-        Cmd::Report { base, format, output } => cmd_report(&cfg, base.as_deref(), format, output.as_deref()),
+        Cmd::Profile {
+            file,
+            json,
+            scenario,
+        } => cmd_profile(&file, json, scenario.as_deref()),
+        Cmd::Report {
+            base,
+            format,
+            output,
+        } => cmd_report(&cfg, base.as_deref(), format, output.as_deref()),
     }
 }
 
@@ -156,20 +190,28 @@ fn load(cfg: &Config, filter: &Filter) -> Result<Vec<Scenario>> {
         bail!("invalid scenario files:\n{}", errors.join("\n"));
     }
     if out.is_empty() {
-        bail!("no scenario in {} matches `{}`", cfg.run.scenarios_dir.display(), filter.text.as_deref().unwrap_or(""));
+        bail!(
+            "no scenario in {} matches `{}`",
+            cfg.run.scenarios_dir.display(),
+            filter.text.as_deref().unwrap_or("")
+        );
     }
     Ok(out)
 }
 
 fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Result<ExitCode> {
     let scenarios = load(cfg, &filter)?;
-    let jobs = jobs.unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())).max(1);
+    let jobs = jobs
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+        .max(1);
     let fancy = !ci && std::io::stderr().is_terminal();
     let bar = fancy.then(|| {
         let b = indicatif::ProgressBar::new(scenarios.len() as u64);
         b.set_style(
-            indicatif::ProgressStyle::with_template("{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}")
-                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed}] {bar:30} {pos}/{len} {msg}",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         b
     });
@@ -179,7 +221,9 @@ fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Resul
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(scenarios.len()) {
             scope.spawn(|| loop {
-                let Some(s) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else { break };
+                let Some(s) = queue.lock().unwrap_or_else(|p| p.into_inner()).pop() else {
+                    break;
+                };
                 if let Some(b) = &bar {
                     b.set_message(s.name.clone());
                 }
@@ -198,9 +242,16 @@ fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Resul
                 if let Some(mut r) = r {
                     if let (Some(reason), true) = (&skipped, ci) {
                         r.verdict.passed = false;
-                        r.verdict.reasons.insert(0, format!("{reason} (CI=true: required tools must be installed)"));
+                        r.verdict.reasons.insert(
+                            0,
+                            format!("{reason} (CI=true: required tools must be installed)"),
+                        );
                     }
-                    let line = format!("scenario {} ... {}", s.name, if r.verdict.passed { "ok" } else { "FAILED" });
+                    let line = format!(
+                        "scenario {} ... {}",
+                        s.name,
+                        if r.verdict.passed { "ok" } else { "FAILED" }
+                    );
                     match &bar {
                         Some(b) => {
                             b.println(line);
@@ -208,7 +259,10 @@ fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Resul
                         }
                         None => println!("{line}"),
                     }
-                    results.lock().unwrap_or_else(|p| p.into_inner()).push((r, None));
+                    results
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .push((r, None));
                 } else if let Some(b) = &bar {
                     b.inc(1);
                 }
@@ -240,7 +294,12 @@ fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Resul
 
 /// Writes the markdown and HTML reports of these results next to them.
 fn write_reports(cfg: &Config, results: Vec<ScenarioResult>) -> Result<PathBuf> {
-    let input = membound::report::ReportInput { results, base_ref: None, base: BTreeMap::new(), blessed: Vec::new() };
+    let input = membound::report::ReportInput {
+        results,
+        base_ref: None,
+        base: BTreeMap::new(),
+        blessed: Vec::new(),
+    };
     let md = cfg.run.work_dir.join("report.md");
     let html = cfg.run.work_dir.join("report.html");
     membound::baseline::write_atomic(&md, membound::report::markdown(&input).as_bytes())?;
@@ -259,7 +318,11 @@ fn cmd_bless(cfg: &Config, filter: Filter) -> Result<ExitCode> {
         match pipeline::bless(s, cfg, &mut |_e| {}) {
             Ok(Blessed::Unchanged) => println!("{}: unchanged", s.name),
             Ok(Blessed::AcceptedPending(cmp)) => {
-                println!("{}: accepted pending result {}", s.name, cfg.store.path(&s.name).display());
+                println!(
+                    "{}: accepted pending result {}",
+                    s.name,
+                    cfg.store.path(&s.name).display()
+                );
                 if let Some(c) = cmp {
                     print!("{}", membound::compare::table(&c, false));
                 }
@@ -277,7 +340,11 @@ fn cmd_bless(cfg: &Config, filter: Filter) -> Result<ExitCode> {
             }
         }
     }
-    Ok(if refused == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if refused == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn cmd_check(cfg: &Config, files: &[PathBuf]) -> Result<ExitCode> {
@@ -289,14 +356,23 @@ fn cmd_check(cfg: &Config, files: &[PathBuf]) -> Result<ExitCode> {
     let mut bad = 0;
     for r in results {
         match r {
-            Ok(s) => println!("{}: ok ({} invariants, fingerprint {})", s.path.display(), s.invariants.len(), s.fingerprint),
+            Ok(s) => println!(
+                "{}: ok ({} invariants, fingerprint {})",
+                s.path.display(),
+                s.invariants.len(),
+                s.fingerprint
+            ),
             Err(e) => {
                 bad += 1;
                 println!("{e}");
             }
         }
     }
-    Ok(if bad == 0 { ExitCode::SUCCESS } else { ExitCode::from(1) })
+    Ok(if bad == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
 }
 
 fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<ExitCode> {
@@ -319,8 +395,12 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
         println!("\ninvariants of {}:", s.path.display());
         for (name, o) in &outcomes {
             match o {
-                membound::invariant::Outcome::Held { samples } => println!("  {name}: holds ({samples} samples)"),
-                membound::invariant::Outcome::NotReached { reason } => println!("  {name}: not checked: {reason}"),
+                membound::invariant::Outcome::Held { samples } => {
+                    println!("  {name}: holds ({samples} samples)")
+                }
+                membound::invariant::Outcome::NotReached { reason } => {
+                    println!("  {name}: not checked: {reason}")
+                }
                 membound::invariant::Outcome::Violated(v) => {
                     code = ExitCode::from(1);
                     print!("  {}", v.explain(tl.x_unit).replace('\n', "\n  "));
@@ -332,17 +412,37 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
     Ok(code)
 }
 
-fn cmd_report(cfg: &Config, base: Option<&str>, format: Format, output: Option<&Path>) -> Result<ExitCode> {
+fn cmd_report(
+    cfg: &Config,
+    base: Option<&str>,
+    format: Format,
+    output: Option<&Path>,
+) -> Result<ExitCode> {
     let dir = &cfg.store.results_dir;
     let mut results = Vec::new();
-    let entries = std::fs::read_dir(dir).with_context(|| format!("reading results in {} (hint: run `cargo xtask run` or `cargo test` first)", dir.display()))?;
-    let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).filter(|p| p.extension().is_some_and(|e| e == "json")).collect();
+    let entries = std::fs::read_dir(dir).with_context(|| {
+        format!(
+            "reading results in {} (hint: run `cargo xtask run` or `cargo test` first)",
+            dir.display()
+        )
+    })?;
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
     paths.sort();
     for p in paths {
-        let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-        let r: ScenarioResult = serde_json::from_str(&text).with_context(|| format!("{} is not a result file", p.display()))?;
+        let text =
+            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+        let r: ScenarioResult = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not a result file", p.display()))?;
         // Results of scenarios since deleted or renamed are left behind in target/: skip them.
-        if cfg.run.scenarios_dir.join(format!("{}.toml", r.scenario)).is_file() {
+        if cfg
+            .run
+            .scenarios_dir
+            .join(format!("{}.toml", r.scenario))
+            .is_file()
+        {
             results.push(r);
         }
     }
@@ -354,14 +454,23 @@ fn cmd_report(cfg: &Config, base: Option<&str>, format: Format, output: Option<&
             let old = git_show(git_ref, &rel)?;
             let new: Option<Baseline> = cfg.store.read(&r.scenario)?;
             if old != new {
-                blessed.push(membound::report::BlessedChange { scenario: r.scenario.clone(), old: old.clone(), new });
+                blessed.push(membound::report::BlessedChange {
+                    scenario: r.scenario.clone(),
+                    old: old.clone(),
+                    new,
+                });
             }
             if let Some(o) = old {
                 base_map.insert(r.scenario.clone(), o);
             }
         }
     }
-    let input = membound::report::ReportInput { results, base_ref: base.map(String::from), base: base_map, blessed };
+    let input = membound::report::ReportInput {
+        results,
+        base_ref: base.map(String::from),
+        base: base_map,
+        blessed,
+    };
     let text = match format {
         Format::Markdown => membound::report::markdown(&input),
         Format::Html => membound::report::html(&input),
@@ -387,6 +496,7 @@ fn git_show(git_ref: &str, path: &Path) -> Result<Option<Baseline>> {
         }
         bail!("git show {git_ref}:{}: {}", path.display(), err.trim());
     }
-    let b = serde_json::from_slice(&out.stdout).with_context(|| format!("{git_ref}:{} is not a baseline", path.display()))?;
+    let b = serde_json::from_slice(&out.stdout)
+        .with_context(|| format!("{git_ref}:{} is not a baseline", path.display()))?;
     Ok(Some(b))
 }

@@ -85,10 +85,21 @@ pub fn resolve(e: &Endpoint, end: u64, marks: &[Mark]) -> Result<u64, String> {
         Endpoint::At(x) => Ok(*x),
         Endpoint::End => Ok(end),
         Endpoint::Fraction(f) => Ok((f * end as f64).round() as u64),
-        Endpoint::Marker(m) => marks.iter().find(|k| &k.label == m).map(|k| k.x).ok_or_else(|| {
-            let seen: Vec<&str> = marks.iter().map(|k| k.label.as_str()).collect();
-            format!("marker `{m}` does not occur in the profile (markers seen: {})", if seen.is_empty() { "none".to_owned() } else { seen.join(", ") })
-        }),
+        Endpoint::Marker(m) => marks
+            .iter()
+            .find(|k| &k.label == m)
+            .map(|k| k.x)
+            .ok_or_else(|| {
+                let seen: Vec<&str> = marks.iter().map(|k| k.label.as_str()).collect();
+                format!(
+                    "marker `{m}` does not occur in the profile (markers seen: {})",
+                    if seen.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        seen.join(", ")
+                    }
+                )
+            }),
     }
 }
 
@@ -165,7 +176,11 @@ impl Fit {
         let cov = n * self.sxy - self.sx * self.sy;
         let vy = n * self.syy - self.sy * self.sy;
         let b = cov / vx;
-        let r2 = if vy <= 0.0 { 1.0 } else { (cov * cov) / (vx * vy) };
+        let r2 = if vy <= 0.0 {
+            1.0
+        } else {
+            (cov * cov) / (vx * vy)
+        };
         Some((b, r2.clamp(0.0, 1.0)))
     }
 }
@@ -176,7 +191,11 @@ fn median(mut v: Vec<u64>) -> Option<u64> {
     }
     v.sort_unstable();
     let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2 })
+    Some(if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2
+    })
 }
 
 fn int(v: u64) -> Value {
@@ -197,20 +216,42 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
         XUnit::Census => ("heap", "heap.growth_per_census"),
     };
     let mut m = Measurement::default();
-    let peak = tl.samples.iter().map(|s| s.peak_live_bytes.unwrap_or(0).max(s.live_bytes)).max().unwrap_or(0);
+    let peak = tl
+        .samples
+        .iter()
+        .map(|s| s.peak_live_bytes.unwrap_or(0).max(s.live_bytes))
+        .max()
+        .unwrap_or(0);
     m.metrics.insert(format!("{prefix}.peak"), int(peak));
-    let steady: Vec<u64> = tl.samples.iter().filter(|s| in_steady(s.x)).map(|s| s.live_bytes).collect();
+    let steady: Vec<u64> = tl
+        .samples
+        .iter()
+        .filter(|s| in_steady(s.x))
+        .map(|s| s.live_bytes)
+        .collect();
     if let Some(med) = median(steady) {
         m.metrics.insert(format!("{prefix}.steady"), int(med));
     }
-    if let Some((b, r2)) = slope(tl.samples.iter().filter(|s| in_steady(s.x)).map(|s| (s.x as f64, s.live_bytes as f64))) {
-        m.metrics.insert(growth_name.to_owned(), Value::float(b * per));
-        m.fit.insert(growth_name.to_owned(), (r2 * 1000.0).round() / 1000.0);
+    if let Some((b, r2)) = slope(
+        tl.samples
+            .iter()
+            .filter(|s| in_steady(s.x))
+            .map(|s| (s.x as f64, s.live_bytes as f64)),
+    ) {
+        m.metrics
+            .insert(growth_name.to_owned(), Value::float(b * per));
+        m.fit
+            .insert(growth_name.to_owned(), (r2 * 1000.0).round() / 1000.0);
     }
     if let Some(a) = tl.samples.iter().filter_map(|s| s.allocations).max() {
         m.metrics.insert("allocations.count".into(), int(a));
     }
-    if let Some(r) = tl.samples.iter().filter_map(|s| s.jemalloc.map(|j| j.resident)).max() {
+    if let Some(r) = tl
+        .samples
+        .iter()
+        .filter_map(|s| s.jemalloc.map(|j| j.resident))
+        .max()
+    {
         m.metrics.insert("jemalloc.resident.peak".into(), int(r));
     }
     for (k, v) in &tl.totals {
@@ -229,9 +270,14 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
     let keep: Vec<&str> = match tl.x_unit {
         XUnit::Cycles => labels.keys().copied().collect(),
         XUnit::Census => {
-            let mut by_bytes: Vec<(&str, u64)> = labels.iter().map(|(l, (b, _))| (*l, *b)).collect();
+            let mut by_bytes: Vec<(&str, u64)> =
+                labels.iter().map(|(l, (b, _))| (*l, *b)).collect();
             by_bytes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-            let mut keep: Vec<&str> = by_bytes.iter().take(GHC_TOP_TYPES).map(|(l, _)| *l).collect();
+            let mut keep: Vec<&str> = by_bytes
+                .iter()
+                .take(GHC_TOP_TYPES)
+                .map(|(l, _)| *l)
+                .collect();
             for inv in &scenario.invariants {
                 if let Some(g) = predicate_glob(&inv.predicate) {
                     keep.extend(labels.keys().filter(|l| crate::scenario::glob_match(g, l)));
@@ -251,7 +297,11 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
             XUnit::Cycles => {
                 f.insert("peak_count".into(), int(peak_count));
                 f.insert("final_count".into(), int(final_t.map_or(0, |t| t.count)));
-                let pts = tl.samples.iter().filter(|s| in_steady(s.x)).map(|s| (s.x as f64, s.types.get(label).map_or(0, |t| t.count) as f64));
+                let pts = tl
+                    .samples
+                    .iter()
+                    .filter(|s| in_steady(s.x))
+                    .map(|s| (s.x as f64, s.types.get(label).map_or(0, |t| t.count) as f64));
                 if let Some((b, _)) = slope(pts) {
                     f.insert("growth_per_kcycle".into(), Value::float(b * per));
                 }
@@ -268,7 +318,8 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
 }
 
 fn scenario_metric_known(k: &str) -> bool {
-    crate::scenario::metric_names(XUnit::Cycles).contains(&k) || crate::scenario::metric_names(XUnit::Census).contains(&k)
+    crate::scenario::metric_names(XUnit::Cycles).contains(&k)
+        || crate::scenario::metric_names(XUnit::Census).contains(&k)
 }
 
 /// The type glob an invariant's predicate is about, if any.

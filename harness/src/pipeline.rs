@@ -107,7 +107,12 @@ pub fn check(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event))
         (Some(b), Some(c)) => BaselineState::Compared(compare(scenario, b, c)),
         _ => BaselineState::Missing,
     };
-    result.verdict = verdict(&scenario.name, result.run_error.as_deref(), &result.invariant_problems, &state);
+    result.verdict = verdict(
+        &scenario.name,
+        result.run_error.as_deref(),
+        &result.invariant_problems,
+        &state,
+    );
     if let BaselineState::Compared(c) = state {
         result.comparison = Some(c);
     }
@@ -136,7 +141,12 @@ fn execute(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -
         current: None,
         baseline: None,
         comparison: None,
-        verdict: Verdict { passed: false, reasons: vec![], improved: false, regressed: false },
+        verdict: Verdict {
+            passed: false,
+            reasons: vec![],
+            improved: false,
+            regressed: false,
+        },
         invariant_problems: Vec::new(),
         pending: None,
     };
@@ -145,16 +155,30 @@ fn execute(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -
             let m = measure(scenario, &out.timeline);
             let mut tc = toolchain();
             tc.extend(out.toolchain);
-            result.current = Some(Baseline::from_run(scenario, &m, &out.outcomes, &out.timeline, tc));
+            result.current = Some(Baseline::from_run(
+                scenario,
+                &m,
+                &out.outcomes,
+                &out.timeline,
+                tc,
+            ));
             result.invariant_problems = judge(scenario, &out.outcomes, scenario.x_unit());
             result.invariants = invariant_results(scenario, &out.outcomes);
             result.stopped_at = out.stopped_at;
-            result.simulated_cycles = out.timeline.facts.get("stopped_at_cycle").and_then(|c| c.parse().ok());
+            result.simulated_cycles = out
+                .timeline
+                .facts
+                .get("stopped_at_cycle")
+                .and_then(|c| c.parse().ok());
         }
         Err(e) => {
             let text = match &e {
                 RunError::Child { timeline, .. } => {
-                    format!("{e}\n--- timeline so far: {} samples, last at {} ---", timeline.samples.len(), timeline.end().unwrap_or(0))
+                    format!(
+                        "{e}\n--- timeline so far: {} samples, last at {} ---",
+                        timeline.samples.len(),
+                        timeline.end().unwrap_or(0)
+                    )
                 }
                 _ => e.to_string(),
             };
@@ -192,7 +216,12 @@ fn invariant_results(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec
 /// command that accepts the change.
 pub fn failure_message(r: &ScenarioResult) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "scenario `{}` ({}) failed:", r.scenario, r.path.display());
+    let _ = writeln!(
+        s,
+        "scenario `{}` ({}) failed:",
+        r.scenario,
+        r.path.display()
+    );
     for reason in &r.verdict.reasons {
         let _ = writeln!(s, "  - {}", reason.trim_end().replace('\n', "\n    "));
     }
@@ -207,7 +236,11 @@ pub fn failure_message(r: &ScenarioResult) -> String {
         if let Some(p) = &r.pending {
             let _ = writeln!(s, "this run's result is in {}", p.display());
         }
-        let _ = writeln!(s, "to accept this run as the new baseline: cargo xtask bless {}", r.scenario);
+        let _ = writeln!(
+            s,
+            "to accept this run as the new baseline: cargo xtask bless {}",
+            r.scenario
+        );
     }
     s
 }
@@ -241,7 +274,11 @@ pub enum BlessError {
 
 /// Accepts a pending result if one matches the scenario, or runs it and writes its result.
 /// Never writes a result whose invariants fail.
-pub fn bless(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -> Result<Blessed, BlessError> {
+pub fn bless(
+    scenario: &Scenario,
+    cfg: &Config,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<Blessed, BlessError> {
     if let Some(pending) = cfg.store.read_pending(&scenario.name)? {
         if pending.fingerprint == scenario.fingerprint {
             let old = cfg.store.read(&scenario.name)?;
@@ -254,18 +291,31 @@ pub fn bless(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event))
     }
     let mut result = execute(scenario, cfg, on_event);
     if let Some(e) = &result.run_error {
-        return Err(BlessError::RunFailed { scenario: scenario.name.clone(), message: e.clone() });
+        return Err(BlessError::RunFailed {
+            scenario: scenario.name.clone(),
+            message: e.clone(),
+        });
     }
     let Some(current) = result.current.clone() else {
-        return Err(BlessError::RunFailed { scenario: scenario.name.clone(), message: "no result".into() });
+        return Err(BlessError::RunFailed {
+            scenario: scenario.name.clone(),
+            message: "no result".into(),
+        });
     };
-    let failed = result.invariants.iter().find(|i| matches!(i.outcome, Outcome::Violated(_)) && !i.expected_violation).map(|i| i.name.clone());
+    let failed = result
+        .invariants
+        .iter()
+        .find(|i| matches!(i.outcome, Outcome::Violated(_)) && !i.expected_violation)
+        .map(|i| i.name.clone());
     let old = cfg.store.read(&scenario.name)?;
-    if old.as_ref().is_some_and(|o| o.comparable_json() == current.comparable_json() && o.timeline == current.timeline) {
+    if old.as_ref().is_some_and(|o| {
+        o.comparable_json() == current.comparable_json() && o.timeline == current.timeline
+    }) {
         return Ok(Blessed::Unchanged);
     }
     result.comparison = old.as_ref().map(|o| compare(scenario, o, &current));
     result.baseline = old;
-    cfg.store.bless(&current, &result.invariant_problems, failed.as_deref())?;
+    cfg.store
+        .bless(&current, &result.invariant_problems, failed.as_deref())?;
     Ok(Blessed::Ran(Box::new(result)))
 }

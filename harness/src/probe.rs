@@ -7,7 +7,7 @@
 //! go-ahead, so a parent that finds a violation stops the child within one sample interval.
 //! This module never decides anything about invariants or baselines.
 
-use crate::{JemallocStats, Sample, SiteSample, TypeSample};
+use crate::{JemallocStats, Sample, SiteSample};
 use serde::{Deserialize, Serialize};
 use std::alloc::{GlobalAlloc, Layout};
 use std::collections::BTreeMap;
@@ -116,7 +116,11 @@ pub struct Counters {
 
 /// Reads the counters.
 pub fn counters() -> Counters {
-    Counters { live: LIVE.load(Relaxed), peak: PEAK.load(Relaxed), allocations: ALLOCS.load(Relaxed) }
+    Counters {
+        live: LIVE.load(Relaxed),
+        peak: PEAK.load(Relaxed),
+        allocations: ALLOCS.load(Relaxed),
+    }
 }
 
 /// Starts a new peak interval at the current live bytes.
@@ -171,8 +175,13 @@ fn params_of(req: &Request) -> Result<BTreeMap<String, sim::circuits::ParamValue
     req.params
         .iter()
         .map(|(k, v)| match v {
-            serde_json::Value::Number(n) => n.as_i64().map(|i| (k.clone(), sim::circuits::ParamValue::Int(i))).ok_or_else(|| format!("parameter `{k}` is not an integer")),
-            serde_json::Value::String(s) => Ok((k.clone(), sim::circuits::ParamValue::Str(s.clone()))),
+            serde_json::Value::Number(n) => n
+                .as_i64()
+                .map(|i| (k.clone(), sim::circuits::ParamValue::Int(i)))
+                .ok_or_else(|| format!("parameter `{k}` is not an integer")),
+            serde_json::Value::String(s) => {
+                Ok((k.clone(), sim::circuits::ParamValue::Str(s.clone())))
+            }
             other => Err(format!("parameter `{k}` has unsupported value {other}")),
         })
         .collect()
@@ -210,7 +219,11 @@ impl JemallocReader {
 
 /// Runs a probe child: simulates `request`, writing samples to `out` and reading go-aheads from
 /// `acks`. Returns an error text for the parent's report.
-pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) -> Result<(), String> {
+pub fn run_child(
+    request: &Request,
+    out: &mut impl Write,
+    acks: &mut impl Read,
+) -> Result<(), String> {
     let params = params_of(request)?;
     // Figures are relative to this point, so they do not depend on which front end is the
     // probe (its path and arguments are live bytes too) or where the checkout lives.
@@ -222,43 +235,48 @@ pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) 
     let mut circuit = sim::circuits::build(&request.circuit, &params).map_err(|e| e.to_string())?;
     let every = request.sample_every.max(1);
     let mut line = Vec::with_capacity(4096);
-    let mut emit = |cycle: u64, line: &mut Vec<u8>, harness_allocs: &mut u64| -> Result<(), String> {
-        let c = counters();
-        let mut sample = Sample {
-            x: cycle,
-            live_bytes: c.live.wrapping_sub(zero.live),
-            peak_live_bytes: Some(c.peak.wrapping_sub(zero.live)),
-            allocations: Some(c.allocations - *harness_allocs),
-            jemalloc: jemalloc.as_ref().and_then(JemallocReader::read),
-            // RSS is left to the parent (polled, and the exact peak from wait4): reading
-            // /proc here at every sample cost more than the rest of the sample together.
-            ..Default::default()
-        };
-        for e in sim::census::snapshot() {
-            if e.live == 0 {
-                continue;
+    let mut emit =
+        |cycle: u64, line: &mut Vec<u8>, harness_allocs: &mut u64| -> Result<(), String> {
+            let c = counters();
+            let mut sample = Sample {
+                x: cycle,
+                live_bytes: c.live.wrapping_sub(zero.live),
+                peak_live_bytes: Some(c.peak.wrapping_sub(zero.live)),
+                allocations: Some(c.allocations - *harness_allocs),
+                jemalloc: jemalloc.as_ref().and_then(JemallocReader::read),
+                // RSS is left to the parent (polled, and the exact peak from wait4): reading
+                // /proc here at every sample cost more than the rest of the sample together.
+                ..Default::default()
+            };
+            for e in sim::census::snapshot() {
+                if e.live == 0 {
+                    continue;
+                }
+                let t = sample.types.entry(e.label).or_default();
+                t.count += e.live;
+                t.bytes += e.live * e.node_bytes;
+                t.sites.push(SiteSample {
+                    site: e.site,
+                    count: e.live,
+                    oldest_birth: e.oldest_birth.unwrap_or(cycle),
+                    newest_birth: e.newest_birth.unwrap_or(cycle),
+                });
             }
-            let t = sample.types.entry(e.label).or_insert_with(TypeSample::default);
-            t.count += e.live;
-            t.bytes += e.live * e.node_bytes;
-            t.sites.push(SiteSample {
-                site: e.site,
-                count: e.live,
-                oldest_birth: e.oldest_birth.unwrap_or(cycle),
-                newest_birth: e.newest_birth.unwrap_or(cycle),
-            });
-        }
-        for t in sample.types.values_mut() {
-            t.sites.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.site.cmp(&b.site)));
-        }
-        line.clear();
-        serde_json::to_writer(&mut *line, &Message::Sample(sample)).map_err(|e| e.to_string())?;
-        line.push(b'\n');
-        out.write_all(line).and_then(|_| out.flush()).map_err(|e| format!("writing a sample: {e}"))?;
-        *harness_allocs += counters().allocations - c.allocations;
-        reset_peak();
-        Ok(())
-    };
+            for t in sample.types.values_mut() {
+                t.sites
+                    .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.site.cmp(&b.site)));
+            }
+            line.clear();
+            serde_json::to_writer(&mut *line, &Message::Sample(sample))
+                .map_err(|e| e.to_string())?;
+            line.push(b'\n');
+            out.write_all(line)
+                .and_then(|_| out.flush())
+                .map_err(|e| format!("writing a sample: {e}"))?;
+            *harness_allocs += counters().allocations - c.allocations;
+            reset_peak();
+            Ok(())
+        };
     // The go-ahead for a sample is read just before the next one is emitted: the parent checks
     // sample k while the child simulates the interval after it (two cores work at once), and a
     // violation at k still stops the child within one sample interval, before sample k+1.
@@ -267,9 +285,14 @@ pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) 
         matches!(acks.read(&mut ack), Ok(1)) && ack[0] == b'c'
     };
     let stopped = |out: &mut dyn Write, cycle: u64| -> Result<(), String> {
-        let msg = Message::Stopped { cycle, peak_rss: crate::runner::own_peak_rss() };
+        let msg = Message::Stopped {
+            cycle,
+            peak_rss: crate::runner::own_peak_rss(),
+        };
         let text = serde_json::to_string(&msg).map_err(|e| e.to_string())?;
-        writeln!(out, "{text}").and_then(|_| out.flush()).map_err(|e| e.to_string())
+        writeln!(out, "{text}")
+            .and_then(|_| out.flush())
+            .map_err(|e| e.to_string())
     };
     emit(0, &mut line, &mut harness_allocs)?;
     for cycle in 1..=request.cycles {
@@ -292,7 +315,9 @@ pub fn run_child(request: &Request, out: &mut impl Write, acks: &mut impl Read) 
         peak_rss: crate::runner::own_peak_rss(),
     };
     serde_json::to_writer(&mut *out, &done).map_err(|e| e.to_string())?;
-    out.write_all(b"\n").and_then(|_| out.flush()).map_err(|e| e.to_string())?;
+    out.write_all(b"\n")
+        .and_then(|_| out.flush())
+        .map_err(|e| e.to_string())?;
     drop(circuit);
     Ok(())
 }
@@ -367,7 +392,10 @@ fn launcher_main(args: &[String]) -> i32 {
     // SAFETY: the pid is our child's; the pointers are valid for the call.
     let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
     if r < 0 {
-        eprintln!("membound launcher: wait4: {}", std::io::Error::last_os_error());
+        eprintln!(
+            "membound launcher: wait4: {}",
+            std::io::Error::last_os_error()
+        );
         return 125;
     }
     let _ = std::fs::write(rss_file, (usage.ru_maxrss.max(0) as u64 * 1024).to_string());
@@ -382,5 +410,10 @@ fn launcher_main(args: &[String]) -> i32 {
 
 /// Parses one line of a probe's output.
 pub fn parse_line(line: &str) -> Result<Message, String> {
-    serde_json::from_str(line.trim_end()).map_err(|e| format!("{e} in line `{}`", line.chars().take(120).collect::<String>()))
+    serde_json::from_str(line.trim_end()).map_err(|e| {
+        format!(
+            "{e} in line `{}`",
+            line.chars().take(120).collect::<String>()
+        )
+    })
 }

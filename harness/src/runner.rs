@@ -61,7 +61,11 @@ pub struct RunOutput {
 }
 
 /// Runs a scenario to its timeline, checking invariants on the way.
-pub fn run(scenario: &Scenario, cfg: &RunConfig, on_event: &mut dyn FnMut(Event)) -> Result<RunOutput, RunError> {
+pub fn run(
+    scenario: &Scenario,
+    cfg: &RunConfig,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<RunOutput, RunError> {
     match &scenario.run {
         Run::Simulator(s) => run_sim(scenario, s, cfg, on_event),
         Run::Command(c) => run_command(scenario, c, cfg, on_event),
@@ -70,7 +74,9 @@ pub fn run(scenario: &Scenario, cfg: &RunConfig, on_event: &mut dyn FnMut(Event)
 
 /// Checks the tools a scenario requires. `Err` holds a reason with the install command.
 pub fn check_requirements(scenario: &Scenario) -> Result<(), String> {
-    let Run::Command(c) = &scenario.run else { return Ok(()) };
+    let Run::Command(c) = &scenario.run else {
+        return Ok(());
+    };
     for req in &c.requires {
         // A requirement is a program on PATH (`ghc`) or, failing that, a GHC package.
         let found = which(req).is_some() || ghc_package_installed(req);
@@ -85,7 +91,9 @@ pub fn check_requirements(scenario: &Scenario) -> Result<(), String> {
 
 fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path).map(|d| d.join(program)).find(|p| p.is_file())
+    std::env::split_paths(&path)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
 }
 
 fn ghc_package_installed(pkg: &str) -> bool {
@@ -111,10 +119,15 @@ struct Supervised {
 const STDERR_TAIL_LINES: usize = 30;
 
 impl Supervised {
-    fn spawn(mut cmd: Command, budget: crate::scenario::Budget) -> Result<(Supervised, std::process::Child), RunError> {
+    fn spawn(
+        mut cmd: Command,
+        budget: crate::scenario::Budget,
+    ) -> Result<(Supervised, std::process::Child), RunError> {
         let program = cmd.get_program().to_string_lossy().into_owned();
         cmd.process_group(0).stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|source| RunError::Spawn { program, source })?;
+        let mut child = cmd
+            .spawn()
+            .map_err(|source| RunError::Spawn { program, source })?;
         let pid = child.id() as i32;
         let killed = Arc::new(Mutex::new(None));
         let done = Arc::new(AtomicBool::new(false));
@@ -162,7 +175,17 @@ impl Supervised {
                 }
             }));
         }
-        Ok((Supervised { pid, killed, done, peak_rss_polled: peak, stderr_tail: tail, threads }, child))
+        Ok((
+            Supervised {
+                pid,
+                killed,
+                done,
+                peak_rss_polled: peak,
+                stderr_tail: tail,
+                threads,
+            },
+            child,
+        ))
     }
 
     /// Kills the whole group (used when a violation stops a run early).
@@ -193,12 +216,26 @@ impl Supervised {
             let code = libc::WEXITSTATUS(status);
             (format!("exit status {code}"), code == 0)
         } else if libc::WIFSIGNALED(status) {
-            (format!("killed by signal {}", libc::WTERMSIG(status)), false)
+            (
+                format!("killed by signal {}", libc::WTERMSIG(status)),
+                false,
+            )
         } else {
             ("stopped".to_owned(), false)
         };
-        let killed = self.killed.lock().unwrap_or_else(|p| p.into_inner()).clone();
-        let tail = self.stderr_tail.lock().unwrap_or_else(|p| p.into_inner()).iter().cloned().collect::<Vec<_>>().join("\n");
+        let killed = self
+            .killed
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        let tail = self
+            .stderr_tail
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join("\n");
         (desc, ok, peak, killed, tail)
     }
 }
@@ -224,7 +261,12 @@ pub fn own_peak_rss() -> Option<u64> {
     proc_status_bytes("self", "VmHWM:")
 }
 
-fn run_sim(scenario: &Scenario, s: &SimRun, cfg: &RunConfig, on_event: &mut dyn FnMut(Event)) -> Result<RunOutput, RunError> {
+fn run_sim(
+    scenario: &Scenario,
+    s: &SimRun,
+    cfg: &RunConfig,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<RunOutput, RunError> {
     let request = Request {
         circuit: s.circuit.clone(),
         params: s
@@ -241,12 +283,22 @@ fn run_sim(scenario: &Scenario, s: &SimRun, cfg: &RunConfig, on_event: &mut dyn 
         cycles: s.cycles,
         sample_every: s.sample_every,
     };
-    let request_json = serde_json::to_string(&request).map_err(|e| RunError::Protocol(e.to_string()))?;
+    let request_json =
+        serde_json::to_string(&request).map_err(|e| RunError::Protocol(e.to_string()))?;
     let mut cmd = Command::new(&cfg.probe_program);
-    cmd.arg(probe::PROBE_ARG).arg(request_json).stdin(Stdio::piped()).stdout(Stdio::piped());
+    cmd.arg(probe::PROBE_ARG)
+        .arg(request_json)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
     let (sup, mut child) = Supervised::spawn(cmd, scenario.budget)?;
-    let mut acks = child.stdin.take().ok_or_else(|| RunError::Protocol("no stdin".into()))?;
-    let out = child.stdout.take().ok_or_else(|| RunError::Protocol("no stdout".into()))?;
+    let mut acks = child
+        .stdin
+        .take()
+        .ok_or_else(|| RunError::Protocol("no stdin".into()))?;
+    let out = child
+        .stdout
+        .take()
+        .ok_or_else(|| RunError::Protocol("no stdout".into()))?;
     let mut tl = Timeline::new(format!("sim:{}", s.circuit), XUnit::Cycles);
     tl.facts.insert("circuit".into(), s.circuit.clone());
     let mut checker = Checker::new(scenario, s.cycles, &[]);
@@ -258,13 +310,20 @@ fn run_sim(scenario: &Scenario, s: &SimRun, cfg: &RunConfig, on_event: &mut dyn 
         let Ok(line) = line else { break };
         match probe::parse_line(&line) {
             Ok(Message::Sample(sample)) => {
-                on_event(Event::Sample { x: sample.x, end: Some(s.cycles) });
+                on_event(Event::Sample {
+                    x: sample.x,
+                    end: Some(s.cycles),
+                });
                 let violated = checker.check(&sample).is_some();
                 let x = sample.x;
                 tl.samples.push(sample);
                 // Stop at the first violation: the child reads this before its next sample and
                 // answers with its peak RSS. The watchdog still bounds the wait.
-                let answer: &[u8] = if violated && stopped_at.is_none() { b"s" } else { b"c" };
+                let answer: &[u8] = if violated && stopped_at.is_none() {
+                    b"s"
+                } else {
+                    b"c"
+                };
                 if violated {
                     stopped_at.get_or_insert(x);
                 }
@@ -272,13 +331,19 @@ fn run_sim(scenario: &Scenario, s: &SimRun, cfg: &RunConfig, on_event: &mut dyn 
                     break;
                 }
             }
-            Ok(Message::Done { transactions, mismatches, first_mismatch, peak_rss }) => {
+            Ok(Message::Done {
+                transactions,
+                mismatches,
+                first_mismatch,
+                peak_rss,
+            }) => {
                 done = Some((transactions, mismatches, first_mismatch));
                 child_peak_rss = peak_rss;
             }
             Ok(Message::Stopped { cycle, peak_rss }) => {
                 child_peak_rss = peak_rss;
-                tl.facts.insert("stopped_at_cycle".into(), cycle.to_string());
+                tl.facts
+                    .insert("stopped_at_cycle".into(), cycle.to_string());
             }
             Err(e) => {
                 protocol_error = Some(e);
@@ -288,7 +353,10 @@ fn run_sim(scenario: &Scenario, s: &SimRun, cfg: &RunConfig, on_event: &mut dyn 
         }
     }
     let (status, ok, peak_rss, killed, stderr_tail) = sup.wait();
-    tl.totals.insert("rss.peak".into(), child_peak_rss.unwrap_or(peak_rss).max(peak_rss));
+    tl.totals.insert(
+        "rss.peak".into(),
+        child_peak_rss.unwrap_or(peak_rss).max(peak_rss),
+    );
     let outcomes = checker.outcomes();
     if stopped_at.is_none() {
         let what = if let Some(k) = killed {
@@ -303,7 +371,12 @@ fn run_sim(scenario: &Scenario, s: &SimRun, cfg: &RunConfig, on_event: &mut dyn 
             None
         };
         if let Some(what) = what {
-            return Err(RunError::Child { what, status, stderr_tail, timeline: Box::new(tl) });
+            return Err(RunError::Child {
+                what,
+                status,
+                stderr_tail,
+                timeline: Box::new(tl),
+            });
         }
     }
     if let Some((transactions, mismatches, first)) = done {
@@ -320,7 +393,12 @@ fn run_sim(scenario: &Scenario, s: &SimRun, cfg: &RunConfig, on_event: &mut dyn 
             });
         }
     }
-    Ok(RunOutput { timeline: tl, outcomes, stopped_at, toolchain: BTreeMap::new() })
+    Ok(RunOutput {
+        timeline: tl,
+        outcomes,
+        stopped_at,
+        toolchain: BTreeMap::new(),
+    })
 }
 
 /// FNV-1a, for cache keys.
@@ -333,7 +411,11 @@ fn fnv(h: &mut u64, bytes: &[u8]) {
 
 /// Builds an external program unless a build with the same command and inputs is cached.
 /// Returns the executable's path.
-pub fn build(c: &crate::scenario::Build, cfg: &RunConfig, on_event: &mut dyn FnMut(Event)) -> Result<PathBuf, RunError> {
+pub fn build(
+    c: &crate::scenario::Build,
+    cfg: &RunConfig,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<PathBuf, RunError> {
     let mut h = 0xcbf2_9ce4_8422_2325u64;
     for a in &c.command {
         fnv(&mut h, a.as_bytes());
@@ -341,13 +423,22 @@ pub fn build(c: &crate::scenario::Build, cfg: &RunConfig, on_event: &mut dyn FnM
     }
     for input in &c.inputs {
         let p = cfg.scenarios_dir.join(input);
-        let bytes = std::fs::read(&p).map_err(|source| RunError::Io { path: p.clone(), source })?;
+        let bytes = std::fs::read(&p).map_err(|source| RunError::Io {
+            path: p.clone(),
+            source,
+        })?;
         fnv(&mut h, input.to_string_lossy().as_bytes());
         fnv(&mut h, &bytes);
     }
-    let work = std::path::absolute(&cfg.work_dir).map_err(|source| RunError::Io { path: cfg.work_dir.clone(), source })?;
+    let work = std::path::absolute(&cfg.work_dir).map_err(|source| RunError::Io {
+        path: cfg.work_dir.clone(),
+        source,
+    })?;
     let builds = work.join("build");
-    std::fs::create_dir_all(&builds).map_err(|source| RunError::Io { path: builds.clone(), source })?;
+    std::fs::create_dir_all(&builds).map_err(|source| RunError::Io {
+        path: builds.clone(),
+        source,
+    })?;
     let dir = builds.join(format!("{h:016x}"));
     let exe = dir.join("out");
     if exe.is_file() {
@@ -356,10 +447,16 @@ pub fn build(c: &crate::scenario::Build, cfg: &RunConfig, on_event: &mut dyn FnM
     // Scenarios sharing a program run in parallel threads (cargo test) or processes (nextest):
     // one builds it while the others wait on the lock, then find it cached.
     let lock_path = builds.join(format!("{h:016x}.lock"));
-    let lock = std::fs::File::create(&lock_path).map_err(|source| RunError::Io { path: lock_path.clone(), source })?;
+    let lock = std::fs::File::create(&lock_path).map_err(|source| RunError::Io {
+        path: lock_path.clone(),
+        source,
+    })?;
     // SAFETY: flock on a descriptor we own; released when `lock` is dropped (closed).
     if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) } != 0 {
-        return Err(RunError::Io { path: lock_path, source: std::io::Error::last_os_error() });
+        return Err(RunError::Io {
+            path: lock_path,
+            source: std::io::Error::last_os_error(),
+        });
     }
     if exe.is_file() {
         return Ok(exe);
@@ -369,14 +466,23 @@ pub fn build(c: &crate::scenario::Build, cfg: &RunConfig, on_event: &mut dyn FnM
     // mistaken for a cached one.
     let scratch = builds.join(format!("{h:016x}.tmp"));
     let _ = std::fs::remove_dir_all(&scratch);
-    std::fs::create_dir_all(&scratch).map_err(|source| RunError::Io { path: scratch.clone(), source })?;
-    let subst = |a: &String| a.replace("{out}", &scratch.join("out").to_string_lossy()).replace("{outdir}", &scratch.to_string_lossy());
+    std::fs::create_dir_all(&scratch).map_err(|source| RunError::Io {
+        path: scratch.clone(),
+        source,
+    })?;
+    let subst = |a: &String| {
+        a.replace("{out}", &scratch.join("out").to_string_lossy())
+            .replace("{outdir}", &scratch.to_string_lossy())
+    };
     let argv: Vec<String> = c.command.iter().map(subst).collect();
     let output = Command::new(&argv[0])
         .args(&argv[1..])
         .current_dir(&cfg.scenarios_dir)
         .output()
-        .map_err(|source| RunError::Spawn { program: argv[0].clone(), source })?;
+        .map_err(|source| RunError::Spawn {
+            program: argv[0].clone(),
+            source,
+        })?;
     if !output.status.success() {
         let text = String::from_utf8_lossy(&output.stderr);
         let lines: Vec<&str> = text.lines().collect();
@@ -387,7 +493,10 @@ pub fn build(c: &crate::scenario::Build, cfg: &RunConfig, on_event: &mut dyn FnM
         });
     }
     let _ = std::fs::remove_dir_all(&dir);
-    std::fs::rename(&scratch, &dir).map_err(|source| RunError::Io { path: dir.clone(), source })?;
+    std::fs::rename(&scratch, &dir).map_err(|source| RunError::Io {
+        path: dir.clone(),
+        source,
+    })?;
     drop(lock);
     Ok(exe)
 }
@@ -397,15 +506,26 @@ const EVENTLOG_FILE: &str = "profile.eventlog";
 /// Where it writes `+RTS -t --machine-readable` statistics.
 const STATS_FILE: &str = "rts.stats";
 
-fn run_command(scenario: &Scenario, c: &CommandRun, cfg: &RunConfig, on_event: &mut dyn FnMut(Event)) -> Result<RunOutput, RunError> {
+fn run_command(
+    scenario: &Scenario,
+    c: &CommandRun,
+    cfg: &RunConfig,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<RunOutput, RunError> {
     let exe = match &c.build {
         Some(b) => Some(build(b, cfg, on_event)?),
         None => None,
     };
-    let work = std::path::absolute(&cfg.work_dir).map_err(|source| RunError::Io { path: cfg.work_dir.clone(), source })?;
+    let work = std::path::absolute(&cfg.work_dir).map_err(|source| RunError::Io {
+        path: cfg.work_dir.clone(),
+        source,
+    })?;
     let run_dir = work.join("runs").join(&scenario.name);
     let _ = std::fs::remove_dir_all(&run_dir);
-    std::fs::create_dir_all(&run_dir).map_err(|source| RunError::Io { path: run_dir.clone(), source })?;
+    std::fs::create_dir_all(&run_dir).map_err(|source| RunError::Io {
+        path: run_dir.clone(),
+        source,
+    })?;
     let eventlog = run_dir.join(EVENTLOG_FILE);
     let stats = run_dir.join(STATS_FILE);
     let mut argv: Vec<String> = c
@@ -444,7 +564,10 @@ fn run_command(scenario: &Scenario, c: &CommandRun, cfg: &RunConfig, on_event: &
     };
     argv.extend(rts);
     let program = if Path::new(&argv[0]).is_relative() && argv[0].contains('/') {
-        cfg.scenarios_dir.join(&argv[0]).to_string_lossy().into_owned()
+        cfg.scenarios_dir
+            .join(&argv[0])
+            .to_string_lossy()
+            .into_owned()
     } else {
         argv[0].clone()
     };
@@ -452,19 +575,34 @@ fn run_command(scenario: &Scenario, c: &CommandRun, cfg: &RunConfig, on_event: &
     let rss_file = run_dir.join("peak_rss");
     let mut cmd = Command::new(&cfg.probe_program);
     cmd.arg(probe::EXEC_ARG).arg(&rss_file).arg(&program);
-    cmd.args(&argv[1..]).current_dir(&run_dir).stdin(Stdio::null()).stdout(Stdio::null());
+    cmd.args(&argv[1..])
+        .current_dir(&run_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
     let (sup, _child) = Supervised::spawn(cmd, scenario.budget)?;
     let (status, ok, polled_rss, killed, stderr_tail) = sup.wait();
-    let peak_rss = std::fs::read_to_string(&rss_file).ok().and_then(|t| t.trim().parse::<u64>().ok()).unwrap_or(polled_rss);
+    let peak_rss = std::fs::read_to_string(&rss_file)
+        .ok()
+        .and_then(|t| t.trim().parse::<u64>().ok())
+        .unwrap_or(polled_rss);
     let profile_path = match c.profile {
         ProfileKind::GhcEventlog => eventlog,
-        ProfileKind::GhcHp => find_with_extension(&run_dir, "hp").unwrap_or_else(|| run_dir.join("profile.hp")),
+        ProfileKind::GhcHp => {
+            find_with_extension(&run_dir, "hp").unwrap_or_else(|| run_dir.join("profile.hp"))
+        }
     };
-    let opts = crate::ghc::ReadOptions { closure_sizes: c.closure_sizes.clone() };
+    let opts = crate::ghc::ReadOptions {
+        closure_sizes: c.closure_sizes.clone(),
+    };
     let read = crate::ghc::read_profile(&profile_path, &opts);
     let mut tl = match read {
         Ok(tl) => tl,
-        Err(e) if ok => return Err(RunError::Profile { path: profile_path, message: e.to_string() }),
+        Err(e) if ok => {
+            return Err(RunError::Profile {
+                path: profile_path,
+                message: e.to_string(),
+            })
+        }
         Err(_) => Timeline::new("ghc", XUnit::Census),
     };
     tl.totals.insert("rss.peak".into(), peak_rss);
@@ -474,7 +612,10 @@ fn run_command(scenario: &Scenario, c: &CommandRun, cfg: &RunConfig, on_event: &
         }
     }
     for s in &tl.samples {
-        on_event(Event::Sample { x: s.x, end: tl.end() });
+        on_event(Event::Sample {
+            x: s.x,
+            end: tl.end(),
+        });
     }
     if !ok || killed.is_some() {
         return Err(RunError::Child {
@@ -493,9 +634,17 @@ fn run_command(scenario: &Scenario, c: &CommandRun, cfg: &RunConfig, on_event: &
     if let Some(v) = tl.facts.get("rts_ident") {
         toolchain.insert("ghc_rts".into(), v.clone());
     }
-    Ok(RunOutput { timeline: tl, outcomes, stopped_at, toolchain })
+    Ok(RunOutput {
+        timeline: tl,
+        outcomes,
+        stopped_at,
+        toolchain,
+    })
 }
 
 fn find_with_extension(dir: &Path, ext: &str) -> Option<PathBuf> {
-    std::fs::read_dir(dir).ok()?.filter_map(|e| e.ok().map(|e| e.path())).find(|p| p.extension().is_some_and(|e| e == ext))
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == ext))
 }

@@ -225,7 +225,10 @@ pub struct Budget {
 
 impl Default for Budget {
     fn default() -> Self {
-        Budget { timeout: Duration::from_secs(120), max_rss: 2 * 1024 * 1024 * 1024 }
+        Budget {
+            timeout: Duration::from_secs(120),
+            max_rss: 2 * 1024 * 1024 * 1024,
+        }
     }
 }
 
@@ -245,14 +248,19 @@ impl Scenario {
 
     /// The invariants expected to be violated.
     pub fn expected_violations(&self) -> impl Iterator<Item = &Invariant> {
-        self.invariants.iter().filter(|i| matches!(i.expect, Expectation::Violated { .. }))
+        self.invariants
+            .iter()
+            .filter(|i| matches!(i.expect, Expectation::Violated { .. }))
     }
 }
 
 /// Reads and validates every `*.toml` in `dir`, sorted by name. A file that fails yields its
 /// error in place, so one bad file does not hide the others.
 pub fn load_dir(dir: &Path) -> Result<Vec<Result<Scenario, ScenarioError>>, ScenarioError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Io { path: dir.to_owned(), source })?;
+    let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Io {
+        path: dir.to_owned(),
+        source,
+    })?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
@@ -263,15 +271,26 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Result<Scenario, ScenarioError>>, Scen
 
 /// Reads and validates one scenario file.
 pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io { path: path.to_owned(), source })?;
+    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
     parse(path, &text)
 }
 
 /// Validates scenario text; `path` names the file in errors and gives the scenario its name.
 pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     let cx = Cx { path, text };
-    let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
-    if name.is_empty() || !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-') {
+    let name = path
+        .file_stem()
+        .and_then(|s| s.to_str())
+        .unwrap_or_default()
+        .to_owned();
+    if name.is_empty()
+        || !name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+    {
         return Err(cx.err(0..0, format!("scenario name `{name}` must be letters, digits, `_` or `-` (hint: the file name is the baseline's name, so it may not contain dots, separators or `..`)")));
     }
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
@@ -509,14 +528,25 @@ struct Cx<'a> {
 impl Cx<'_> {
     fn err(&self, span: Range<usize>, message: String) -> ScenarioError {
         let (line, column) = line_col(self.text, span.start);
-        ScenarioError::Invalid { path: self.path.to_owned(), line, column, message }
+        ScenarioError::Invalid {
+            path: self.path.to_owned(),
+            line,
+            column,
+            message,
+        }
     }
 
     fn run(&self, raw: &RawScenario) -> Result<Run, ScenarioError> {
         let r = &raw.run;
         match (&r.simulator, &r.command) {
-            (Some(_), Some(c)) => Err(self.err(c.span(), "`run` has both `simulator` and `command` (hint: a scenario runs one thing)".into())),
-            (None, None) => Err(self.err(0..0, "`[run]` needs `simulator = \"…\"` or `command = [\"…\"]`".into())),
+            (Some(_), Some(c)) => Err(self.err(
+                c.span(),
+                "`run` has both `simulator` and `command` (hint: a scenario runs one thing)".into(),
+            )),
+            (None, None) => Err(self.err(
+                0..0,
+                "`[run]` needs `simulator = \"…\"` or `command = [\"…\"]`".into(),
+            )),
             (Some(sim_name), None) => self.sim_run(raw, sim_name),
             (None, Some(cmd)) => self.command_run(raw, cmd),
         }
@@ -527,26 +557,44 @@ impl Cx<'_> {
         for (present, key) in [
             (r.profile.as_ref().map(|s| s.span()), "profile"),
             (r.requires.first().map(|s| s.span()), "requires"),
-            (r.closure_sizes.values().next().map(|s| s.span()), "closure_sizes"),
+            (
+                r.closure_sizes.values().next().map(|s| s.span()),
+                "closure_sizes",
+            ),
             (raw.build.as_ref().map(|s| s.span()), "build"),
         ] {
             if let Some(span) = present {
-                return Err(self.err(span, format!("`{key}` applies to external commands, not to `simulator` runs")));
+                return Err(self.err(
+                    span,
+                    format!("`{key}` applies to external commands, not to `simulator` runs"),
+                ));
             }
         }
         let catalog = sim::circuits::catalog();
         let Some(spec) = catalog.iter().find(|c| c.name == sim_name.get_ref()) else {
             let names: Vec<&str> = catalog.iter().map(|c| c.name).collect();
-            return Err(self.err(sim_name.span(), format!("unknown circuit `{}` (hint: one of {})", sim_name.get_ref(), names.join(", "))));
+            return Err(self.err(
+                sim_name.span(),
+                format!(
+                    "unknown circuit `{}` (hint: one of {})",
+                    sim_name.get_ref(),
+                    names.join(", ")
+                ),
+            ));
         };
         let Some(cycles) = &r.cycles else {
-            return Err(self.err(sim_name.span(), "`[run]` needs `cycles = N` for a simulator run".into()));
+            return Err(self.err(
+                sim_name.span(),
+                "`[run]` needs `cycles = N` for a simulator run".into(),
+            ));
         };
         if *cycles.get_ref() < 1 {
             return Err(self.err(cycles.span(), "`cycles` must be at least 1".into()));
         }
         let sample_every = match &r.sample_every {
-            Some(s) if *s.get_ref() < 1 => return Err(self.err(s.span(), "`sample_every` must be at least 1".into())),
+            Some(s) if *s.get_ref() < 1 => {
+                return Err(self.err(s.span(), "`sample_every` must be at least 1".into()))
+            }
             Some(s) => *s.get_ref() as u64,
             None => DEFAULT_SAMPLE_EVERY,
         };
@@ -554,37 +602,82 @@ impl Cx<'_> {
         for (key, value) in &r.params {
             let Some(p) = spec.params.iter().find(|p| p.name == key.get_ref()) else {
                 let names: Vec<&str> = spec.params.iter().map(|p| p.name).collect();
-                return Err(self.err(key.span(), format!("circuit `{}` has no parameter `{}` (hint: one of {})", spec.name, key.get_ref(), names.join(", "))));
+                return Err(self.err(
+                    key.span(),
+                    format!(
+                        "circuit `{}` has no parameter `{}` (hint: one of {})",
+                        spec.name,
+                        key.get_ref(),
+                        names.join(", ")
+                    ),
+                ));
             };
             let v = match (&p.kind, value.get_ref()) {
                 (sim::circuits::ParamKind::Int { min, max }, toml::Value::Integer(i)) => {
                     if i < min || i > max {
-                        return Err(self.err(value.span(), format!("`{}` = {i} is out of range (hint: {min} to {max})", p.name)));
+                        return Err(self.err(
+                            value.span(),
+                            format!("`{}` = {i} is out of range (hint: {min} to {max})", p.name),
+                        ));
                     }
                     sim::circuits::ParamValue::Int(*i)
                 }
                 (sim::circuits::ParamKind::Choice(choices), toml::Value::String(s)) => {
                     if !choices.contains(&s.as_str()) {
-                        return Err(self.err(value.span(), format!("`{}` = \"{s}\" is not a choice (hint: one of {})", p.name, choices.join(", "))));
+                        return Err(self.err(
+                            value.span(),
+                            format!(
+                                "`{}` = \"{s}\" is not a choice (hint: one of {})",
+                                p.name,
+                                choices.join(", ")
+                            ),
+                        ));
                     }
                     sim::circuits::ParamValue::Str(s.clone())
                 }
                 (sim::circuits::ParamKind::Int { .. }, other) => {
-                    return Err(self.err(value.span(), format!("`{}` must be an integer, found {}", p.name, other.type_str())))
+                    return Err(self.err(
+                        value.span(),
+                        format!(
+                            "`{}` must be an integer, found {}",
+                            p.name,
+                            other.type_str()
+                        ),
+                    ))
                 }
                 (sim::circuits::ParamKind::Choice(choices), other) => {
-                    return Err(self.err(value.span(), format!("`{}` must be a string, one of {}; found {}", p.name, choices.join(", "), other.type_str())))
+                    return Err(self.err(
+                        value.span(),
+                        format!(
+                            "`{}` must be a string, one of {}; found {}",
+                            p.name,
+                            choices.join(", "),
+                            other.type_str()
+                        ),
+                    ))
                 }
             };
             params.insert(key.get_ref().clone(), v);
         }
-        Ok(Run::Simulator(SimRun { circuit: spec.name.to_owned(), params, cycles: *cycles.get_ref() as u64, sample_every }))
+        Ok(Run::Simulator(SimRun {
+            circuit: spec.name.to_owned(),
+            params,
+            cycles: *cycles.get_ref() as u64,
+            sample_every,
+        }))
     }
 
-    fn command_run(&self, raw: &RawScenario, cmd: &Spanned<Vec<String>>) -> Result<Run, ScenarioError> {
+    fn command_run(
+        &self,
+        raw: &RawScenario,
+        cmd: &Spanned<Vec<String>>,
+    ) -> Result<Run, ScenarioError> {
         let r = &raw.run;
         if cmd.get_ref().is_empty() {
-            return Err(self.err(cmd.span(), "`command` is empty (hint: the program, then its arguments)".into()));
+            return Err(self.err(
+                cmd.span(),
+                "`command` is empty (hint: the program, then its arguments)".into(),
+            ));
         }
         for (span, key) in [
             (r.cycles.as_ref().map(|s| s.span()), "cycles"),
@@ -600,7 +693,15 @@ impl Cx<'_> {
             Some(p) => match p.get_ref().as_str() {
                 "ghc-eventlog" => ProfileKind::GhcEventlog,
                 "ghc-hp" => ProfileKind::GhcHp,
-                other => return Err(self.err(p.span(), format!("unknown profile `{other}` (hint: one of {})", ProfileKind::NAMES.join(", ")))),
+                other => {
+                    return Err(self.err(
+                        p.span(),
+                        format!(
+                            "unknown profile `{other}` (hint: one of {})",
+                            ProfileKind::NAMES.join(", ")
+                        ),
+                    ))
+                }
             },
         };
         let build = match &raw.build {
@@ -613,16 +714,25 @@ impl Cx<'_> {
                 let mut inputs = Vec::new();
                 for i in &b.inputs {
                     let p = Path::new(i.get_ref());
-                    if p.is_absolute() || p.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+                    if p.is_absolute()
+                        || p.components()
+                            .any(|c| matches!(c, std::path::Component::ParentDir))
+                    {
                         return Err(self.err(i.span(), format!("build input `{}` must be a relative path inside the scenarios directory", i.get_ref())));
                     }
                     inputs.push(p.to_owned());
                 }
-                Some(Build { command: b.command.get_ref().clone(), inputs })
+                Some(Build {
+                    command: b.command.get_ref().clone(),
+                    inputs,
+                })
             }
         };
         if cmd.get_ref().iter().any(|a| a.contains("{build}")) && build.is_none() {
-            return Err(self.err(cmd.span(), "`command` uses `{build}` but there is no `[build]` section".into()));
+            return Err(self.err(
+                cmd.span(),
+                "`command` uses `{build}` but there is no `[build]` section".into(),
+            ));
         }
         let mut closure_sizes = BTreeMap::new();
         for (label, size) in &r.closure_sizes {
@@ -637,17 +747,36 @@ impl Cx<'_> {
         }))
     }
 
-    fn phase(&self, name: &Spanned<String>, rp: &Spanned<RawPhase>, x_unit: crate::XUnit, run: &Run) -> Result<Phase, ScenarioError> {
+    fn phase(
+        &self,
+        name: &Spanned<String>,
+        rp: &Spanned<RawPhase>,
+        x_unit: crate::XUnit,
+        run: &Run,
+    ) -> Result<Phase, ScenarioError> {
         if name.get_ref() == "always" {
             return Err(self.err(name.span(), "`always` is reserved for invariants that hold at every sample; name the phase otherwise".into()));
         }
         let p = rp.get_ref();
-        let given = [p.cycles.is_some(), p.census.is_some(), p.markers.is_some()].iter().filter(|b| **b).count();
+        let given = [p.cycles.is_some(), p.census.is_some(), p.markers.is_some()]
+            .iter()
+            .filter(|b| **b)
+            .count();
         if given != 1 {
             return Err(self.err(rp.span(), format!("phase `{}` needs exactly one of `cycles = [from, to]`, `census = [from, to]`, `markers = [from, to]`", name.get_ref())));
         }
-        let (from, to) = self.range(p.cycles.as_ref(), p.census.as_ref(), p.markers.as_ref(), x_unit, run)?;
-        Ok(Phase { name: name.get_ref().clone(), from, to })
+        let (from, to) = self.range(
+            p.cycles.as_ref(),
+            p.census.as_ref(),
+            p.markers.as_ref(),
+            x_unit,
+            run,
+        )?;
+        Ok(Phase {
+            name: name.get_ref().clone(),
+            from,
+            to,
+        })
     }
 
     /// Validates a `[from, to]` range in one of its three spellings.
@@ -682,7 +811,10 @@ impl Cx<'_> {
         };
         let v = list.get_ref();
         if v.len() != 2 {
-            return Err(self.err(list.span(), format!("a range is `[from, to]`, found {} elements", v.len())));
+            return Err(self.err(
+                list.span(),
+                format!("a range is `[from, to]`, found {} elements", v.len()),
+            ));
         }
         let from = self.endpoint(&v[0], allow_markers)?;
         let to = self.endpoint(&v[1], allow_markers)?;
@@ -699,21 +831,34 @@ impl Cx<'_> {
         };
         if let (Some(a), Some(b)) = (resolve(&from), resolve(&to)) {
             if a >= b {
-                return Err(self.err(list.span(), format!("range is empty or reversed: from {a} to {b}")));
+                return Err(self.err(
+                    list.span(),
+                    format!("range is empty or reversed: from {a} to {b}"),
+                ));
             }
             if let Some(t) = total {
                 if a > t as f64 || b > t as f64 {
-                    return Err(self.err(list.span(), format!("range [{a}, {b}] goes beyond the run's {t} cycles")));
+                    return Err(self.err(
+                        list.span(),
+                        format!("range [{a}, {b}] goes beyond the run's {t} cycles"),
+                    ));
                 }
             }
         }
         if from == to {
-            return Err(self.err(list.span(), "range is empty: from and to are the same".into()));
+            return Err(self.err(
+                list.span(),
+                "range is empty: from and to are the same".into(),
+            ));
         }
         Ok((from, to))
     }
 
-    fn endpoint(&self, v: &Spanned<toml::Value>, allow_markers: bool) -> Result<Endpoint, ScenarioError> {
+    fn endpoint(
+        &self,
+        v: &Spanned<toml::Value>,
+        allow_markers: bool,
+    ) -> Result<Endpoint, ScenarioError> {
         match v.get_ref() {
             toml::Value::Integer(i) if *i >= 0 && !allow_markers => Ok(Endpoint::At(*i as u64)),
             toml::Value::String(s) if s == "end" => Ok(Endpoint::End),
@@ -725,12 +870,25 @@ impl Cx<'_> {
                 Ok(Endpoint::Fraction(f))
             }
             toml::Value::String(s) if allow_markers => Ok(Endpoint::Marker(s.clone())),
-            _ if allow_markers => Err(self.err(v.span(), "a marker range endpoint is a marker's text or \"end\"".into())),
-            _ => Err(self.err(v.span(), "a range endpoint is a non-negative integer, a percentage like \"25%\", or \"end\"".into())),
+            _ if allow_markers => Err(self.err(
+                v.span(),
+                "a marker range endpoint is a marker's text or \"end\"".into(),
+            )),
+            _ => Err(self.err(
+                v.span(),
+                "a range endpoint is a non-negative integer, a percentage like \"25%\", or \"end\""
+                    .into(),
+            )),
         }
     }
 
-    fn invariant(&self, ri: &Spanned<RawInvariant>, phases: &[&str], x_unit: crate::XUnit, run: &Run) -> Result<Invariant, ScenarioError> {
+    fn invariant(
+        &self,
+        ri: &Spanned<RawInvariant>,
+        phases: &[&str],
+        x_unit: crate::XUnit,
+        run: &Run,
+    ) -> Result<Invariant, ScenarioError> {
         let r = ri.get_ref();
         let name = r.name.get_ref().clone();
         let window = if r.cycles.is_some() || r.census.is_some() {
@@ -747,7 +905,14 @@ impl Cx<'_> {
                     if !phases.contains(&d.get_ref().as_str()) {
                         let mut choices = vec!["always"];
                         choices.extend_from_slice(phases);
-                        return Err(self.err(d.span(), format!("invariant `{name}`: no phase named `{}` (hint: one of {})", d.get_ref(), choices.join(", "))));
+                        return Err(self.err(
+                            d.span(),
+                            format!(
+                                "invariant `{name}`: no phase named `{}` (hint: one of {})",
+                                d.get_ref(),
+                                choices.join(", ")
+                            ),
+                        ));
                     }
                     Window::Phase(d.get_ref().clone())
                 }
@@ -825,8 +990,11 @@ impl Cx<'_> {
         };
         let expect = match &r.expect {
             None => {
-                for s in [&r.expect_type, &r.expect_site].into_iter().flatten() {
-                    return Err(self.err(s.span(), "`expect_type` and `expect_site` need `expect = \"violated\"`".into()));
+                if let Some(s) = r.expect_type.as_ref().or(r.expect_site.as_ref()) {
+                    return Err(self.err(
+                        s.span(),
+                        "`expect_type` and `expect_site` need `expect = \"violated\"`".into(),
+                    ));
                 }
                 Expectation::Holds
             }
@@ -836,13 +1004,28 @@ impl Cx<'_> {
                     culprit_type: r.expect_type.as_ref().map(|s| s.get_ref().clone()),
                     culprit_site: r.expect_site.as_ref().map(|s| s.get_ref().clone()),
                 },
-                other => return Err(self.err(e.span(), format!("unknown expectation `{other}` (hint: \"holds\" or \"violated\")"))),
+                other => {
+                    return Err(self.err(
+                        e.span(),
+                        format!("unknown expectation `{other}` (hint: \"holds\" or \"violated\")"),
+                    ))
+                }
             },
         };
-        Ok(Invariant { name, during: window, predicate, expect })
+        Ok(Invariant {
+            name,
+            during: window,
+            predicate,
+            expect,
+        })
     }
 
-    fn one_predicate(&self, name: &str, ri: &Spanned<RawInvariant>, mut preds: Vec<Predicate>) -> Result<Predicate, ScenarioError> {
+    fn one_predicate(
+        &self,
+        name: &str,
+        ri: &Spanned<RawInvariant>,
+        mut preds: Vec<Predicate>,
+    ) -> Result<Predicate, ScenarioError> {
         match preds.len() {
             1 => Ok(preds.remove(0)),
             0 => Err(self.err(ri.span(), format!("invariant `{name}` has no bound (hint: `absent = true`, `max_count`, `min_count`, `count`, `max` or `max_growth_per_kcycle`)"))),
@@ -850,7 +1033,11 @@ impl Cx<'_> {
         }
     }
 
-    fn check_metric_name(&self, key: &Spanned<String>, x_unit: crate::XUnit) -> Result<(), ScenarioError> {
+    fn check_metric_name(
+        &self,
+        key: &Spanned<String>,
+        x_unit: crate::XUnit,
+    ) -> Result<(), ScenarioError> {
         let k = key.get_ref();
         let names = metric_names(x_unit);
         if names.contains(&k.as_str()) {
@@ -865,14 +1052,23 @@ impl Cx<'_> {
             }
             return Err(self.err(key.span(), format!("`{k}` is not a per-type metric (hint: `types.<label>.<field>` with field one of {})", fields.join(", "))));
         }
-        Err(self.err(key.span(), format!("unknown metric `{k}` (hint: one of {}, or types.<label>.<field>)", names.join(", "))))
+        Err(self.err(
+            key.span(),
+            format!(
+                "unknown metric `{k}` (hint: one of {}, or types.<label>.<field>)",
+                names.join(", ")
+            ),
+        ))
     }
 
     fn number(&self, v: &Spanned<toml::Value>) -> Result<f64, ScenarioError> {
         match v.get_ref() {
             toml::Value::Integer(i) => Ok(*i as f64),
             toml::Value::Float(f) if f.is_finite() => Ok(*f),
-            other => Err(self.err(v.span(), format!("expected a number, found {}", other.type_str()))),
+            other => Err(self.err(
+                v.span(),
+                format!("expected a number, found {}", other.type_str()),
+            )),
         }
     }
 
@@ -880,7 +1076,13 @@ impl Cx<'_> {
         match v.get_ref() {
             toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
             toml::Value::String(s) => units::parse_bytes(s).map_err(|m| self.err(v.span(), m)),
-            other => Err(self.err(v.span(), format!("expected a byte size (an integer or a string like \"2 MiB\"), found {}", other.type_str()))),
+            other => Err(self.err(
+                v.span(),
+                format!(
+                    "expected a byte size (an integer or a string like \"2 MiB\"), found {}",
+                    other.type_str()
+                ),
+            )),
         }
     }
 
@@ -906,9 +1108,13 @@ mod tests {
     use super::*;
 
     fn check_err(text: &str, expect: &str) {
-        let err = parse(Path::new("scenarios/t.toml"), text).expect_err("scenario should be invalid");
+        let err =
+            parse(Path::new("scenarios/t.toml"), text).expect_err("scenario should be invalid");
         let msg = err.to_string();
-        assert!(msg.contains(expect), "error\n  {msg}\ndoes not contain\n  {expect}");
+        assert!(
+            msg.contains(expect),
+            "error\n  {msg}\ndoes not contain\n  {expect}"
+        );
     }
 
     const OK: &str = r#"
@@ -935,7 +1141,14 @@ max_count = 5_000
         let s = parse(Path::new("scenarios/t.toml"), OK).expect("valid");
         assert_eq!(s.name, "t");
         assert_eq!(s.phases.len(), 2);
-        assert_eq!(s.invariants[0].predicate, Predicate::TypeCount { glob: "Signal<*>::Cons".into(), cmp: Cmp::AtMost, n: 5000 });
+        assert_eq!(
+            s.invariants[0].predicate,
+            Predicate::TypeCount {
+                glob: "Signal<*>::Cons".into(),
+                cmp: Cmp::AtMost,
+                n: 5000
+            }
+        );
         assert_eq!(s.tolerances["rss.peak"].absolute, 2.0 * 1024.0 * 1024.0);
         assert!(s.fingerprint.starts_with("fnv1a64:"));
     }
@@ -943,7 +1156,9 @@ max_count = 5_000
     #[test]
     fn fingerprint_ignores_formatting_and_tolerances() {
         let a = parse(Path::new("t.toml"), OK).expect("valid");
-        let reformatted = OK.replace("cycles = 20_000", "cycles   =   20000 # same").replace("10%", "20%");
+        let reformatted = OK
+            .replace("cycles = 20_000", "cycles   =   20000 # same")
+            .replace("10%", "20%");
         let b = parse(Path::new("t.toml"), &reformatted).expect("valid");
         assert_eq!(a.fingerprint, b.fingerprint);
         let c = parse(Path::new("t.toml"), &OK.replace("20_000", "30_000")).expect("valid");
@@ -952,33 +1167,66 @@ max_count = 5_000
 
     #[test]
     fn unknown_key_names_line_and_choices() {
-        check_err(&OK.replace("sample_every", "sample_evry"), "t.toml:6:1: unknown field `sample_evry`");
+        check_err(
+            &OK.replace("sample_every", "sample_evry"),
+            "t.toml:6:1: unknown field `sample_evry`",
+        );
     }
 
     #[test]
     fn unknown_circuit_lists_choices() {
-        check_err(&OK.replace("\"register_wb\"", "\"register_wbb\""), "t.toml:4:13: unknown circuit `register_wbb` (hint: one of register_wb");
+        check_err(
+            &OK.replace("\"register_wb\"", "\"register_wbb\""),
+            "t.toml:4:13: unknown circuit `register_wbb` (hint: one of register_wb",
+        );
     }
 
     #[test]
     fn bad_param_value_lists_choices() {
-        check_err(&OK.replace("\"none\"", "\"nope\""), "`leak` = \"nope\" is not a choice (hint: one of none");
-        check_err(&OK.replace("slaves = 4", "slavs = 4"), "has no parameter `slavs`");
+        check_err(
+            &OK.replace("\"none\"", "\"nope\""),
+            "`leak` = \"nope\" is not a choice (hint: one of none",
+        );
+        check_err(
+            &OK.replace("slaves = 4", "slavs = 4"),
+            "has no parameter `slavs`",
+        );
     }
 
     #[test]
     fn phases_must_exist_and_be_ordered() {
-        check_err(&OK.replace("during = \"steady\"", "during = \"stedy\""), "no phase named `stedy` (hint: one of always, init, steady)");
-        check_err(&OK.replace("[2_000, \"end\"]", "[30_000, 2_000]"), "range is empty or reversed");
+        check_err(
+            &OK.replace("during = \"steady\"", "during = \"stedy\""),
+            "no phase named `stedy` (hint: one of always, init, steady)",
+        );
+        check_err(
+            &OK.replace("[2_000, \"end\"]", "[30_000, 2_000]"),
+            "range is empty or reversed",
+        );
         check_err(&OK.replace("[0, 2_000]", "[0, 0]"), "range is empty");
-        check_err(&OK.replace("[0, 2_000]", "[0, 50_000]"), "beyond the run's 20000 cycles");
+        check_err(
+            &OK.replace("[0, 2_000]", "[0, 50_000]"),
+            "beyond the run's 20000 cycles",
+        );
     }
 
     #[test]
     fn wrong_types_and_metrics() {
-        check_err(&OK.replace("cycles = 20_000", "cycles = \"many\""), "t.toml:5:10: invalid type: string \"many\", expected i64");
-        check_err(&OK.replace("\"rss.peak\"", "\"rss.peek\""), "unknown metric `rss.peek` (hint: one of live_bytes.peak");
-        check_err(&OK.replace("max_count = 5_000", "max_count = 5_000\nmax_growth_per_kcycle = 1"), "has 2 bounds");
+        check_err(
+            &OK.replace("cycles = 20_000", "cycles = \"many\""),
+            "t.toml:5:10: invalid type: string \"many\", expected i64",
+        );
+        check_err(
+            &OK.replace("\"rss.peak\"", "\"rss.peek\""),
+            "unknown metric `rss.peek` (hint: one of live_bytes.peak",
+        );
+        check_err(
+            &OK.replace(
+                "max_count = 5_000",
+                "max_count = 5_000\nmax_growth_per_kcycle = 1",
+            ),
+            "has 2 bounds",
+        );
     }
 
     #[test]

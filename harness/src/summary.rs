@@ -16,30 +16,73 @@ pub const TOP_TYPES: usize = 10;
 pub fn summarise(tl: &Timeline) -> String {
     let mut s = String::new();
     let unit = tl.x_unit.label();
-    let _ = writeln!(s, "source: {}{}", tl.source, if tl.truncated { " (truncated: the profile ends mid-record)" } else { "" });
+    let _ = writeln!(
+        s,
+        "source: {}{}",
+        tl.source,
+        if tl.truncated {
+            " (truncated: the profile ends mid-record)"
+        } else {
+            ""
+        }
+    );
     for (k, v) in &tl.facts {
         let _ = writeln!(s, "{k}: {v}");
     }
     let n = tl.samples.len();
-    let _ = writeln!(s, "samples: {n} ({unit} {} to {})", tl.samples.first().map_or(0, |x| x.x), tl.end().unwrap_or(0));
+    let _ = writeln!(
+        s,
+        "samples: {n} ({unit} {} to {})",
+        tl.samples.first().map_or(0, |x| x.x),
+        tl.end().unwrap_or(0)
+    );
     if n == 0 {
         return s;
     }
-    let peak = tl.samples.iter().max_by_key(|x| x.live_bytes).map_or((0, 0), |x| (x.x, x.live_bytes));
-    let _ = writeln!(s, "peak residency: {} at {unit} {}", fmt_bytes(peak.1 as f64), peak.0);
+    let peak = tl
+        .samples
+        .iter()
+        .max_by_key(|x| x.live_bytes)
+        .map_or((0, 0), |x| (x.x, x.live_bytes));
+    let _ = writeln!(
+        s,
+        "peak residency: {} at {unit} {}",
+        fmt_bytes(peak.1 as f64),
+        peak.0
+    );
     let half: Vec<_> = tl.samples[n / 2..].iter().collect();
     let mut steady: Vec<u64> = half.iter().map(|x| x.live_bytes).collect();
     steady.sort_unstable();
     if let Some(m) = steady.get(steady.len() / 2) {
-        let _ = writeln!(s, "steady residency (median of the second half): {}", fmt_bytes(*m as f64));
+        let _ = writeln!(
+            s,
+            "steady residency (median of the second half): {}",
+            fmt_bytes(*m as f64)
+        );
     }
-    let per = if tl.x_unit == XUnit::Cycles { 1000.0 } else { 1.0 };
-    let per_name = if tl.x_unit == XUnit::Cycles { "per 1000 cycles" } else { "per census" };
+    let per = if tl.x_unit == XUnit::Cycles {
+        1000.0
+    } else {
+        1.0
+    };
+    let per_name = if tl.x_unit == XUnit::Cycles {
+        "per 1000 cycles"
+    } else {
+        "per census"
+    };
     if let Some((b, r2)) = slope(half.iter().map(|x| (x.x as f64, x.live_bytes as f64))) {
-        let _ = writeln!(s, "growth (second half): {} {per_name} (r² {r2:.2})", fmt_bytes(b * per));
+        let _ = writeln!(
+            s,
+            "growth (second half): {} {per_name} (r² {r2:.2})",
+            fmt_bytes(b * per)
+        );
     }
     for (k, v) in &tl.totals {
-        let shown = if k.contains("bytes") || k.contains("rss") || k.contains("heap") { fmt_bytes(*v as f64) } else { fmt_int(*v as i128) };
+        let shown = if k.contains("bytes") || k.contains("rss") || k.contains("heap") {
+            fmt_bytes(*v as f64)
+        } else {
+            fmt_int(*v as i128)
+        };
         let _ = writeln!(s, "{k}: {shown}");
     }
     let mut peaks: Vec<(&str, u64, u64)> = Vec::new();
@@ -59,8 +102,16 @@ pub fn summarise(tl: &Timeline) -> String {
         let _ = writeln!(s, "top types by peak bytes (growth over the second half):");
     }
     for (label, bytes, count) in peaks.iter().take(TOP_TYPES) {
-        let g = slope(half.iter().map(|x| (x.x as f64, x.types.get(*label).map_or(0, |t| t.bytes) as f64)));
-        let est = tl.samples.iter().any(|x| x.types.get(*label).is_some_and(|t| t.count_estimated));
+        let g = slope(half.iter().map(|x| {
+            (
+                x.x as f64,
+                x.types.get(*label).map_or(0, |t| t.bytes) as f64,
+            )
+        }));
+        let est = tl
+            .samples
+            .iter()
+            .any(|x| x.types.get(*label).is_some_and(|t| t.count_estimated));
         let _ = writeln!(
             s,
             "  {:<50} peak {:>10} ({}{} objects), growth {} {per_name}",

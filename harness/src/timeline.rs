@@ -141,7 +141,11 @@ fn is_false(b: &bool) -> bool {
 impl Timeline {
     /// An empty timeline from `source`, in `x_unit`.
     pub fn new(source: impl Into<String>, x_unit: XUnit) -> Self {
-        Timeline { source: source.into(), x_unit, ..Default::default() }
+        Timeline {
+            source: source.into(),
+            x_unit,
+            ..Default::default()
+        }
     }
 
     /// The x-position of the last sample, if any.

@@ -7,12 +7,13 @@
 /// `MB`, `GB`). Returns a message naming the accepted forms on failure.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.' || c == '_'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let num: f64 = num
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("`{text}` is not a byte size (hint: write e.g. 4096, \"512 KiB\" or \"2 MiB\")"))?;
+    let num: f64 = num.replace('_', "").parse().map_err(|_| {
+        format!("`{text}` is not a byte size (hint: write e.g. 4096, \"512 KiB\" or \"2 MiB\")")
+    })?;
     let mult: f64 = match unit.trim() {
         "" | "B" => 1.0,
         "KiB" => 1024.0,
@@ -21,11 +22,9 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         "kB" | "KB" => 1e3,
         "MB" => 1e6,
         "GB" => 1e9,
-        other => {
-            return Err(format!(
-                "unknown byte unit `{other}` in `{text}` (hint: one of B, KiB, MiB, GiB, kB, MB, GB)"
-            ))
-        }
+        other => return Err(format!(
+            "unknown byte unit `{other}` in `{text}` (hint: one of B, KiB, MiB, GiB, kB, MB, GB)"
+        )),
     };
     let v = num * mult;
     if !v.is_finite() || v < 0.0 || v > u64::MAX as f64 {
@@ -38,9 +37,14 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
 pub fn parse_percent(text: &str) -> Result<f64, String> {
     let t = text.trim();
     let Some(num) = t.strip_suffix('%') else {
-        return Err(format!("`{text}` is not a percentage (hint: write e.g. \"10%\")"));
+        return Err(format!(
+            "`{text}` is not a percentage (hint: write e.g. \"10%\")"
+        ));
     };
-    let v: f64 = num.trim().parse().map_err(|_| format!("`{text}` is not a percentage (hint: write e.g. \"10%\")"))?;
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("`{text}` is not a percentage (hint: write e.g. \"10%\")"))?;
     if !v.is_finite() || v < 0.0 {
         return Err(format!("`{text}` must be a non-negative percentage"));
     }
@@ -50,14 +54,22 @@ pub fn parse_percent(text: &str) -> Result<f64, String> {
 /// Parses a duration: `"90s"`, `"500ms"`, `"2m"`, or a bare number of seconds.
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let t = text.trim();
-    let split = t.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(t.len());
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
     let (num, unit) = t.split_at(split);
-    let v: f64 = num.parse().map_err(|_| format!("`{text}` is not a duration (hint: write e.g. \"90s\" or \"2m\")"))?;
+    let v: f64 = num
+        .parse()
+        .map_err(|_| format!("`{text}` is not a duration (hint: write e.g. \"90s\" or \"2m\")"))?;
     let secs = match unit.trim() {
         "" | "s" => v,
         "ms" => v / 1e3,
         "m" | "min" => v * 60.0,
-        other => return Err(format!("unknown duration unit `{other}` in `{text}` (hint: ms, s or m)")),
+        other => {
+            return Err(format!(
+                "unknown duration unit `{other}` in `{text}` (hint: ms, s or m)"
+            ))
+        }
     };
     if !secs.is_finite() || secs <= 0.0 {
         return Err(format!("`{text}` must be a positive duration"));
@@ -91,7 +103,7 @@ pub fn fmt_int(n: i128) -> String {
     let s = n.unsigned_abs().to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);

@@ -29,7 +29,12 @@ pub struct Verdict {
 }
 
 /// Folds a scenario's run error, invariant problems and baseline comparison into its verdict.
-pub fn verdict(scenario: &str, run_error: Option<&str>, invariant_problems: &[String], baseline: &BaselineState) -> Verdict {
+pub fn verdict(
+    scenario: &str,
+    run_error: Option<&str>,
+    invariant_problems: &[String],
+    baseline: &BaselineState,
+) -> Verdict {
     let mut reasons = Vec::new();
     if let Some(e) = run_error {
         reasons.push(format!("the run failed: {e}"));
@@ -64,7 +69,12 @@ pub fn verdict(scenario: &str, run_error: Option<&str>, invariant_problems: &[St
             }
         }
     }
-    Verdict { passed: reasons.is_empty(), reasons, improved, regressed }
+    Verdict {
+        passed: reasons.is_empty(),
+        reasons,
+        improved,
+        regressed,
+    }
 }
 
 /// The process exit code for a set of verdicts: 0 when all passed, 1 otherwise.
@@ -90,11 +100,17 @@ mod tests {
                 metric: format!("m{i}"),
                 baseline: Some(Value::Int(1)),
                 current: Some(Value::Int(1)),
-                tolerance: TolSpec { relative: 0.0, absolute: 0.0 },
+                tolerance: TolSpec {
+                    relative: 0.0,
+                    absolute: 0.0,
+                },
                 verdict: *v,
             })
             .collect();
-        BaselineState::Compared(Comparison { rows, fingerprint_mismatch: fp.then(|| ("a".into(), "b".into())) })
+        BaselineState::Compared(Comparison {
+            rows,
+            fingerprint_mismatch: fp.then(|| ("a".into(), "b".into())),
+        })
     }
 
     #[test]
@@ -102,20 +118,60 @@ mod tests {
         use RowVerdict::*;
         let problem = vec!["invariant x violated".to_owned()];
         // (run error, invariant problems, baseline, passed, reason contains)
-        let cases: Vec<(Option<&str>, Vec<String>, BaselineState, bool, &str)> = vec![
+        type Case<'a> = (Option<&'a str>, Vec<String>, BaselineState, bool, &'a str);
+        let cases: Vec<Case> = vec![
             (None, vec![], cmp(&[Equal, Within], false), true, ""),
-            (None, vec![], cmp(&[Equal, Regressed], false), false, "1 metric(s) regressed"),
-            (None, vec![], cmp(&[Improved], false), false, "bless to lock it in"),
+            (
+                None,
+                vec![],
+                cmp(&[Equal, Regressed], false),
+                false,
+                "1 metric(s) regressed",
+            ),
+            (
+                None,
+                vec![],
+                cmp(&[Improved], false),
+                false,
+                "bless to lock it in",
+            ),
             (None, vec![], cmp(&[Added], false), false, "1 metric(s) new"),
-            (None, vec![], cmp(&[Equal], true), false, "changed since its baseline"),
-            (None, vec![], BaselineState::Missing, false, "cargo xtask bless s"),
-            (None, problem.clone(), cmp(&[Equal], false), false, "invariant x violated"),
-            (Some("timed out"), vec![], BaselineState::Missing, false, "the run failed: timed out"),
+            (
+                None,
+                vec![],
+                cmp(&[Equal], true),
+                false,
+                "changed since its baseline",
+            ),
+            (
+                None,
+                vec![],
+                BaselineState::Missing,
+                false,
+                "cargo xtask bless s",
+            ),
+            (
+                None,
+                problem.clone(),
+                cmp(&[Equal], false),
+                false,
+                "invariant x violated",
+            ),
+            (
+                Some("timed out"),
+                vec![],
+                BaselineState::Missing,
+                false,
+                "the run failed: timed out",
+            ),
         ];
         for (err, probs, base, passed, reason) in cases {
             let v = verdict("s", err, &probs, &base);
             assert_eq!(v.passed, passed, "{v:?}");
-            assert!(v.reasons.join("\n").contains(reason), "{v:?} should mention {reason:?}");
+            assert!(
+                v.reasons.join("\n").contains(reason),
+                "{v:?} should mention {reason:?}"
+            );
         }
     }
 

@@ -18,17 +18,32 @@ impl Project {
     }
 
     fn scenario(&self, name: &str, text: &str) -> &Self {
-        std::fs::write(self.dir.path().join("scenarios").join(format!("{name}.toml")), text).expect("write scenario");
+        std::fs::write(
+            self.dir
+                .path()
+                .join("scenarios")
+                .join(format!("{name}.toml")),
+            text,
+        )
+        .expect("write scenario");
         self
     }
 
     fn baseline(&self, name: &str) -> PathBuf {
-        self.dir.path().join("baselines").join(format!("{name}.json"))
+        self.dir
+            .path()
+            .join("baselines")
+            .join(format!("{name}.json"))
     }
 
     fn result(&self, name: &str) -> serde_json::Value {
-        let p = self.dir.path().join("work/results").join(format!("{name}.json"));
-        serde_json::from_str(&std::fs::read_to_string(p).expect("result file")).expect("result json")
+        let p = self
+            .dir
+            .path()
+            .join("work/results")
+            .join(format!("{name}.json"));
+        serde_json::from_str(&std::fs::read_to_string(p).expect("result file"))
+            .expect("result json")
     }
 
     /// `membound <args>` in this project, outside CI unless the test says otherwise.
@@ -80,7 +95,12 @@ fn an_invalid_scenario_names_file_line_and_choices() {
     let out = p.cmd(&["check"]).output().expect("run");
     assert_eq!(out.status.code(), Some(1));
     let text = stdout(&out);
-    assert!(text.contains("bad.toml:6:41: `leak` = \"nope\" is not a choice (hint: one of none, lazy_unzip"), "{text}");
+    assert!(
+        text.contains(
+            "bad.toml:6:41: `leak` = \"nope\" is not a choice (hint: one of none, lazy_unzip"
+        ),
+        "{text}"
+    );
 }
 
 #[test]
@@ -90,12 +110,21 @@ fn missing_baseline_then_bless_then_pass() {
     let out = p.cmd(&["run"]).output().expect("run");
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("no baseline for `flat` (hint: create it with `cargo xtask bless flat`)"), "{text}");
-    assert!(p.baseline("flat").with_extension("json.new").exists(), "a mismatching run leaves its result for review");
+    assert!(
+        text.contains("no baseline for `flat` (hint: create it with `cargo xtask bless flat`)"),
+        "{text}"
+    );
+    assert!(
+        p.baseline("flat").with_extension("json.new").exists(),
+        "a mismatching run leaves its result for review"
+    );
 
     let out = p.cmd(&["bless"]).output().expect("bless");
     assert!(out.status.success(), "{}", stdout(&out));
-    assert!(stdout(&out).contains("accepted pending result"), "bless takes the pending result without re-running");
+    assert!(
+        stdout(&out).contains("accepted pending result"),
+        "bless takes the pending result without re-running"
+    );
     assert!(p.baseline("flat").exists());
     assert!(!p.baseline("flat").with_extension("json.new").exists());
 
@@ -128,26 +157,41 @@ fn a_changed_scenario_or_figure_fails_with_table_diff_and_bless_command() {
     let out = p.cmd(&["run"]).output().expect("run");
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("1 metric(s) regressed beyond tolerance"), "{text}");
+    assert!(
+        text.contains("1 metric(s) regressed beyond tolerance"),
+        "{text}"
+    );
     assert!(text.contains("live_bytes.peak"), "{text}");
     assert!(text.contains("REGRESSED"), "{text}");
-    assert!(text.contains(&format!("-    \"live_bytes.peak\": {}", peak - 1)), "{text}");
+    assert!(
+        text.contains(&format!("-    \"live_bytes.peak\": {}", peak - 1)),
+        "{text}"
+    );
     assert!(text.contains("cargo xtask bless flat"), "{text}");
 
     // A scenario edited since its blessing is stale.
     p.scenario("flat", &register_wb("none", 12_000, ""));
     let text = stdout(&p.cmd(&["run"]).output().expect("run"));
-    assert!(text.contains("changed since its baseline was blessed"), "{text}");
+    assert!(
+        text.contains("changed since its baseline was blessed"),
+        "{text}"
+    );
 }
 
 #[test]
 fn bless_refuses_a_leak() {
     let p = Project::new();
-    p.scenario("leaky", &register_wb("lazy_record_update", 30_000, NO_GROWTH));
+    p.scenario(
+        "leaky",
+        &register_wb("lazy_record_update", 30_000, NO_GROWTH),
+    );
     let out = p.cmd(&["bless"]).output().expect("bless");
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("refusing to bless `leaky`: invariant `no growth` is violated"), "{text}");
+    assert!(
+        text.contains("refusing to bless `leaky`: invariant `no growth` is violated"),
+        "{text}"
+    );
     assert!(!p.baseline("leaky").exists());
 }
 
@@ -157,14 +201,20 @@ fn an_undetected_culprit_fails() {
     let expect = format!("{NO_GROWTH}expect = \"violated\"\n");
     p.scenario("culprit", &register_wb("none", 20_000, &expect));
     let text = stdout(&p.cmd(&["run"]).output().expect("run"));
-    assert!(text.contains("the leak this scenario exists to catch went undetected"), "{text}");
+    assert!(
+        text.contains("the leak this scenario exists to catch went undetected"),
+        "{text}"
+    );
 }
 
 #[test]
 fn a_culprit_stops_within_one_sample_of_the_violation() {
     let p = Project::new();
     let expect = format!("{NO_GROWTH}expect = \"violated\"\nexpect_type = \"LazyM2S::Update\"\nexpect_site = \"interconnect/record_update\"\n");
-    p.scenario("culprit", &register_wb("lazy_record_update", 1_000_000, &expect));
+    p.scenario(
+        "culprit",
+        &register_wb("lazy_record_update", 1_000_000, &expect),
+    );
     let out = p.cmd(&["run"]).output().expect("run");
     let r = p.result("culprit");
     let stopped = r["stopped_at"].as_u64().expect("stopped_at");
@@ -173,10 +223,16 @@ fn a_culprit_stops_within_one_sample_of_the_violation() {
     assert_eq!(inv["x"].as_u64(), Some(stopped));
     // The fifth steady sample is the first where a growth bound can be judged.
     assert_eq!(stopped, 5_000 + 4 * 1_000);
-    let last = r["current"]["timeline"]["points"].as_array().and_then(|p| p.last()).and_then(|p| p["x"].as_u64());
+    let last = r["current"]["timeline"]["points"]
+        .as_array()
+        .and_then(|p| p.last())
+        .and_then(|p| p["x"].as_u64());
     assert_eq!(last, Some(stopped), "no sample after the violation");
     let simulated: u64 = r["simulated_cycles"].as_u64().expect("simulated_cycles");
-    assert!(simulated > stopped && simulated <= stopped + 1_000, "the child went on for at most one interval: {simulated}");
+    assert!(
+        simulated > stopped && simulated <= stopped + 1_000,
+        "the child went on for at most one interval: {simulated}"
+    );
 }
 
 #[test]
@@ -187,7 +243,10 @@ fn exact_metrics_are_identical_run_to_run() {
     for _ in 0..2 {
         p.cmd(&["run"]).output().expect("run");
         let r = p.result("flat");
-        let mut m = r["current"]["metrics"].as_object().expect("metrics").clone();
+        let mut m = r["current"]["metrics"]
+            .as_object()
+            .expect("metrics")
+            .clone();
         m.remove("rss.peak");
         m.remove("jemalloc.resident.peak");
         runs.push((m, r["current"]["types"].clone()));
@@ -199,7 +258,10 @@ fn exact_metrics_are_identical_run_to_run() {
 #[test]
 fn the_budget_kills_a_runaway_run() {
     let p = Project::new();
-    p.scenario("slow", &register_wb("none", 100_000_000, "[budget]\ntimeout = \"500ms\"\n"));
+    p.scenario(
+        "slow",
+        &register_wb("none", 100_000_000, "[budget]\ntimeout = \"500ms\"\n"),
+    );
     let start = std::time::Instant::now();
     let out = p.cmd(&["run"]).output().expect("run");
     let text = stdout(&out);
@@ -213,13 +275,24 @@ fn the_budget_kills_a_runaway_run() {
 fn an_interrupted_bless_leaves_every_baseline_whole() {
     let p = Project::new();
     for i in 0..4 {
-        p.scenario(&format!("s{i}"), &register_wb("none", 200_000 + i * 1000, ""));
+        p.scenario(
+            &format!("s{i}"),
+            &register_wb("none", 200_000 + i * 1000, ""),
+        );
         // An existing baseline each, to be replaced.
         std::fs::write(p.baseline(&format!("s{i}")), "{\"old\": true}\n").expect("write");
     }
     let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("membound"))
         .env_remove("CI")
-        .args(["--scenarios", &path(&p, "scenarios"), "--baselines", &path(&p, "baselines"), "--work-dir", &path(&p, "work"), "bless"])
+        .args([
+            "--scenarios",
+            &path(&p, "scenarios"),
+            "--baselines",
+            &path(&p, "baselines"),
+            "--work-dir",
+            &path(&p, "work"),
+            "bless",
+        ])
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("spawn");
@@ -227,14 +300,19 @@ fn an_interrupted_bless_leaves_every_baseline_whole() {
     let _ = child.kill();
     let _ = child.wait();
     for i in 0..4 {
-        let text = std::fs::read_to_string(p.baseline(&format!("s{i}"))).expect("baseline still there");
-        let v: serde_json::Value = serde_json::from_str(&text).expect("every baseline is whole JSON, old or new");
+        let text =
+            std::fs::read_to_string(p.baseline(&format!("s{i}"))).expect("baseline still there");
+        let v: serde_json::Value =
+            serde_json::from_str(&text).expect("every baseline is whole JSON, old or new");
         assert!(v.get("old").is_some() || v.get("metrics").is_some());
     }
 }
 
 fn path(p: &Project, sub: &str) -> String {
-    Path::new(p.dir.path()).join(sub).to_string_lossy().into_owned()
+    Path::new(p.dir.path())
+        .join(sub)
+        .to_string_lossy()
+        .into_owned()
 }
 
 fn clash_fixture() -> String {
@@ -247,24 +325,41 @@ fn clash_fixture() -> String {
 #[test]
 fn profile_summarises_an_eventlog() {
     let p = Project::new();
-    let out = p.cmd(&["profile", &clash_fixture()]).output().expect("profile");
+    let out = p
+        .cmd(&["profile", &clash_fixture()])
+        .output()
+        .expect("profile");
     let text = stdout(&out);
     assert!(out.status.success(), "{text}");
-    assert!(text.contains("samples: 153 (census index 0 to 152)"), "{text}");
+    assert!(
+        text.contains("samples: 153 (census index 0 to 152)"),
+        "{text}"
+    );
     assert!(text.contains("peak residency:"), "{text}");
-    assert!(text.contains("clash-prelude:Clash.Signal.Internal.:-"), "labels are normalised: {text}");
+    assert!(
+        text.contains("clash-prelude:Clash.Signal.Internal.:-"),
+        "labels are normalised: {text}"
+    );
     assert!(text.contains("rts_ident: GHC-9.0.2"), "{text}");
 }
 
 #[test]
 fn profile_json_is_the_whole_timeline() {
     let p = Project::new();
-    let out = p.cmd(&["profile", "--json", &clash_fixture()]).output().expect("profile");
+    let out = p
+        .cmd(&["profile", "--json", &clash_fixture()])
+        .output()
+        .expect("profile");
     assert!(out.status.success());
     let tl: membound::Timeline = serde_json::from_slice(&out.stdout).expect("a Timeline");
     assert_eq!(tl.samples.len(), 153);
     assert_eq!(tl.x_unit, membound::XUnit::Census);
-    let cons = tl.samples.iter().filter_map(|s| s.types.get("clash-prelude:Clash.Signal.Internal.:-")).map(|t| t.count).max();
+    let cons = tl
+        .samples
+        .iter()
+        .filter_map(|s| s.types.get("clash-prelude:Clash.Signal.Internal.:-"))
+        .map(|t| t.count)
+        .max();
     assert!(cons.is_some_and(|c| c > 0));
 }
 
@@ -285,10 +380,21 @@ max = "1 MiB"
 "#;
     p.scenario("toy", scenario);
     let file = p.dir.path().join("scenarios/toy.toml");
-    let out = p.cmd(&["profile", &clash_fixture(), "--scenario", &file.to_string_lossy()]).output().expect("profile");
+    let out = p
+        .cmd(&[
+            "profile",
+            &clash_fixture(),
+            "--scenario",
+            &file.to_string_lossy(),
+        ])
+        .output()
+        .expect("profile");
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
-    assert!(text.contains("invariant `few signal cells` violated at census"), "{text}");
+    assert!(
+        text.contains("invariant `few signal cells` violated at census"),
+        "{text}"
+    );
     assert!(text.contains("heap under 1 MiB: holds"), "{text}");
 }
 
@@ -298,9 +404,15 @@ fn corrupt_profiles_are_errors_with_offsets_not_panics() {
     let bytes = std::fs::read(clash_fixture()).expect("fixture");
     let path = p.dir.path().join("cut.eventlog");
     std::fs::write(&path, &bytes[..40]).expect("write");
-    let out = p.cmd(&["profile", &path.to_string_lossy()]).output().expect("profile");
+    let out = p
+        .cmd(&["profile", &path.to_string_lossy()])
+        .output()
+        .expect("profile");
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(2), "{text}");
-    assert!(text.contains("cut.eventlog: eventlog header cut off at byte 37"), "{text}");
+    assert!(
+        text.contains("cut.eventlog: eventlog header cut off at byte 37"),
+        "{text}"
+    );
     assert!(!text.contains("panicked"), "{text}");
 }

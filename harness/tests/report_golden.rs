@@ -23,9 +23,13 @@ fn read_dir_json<T: serde::de::DeserializeOwned>(dir: &Path) -> Vec<(String, T)>
     paths
         .into_iter()
         .map(|p| {
-            let text = std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
+            let text = std::fs::read_to_string(&p)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
             let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            (p.file_stem().expect("stem").to_string_lossy().into_owned(), v)
+            (
+                p.file_stem().expect("stem").to_string_lossy().into_owned(),
+                v,
+            )
         })
         .collect()
 }
@@ -37,15 +41,28 @@ fn input() -> ReportInput {
         base_ref: Option<String>,
         blessed: Vec<BlessedChange>,
     }
-    let results: Vec<ScenarioResult> = read_dir_json(&data().join("results")).into_iter().map(|(_, r)| r).collect();
-    let base: BTreeMap<String, Baseline> = read_dir_json(&data().join("base")).into_iter().collect();
-    let pr: Pr = serde_json::from_str(&std::fs::read_to_string(data().join("pr.json")).expect("pr.json")).expect("pr.json parses");
-    ReportInput { results, base_ref: pr.base_ref, base, blessed: pr.blessed }
+    let results: Vec<ScenarioResult> = read_dir_json(&data().join("results"))
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    let base: BTreeMap<String, Baseline> =
+        read_dir_json(&data().join("base")).into_iter().collect();
+    let pr: Pr =
+        serde_json::from_str(&std::fs::read_to_string(data().join("pr.json")).expect("pr.json"))
+            .expect("pr.json parses");
+    ReportInput {
+        results,
+        base_ref: pr.base_ref,
+        base,
+        blessed: pr.blessed,
+    }
 }
 
 /// Checks `actual` against the golden file; with `UPDATE_GOLDEN=1`, rewrites it instead.
 fn check_golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
     if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir golden");
         std::fs::write(&path, actual).expect("write golden");
@@ -86,10 +103,24 @@ fn test_data_is_consistent_with_the_comparison_rules() {
     let input = input();
     assert_eq!(input.results.len(), 4);
     for r in &input.results {
-        let (b, c, cmp) = (r.baseline.as_ref().expect("baseline"), r.current.as_ref().expect("current"), r.comparison.as_ref().expect("comparison"));
+        let (b, c, cmp) = (
+            r.baseline.as_ref().expect("baseline"),
+            r.current.as_ref().expect("current"),
+            r.comparison.as_ref().expect("comparison"),
+        );
         for row in &cmp.rows {
-            assert_eq!(judge(row.baseline, row.current, row.tolerance), row.verdict, "{}: {}", r.scenario, row.metric);
-            let get = |x: &Baseline| match row.metric.strip_prefix("types.").and_then(|m| m.rsplit_once('.')) {
+            assert_eq!(
+                judge(row.baseline, row.current, row.tolerance),
+                row.verdict,
+                "{}: {}",
+                r.scenario,
+                row.metric
+            );
+            let get = |x: &Baseline| match row
+                .metric
+                .strip_prefix("types.")
+                .and_then(|m| m.rsplit_once('.'))
+            {
                 Some((label, field)) => x.types.get(label).and_then(|f| f.get(field)).copied(),
                 None => x.metrics.get(&row.metric).copied(),
             };
@@ -102,11 +133,17 @@ fn test_data_is_consistent_with_the_comparison_rules() {
 #[test]
 fn markdown_has_what_reviewers_need() {
     let md = report::markdown(&input());
-    assert!(md.starts_with("<!-- membound-report -->\n"), "the marker CI looks for comes first");
+    assert!(
+        md.starts_with("<!-- membound-report -->\n"),
+        "the marker CI looks for comes first"
+    );
     assert!(md.contains("4 scenarios run: 1 passed, 3 failed"));
     assert!(md.contains("cargo xtask bless wishbone_interconnect"));
     assert!(md.contains("cargo xtask bless clash_register_wb"));
-    assert!(!md.contains("cargo xtask bless record_update_leak\n"), "bless refuses failing invariants");
+    assert!(
+        !md.contains("cargo xtask bless record_update_leak\n"),
+        "bless refuses failing invariants"
+    );
     assert!(md.contains("violated at cycle 120,000"));
     assert!(md.contains("```mermaid") && md.contains("xychart-beta"));
     assert!(md.contains("### Baselines changed in this PR"));
@@ -123,5 +160,8 @@ fn without_a_base_ref_results_compare_with_their_own_baseline() {
     assert!(md.contains("compared with the blessed baselines"));
     assert!(!md.contains("Baselines changed in this PR"));
     // The passing scenario moved only within tolerance against its own baseline: folded away.
-    assert!(md.contains("1 scenario passed with nothing moved beyond tolerance"), "{md}");
+    assert!(
+        md.contains("1 scenario passed with nothing moved beyond tolerance"),
+        "{md}"
+    );
 }

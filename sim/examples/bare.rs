@@ -9,7 +9,10 @@ use std::time::Instant;
 static ALLOC: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() {
-    let cycles: u64 = std::env::args().nth(1).and_then(|c| c.parse().ok()).unwrap_or(2_000_000);
+    let cycles: u64 = std::env::args()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(2_000_000);
     let mut params = BTreeMap::new();
     params.insert("slaves".to_string(), sim::circuits::ParamValue::Int(4));
     params.insert("seed".to_string(), sim::circuits::ParamValue::Int(7));

@@ -27,11 +27,15 @@ fn real_main() -> Result<ExitCode> {
     let Some(sub) = args.first() else {
         bail!("{USAGE}");
     };
-    if !matches!(sub.as_str(), "run" | "bless" | "report" | "profile" | "check") {
+    if !matches!(
+        sub.as_str(),
+        "run" | "bless" | "report" | "profile" | "check"
+    ) {
         bail!("unknown task `{sub}`\n{USAGE}");
     }
     let root = workspace_root()?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     // `profile FILE` and `check FILE` take paths relative to where the user stands.
     let cwd = std::env::current_dir().context("reading the current directory")?;
@@ -39,7 +43,11 @@ fn real_main() -> Result<ExitCode> {
         .iter()
         .map(|a| {
             let p = Path::new(a);
-            if matches!(sub.as_str(), "profile" | "check") && !a.starts_with('-') && p.exists() && p.is_relative() {
+            if matches!(sub.as_str(), "profile" | "check")
+                && !a.starts_with('-')
+                && p.exists()
+                && p.is_relative()
+            {
                 cwd.join(p).to_string_lossy().into_owned()
             } else {
                 a.clone()
@@ -48,7 +56,15 @@ fn real_main() -> Result<ExitCode> {
         .collect();
     let status = Command::new(cargo)
         .current_dir(&root)
-        .args(["run", "--quiet", "--package", "membound", "--bin", "membound", "--"])
+        .args([
+            "run",
+            "--quiet",
+            "--package",
+            "membound",
+            "--bin",
+            "membound",
+            "--",
+        ])
         .arg("--scenarios")
         .arg(root.join("scenarios"))
         .arg("--baselines")
@@ -59,11 +75,15 @@ fn real_main() -> Result<ExitCode> {
         .args(rest)
         .status()
         .context("running cargo")?;
-    Ok(ExitCode::from(status.code().unwrap_or(1).clamp(0, 255) as u8))
+    Ok(ExitCode::from(
+        status.code().unwrap_or(1).clamp(0, 255) as u8
+    ))
 }
 
 /// The workspace root: the parent of this crate's manifest directory.
 fn workspace_root() -> Result<PathBuf> {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.parent().map(Path::to_path_buf).context("xtask has no parent directory")
+    here.parent()
+        .map(Path::to_path_buf)
+        .context("xtask has no parent directory")
 }

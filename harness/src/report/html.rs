@@ -3,8 +3,9 @@
 
 use super::svg::{esc, Chart, Legend, LegendKind};
 use super::{
-    against_all, blessed_rows, blessed_sorted, direction, fmt_delta, fmt_delta_rel, fmt_opt, fmt_rel, fmt_tol, invariant_line,
-    summary, type_metric, views, BlessedChange, ReportInput, View,
+    against_all, blessed_rows, blessed_sorted, direction, fmt_delta, fmt_delta_rel, fmt_opt,
+    fmt_rel, fmt_tol, invariant_line, summary, type_metric, views, BlessedChange, ReportInput,
+    View,
 };
 use crate::compare::{Row, RowVerdict};
 use crate::invariant::Outcome;
@@ -59,7 +60,11 @@ pub fn html(input: &ReportInput) -> String {
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>membound memory report</title>\n");
     let _ = writeln!(s, "<style>{STYLE}</style>\n</head>\n<body>\n<main>");
     let _ = writeln!(s, "<h1>Memory report</h1>");
-    let _ = writeln!(s, "<p class=\"lead\">{}</p>", esc(&summary(&input.results).line(&against_all(input))));
+    let _ = writeln!(
+        s,
+        "<p class=\"lead\">{}</p>",
+        esc(&summary(&input.results).line(&against_all(input)))
+    );
     let views = views(input);
     if !views.is_empty() {
         overview(&mut s, &views);
@@ -81,22 +86,47 @@ pub fn html(input: &ReportInput) -> String {
 }
 
 fn anchor(name: &str) -> String {
-    let id: String = name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' || c == '-' { c } else { '-' }).collect();
+    let id: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect();
     format!("s-{id}")
 }
 
 fn badge(v: &View) -> String {
     let st = v.status();
-    format!("<span class=\"badge {}\">{}</span>", st.css(), esc(st.word()))
+    format!(
+        "<span class=\"badge {}\">{}</span>",
+        st.css(),
+        esc(st.word())
+    )
 }
 
 fn overview(s: &mut String, views: &[View]) {
     s.push_str("<table class=\"overview\">\n<thead><tr><th>scenario</th><th>status</th><th class=\"num\">peak live: baseline</th><th class=\"num\">this run</th><th class=\"num\">Δ%</th><th class=\"num\">metrics moved</th><th>invariants</th></tr></thead>\n<tbody>\n");
     for v in views {
         let (b, c) = v.peak();
-        let moved = v.rows.iter().filter(|r| r.verdict != RowVerdict::Equal).count();
-        let held = v.r.invariants.iter().filter(|i| matches!(i.outcome, Outcome::Held { .. })).count();
-        let violated = v.r.invariants.iter().filter(|i| matches!(i.outcome, Outcome::Violated(_))).count();
+        let moved = v
+            .rows
+            .iter()
+            .filter(|r| r.verdict != RowVerdict::Equal)
+            .count();
+        let held =
+            v.r.invariants
+                .iter()
+                .filter(|i| matches!(i.outcome, Outcome::Held { .. }))
+                .count();
+        let violated =
+            v.r.invariants
+                .iter()
+                .filter(|i| matches!(i.outcome, Outcome::Violated(_)))
+                .count();
         let other = v.r.invariants.len() - held - violated;
         let mut inv = format!("{held} held");
         if violated > 0 {
@@ -122,12 +152,21 @@ fn overview(s: &mut String, views: &[View]) {
 fn scenario(s: &mut String, v: &View, input: &ReportInput) {
     let _ = writeln!(s, "<section id=\"{}\">", anchor(v.name()));
     let _ = writeln!(s, "<h2><code>{}</code> {}</h2>", esc(v.name()), badge(v));
-    let mut meta = format!("<code>{}</code> · x: {} · compared with the {}", esc(&v.r.path.display().to_string()), v.unit().label(), esc(&v.against(input)));
+    let mut meta = format!(
+        "<code>{}</code> · x: {} · compared with the {}",
+        esc(&v.r.path.display().to_string()),
+        v.unit().label(),
+        esc(&v.against(input))
+    );
     if v.reblessed {
         meta.push_str(" · baseline re-blessed in this PR");
     }
     if v.new_at_base {
-        let _ = write!(meta, " · new: no baseline at {}", esc(input.base_ref.as_deref().unwrap_or("the base ref")));
+        let _ = write!(
+            meta,
+            " · new: no baseline at {}",
+            esc(input.base_ref.as_deref().unwrap_or("the base ref"))
+        );
     }
     let _ = writeln!(s, "<p class=\"meta\">{meta}</p>");
     if !v.r.verdict.reasons.is_empty() {
@@ -145,7 +184,11 @@ fn scenario(s: &mut String, v: &View, input: &ReportInput) {
     movers(s, v);
     invariants(s, v);
     if v.blessable() {
-        let _ = writeln!(s, "<p>To accept this run as the new baseline: <code>cargo xtask bless {}</code></p>", esc(v.name()));
+        let _ = writeln!(
+            s,
+            "<p>To accept this run as the new baseline: <code>cargo xtask bless {}</code></p>",
+            esc(v.name())
+        );
     } else if !v.r.verdict.passed && v.r.run_error.is_none() && !v.r.invariant_problems.is_empty() {
         s.push_str("<p>Not blessable: <code>cargo xtask bless</code> refuses a run whose invariants fail; fix the cause first.</p>\n");
     }
@@ -153,17 +196,26 @@ fn scenario(s: &mut String, v: &View, input: &ReportInput) {
 }
 
 fn charts(s: &mut String, v: &View, input: &ReportInput) {
-    let bounds: Vec<(String, u64)> = v.r.invariants.iter().filter_map(|i| Some((i.name.clone(), i.max_live_bytes?))).collect();
-    let violation = v
-        .r
-        .invariants
-        .iter()
-        .filter_map(|i| match &i.outcome {
-            Outcome::Violated(viol) => Some((i.name.clone(), viol.x)),
-            _ => None,
-        })
-        .min_by_key(|(_, x)| *x);
-    let chart = Chart { unit: v.unit(), baseline: v.baseline_timeline(), current: v.current_timeline(), bounds, violation };
+    let bounds: Vec<(String, u64)> =
+        v.r.invariants
+            .iter()
+            .filter_map(|i| Some((i.name.clone(), i.max_live_bytes?)))
+            .collect();
+    let violation =
+        v.r.invariants
+            .iter()
+            .filter_map(|i| match &i.outcome {
+                Outcome::Violated(viol) => Some((i.name.clone(), viol.x)),
+                _ => None,
+            })
+            .min_by_key(|(_, x)| *x);
+    let chart = Chart {
+        unit: v.unit(),
+        baseline: v.baseline_timeline(),
+        current: v.current_timeline(),
+        bounds,
+        violation,
+    };
     if chart.baseline.is_none() && chart.current.is_none() {
         s.push_str("<p class=\"note\">No timeline to chart.</p>\n");
         return;
@@ -172,7 +224,13 @@ fn charts(s: &mut String, v: &View, input: &ReportInput) {
     let (svg, legend) = chart.residency(&against, "this run");
     figure(s, "Total residency over time", &svg, &legend, note(v));
     if let Some((svg, legend)) = chart.by_type(&against) {
-        figure(s, "Live bytes by type (this run), with the baseline's total", &svg, &legend, None);
+        figure(
+            s,
+            "Live bytes by type (this run), with the baseline's total",
+            &svg,
+            &legend,
+            None,
+        );
     }
 }
 
@@ -189,7 +247,11 @@ fn note(v: &View) -> Option<String> {
 }
 
 fn figure(s: &mut String, caption: &str, svg: &str, legend: &[Legend], note: Option<String>) {
-    let _ = writeln!(s, "<figure>\n<figcaption>{}</figcaption>\n{svg}", esc(caption));
+    let _ = writeln!(
+        s,
+        "<figure>\n<figcaption>{}</figcaption>\n{svg}",
+        esc(caption)
+    );
     s.push_str("<ul class=\"legend\">");
     for l in legend {
         let (class, style) = match l.kind {
@@ -197,7 +259,11 @@ fn figure(s: &mut String, caption: &str, svg: &str, legend: &[Legend], note: Opt
             LegendKind::Dashed => ("key dashed", format!("border-color: {}", l.colour)),
             LegendKind::Band => ("key band", format!("background: {}", l.colour)),
         };
-        let _ = write!(s, "<li><span class=\"{class}\" style=\"{style}\"></span>{}</li>", esc(&l.label));
+        let _ = write!(
+            s,
+            "<li><span class=\"{class}\" style=\"{style}\"></span>{}</li>",
+            esc(&l.label)
+        );
     }
     s.push_str("</ul>\n");
     if let Some(n) = note {
@@ -236,9 +302,18 @@ fn metrics(s: &mut String, v: &View) {
     }
     let unchanged = v.unchanged();
     if !unchanged.is_empty() {
-        let _ = writeln!(s, "<details><summary>{} unchanged metric(s)</summary>\n<table>\n<tbody>", unchanged.len());
+        let _ = writeln!(
+            s,
+            "<details><summary>{} unchanged metric(s)</summary>\n<table>\n<tbody>",
+            unchanged.len()
+        );
         for r in unchanged {
-            let _ = writeln!(s, "<tr><td><code>{}</code></td><td class=\"num\">{}</td></tr>", esc(&r.metric), fmt_opt(&r.metric, r.current));
+            let _ = writeln!(
+                s,
+                "<tr><td><code>{}</code></td><td class=\"num\">{}</td></tr>",
+                esc(&r.metric),
+                fmt_opt(&r.metric, r.current)
+            );
         }
         s.push_str("</tbody>\n</table>\n</details>\n");
     }
@@ -274,7 +349,9 @@ fn invariants(s: &mut String, v: &View) {
     s.push_str("<h3>Invariants</h3>\n<ul class=\"invariants\">\n");
     for i in &v.r.invariants {
         let (ok, line) = invariant_line(v.unit(), i);
-        let bound = i.max_live_bytes.map_or(String::new(), |b| format!(" [bound {}]", fmt_bytes(b as f64)));
+        let bound = i.max_live_bytes.map_or(String::new(), |b| {
+            format!(" [bound {}]", fmt_bytes(b as f64))
+        });
         let _ = writeln!(
             s,
             "<li><span class=\"{}\">{}</span> <code>{}</code> ({}){}: {}</li>",
@@ -289,7 +366,11 @@ fn invariants(s: &mut String, v: &View) {
     s.push_str("</ul>\n");
     for i in &v.r.invariants {
         if let Outcome::Violated(viol) = &i.outcome {
-            let _ = writeln!(s, "<pre class=\"violation\">{}</pre>", esc(viol.explain(v.unit()).trim_end()));
+            let _ = writeln!(
+                s,
+                "<pre class=\"violation\">{}</pre>",
+                esc(viol.explain(v.unit()).trim_end())
+            );
         }
     }
 }
@@ -310,26 +391,47 @@ fn blessed(s: &mut String, input: &ReportInput) {
 fn blessed_one(s: &mut String, c: &BlessedChange, base: &str) {
     let (old, new) = match (&c.old, &c.new) {
         (None, Some(_)) => {
-            let _ = writeln!(s, "<h3><code>{}</code>: new baseline (none at {})</h3>", esc(&c.scenario), esc(base));
+            let _ = writeln!(
+                s,
+                "<h3><code>{}</code>: new baseline (none at {})</h3>",
+                esc(&c.scenario),
+                esc(base)
+            );
             return;
         }
         (Some(_), None) => {
-            let _ = writeln!(s, "<h3><code>{}</code>: baseline removed</h3>", esc(&c.scenario));
+            let _ = writeln!(
+                s,
+                "<h3><code>{}</code>: baseline removed</h3>",
+                esc(&c.scenario)
+            );
             return;
         }
         (Some(o), Some(n)) => (o, n),
         (None, None) => return,
     };
     let rows = blessed_rows(c);
-    let _ = writeln!(s, "<h3><code>{}</code>: {} metric(s) changed since {}</h3>", esc(&c.scenario), rows.len(), esc(base));
+    let _ = writeln!(
+        s,
+        "<h3><code>{}</code>: {} metric(s) changed since {}</h3>",
+        esc(&c.scenario),
+        rows.len(),
+        esc(base)
+    );
     let mut notes = Vec::new();
     if old.fingerprint != new.fingerprint {
-        notes.push(format!("the scenario changed (fingerprint {} → {})", old.fingerprint, new.fingerprint));
+        notes.push(format!(
+            "the scenario changed (fingerprint {} → {})",
+            old.fingerprint, new.fingerprint
+        ));
     }
     for (name, text) in &new.invariants {
         let was = old.invariants.get(name);
         if was != Some(text) {
-            notes.push(format!("invariant `{name}`: {} → {text}", was.map_or("(none)", String::as_str)));
+            notes.push(format!(
+                "invariant `{name}`: {} → {text}",
+                was.map_or("(none)", String::as_str)
+            ));
         }
     }
     if !notes.is_empty() {
@@ -364,6 +466,12 @@ fn blessed_one(s: &mut String, c: &BlessedChange, base: &str) {
     };
     if chart.baseline.is_some() || chart.current.is_some() {
         let (svg, legend) = chart.residency(&format!("at {base}"), "at head");
-        figure(s, "Total residency of the blessed baseline", &svg, &legend, None);
+        figure(
+            s,
+            "Total residency of the blessed baseline",
+            &svg,
+            &legend,
+            None,
+        );
     }
 }

@@ -4,8 +4,9 @@
 
 use super::svg::{trim_number, ByteAxis, BASELINE_COLOUR, CURRENT_COLOUR};
 use super::{
-    against_all, blessed_rows, blessed_sorted, direction, fmt_at, fmt_delta, fmt_delta_rel, fmt_opt, fmt_rel, fmt_tol,
-    invariant_line, summary, type_metric, views, BlessedChange, ReportInput, Status, View, MARKER, TOP_MOVERS,
+    against_all, blessed_rows, blessed_sorted, direction, fmt_at, fmt_delta, fmt_delta_rel,
+    fmt_opt, fmt_rel, fmt_tol, invariant_line, summary, type_metric, views, BlessedChange,
+    ReportInput, Status, View, MARKER, TOP_MOVERS,
 };
 use crate::compare::Row;
 use crate::units::fmt_bytes;
@@ -20,7 +21,11 @@ pub fn markdown(input: &ReportInput) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{MARKER}");
     let _ = writeln!(s, "## Memory report\n");
-    let _ = writeln!(s, "**{}**\n", summary(&input.results).line(&against_all(input)));
+    let _ = writeln!(
+        s,
+        "**{}**\n",
+        summary(&input.results).line(&against_all(input))
+    );
     let views = views(input);
     if !views.is_empty() {
         overview(&mut s, &views);
@@ -30,11 +35,21 @@ pub fn markdown(input: &ReportInput) -> String {
         scenario(&mut s, v, input);
     }
     if !quiet.is_empty() {
-        let _ = writeln!(s, "<details><summary>{} passed with nothing moved beyond tolerance</summary>\n", plural(quiet.len(), "scenario", "scenarios"));
+        let _ = writeln!(
+            s,
+            "<details><summary>{} passed with nothing moved beyond tolerance</summary>\n",
+            plural(quiet.len(), "scenario", "scenarios")
+        );
         let _ = writeln!(s, "| scenario | peak live | invariants |\n|:--|--:|:--|");
         for v in &quiet {
             let held = v.r.invariants.len();
-            let _ = writeln!(s, "| {} | {} | {} |", code(v.name()), v.peak().1.map_or("—".into(), fmt_bytes), plural(held, "invariant held", "invariants held"));
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} |",
+                code(v.name()),
+                v.peak().1.map_or("—".into(), fmt_bytes),
+                plural(held, "invariant held", "invariants held")
+            );
         }
         let _ = writeln!(s, "\n</details>\n");
     }
@@ -45,7 +60,10 @@ pub fn markdown(input: &ReportInput) -> String {
 }
 
 fn overview(s: &mut String, views: &[View]) {
-    let _ = writeln!(s, "| | scenario | status | peak live: baseline → this run | Δ% |\n|:-:|:--|:--|--:|--:|");
+    let _ = writeln!(
+        s,
+        "| | scenario | status | peak live: baseline → this run | Δ% |\n|:-:|:--|:--|--:|--:|"
+    );
     for v in views {
         let (b, c) = v.peak();
         let _ = writeln!(
@@ -73,12 +91,20 @@ fn icon(st: Status) -> &'static str {
 fn scenario(s: &mut String, v: &View, input: &ReportInput) {
     let st = v.status();
     let _ = writeln!(s, "### {} {}: {}\n", icon(st), code(v.name()), st.word());
-    let mut meta = format!("{} · x: {} · compared with the {}", code(&v.r.path.display().to_string()), v.unit().label(), v.against(input));
+    let mut meta = format!(
+        "{} · x: {} · compared with the {}",
+        code(&v.r.path.display().to_string()),
+        v.unit().label(),
+        v.against(input)
+    );
     if v.reblessed {
         meta.push_str(" · baseline re-blessed in this PR (see below)");
     }
     if v.new_at_base {
-        meta.push_str(&format!(" · new: no baseline at {}", input.base_ref.as_deref().unwrap_or("the base ref")));
+        meta.push_str(&format!(
+            " · new: no baseline at {}",
+            input.base_ref.as_deref().unwrap_or("the base ref")
+        ));
     }
     let _ = writeln!(s, "{meta}\n");
     for reason in &v.r.verdict.reasons {
@@ -88,7 +114,11 @@ fn scenario(s: &mut String, v: &View, input: &ReportInput) {
         s.push('\n');
     }
     if let Some(e) = &v.r.run_error {
-        let _ = writeln!(s, "<details><summary>run error</summary>\n\n```text\n{}\n```\n\n</details>\n", e.trim_end());
+        let _ = writeln!(
+            s,
+            "<details><summary>run error</summary>\n\n```text\n{}\n```\n\n</details>\n",
+            e.trim_end()
+        );
     }
     metrics(s, v);
     movers(s, v);
@@ -97,7 +127,11 @@ fn scenario(s: &mut String, v: &View, input: &ReportInput) {
         s.push_str(&chart);
     }
     if v.blessable() {
-        let _ = writeln!(s, "To accept this run as the new baseline:\n\n```sh\ncargo xtask bless {}\n```\n", v.name());
+        let _ = writeln!(
+            s,
+            "To accept this run as the new baseline:\n\n```sh\ncargo xtask bless {}\n```\n",
+            v.name()
+        );
     } else if !v.r.verdict.passed && v.r.run_error.is_none() && !v.r.invariant_problems.is_empty() {
         let _ = writeln!(s, "Not blessable: `cargo xtask bless` refuses a run whose invariants fail; fix the cause first.\n");
     }
@@ -124,10 +158,19 @@ fn metrics(s: &mut String, v: &View) {
     }
     let unchanged = v.unchanged();
     if !unchanged.is_empty() {
-        let _ = writeln!(s, "<details><summary>{} unchanged</summary>\n", plural(unchanged.len(), "metric", "metrics"));
+        let _ = writeln!(
+            s,
+            "<details><summary>{} unchanged</summary>\n",
+            plural(unchanged.len(), "metric", "metrics")
+        );
         let _ = writeln!(s, "| metric | value |\n|:--|--:|");
         for r in unchanged {
-            let _ = writeln!(s, "| {} | {} |", code(&r.metric), fmt_opt(&r.metric, r.current));
+            let _ = writeln!(
+                s,
+                "| {} | {} |",
+                code(&r.metric),
+                fmt_opt(&r.metric, r.current)
+            );
         }
         let _ = writeln!(s, "\n</details>\n");
     }
@@ -161,14 +204,19 @@ fn movers(s: &mut String, v: &View) {
             verdict_word(r)
         );
     };
-    let header = "| type | metric | baseline | this run | Δ | Δ% | verdict |\n|:--|:--|--:|--:|--:|--:|:--|";
+    let header =
+        "| type | metric | baseline | this run | Δ | Δ% | verdict |\n|:--|:--|--:|--:|--:|--:|:--|";
     let _ = writeln!(s, "{header}");
     for r in moved.iter().take(TOP_MOVERS) {
         row(s, r);
     }
     s.push('\n');
     if moved.len() > TOP_MOVERS {
-        let _ = writeln!(s, "<details><summary>{} more per-type metrics moved</summary>\n\n{header}", moved.len() - TOP_MOVERS);
+        let _ = writeln!(
+            s,
+            "<details><summary>{} more per-type metrics moved</summary>\n\n{header}",
+            moved.len() - TOP_MOVERS
+        );
         for r in &moved[TOP_MOVERS..] {
             row(s, r);
         }
@@ -183,7 +231,14 @@ fn invariants(s: &mut String, v: &View) {
     let _ = writeln!(s, "**Invariants**\n");
     for i in &v.r.invariants {
         let (ok, line) = invariant_line(v.unit(), i);
-        let _ = writeln!(s, "- {} {} ({}): {}", if ok { "✅" } else { "❌" }, code(&i.name), text(&i.during), text(&line));
+        let _ = writeln!(
+            s,
+            "- {} {} ({}): {}",
+            if ok { "✅" } else { "❌" },
+            code(&i.name),
+            text(&i.during),
+            text(&line)
+        );
     }
     s.push('\n');
     for i in &v.r.invariants {
@@ -204,8 +259,17 @@ fn chart(v: &View, against: &str) -> Option<String> {
     let cur = v.current_timeline()?;
     let n = cur.points.len();
     let k = n.min(MD_CHART_POINTS);
-    let mut idx: Vec<usize> = if k <= 1 { vec![0] } else { (0..k).map(|i| i * (n - 1) / (k - 1)).collect() };
-    if let Some((peak, _)) = cur.points.iter().enumerate().max_by_key(|(i, p)| (p.live_bytes, std::cmp::Reverse(*i))) {
+    let mut idx: Vec<usize> = if k <= 1 {
+        vec![0]
+    } else {
+        (0..k).map(|i| i * (n - 1) / (k - 1)).collect()
+    };
+    if let Some((peak, _)) = cur
+        .points
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, p)| (p.live_bytes, std::cmp::Reverse(*i)))
+    {
         if !idx.contains(&peak) {
             idx.push(peak);
         }
@@ -230,28 +294,69 @@ fn chart(v: &View, against: &str) -> Option<String> {
             })
             .collect()
     });
-    let max = current.iter().chain(baseline.iter().flatten()).copied().max().unwrap_or(0) as f64;
-    let (div, unit) = if max >= 1024.0 * 1024.0 { (1024.0 * 1024.0, "MiB") } else { (1024.0, "KiB") };
+    let max = current
+        .iter()
+        .chain(baseline.iter().flatten())
+        .copied()
+        .max()
+        .unwrap_or(0) as f64;
+    let (div, unit) = if max >= 1024.0 * 1024.0 {
+        (1024.0 * 1024.0, "MiB")
+    } else {
+        (1024.0, "KiB")
+    };
     let top = ByteAxis::new(max).top / div;
     let num = |b: &u64| format!("{:.2}", *b as f64 / div);
     let mut s = String::new();
     let _ = writeln!(s, "**Residency over {}**\n", v.unit().label());
     let _ = writeln!(s, "```mermaid");
-    let palette = if baseline.is_some() { format!("{BASELINE_COLOUR}, {CURRENT_COLOUR}") } else { CURRENT_COLOUR.to_owned() };
-    let _ = writeln!(s, r#"%%{{init: {{"themeVariables": {{"xyChart": {{"plotColorPalette": "{palette}"}}}}}}}}%%"#);
+    let palette = if baseline.is_some() {
+        format!("{BASELINE_COLOUR}, {CURRENT_COLOUR}")
+    } else {
+        CURRENT_COLOUR.to_owned()
+    };
+    let _ = writeln!(
+        s,
+        r#"%%{{init: {{"themeVariables": {{"xyChart": {{"plotColorPalette": "{palette}"}}}}}}}}%%"#
+    );
     let _ = writeln!(s, "xychart-beta");
-    let _ = writeln!(s, "    x-axis \"{}\" [{}]", v.unit().label(), xs.iter().map(|x| format!("\"{}\"", short(*x, xs.last().copied().unwrap_or(0)))).collect::<Vec<_>>().join(", "));
-    let _ = writeln!(s, "    y-axis \"live bytes ({unit})\" 0 --> {}", trim_number(top));
+    let _ = writeln!(
+        s,
+        "    x-axis \"{}\" [{}]",
+        v.unit().label(),
+        xs.iter()
+            .map(|x| format!("\"{}\"", short(*x, xs.last().copied().unwrap_or(0))))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let _ = writeln!(
+        s,
+        "    y-axis \"live bytes ({unit})\" 0 --> {}",
+        trim_number(top)
+    );
     if let Some(b) = &baseline {
-        let _ = writeln!(s, "    line [{}]", b.iter().map(num).collect::<Vec<_>>().join(", "));
+        let _ = writeln!(
+            s,
+            "    line [{}]",
+            b.iter().map(num).collect::<Vec<_>>().join(", ")
+        );
     }
-    let _ = writeln!(s, "    line [{}]", current.iter().map(num).collect::<Vec<_>>().join(", "));
+    let _ = writeln!(
+        s,
+        "    line [{}]",
+        current.iter().map(num).collect::<Vec<_>>().join(", ")
+    );
     let _ = writeln!(s, "```\n");
     let mut caption = String::new();
     if baseline.is_some() {
         let _ = write!(caption, "grey: {against} · ");
     }
-    let _ = write!(caption, "blue: this run · {} of its {} charted samples", xs.len(), n);
+    let _ = write!(
+        caption,
+        "blue: this run · {} of its {} charted samples",
+        xs.len(),
+        n
+    );
     if held {
         caption.push_str(" · the baseline was sampled elsewhere: each value is its last sample at or before that x");
     }
@@ -276,7 +381,11 @@ fn blessed(s: &mut String, input: &ReportInput) {
     let _ = writeln!(s, "### Baselines changed in this PR\n");
     let changes = blessed_sorted(input);
     if changes.is_empty() {
-        let _ = writeln!(s, "None: every baseline is as at {}.\n", input.base_ref.as_deref().unwrap_or("the base ref"));
+        let _ = writeln!(
+            s,
+            "None: every baseline is as at {}.\n",
+            input.base_ref.as_deref().unwrap_or("the base ref")
+        );
         return;
     }
     for c in changes {
@@ -288,7 +397,11 @@ fn blessed_one(s: &mut String, c: &BlessedChange, input: &ReportInput) {
     let base = input.base_ref.as_deref().unwrap_or("base");
     match (&c.old, &c.new) {
         (None, Some(_)) => {
-            let _ = writeln!(s, "- {}: new baseline (none at {base})\n", code(&c.scenario));
+            let _ = writeln!(
+                s,
+                "- {}: new baseline (none at {base})\n",
+                code(&c.scenario)
+            );
             return;
         }
         (Some(_), None) => {
@@ -299,16 +412,32 @@ fn blessed_one(s: &mut String, c: &BlessedChange, input: &ReportInput) {
         (Some(_), Some(_)) => {}
     }
     let rows = blessed_rows(c);
-    let _ = writeln!(s, "**{}**: {} changed since {base}\n", code(&c.scenario), plural(rows.len(), "metric", "metrics"));
+    let _ = writeln!(
+        s,
+        "**{}**: {} changed since {base}\n",
+        code(&c.scenario),
+        plural(rows.len(), "metric", "metrics")
+    );
     if let (Some(o), Some(n)) = (&c.old, &c.new) {
         let mut notes = String::new();
         if o.fingerprint != n.fingerprint {
-            let _ = writeln!(notes, "- the scenario changed (fingerprint {} → {})", code(&o.fingerprint), code(&n.fingerprint));
+            let _ = writeln!(
+                notes,
+                "- the scenario changed (fingerprint {} → {})",
+                code(&o.fingerprint),
+                code(&n.fingerprint)
+            );
         }
         for (name, new) in &n.invariants {
             let old = o.invariants.get(name);
             if old != Some(new) {
-                let _ = writeln!(notes, "- invariant {}: {} → {}", code(name), text(old.map_or("(none)", String::as_str)), text(new));
+                let _ = writeln!(
+                    notes,
+                    "- invariant {}: {} → {}",
+                    code(name),
+                    text(old.map_or("(none)", String::as_str)),
+                    text(new)
+                );
             }
         }
         if !notes.is_empty() {
@@ -318,7 +447,11 @@ fn blessed_one(s: &mut String, c: &BlessedChange, input: &ReportInput) {
     if rows.is_empty() {
         return;
     }
-    let _ = writeln!(s, "| metric | at {} | at head | Δ | Δ% | |\n|:--|--:|--:|--:|--:|:--|", text(base));
+    let _ = writeln!(
+        s,
+        "| metric | at {} | at head | Δ | Δ% | |\n|:--|--:|--:|--:|--:|:--|",
+        text(base)
+    );
     for r in &rows {
         let _ = writeln!(
             s,
@@ -360,7 +493,12 @@ fn text(s: &str) -> String {
         if i % 2 == 1 {
             out.push_str(part);
         } else {
-            out.push_str(&part.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;"));
+            out.push_str(
+                &part
+                    .replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;"),
+            );
         }
     }
     out.replace('|', "\\|")
@@ -382,7 +520,10 @@ mod tests {
 
     #[test]
     fn text_escapes_outside_code_only() {
-        assert_eq!(text("count of `Signal<*>::Cons` <= 5"), "count of `Signal<*>::Cons` &lt;= 5");
+        assert_eq!(
+            text("count of `Signal<*>::Cons` <= 5"),
+            "count of `Signal<*>::Cons` &lt;= 5"
+        );
         assert_eq!(code("a|b"), "`a\\|b`");
     }
 }

@@ -80,18 +80,37 @@ struct View<'a> {
 
 impl<'a> View<'a> {
     fn new(r: &'a ScenarioResult, input: &'a ReportInput) -> View<'a> {
-        let own_rows = || r.comparison.as_ref().map(|c| c.rows.clone()).unwrap_or_default();
+        let own_rows = || {
+            r.comparison
+                .as_ref()
+                .map(|c| c.rows.clone())
+                .unwrap_or_default()
+        };
         if input.base.is_empty() {
-            return View { r, baseline: r.baseline.as_ref(), rows: own_rows(), reblessed: false, new_at_base: false };
+            return View {
+                r,
+                baseline: r.baseline.as_ref(),
+                rows: own_rows(),
+                reblessed: false,
+                new_at_base: false,
+            };
         }
         let base = input.base.get(&r.scenario);
         let reblessed = base != r.baseline.as_ref();
         let rows = match (base, &r.current) {
             _ if !reblessed => own_rows(),
-            (Some(b), Some(c)) => rows_against(b, c, r.comparison.as_ref().map_or(&[], |c| &c.rows)),
+            (Some(b), Some(c)) => {
+                rows_against(b, c, r.comparison.as_ref().map_or(&[], |c| &c.rows))
+            }
             _ => Vec::new(),
         };
-        View { r, baseline: base, rows, reblessed, new_at_base: base.is_none() }
+        View {
+            r,
+            baseline: base,
+            rows,
+            reblessed,
+            new_at_base: base.is_none(),
+        }
     }
 
     fn name(&self) -> &str {
@@ -121,46 +140,75 @@ impl<'a> View<'a> {
 
     /// Whole-run rows that moved.
     fn moved_metrics(&self) -> Vec<&Row> {
-        self.rows.iter().filter(|r| r.verdict != RowVerdict::Equal && type_metric(&r.metric).is_none()).collect()
+        self.rows
+            .iter()
+            .filter(|r| r.verdict != RowVerdict::Equal && type_metric(&r.metric).is_none())
+            .collect()
     }
 
     /// Per-type rows that moved, largest relative change first (new and gone ones first of all).
     fn moved_types(&self) -> Vec<&Row> {
-        let mut v: Vec<&Row> =
-            self.rows.iter().filter(|r| r.verdict != RowVerdict::Equal && type_metric(&r.metric).is_some()).collect();
+        let mut v: Vec<&Row> = self
+            .rows
+            .iter()
+            .filter(|r| r.verdict != RowVerdict::Equal && type_metric(&r.metric).is_some())
+            .collect();
         let mag = |r: &Row| r.delta_rel().map_or(f64::INFINITY, f64::abs);
-        v.sort_by(|a, b| mag(b).total_cmp(&mag(a)).then_with(|| a.metric.cmp(&b.metric)));
+        v.sort_by(|a, b| {
+            mag(b)
+                .total_cmp(&mag(a))
+                .then_with(|| a.metric.cmp(&b.metric))
+        });
         v
     }
 
     fn unchanged(&self) -> Vec<&Row> {
-        self.rows.iter().filter(|r| r.verdict == RowVerdict::Equal).collect()
+        self.rows
+            .iter()
+            .filter(|r| r.verdict == RowVerdict::Equal)
+            .collect()
     }
 
     /// Whether a reader needs the whole section (anything failed or moved beyond noise).
     fn interesting(&self) -> bool {
         !self.r.verdict.passed
             || self.reblessed
-            || self.rows.iter().any(|r| !matches!(r.verdict, RowVerdict::Equal | RowVerdict::Within))
-            || self.r.invariants.iter().any(|i| matches!(i.outcome, Outcome::Violated(_)))
+            || self
+                .rows
+                .iter()
+                .any(|r| !matches!(r.verdict, RowVerdict::Equal | RowVerdict::Within))
+            || self
+                .r
+                .invariants
+                .iter()
+                .any(|i| matches!(i.outcome, Outcome::Violated(_)))
     }
 
     /// Whether `cargo xtask bless` would accept this run (it refuses failing invariants).
     fn blessable(&self) -> bool {
-        !self.r.verdict.passed && self.r.run_error.is_none() && self.r.invariant_problems.is_empty() && self.r.current.is_some()
+        !self.r.verdict.passed
+            && self.r.run_error.is_none()
+            && self.r.invariant_problems.is_empty()
+            && self.r.current.is_some()
     }
 
     fn peak(&self) -> (Option<f64>, Option<f64>) {
-        let get = |b: Option<&Baseline>| b.and_then(|b| peak_metric(b)).map(|(_, v)| v);
+        let get = |b: Option<&Baseline>| b.and_then(peak_metric).map(|(_, v)| v);
         (get(self.baseline), get(self.r.current.as_ref()))
     }
 
     fn current_timeline(&self) -> Option<&'a ChartTimeline> {
-        self.r.current.as_ref().map(|c| &c.timeline).filter(|t| !t.points.is_empty())
+        self.r
+            .current
+            .as_ref()
+            .map(|c| &c.timeline)
+            .filter(|t| !t.points.is_empty())
     }
 
     fn baseline_timeline(&self) -> Option<&'a ChartTimeline> {
-        self.baseline.map(|b| &b.timeline).filter(|t| !t.points.is_empty())
+        self.baseline
+            .map(|b| &b.timeline)
+            .filter(|t| !t.points.is_empty())
     }
 
     /// The name of what the run is compared with, for captions.
@@ -225,7 +273,8 @@ fn summary(results: &[ScenarioResult]) -> Summary {
 
 impl Summary {
     fn line(&self, against: &str) -> String {
-        let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let plural =
+            |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         format!(
             "{} run: {} passed, {} failed · {} · {} · {} · compared with {against}",
             plural(self.run, "scenario", "scenarios"),
@@ -233,7 +282,11 @@ impl Summary {
             self.failed,
             plural(self.regressed, "regression", "regressions"),
             plural(self.improved, "improvement", "improvements"),
-            plural(self.invariant_failures, "invariant failure", "invariant failures"),
+            plural(
+                self.invariant_failures,
+                "invariant failure",
+                "invariant failures"
+            ),
         )
     }
 }
@@ -248,13 +301,21 @@ fn against_all(input: &ReportInput) -> String {
 /// Invariants whose outcome is not the declared one: an unexpected violation, or an expected
 /// violation that did not happen.
 fn invariant_failures(r: &ScenarioResult) -> usize {
-    r.invariants.iter().filter(|i| matches!(i.outcome, Outcome::Violated(_)) != i.expected_violation).count()
+    r.invariants
+        .iter()
+        .filter(|i| matches!(i.outcome, Outcome::Violated(_)) != i.expected_violation)
+        .count()
 }
 
 /// Views in report order: failing scenarios first, then by name.
 fn views(input: &ReportInput) -> Vec<View<'_>> {
     let mut v: Vec<View> = input.results.iter().map(|r| View::new(r, input)).collect();
-    v.sort_by(|a, b| a.r.verdict.passed.cmp(&b.r.verdict.passed).then_with(|| a.name().cmp(b.name())));
+    v.sort_by(|a, b| {
+        a.r.verdict
+            .passed
+            .cmp(&b.r.verdict.passed)
+            .then_with(|| a.name().cmp(b.name()))
+    });
     v
 }
 
@@ -268,17 +329,32 @@ fn rows_against(base: &Baseline, current: &Baseline, tolerances: &[Row]) -> Vec<
     names
         .into_iter()
         .map(|name| {
-            let tolerance = tolerances.iter().find(|r| &r.metric == name).map_or_else(|| default_tolerance(name), |r| r.tolerance);
+            let tolerance = tolerances
+                .iter()
+                .find(|r| &r.metric == name)
+                .map_or_else(|| default_tolerance(name), |r| r.tolerance);
             let (b, c) = (old.get(name).copied(), new.get(name).copied());
-            Row { metric: name.clone(), baseline: b, current: c, tolerance, verdict: judge(b, c, tolerance) }
+            Row {
+                metric: name.clone(),
+                baseline: b,
+                current: c,
+                tolerance,
+                verdict: judge(b, c, tolerance),
+            }
         })
         .collect()
 }
 
 fn default_tolerance(metric: &str) -> TolSpec {
     match kind(metric) {
-        Kind::Exact => TolSpec { relative: 0.0, absolute: 0.0 },
-        Kind::Noisy => TolSpec { relative: NOISY_DEFAULT.relative, absolute: NOISY_DEFAULT.absolute },
+        Kind::Exact => TolSpec {
+            relative: 0.0,
+            absolute: 0.0,
+        },
+        Kind::Noisy => TolSpec {
+            relative: NOISY_DEFAULT.relative,
+            absolute: NOISY_DEFAULT.absolute,
+        },
     }
 }
 
@@ -300,7 +376,9 @@ fn type_metric(metric: &str) -> Option<(&str, &str)> {
 
 /// The run's peak residency metric: the simulator's or GHC's.
 fn peak_metric(b: &Baseline) -> Option<(&'static str, f64)> {
-    ["live_bytes.peak", "heap.peak"].into_iter().find_map(|m| b.metrics.get(m).map(|v| (m, v.as_f64())))
+    ["live_bytes.peak", "heap.peak"]
+        .into_iter()
+        .find_map(|m| b.metrics.get(m).map(|v| (m, v.as_f64())))
 }
 
 fn fmt_opt(metric: &str, v: Option<Value>) -> String {
@@ -308,11 +386,21 @@ fn fmt_opt(metric: &str, v: Option<Value>) -> String {
 }
 
 fn fmt_delta(r: &Row) -> String {
-    r.delta().map_or_else(|| "—".into(), |d| format!("{}{}", if d > 0.0 { "+" } else { "" }, fmt_value(&r.metric, d)))
+    r.delta().map_or_else(
+        || "—".into(),
+        |d| {
+            format!(
+                "{}{}",
+                if d > 0.0 { "+" } else { "" },
+                fmt_value(&r.metric, d)
+            )
+        },
+    )
 }
 
 fn fmt_delta_rel(r: &Row) -> String {
-    r.delta_rel().map_or_else(|| "—".into(), |d| format!("{:+.1}%", d * 100.0))
+    r.delta_rel()
+        .map_or_else(|| "—".into(), |d| format!("{:+.1}%", d * 100.0))
 }
 
 fn fmt_rel(old: Option<f64>, new: Option<f64>) -> String {
@@ -332,14 +420,31 @@ fn fmt_at(unit: XUnit, x: u64) -> String {
 
 /// One line per invariant outcome: text, and whether it is what the scenario declared.
 fn invariant_line(unit: XUnit, i: &crate::pipeline::InvariantResult) -> (bool, String) {
-    let expected = if i.expected_violation { " (expected)" } else { "" };
+    let expected = if i.expected_violation {
+        " (expected)"
+    } else {
+        ""
+    };
     match &i.outcome {
         Outcome::Held { samples } => (
             !i.expected_violation,
-            format!("held over {} samples{}", fmt_int(*samples as i128), if i.expected_violation { " (a violation was expected)" } else { "" }),
+            format!(
+                "held over {} samples{}",
+                fmt_int(*samples as i128),
+                if i.expected_violation {
+                    " (a violation was expected)"
+                } else {
+                    ""
+                }
+            ),
         ),
         Outcome::Violated(v) => {
-            let mut s = format!("violated at {}{expected}: {}, found {}", fmt_at(unit, v.x), v.predicate, v.value);
+            let mut s = format!(
+                "violated at {}{expected}: {}, found {}",
+                fmt_at(unit, v.x),
+                v.predicate,
+                v.value
+            );
             if let Some(g) = v.top_growth.first() {
                 s.push_str(&format!(
                     "; top growth `{}` {}{} live ({}{})",
@@ -369,9 +474,18 @@ fn blessed_rows(c: &BlessedChange) -> Vec<Row> {
         .into_iter()
         .filter_map(|name| {
             let (b, c) = (old.get(name).copied(), new.get(name).copied());
-            let exact = TolSpec { relative: 0.0, absolute: 0.0 };
+            let exact = TolSpec {
+                relative: 0.0,
+                absolute: 0.0,
+            };
             let verdict = judge(b, c, exact);
-            (verdict != RowVerdict::Equal).then(|| Row { metric: name.clone(), baseline: b, current: c, tolerance: exact, verdict })
+            (verdict != RowVerdict::Equal).then(|| Row {
+                metric: name.clone(),
+                baseline: b,
+                current: c,
+                tolerance: exact,
+                verdict,
+            })
         })
         .collect()
 }
@@ -409,7 +523,13 @@ mod tests {
 
     #[test]
     fn the_summary_counts_what_the_verdicts_say() {
-        let s = Summary { run: 4, failed: 3, regressed: 1, improved: 1, invariant_failures: 1 };
+        let s = Summary {
+            run: 4,
+            failed: 3,
+            regressed: 1,
+            improved: 1,
+            invariant_failures: 1,
+        };
         assert_eq!(
             s.line("the blessed baselines"),
             "4 scenarios run: 1 passed, 3 failed · 1 regression · 1 improvement · 1 invariant failure · compared with the blessed baselines"

@@ -19,7 +19,9 @@ const TOP: f64 = 30.0;
 const BOTTOM: f64 = 46.0;
 
 /// Colours of the stacked type bands, in band order (largest type at the bottom), then "other".
-pub(super) const BAND_COLOURS: [&str; 8] = ["#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7"];
+pub(super) const BAND_COLOURS: [&str; 8] = [
+    "#4e79a7", "#f28e2b", "#59a14f", "#e15759", "#76b7b2", "#edc948", "#b07aa1", "#ff9da7",
+];
 pub(super) const OTHER_COLOUR: &str = "#d4cfcb";
 pub(super) const CURRENT_COLOUR: &str = "#1f5fa8";
 pub(super) const BASELINE_COLOUR: &str = "#555555";
@@ -87,12 +89,22 @@ pub(super) struct ByteAxis {
 impl ByteAxis {
     pub(super) fn new(max: f64) -> ByteAxis {
         const K: f64 = 1024.0;
-        let unit = [(K * K * K, "GiB"), (K * K, "MiB"), (K, "KiB")].into_iter().find(|(u, _)| max >= *u).unwrap_or((1.0, "B"));
+        let unit = [(K * K * K, "GiB"), (K * K, "MiB"), (K, "KiB")]
+            .into_iter()
+            .find(|(u, _)| max >= *u)
+            .unwrap_or((1.0, "B"));
         let m = max / unit.0;
-        let step = nice_step(if m > 0.0 { m / 5.0 } else { 1.0 }, &[1.0, 2.0, 2.5, 5.0, 10.0]);
+        let step = nice_step(
+            if m > 0.0 { m / 5.0 } else { 1.0 },
+            &[1.0, 2.0, 2.5, 5.0, 10.0],
+        );
         let step = if unit.1 == "B" { step.max(1.0) } else { step };
         let top = ((m / step).ceil().max(1.0)) * step;
-        ByteAxis { unit, step, top: top * unit.0 }
+        ByteAxis {
+            unit,
+            step,
+            top: top * unit.0,
+        }
     }
 
     fn ticks(&self) -> Vec<(f64, String)> {
@@ -100,7 +112,10 @@ impl ByteAxis {
         (0..=n)
             .map(|i| {
                 let v = i as f64 * self.step;
-                (v * self.unit.0, format!("{} {}", trim_number(v), self.unit.1))
+                (
+                    v * self.unit.0,
+                    format!("{} {}", trim_number(v), self.unit.1),
+                )
             })
             .collect()
     }
@@ -109,7 +124,11 @@ impl ByteAxis {
 /// The smallest of `choices × 10^k` at least `raw`.
 fn nice_step(raw: f64, choices: &[f64]) -> f64 {
     let e = 10f64.powf(raw.log10().floor());
-    choices.iter().map(|c| c * e).find(|s| *s >= raw * (1.0 - 1e-9)).unwrap_or(10.0 * e)
+    choices
+        .iter()
+        .map(|c| c * e)
+        .find(|s| *s >= raw * (1.0 - 1e-9))
+        .unwrap_or(10.0 * e)
 }
 
 /// A tick value with as few decimals as it needs (at most three).
@@ -127,7 +146,11 @@ pub(super) fn trim_number(v: f64) -> String {
 fn x_ticks(x0: f64, x1: f64, unit: XUnit) -> Vec<f64> {
     let raw = ((x1 - x0) / 8.0).max(1e-9);
     // 2.5 is a nice step only where its multiples are whole numbers.
-    let choices: &[f64] = if unit == XUnit::Census || raw < 10.0 { &[1.0, 2.0, 5.0, 10.0] } else { &[1.0, 2.0, 2.5, 5.0, 10.0] };
+    let choices: &[f64] = if unit == XUnit::Census || raw < 10.0 {
+        &[1.0, 2.0, 5.0, 10.0]
+    } else {
+        &[1.0, 2.0, 2.5, 5.0, 10.0]
+    };
     let mut step = nice_step(raw, choices);
     if unit == XUnit::Census || x1 - x0 >= 8.0 {
         step = step.max(1.0).round();
@@ -162,7 +185,10 @@ struct Frame {
 
 impl Chart<'_> {
     fn xs(&self) -> impl Iterator<Item = f64> + '_ {
-        [self.baseline, self.current].into_iter().flatten().flat_map(|t| t.points.iter().map(|p| p.x as f64))
+        [self.baseline, self.current]
+            .into_iter()
+            .flatten()
+            .flat_map(|t| t.points.iter().map(|p| p.x as f64))
     }
 
     fn frame(&self, class: &str, title: &str, ymax: f64) -> Frame {
@@ -178,10 +204,24 @@ impl Chart<'_> {
         if x1 <= x0 {
             x1 = x0 + 1.0;
         }
-        let ymax = self.bounds.iter().map(|(_, b)| *b as f64).fold(ymax, f64::max);
+        let ymax = self
+            .bounds
+            .iter()
+            .map(|(_, b)| *b as f64)
+            .fold(ymax, f64::max);
         let axis = ByteAxis::new(ymax);
-        let x = Scale { d0: x0, d1: x1, r0: LEFT, r1: W - RIGHT };
-        let y = Scale { d0: 0.0, d1: axis.top, r0: H - BOTTOM, r1: TOP };
+        let x = Scale {
+            d0: x0,
+            d1: x1,
+            r0: LEFT,
+            r1: W - RIGHT,
+        };
+        let y = Scale {
+            d0: 0.0,
+            d1: axis.top,
+            r0: H - BOTTOM,
+            r1: TOP,
+        };
         let mut s = String::new();
         let _ = write!(
             s,
@@ -193,8 +233,17 @@ impl Chart<'_> {
         s.push_str(r#"<g class="axis y">"#);
         for (v, label) in axis.ticks() {
             let py = y.at(v);
-            let _ = write!(s, r##"<line x1="{LEFT}" x2="{}" y1="{py:.1}" y2="{py:.1}" stroke="#e6e6e6"/>"##, W - RIGHT);
-            let _ = write!(s, r#"<text class="ytick" x="{:.1}" y="{py:.1}" dy="0.32em" text-anchor="end">{}</text>"#, LEFT - 8.0, esc(&label));
+            let _ = write!(
+                s,
+                r##"<line x1="{LEFT}" x2="{}" y1="{py:.1}" y2="{py:.1}" stroke="#e6e6e6"/>"##,
+                W - RIGHT
+            );
+            let _ = write!(
+                s,
+                r#"<text class="ytick" x="{:.1}" y="{py:.1}" dy="0.32em" text-anchor="end">{}</text>"#,
+                LEFT - 8.0,
+                esc(&label)
+            );
         }
         let _ = write!(
             s,
@@ -203,19 +252,44 @@ impl Chart<'_> {
         );
         // x ticks.
         s.push_str(r#"<g class="axis x">"#);
-        let _ = write!(s, r##"<line x1="{LEFT}" x2="{}" y1="{}" y2="{}" stroke="#444"/>"##, W - RIGHT, H - BOTTOM, H - BOTTOM);
+        let _ = write!(
+            s,
+            r##"<line x1="{LEFT}" x2="{}" y1="{}" y2="{}" stroke="#444"/>"##,
+            W - RIGHT,
+            H - BOTTOM,
+            H - BOTTOM
+        );
         for v in x_ticks(x0, x1, self.unit) {
             let px = x.at(v);
-            let _ = write!(s, r##"<line x1="{px:.1}" x2="{px:.1}" y1="{}" y2="{}" stroke="#444"/>"##, H - BOTTOM, H - BOTTOM + 5.0);
-            let _ = write!(s, r#"<text class="xtick" x="{px:.1}" y="{}" text-anchor="middle">{}</text>"#, H - BOTTOM + 18.0, fmt_int(v as i128));
+            let _ = write!(
+                s,
+                r##"<line x1="{px:.1}" x2="{px:.1}" y1="{}" y2="{}" stroke="#444"/>"##,
+                H - BOTTOM,
+                H - BOTTOM + 5.0
+            );
+            let _ = write!(
+                s,
+                r#"<text class="xtick" x="{px:.1}" y="{}" text-anchor="middle">{}</text>"#,
+                H - BOTTOM + 18.0,
+                fmt_int(v as i128)
+            );
         }
-        let _ = write!(s, r#"<text class="axis-title" x="{:.1}" y="{}" text-anchor="middle">{}</text></g>"#, (LEFT + W - RIGHT) / 2.0, H - 6.0, self.unit.label());
+        let _ = write!(
+            s,
+            r#"<text class="axis-title" x="{:.1}" y="{}" text-anchor="middle">{}</text></g>"#,
+            (LEFT + W - RIGHT) / 2.0,
+            H - 6.0,
+            self.unit.label()
+        );
         Frame { x, y, svg: s }
     }
 
     /// Marks, bounds and the violation, drawn over the data.
     fn overlays(&self, f: &mut Frame) {
-        let marks = self.current.or(self.baseline).map_or(&[][..], |t| &t.marks[..]);
+        let marks = self
+            .current
+            .or(self.baseline)
+            .map_or(&[][..], |t| &t.marks[..]);
         let (x0, x1) = (f.x.d0, f.x.d1);
         for m in marks.iter().filter(|m| (x0..=x1).contains(&(m.x as f64))) {
             let px = f.x.at(m.x as f64);
@@ -244,7 +318,11 @@ impl Chart<'_> {
         if let Some((name, vx)) = &self.violation {
             let px = f.x.at(*vx as f64);
             let right_half = px > (LEFT + W - RIGHT) / 2.0;
-            let (anchor, dx) = if right_half { ("end", -5.0) } else { ("start", 5.0) };
+            let (anchor, dx) = if right_half {
+                ("end", -5.0)
+            } else {
+                ("start", 5.0)
+            };
             let _ = write!(
                 f.svg,
                 r#"<g class="violation" data-x="{vx}"><line x1="{px:.1}" x2="{px:.1}" y1="{TOP}" y2="{}" stroke="{VIOLATION_COLOUR}" stroke-width="2"/><text x="{:.1}" y="{}" text-anchor="{anchor}" fill="{VIOLATION_COLOUR}" font-weight="bold">violated: {} at {}</text>"#,
@@ -254,51 +332,112 @@ impl Chart<'_> {
                 esc(name),
                 esc(&super::fmt_at(self.unit, *vx))
             );
-            if let Some(p) = self.current.and_then(|t| t.points.iter().find(|p| p.x == *vx)) {
-                let _ = write!(f.svg, r#"<circle cx="{px:.1}" cy="{:.1}" r="4" fill="{VIOLATION_COLOUR}"/>"#, f.y.at(p.live_bytes as f64));
+            if let Some(p) = self
+                .current
+                .and_then(|t| t.points.iter().find(|p| p.x == *vx))
+            {
+                let _ = write!(
+                    f.svg,
+                    r#"<circle cx="{px:.1}" cy="{:.1}" r="4" fill="{VIOLATION_COLOUR}"/>"#,
+                    f.y.at(p.live_bytes as f64)
+                );
             }
             f.svg.push_str("</g>");
         }
     }
 
-    fn line(f: &Frame, t: &ChartTimeline, series: &str, colour: &str, width: f64, dashed: bool) -> String {
+    fn line(
+        f: &Frame,
+        t: &ChartTimeline,
+        series: &str,
+        colour: &str,
+        width: f64,
+        dashed: bool,
+    ) -> String {
         let mut d = String::new();
         for (i, p) in t.points.iter().enumerate() {
-            let _ = write!(d, "{}{:.1},{:.1}", if i == 0 { "M" } else { " L" }, f.x.at(p.x as f64), f.y.at(p.live_bytes as f64));
+            let _ = write!(
+                d,
+                "{}{:.1},{:.1}",
+                if i == 0 { "M" } else { " L" },
+                f.x.at(p.x as f64),
+                f.y.at(p.live_bytes as f64)
+            );
         }
         format!(
             r#"<path data-series="{series}" d="{d}" fill="none" stroke="{colour}" stroke-width="{width}"{} stroke-linejoin="round"/>"#,
-            if dashed { r#" stroke-dasharray="6 4""# } else { "" }
+            if dashed {
+                r#" stroke-dasharray="6 4""#
+            } else {
+                ""
+            }
         )
     }
 
     fn common_legend(&self) -> Vec<Legend> {
         let mut l = Vec::new();
         if !self.bounds.is_empty() {
-            l.push(Legend { colour: BOUND_COLOUR, kind: LegendKind::Dashed, label: "invariant bound (max live bytes)".into() });
+            l.push(Legend {
+                colour: BOUND_COLOUR,
+                kind: LegendKind::Dashed,
+                label: "invariant bound (max live bytes)".into(),
+            });
         }
         if self.violation.is_some() {
-            l.push(Legend { colour: VIOLATION_COLOUR, kind: LegendKind::Line, label: "first violation".into() });
+            l.push(Legend {
+                colour: VIOLATION_COLOUR,
+                kind: LegendKind::Line,
+                label: "first violation".into(),
+            });
         }
-        let marks = self.current.or(self.baseline).is_some_and(|t| !t.marks.is_empty());
+        let marks = self
+            .current
+            .or(self.baseline)
+            .is_some_and(|t| !t.marks.is_empty());
         if marks {
-            l.push(Legend { colour: MARK_COLOUR, kind: LegendKind::Dashed, label: "phase boundaries and markers".into() });
+            l.push(Legend {
+                colour: MARK_COLOUR,
+                kind: LegendKind::Dashed,
+                label: "phase boundaries and markers".into(),
+            });
         }
         l
     }
 
     /// Total residency over time: the baseline dashed, this run solid.
     pub fn residency(&self, baseline_name: &str, current_name: &str) -> (String, Vec<Legend>) {
-        let ymax = [self.baseline, self.current].into_iter().flatten().flat_map(|t| &t.points).map(|p| p.live_bytes as f64).fold(0.0, f64::max);
-        let mut f = self.frame("residency", &format!("live bytes over {}: {baseline_name} against {current_name}", self.unit.label()), ymax);
+        let ymax = [self.baseline, self.current]
+            .into_iter()
+            .flatten()
+            .flat_map(|t| &t.points)
+            .map(|p| p.live_bytes as f64)
+            .fold(0.0, f64::max);
+        let mut f = self.frame(
+            "residency",
+            &format!(
+                "live bytes over {}: {baseline_name} against {current_name}",
+                self.unit.label()
+            ),
+            ymax,
+        );
         let mut legend = Vec::new();
         if let Some(b) = self.baseline {
-            f.svg.push_str(&Self::line(&f, b, "baseline", BASELINE_COLOUR, 1.8, true));
-            legend.push(Legend { colour: BASELINE_COLOUR, kind: LegendKind::Dashed, label: baseline_name.to_owned() });
+            f.svg
+                .push_str(&Self::line(&f, b, "baseline", BASELINE_COLOUR, 1.8, true));
+            legend.push(Legend {
+                colour: BASELINE_COLOUR,
+                kind: LegendKind::Dashed,
+                label: baseline_name.to_owned(),
+            });
         }
         if let Some(c) = self.current {
-            f.svg.push_str(&Self::line(&f, c, "current", CURRENT_COLOUR, 2.4, false));
-            legend.push(Legend { colour: CURRENT_COLOUR, kind: LegendKind::Line, label: current_name.to_owned() });
+            f.svg
+                .push_str(&Self::line(&f, c, "current", CURRENT_COLOUR, 2.4, false));
+            legend.push(Legend {
+                colour: CURRENT_COLOUR,
+                kind: LegendKind::Line,
+                label: current_name.to_owned(),
+            });
         }
         self.overlays(&mut f);
         f.svg.push_str("</svg>");
@@ -328,36 +467,80 @@ impl Chart<'_> {
             .points
             .iter()
             .map(|p| p.live_bytes.max(p.types.values().sum()) as f64)
-            .chain(self.baseline.iter().flat_map(|t| &t.points).map(|p| p.live_bytes as f64))
+            .chain(
+                self.baseline
+                    .iter()
+                    .flat_map(|t| &t.points)
+                    .map(|p| p.live_bytes as f64),
+            )
             .fold(0.0, f64::max);
-        let mut f = self.frame("types", &format!("live bytes by type over {}, this run", self.unit.label()), ymax);
+        let mut f = self.frame(
+            "types",
+            &format!("live bytes by type over {}, this run", self.unit.label()),
+            ymax,
+        );
         let mut legend = Vec::new();
         let mut below: Vec<u64> = vec![0; cur.points.len()];
         let mut band = |f: &mut Frame, name: &str, colour: &str, heights: Vec<u64>| {
             let top: Vec<u64> = below.iter().zip(&heights).map(|(b, h)| b + h).collect();
             let mut d = String::new();
             for (i, (p, t)) in cur.points.iter().zip(&top).enumerate() {
-                let _ = write!(d, "{}{:.1},{:.1}", if i == 0 { "M" } else { " L" }, f.x.at(p.x as f64), f.y.at(*t as f64));
+                let _ = write!(
+                    d,
+                    "{}{:.1},{:.1}",
+                    if i == 0 { "M" } else { " L" },
+                    f.x.at(p.x as f64),
+                    f.y.at(*t as f64)
+                );
             }
             for (p, b) in cur.points.iter().zip(&below).rev() {
                 let _ = write!(d, " L{:.1},{:.1}", f.x.at(p.x as f64), f.y.at(*b as f64));
             }
-            let _ = write!(f.svg, r#"<path data-series="type" data-label="{}" d="{d} Z" fill="{colour}" stroke="white" stroke-width="0.5"/>"#, esc(name));
+            let _ = write!(
+                f.svg,
+                r#"<path data-series="type" data-label="{}" d="{d} Z" fill="{colour}" stroke="white" stroke-width="0.5"/>"#,
+                esc(name)
+            );
             below = top;
         };
         for (i, l) in labels.iter().enumerate() {
             let colour = BAND_COLOURS[i % BAND_COLOURS.len()];
-            band(&mut f, l, colour, cur.points.iter().map(|p| p.types.get(*l).copied().unwrap_or(0)).collect());
-            legend.push(Legend { colour, kind: LegendKind::Band, label: (*l).to_owned() });
+            band(
+                &mut f,
+                l,
+                colour,
+                cur.points
+                    .iter()
+                    .map(|p| p.types.get(*l).copied().unwrap_or(0))
+                    .collect(),
+            );
+            legend.push(Legend {
+                colour,
+                kind: LegendKind::Band,
+                label: (*l).to_owned(),
+            });
         }
-        let other: Vec<u64> = cur.points.iter().map(|p| p.live_bytes.saturating_sub(p.types.values().sum())).collect();
+        let other: Vec<u64> = cur
+            .points
+            .iter()
+            .map(|p| p.live_bytes.saturating_sub(p.types.values().sum()))
+            .collect();
         if other.iter().any(|o| *o > 0) {
             band(&mut f, "other", OTHER_COLOUR, other);
-            legend.push(Legend { colour: OTHER_COLOUR, kind: LegendKind::Band, label: "other (live bytes not in the types above)".into() });
+            legend.push(Legend {
+                colour: OTHER_COLOUR,
+                kind: LegendKind::Band,
+                label: "other (live bytes not in the types above)".into(),
+            });
         }
         if let Some(b) = self.baseline {
-            f.svg.push_str(&Self::line(&f, b, "baseline", "#222222", 1.8, true));
-            legend.push(Legend { colour: "#222222", kind: LegendKind::Dashed, label: format!("{baseline_name}: total") });
+            f.svg
+                .push_str(&Self::line(&f, b, "baseline", "#222222", 1.8, true));
+            legend.push(Legend {
+                colour: "#222222",
+                kind: LegendKind::Dashed,
+                label: format!("{baseline_name}: total"),
+            });
         }
         self.overlays(&mut f);
         f.svg.push_str("</svg>");
@@ -374,7 +557,10 @@ mod tests {
     fn byte_axes_use_nice_steps_in_one_unit() {
         let a = ByteAxis::new(4.3 * 1024.0 * 1024.0);
         let labels: Vec<String> = a.ticks().into_iter().map(|(_, l)| l).collect();
-        assert_eq!(labels, ["0 MiB", "1 MiB", "2 MiB", "3 MiB", "4 MiB", "5 MiB"]);
+        assert_eq!(
+            labels,
+            ["0 MiB", "1 MiB", "2 MiB", "3 MiB", "4 MiB", "5 MiB"]
+        );
         let a = ByteAxis::new(600.0 * 1024.0);
         let labels: Vec<String> = a.ticks().into_iter().map(|(_, l)| l).collect();
         assert_eq!(labels, ["0 KiB", "200 KiB", "400 KiB", "600 KiB"]);
@@ -384,7 +570,13 @@ mod tests {
 
     #[test]
     fn x_ticks_are_round_and_inside() {
-        assert_eq!(x_ticks(0.0, 200_000.0, XUnit::Cycles), (0..=8).map(|i| i as f64 * 25_000.0).collect::<Vec<_>>());
-        assert_eq!(x_ticks(0.0, 5.0, XUnit::Census), vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(
+            x_ticks(0.0, 200_000.0, XUnit::Cycles),
+            (0..=8).map(|i| i as f64 * 25_000.0).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            x_ticks(0.0, 5.0, XUnit::Census),
+            vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+        );
     }
 }
