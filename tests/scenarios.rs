@@ -19,7 +19,14 @@ fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
     membound::probe::maybe_run_as_child(&argv);
     let args = Arguments::from_args();
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    // cargo and nextest run tests from the package root: relative paths keep failure messages
+    // and results free of where the checkout lives.
+    let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let root = if std::env::current_dir().is_ok_and(|d| d == manifest_dir) {
+        PathBuf::new()
+    } else {
+        manifest_dir
+    };
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
     let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");

@@ -22,9 +22,11 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         "kB" | "KB" => 1e3,
         "MB" => 1e6,
         "GB" => 1e9,
-        other => return Err(format!(
+        other => {
+            return Err(format!(
             "unknown byte unit `{other}` in `{text}` (hint: one of B, KiB, MiB, GiB, kB, MB, GB)"
-        )),
+        ))
+        }
     };
     let v = num * mult;
     if !v.is_finite() || v < 0.0 || v > u64::MAX as f64 {

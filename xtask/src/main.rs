@@ -35,7 +35,7 @@ fn real_main() -> Result<ExitCode> {
     }
     let root = workspace_root()?;
     let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| PathBuf::from("target"), PathBuf::from);
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     // `profile FILE` and `check FILE` take paths relative to where the user stands.
     let cwd = std::env::current_dir().context("reading the current directory")?;
@@ -65,10 +65,9 @@ fn real_main() -> Result<ExitCode> {
             "membound",
             "--",
         ])
-        .arg("--scenarios")
-        .arg(root.join("scenarios"))
-        .arg("--baselines")
-        .arg(root.join("baselines"))
+        // Relative to the root, where cargo runs the CLI: reports and failures then show
+        // `scenarios/x.toml`, not where this checkout happens to live.
+        .args(["--scenarios", "scenarios", "--baselines", "baselines"])
         .arg("--work-dir")
         .arg(target.join("membound"))
         .arg(sub)
