@@ -54,7 +54,27 @@ pub struct Violation {
     pub value: String,
     /// The types that grew most since the window began, largest first.
     pub top_growth: Vec<Growth>,
+    /// A few unevaluated computations (thunks) of types that did not grow, alive since before
+    /// growth was measured from: a leak's growing objects are typically held by an old pending
+    /// computation (the investigation's lagging `unzip` thunk), so these are the first places
+    /// to look for the retainer.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub long_lived: Vec<LongLived>,
 }
+
+/// Live objects of one type and site, all born before growth was measured from.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct LongLived {
+    /// The type label.
+    pub label: String,
+    /// Where they were built, how many, and when.
+    pub site: SiteSample,
+}
+
+/// How many long-lived holders a violation lists.
+const LONG_LIVED: usize = 3;
+/// Holders are few: a site with more live objects than this is a population, not a retainer.
+const LONG_LIVED_MAX_COUNT: u64 = 16;
 
 /// One type's growth between the window's first sample and the violation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -120,11 +140,22 @@ impl Violation {
                 );
             }
         }
+        for l in &self.long_lived {
+            let _ = writeln!(
+                s,
+                "  may hold them (pending since before the growth, not growing): {} `{}` built by `{}`, alive since cycle {}",
+                fmt_int(l.site.count as i128),
+                l.label,
+                l.site.site,
+                fmt_int(l.site.oldest_birth as i128)
+            );
+        }
         s
     }
 
     /// Whether the violation matches an expected culprit: the top growing type matches the
-    /// glob and lists the site.
+    /// glob, and the site appears in the explanation, as a creation site of that type or as a
+    /// long-lived object that may hold them.
     pub fn names_culprit(
         &self,
         culprit_type: Option<&str>,
@@ -146,7 +177,9 @@ impl Violation {
             }
         }
         if let Some(site) = culprit_site {
-            if !top.sites.iter().any(|s| s.site == site) {
+            if !top.sites.iter().any(|s| s.site == site)
+                && !self.long_lived.iter().any(|l| l.site.site == site)
+            {
                 let seen: Vec<&str> = top.sites.iter().map(|s| s.site.as_str()).collect();
                 return Err(format!(
                     "`{}` was not built by `{site}` (sites: {})",
@@ -424,6 +457,7 @@ fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> 
         predicate,
         value,
         top_growth: top_growth(first, sample),
+        long_lived: long_lived(first, sample),
     })
 }
 
@@ -458,5 +492,36 @@ pub fn top_growth(from: &Sample, to: &Sample) -> Vec<Growth> {
             .then_with(|| a.label.cmp(&b.label))
     });
     out.truncate(TOP_GROWTH);
+    out
+}
+
+/// Sites of thunk types that did not grow whose live objects all predate `from`, oldest first.
+pub fn long_lived(from: &Sample, to: &Sample) -> Vec<LongLived> {
+    let mut out: Vec<LongLived> = Vec::new();
+    // An evaluated value held for the whole run is usually meant to be (a memory map); a
+    // computation still pending since then is what keeps its inputs alive.
+    let pending = |label: &str| label.contains("Thunk") || label.starts_with("THUNK");
+    for (label, t) in to.types.iter().filter(|(l, _)| pending(l)) {
+        let grew = from.types.get(label).is_none_or(|b| t.count > b.count);
+        if grew {
+            continue;
+        }
+        for site in &t.sites {
+            if site.count <= LONG_LIVED_MAX_COUNT && site.newest_birth <= from.x {
+                out.push(LongLived {
+                    label: label.clone(),
+                    site: site.clone(),
+                });
+            }
+        }
+    }
+    out.sort_by(|a, b| {
+        a.site
+            .oldest_birth
+            .cmp(&b.site.oldest_birth)
+            .then(a.site.count.cmp(&b.site.count))
+            .then_with(|| a.label.cmp(&b.label))
+    });
+    out.truncate(LONG_LIVED);
     out
 }

@@ -430,19 +430,31 @@ command = ["sh", "-c", "{command}"]
 #[test]
 fn a_failing_program_reports_status_and_stderr() {
     let p = Project::new();
-    p.scenario("crash", &external("echo the simulation fell over >&2; exit 3", ""));
+    p.scenario(
+        "crash",
+        &external("echo the simulation fell over >&2; exit 3", ""),
+    );
     let out = p.cmd(&["run"]).output().expect("run");
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("exit status 3"), "{text}");
-    assert!(text.contains("the simulation fell over"), "the tail of stderr: {text}");
+    assert!(
+        text.contains("the simulation fell over"),
+        "the tail of stderr: {text}"
+    );
 }
 
 #[test]
 fn a_program_over_budget_is_killed_with_its_children() {
     let p = Project::new();
     // A distinctive duration, to find leftovers by their command line.
-    p.scenario("hang", &external("sleep 31.4159 & sleep 31.4159; wait", "[budget]\ntimeout = \"300ms\"\n"));
+    p.scenario(
+        "hang",
+        &external(
+            "sleep 31.4159 & sleep 31.4159; wait",
+            "[budget]\ntimeout = \"300ms\"\n",
+        ),
+    );
     let start = std::time::Instant::now();
     let out = p.cmd(&["run"]).output().expect("run");
     let text = stdout(&out);
@@ -456,5 +468,8 @@ fn a_program_over_budget_is_killed_with_its_children() {
         .map(|c| String::from_utf8_lossy(&c).replace('\0', " "))
         .filter(|c| c.starts_with("sleep 31.4159"))
         .collect();
-    assert!(survivors.is_empty(), "no process of the group survives: {survivors:?}");
+    assert!(
+        survivors.is_empty(),
+        "no process of the group survives: {survivors:?}"
+    );
 }
