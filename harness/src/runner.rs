@@ -605,6 +605,19 @@ fn run_command(
         }
         Err(_) => Timeline::new("ghc", XUnit::Census),
     };
+    if !ok && tl.samples.is_empty() {
+        // GHC 9.0 buffers its eventlog (no flush interval before 9.2), so a killed program's log
+        // may hold only its header, while the `.hp` file it writes beside it is flushed census
+        // by census: the timeline so far is there.
+        if let Some(hp) = find_with_extension(&run_dir, "hp") {
+            if let Ok(from_hp) = crate::ghc::read_profile(&hp, &opts) {
+                if !from_hp.samples.is_empty() {
+                    tl = from_hp;
+                    tl.notes.push("the eventlog was cut off before its first census; read the .hp file GHC wrote beside it".into());
+                }
+            }
+        }
+    }
     tl.totals.insert("rss.peak".into(), peak_rss);
     if let Ok(text) = std::fs::read_to_string(&stats) {
         if let Ok(st) = crate::rts_stats::RtsStats::parse(&text) {

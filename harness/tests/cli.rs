@@ -473,3 +473,75 @@ fn a_program_over_budget_is_killed_with_its_children() {
         "no process of the group survives: {survivors:?}"
     );
 }
+
+/// Whether GHC with clash-prelude is here; under CI it must be (`.ci/setup` installs it).
+fn have_clash() -> bool {
+    let ok = std::process::Command::new("ghc-pkg")
+        .args(["--simple-output", "field", "clash-prelude", "version"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok && std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but ghc / clash-prelude are missing (hint: bash .ci/setup)");
+    }
+    if !ok {
+        eprintln!("ghc and clash-prelude not installed: skipped (hint: bash .ci/setup)");
+    }
+    ok
+}
+
+#[test]
+fn a_killed_ghc_program_fails_with_the_timeline_so_far() {
+    if !have_clash() {
+        return;
+    }
+    let p = Project::new();
+    let haskell = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/haskell/RegisterWb.hs");
+    std::fs::create_dir_all(p.dir.path().join("scenarios/haskell")).expect("mkdir");
+    std::fs::copy(
+        &haskell,
+        p.dir.path().join("scenarios/haskell/RegisterWb.hs"),
+    )
+    .expect("copy");
+    p.scenario(
+        "killed",
+        r#"description = "a leaking Clash run, killed by its budget"
+[build]
+command = ["ghc", "-O1", "-eventlog", "-rtsopts", "-outputdir", "{outdir}", "-o", "{out}", "haskell/RegisterWb.hs"]
+inputs = ["haskell/RegisterWb.hs"]
+[run]
+command = ["{build}", "unshared_iterate", "1000000"]
+[budget]
+timeout = "3s"
+"#,
+    );
+    // The build is cached across test runs in cargo's scratch directory for integration tests.
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-ghc");
+    let mut c = Command::cargo_bin("membound").expect("membound binary");
+    let out = c
+        .env_remove("CI")
+        .arg("--scenarios")
+        .arg(p.dir.path().join("scenarios"))
+        .arg("--baselines")
+        .arg(p.dir.path().join("baselines"))
+        .arg("--work-dir")
+        .arg(&work)
+        .arg("run")
+        .output()
+        .expect("run");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("timed out after 3s (killed by signal 9)"),
+        "{text}"
+    );
+    let n: u64 = text
+        .split("timeline so far: ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no timeline so far in {text}"));
+    assert!(
+        n > 0,
+        "the censuses written before the kill are read: {text}"
+    );
+}
