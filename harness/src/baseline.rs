@@ -33,6 +33,10 @@ pub struct Baseline {
     pub metrics: BTreeMap<String, Value>,
     /// Per-type metrics keyed by the whole label.
     pub types: BTreeMap<String, BTreeMap<String, Value>>,
+    /// r² of each growth slope, beside it for readers: a slope with a poor fit is a trend to
+    /// doubt. Never compared.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fit: BTreeMap<String, f64>,
     /// Each invariant's outcome in one line.
     pub invariants: BTreeMap<String, String>,
     /// Toolchain versions (`rustc`, `ghc`).
@@ -106,6 +110,7 @@ impl Baseline {
             description: scenario.description.clone(),
             metrics: m.metrics.clone(),
             types: m.types.clone(),
+            fit: m.fit.clone(),
             invariants,
             toolchain,
             host: host_facts(),
