@@ -1236,6 +1236,25 @@ max_count = 5_000
     }
 
     #[test]
+    fn never_panics_on_mangled_input() {
+        // Every prefix, and every single-byte substitution by a character TOML cares about:
+        // each is a scenario or an error, never a panic.
+        for end in 0..=OK.len() {
+            if let Some(prefix) = OK.get(..end) {
+                let _ = parse(Path::new("t.toml"), prefix);
+            }
+        }
+        for (i, _) in OK.char_indices() {
+            for c in ['"', '[', ']', '=', '\n', '{', '}', ',', '#', '-', '9', 'x'] {
+                let mut t = OK.to_owned();
+                let end = i + OK[i..].chars().next().map_or(1, char::len_utf8);
+                t.replace_range(i..end, &c.to_string());
+                let _ = parse(Path::new("t.toml"), &t);
+            }
+        }
+    }
+
+    #[test]
     fn globs() {
         assert!(glob_match("Signal<*>::Cons", "Signal<WishboneS2M>::Cons"));
         assert!(!glob_match("Signal<*>::Cons", "Signal<WishboneS2M>::Thunk"));
