@@ -39,21 +39,20 @@ fn real_main() -> Result<ExitCode> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     // `profile FILE` and `check FILE` take paths relative to where the user stands.
     let cwd = std::env::current_dir().context("reading the current directory")?;
-    let rest: Vec<String> = args[1..]
-        .iter()
-        .map(|a| {
-            let p = Path::new(a);
-            if matches!(sub.as_str(), "profile" | "check")
-                && !a.starts_with('-')
-                && p.exists()
-                && p.is_relative()
-            {
-                cwd.join(p).to_string_lossy().into_owned()
-            } else {
-                a.clone()
-            }
-        })
-        .collect();
+    // Paths the user typed are relative to where they stand, but the CLI runs at the root:
+    // input files that exist, and the value of `-o`/`--output`, are made absolute.
+    let mut rest: Vec<String> = Vec::new();
+    for (i, a) in args.iter().enumerate().skip(1) {
+        let p = Path::new(a);
+        let after_output = matches!(args[i - 1].as_str(), "-o" | "--output");
+        let input =
+            matches!(sub.as_str(), "profile" | "check") && !a.starts_with('-') && p.exists();
+        if (after_output || input) && p.is_relative() {
+            rest.push(cwd.join(p).to_string_lossy().into_owned());
+        } else {
+            rest.push(a.clone());
+        }
+    }
     let status = Command::new(cargo)
         .current_dir(&root)
         .args([
