@@ -53,7 +53,7 @@ pub enum RunError {
     #[error("probe protocol error: {0}")]
     Protocol(String),
     /// The probe or program failed: crash, non-zero exit, or killed by the budget.
-    #[error("{what} ({status})\n--- stderr (tail) ---\n{stderr_tail}")]
+    #[error("{what} ({status}){}", stderr_block(.stderr_tail))]
     Child {
         /// What went wrong, e.g. `timed out after 60s`.
         what: String,
@@ -118,4 +118,13 @@ pub enum BaselineError {
         /// The failing invariant.
         invariant: String,
     },
+}
+
+/// The tail of a child's stderr as a block, or nothing when it printed nothing.
+fn stderr_block(tail: &str) -> String {
+    if tail.trim().is_empty() {
+        String::new()
+    } else {
+        format!("\n--- stderr (tail) ---\n{tail}")
+    }
 }

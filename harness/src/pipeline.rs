@@ -103,8 +103,9 @@ pub fn check(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event))
             None
         }
     };
-    let state = match (&baseline, &result.current) {
-        (Some(b), Some(c)) => BaselineState::Compared(compare(scenario, b, c)),
+    // A failed run's partial result is kept for charts, never compared or left for blessing.
+    let state = match (&baseline, &result.current, &result.run_error) {
+        (Some(b), Some(c), None) => BaselineState::Compared(compare(scenario, b, c)),
         _ => BaselineState::Missing,
     };
     result.verdict = verdict(
@@ -120,7 +121,7 @@ pub fn check(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event))
     if let Some(current) = &result.current {
         if result.verdict.passed {
             let _ = cfg.store.remove_pending(&scenario.name);
-        } else if !cfg.ci && result.invariant_problems.is_empty() {
+        } else if !cfg.ci && result.invariant_problems.is_empty() && result.run_error.is_none() {
             result.pending = cfg.store.write_pending(current).ok();
         }
     }
@@ -174,6 +175,12 @@ fn execute(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -
         Err(e) => {
             let text = match &e {
                 RunError::Child { timeline, .. } => {
+                    // The timeline so far goes into the result, so reports chart what happened
+                    // up to the crash or the kill.
+                    if !timeline.samples.is_empty() {
+                        let m = measure(scenario, timeline);
+                        result.current = Some(Baseline::from_run(scenario, &m, &[], timeline, toolchain()));
+                    }
                     format!(
                         "{e}\n--- timeline so far: {} samples, last at {} ---",
                         timeline.samples.len(),
