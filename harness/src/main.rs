@@ -381,6 +381,11 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
         Some(scenario::Run::Command(c)) => c.closure_sizes.clone(),
         _ => BTreeMap::new(),
     };
+    if !json && scenario.is_none() && is_eventlog(file) {
+        // Summarised while streaming: memory independent of the log's size.
+        print!("{}", summarise_eventlog(file)?);
+        return Ok(ExitCode::SUCCESS);
+    }
     // The reader's errors already name the file and the byte offset or line.
     let tl = membound::ghc::read_profile(file, &membound::ghc::ReadOptions { closure_sizes })
         .map_err(|e| anyhow::anyhow!("{e}"))?;
@@ -499,4 +504,41 @@ fn git_show(git_ref: &str, path: &Path) -> Result<Option<Baseline>> {
     let b = serde_json::from_slice(&out.stdout)
         .with_context(|| format!("{git_ref}:{} is not a baseline", path.display()))?;
     Ok(Some(b))
+}
+
+fn is_eventlog(file: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 4];
+    std::fs::File::open(file)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && head == membound::eventlog::MAGIC
+}
+
+/// Two streaming passes over an eventlog: one to count its censuses (the summary's steady state
+/// and growth are over the second half), one to summarise.
+fn summarise_eventlog(file: &Path) -> Result<String> {
+    use membound::eventlog::{EventlogReader, Record};
+    let open = || -> Result<EventlogReader<std::fs::File>> {
+        let f =
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+        EventlogReader::new(f).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
+    };
+    let err = |e: membound::eventlog::EventlogError| anyhow::anyhow!("{}: {e}", file.display());
+    let mut reader = open()?;
+    let mut n = 0;
+    while let Some(r) = reader.next_record().map_err(err)? {
+        if matches!(r, Record::Census(_)) {
+            n += 1;
+        }
+    }
+    let mut reader = open()?;
+    let mut summary = membound::summary::Summary::new(n, membound::XUnit::Census);
+    while let Some(r) = reader.next_record().map_err(err)? {
+        match r {
+            Record::Census(c) => summary.push(&reader.sample(&c)),
+            Record::Marker { label, x, .. } => summary.mark(membound::Mark { x, label }),
+        }
+    }
+    Ok(summary.render(&reader.into_timeline()))
 }

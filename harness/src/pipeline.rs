@@ -179,7 +179,8 @@ fn execute(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -
                     // up to the crash or the kill.
                     if !timeline.samples.is_empty() {
                         let m = measure(scenario, timeline);
-                        result.current = Some(Baseline::from_run(scenario, &m, &[], timeline, toolchain()));
+                        result.current =
+                            Some(Baseline::from_run(scenario, &m, &[], timeline, toolchain()));
                     }
                     format!(
                         "{e}\n--- timeline so far: {} samples, last at {} ---",
