@@ -199,7 +199,6 @@ pub struct Checker<'a> {
     /// The run's first sample: growth is explained from here when a window's first sample is
     /// the violating one (a bound already broken when the window opens).
     run_first: Option<Sample>,
-    end: Option<u64>,
     unit: XUnit,
 }
 
@@ -243,7 +242,6 @@ impl<'a> Checker<'a> {
         Checker {
             invariants,
             run_first: None,
-            end: Some(end),
             unit,
         }
     }
@@ -274,7 +272,6 @@ impl<'a> Checker<'a> {
                 }
             }
         }
-        let _ = self.end;
         hit.and_then(|i| self.invariants[i].violation.as_ref())
     }
 

@@ -196,19 +196,16 @@ impl Supervised {
     /// Reaps the child; returns its exit description, success, and peak RSS in bytes.
     fn wait(self) -> (String, bool, u64, Option<String>, String) {
         let mut status = 0;
-        // SAFETY: rusage is plain data; wait4 fills it for our own child.
-        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-        // SAFETY: pid is our child; the pointers are valid for the call.
-        let r = unsafe { libc::wait4(self.pid, &mut status, 0, &mut usage) };
+        // Not wait4's ru_maxrss: it starts from the forking parent's high-water mark. The peak
+        // is the polled VmHWM, the probe's own report, or the launcher's measurement.
+        // SAFETY: pid is our child; the pointer is valid for the call.
+        let r = unsafe { libc::waitpid(self.pid, &mut status, 0) };
         self.done.store(true, Ordering::Release);
         // Anything else left in the group (a program's own children) goes too.
         kill_group(self.pid);
         for t in self.threads {
             let _ = t.join();
         }
-        // ru_maxrss would carry the forking parent's high-water mark; the polled VmHWM is the
-        // child's own (the probe child also reports its exact VmHWM at the end).
-        let _ = usage.ru_maxrss;
         let peak = self.peak_rss_polled.load(Ordering::Relaxed);
         let (desc, ok) = if r < 0 {
             ("unknown status".to_owned(), false)
