@@ -4,59 +4,11 @@
 
 use membound::baseline::Baseline;
 use membound::compare::judge;
-use membound::pipeline::ScenarioResult;
-use membound::report::{self, BlessedChange, ReportInput};
-use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use membound::report::{self};
+use std::path::Path;
 
-fn data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/report")
-}
-
-fn read_dir_json<T: serde::de::DeserializeOwned>(dir: &Path) -> Vec<(String, T)> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p)
-                .unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
-            let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            (
-                p.file_stem().expect("stem").to_string_lossy().into_owned(),
-                v,
-            )
-        })
-        .collect()
-}
-
-/// The report input as the front end builds it: results, base-ref baselines, blessed changes.
-fn input() -> ReportInput {
-    #[derive(serde::Deserialize)]
-    struct Pr {
-        base_ref: Option<String>,
-        blessed: Vec<BlessedChange>,
-    }
-    let results: Vec<ScenarioResult> = read_dir_json(&data().join("results"))
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect();
-    let base: BTreeMap<String, Baseline> =
-        read_dir_json(&data().join("base")).into_iter().collect();
-    let pr: Pr =
-        serde_json::from_str(&std::fs::read_to_string(data().join("pr.json")).expect("pr.json"))
-            .expect("pr.json parses");
-    ReportInput {
-        results,
-        base_ref: pr.base_ref,
-        base,
-        blessed: pr.blessed,
-    }
-}
+mod report_data;
+use report_data::input;
 
 /// Checks `actual` against the golden file; with `UPDATE_GOLDEN=1`, rewrites it instead.
 fn check_golden(name: &str, actual: &str) {

@@ -2,61 +2,14 @@
 //! charts draw the data: the residency paths, read back through the axis ticks a reader sees,
 //! land within half a pixel of the timeline's points.
 
-use membound::baseline::{Baseline, ChartTimeline};
-use membound::pipeline::ScenarioResult;
-use membound::report::{self, BlessedChange, ReportInput};
+use membound::baseline::ChartTimeline;
+use membound::report::{self};
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
 
-fn data() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/report")
-}
-
-fn read_dir_json<T: serde::de::DeserializeOwned>(dir: &Path) -> Vec<(String, T)> {
-    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
-        .map(|e| e.expect("directory entry").path())
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            let text = std::fs::read_to_string(&p)
-                .unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
-            let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
-            (
-                p.file_stem().expect("stem").to_string_lossy().into_owned(),
-                v,
-            )
-        })
-        .collect()
-}
-
-fn input() -> ReportInput {
-    #[derive(serde::Deserialize)]
-    struct Pr {
-        base_ref: Option<String>,
-        blessed: Vec<BlessedChange>,
-    }
-    let results: Vec<ScenarioResult> = read_dir_json(&data().join("results"))
-        .into_iter()
-        .map(|(_, r)| r)
-        .collect();
-    let base: BTreeMap<String, Baseline> =
-        read_dir_json(&data().join("base")).into_iter().collect();
-    let pr: Pr =
-        serde_json::from_str(&std::fs::read_to_string(data().join("pr.json")).expect("pr.json"))
-            .expect("pr.json parses");
-    ReportInput {
-        results,
-        base_ref: pr.base_ref,
-        base,
-        blessed: pr.blessed,
-    }
-}
+mod report_data;
+use report_data::input;
 
 /// An element as read back: name, attributes, text content, and the section it is in.
 #[derive(Debug, Clone, Default)]

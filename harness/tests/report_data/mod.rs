@@ -1,0 +1,57 @@
+//! The report tests' fixed input: the results, base-ref baselines and blessed changes under
+//! `tests/data/report/`, read as the front end reads them.
+
+use membound::baseline::Baseline;
+use membound::pipeline::ScenarioResult;
+use membound::report::{BlessedChange, ReportInput};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/report")
+}
+
+pub fn read_dir_json<T: serde::de::DeserializeOwned>(dir: &Path) -> Vec<(String, T)> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("reading {}: {e}", dir.display()))
+        .map(|e| e.expect("directory entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p)
+                .unwrap_or_else(|e| panic!("reading {}: {e}", p.display()));
+            let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+            (
+                p.file_stem().expect("stem").to_string_lossy().into_owned(),
+                v,
+            )
+        })
+        .collect()
+}
+
+/// The report input as the front end builds it: results, base-ref baselines, blessed changes.
+pub fn input() -> ReportInput {
+    #[derive(serde::Deserialize)]
+    struct Pr {
+        base_ref: Option<String>,
+        blessed: Vec<BlessedChange>,
+    }
+    let results: Vec<ScenarioResult> = read_dir_json(&data().join("results"))
+        .into_iter()
+        .map(|(_, r)| r)
+        .collect();
+    let base: BTreeMap<String, Baseline> =
+        read_dir_json(&data().join("base")).into_iter().collect();
+    let pr: Pr =
+        serde_json::from_str(&std::fs::read_to_string(data().join("pr.json")).expect("pr.json"))
+            .expect("pr.json parses");
+    ReportInput {
+        results,
+        base_ref: pr.base_ref,
+        base,
+        blessed: pr.blessed,
+    }
+}
