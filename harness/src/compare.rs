@@ -65,18 +65,9 @@ pub struct Row {
     /// This run's value.
     pub current: Option<Value>,
     /// The tolerance applied.
-    pub tolerance: TolSpec,
+    pub tolerance: Tolerance,
     /// The outcome.
     pub verdict: RowVerdict,
-}
-
-/// A tolerance as applied, serialisable for results and reports.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-pub struct TolSpec {
-    /// Fraction of the baseline.
-    pub relative: f64,
-    /// Absolute amount.
-    pub absolute: f64,
 }
 
 impl Row {
@@ -109,27 +100,25 @@ impl Comparison {
 }
 
 /// The tolerance for a metric: the scenario's override, else the default of its kind.
-pub fn tolerance_for(scenario: &Scenario, metric: &str) -> TolSpec {
-    if let Some(t) = scenario.tolerances.get(metric) {
-        return TolSpec {
-            relative: t.relative,
-            absolute: t.absolute,
-        };
-    }
+pub fn tolerance_for(scenario: &Scenario, metric: &str) -> Tolerance {
+    scenario
+        .tolerances
+        .get(metric)
+        .copied()
+        .unwrap_or_else(|| default_tolerance(metric))
+}
+
+/// The default tolerance of a metric's kind: none for exact metrics, [`NOISY_DEFAULT`] for
+/// noisy ones.
+pub fn default_tolerance(metric: &str) -> Tolerance {
     match kind(metric) {
-        Kind::Exact => TolSpec {
-            relative: 0.0,
-            absolute: 0.0,
-        },
-        Kind::Noisy => TolSpec {
-            relative: NOISY_DEFAULT.relative,
-            absolute: NOISY_DEFAULT.absolute,
-        },
+        Kind::Exact => Tolerance::default(),
+        Kind::Noisy => NOISY_DEFAULT,
     }
 }
 
 /// Judges one value against its baseline.
-pub fn judge(baseline: Option<Value>, current: Option<Value>, tol: TolSpec) -> RowVerdict {
+pub fn judge(baseline: Option<Value>, current: Option<Value>, tol: Tolerance) -> RowVerdict {
     match (baseline, current) {
         (None, None) => RowVerdict::Equal,
         (None, Some(_)) => RowVerdict::Added,
@@ -153,15 +142,8 @@ pub fn judge(baseline: Option<Value>, current: Option<Value>, tol: TolSpec) -> R
 
 /// Compares a run's result with the blessed baseline.
 pub fn compare(scenario: &Scenario, baseline: &Baseline, current: &Baseline) -> Comparison {
-    let flat = |b: &Baseline| {
-        crate::metrics::Measurement {
-            metrics: b.metrics.clone(),
-            types: b.types.clone(),
-            fit: Default::default(),
-        }
-        .flat()
-    };
-    let (old, new) = (flat(baseline), flat(current));
+    let old = crate::metrics::flatten(&baseline.metrics, &baseline.types);
+    let new = crate::metrics::flatten(&current.metrics, &current.types);
     let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     let rows = names
         .into_iter()
@@ -211,7 +193,7 @@ pub fn is_bytes(metric: &str) -> bool {
 }
 
 /// A tolerance as people read it: `exact`, `±10%`, `±10% or 2.00 MiB`.
-pub fn fmt_tol(metric: &str, t: &TolSpec) -> String {
+pub fn fmt_tol(metric: &str, t: &Tolerance) -> String {
     let (r, a) = (t.relative, t.absolute);
     if r == 0.0 && a == 0.0 {
         "exact".into()
@@ -303,8 +285,8 @@ pub fn unified_diff(
 mod tests {
     use super::*;
 
-    fn t(relative: f64, absolute: f64) -> TolSpec {
-        TolSpec { relative, absolute }
+    fn t(relative: f64, absolute: f64) -> Tolerance {
+        Tolerance { relative, absolute }
     }
 
     #[test]

@@ -199,7 +199,6 @@ pub struct Checker<'a> {
     /// The run's first sample: growth is explained from here when a window's first sample is
     /// the violating one (a bound already broken when the window opens).
     run_first: Option<Sample>,
-    unit: XUnit,
 }
 
 #[derive(Debug)]
@@ -218,7 +217,6 @@ impl<'a> Checker<'a> {
     /// A checker for a run whose end is known in advance (simulator runs). For profiles read
     /// after the fact, pass the last sample's position.
     pub fn new(scenario: &'a Scenario, end: u64, marks: &[Mark]) -> Self {
-        let unit = scenario.x_unit();
         let invariants = scenario
             .invariants
             .iter()
@@ -242,7 +240,6 @@ impl<'a> Checker<'a> {
         Checker {
             invariants,
             run_first: None,
-            unit,
         }
     }
 
@@ -297,11 +294,6 @@ impl<'a> Checker<'a> {
             })
             .collect()
     }
-
-    /// The unit of x-positions in explanations.
-    pub fn unit(&self) -> XUnit {
-        self.unit
-    }
 }
 
 /// Checks a whole timeline after the fact (profiles of external programs), stopping at the
@@ -322,7 +314,8 @@ pub fn check_timeline(
 
 /// Whether the outcomes are what the scenario declares: expected violations happened and
 /// named their culprit, and every other invariant held. Returns the problems found.
-pub fn judge(scenario: &Scenario, outcomes: &[(String, Outcome)], unit: XUnit) -> Vec<String> {
+pub fn judge(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec<String> {
+    let unit = scenario.x_unit();
     let mut problems = Vec::new();
     for inv in &scenario.invariants {
         let Some((_, o)) = outcomes.iter().find(|(n, _)| *n == inv.name) else {

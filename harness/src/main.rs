@@ -217,7 +217,7 @@ fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Resul
     });
     println!("running {} scenario(s)", scenarios.len());
     let queue = Mutex::new(scenarios.iter().collect::<Vec<_>>());
-    let results: Mutex<Vec<(ScenarioResult, Option<String>)>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<ScenarioResult>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(scenarios.len()) {
             scope.spawn(|| loop {
@@ -259,10 +259,7 @@ fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Resul
                         }
                         None => println!("{line}"),
                     }
-                    results
-                        .lock()
-                        .unwrap_or_else(|p| p.into_inner())
-                        .push((r, None));
+                    results.lock().unwrap_or_else(|p| p.into_inner()).push(r);
                 } else if let Some(b) = &bar {
                     b.inc(1);
                 }
@@ -273,14 +270,14 @@ fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Resul
         b.finish_and_clear();
     }
     let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    results.sort_by(|a, b| a.0.scenario.cmp(&b.0.scenario));
+    results.sort_by(|a, b| a.scenario.cmp(&b.scenario));
     let ignored = scenarios.len() - results.len();
-    for (r, _) in results.iter().filter(|(r, _)| !r.verdict.passed) {
+    for r in results.iter().filter(|r| !r.verdict.passed) {
         println!("\n{}", pipeline::failure_message(r));
     }
-    let failed = results.iter().filter(|(r, _)| !r.verdict.passed).count();
+    let failed = results.iter().filter(|r| !r.verdict.passed).count();
     let passed = results.len() - failed;
-    let report_path = write_reports(cfg, results.iter().map(|(r, _)| r.clone()).collect());
+    let report_path = write_reports(cfg, results.clone());
     if let Ok(p) = report_path {
         println!("memory report: {}", p.display());
     }
@@ -288,7 +285,7 @@ fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Resul
         "\ntest result: {}. {passed} passed; {failed} failed; {ignored} ignored",
         if failed == 0 { "ok" } else { "FAILED" }
     );
-    let code = membound::verdict::exit_code(results.iter().map(|(r, _)| &r.verdict));
+    let code = membound::verdict::exit_code(results.iter().map(|r| &r.verdict));
     Ok(ExitCode::from(code as u8))
 }
 

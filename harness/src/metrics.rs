@@ -66,17 +66,19 @@ pub struct Measurement {
     pub fit: BTreeMap<String, f64>,
 }
 
-impl Measurement {
-    /// Every metric as (flat name, value), per-type ones as `types.<label>.<field>`.
-    pub fn flat(&self) -> BTreeMap<String, Value> {
-        let mut out = self.metrics.clone();
-        for (label, fields) in &self.types {
-            for (field, v) in fields {
-                out.insert(format!("types.{label}.{field}"), *v);
-            }
+/// Every metric as (flat name, value), per-type ones as `types.<label>.<field>`: the names
+/// tables, tolerances and the CLI use.
+pub fn flatten(
+    metrics: &BTreeMap<String, Value>,
+    types: &BTreeMap<String, BTreeMap<String, Value>>,
+) -> BTreeMap<String, Value> {
+    let mut out = metrics.clone();
+    for (label, fields) in types {
+        for (field, v) in fields {
+            out.insert(format!("types.{label}.{field}"), *v);
         }
-        out
     }
+    out
 }
 
 /// Resolves an endpoint on a run that ends at `end` with these marks.

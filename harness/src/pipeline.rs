@@ -163,7 +163,7 @@ fn execute(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -
                 &out.timeline,
                 tc,
             ));
-            result.invariant_problems = judge(scenario, &out.outcomes, scenario.x_unit());
+            result.invariant_problems = judge(scenario, &out.outcomes);
             result.invariants = invariant_results(scenario, &out.outcomes);
             result.stopped_at = out.stopped_at;
             result.simulated_cycles = out

@@ -621,12 +621,6 @@ fn run_command(
             st.merge_into(&mut tl);
         }
     }
-    for s in &tl.samples {
-        on_event(Event::Sample {
-            x: s.x,
-            end: tl.end(),
-        });
-    }
     if !ok || killed.is_some() {
         return Err(RunError::Child {
             what: killed.unwrap_or_else(|| format!("`{}` failed", argv[0])),

@@ -206,7 +206,7 @@ pub enum Expectation {
 }
 
 /// A two-sided tolerance on one metric: a change within either bound passes.
-#[derive(Debug, Clone, Copy, PartialEq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
 pub struct Tolerance {
     /// A fraction of the baseline value (0.10 for 10%).
     pub relative: f64,
@@ -244,13 +244,6 @@ impl Scenario {
     /// The phase with this name.
     pub fn phase(&self, name: &str) -> Option<&Phase> {
         self.phases.iter().find(|p| p.name == name)
-    }
-
-    /// The invariants expected to be violated.
-    pub fn expected_violations(&self) -> impl Iterator<Item = &Invariant> {
-        self.invariants
-            .iter()
-            .filter(|i| matches!(i.expect, Expectation::Violated { .. }))
     }
 }
 

@@ -152,9 +152,4 @@ impl Timeline {
     pub fn end(&self) -> Option<u64> {
         self.samples.last().map(|s| s.x)
     }
-
-    /// The first mark with this label.
-    pub fn mark(&self, label: &str) -> Option<&Mark> {
-        self.marks.iter().find(|m| m.label == label)
-    }
 }

@@ -89,8 +89,9 @@ pub fn exit_code<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::{Row, TolSpec};
+    use crate::compare::Row;
     use crate::metrics::Value;
+    use crate::scenario::Tolerance;
 
     fn cmp(verdicts: &[RowVerdict], fp: bool) -> BaselineState {
         let rows = verdicts
@@ -100,7 +101,7 @@ mod tests {
                 metric: format!("m{i}"),
                 baseline: Some(Value::Int(1)),
                 current: Some(Value::Int(1)),
-                tolerance: TolSpec {
+                tolerance: Tolerance {
                     relative: 0.0,
                     absolute: 0.0,
                 },

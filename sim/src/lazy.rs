@@ -72,12 +72,12 @@ impl<T: 'static, F: FnOnce() -> T> LazyNode<T> for LCell<T, F> {
     }
 }
 
-fn lazy_pair<T: 'static>() -> SlotPair {
+fn lazy_pair<T: 'static>(op: &str) -> SlotPair {
     census::intern_pair(
         &format!("Lazy<{}>", census::type_label::<T>()),
         "Thunk",
         "Value",
-        &census::site("lazy"),
+        &census::site(op),
     )
 }
 
@@ -85,18 +85,12 @@ impl<T: 'static> Lazy<T> {
     /// A value computed by `f` when first forced. The census site is the current component's
     /// `…/lazy`; see [`Lazy::new_at`] to name it.
     pub fn new(f: impl FnOnce() -> T + 'static) -> Lazy<T> {
-        Self::with_slots(lazy_pair::<T>(), f)
+        Self::with_slots(lazy_pair::<T>("lazy"), f)
     }
 
     /// Like [`Lazy::new`], with the combinator name `op` for the census site (`component/op`).
     pub fn new_at(op: &str, f: impl FnOnce() -> T + 'static) -> Lazy<T> {
-        let slots = census::intern_pair(
-            &format!("Lazy<{}>", census::type_label::<T>()),
-            "Thunk",
-            "Value",
-            &census::site(op),
-        );
-        Self::with_slots(slots, f)
+        Self::with_slots(lazy_pair::<T>(op), f)
     }
 
     fn with_slots<F: FnOnce() -> T + 'static>(slots: SlotPair, f: F) -> Lazy<T> {
@@ -110,7 +104,7 @@ impl<T: 'static> Lazy<T> {
 
     /// An already evaluated value.
     pub fn ready(v: T) -> Lazy<T> {
-        Self::with_slots(lazy_pair::<T>(), move || v).forced()
+        Self::with_slots(lazy_pair::<T>("lazy"), move || v).forced()
     }
 
     /// An already evaluated value, with the combinator name `op` for the census site.

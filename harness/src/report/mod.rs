@@ -22,10 +22,11 @@ pub use html::html;
 pub use markdown::markdown;
 
 use crate::baseline::{Baseline, ChartTimeline};
-use crate::compare::{fmt_tol, fmt_value, judge, Row, RowVerdict, TolSpec, NOISY_DEFAULT};
+use crate::compare::{default_tolerance, fmt_tol, fmt_value, judge, Row, RowVerdict};
 use crate::invariant::Outcome;
-use crate::metrics::{kind, Kind, Value};
+use crate::metrics::Value;
 use crate::pipeline::ScenarioResult;
+use crate::scenario::Tolerance;
 use crate::units::fmt_int;
 use crate::XUnit;
 use serde::{Deserialize, Serialize};
@@ -345,28 +346,9 @@ fn rows_against(base: &Baseline, current: &Baseline, tolerances: &[Row]) -> Vec<
         .collect()
 }
 
-fn default_tolerance(metric: &str) -> TolSpec {
-    match kind(metric) {
-        Kind::Exact => TolSpec {
-            relative: 0.0,
-            absolute: 0.0,
-        },
-        Kind::Noisy => TolSpec {
-            relative: NOISY_DEFAULT.relative,
-            absolute: NOISY_DEFAULT.absolute,
-        },
-    }
-}
-
 /// Metrics by flat name, as comparisons name them (`types.<label>.<field>`).
 fn flat(b: &Baseline) -> BTreeMap<String, Value> {
-    let mut out = b.metrics.clone();
-    for (label, fields) in &b.types {
-        for (field, v) in fields {
-            out.insert(format!("types.{label}.{field}"), *v);
-        }
-    }
-    out
+    crate::metrics::flatten(&b.metrics, &b.types)
 }
 
 /// `types.<label>.<field>` split into label and field (labels contain dots, fields do not).
@@ -474,7 +456,7 @@ fn blessed_rows(c: &BlessedChange) -> Vec<Row> {
         .into_iter()
         .filter_map(|name| {
             let (b, c) = (old.get(name).copied(), new.get(name).copied());
-            let exact = TolSpec {
+            let exact = Tolerance {
                 relative: 0.0,
                 absolute: 0.0,
             };
