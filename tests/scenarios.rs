@@ -3,21 +3,22 @@
 //! them over machines. A libtest-mimic harness (`harness = false`) so that scenarios, which
 //! are data, become tests without a line of Rust each.
 //!
-//! This binary is also the probe child of its simulator scenarios (see `membound::probe`).
+//! This binary is also the probe child of its simulator scenarios (see `membound::source::probe`).
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
-use membound::baseline::Store;
 use membound::pipeline::{self, Config};
-use membound::runner::{self, RunConfig};
+use membound::source::{self, RunConfig};
+use membound::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 #[global_allocator]
-static ALLOC: membound::probe::CountingJemalloc = membound::probe::CountingJemalloc::new();
+static ALLOC: membound::source::probe::CountingJemalloc =
+    membound::source::probe::CountingJemalloc::new();
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
-    membound::probe::maybe_run_as_child(&argv);
+    membound::source::probe::maybe_run_as_child(&argv);
     let args = Arguments::from_args();
     // cargo and nextest run tests from the package root: relative paths keep failure messages
     // and results free of where the checkout lives.
@@ -66,7 +67,7 @@ fn trial(
     let cfg = cfg.clone();
     match s {
         Ok(s) => Trial::ignorable_test(s.name.clone(), move || {
-            if let Err(reason) = runner::check_requirements(&s) {
+            if let Err(reason) = source::check_requirements(&s) {
                 if cfg.ci {
                     return Err(format!("{reason}\n(CI=true: tools a scenario requires must be installed, see .ci/run)").into());
                 }

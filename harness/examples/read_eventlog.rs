@@ -5,8 +5,8 @@
 //! `read_eventlog --timeline LOG` builds the whole `Timeline` as the harness does, which keeps
 //! every census and so grows with their number.
 
-use membound::eventlog::{EventlogReader, Record};
-use membound::ghc::{read_profile, ReadOptions};
+use membound::source::ghc::eventlog::{EventlogReader, Record};
+use membound::source::ghc::{read_profile, ReadOptions};
 use std::fs::File;
 use std::path::Path;
 

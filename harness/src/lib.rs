@@ -7,7 +7,7 @@
 //! at the first violation), measures, and compares with `baselines/<name>.json`.
 //!
 //! ```no_run
-//! use membound::{baseline::Store, pipeline, runner::RunConfig, scenario};
+//! use membound::{pipeline, scenario, source::RunConfig, store::Store};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let s = scenario::load("scenarios/register_wb.toml".as_ref())?;
 //! let cfg = pipeline::Config {
@@ -31,23 +31,17 @@
 //! any stage after the sources depend on where a `Timeline` came from.
 #![warn(missing_docs)]
 
-pub mod baseline;
-pub mod compare;
-pub mod errors;
-pub mod eventlog;
-pub mod ghc;
-pub mod hp;
-pub mod invariant;
-pub mod metrics;
+// The folders are the pipeline's stages, in the order data flows through them.
+pub mod judge;
+pub mod measure;
 pub mod pipeline;
-pub mod probe;
 pub mod report;
-pub mod rts_stats;
-pub mod runner;
 pub mod scenario;
-pub mod summary;
+pub mod source;
+pub mod store;
 pub mod timeline;
+// Shared by every stage.
+pub mod errors;
 pub mod units;
-pub mod verdict;
 
 pub use timeline::{JemallocStats, Mark, Sample, SiteSample, Timeline, TypeSample, XUnit};

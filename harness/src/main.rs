@@ -5,10 +5,10 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use membound::baseline::{Baseline, Store};
 use membound::pipeline::{self, Blessed, Config, ScenarioResult};
-use membound::runner::{Event, RunConfig};
 use membound::scenario::{self, Scenario};
+use membound::source::{Event, RunConfig};
+use membound::store::{Baseline, Store};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -16,7 +16,8 @@ use std::process::ExitCode;
 use std::sync::Mutex;
 
 #[global_allocator]
-static ALLOC: membound::probe::CountingJemalloc = membound::probe::CountingJemalloc::new();
+static ALLOC: membound::source::probe::CountingJemalloc =
+    membound::source::probe::CountingJemalloc::new();
 
 #[derive(Parser)]
 #[command(
@@ -97,7 +98,7 @@ enum Format {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
-    membound::probe::maybe_run_as_child(&argv);
+    membound::source::probe::maybe_run_as_child(&argv);
     let cli = Cli::parse();
     match real_main(cli) {
         Ok(code) => code,
@@ -227,7 +228,7 @@ fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Resul
                 if let Some(b) = &bar {
                     b.set_message(s.name.clone());
                 }
-                let skipped = membound::runner::check_requirements(s).err();
+                let skipped = membound::source::check_requirements(s).err();
                 let r = match &skipped {
                     Some(reason) if !ci => {
                         let line = format!("scenario {} ... ignored, {reason}", s.name);
@@ -285,7 +286,7 @@ fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Resul
         "\ntest result: {}. {passed} passed; {failed} failed; {ignored} ignored",
         if failed == 0 { "ok" } else { "FAILED" }
     );
-    let code = membound::verdict::exit_code(results.iter().map(|r| &r.verdict));
+    let code = membound::judge::verdict::exit_code(results.iter().map(|r| &r.verdict));
     Ok(ExitCode::from(code as u8))
 }
 
@@ -299,8 +300,8 @@ fn write_reports(cfg: &Config, results: Vec<ScenarioResult>) -> Result<PathBuf> 
     };
     let md = cfg.run.work_dir.join("report.md");
     let html = cfg.run.work_dir.join("report.html");
-    membound::baseline::write_atomic(&md, membound::report::markdown(&input).as_bytes())?;
-    membound::baseline::write_atomic(&html, membound::report::html(&input).as_bytes())?;
+    membound::store::write_atomic(&md, membound::report::markdown(&input).as_bytes())?;
+    membound::store::write_atomic(&html, membound::report::html(&input).as_bytes())?;
     Ok(md)
 }
 
@@ -308,7 +309,7 @@ fn cmd_bless(cfg: &Config, filter: Filter) -> Result<ExitCode> {
     let scenarios = load(cfg, &filter)?;
     let mut refused = 0;
     for s in &scenarios {
-        if let Err(reason) = membound::runner::check_requirements(s) {
+        if let Err(reason) = membound::source::check_requirements(s) {
             println!("{}: skipped, {reason}", s.name);
             continue;
         }
@@ -321,13 +322,13 @@ fn cmd_bless(cfg: &Config, filter: Filter) -> Result<ExitCode> {
                     cfg.store.path(&s.name).display()
                 );
                 if let Some(c) = cmp {
-                    print!("{}", membound::compare::table(&c, false));
+                    print!("{}", membound::judge::compare::table(&c, false));
                 }
             }
             Ok(Blessed::Ran(r)) => {
                 println!("{}: blessed {}", s.name, cfg.store.path(&s.name).display());
                 match &r.comparison {
-                    Some(c) => print!("{}", membound::compare::table(c, false)),
+                    Some(c) => print!("{}", membound::judge::compare::table(c, false)),
                     None => println!("  (new baseline)"),
                 }
             }
@@ -384,26 +385,29 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
         return Ok(ExitCode::SUCCESS);
     }
     // The reader's errors already name the file and the byte offset or line.
-    let tl = membound::ghc::read_profile(file, &membound::ghc::ReadOptions { closure_sizes })
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tl = membound::source::ghc::read_profile(
+        file,
+        &membound::source::ghc::ReadOptions { closure_sizes },
+    )
+    .map_err(|e| anyhow::anyhow!("{e}"))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&tl)?);
         return Ok(ExitCode::SUCCESS);
     }
-    print!("{}", membound::summary::summarise(&tl));
+    print!("{}", membound::report::summary::summarise(&tl));
     let mut code = ExitCode::SUCCESS;
     if let Some(s) = &scenario {
-        let (outcomes, _) = membound::invariant::check_timeline(s, &tl);
+        let (outcomes, _) = membound::measure::invariant::check_timeline(s, &tl);
         println!("\ninvariants of {}:", s.path.display());
         for (name, o) in &outcomes {
             match o {
-                membound::invariant::Outcome::Held { samples } => {
+                membound::measure::invariant::Outcome::Held { samples } => {
                     println!("  {name}: holds ({samples} samples)")
                 }
-                membound::invariant::Outcome::NotReached { reason } => {
+                membound::measure::invariant::Outcome::NotReached { reason } => {
                     println!("  {name}: not checked: {reason}")
                 }
-                membound::invariant::Outcome::Violated(v) => {
+                membound::measure::invariant::Outcome::Violated(v) => {
                     code = ExitCode::from(1);
                     print!("  {}", v.explain(tl.x_unit).replace('\n', "\n  "));
                     println!();
@@ -478,7 +482,7 @@ fn cmd_report(
         Format::Html => membound::report::html(&input),
     };
     match output {
-        Some(p) => membound::baseline::write_atomic(p, text.as_bytes())?,
+        Some(p) => membound::store::write_atomic(p, text.as_bytes())?,
         None => print!("{text}"),
     }
     Ok(ExitCode::SUCCESS)
@@ -509,19 +513,21 @@ fn is_eventlog(file: &Path) -> bool {
     std::fs::File::open(file)
         .and_then(|mut f| f.read_exact(&mut head))
         .is_ok()
-        && head == membound::eventlog::MAGIC
+        && head == membound::source::ghc::eventlog::MAGIC
 }
 
 /// Two streaming passes over an eventlog: one to count its censuses (the summary's steady state
 /// and growth are over the second half), one to summarise.
 fn summarise_eventlog(file: &Path) -> Result<String> {
-    use membound::eventlog::{EventlogReader, Record};
+    use membound::source::ghc::eventlog::{EventlogReader, Record};
     let open = || -> Result<EventlogReader<std::fs::File>> {
         let f =
             std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
         EventlogReader::new(f).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
     };
-    let err = |e: membound::eventlog::EventlogError| anyhow::anyhow!("{}: {e}", file.display());
+    let err = |e: membound::source::ghc::eventlog::EventlogError| {
+        anyhow::anyhow!("{}: {e}", file.display())
+    };
     let mut reader = open()?;
     let mut n = 0;
     while let Some(r) = reader.next_record().map_err(err)? {
@@ -530,7 +536,7 @@ fn summarise_eventlog(file: &Path) -> Result<String> {
         }
     }
     let mut reader = open()?;
-    let mut summary = membound::summary::Summary::new(n, membound::XUnit::Census);
+    let mut summary = membound::report::summary::Summary::new(n, membound::XUnit::Census);
     while let Some(r) = reader.next_record().map_err(err)? {
         match r {
             Record::Census(c) => summary.push(&reader.sample(&c)),

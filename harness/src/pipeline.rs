@@ -4,13 +4,13 @@
 //! It sequences the stages and decides which files change (through `baseline::Store`); it does
 //! not print: front ends render `ScenarioResult` with [`failure_message`] or a reporter.
 
-use crate::baseline::{Baseline, Store};
-use crate::compare::{compare, table, unified_diff, Comparison};
-use crate::invariant::{judge, Outcome};
-use crate::metrics::measure;
-use crate::runner::{self, Event, RunConfig};
+use crate::judge::compare::{compare, table, unified_diff, Comparison};
+use crate::judge::verdict::{verdict, BaselineState, Verdict};
+use crate::measure::invariant::{judge, Outcome};
+use crate::measure::metrics::measure;
 use crate::scenario::{Expectation, Predicate, Scenario, Window};
-use crate::verdict::{verdict, BaselineState, Verdict};
+use crate::source::{self, Event, RunConfig};
+use crate::store::{Baseline, Store};
 use crate::{errors::RunError, XUnit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -151,7 +151,7 @@ fn execute(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -
         invariant_problems: Vec::new(),
         pending: None,
     };
-    match runner::run(scenario, &cfg.run, on_event) {
+    match source::run(scenario, &cfg.run, on_event) {
         Ok(out) => {
             let m = measure(scenario, &out.timeline);
             let mut tc = toolchain();

@@ -2,8 +2,8 @@
 //! the `+RTS -t --machine-readable` statistics merge into them, and `read_profile` tells the
 //! three apart by content.
 
-use membound::ghc::{read_profile, ProfileError, ReadOptions};
-use membound::rts_stats::{read_rts_stats, RtsStats};
+use membound::source::ghc::rts_stats::{read_rts_stats, RtsStats};
+use membound::source::ghc::{read_profile, ProfileError, ReadOptions};
 use membound::Timeline;
 use std::collections::BTreeMap;
 use std::io::Write;

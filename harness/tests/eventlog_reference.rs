@@ -4,8 +4,8 @@
 //!
 //! The shared fixtures are committed under `tests/data/fixtures/`.
 
-use membound::eventlog::{read_eventlog, EventlogReader, Record};
-use membound::ghc::{normalise_label, ReadOptions};
+use membound::source::ghc::eventlog::{read_eventlog, EventlogReader, Record};
+use membound::source::ghc::{normalise_label, ReadOptions};
 use membound::Timeline;
 use std::collections::{BTreeMap, HashMap};
 use std::fs::File;

@@ -2,8 +2,8 @@
 //! whole censuses are kept, cut logs say `truncated`, corrupt bytes are an error with the byte
 //! offset, unknown events are a note, and nothing panics.
 
-use membound::eventlog::{read_eventlog, EventlogError, EventlogReader, Record};
-use membound::ghc::ReadOptions;
+use membound::source::ghc::eventlog::{read_eventlog, EventlogError, EventlogReader, Record};
+use membound::source::ghc::ReadOptions;
 use membound::Timeline;
 use std::path::{Path, PathBuf};
 

@@ -2,9 +2,9 @@
 //! the PR, one regression, one improvement, one invariant violation) rendered as markdown and
 //! HTML and compared with `tests/golden/report.{md,html}`. `UPDATE_GOLDEN=1` rewrites them.
 
-use membound::baseline::Baseline;
-use membound::compare::judge;
+use membound::judge::compare::judge;
 use membound::report::{self};
+use membound::store::Baseline;
 use std::path::Path;
 
 mod report_data;

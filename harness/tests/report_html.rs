@@ -2,8 +2,8 @@
 //! charts draw the data: the residency paths, read back through the axis ticks a reader sees,
 //! land within half a pixel of the timeline's points.
 
-use membound::baseline::ChartTimeline;
 use membound::report::{self};
+use membound::store::ChartTimeline;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use std::collections::BTreeMap;
@@ -299,7 +299,7 @@ fn residency_paths_match_the_timelines_within_half_a_pixel() {
                     num(line, "y1")
                 );
             }
-            if let membound::invariant::Outcome::Violated(v) = &inv.outcome {
+            if let membound::measure::invariant::Outcome::Violated(v) = &inv.outcome {
                 let g = chart
                     .els
                     .iter()

@@ -7,8 +7,8 @@ use super::{
     fmt_rel, fmt_tol, invariant_line, summary, type_metric, views, BlessedChange, ReportInput,
     View,
 };
-use crate::compare::{Row, RowVerdict};
-use crate::invariant::Outcome;
+use crate::judge::compare::{Row, RowVerdict};
+use crate::measure::invariant::Outcome;
 use crate::units::fmt_bytes;
 use std::fmt::Write as _;
 

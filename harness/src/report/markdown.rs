@@ -8,7 +8,7 @@ use super::{
     fmt_opt, fmt_rel, fmt_tol, invariant_line, summary, type_metric, views, BlessedChange,
     ReportInput, Status, View, MARKER, TOP_MOVERS,
 };
-use crate::compare::Row;
+use crate::judge::compare::Row;
 use crate::units::fmt_bytes;
 use std::fmt::Write as _;
 
@@ -242,7 +242,7 @@ fn invariants(s: &mut String, v: &View) {
     }
     s.push('\n');
     for i in &v.r.invariants {
-        if let crate::invariant::Outcome::Violated(viol) = &i.outcome {
+        if let crate::measure::invariant::Outcome::Violated(viol) = &i.outcome {
             let _ = writeln!(
                 s,
                 "<details><summary>Violation of {} explained</summary>\n\n```text\n{}```\n\n</details>\n",

@@ -16,17 +16,18 @@
 
 mod html;
 mod markdown;
+pub mod summary;
 mod svg;
 
 pub use html::html;
 pub use markdown::markdown;
 
-use crate::baseline::{Baseline, ChartTimeline};
-use crate::compare::{default_tolerance, fmt_tol, fmt_value, judge, Row, RowVerdict};
-use crate::invariant::Outcome;
-use crate::metrics::Value;
+use crate::judge::compare::{default_tolerance, fmt_tol, fmt_value, judge, Row, RowVerdict};
+use crate::measure::invariant::Outcome;
+use crate::measure::metrics::Value;
 use crate::pipeline::ScenarioResult;
 use crate::scenario::Tolerance;
+use crate::store::{Baseline, ChartTimeline};
 use crate::units::fmt_int;
 use crate::XUnit;
 use serde::{Deserialize, Serialize};
@@ -348,7 +349,7 @@ fn rows_against(base: &Baseline, current: &Baseline, tolerances: &[Row]) -> Vec<
 
 /// Metrics by flat name, as comparisons name them (`types.<label>.<field>`).
 fn flat(b: &Baseline) -> BTreeMap<String, Value> {
-    crate::metrics::flatten(&b.metrics, &b.types)
+    crate::measure::metrics::flatten(&b.metrics, &b.types)
 }
 
 /// `types.<label>.<field>` split into label and field (labels contain dots, fields do not).

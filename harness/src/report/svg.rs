@@ -5,7 +5,7 @@
 //! linear, y from zero, with tick values at 1, 2, 2.5 or 5 times a power of ten in the unit the
 //! axis is labelled in (B, KiB, MiB, GiB). Coordinates are printed to 0.1 px.
 
-use crate::baseline::ChartTimeline;
+use crate::store::ChartTimeline;
 use crate::units::fmt_int;
 use crate::XUnit;
 use std::fmt::Write as _;

@@ -1,9 +1,9 @@
 //! The report tests' fixed input: the results, base-ref baselines and blessed changes under
 //! `tests/data/report/`, read as the front end reads them.
 
-use membound::baseline::Baseline;
 use membound::pipeline::ScenarioResult;
 use membound::report::{BlessedChange, ReportInput};
+use membound::store::Baseline;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 

@@ -6,7 +6,7 @@
 //! the window began, and for census types where the live objects were created and when.
 //! It knows nothing of processes or baselines.
 
-use crate::metrics::{resolve, Fit};
+use crate::measure::metrics::{resolve, Fit};
 use crate::scenario::{glob_match, Cmp, Expectation, Invariant, Predicate, Scenario, Window};
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, SiteSample, XUnit};
@@ -302,7 +302,7 @@ pub fn check_timeline(
     scenario: &Scenario,
     tl: &crate::Timeline,
 ) -> (Vec<(String, Outcome)>, Option<u64>) {
-    let end = crate::metrics::run_end(scenario, tl);
+    let end = crate::measure::metrics::run_end(scenario, tl);
     let mut checker = Checker::new(scenario, end, &tl.marks);
     for s in &tl.samples {
         if checker.check(s).is_some() {

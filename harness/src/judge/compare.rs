@@ -4,9 +4,9 @@
 //! Pure functions over `Baseline` values. A change beyond tolerance in either direction is
 //! reported: an improvement must be blessed so later drift cannot quietly eat it.
 
-use crate::baseline::Baseline;
-use crate::metrics::{kind, Kind, Value};
+use crate::measure::metrics::{kind, Kind, Value};
 use crate::scenario::{Scenario, Tolerance};
+use crate::store::Baseline;
 use crate::units::{fmt_bytes, fmt_int};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -142,8 +142,8 @@ pub fn judge(baseline: Option<Value>, current: Option<Value>, tol: Tolerance) ->
 
 /// Compares a run's result with the blessed baseline.
 pub fn compare(scenario: &Scenario, baseline: &Baseline, current: &Baseline) -> Comparison {
-    let old = crate::metrics::flatten(&baseline.metrics, &baseline.types);
-    let new = crate::metrics::flatten(&current.metrics, &current.types);
+    let old = crate::measure::metrics::flatten(&baseline.metrics, &baseline.types);
+    let new = crate::measure::metrics::flatten(&current.metrics, &current.types);
     let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     let rows = names
         .into_iter()

@@ -6,7 +6,7 @@
 //! summarised while it streams; [`summarise`] does the same over a whole `Timeline`. A reporter:
 //! it never decides pass or fail.
 
-use crate::metrics::Fit;
+use crate::measure::metrics::Fit;
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, Timeline, XUnit};
 use std::collections::BTreeMap;
@@ -138,9 +138,9 @@ impl Summary {
             XUnit::Cycles => (1000.0, "per 1000 cycles"),
             XUnit::Census => (1.0, "per census"),
         };
-        if let Some((b, r2)) =
-            crate::metrics::slope(self.second_half.iter().map(|(x, y)| (*x as f64, *y as f64)))
-        {
+        if let Some((b, r2)) = crate::measure::metrics::slope(
+            self.second_half.iter().map(|(x, y)| (*x as f64, *y as f64)),
+        ) {
             let _ = writeln!(
                 s,
                 "growth (second half): {} {per_name} (r² {r2:.2})",
@@ -163,7 +163,7 @@ impl Summary {
         for (label, t) in top.into_iter().take(TOP_TYPES) {
             let (count, estimated) = if t.peak_count > 0 || t.peak_bytes == 0 {
                 (t.peak_count, t.estimated)
-            } else if let Some(size) = crate::ghc::known_closure_size(label) {
+            } else if let Some(size) = crate::source::ghc::known_closure_size(label) {
                 (t.peak_bytes / size, false)
             } else {
                 (t.peak_bytes / t.gcd_bytes.max(1), true)

@@ -287,7 +287,7 @@ pub fn run_child(
     let stopped = |out: &mut dyn Write, cycle: u64| -> Result<(), String> {
         let msg = Message::Stopped {
             cycle,
-            peak_rss: crate::runner::own_peak_rss(),
+            peak_rss: crate::source::own_peak_rss(),
         };
         let text = serde_json::to_string(&msg).map_err(|e| e.to_string())?;
         writeln!(out, "{text}")
@@ -312,7 +312,7 @@ pub fn run_child(
         transactions: st.transactions,
         mismatches: st.mismatches,
         first_mismatch: st.first_mismatch,
-        peak_rss: crate::runner::own_peak_rss(),
+        peak_rss: crate::source::own_peak_rss(),
     };
     serde_json::to_writer(&mut *out, &done).map_err(|e| e.to_string())?;
     out.write_all(b"\n")

@@ -8,7 +8,7 @@
 //! starts and another when the program exits; neither is a census (the eventlog has neither), so
 //! an empty first or last sample is dropped.
 
-use crate::ghc::{self, ReadOptions};
+use super::labels::{self as ghc, ReadOptions};
 use crate::timeline::{Mark, Sample, Timeline, TypeSample, XUnit};
 use std::io::{self, BufRead, BufReader, Read};
 

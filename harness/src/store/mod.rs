@@ -6,8 +6,8 @@
 //! to `<name>.json.new` (never in CI); run results for reports go under `target/membound/`.
 
 use crate::errors::BaselineError;
-use crate::invariant::Outcome;
-use crate::metrics::{Measurement, Value};
+use crate::measure::invariant::Outcome;
+use crate::measure::metrics::{Measurement, Value};
 use crate::scenario::Scenario;
 use crate::{Mark, Timeline, XUnit};
 use serde::{Deserialize, Serialize};

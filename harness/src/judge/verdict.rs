@@ -3,7 +3,7 @@
 //! Everything that can fail a scenario (the run itself, its invariants, its baseline) is folded
 //! here and nowhere else, so front ends (tests, CLI, xtask) agree on what failing means.
 
-use crate::compare::{Comparison, RowVerdict};
+use crate::judge::compare::{Comparison, RowVerdict};
 use serde::{Deserialize, Serialize};
 
 /// The state of a scenario's baseline for this run.
@@ -89,8 +89,8 @@ pub fn exit_code<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::compare::Row;
-    use crate::metrics::Value;
+    use crate::judge::compare::Row;
+    use crate::measure::metrics::Value;
     use crate::scenario::Tolerance;
 
     fn cmp(verdicts: &[RowVerdict], fp: bool) -> BaselineState {

@@ -17,7 +17,7 @@ mod census;
 mod format;
 mod input;
 
-use crate::ghc::{self, ReadOptions};
+use super::labels::{self as ghc, ReadOptions};
 use crate::timeline::{Mark, Sample, Timeline, XUnit};
 use census::{Accumulator, Labels};
 use format::{Handling, KnownEvent, KNOWN_EVENTS};
