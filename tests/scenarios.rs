@@ -6,8 +6,10 @@
 //! This binary is also the probe child of its simulator scenarios (see `membound::source::probe`).
 
 use libtest_mimic::{Arguments, Completion, Failed, Trial};
+use membound::judge::verdict::{Hints, Status};
 use membound::pipeline::{self, Config};
-use membound::source::{self, RunConfig};
+use membound::scenario::select::{Filter, Match};
+use membound::source::RunConfig;
 use membound::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -19,7 +21,7 @@ static ALLOC: membound::source::probe::CountingJemalloc =
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
     membound::source::probe::maybe_run_as_child(&argv);
-    let args = Arguments::from_args();
+    let mut args = Arguments::from_args();
     // cargo and nextest run tests from the package root: relative paths keep failure messages
     // and results free of where the checkout lives.
     let manifest_dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
@@ -50,9 +52,30 @@ fn main() -> ExitCode {
             results_dir: work_dir.join("results"),
         },
         ci,
+        hints: Hints::default(),
     };
     let trials = match membound::scenario::load_dir(&cfg.run.scenarios_dir) {
-        Ok(list) => list.into_iter().map(|s| trial(s, &cfg)).collect(),
+        Ok(list) => {
+            // The workspace's one selection rule (an exact name selects only that scenario, a
+            // glob whole names), instead of libtest's substring match.
+            let names: Vec<String> = list.iter().map(trial_name).collect();
+            let how = if args.exact {
+                Match::WholeName
+            } else {
+                Match::Usual
+            };
+            let filter = Filter::new(
+                args.filter.take().as_deref(),
+                how,
+                names.iter().map(String::as_str),
+            );
+            args.exact = false;
+            list.into_iter()
+                .zip(&names)
+                .filter(|(_, n)| filter.matches(n))
+                .map(|(s, _)| trial(s, &cfg))
+                .collect()
+        }
         Err(e) => vec![Trial::test("scenarios", move || {
             Err(Failed::from(e.to_string()))
         })],
@@ -60,35 +83,38 @@ fn main() -> ExitCode {
     libtest_mimic::run(&args, trials).exit_code()
 }
 
+/// A scenario's test name: its name, or for a file that does not parse, its file stem.
+fn trial_name(s: &Result<membound::scenario::Scenario, membound::errors::ScenarioError>) -> String {
+    match s {
+        Ok(s) => s.name.clone(),
+        Err(
+            membound::errors::ScenarioError::Io { path, .. }
+            | membound::errors::ScenarioError::Invalid { path, .. },
+        ) => path
+            .file_stem()
+            .map_or("scenario".into(), |s| s.to_string_lossy().into_owned()),
+    }
+}
+
 fn trial(
     s: Result<membound::scenario::Scenario, membound::errors::ScenarioError>,
     cfg: &Config,
 ) -> Trial {
     let cfg = cfg.clone();
+    let name = trial_name(&s);
     match s {
-        Ok(s) => Trial::ignorable_test(s.name.clone(), move || {
-            if let Err(reason) = source::check_requirements(&s) {
-                if cfg.ci {
-                    return Err(format!("{reason}\n(CI=true: tools a scenario requires must be installed, see .ci/run)").into());
-                }
-                return Ok(Completion::ignored_with(reason));
-            }
+        Ok(s) => Trial::ignorable_test(name, move || {
             let r = pipeline::check(&s, &cfg, &mut |_| {});
-            if r.verdict.passed {
-                Ok(Completion::Completed)
-            } else {
-                Err(pipeline::failure_message(&r).into())
+            match r.verdict.status {
+                Status::Passed => Ok(Completion::Completed),
+                Status::Skipped => Ok(Completion::ignored_with(
+                    r.verdict.messages(&s.name, &cfg.hints).join("; "),
+                )),
+                Status::Failed => Err(pipeline::failure_message(&r, &cfg.hints).into()),
             }
         })
         .with_kind("scenario"),
-        Err(e) => {
-            // A file that does not parse is still a test, failing with the file, line and column.
-            let name = match &e {
-                membound::errors::ScenarioError::Io { path, .. } | membound::errors::ScenarioError::Invalid { path, .. } => {
-                    path.file_stem().map_or("scenario".into(), |s| s.to_string_lossy().into_owned())
-                }
-            };
-            Trial::test(name, move || Err(e.to_string().into())).with_kind("scenario")
-        }
+        // A file that does not parse is still a test, failing with the file, line and column.
+        Err(e) => Trial::test(name, move || Err(e.to_string().into())).with_kind("scenario"),
     }
 }

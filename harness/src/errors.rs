@@ -97,7 +97,7 @@ pub enum BaselineError {
         source: std::io::Error,
     },
     /// The file is not a valid baseline.
-    #[error("{path}:{line}:{column}: not a valid baseline: {message} (hint: re-create it with `cargo xtask bless {scenario}`)")]
+    #[error("{path}:{line}:{column}: not a valid baseline: {message}")]
     Parse {
         /// The file.
         path: PathBuf,
@@ -111,13 +111,44 @@ pub enum BaselineError {
         scenario: String,
     },
     /// A run whose invariants fail must not become the baseline.
-    #[error("refusing to bless `{scenario}`: invariant `{invariant}` is violated (hint: a leak cannot be blessed into the baseline; fix it, or declare `expect = \"violated\"` if the scenario exists to catch it)")]
+    #[error("refusing to bless `{scenario}`: {} not as declared (hint: a leak cannot be blessed into the baseline; fix it, or declare `expect = \"violated\"` if the scenario exists to catch it)\n{explanation}", invariant_list(.invariants))]
     InvariantFailed {
         /// The scenario.
         scenario: String,
-        /// The failing invariant.
-        invariant: String,
+        /// The invariants that are not as declared.
+        invariants: Vec<String>,
+        /// Why, as the run explained it.
+        explanation: String,
     },
+}
+
+impl BaselineError {
+    /// The error with the command that recovers from it: a file that cannot be read is
+    /// replaced by `--force`, which neither reads the old baseline nor a pending result.
+    pub fn with_hint(&self, bless: &str) -> String {
+        match self {
+            BaselineError::Parse { path, scenario, .. } => {
+                let what = if path.extension().is_some_and(|e| e == "new") {
+                    format!(
+                        "delete {} or run `{bless} --force {scenario}`",
+                        path.display()
+                    )
+                } else {
+                    format!("re-create it with `{bless} --force {scenario}`")
+                };
+                format!("{self} (hint: {what})")
+            }
+            _ => self.to_string(),
+        }
+    }
+}
+
+fn invariant_list(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.len() {
+        1 => format!("invariant {} is", quoted[0]),
+        _ => format!("invariants {} are", quoted.join(", ")),
+    }
 }
 
 /// The tail of a child's stderr as a block, or nothing when it printed nothing.

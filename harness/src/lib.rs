@@ -18,10 +18,11 @@
 //!     },
 //!     store: Store { dir: "baselines".into(), results_dir: "target/membound/results".into() },
 //!     ci: false,
+//!     hints: Default::default(), // hints name `cargo xtask bless`
 //! };
 //! let result = pipeline::check(&s, &cfg, &mut |_event| {});
-//! if !result.verdict.passed {
-//!     eprintln!("{}", pipeline::failure_message(&result));
+//! if result.verdict.failed() {
+//!     eprintln!("{}", pipeline::failure_message(&result, &cfg.hints));
 //! }
 //! # Ok(()) }
 //! ```

@@ -5,7 +5,9 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use membound::pipeline::{self, Blessed, Config, ScenarioResult};
+use membound::judge::verdict::{Hints, Status};
+use membound::pipeline::{self, BlessMode, Blessed, Config, ScenarioResult};
+use membound::scenario::select::{Filter, Match};
 use membound::scenario::{self, Scenario};
 use membound::source::{Event, RunConfig};
 use membound::store::{Baseline, Store};
@@ -35,6 +37,10 @@ struct Cli {
     /// Scratch directory for builds, profiles and results.
     #[arg(long, global = true, default_value = "target/membound")]
     work_dir: PathBuf,
+    /// The command users type to reach this CLI, named in hints (`cargo xtask` forwards here
+    /// and passes its own name).
+    #[arg(long, global = true, default_value = "membound", hide = true)]
+    hint_command: String,
     #[command(subcommand)]
     command: Cmd,
 }
@@ -43,7 +49,7 @@ struct Cli {
 enum Cmd {
     /// Run scenarios, compare with baselines, print the comparison; exit 1 on a failure.
     Run {
-        /// Only scenarios whose name contains this.
+        /// A scenario's name (only it), a glob (`register_wb_*`), or text names contain.
         filter: Option<String>,
         /// Match the filter against whole names.
         #[arg(long)]
@@ -54,11 +60,15 @@ enum Cmd {
     },
     /// Accept pending results (or run the scenarios) as the new baselines.
     Bless {
-        /// Only scenarios whose name contains this.
+        /// A scenario's name (only it), a glob (`register_wb_*`), or text names contain.
         filter: Option<String>,
         /// Match the filter against whole names.
         #[arg(long)]
         exact: bool,
+        /// Re-run and rewrite even baselines that match within tolerance; also replaces a
+        /// baseline or pending file that cannot be read.
+        #[arg(long)]
+        force: bool,
     },
     /// Validate scenario files without running them.
     Check {
@@ -78,6 +88,8 @@ enum Cmd {
     },
     /// Write the memory diff of the last run's results against a git ref's baselines.
     Report {
+        /// Only these scenarios: a name, a glob, or text names contain.
+        filter: Option<String>,
         /// Compare with the baselines at this git ref (default: the working tree's).
         #[arg(long)]
         base: Option<String>,
@@ -123,26 +135,35 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             results_dir: cli.work_dir.join("results"),
         },
         ci,
+        hints: Hints {
+            bless: format!("{} bless", cli.hint_command),
+        },
+    };
+    let how = |exact: bool| {
+        if exact {
+            Match::WholeName
+        } else {
+            Match::Usual
+        }
     };
     match cli.command {
         Cmd::Run {
             filter,
             exact,
             jobs,
-        } => cmd_run(
+        } => cmd_run(&cfg, filter.as_deref(), how(exact), jobs),
+        Cmd::Bless {
+            filter,
+            exact,
+            force,
+        } => cmd_bless(
             &cfg,
-            Filter {
-                text: filter,
-                exact,
-            },
-            jobs,
-            ci,
-        ),
-        Cmd::Bless { filter, exact } => cmd_bless(
-            &cfg,
-            Filter {
-                text: filter,
-                exact,
+            filter.as_deref(),
+            how(exact),
+            if force {
+                BlessMode::Force
+            } else {
+                BlessMode::Changed
             },
         ),
         Cmd::Check { files } => cmd_check(&cfg, &files),
@@ -152,60 +173,72 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             scenario,
         } => cmd_profile(&file, json, scenario.as_deref()),
         Cmd::Report {
+            filter,
             base,
             format,
             output,
-        } => cmd_report(&cfg, base.as_deref(), format, output.as_deref()),
+        } => cmd_report(
+            &cfg,
+            filter.as_deref(),
+            base.as_deref(),
+            format,
+            output.as_deref(),
+        ),
     }
 }
 
-/// Which scenarios a command applies to, as `cargo test` filters tests.
-struct Filter {
-    text: Option<String>,
-    exact: bool,
-}
-
-impl Filter {
-    fn matches(&self, name: &str) -> bool {
-        match (&self.text, self.exact) {
-            (None, _) => true,
-            (Some(t), true) => name == t,
-            (Some(t), false) => name.contains(t.as_str()),
-        }
-    }
-}
-
-/// Loads the scenarios matching `filter`; invalid files are errors that name file and line.
-fn load(cfg: &Config, filter: &Filter) -> Result<Vec<Scenario>> {
+/// Loads the scenarios a filter selects; invalid files are errors that name file and line.
+fn load(cfg: &Config, filter: Option<&str>, how: Match) -> Result<Vec<Scenario>> {
     let all = scenario::load_dir(&cfg.run.scenarios_dir)?;
-    let mut out = Vec::new();
+    let mut valid = Vec::new();
     let mut errors = Vec::new();
     for s in all {
         match s {
-            Ok(s) if filter.matches(&s.name) => out.push(s),
-            Ok(_) => {}
+            Ok(s) => valid.push(s),
             Err(e) => errors.push(e.to_string()),
         }
     }
     if !errors.is_empty() {
         bail!("invalid scenario files:\n{}", errors.join("\n"));
     }
+    let filter = Filter::new(filter, how, valid.iter().map(|s| s.name.as_str()));
+    let names: Vec<String> = valid.iter().map(|s| s.name.clone()).collect();
+    let out: Vec<Scenario> = valid
+        .into_iter()
+        .filter(|s| filter.matches(&s.name))
+        .collect();
     if out.is_empty() {
         bail!(
-            "no scenario in {} matches `{}`",
+            "no scenario in {} matches `{}` (scenarios: {})",
             cfg.run.scenarios_dir.display(),
-            filter.text.as_deref().unwrap_or("")
+            filter.text(),
+            names.join(", ")
         );
     }
     Ok(out)
 }
 
-fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Result<ExitCode> {
-    let scenarios = load(cfg, &filter)?;
+/// Prints what the runner reports that a person at the terminal needs to know now.
+fn show_event(e: &Event) {
+    if let Event::WaitingForLock(path) = e {
+        eprintln!(
+            "waiting: another membound is running this scenario (lock {})",
+            path.display()
+        );
+    }
+}
+
+fn cmd_run(
+    cfg: &Config,
+    filter: Option<&str>,
+    how: Match,
+    jobs: Option<usize>,
+) -> Result<ExitCode> {
+    let scenarios = load(cfg, filter, how)?;
     let jobs = jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
-    let fancy = !ci && std::io::stderr().is_terminal();
+    let fancy = !cfg.ci && std::io::stderr().is_terminal();
     let bar = fancy.then(|| {
         let b = indicatif::ProgressBar::new(scenarios.len() as u64);
         b.set_style(
@@ -228,42 +261,24 @@ fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Resul
                 if let Some(b) = &bar {
                     b.set_message(s.name.clone());
                 }
-                let skipped = membound::source::check_requirements(s).err();
-                let r = match &skipped {
-                    Some(reason) if !ci => {
-                        let line = format!("scenario {} ... ignored, {reason}", s.name);
-                        match &bar {
-                            Some(b) => b.println(line),
-                            None => println!("{line}"),
-                        }
-                        None
-                    }
-                    _ => Some(pipeline::check(s, cfg, &mut |_e: Event| {})),
-                };
-                if let Some(mut r) = r {
-                    if let (Some(reason), true) = (&skipped, ci) {
-                        r.verdict.passed = false;
-                        r.verdict.reasons.insert(
-                            0,
-                            format!("{reason} (CI=true: required tools must be installed)"),
-                        );
-                    }
-                    let line = format!(
-                        "scenario {} ... {}",
+                let r = pipeline::check(s, cfg, &mut |e: Event| show_event(&e));
+                let line = match r.verdict.status {
+                    Status::Passed => format!("scenario {} ... ok", s.name),
+                    Status::Failed => format!("scenario {} ... FAILED", s.name),
+                    Status::Skipped => format!(
+                        "scenario {} ... ignored, {}",
                         s.name,
-                        if r.verdict.passed { "ok" } else { "FAILED" }
-                    );
-                    match &bar {
-                        Some(b) => {
-                            b.println(line);
-                            b.inc(1);
-                        }
-                        None => println!("{line}"),
+                        r.verdict.messages(&s.name, &cfg.hints).join("; ")
+                    ),
+                };
+                match &bar {
+                    Some(b) => {
+                        b.println(line);
+                        b.inc(1);
                     }
-                    results.lock().unwrap_or_else(|p| p.into_inner()).push(r);
-                } else if let Some(b) = &bar {
-                    b.inc(1);
+                    None => println!("{line}"),
                 }
+                results.lock().unwrap_or_else(|p| p.into_inner()).push(r);
             });
         }
     });
@@ -272,21 +287,23 @@ fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Resul
     }
     let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     results.sort_by(|a, b| a.scenario.cmp(&b.scenario));
-    let ignored = scenarios.len() - results.len();
-    for r in results.iter().filter(|r| !r.verdict.passed) {
-        println!("\n{}", pipeline::failure_message(r));
+    for r in results.iter().filter(|r| r.verdict.failed()) {
+        println!("\n{}", pipeline::failure_message(r, &cfg.hints));
     }
-    let failed = results.iter().filter(|r| !r.verdict.passed).count();
-    let passed = results.len() - failed;
-    let report_path = write_reports(cfg, results.clone());
-    if let Ok(p) = report_path {
-        println!("memory report: {}", p.display());
-    }
+    let count = |st: Status| results.iter().filter(|r| r.verdict.status == st).count();
+    let (passed, failed, ignored) = (
+        count(Status::Passed),
+        count(Status::Failed),
+        count(Status::Skipped),
+    );
+    let code = membound::judge::verdict::exit_code(results.iter().map(|r| &r.verdict));
+    // A report that cannot be written is an error, not a footnote: CI would publish nothing.
+    let report_path = write_reports(cfg, results)?;
+    println!("memory report: {}", report_path.display());
     println!(
         "\ntest result: {}. {passed} passed; {failed} failed; {ignored} ignored",
         if failed == 0 { "ok" } else { "FAILED" }
     );
-    let code = membound::judge::verdict::exit_code(results.iter().map(|r| &r.verdict));
     Ok(ExitCode::from(code as u8))
 }
 
@@ -297,24 +314,25 @@ fn write_reports(cfg: &Config, results: Vec<ScenarioResult>) -> Result<PathBuf> 
         base_ref: None,
         base: BTreeMap::new(),
         blessed: Vec::new(),
+        hints: cfg.hints.clone(),
     };
     let md = cfg.run.work_dir.join("report.md");
     let html = cfg.run.work_dir.join("report.html");
-    membound::store::write_atomic(&md, membound::report::markdown(&input).as_bytes())?;
-    membound::store::write_atomic(&html, membound::report::html(&input).as_bytes())?;
+    membound::store::write_atomic(&md, membound::report::markdown(&input).as_bytes())
+        .context("writing the markdown report")?;
+    membound::store::write_atomic(&html, membound::report::html(&input).as_bytes())
+        .context("writing the HTML report")?;
     Ok(md)
 }
 
-fn cmd_bless(cfg: &Config, filter: Filter) -> Result<ExitCode> {
-    let scenarios = load(cfg, &filter)?;
+fn cmd_bless(cfg: &Config, filter: Option<&str>, how: Match, mode: BlessMode) -> Result<ExitCode> {
+    let scenarios = load(cfg, filter, how)?;
     let mut refused = 0;
     for s in &scenarios {
-        if let Err(reason) = membound::source::check_requirements(s) {
-            println!("{}: skipped, {reason}", s.name);
-            continue;
-        }
-        match pipeline::bless(s, cfg, &mut |_e| {}) {
-            Ok(Blessed::Unchanged) => println!("{}: unchanged", s.name),
+        match pipeline::bless(s, cfg, mode, &mut |e| show_event(&e)) {
+            Ok(Blessed::Unchanged) => {
+                println!("{}: unchanged (within tolerance of its baseline)", s.name)
+            }
             Ok(Blessed::AcceptedPending(cmp)) => {
                 println!(
                     "{}: accepted pending result {}",
@@ -325,13 +343,14 @@ fn cmd_bless(cfg: &Config, filter: Filter) -> Result<ExitCode> {
                     print!("{}", membound::judge::compare::table(&c, false));
                 }
             }
-            Ok(Blessed::Ran(r)) => {
+            Ok(Blessed::Written(r)) => {
                 println!("{}: blessed {}", s.name, cfg.store.path(&s.name).display());
                 match &r.comparison {
                     Some(c) => print!("{}", membound::judge::compare::table(c, false)),
                     None => println!("  (new baseline)"),
                 }
             }
+            Err(e @ pipeline::BlessError::MissingTool(_)) => println!("{}: {e}", s.name),
             Err(e) => {
                 refused += 1;
                 println!("{}: {e}", s.name);
@@ -375,6 +394,16 @@ fn cmd_check(cfg: &Config, files: &[PathBuf]) -> Result<ExitCode> {
 
 fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<ExitCode> {
     let scenario = scenario_file.map(scenario::load).transpose()?;
+    if let Some(s) = scenario
+        .as_ref()
+        .filter(|s| matches!(s.run, scenario::Run::Simulator(_)))
+    {
+        bail!(
+            "{} runs the simulator, not an external program: its invariants are over cycles, and a profile has censuses (hint: check it with `run {}`, or pass a scenario whose [run] has a `command`)",
+            s.path.display(),
+            s.name
+        );
+    }
     let closure_sizes = match scenario.as_ref().map(|s| &s.run) {
         Some(scenario::Run::Command(c)) => c.closure_sizes.clone(),
         _ => BTreeMap::new(),
@@ -420,6 +449,7 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
 
 fn cmd_report(
     cfg: &Config,
+    filter: Option<&str>,
     base: Option<&str>,
     format: Format,
     output: Option<&Path>,
@@ -437,6 +467,11 @@ fn cmd_report(
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     paths.sort();
+    let names: Vec<String> = paths
+        .iter()
+        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .collect();
+    let filter = Filter::new(filter, Match::Usual, names.iter().map(String::as_str));
     for p in paths {
         let text =
             std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
@@ -448,6 +483,7 @@ fn cmd_report(
             .scenarios_dir
             .join(format!("{}.toml", r.scenario))
             .is_file()
+            && filter.matches(&r.scenario)
         {
             results.push(r);
         }
@@ -476,6 +512,7 @@ fn cmd_report(
         base_ref: base.map(String::from),
         base: base_map,
         blessed,
+        hints: cfg.hints.clone(),
     };
     let text = match format {
         Format::Markdown => membound::report::markdown(&input),

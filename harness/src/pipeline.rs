@@ -1,17 +1,19 @@
 //! `check` and `bless`: one scenario end to end, `Scenario → Timeline → Measurement → Verdict`,
 //! shared by every front end (the test harness, the CLI, xtask).
 //!
-//! It sequences the stages and decides which files change (through `baseline::Store`); it does
-//! not print: front ends render `ScenarioResult` with [`failure_message`] or a reporter.
+//! It sequences the stages and decides which files change (through `store::Store`); it does
+//! not print: front ends render `ScenarioResult` with [`failure_message`] or a reporter. A
+//! scenario is checked or blessed under its lock, so concurrent invocations take turns.
 
+use crate::errors::{BaselineError, RunError};
 use crate::judge::compare::{compare, table, unified_diff, Comparison};
-use crate::judge::verdict::{verdict, BaselineState, Verdict};
+use crate::judge::verdict::{verdict, BaselineState, Hints, Inputs, Verdict};
 use crate::measure::invariant::{judge, Outcome};
 use crate::measure::metrics::measure;
 use crate::scenario::{Expectation, Predicate, Scenario, Window};
 use crate::source::{self, Event, RunConfig};
 use crate::store::{Baseline, Store};
-use crate::{errors::RunError, XUnit};
+use crate::XUnit;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -24,8 +26,10 @@ pub struct Config {
     pub run: RunConfig,
     /// Where baselines and results live.
     pub store: Store,
-    /// Running under CI: never write `.json.new` files.
+    /// Running under CI: never write `.json.new` files, and a missing tool fails.
     pub ci: bool,
+    /// The commands hints name.
+    pub hints: Hints,
 }
 
 /// One invariant's declaration and outcome, as reports need them.
@@ -74,11 +78,15 @@ pub struct ScenarioResult {
     /// The comparison.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comparison: Option<Comparison>,
+    /// How many samples the run produced (up to its stop).
+    #[serde(default)]
+    pub samples: usize,
     /// The verdict.
     pub verdict: Verdict,
-    /// Problems with the invariants (unexpected violations, culprits not named).
+    /// Invariants not as declared (unexpected violations, culprits not named, windows never
+    /// evaluated): (invariant, explanation).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub invariant_problems: Vec<String>,
+    pub invariant_problems: Vec<(String, String)>,
     /// Where a mismatching result was left for review.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<PathBuf>,
@@ -92,46 +100,106 @@ pub fn toolchain() -> BTreeMap<String, String> {
     t
 }
 
-/// Runs one scenario and judges it against its baseline. Leaves `.json.new` on a mismatch
-/// (outside CI), removes a stale one on a pass, and writes the result for reports.
+/// Runs one scenario and judges it against its baseline. Leaves `.json.new` on a blessable
+/// mismatch (outside CI), removes a stale one on a pass, and writes the result for reports.
+/// A result that cannot be written fails the scenario: a report must not silently lack it.
 pub fn check(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -> ScenarioResult {
-    let mut result = execute(scenario, cfg, on_event);
+    let mut result = empty_result(scenario);
+    let _lock = match prepare(scenario, cfg, on_event) {
+        Ok(lock) => lock,
+        Err(e) => {
+            result.run_error = Some(e.with_hint(&cfg.hints.bless));
+            result.verdict = fold(&result, None, &BaselineState::Missing, cfg.ci);
+            return result;
+        }
+    };
+    let missing = source::check_requirements(scenario).err();
+    if missing.is_none() {
+        execute(scenario, cfg, on_event, &mut result);
+    }
     let baseline = match cfg.store.read(&scenario.name) {
         Ok(b) => b,
         Err(e) => {
-            result.run_error.get_or_insert(e.to_string());
+            result
+                .run_error
+                .get_or_insert(e.with_hint(&cfg.hints.bless));
             None
         }
     };
-    // A failed run's partial result is kept for charts, never compared or left for blessing.
-    let state = match (&baseline, &result.current, &result.run_error) {
-        (Some(b), Some(c), None) => BaselineState::Compared(compare(scenario, b, c)),
+    let state = match (&baseline, &result.current) {
+        (Some(b), Some(c)) => BaselineState::Compared(compare(scenario, b, c)),
         _ => BaselineState::Missing,
     };
-    result.verdict = verdict(
-        &scenario.name,
-        result.run_error.as_deref(),
-        &result.invariant_problems,
-        &state,
-    );
+    result.verdict = fold(&result, missing.as_deref(), &state, cfg.ci);
     if let BaselineState::Compared(c) = state {
         result.comparison = Some(c);
     }
     result.baseline = baseline;
-    if let Some(current) = &result.current {
-        if result.verdict.passed {
-            let _ = cfg.store.remove_pending(&scenario.name);
-        } else if !cfg.ci && result.invariant_problems.is_empty() && result.run_error.is_none() {
-            result.pending = cfg.store.write_pending(current).ok();
-        }
+    if let Err(e) = write_files(scenario, cfg, &mut result) {
+        result.run_error = Some(format!(
+            "{} (hint: the work directory must be writable)",
+            e.with_hint(&cfg.hints.bless)
+        ));
+        result.verdict = fold(&result, None, &BaselineState::Missing, cfg.ci);
     }
-    let _ = cfg.store.write_result(&scenario.name, &result);
     result
 }
 
-/// Runs and measures, without touching baselines.
-fn execute(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -> ScenarioResult {
-    let mut result = ScenarioResult {
+/// Takes the scenario's lock and clears what an interrupted earlier run left behind.
+fn prepare(
+    scenario: &Scenario,
+    cfg: &Config,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<crate::store::ScenarioLock, BaselineError> {
+    let lock = cfg.store.lock(&scenario.name, &mut |path| {
+        on_event(Event::WaitingForLock(path.to_owned()))
+    })?;
+    cfg.store.remove_stale_temps()?;
+    Ok(lock)
+}
+
+/// The verdict of a result as it stands.
+fn fold(
+    result: &ScenarioResult,
+    missing_tool: Option<&str>,
+    baseline: &BaselineState,
+    ci: bool,
+) -> Verdict {
+    verdict(Inputs {
+        missing_tool: missing_tool.map(|m| (m, ci)),
+        run_error: result.run_error.as_deref(),
+        no_data: no_data(result),
+        invariant_problems: &result.invariant_problems,
+        baseline,
+    })
+}
+
+/// A run that finished but measured nothing (a profile without a census) proves nothing.
+fn no_data(result: &ScenarioResult) -> Option<&'static str> {
+    (result.run_error.is_none() && result.current.is_some() && result.samples == 0).then_some(
+        "the run produced no sample (for a GHC program: its profile holds no census; was it built with -rtsopts, and did it run long enough for a major GC?)",
+    )
+}
+
+/// The files a check changes: the pending result, and the result for reports.
+fn write_files(
+    scenario: &Scenario,
+    cfg: &Config,
+    result: &mut ScenarioResult,
+) -> Result<(), BaselineError> {
+    if result.verdict.passed() {
+        cfg.store.remove_pending(&scenario.name)?;
+    } else if result.verdict.blessable() && !cfg.ci {
+        if let Some(current) = &result.current {
+            result.pending = Some(cfg.store.write_pending(current)?);
+        }
+    }
+    cfg.store.write_result(&scenario.name, result)?;
+    Ok(())
+}
+
+fn empty_result(scenario: &Scenario) -> ScenarioResult {
+    ScenarioResult {
         scenario: scenario.name.clone(),
         path: scenario.path.clone(),
         x_unit: scenario.x_unit(),
@@ -142,15 +210,23 @@ fn execute(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -
         current: None,
         baseline: None,
         comparison: None,
+        samples: 0,
         verdict: Verdict {
-            passed: false,
+            status: crate::judge::verdict::Status::Failed,
             reasons: vec![],
-            improved: false,
-            regressed: false,
         },
         invariant_problems: Vec::new(),
         pending: None,
-    };
+    }
+}
+
+/// Runs and measures into `result`, without touching baselines.
+fn execute(
+    scenario: &Scenario,
+    cfg: &Config,
+    on_event: &mut dyn FnMut(Event),
+    result: &mut ScenarioResult,
+) {
     match source::run(scenario, &cfg.run, on_event) {
         Ok(out) => {
             let m = measure(scenario, &out.timeline);
@@ -163,6 +239,7 @@ fn execute(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -
                 &out.timeline,
                 tc,
             ));
+            result.samples = out.timeline.samples.len();
             result.invariant_problems = judge(scenario, &out.outcomes);
             result.invariants = invariant_results(scenario, &out.outcomes);
             result.stopped_at = out.stopped_at;
@@ -181,6 +258,7 @@ fn execute(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -
                         let m = measure(scenario, timeline);
                         result.current =
                             Some(Baseline::from_run(scenario, &m, &[], timeline, toolchain()));
+                        result.samples = timeline.samples.len();
                     }
                     format!(
                         "{e}\n--- timeline so far: {} samples, last at {} ---",
@@ -193,7 +271,6 @@ fn execute(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event)) -
             result.run_error = Some(text);
         }
     }
-    result
 }
 
 fn invariant_results(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec<InvariantResult> {
@@ -222,7 +299,7 @@ fn invariant_results(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec
 
 /// The failure as a reader wants it, in order: where, why, what moved (table and diff), the
 /// command that accepts the change.
-pub fn failure_message(r: &ScenarioResult) -> String {
+pub fn failure_message(r: &ScenarioResult, hints: &Hints) -> String {
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -230,7 +307,7 @@ pub fn failure_message(r: &ScenarioResult) -> String {
         r.scenario,
         r.path.display()
     );
-    for reason in &r.verdict.reasons {
+    for reason in r.verdict.messages(&r.scenario, hints) {
         let _ = writeln!(s, "  - {}", reason.trim_end().replace('\n', "\n    "));
     }
     if let (Some(cmp), Some(b), Some(c)) = (&r.comparison, &r.baseline, &r.current) {
@@ -240,14 +317,14 @@ pub fn failure_message(r: &ScenarioResult) -> String {
             let _ = writeln!(s, "{}", unified_diff(b, c, &name, "this run"));
         }
     }
-    if r.run_error.is_none() && r.invariant_problems.is_empty() {
+    if r.verdict.blessable() {
         if let Some(p) = &r.pending {
             let _ = writeln!(s, "this run's result is in {}", p.display());
         }
         let _ = writeln!(
             s,
-            "to accept this run as the new baseline: cargo xtask bless {}",
-            r.scenario
+            "to accept this run as the new baseline: {}",
+            hints.bless_one(&r.scenario)
         );
     }
     s
@@ -258,17 +335,32 @@ pub fn failure_message(r: &ScenarioResult) -> String {
 pub enum Blessed {
     /// A pending `.json.new` was accepted without re-running.
     AcceptedPending(Option<Comparison>),
-    /// The scenario was run and its result written.
-    Ran(Box<ScenarioResult>),
-    /// Nothing changed: the run matched the baseline exactly.
+    /// The scenario was run and its result written: it was new, or it differed from its
+    /// baseline beyond tolerance, or blessing was forced.
+    Written(Box<ScenarioResult>),
+    /// The run matched its baseline within tolerance: nothing was written.
     Unchanged,
 }
 
-/// Errors of blessing: the run failed, its invariants failed, or a file could not be written.
+/// Whether bless writes only what changed (the default, like insta) or rewrites on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlessMode {
+    /// Write a baseline only when its comparison fails, it is new, or a result is pending.
+    Changed,
+    /// Re-run and rewrite, reading neither the old baseline nor a pending result (which is
+    /// also how a corrupt file is replaced).
+    Force,
+}
+
+/// Errors of blessing: the scenario cannot run here, the run failed, its invariants failed,
+/// or a file could not be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum BlessError {
-    /// The run itself failed.
-    #[error("cannot bless `{scenario}`: the run failed: {message}")]
+    /// A tool it requires is missing.
+    #[error("skipped, {0}")]
+    MissingTool(String),
+    /// The run itself failed, or measured nothing.
+    #[error("cannot bless `{scenario}`: {message}")]
     RunFailed {
         /// The scenario.
         scenario: String,
@@ -276,54 +368,77 @@ pub enum BlessError {
         message: String,
     },
     /// Refused or failed to write.
-    #[error(transparent)]
-    Baseline(#[from] crate::errors::BaselineError),
+    #[error("{0}")]
+    Baseline(String),
 }
 
-/// Accepts a pending result if one matches the scenario, or runs it and writes its result.
-/// Never writes a result whose invariants fail.
+impl BlessError {
+    fn store(e: BaselineError, hints: &Hints) -> BlessError {
+        BlessError::Baseline(e.with_hint(&hints.bless))
+    }
+}
+
+/// Accepts a pending result if one matches the scenario, or runs it and writes its result if
+/// it is new or differs from its baseline beyond tolerance (always, under [`BlessMode::Force`]).
+/// Never writes a result whose invariants fail, or one that measured nothing.
 pub fn bless(
     scenario: &Scenario,
     cfg: &Config,
+    mode: BlessMode,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<Blessed, BlessError> {
-    if let Some(pending) = cfg.store.read_pending(&scenario.name)? {
-        if pending.fingerprint == scenario.fingerprint {
-            let old = cfg.store.read(&scenario.name)?;
-            let cmp = old.as_ref().map(|o| compare(scenario, o, &pending));
-            cfg.store.bless(&pending, &[], None)?;
-            return Ok(Blessed::AcceptedPending(cmp));
-        }
-        // A pending result from an older version of the scenario is stale: run afresh.
-        cfg.store.remove_pending(&scenario.name)?;
+    let err = |e| BlessError::store(e, &cfg.hints);
+    let _lock = prepare(scenario, cfg, on_event).map_err(err)?;
+    if let Err(reason) = source::check_requirements(scenario) {
+        return Err(BlessError::MissingTool(reason));
     }
-    let mut result = execute(scenario, cfg, on_event);
+    if mode == BlessMode::Changed {
+        if let Some(pending) = cfg.store.read_pending(&scenario.name).map_err(err)? {
+            if pending.fingerprint == scenario.fingerprint {
+                let old = cfg.store.read(&scenario.name).map_err(err)?;
+                let cmp = old.as_ref().map(|o| compare(scenario, o, &pending));
+                cfg.store.bless(&pending, &[]).map_err(err)?;
+                return Ok(Blessed::AcceptedPending(cmp));
+            }
+        }
+    }
+    // A pending result of an older version of the scenario is stale, and a forced bless
+    // replaces whatever is there: run afresh.
+    cfg.store.remove_pending(&scenario.name).map_err(err)?;
+    let mut result = empty_result(scenario);
+    execute(scenario, cfg, on_event, &mut result);
+    let failed = |message: String| BlessError::RunFailed {
+        scenario: scenario.name.clone(),
+        message,
+    };
     if let Some(e) = &result.run_error {
-        return Err(BlessError::RunFailed {
-            scenario: scenario.name.clone(),
-            message: e.clone(),
-        });
+        return Err(failed(format!("the run failed: {e}")));
+    }
+    if let Some(e) = no_data(&result) {
+        return Err(failed(e.to_owned()));
     }
     let Some(current) = result.current.clone() else {
-        return Err(BlessError::RunFailed {
-            scenario: scenario.name.clone(),
-            message: "no result".into(),
-        });
+        return Err(failed("the run produced no result".into()));
     };
-    let failed = result
-        .invariants
-        .iter()
-        .find(|i| matches!(i.outcome, Outcome::Violated(_)) && !i.expected_violation)
-        .map(|i| i.name.clone());
-    let old = cfg.store.read(&scenario.name)?;
-    if old.as_ref().is_some_and(|o| {
-        o.comparable_json() == current.comparable_json() && o.timeline == current.timeline
-    }) {
+    let old = match mode {
+        BlessMode::Changed => cfg.store.read(&scenario.name).map_err(err)?,
+        // The old figures only explain the change; a file that cannot be read is replaced.
+        BlessMode::Force => cfg.store.read(&scenario.name).ok().flatten(),
+    };
+    let state = old.as_ref().map_or(BaselineState::Missing, |o| {
+        BaselineState::Compared(compare(scenario, o, &current))
+    });
+    let v = fold(&result, None, &state, cfg.ci);
+    if v.passed() && mode == BlessMode::Changed {
         return Ok(Blessed::Unchanged);
     }
-    result.comparison = old.as_ref().map(|o| compare(scenario, o, &current));
-    result.baseline = old;
     cfg.store
-        .bless(&current, &result.invariant_problems, failed.as_deref())?;
-    Ok(Blessed::Ran(Box::new(result)))
+        .bless(&current, &result.invariant_problems)
+        .map_err(err)?;
+    if let BaselineState::Compared(c) = state {
+        result.comparison = Some(c);
+    }
+    result.baseline = old;
+    result.verdict = v;
+    Ok(Blessed::Written(Box::new(result)))
 }

@@ -47,7 +47,15 @@ impl Project {
     }
 
     /// `membound <args>` in this project, outside CI unless the test says otherwise.
+    /// The CLI as `cargo xtask` runs it (hints name `cargo xtask`).
     fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = self.bare(&["--hint-command", "cargo xtask"]);
+        c.args(args);
+        c
+    }
+
+    /// The CLI as a user runs it directly.
+    fn bare(&self, args: &[&str]) -> Command {
         let mut c = Command::cargo_bin("membound").expect("membound binary");
         c.env_remove("CI")
             .arg("--scenarios")
@@ -189,7 +197,7 @@ fn bless_refuses_a_leak() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
-        text.contains("refusing to bless `leaky`: invariant `no growth` is violated"),
+        text.contains("refusing to bless `leaky`: invariant `no growth` is not as declared"),
         "{text}"
     );
     assert!(!p.baseline("leaky").exists());
@@ -292,6 +300,7 @@ fn an_interrupted_bless_leaves_every_baseline_whole() {
             "--work-dir",
             &path(&p, "work"),
             "bless",
+            "--force",
         ])
         .stdout(std::process::Stdio::null())
         .spawn()
@@ -544,4 +553,224 @@ timeout = "3s"
         n > 0,
         "the censuses written before the kill are read: {text}"
     );
+}
+
+/// Each file's content, to see what a command wrote.
+fn snapshot(dir: &Path) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = std::fs::read_dir(dir)
+        .expect("ls")
+        .map(|e| e.expect("entry").path())
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).unwrap_or_default();
+            (
+                p.file_name().expect("name").to_string_lossy().into_owned(),
+                text,
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+#[test]
+fn bless_writes_only_what_changed_unless_forced() {
+    let p = Project::new();
+    p.scenario("a", &register_wb("none", 8_000, ""));
+    p.scenario("b", &register_wb("none", 9_000, ""));
+    assert!(p.cmd(&["bless"]).output().expect("bless").status.success());
+    let blessed = snapshot(&p.dir.path().join("baselines"));
+    assert_eq!(blessed.len(), 2, "{blessed:?}");
+    // Noisy figures (RSS) differ from run to run; within tolerance nothing is rewritten.
+    let out = p.cmd(&["bless"]).output().expect("bless");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert_eq!(
+        text.matches("unchanged (within tolerance").count(),
+        2,
+        "{text}"
+    );
+    assert_eq!(snapshot(&p.dir.path().join("baselines")), blessed);
+    // One scenario moved: only its baseline is written.
+    p.scenario("b", &register_wb("none", 10_000, ""));
+    let text = stdout(&p.cmd(&["bless"]).output().expect("bless"));
+    assert!(
+        text.contains("a: unchanged") && text.contains("b: blessed"),
+        "{text}"
+    );
+    let after = snapshot(&p.dir.path().join("baselines"));
+    assert_eq!(after[0], blessed[0], "a's baseline is untouched");
+    assert_ne!(after[1], blessed[1], "b's baseline is rewritten");
+    let text = stdout(&p.cmd(&["bless", "--force"]).output().expect("bless"));
+    assert_eq!(
+        text.matches(": blessed").count(),
+        2,
+        "--force rewrites all: {text}"
+    );
+}
+
+#[test]
+fn an_exact_name_selects_one_scenario_and_a_glob_many() {
+    let p = Project::new();
+    for name in ["wb", "wb_one", "wb_two"] {
+        p.scenario(name, &register_wb("none", 8_000, ""));
+    }
+    let text = stdout(&p.cmd(&["bless", "wb"]).output().expect("bless"));
+    assert!(text.contains("wb: blessed"), "{text}");
+    assert!(
+        !text.contains("wb_one") && !text.contains("wb_two"),
+        "{text}"
+    );
+    let text = stdout(&p.cmd(&["bless", "wb_*"]).output().expect("bless"));
+    assert!(
+        text.contains("wb_one: blessed") && text.contains("wb_two: blessed"),
+        "{text}"
+    );
+    assert!(!text.contains("wb: "), "{text}");
+    let out = p.cmd(&["run", "nothing*"]).output().expect("run");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("no scenario") && err.contains("wb_one"),
+        "{err}"
+    );
+}
+
+#[test]
+fn hints_name_the_command_the_user_runs() {
+    let p = Project::new();
+    p.scenario("flat", &register_wb("none", 8_000, ""));
+    let text = stdout(&p.bare(&["run"]).output().expect("run"));
+    assert!(
+        text.contains("no baseline for `flat` (hint: create it with `membound bless flat`)"),
+        "{text}"
+    );
+    assert!(!text.contains("xtask"), "{text}");
+}
+
+#[test]
+fn a_corrupt_baseline_names_the_command_that_recovers() {
+    let p = Project::new();
+    p.scenario("flat", &register_wb("none", 8_000, ""));
+    std::fs::write(p.baseline("flat"), "{\n  \"scenario\": \"flat\",\n  oops\n").expect("write");
+    std::fs::write(p.baseline("flat").with_extension("json.new"), "not json").expect("write");
+    let text = stdout(&p.cmd(&["run"]).output().expect("run"));
+    assert!(text.contains("flat.json:3:"), "{text}");
+    assert!(text.contains("`cargo xtask bless --force flat`"), "{text}");
+    // A plain bless cannot get past the corrupt pending file, and says what does.
+    let out = p.cmd(&["bless", "flat"]).output().expect("bless");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(
+        text.contains("flat.json.new:1:") && text.contains("--force flat"),
+        "{text}"
+    );
+    // The hint is a command that works.
+    let out = p
+        .cmd(&["bless", "--force", "flat"])
+        .output()
+        .expect("bless");
+    assert!(out.status.success(), "{}", stdout(&out));
+    assert!(!p.baseline("flat").with_extension("json.new").exists());
+    let out = p.cmd(&["run"]).output().expect("run");
+    assert!(out.status.success(), "{}", stdout(&out));
+}
+
+#[test]
+fn a_work_directory_that_cannot_be_written_fails_the_run() {
+    let p = Project::new();
+    p.scenario("flat", &register_wb("none", 8_000, ""));
+    assert!(p.cmd(&["bless"]).output().expect("bless").status.success());
+    // A file where the results directory should be: no write under it can succeed (this
+    // holds even for root, unlike a read-only mode).
+    std::fs::remove_dir_all(p.dir.path().join("work")).expect("rm");
+    std::fs::write(p.dir.path().join("work"), "in the way").expect("write");
+    let out = p.cmd(&["run"]).output().expect("run");
+    let text = stdout(&out);
+    assert_ne!(out.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("FAILED") || String::from_utf8_lossy(&out.stderr).contains("work"),
+        "{text}"
+    );
+}
+
+#[test]
+fn temporary_files_of_a_killed_bless_are_removed_by_the_next_run() {
+    let p = Project::new();
+    p.scenario("flat", &register_wb("none", 8_000, ""));
+    assert!(p.cmd(&["bless"]).output().expect("bless").status.success());
+    // What `kill -9` between creating and renaming a temporary file leaves behind.
+    let stale = p.dir.path().join("baselines/.membound-999999999-x1y2.tmp");
+    std::fs::write(&stale, "{").expect("write");
+    assert!(p.cmd(&["run"]).output().expect("run").status.success());
+    assert!(!stale.exists(), "the stale temporary file is gone");
+}
+
+#[test]
+fn two_runs_at_once_on_one_work_directory_take_turns() {
+    let p = Project::new();
+    for i in 0..3 {
+        p.scenario(&format!("s{i}"), &register_wb("none", 30_000, ""));
+    }
+    assert!(p.cmd(&["bless"]).output().expect("bless").status.success());
+    let spawn = || {
+        std::process::Command::new(assert_cmd::cargo::cargo_bin("membound"))
+            .env_remove("CI")
+            .args(["--scenarios", &path(&p, "scenarios")])
+            .args(["--baselines", &path(&p, "baselines")])
+            .args(["--work-dir", &path(&p, "work")])
+            .args(["run", "--jobs", "1"])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("spawn")
+    };
+    let (a, b) = (spawn(), spawn());
+    for child in [a, b] {
+        let out = child.wait_with_output().expect("wait");
+        assert!(out.status.success(), "{}", stdout(&out));
+    }
+}
+
+#[test]
+fn profile_refuses_a_simulator_scenario() {
+    let p = Project::new();
+    p.scenario("flat", &register_wb("none", 8_000, ""));
+    let scenario = p.dir.path().join("scenarios/flat.toml");
+    let out = p
+        .cmd(&["profile", &clash_fixture(), "--scenario"])
+        .arg(&scenario)
+        .output()
+        .expect("profile");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("runs the simulator, not an external program"),
+        "{err}"
+    );
+}
+
+#[test]
+fn a_profile_without_a_census_is_never_blessed() {
+    let p = Project::new();
+    // A `.hp` file with its header and no sample: what a program that ends before its first
+    // census leaves.
+    let header = r#"JOB \"quick\"\nDATE \"now\"\nSAMPLE_UNIT \"seconds\"\nVALUE_UNIT \"bytes\"\n"#;
+    p.scenario(
+        "quick",
+        &format!(
+            r#"description = "a program that writes no census"
+[run]
+command = ["sh", "-c", "printf '{header}' > quick.hp"]
+profile = "ghc-hp"
+"#
+        ),
+    );
+    let out = p.cmd(&["bless"]).output().expect("bless");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("the run produced no sample"), "{text}");
+    assert!(!p.baseline("quick").exists());
+    let out = p.cmd(&["run"]).output().expect("run");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(1), "{text}");
+    assert!(text.contains("nothing was measured"), "{text}");
 }

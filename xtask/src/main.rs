@@ -10,7 +10,22 @@ use anyhow::{bail, Context, Result};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 
-const USAGE: &str = "usage: cargo xtask <run [FILTER] | bless [FILTER] | report [--base REF] [--format markdown|html] [-o FILE] | profile FILE [--json] [--scenario FILE] | check [FILE...]>";
+const USAGE: &str = "\
+usage: cargo xtask <task> [args]
+
+tasks:
+  run [FILTER]        run scenarios against their baselines, write the memory report
+  bless [FILTER] [--force]
+                      accept new figures: writes only baselines that are new or moved
+                      beyond tolerance (--force rewrites them all)
+  report [FILTER] [--base REF] [--format markdown|html] [-o FILE]
+                      the memory diff of the last run against a git ref's baselines
+  profile FILE [--json] [--scenario FILE]
+                      summarise an eventlog, .hp or +RTS -t file a program wrote
+  check [FILE...]     validate scenario files without running them
+
+FILTER: a scenario's name selects only it; a glob (register_wb_*) selects whole names;
+other text selects the names that contain it. `cargo xtask <task> --help` shows its options.";
 
 fn main() -> ExitCode {
     match real_main() {
@@ -27,6 +42,10 @@ fn real_main() -> Result<ExitCode> {
     let Some(sub) = args.first() else {
         bail!("{USAGE}");
     };
+    if matches!(sub.as_str(), "--help" | "-h" | "help") {
+        println!("{USAGE}");
+        return Ok(ExitCode::SUCCESS);
+    }
     if !matches!(
         sub.as_str(),
         "run" | "bless" | "report" | "profile" | "check"
@@ -67,6 +86,8 @@ fn real_main() -> Result<ExitCode> {
         // Relative to the root, where cargo runs the CLI: reports and failures then show
         // `scenarios/x.toml`, not where this checkout happens to live.
         .args(["--scenarios", "scenarios", "--baselines", "baselines"])
+        // Hints in failures then name the command the user types.
+        .args(["--hint-command", "cargo xtask"])
         .arg("--work-dir")
         .arg(target.join("membound"))
         .arg(sub)

@@ -1,7 +1,10 @@
-//! `Verdict`: whether a scenario passed, and the process exit code, from one pure function.
+//! `Verdict`: whether a scenario passed, failed or was skipped, and the process exit code, from
+//! one pure function.
 //!
-//! Everything that can fail a scenario (the run itself, its invariants, its baseline) is folded
-//! here and nowhere else, so front ends (tests, CLI, xtask) agree on what failing means.
+//! Everything that can fail a scenario (a missing tool, the run itself, its invariants, its
+//! baseline) is folded here and nowhere else, so front ends (tests, CLI, xtask) agree on what
+//! failing means; they render a verdict, they never edit one. Reasons are typed: the words
+//! (and the command a hint names, from [`Hints`]) are chosen only when a reason is shown.
 
 use crate::judge::compare::{Comparison, RowVerdict};
 use serde::{Deserialize, Serialize};
@@ -15,74 +18,289 @@ pub enum BaselineState {
     Compared(Comparison),
 }
 
+/// A scenario's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// It ran, its invariants are as declared, and its figures match the baseline.
+    Passed,
+    /// Something in [`Verdict::reasons`] failed it.
+    Failed,
+    /// It could not run here (a tool it requires is missing) and nothing demands it: never a
+    /// pass, never a failure. Under CI a missing tool fails instead.
+    Skipped,
+}
+
+/// Why a scenario did not pass, most fundamental first.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "reason")]
+pub enum Reason {
+    /// A tool the scenario requires is not installed.
+    MissingTool {
+        /// What is missing, with the install command.
+        message: String,
+        /// Whether this run demands every tool (CI), which makes it a failure.
+        required: bool,
+    },
+    /// The run itself failed: a build, a crash, a budget, a protocol or write error.
+    RunFailed {
+        /// What happened.
+        message: String,
+    },
+    /// The run produced no sample at all (a profile with no census): nothing was measured.
+    NoData {
+        /// Where the data should have come from.
+        message: String,
+    },
+    /// An invariant is not as declared (violated, not evaluated, culprit not named).
+    Invariant {
+        /// The invariant's name.
+        invariant: String,
+        /// The explanation, multi-line.
+        message: String,
+    },
+    /// No baseline exists.
+    NoBaseline,
+    /// The scenario file changed since its baseline was blessed.
+    FingerprintChanged {
+        /// The baseline's fingerprint.
+        old: String,
+        /// The scenario's.
+        new: String,
+    },
+    /// Metrics regressed beyond tolerance.
+    Regressed {
+        /// How many.
+        count: usize,
+    },
+    /// Metrics improved beyond tolerance (locked in by blessing).
+    Improved {
+        /// How many.
+        count: usize,
+    },
+    /// Metrics appeared or disappeared since the baseline.
+    MetricsChanged {
+        /// New ones.
+        added: usize,
+        /// Gone ones.
+        removed: usize,
+    },
+}
+
+/// The commands hints name: the ones the user runs (`cargo xtask bless` in this workspace,
+/// `membound bless` for the bare CLI, whatever a project wraps it in).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Hints {
+    /// The command that blesses, without a scenario name, e.g. `cargo xtask bless`.
+    pub bless: String,
+}
+
+impl Default for Hints {
+    fn default() -> Self {
+        Hints {
+            bless: "cargo xtask bless".into(),
+        }
+    }
+}
+
+impl Hints {
+    /// The command that blesses one scenario, e.g. `cargo xtask bless register_wb`.
+    pub fn bless_one(&self, scenario: &str) -> String {
+        format!("{} {scenario}", self.bless)
+    }
+}
+
+impl Reason {
+    /// The reason as a reader wants it, naming the command that acts on it.
+    pub fn message(&self, scenario: &str, hints: &Hints) -> String {
+        let bless = hints.bless_one(scenario);
+        match self {
+            Reason::MissingTool { message, required } => {
+                if *required {
+                    format!("{message} (CI=true: tools a scenario requires must be installed, see .ci/setup)")
+                } else {
+                    format!("skipped: {message}")
+                }
+            }
+            Reason::RunFailed { message } => format!("the run failed: {message}"),
+            Reason::NoData { message } => format!("nothing was measured: {message}"),
+            Reason::Invariant { message, .. } => message.clone(),
+            Reason::NoBaseline => {
+                format!("no baseline for `{scenario}` (hint: create it with `{bless}`)")
+            }
+            Reason::FingerprintChanged { old, new } => format!(
+                "scenario `{scenario}` changed since its baseline was blessed (fingerprint {old} ≠ {new}) (hint: review the run and `{bless}`)"
+            ),
+            Reason::Regressed { count } => {
+                format!("{count} metric(s) regressed beyond tolerance")
+            }
+            Reason::Improved { count } => format!(
+                "{count} metric(s) improved beyond tolerance: bless to lock it in (`{bless}`)"
+            ),
+            Reason::MetricsChanged { added, removed } => format!(
+                "{added} metric(s) new and {removed} gone since the baseline (hint: `{bless}`)"
+            ),
+        }
+    }
+
+    /// Whether blessing can accept a run failed for this reason: only differences from the
+    /// baseline can be; a failed run, missing data or a broken invariant never.
+    pub fn blessable(&self) -> bool {
+        matches!(
+            self,
+            Reason::NoBaseline
+                | Reason::FingerprintChanged { .. }
+                | Reason::Regressed { .. }
+                | Reason::Improved { .. }
+                | Reason::MetricsChanged { .. }
+        )
+    }
+}
+
 /// A scenario's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Verdict {
-    /// Whether it passed.
-    pub passed: bool,
-    /// Why it failed (empty when it passed), most fundamental first.
-    pub reasons: Vec<String>,
-    /// Some metric improved beyond tolerance (the scenario fails until blessed).
-    pub improved: bool,
-    /// Some metric regressed beyond tolerance.
-    pub regressed: bool,
+    /// Passed, failed or skipped.
+    pub status: Status,
+    /// Why it did not pass (empty when it passed), most fundamental first.
+    pub reasons: Vec<Reason>,
 }
 
-/// Folds a scenario's run error, invariant problems and baseline comparison into its verdict.
-pub fn verdict(
-    scenario: &str,
-    run_error: Option<&str>,
-    invariant_problems: &[String],
-    baseline: &BaselineState,
-) -> Verdict {
-    let mut reasons = Vec::new();
-    if let Some(e) = run_error {
-        reasons.push(format!("the run failed: {e}"));
+impl Verdict {
+    /// Whether it passed.
+    pub fn passed(&self) -> bool {
+        self.status == Status::Passed
     }
-    reasons.extend(invariant_problems.iter().cloned());
-    let (mut improved, mut regressed) = (false, false);
-    if run_error.is_none() {
-        match baseline {
-            BaselineState::Missing => reasons.push(format!(
-                "no baseline for `{scenario}` (hint: create it with `cargo xtask bless {scenario}`)"
-            )),
+
+    /// Whether it failed (a skip is neither a pass nor a failure).
+    pub fn failed(&self) -> bool {
+        self.status == Status::Failed
+    }
+
+    /// Some metric regressed beyond tolerance.
+    pub fn regressed(&self) -> bool {
+        self.reasons
+            .iter()
+            .any(|r| matches!(r, Reason::Regressed { .. }))
+    }
+
+    /// Some metric improved beyond tolerance.
+    pub fn improved(&self) -> bool {
+        self.reasons
+            .iter()
+            .any(|r| matches!(r, Reason::Improved { .. }))
+    }
+
+    /// The one definition of "blessable": the scenario failed only by differing from its
+    /// baseline. Bless writes such a run; check leaves it as `.json.new`; reports offer the
+    /// command. A pass needs no blessing.
+    pub fn blessable(&self) -> bool {
+        self.failed() && self.reasons.iter().all(Reason::blessable)
+    }
+
+    /// Every reason as text, for a failure message.
+    pub fn messages(&self, scenario: &str, hints: &Hints) -> Vec<String> {
+        self.reasons
+            .iter()
+            .map(|r| r.message(scenario, hints))
+            .collect()
+    }
+}
+
+/// What the verdict is made of.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// A required tool that is missing, and whether this run demands every tool (CI).
+    pub missing_tool: Option<(&'a str, bool)>,
+    /// Why the run failed, if it did.
+    pub run_error: Option<&'a str>,
+    /// The run produced no sample: where the data should have come from.
+    pub no_data: Option<&'a str>,
+    /// Invariants not as declared: (name, explanation).
+    pub invariant_problems: &'a [(String, String)],
+    /// The baseline's state.
+    pub baseline: &'a BaselineState,
+}
+
+/// Folds everything that can fail a scenario into its verdict.
+pub fn verdict(i: Inputs<'_>) -> Verdict {
+    let mut reasons = Vec::new();
+    if let Some((message, required)) = i.missing_tool {
+        let reason = Reason::MissingTool {
+            message: message.to_owned(),
+            required,
+        };
+        let status = if required {
+            Status::Failed
+        } else {
+            Status::Skipped
+        };
+        return Verdict {
+            status,
+            reasons: vec![reason],
+        };
+    }
+    if let Some(e) = i.run_error {
+        reasons.push(Reason::RunFailed {
+            message: e.to_owned(),
+        });
+    }
+    if let Some(e) = i.no_data {
+        reasons.push(Reason::NoData {
+            message: e.to_owned(),
+        });
+    }
+    reasons.extend(
+        i.invariant_problems
+            .iter()
+            .map(|(invariant, message)| Reason::Invariant {
+                invariant: invariant.clone(),
+                message: message.clone(),
+            }),
+    );
+    // A failed run is never compared: its partial figures would only add noise.
+    if i.run_error.is_none() && i.no_data.is_none() {
+        match i.baseline {
+            BaselineState::Missing => reasons.push(Reason::NoBaseline),
             BaselineState::Compared(cmp) => {
                 if let Some((old, new)) = &cmp.fingerprint_mismatch {
-                    reasons.push(format!(
-                        "scenario `{scenario}` changed since its baseline was blessed (fingerprint {old} ≠ {new}) (hint: review the run and `cargo xtask bless {scenario}`)"
-                    ));
+                    reasons.push(Reason::FingerprintChanged {
+                        old: old.clone(),
+                        new: new.clone(),
+                    });
                 }
                 let count = |v: RowVerdict| cmp.rows.iter().filter(|r| r.verdict == v).count();
                 let (reg, imp) = (count(RowVerdict::Regressed), count(RowVerdict::Improved));
                 let (added, removed) = (count(RowVerdict::Added), count(RowVerdict::Removed));
-                regressed = reg > 0;
-                improved = imp > 0;
                 if reg > 0 {
-                    reasons.push(format!("{reg} metric(s) regressed beyond tolerance"));
+                    reasons.push(Reason::Regressed { count: reg });
                 }
                 if imp > 0 {
-                    reasons.push(format!("{imp} metric(s) improved beyond tolerance: bless to lock it in (`cargo xtask bless {scenario}`)"));
+                    reasons.push(Reason::Improved { count: imp });
                 }
                 if added + removed > 0 {
-                    reasons.push(format!("{added} metric(s) new and {removed} gone since the baseline (hint: `cargo xtask bless {scenario}`)"));
+                    reasons.push(Reason::MetricsChanged { added, removed });
                 }
             }
         }
     }
     Verdict {
-        passed: reasons.is_empty(),
+        status: if reasons.is_empty() {
+            Status::Passed
+        } else {
+            Status::Failed
+        },
         reasons,
-        improved,
-        regressed,
     }
 }
 
-/// The process exit code for a set of verdicts: 0 when all passed, 1 otherwise.
+/// The process exit code for a set of verdicts: 0 when none failed, 1 otherwise. Skips do not
+/// fail a run (under CI a missing tool is a failure, not a skip).
 pub fn exit_code<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> i32 {
-    if verdicts.into_iter().all(|v| v.passed) {
-        0
-    } else {
+    if verdicts.into_iter().any(Verdict::failed) {
         1
+    } else {
+        0
     }
 }
 
@@ -114,73 +332,120 @@ mod tests {
         })
     }
 
+    fn inputs(baseline: &BaselineState) -> Inputs<'_> {
+        Inputs {
+            missing_tool: None,
+            run_error: None,
+            no_data: None,
+            invariant_problems: &[],
+            baseline,
+        }
+    }
+
+    /// One case: the inputs, the status, whether it is blessable, and what its text says.
+    fn check(i: Inputs<'_>, status: Status, blessable: bool, says: &str) {
+        let v = verdict(i);
+        assert_eq!(v.status, status, "{v:?}");
+        assert_eq!(v.blessable(), blessable, "{v:?}");
+        let text = v.messages("s", &Hints::default()).join("\n");
+        assert!(text.contains(says), "{text:?} should mention {says:?}");
+    }
+
     #[test]
     fn table() {
         use RowVerdict::*;
-        let problem = vec!["invariant x violated".to_owned()];
-        // (run error, invariant problems, baseline, passed, reason contains)
-        type Case<'a> = (Option<&'a str>, Vec<String>, BaselineState, bool, &'a str);
-        let cases: Vec<Case> = vec![
-            (None, vec![], cmp(&[Equal, Within], false), true, ""),
-            (
-                None,
-                vec![],
-                cmp(&[Equal, Regressed], false),
-                false,
-                "1 metric(s) regressed",
-            ),
-            (
-                None,
-                vec![],
-                cmp(&[Improved], false),
-                false,
-                "bless to lock it in",
-            ),
-            (None, vec![], cmp(&[Added], false), false, "1 metric(s) new"),
-            (
-                None,
-                vec![],
-                cmp(&[Equal], true),
-                false,
-                "changed since its baseline",
-            ),
-            (
-                None,
-                vec![],
-                BaselineState::Missing,
-                false,
-                "cargo xtask bless s",
-            ),
-            (
-                None,
-                problem.clone(),
-                cmp(&[Equal], false),
-                false,
-                "invariant x violated",
-            ),
-            (
-                Some("timed out"),
-                vec![],
-                BaselineState::Missing,
-                false,
-                "the run failed: timed out",
-            ),
-        ];
-        for (err, probs, base, passed, reason) in cases {
-            let v = verdict("s", err, &probs, &base);
-            assert_eq!(v.passed, passed, "{v:?}");
-            assert!(
-                v.reasons.join("\n").contains(reason),
-                "{v:?} should mention {reason:?}"
-            );
-        }
+        let problem = vec![("x".to_owned(), "invariant `x` violated".to_owned())];
+        let equal = cmp(&[Equal, Within], false);
+        check(inputs(&equal), Status::Passed, false, "");
+        let reg = cmp(&[Equal, Regressed], false);
+        check(inputs(&reg), Status::Failed, true, "1 metric(s) regressed");
+        let imp = cmp(&[Improved], false);
+        check(inputs(&imp), Status::Failed, true, "bless to lock it in");
+        let added = cmp(&[Added], false);
+        check(inputs(&added), Status::Failed, true, "1 metric(s) new");
+        let fp = cmp(&[Equal], true);
+        check(
+            inputs(&fp),
+            Status::Failed,
+            true,
+            "changed since its baseline",
+        );
+        let missing = BaselineState::Missing;
+        check(
+            inputs(&missing),
+            Status::Failed,
+            true,
+            "cargo xtask bless s",
+        );
+        check(
+            Inputs {
+                invariant_problems: &problem,
+                ..inputs(&equal)
+            },
+            Status::Failed,
+            false,
+            "invariant `x` violated",
+        );
+        check(
+            Inputs {
+                run_error: Some("timed out"),
+                ..inputs(&missing)
+            },
+            Status::Failed,
+            false,
+            "the run failed: timed out",
+        );
+        check(
+            Inputs {
+                no_data: Some("the profile holds no census"),
+                ..inputs(&equal)
+            },
+            Status::Failed,
+            false,
+            "nothing was measured",
+        );
+        check(
+            Inputs {
+                missing_tool: Some(("`ghc` is not installed", false)),
+                ..inputs(&equal)
+            },
+            Status::Skipped,
+            false,
+            "skipped",
+        );
+        check(
+            Inputs {
+                missing_tool: Some(("`ghc` is not installed", true)),
+                ..inputs(&equal)
+            },
+            Status::Failed,
+            false,
+            "CI=true",
+        );
+    }
+
+    #[test]
+    fn hints_name_the_users_command() {
+        let v = verdict(inputs(&BaselineState::Missing));
+        let hints = Hints {
+            bless: "membound bless".into(),
+        };
+        let text = v.messages("s", &hints).join("\n");
+        assert!(text.contains("`membound bless s`"), "{text}");
+        assert!(!text.contains("xtask"), "{text}");
     }
 
     #[test]
     fn exit_codes() {
-        let pass = verdict("s", None, &[], &cmp(&[], false));
-        let fail = verdict("s", None, &[], &BaselineState::Missing);
+        let equal = cmp(&[], false);
+        let pass = verdict(inputs(&equal));
+        let fail = verdict(inputs(&BaselineState::Missing));
+        let skip = verdict(Inputs {
+            missing_tool: Some(("no ghc", false)),
+            ..inputs(&equal)
+        });
         assert_eq!(exit_code([&pass, &pass]), 0);
+        assert_eq!(exit_code([&pass, &skip]), 0);
         assert_eq!(exit_code([&pass, &fail]), 1);
         assert_eq!(exit_code([]), 0);
     }

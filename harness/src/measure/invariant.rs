@@ -313,35 +313,38 @@ pub fn check_timeline(
 }
 
 /// Whether the outcomes are what the scenario declares: expected violations happened and
-/// named their culprit, and every other invariant held. Returns the problems found.
-pub fn judge(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec<String> {
+/// named their culprit, and every other invariant held. Returns the problems found, each as
+/// (invariant name, explanation).
+pub fn judge(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec<(String, String)> {
     let unit = scenario.x_unit();
     let mut problems = Vec::new();
     for inv in &scenario.invariants {
         let Some((_, o)) = outcomes.iter().find(|(n, _)| *n == inv.name) else {
             continue;
         };
-        match (&inv.expect, o) {
-            (Expectation::Holds, Outcome::Held { .. }) => {}
-            (Expectation::Holds, Outcome::Violated(v)) => problems.push(v.explain(unit)),
+        let problem = match (&inv.expect, o) {
+            (Expectation::Holds, Outcome::Held { .. }) => None,
+            (Expectation::Holds, Outcome::Violated(v)) => Some(v.explain(unit)),
             (Expectation::Holds, Outcome::NotReached { reason }) => {
                 // A window cut short by another invariant's violation is not a failure in itself.
-                if !outcomes.iter().any(|(_, o)| matches!(o, Outcome::Violated(_))) {
-                    problems.push(format!("invariant `{}` was never checked: {reason}", inv.name));
-                }
+                (!outcomes.iter().any(|(_, o)| matches!(o, Outcome::Violated(_))))
+                    .then(|| format!("invariant `{}` was never checked: {reason}", inv.name))
             }
-            (Expectation::Violated { culprit_type, culprit_site }, Outcome::Violated(v)) => {
-                if let Err(e) = v.names_culprit(culprit_type.as_deref(), culprit_site.as_deref()) {
-                    problems.push(format!("invariant `{}` was violated as expected, but the report does not name the culprit: {e}\n{}", inv.name, v.explain(unit)));
-                }
-            }
-            (Expectation::Violated { .. }, Outcome::Held { samples }) => problems.push(format!(
+            (Expectation::Violated { culprit_type, culprit_site }, Outcome::Violated(v)) => v
+                .names_culprit(culprit_type.as_deref(), culprit_site.as_deref())
+                .err()
+                .map(|e| format!("invariant `{}` was violated as expected, but the report does not name the culprit: {e}\n{}", inv.name, v.explain(unit))),
+            (Expectation::Violated { .. }, Outcome::Held { samples }) => Some(format!(
                 "invariant `{}` was expected to be violated but held at all {samples} samples: the leak this scenario exists to catch went undetected",
                 inv.name
             )),
-            (Expectation::Violated { .. }, Outcome::NotReached { reason }) => {
-                problems.push(format!("invariant `{}` was expected to be violated but was never checked: {reason}", inv.name))
-            }
+            (Expectation::Violated { .. }, Outcome::NotReached { reason }) => Some(format!(
+                "invariant `{}` was expected to be violated but was never checked: {reason}",
+                inv.name
+            )),
+        };
+        if let Some(p) = problem {
+            problems.push((inv.name.clone(), p));
         }
     }
     problems

@@ -142,7 +142,7 @@ fn overview(s: &mut String, views: &[View]) {
             esc(v.name()),
             badge(v),
             b.map_or("—".into(), fmt_bytes),
-            c.map_or("—".into(), fmt_bytes),
+            esc(&v.current_peak_text()),
             fmt_rel(b, c)
         );
     }
@@ -171,7 +171,7 @@ fn scenario(s: &mut String, v: &View, input: &ReportInput) {
     let _ = writeln!(s, "<p class=\"meta\">{meta}</p>");
     if !v.r.verdict.reasons.is_empty() {
         s.push_str("<ul class=\"reasons\">\n");
-        for r in &v.r.verdict.reasons {
+        for r in &v.reasons(&input.hints) {
             let _ = writeln!(s, "<li>{}</li>", esc(r.trim_end()));
         }
         s.push_str("</ul>\n");
@@ -186,11 +186,16 @@ fn scenario(s: &mut String, v: &View, input: &ReportInput) {
     if v.blessable() {
         let _ = writeln!(
             s,
-            "<p>To accept this run as the new baseline: <code>cargo xtask bless {}</code></p>",
-            esc(v.name())
+            "<p>To accept this run as the new baseline: <code>{}</code></p>",
+            esc(&input.hints.bless_one(v.name()))
         );
-    } else if !v.r.verdict.passed && v.r.run_error.is_none() && !v.r.invariant_problems.is_empty() {
-        s.push_str("<p>Not blessable: <code>cargo xtask bless</code> refuses a run whose invariants fail; fix the cause first.</p>\n");
+    } else if v.r.verdict.failed() && v.r.run_error.is_none() && !v.r.invariant_problems.is_empty()
+    {
+        let _ = writeln!(
+            s,
+            "<p>Not blessable: <code>{}</code> refuses a run whose invariants fail; fix the cause first.</p>",
+            esc(&input.hints.bless)
+        );
     }
     s.push_str("</section>\n");
 }

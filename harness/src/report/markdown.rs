@@ -47,7 +47,7 @@ pub fn markdown(input: &ReportInput) -> String {
                 s,
                 "| {} | {} | {} |",
                 code(v.name()),
-                v.peak().1.map_or("—".into(), fmt_bytes),
+                v.current_peak_text(),
                 plural(held, "invariant held", "invariants held")
             );
         }
@@ -73,7 +73,7 @@ fn overview(s: &mut String, views: &[View]) {
             code(v.name()),
             v.status().word(),
             b.map_or("—".into(), fmt_bytes),
-            c.map_or("—".into(), fmt_bytes),
+            v.current_peak_text(),
             fmt_rel(b, c)
         );
     }
@@ -107,7 +107,7 @@ fn scenario(s: &mut String, v: &View, input: &ReportInput) {
         ));
     }
     let _ = writeln!(s, "{meta}\n");
-    for reason in &v.r.verdict.reasons {
+    for reason in &v.reasons(&input.hints) {
         let _ = writeln!(s, "- {}", text(reason.lines().next().unwrap_or("")));
     }
     if !v.r.verdict.reasons.is_empty() {
@@ -129,11 +129,16 @@ fn scenario(s: &mut String, v: &View, input: &ReportInput) {
     if v.blessable() {
         let _ = writeln!(
             s,
-            "To accept this run as the new baseline:\n\n```sh\ncargo xtask bless {}\n```\n",
-            v.name()
+            "To accept this run as the new baseline:\n\n```sh\n{}\n```\n",
+            input.hints.bless_one(v.name())
         );
-    } else if !v.r.verdict.passed && v.r.run_error.is_none() && !v.r.invariant_problems.is_empty() {
-        let _ = writeln!(s, "Not blessable: `cargo xtask bless` refuses a run whose invariants fail; fix the cause first.\n");
+    } else if v.r.verdict.failed() && v.r.run_error.is_none() && !v.r.invariant_problems.is_empty()
+    {
+        let _ = writeln!(
+            s,
+            "Not blessable: `{}` refuses a run whose invariants fail; fix the cause first.\n",
+            input.hints.bless
+        );
     }
 }
 

@@ -23,6 +23,7 @@ pub use html::html;
 pub use markdown::markdown;
 
 use crate::judge::compare::{default_tolerance, fmt_tol, fmt_value, judge, Row, RowVerdict};
+use crate::judge::verdict::Hints;
 use crate::measure::invariant::Outcome;
 use crate::measure::metrics::Value;
 use crate::pipeline::ScenarioResult;
@@ -48,6 +49,9 @@ pub struct ReportInput {
     /// Baselines that changed between the base ref and the head.
     #[serde(default)]
     pub blessed: Vec<BlessedChange>,
+    /// The commands hints name.
+    #[serde(default)]
+    pub hints: Hints,
 }
 
 /// A baseline that changed between the base ref and the head of a pull request.
@@ -125,15 +129,17 @@ impl<'a> View<'a> {
 
     fn status(&self) -> Status {
         let r = self.r;
-        if r.verdict.passed {
+        if r.verdict.passed() {
             Status::Passed
+        } else if r.verdict.status == crate::judge::verdict::Status::Skipped {
+            Status::Skipped
         } else if r.run_error.is_some() {
             Status::RunFailed
         } else if invariant_failures(r) > 0 || !r.invariant_problems.is_empty() {
             Status::Invariant
-        } else if r.verdict.regressed {
+        } else if r.verdict.regressed() {
             Status::Regressed
-        } else if r.verdict.improved {
+        } else if r.verdict.improved() {
             Status::Improved
         } else {
             Status::Failed
@@ -173,7 +179,7 @@ impl<'a> View<'a> {
 
     /// Whether a reader needs the whole section (anything failed or moved beyond noise).
     fn interesting(&self) -> bool {
-        !self.r.verdict.passed
+        !self.r.verdict.passed()
             || self.reblessed
             || self
                 .rows
@@ -186,12 +192,33 @@ impl<'a> View<'a> {
                 .any(|i| matches!(i.outcome, Outcome::Violated(_)))
     }
 
-    /// Whether `cargo xtask bless` would accept this run (it refuses failing invariants).
+    /// Whether bless would accept this run (the verdict's one definition).
     fn blessable(&self) -> bool {
-        !self.r.verdict.passed
-            && self.r.run_error.is_none()
-            && self.r.invariant_problems.is_empty()
-            && self.r.current.is_some()
+        self.r.verdict.blessable() && self.r.current.is_some()
+    }
+
+    /// Reasons as text, naming the input's commands.
+    fn reasons(&self, hints: &Hints) -> Vec<String> {
+        self.r.verdict.messages(&self.r.scenario, hints)
+    }
+
+    /// How this run's figures were cut short, when they were: its peak is the peak up to
+    /// there, not the peak of a whole run.
+    fn cut_short(&self) -> Option<String> {
+        match (self.r.stopped_at, &self.r.run_error) {
+            (_, Some(_)) => Some("up to the failure".into()),
+            (Some(x), None) => Some(format!("up to the stop at {}", fmt_at(self.unit(), x))),
+            (None, None) => None,
+        }
+    }
+
+    /// This run's peak as text, labelled when the run was cut short.
+    fn current_peak_text(&self) -> String {
+        match (self.peak().1, self.cut_short()) {
+            (None, _) => "—".into(),
+            (Some(p), None) => crate::units::fmt_bytes(p),
+            (Some(p), Some(cut)) => format!("{} ({cut})", crate::units::fmt_bytes(p)),
+        }
     }
 
     fn peak(&self) -> (Option<f64>, Option<f64>) {
@@ -226,6 +253,7 @@ impl<'a> View<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
     Passed,
+    Skipped,
     RunFailed,
     Invariant,
     Regressed,
@@ -237,6 +265,7 @@ impl Status {
     fn word(self) -> &'static str {
         match self {
             Status::Passed => "passed",
+            Status::Skipped => "skipped",
             Status::RunFailed => "run failed",
             Status::Invariant => "invariant violated",
             Status::Regressed => "regressed",
@@ -248,7 +277,7 @@ impl Status {
     fn css(self) -> &'static str {
         match self {
             Status::Passed => "pass",
-            Status::Improved => "improved",
+            Status::Improved | Status::Skipped => "improved",
             _ => "fail",
         }
     }
@@ -258,6 +287,7 @@ impl Status {
 struct Summary {
     run: usize,
     failed: usize,
+    skipped: usize,
     regressed: usize,
     improved: usize,
     invariant_failures: usize,
@@ -266,9 +296,13 @@ struct Summary {
 fn summary(results: &[ScenarioResult]) -> Summary {
     Summary {
         run: results.len(),
-        failed: results.iter().filter(|r| !r.verdict.passed).count(),
-        regressed: results.iter().filter(|r| r.verdict.regressed).count(),
-        improved: results.iter().filter(|r| r.verdict.improved).count(),
+        failed: results.iter().filter(|r| r.verdict.failed()).count(),
+        skipped: results
+            .iter()
+            .filter(|r| r.verdict.status == crate::judge::verdict::Status::Skipped)
+            .count(),
+        regressed: results.iter().filter(|r| r.verdict.regressed()).count(),
+        improved: results.iter().filter(|r| r.verdict.improved()).count(),
         invariant_failures: results.iter().map(invariant_failures).sum(),
     }
 }
@@ -277,10 +311,15 @@ impl Summary {
     fn line(&self, against: &str) -> String {
         let plural =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let skipped = if self.skipped > 0 {
+            format!(", {} skipped", self.skipped)
+        } else {
+            String::new()
+        };
         format!(
-            "{} run: {} passed, {} failed · {} · {} · {} · compared with {against}",
+            "{} run: {} passed, {} failed{skipped} · {} · {} · {} · compared with {against}",
             plural(self.run, "scenario", "scenarios"),
-            self.run - self.failed,
+            self.run - self.failed - self.skipped,
             self.failed,
             plural(self.regressed, "regression", "regressions"),
             plural(self.improved, "improvement", "improvements"),
@@ -314,8 +353,8 @@ fn views(input: &ReportInput) -> Vec<View<'_>> {
     let mut v: Vec<View> = input.results.iter().map(|r| View::new(r, input)).collect();
     v.sort_by(|a, b| {
         a.r.verdict
-            .passed
-            .cmp(&b.r.verdict.passed)
+            .passed()
+            .cmp(&b.r.verdict.passed())
             .then_with(|| a.name().cmp(b.name()))
     });
     v
@@ -440,7 +479,8 @@ fn invariant_line(unit: XUnit, i: &crate::pipeline::InvariantResult) -> (bool, S
             }
             (i.expected_violation, s)
         }
-        Outcome::NotReached { reason } => (!i.expected_violation, format!("not reached: {reason}")),
+        // Never evaluated is never as declared: no sample, no verdict.
+        Outcome::NotReached { reason } => (false, format!("not reached: {reason}")),
     }
 }
 
@@ -509,6 +549,7 @@ mod tests {
         let s = Summary {
             run: 4,
             failed: 3,
+            skipped: 0,
             regressed: 1,
             improved: 1,
             invariant_failures: 1,
@@ -516,6 +557,18 @@ mod tests {
         assert_eq!(
             s.line("the blessed baselines"),
             "4 scenarios run: 1 passed, 3 failed · 1 regression · 1 improvement · 1 invariant failure · compared with the blessed baselines"
+        );
+        let s = Summary {
+            run: 3,
+            failed: 1,
+            skipped: 1,
+            regressed: 0,
+            improved: 0,
+            invariant_failures: 0,
+        };
+        assert_eq!(
+            s.line("the blessed baselines"),
+            "3 scenarios run: 1 passed, 1 failed, 1 skipped · 0 regressions · 0 improvements · 0 invariant failures · compared with the blessed baselines"
         );
     }
 }

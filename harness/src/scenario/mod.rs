@@ -4,6 +4,8 @@
 //! and the column, and lists the valid choices. This module knows nothing of processes,
 //! timelines or baselines; it only turns text into a checked `Scenario`.
 
+pub mod select;
+
 use crate::errors::ScenarioError;
 use crate::units;
 use serde::Deserialize;

@@ -49,6 +49,8 @@ pub enum Event {
         /// The run's expected end, when known.
         end: Option<u64>,
     },
+    /// Another invocation holds this scenario's lock (this file); waiting for it.
+    WaitingForLock(PathBuf),
 }
 
 /// What a run produced.

@@ -21,7 +21,9 @@ pub const CHART_POINTS: usize = 64;
 pub const CHART_TYPES: usize = 6;
 
 /// A scenario's blessed (or pending, or current) result. Field order is the JSON key order.
+/// Unknown keys are refused: a misspelt or hand-edited key must not be silently ignored.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Baseline {
     /// The scenario's name.
     pub scenario: String,
@@ -49,6 +51,7 @@ pub struct Baseline {
 
 /// At most [`CHART_POINTS`] points of a timeline, with the top types' bytes.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChartTimeline {
     /// What x counts.
     pub x_unit: XUnit,
@@ -61,6 +64,7 @@ pub struct ChartTimeline {
 
 /// One chart point.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ChartPoint {
     /// Position.
     pub x: u64,
@@ -244,19 +248,17 @@ impl Store {
     }
 
     /// Blesses a result: writes `<name>.json` atomically and removes `<name>.json.new`.
-    /// Refuses a result whose invariants fail.
-    pub fn bless(
-        &self,
-        b: &Baseline,
-        problems: &[String],
-        failed_invariant: Option<&str>,
-    ) -> Result<(), BaselineError> {
+    /// Refuses a result whose invariants fail: `problems` are (invariant, explanation).
+    pub fn bless(&self, b: &Baseline, problems: &[(String, String)]) -> Result<(), BaselineError> {
         if !problems.is_empty() {
             return Err(BaselineError::InvariantFailed {
                 scenario: b.scenario.clone(),
-                invariant: failed_invariant
-                    .unwrap_or("(see the run's failure)")
-                    .to_owned(),
+                invariants: problems.iter().map(|(n, _)| n.clone()).collect(),
+                explanation: problems
+                    .iter()
+                    .map(|(_, e)| e.trim_end().to_owned())
+                    .collect::<Vec<_>>()
+                    .join("\n"),
             });
         }
         write_atomic(&self.path(&b.scenario), b.to_json().as_bytes())?;
@@ -280,6 +282,81 @@ impl Store {
         }
     }
 
+    /// Takes the scenario's lock (`<results_dir>/<name>.lock`), so that two invocations on one
+    /// work directory (two `bless`es, a `run` beside `cargo test`) take turns on a scenario
+    /// instead of sharing its run directory, its result and its pending file. `on_wait` is
+    /// called once, before blocking, when another process holds the lock. Released on drop,
+    /// and by the kernel if the holder dies.
+    pub fn lock(
+        &self,
+        name: &str,
+        on_wait: &mut dyn FnMut(&Path),
+    ) -> Result<ScenarioLock, BaselineError> {
+        let p = self.results_dir.join(format!("{name}.lock"));
+        let io = |source| BaselineError::Io {
+            path: p.clone(),
+            source,
+        };
+        std::fs::create_dir_all(&self.results_dir).map_err(io)?;
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&p)
+            .map_err(io)?;
+        let fd = std::os::fd::AsRawFd::as_raw_fd(&file);
+        // SAFETY: flock on a descriptor we own for the duration of the call.
+        if unsafe { libc::flock(fd, libc::LOCK_EX | libc::LOCK_NB) } != 0 {
+            let e = std::io::Error::last_os_error();
+            if e.raw_os_error() != Some(libc::EWOULDBLOCK) {
+                return Err(io(e));
+            }
+            on_wait(&p);
+            // SAFETY: as above; blocks until the other holder releases or dies.
+            if unsafe { libc::flock(fd, libc::LOCK_EX) } != 0 {
+                return Err(io(std::io::Error::last_os_error()));
+            }
+        }
+        Ok(ScenarioLock { _file: file })
+    }
+
+    /// Removes temporary files that an interrupted write left in `baselines/` (a `kill -9`
+    /// between creating and renaming one). Only files whose writing process is gone are
+    /// removed: a concurrent writer's file is its own.
+    pub fn remove_stale_temps(&self) -> Result<usize, BaselineError> {
+        let entries = match std::fs::read_dir(&self.dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            Err(source) => {
+                return Err(BaselineError::Io {
+                    path: self.dir.clone(),
+                    source,
+                })
+            }
+        };
+        let mut removed = 0;
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().and_then(temp_owner) else {
+                continue;
+            };
+            if process_alive(pid) {
+                continue;
+            }
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(source) => {
+                    return Err(BaselineError::Io {
+                        path: entry.path(),
+                        source,
+                    })
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// Writes a run's result for reports: `<results_dir>/<name>.json`.
     pub fn write_result<T: Serialize>(
         &self,
@@ -293,6 +370,28 @@ impl Store {
     }
 }
 
+/// A scenario's lock, held while it is checked or blessed.
+#[derive(Debug)]
+pub struct ScenarioLock {
+    _file: std::fs::File,
+}
+
+/// Temporary files are `.membound-<pid>-<random>.tmp`: the pid says whether the writer lives.
+const TEMP_PREFIX: &str = ".membound-";
+const TEMP_SUFFIX: &str = ".tmp";
+
+/// The writing process of a temporary file name, if it is one of ours.
+fn temp_owner(name: &str) -> Option<i32> {
+    let rest = name.strip_prefix(TEMP_PREFIX)?.strip_suffix(TEMP_SUFFIX)?;
+    rest.split_once('-')?.0.parse().ok()
+}
+
+fn process_alive(pid: i32) -> bool {
+    // SAFETY: signal 0 only checks that the process exists; nothing is sent.
+    let r = unsafe { libc::kill(pid, 0) };
+    r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
+}
+
 fn read_file(path: &Path, scenario: &str) -> Result<Option<Baseline>, BaselineError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -304,15 +403,26 @@ fn read_file(path: &Path, scenario: &str) -> Result<Option<Baseline>, BaselineEr
             })
         }
     };
-    serde_json::from_str(&text)
-        .map(Some)
-        .map_err(|e| BaselineError::Parse {
+    let b: Baseline = serde_json::from_str(&text).map_err(|e| BaselineError::Parse {
+        path: path.to_owned(),
+        line: e.line(),
+        column: e.column(),
+        message: e.to_string(),
+        scenario: scenario.to_owned(),
+    })?;
+    if b.scenario != scenario {
+        // A baseline copied from another scenario would be compared with the wrong figures.
+        let at = text.find("\"scenario\"").unwrap_or(0);
+        let (line, column) = crate::scenario::line_col(&text, at);
+        return Err(BaselineError::Parse {
             path: path.to_owned(),
-            line: e.line(),
-            column: e.column(),
-            message: e.to_string(),
+            line,
+            column,
+            message: format!("it belongs to scenario `{}`, not `{scenario}`", b.scenario),
             scenario: scenario.to_owned(),
-        })
+        });
+    }
+    Ok(Some(b))
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same directory and a rename, so
@@ -327,9 +437,10 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BaselineError> {
         .filter(|d| !d.as_os_str().is_empty())
         .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
+    let prefix = format!("{TEMP_PREFIX}{}-", std::process::id());
     let mut tmp = tempfile::Builder::new()
-        .prefix(".membound-")
-        .suffix(".tmp")
+        .prefix(&prefix)
+        .suffix(TEMP_SUFFIX)
         .tempfile_in(dir)
         .map_err(io)?;
     tmp.write_all(bytes).map_err(io)?;
@@ -391,10 +502,87 @@ mod tests {
             results_dir: dir.path().join("r"),
         };
         std::fs::write(store.path("s"), "{\n  \"scenario\": 3,\n").expect("write");
-        let e = store.read("s").expect_err("corrupt").to_string();
+        let e = store
+            .read("s")
+            .expect_err("corrupt")
+            .with_hint("cargo xtask bless");
         assert!(
-            e.contains("s.json:2:") && e.contains("cargo xtask bless s"),
+            e.contains("s.json:2:") && e.contains("`cargo xtask bless --force s`"),
             "{e}"
         );
+    }
+
+    fn store(dir: &Path) -> Store {
+        Store {
+            dir: dir.to_owned(),
+            results_dir: dir.join("r"),
+        }
+    }
+
+    #[test]
+    fn a_baseline_of_another_scenario_or_with_unknown_keys_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store(dir.path());
+        let mut tl = Timeline::new("t", XUnit::Cycles);
+        tl.samples.push(Sample::default());
+        let b = Baseline {
+            scenario: "other".into(),
+            fingerprint: "f".into(),
+            description: String::new(),
+            metrics: BTreeMap::new(),
+            types: BTreeMap::new(),
+            fit: BTreeMap::new(),
+            invariants: BTreeMap::new(),
+            toolchain: BTreeMap::new(),
+            host: BTreeMap::new(),
+            timeline: downsample(&tl),
+        };
+        std::fs::write(store.path("s"), b.to_json()).expect("write");
+        let e = store.read("s").expect_err("foreign").to_string();
+        assert!(e.contains("belongs to scenario `other`, not `s`"), "{e}");
+        assert!(e.contains("s.json:2:"), "{e}");
+        let extra = b.to_json().replacen("{", "{\n  \"metricz\": {},", 1);
+        std::fs::write(store.path("other"), extra).expect("write");
+        let e = store.read("other").expect_err("unknown key").to_string();
+        assert!(e.contains("unknown field `metricz`"), "{e}");
+    }
+
+    #[test]
+    fn stale_temporary_files_of_dead_writers_are_removed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store(dir.path());
+        // A pid that cannot exist (above pid_max) stands for a writer killed mid-write.
+        let dead = dir.path().join(".membound-999999999-abc.tmp");
+        let live = dir
+            .path()
+            .join(format!(".membound-{}-abc.tmp", std::process::id()));
+        let other = dir.path().join(".membound-notes.tmp");
+        for p in [&dead, &live, &other] {
+            std::fs::write(p, "x").expect("write");
+        }
+        assert_eq!(store.remove_stale_temps().expect("clean"), 1);
+        assert!(!dead.exists() && live.exists() && other.exists());
+    }
+
+    #[test]
+    fn a_scenario_lock_makes_the_second_holder_wait() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store(dir.path());
+        let first = store.lock("s", &mut |_| panic!("free lock")).expect("lock");
+        let (waiting, waited) = std::sync::mpsc::channel();
+        let s2 = store.clone();
+        let t = std::thread::spawn(move || {
+            let _l = s2
+                .lock("s", &mut |_| waiting.send(()).expect("send"))
+                .expect("lock");
+        });
+        // The second holder must announce that it waits while the first holds the lock.
+        waited.recv().expect("the second holder waited");
+        drop(first);
+        t.join()
+            .expect("the second holder got the lock once the first let go");
+        store
+            .lock("other", &mut |_| panic!("another scenario's lock is free"))
+            .expect("lock");
     }
 }

@@ -53,5 +53,6 @@ pub fn input() -> ReportInput {
         base_ref: pr.base_ref,
         base,
         blessed: pr.blessed,
+        hints: Default::default(),
     }
 }
