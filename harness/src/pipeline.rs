@@ -211,10 +211,7 @@ fn empty_result(scenario: &Scenario) -> ScenarioResult {
         baseline: None,
         comparison: None,
         samples: 0,
-        verdict: Verdict {
-            status: crate::judge::verdict::Status::Failed,
-            reasons: vec![],
-        },
+        verdict: Verdict::unjudged(),
         invariant_problems: Vec::new(),
         pending: None,
     }

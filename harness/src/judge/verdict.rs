@@ -167,6 +167,15 @@ pub struct Verdict {
 }
 
 impl Verdict {
+    /// The verdict of a scenario not judged yet: failed with no reason, until [`verdict`]
+    /// folds its inputs. Never the outcome of a run.
+    pub fn unjudged() -> Verdict {
+        Verdict {
+            status: Status::Failed,
+            reasons: Vec::new(),
+        }
+    }
+
     /// Whether it passed.
     pub fn passed(&self) -> bool {
         self.status == Status::Passed
