@@ -18,7 +18,9 @@ static ALLOC: membound::source::probe::CountingJemalloc =
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
-    membound::source::probe::maybe_run_as_child(&argv);
+    // The catalogue the probe child builds circuits from is the one scenarios are loaded with.
+    let catalog = sim::circuits::catalog();
+    membound::source::probe::maybe_run_as_child(&argv, &catalog);
     let args = Arguments::from_args();
     // cargo and nextest run tests from the package root: relative paths keep failure messages
     // and results free of where the checkout lives.
@@ -51,7 +53,7 @@ fn main() -> ExitCode {
         },
         ci,
     };
-    let trials = match membound::scenario::load_dir(&cfg.run.scenarios_dir) {
+    let trials = match membound::scenario::load_dir(&cfg.run.scenarios_dir, &catalog) {
         Ok(list) => list.into_iter().map(|s| trial(s, &cfg)).collect(),
         Err(e) => vec![Trial::test("scenarios", move || {
             Err(Failed::from(e.to_string()))

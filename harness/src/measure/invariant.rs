@@ -7,21 +7,29 @@
 //! It knows nothing of processes or baselines.
 
 use crate::measure::metrics::{resolve, Fit};
-use crate::scenario::{glob_match, Cmp, Expectation, Invariant, Predicate, Scenario, Window};
+use crate::scenario::{
+    glob_match, nearest_first, Cmp, Expectation, Invariant, Predicate, Scenario, Window,
+};
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, SiteSample, XUnit};
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
+use std::collections::BTreeSet;
+use std::fmt::{self, Write as _};
 
 /// Growth bounds are judged only once the window holds this many samples: a slope through two
-/// or three points says more about sampling phase than about a trend.
+/// or three points says more about sampling phase than about a trend. A window that never
+/// reaches this many is [`Outcome::NotEvaluable`], never held.
 pub const MIN_GROWTH_SAMPLES: usize = 5;
 
-/// How an invariant fared over a run.
+/// How many of the labels seen in a run a [`Unevaluable::NoMatchingType`] lists.
+const SEEN_LABELS: usize = 8;
+
+/// How an invariant fared over a run. Only [`Outcome::Held`] (for `expect = "holds"`) and
+/// [`Outcome::Violated`] (for `expect = "violated"`) can pass; see [`judge`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum Outcome {
-    /// It held at every sample of its window.
+    /// It held at every sample of its window, and those samples were enough to judge it.
     Held {
         /// Samples checked.
         samples: usize,
@@ -32,7 +40,89 @@ pub enum Outcome {
     NotReached {
         /// Why.
         reason: String,
+        /// Where a violation stopped the run, when that happened before this window opened:
+        /// the one case in which not reaching a window is not a failure in itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stopped_at: Option<u64>,
     },
+    /// Its window had samples, but they cannot decide it: a failure, whatever was expected.
+    NotEvaluable {
+        /// Why, and what to change.
+        reason: Unevaluable,
+    },
+}
+
+/// Why an invariant whose window had samples could not be judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "why")]
+pub enum Unevaluable {
+    /// A growth bound's window held fewer samples than a fit needs.
+    TooFewSamples {
+        /// Samples in the window.
+        samples: usize,
+        /// Samples a fit needs ([`MIN_GROWTH_SAMPLES`]).
+        needed: usize,
+        /// What the samples' x counts (the hint differs).
+        x_unit: XUnit,
+        /// Where a violation stopped the run inside this window, if one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stopped_at: Option<u64>,
+    },
+    /// The type glob matched no label seen anywhere in the run: most likely a typo, and a
+    /// count of nothing would pass on any leak.
+    NoMatchingType {
+        /// The glob.
+        glob: String,
+        /// Labels the run did have, nearest to the glob first (at most a few).
+        seen: Vec<String>,
+    },
+}
+
+impl fmt::Display for Unevaluable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unevaluable::TooFewSamples {
+                samples,
+                needed,
+                x_unit,
+                stopped_at,
+            } => {
+                write!(
+                    f,
+                    "its window held {samples} sample(s) and a growth bound needs at least {needed}"
+                )?;
+                if let Some(x) = stopped_at {
+                    write!(
+                        f,
+                        "; a violation stopped the run at {} {x}",
+                        at_word(*x_unit)
+                    )?;
+                }
+                match x_unit {
+                    XUnit::Cycles => write!(f, " (hint: sample more often with a smaller `sample_every` in `[run]`, or widen the window)"),
+                    XUnit::Census => write!(f, " (hint: a census comes at every major GC: run the program longer, or widen the window so it holds at least {needed} censuses)"),
+                }
+            }
+            Unevaluable::NoMatchingType { glob, seen } => {
+                write!(f, "type `{glob}` matches no label seen in the run")?;
+                if seen.is_empty() {
+                    write!(f, ", which had no per-type census at all")?;
+                } else {
+                    let list: Vec<String> = seen.iter().map(|l| format!("`{l}`")).collect();
+                    write!(f, " (hint: labels seen, nearest first: {}", list.join(", "))?;
+                    write!(f, "; if none is the point, write `absent = true`)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn at_word(unit: XUnit) -> &'static str {
+    match unit {
+        XUnit::Cycles => "cycle",
+        XUnit::Census => "census",
+    }
 }
 
 /// The first sample at which an invariant failed, explained.
@@ -199,6 +289,9 @@ pub struct Checker<'a> {
     /// The run's first sample: growth is explained from here when a window's first sample is
     /// the violating one (a bound already broken when the window opens).
     run_first: Option<Sample>,
+    /// Every type label seen in the run, so that a glob matching none of them (a typo) is
+    /// reported at the end instead of passing. Kept only when some invariant has a glob.
+    seen: Option<BTreeSet<String>>,
 }
 
 #[derive(Debug)]
@@ -237,9 +330,14 @@ impl<'a> Checker<'a> {
                 }
             })
             .collect();
+        let globs = scenario
+            .invariants
+            .iter()
+            .any(|i| crate::measure::metrics::predicate_glob(&i.predicate).is_some());
         Checker {
             invariants,
             run_first: None,
+            seen: globs.then(BTreeSet::new),
         }
     }
 
@@ -249,6 +347,14 @@ impl<'a> Checker<'a> {
         let mut hit = None;
         if self.run_first.is_none() {
             self.run_first = Some(sample.clone());
+        }
+        if let Some(seen) = &mut self.seen {
+            // A lookup per label and sample; a label is copied once, when first seen.
+            for label in sample.types.keys() {
+                if !seen.contains(label) {
+                    seen.insert(label.clone());
+                }
+            }
         }
         for (i, st) in self.invariants.iter_mut().enumerate() {
             if st.violation.is_some() {
@@ -272,28 +378,103 @@ impl<'a> Checker<'a> {
         hit.and_then(|i| self.invariants[i].violation.as_ref())
     }
 
-    /// Each invariant's outcome, in scenario order.
+    /// Each invariant's outcome, in scenario order. Held only when its window had samples
+    /// enough to judge it and, for a type bound, its glob named a type of the run.
     pub fn outcomes(&self) -> Vec<(String, Outcome)> {
+        let stop = self
+            .invariants
+            .iter()
+            .filter_map(|st| st.violation.as_ref().map(|v| v.x))
+            .min();
         self.invariants
             .iter()
-            .map(|st| {
-                let o = if let Some(v) = &st.violation {
-                    Outcome::Violated(v.clone())
-                } else if let Some(r) = &st.unresolved {
-                    Outcome::NotReached { reason: r.clone() }
-                } else if st.samples == 0 {
-                    Outcome::NotReached {
-                        reason: "no sample fell in its window".into(),
-                    }
-                } else {
-                    Outcome::Held {
-                        samples: st.samples,
-                    }
-                };
-                (st.inv.name.clone(), o)
-            })
+            .map(|st| (st.inv.name.clone(), self.outcome(st, stop)))
             .collect()
     }
+
+    fn outcome(&self, st: &State<'_>, stop: Option<u64>) -> Outcome {
+        let unit = st.scenario.x_unit();
+        if let Some(v) = &st.violation {
+            return Outcome::Violated(v.clone());
+        }
+        let (a, b) = match (st.window, &st.unresolved) {
+            (Some(w), None) => w,
+            (_, reason) => {
+                return Outcome::NotReached {
+                    reason: reason
+                        .clone()
+                        .unwrap_or_else(|| "its window could not be resolved".into()),
+                    stopped_at: None,
+                }
+            }
+        };
+        if st.samples == 0 {
+            return match stop {
+                Some(x) if x < a => Outcome::NotReached {
+                    reason: format!(
+                        "a violation stopped the run at {} {x}, before its window opened at {a}",
+                        at_word(unit)
+                    ),
+                    stopped_at: Some(x),
+                },
+                _ => Outcome::NotReached {
+                    reason: format!("no sample fell in its window ({a} to {})", fmt_end(b)),
+                    stopped_at: None,
+                },
+            };
+        }
+        if let Some(glob) = unmatched_glob(&st.inv.predicate, self.seen.as_ref()) {
+            let seen = self.seen.as_ref().map_or_else(Vec::new, |seen| {
+                let mut near = nearest_first(glob, seen.iter().map(String::as_str));
+                near.truncate(SEEN_LABELS);
+                near.into_iter().map(str::to_owned).collect()
+            });
+            return Outcome::NotEvaluable {
+                reason: Unevaluable::NoMatchingType {
+                    glob: glob.to_owned(),
+                    seen,
+                },
+            };
+        }
+        let growth = matches!(
+            st.inv.predicate,
+            Predicate::TypeGrowth { .. } | Predicate::LiveBytesGrowth(_)
+        );
+        if growth && st.samples < MIN_GROWTH_SAMPLES {
+            return Outcome::NotEvaluable {
+                reason: Unevaluable::TooFewSamples {
+                    samples: st.samples,
+                    needed: MIN_GROWTH_SAMPLES,
+                    x_unit: unit,
+                    stopped_at: stop.filter(|x| *x <= b),
+                },
+            };
+        }
+        Outcome::Held {
+            samples: st.samples,
+        }
+    }
+}
+
+fn fmt_end(b: u64) -> String {
+    if b == u64::MAX {
+        "the end".into()
+    } else {
+        b.to_string()
+    }
+}
+
+/// The glob of a type bound that no label seen in the run matches. `absent = true` is the one
+/// type bound for which matching nothing is the point.
+fn unmatched_glob<'p>(p: &'p Predicate, seen: Option<&BTreeSet<String>>) -> Option<&'p str> {
+    let glob = match p {
+        Predicate::TypeCount { glob, .. } | Predicate::TypeGrowth { glob, .. } => glob,
+        Predicate::TypeAbsent(_) | Predicate::LiveBytesMax(_) | Predicate::LiveBytesGrowth(_) => {
+            return None
+        }
+    };
+    let any = seen.is_some_and(|s| s.iter().any(|l| glob_match(glob, l)));
+    (!any).then_some(glob.as_str())
 }
 
 /// Checks a whole timeline after the fact (profiles of external programs), stopping at the
@@ -314,21 +495,37 @@ pub fn check_timeline(
 
 /// Whether the outcomes are what the scenario declares: expected violations happened and
 /// named their culprit, and every other invariant held. Returns the problems found.
+///
+/// Nothing that was not evaluated passes: an invariant that could not be judged is a problem
+/// whatever was expected, and a window with no sample is one unless a violation stopped the
+/// run before the window opened.
 pub fn judge(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec<String> {
     let unit = scenario.x_unit();
     let mut problems = Vec::new();
     for inv in &scenario.invariants {
         let Some((_, o)) = outcomes.iter().find(|(n, _)| *n == inv.name) else {
+            problems.push(format!(
+                "invariant `{}` has no outcome: it was never checked",
+                inv.name
+            ));
             continue;
         };
         match (&inv.expect, o) {
+            (_, Outcome::NotEvaluable { reason }) => problems.push(format!(
+                "invariant `{}` could not be evaluated: {reason}",
+                inv.name
+            )),
             (Expectation::Holds, Outcome::Held { .. }) => {}
             (Expectation::Holds, Outcome::Violated(v)) => problems.push(v.explain(unit)),
-            (Expectation::Holds, Outcome::NotReached { reason }) => {
-                // A window cut short by another invariant's violation is not a failure in itself.
-                if !outcomes.iter().any(|(_, o)| matches!(o, Outcome::Violated(_))) {
-                    problems.push(format!("invariant `{}` was never checked: {reason}", inv.name));
-                }
+            (
+                Expectation::Holds,
+                Outcome::NotReached {
+                    stopped_at: Some(_),
+                    ..
+                },
+            ) => {}
+            (Expectation::Holds, Outcome::NotReached { reason, .. }) => {
+                problems.push(format!("invariant `{}` was never checked: {reason}", inv.name))
             }
             (Expectation::Violated { culprit_type, culprit_site }, Outcome::Violated(v)) => {
                 if let Err(e) = v.names_culprit(culprit_type.as_deref(), culprit_site.as_deref()) {
@@ -339,7 +536,7 @@ pub fn judge(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec<String>
                 "invariant `{}` was expected to be violated but held at all {samples} samples: the leak this scenario exists to catch went undetected",
                 inv.name
             )),
-            (Expectation::Violated { .. }, Outcome::NotReached { reason }) => {
+            (Expectation::Violated { .. }, Outcome::NotReached { reason, .. }) => {
                 problems.push(format!("invariant `{}` was expected to be violated but was never checked: {reason}", inv.name))
             }
         }

@@ -440,7 +440,10 @@ fn invariant_line(unit: XUnit, i: &crate::pipeline::InvariantResult) -> (bool, S
             }
             (i.expected_violation, s)
         }
-        Outcome::NotReached { reason } => (!i.expected_violation, format!("not reached: {reason}")),
+        Outcome::NotReached { reason, .. } => {
+            (!i.expected_violation, format!("not reached: {reason}"))
+        }
+        Outcome::NotEvaluable { reason } => (false, format!("not evaluable: {reason}")),
     }
 }
 
