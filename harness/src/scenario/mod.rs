@@ -1567,6 +1567,207 @@ max_count = 5_000
         assert!(!glob_match("a*b*c", "abca"));
     }
 
+    /// An external program's scenario, for checks of `[run]` keys of commands.
+    const CMD: &str = r#"
+description = "d"
+[run]
+command = ["prog"]
+requires = ["ghc", "clash-prelude"]
+closure_sizes = { "x" = 24 }
+[[invariant]]
+name = "heap bounded"
+metric = "heap"
+max = "1 MiB"
+"#;
+
+    #[test]
+    fn growth_windows_with_too_few_samples_are_rejected_with_the_sampling_to_use() {
+        // The reproduction: a leak sampled every 40,000 cycles over 100,000 was blessed as
+        // "held (4 samples)". A growth fit needs MIN_GROWTH_SAMPLES.
+        let leak = OK
+            .replace("cycles = 20_000", "cycles = 100_000")
+            .replace("sample_every = 1_000", "sample_every = 40_000")
+            .replace("[0, 2_000]", "[0, 10_000]")
+            .replace("[2_000, \"end\"]", "[0, \"end\"]")
+            .replace("max_count = 5_000", "max_growth_per_kcycle = 0");
+        check_err(&leak, "t.toml:15:25: invariant `cells bounded`: a growth bound needs at least 5 samples in its window, but cycles 0 to 100000 sampled every 40000 cycles hold 4 (hint: `sample_every = 25000` or less in `[run]`)");
+        let metric = leak.replace("type = \"Signal<*>::Cons\"", "metric = \"live_bytes\"");
+        check_err(&metric, "hold 4 (hint: `sample_every = 25000` or less");
+        // The suggestion is enough: at 25,000 the window holds five samples.
+        parse(Path::new("t.toml"), &leak.replace("40_000", "25_000")).expect("valid");
+        // A window too short for any sampling says so.
+        let short = leak
+            .replace("sample_every = 40_000", "sample_every = 1")
+            .replace("during = \"steady\"", "cycles = [10, 12]");
+        check_err(
+            &short,
+            "hold 3 (hint: widen the window to at least 4 cycles",
+        );
+    }
+
+    #[test]
+    fn inputs_that_say_nothing_or_too_little_are_rejected() {
+        check_err(
+            &OK.replace("sample_every = 1_000", "sample_every = 30_000"),
+            "t.toml:6:16: `sample_every` = 30000 is larger than `cycles` = 20000",
+        );
+        check_err(
+            &OK.replace("max_count = 5_000", "min_count = 0"),
+            "t.toml:15:13: `min_count = 0` always holds (hint: `min_count = 1`",
+        );
+        check_err(
+            &OK.replace("max_count = 5_000", "max_count = 5_000\nexpect = \"holds\"\nexpect_site = \"x\""),
+            "t.toml:17:15: `expect_type` and `expect_site` name the culprit of a violation, but `expect = \"holds\"`",
+        );
+        check_err(
+            &OK.replace("name = \"cells bounded\"", "name = \" \""),
+            "t.toml:12:8: an invariant's `name` is empty",
+        );
+        check_err(
+            &OK.replace("absolute = \"2 MiB\"", "absolute = -5"),
+            "t.toml:17:45: a tolerance's `absolute` must be non-negative, found -5",
+        );
+        check_err(
+            &OK.replace("max_count = 5_000", "max_growth_per_kcycle = -1"),
+            "a growth bound must be non-negative",
+        );
+        check_err(
+            &CMD.replace("= 24", "= 0"),
+            "t.toml:6:25: closure size of `x` is 0",
+        );
+        check_err(
+            &CMD.replace("\"clash-prelude\"", "\"clash-prelud\""),
+            "t.toml:5:20: unknown tool `clash-prelud` in `requires`: a misspelt tool would skip the scenario forever (hint: one of clash-prelude, ",
+        );
+        let s = parse(Path::new("t.toml"), CMD).expect("valid");
+        let Run::Command(c) = &s.run else {
+            panic!("a command run")
+        };
+        assert_eq!(c.requires, ["ghc", "clash-prelude"]);
+        assert!(c.requires.iter().all(|r| tool(r).is_some()));
+    }
+
+    #[test]
+    fn growth_bounds_take_byte_sizes_for_bytes_and_numbers_for_counts() {
+        let bytes = OK
+            .replace("type = \"Signal<*>::Cons\"", "metric = \"live_bytes\"")
+            .replace("max_count = 5_000", "max_growth_per_kcycle = \"1 KiB\"");
+        let s = parse(Path::new("t.toml"), &bytes).expect("valid");
+        assert_eq!(
+            s.invariants[0].predicate,
+            Predicate::LiveBytesGrowth(1024.0)
+        );
+        check_err(
+            &OK.replace("max_count = 5_000", "max_growth_per_kcycle = \"1 KiB\""),
+            "a type's growth is in objects, not bytes",
+        );
+        check_err(
+            &bytes.replace("1 KiB", "1 parsec"),
+            "unknown byte unit `parsec`",
+        );
+    }
+
+    #[test]
+    fn circuits_validate_their_parameters_at_load() {
+        check_err(
+            &OK.replace("slaves = 4,", "slaves = 4, corrupt_slave = 4,"),
+            "t.toml:7:24: register_wb: parameter `corrupt_slave` = 4 must be below `slaves` = 4 (hint: a slave index from 0 to 3, or -1 for none)",
+        );
+        parse(
+            Path::new("t.toml"),
+            &OK.replace("slaves = 4,", "slaves = 4, corrupt_slave = 3,"),
+        )
+        .expect("valid");
+        // Defaults take part: `slaves` defaults to 4.
+        check_err(
+            &OK.replace("slaves = 4,", "corrupt_slave = 7,"),
+            "t.toml:7:12: register_wb: parameter `corrupt_slave` = 7 must be below `slaves` = 4",
+        );
+    }
+
+    #[test]
+    fn a_catalogue_of_ones_own() {
+        use sim::circuits::{Circuit, CircuitSpec, CircuitStatus, ParamSpec, Params, SimError};
+        struct Idle;
+        impl Circuit for Idle {
+            fn step(&mut self) {}
+            fn status(&self) -> CircuitStatus {
+                CircuitStatus::default()
+            }
+        }
+        static DEPTH: [ParamSpec; 1] = [ParamSpec {
+            name: "depth",
+            kind: ParamKind::Int { min: 1, max: 64 },
+            default: "2",
+            doc: "fifo depth",
+        }];
+        fn build(_: &Params) -> Result<Box<dyn Circuit>, SimError> {
+            Ok(Box::new(Idle))
+        }
+        fn validate(p: &Params) -> Result<(), String> {
+            if p.int("depth").count_ones() != 1 {
+                return Err(format!(
+                    "`depth` = {} must be a power of two",
+                    p.int("depth")
+                ));
+            }
+            Ok(())
+        }
+        let catalog = Catalog::new(vec![CircuitSpec {
+            name: "fifo",
+            doc: "a fifo",
+            params: &DEPTH,
+            build,
+            validate,
+        }]);
+        let text = "description = \"d\"\n[run]\nsimulator = \"fifo\"\ncycles = 100\nparams = { depth = 3 }\n";
+        let err = super::parse(Path::new("f.toml"), text, &catalog).expect_err("invalid");
+        assert_eq!(
+            err.to_string(),
+            "f.toml:5:12: fifo: `depth` = 3 must be a power of two"
+        );
+        let s = super::parse(Path::new("f.toml"), &text.replace("= 3", "= 4"), &catalog)
+            .expect("valid");
+        assert_eq!(
+            s.run,
+            Run::Simulator(SimRun {
+                circuit: "fifo".into(),
+                params: [("depth".to_string(), ParamValue::Int(4))].into(),
+                cycles: 100,
+                sample_every: 100
+            })
+        );
+        // This workspace's circuits are not in that catalogue.
+        let err = super::parse(Path::new("t.toml"), OK, &catalog).expect_err("invalid");
+        assert!(
+            err.to_string()
+                .contains("unknown circuit `register_wb` (hint: one of fifo)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn samples_in_a_window() {
+        // 0, 1000, ..., 10000: the probe samples cycle 0, every multiple, and the last cycle.
+        assert_eq!(sim_samples_in(0, 10_000, 1_000, 10_000), 11);
+        assert_eq!(sim_samples_in(3_000, 10_000, 1_000, 10_000), 8);
+        assert_eq!(sim_samples_in(0, 100_000, 40_000, 100_000), 4);
+        assert_eq!(sim_samples_in(100, 900, 1_000, 10_000), 0);
+        assert_eq!(sim_samples_in(0, 10_500, 1_000, 10_500), 12);
+        assert_eq!(suggest_sample_every(0, 100_000, 100_000), Some(25_000));
+        assert_eq!(suggest_sample_every(10, 12, 100), None);
+    }
+
+    #[test]
+    fn nearest_names_first() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(
+            nearest_first("ghcc", ["clash", "ghc", "cc"]),
+            ["ghc", "cc", "clash"]
+        );
+    }
+
     #[test]
     fn line_and_column() {
         assert_eq!(line_col("ab\ncd", 4), (2, 2));
