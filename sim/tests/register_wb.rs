@@ -225,7 +225,7 @@ fn catalogue_and_validation() {
     );
 
     let err = |name: &str, p: &[(&str, ParamValue)]| {
-        build(name, &params(p)).err().expect("an error").to_string()
+        build(name, &params(p)).expect_err("an error").to_string()
     };
     assert_eq!(
         err("nope", &[]),
