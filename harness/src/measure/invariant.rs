@@ -289,9 +289,37 @@ pub struct Checker<'a> {
     /// The run's first sample: growth is explained from here when a window's first sample is
     /// the violating one (a bound already broken when the window opens).
     run_first: Option<Sample>,
-    /// Every type label seen in the run, so that a glob matching none of them (a typo) is
-    /// reported at the end instead of passing. Kept only when some invariant has a glob.
-    seen: Option<BTreeSet<String>>,
+    /// The labels seen in the run, so that a glob matching none of them (a typo) is reported
+    /// at the end instead of passing.
+    labels: Labels<'a>,
+}
+
+/// Type labels seen in a run, tracked only while some invariant's glob has matched none:
+/// once every glob has matched a label, a sample costs one emptiness test.
+#[derive(Debug, Default)]
+struct Labels<'a> {
+    /// Every label seen while some glob was unmatched, i.e. all of them when one stays so.
+    seen: BTreeSet<String>,
+    /// The globs of type bounds (other than `absent`) that no label seen has matched yet.
+    unmatched: Vec<&'a str>,
+}
+
+impl Labels<'_> {
+    fn observe(&mut self, sample: &Sample) {
+        if self.unmatched.is_empty() {
+            return;
+        }
+        for label in sample.types.keys() {
+            if !self.seen.contains(label) {
+                self.unmatched.retain(|g| !glob_match(g, label));
+                self.seen.insert(label.clone());
+            }
+        }
+    }
+
+    fn matched(&self, glob: &str) -> bool {
+        !self.unmatched.contains(&glob)
+    }
 }
 
 #[derive(Debug)]
@@ -330,14 +358,20 @@ impl<'a> Checker<'a> {
                 }
             })
             .collect();
-        let globs = scenario
+        let mut unmatched: Vec<&str> = scenario
             .invariants
             .iter()
-            .any(|i| crate::measure::metrics::predicate_glob(&i.predicate).is_some());
+            .filter_map(|i| must_match(&i.predicate))
+            .collect();
+        unmatched.sort_unstable();
+        unmatched.dedup();
         Checker {
             invariants,
             run_first: None,
-            seen: globs.then(BTreeSet::new),
+            labels: Labels {
+                seen: BTreeSet::new(),
+                unmatched,
+            },
         }
     }
 
@@ -348,14 +382,7 @@ impl<'a> Checker<'a> {
         if self.run_first.is_none() {
             self.run_first = Some(sample.clone());
         }
-        if let Some(seen) = &mut self.seen {
-            // A lookup per label and sample; a label is copied once, when first seen.
-            for label in sample.types.keys() {
-                if !seen.contains(label) {
-                    seen.insert(label.clone());
-                }
-            }
-        }
+        self.labels.observe(sample);
         for (i, st) in self.invariants.iter_mut().enumerate() {
             if st.violation.is_some() {
                 continue;
@@ -423,12 +450,10 @@ impl<'a> Checker<'a> {
                 },
             };
         }
-        if let Some(glob) = unmatched_glob(&st.inv.predicate, self.seen.as_ref()) {
-            let seen = self.seen.as_ref().map_or_else(Vec::new, |seen| {
-                let mut near = nearest_first(glob, seen.iter().map(String::as_str));
-                near.truncate(SEEN_LABELS);
-                near.into_iter().map(str::to_owned).collect()
-            });
+        if let Some(glob) = must_match(&st.inv.predicate).filter(|g| !self.labels.matched(g)) {
+            let mut near = nearest_first(glob, self.labels.seen.iter().map(String::as_str));
+            near.truncate(SEEN_LABELS);
+            let seen = near.into_iter().map(str::to_owned).collect();
             return Outcome::NotEvaluable {
                 reason: Unevaluable::NoMatchingType {
                     glob: glob.to_owned(),
@@ -464,17 +489,15 @@ fn fmt_end(b: u64) -> String {
     }
 }
 
-/// The glob of a type bound that no label seen in the run matches. `absent = true` is the one
-/// type bound for which matching nothing is the point.
-fn unmatched_glob<'p>(p: &'p Predicate, seen: Option<&BTreeSet<String>>) -> Option<&'p str> {
-    let glob = match p {
-        Predicate::TypeCount { glob, .. } | Predicate::TypeGrowth { glob, .. } => glob,
+/// The glob of a type bound that must match some label of the run to mean anything.
+/// `absent = true` is the one type bound for which matching nothing is the point.
+fn must_match(p: &Predicate) -> Option<&str> {
+    match p {
+        Predicate::TypeCount { glob, .. } | Predicate::TypeGrowth { glob, .. } => Some(glob),
         Predicate::TypeAbsent(_) | Predicate::LiveBytesMax(_) | Predicate::LiveBytesGrowth(_) => {
-            return None
+            None
         }
-    };
-    let any = seen.is_some_and(|s| s.iter().any(|l| glob_match(glob, l)));
-    (!any).then_some(glob.as_str())
+    }
 }
 
 /// Checks a whole timeline after the fact (profiles of external programs), stopping at the
