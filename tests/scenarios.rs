@@ -20,7 +20,9 @@ static ALLOC: membound::source::probe::CountingJemalloc =
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
-    membound::source::probe::maybe_run_as_child(&argv);
+    // The catalogue the probe child builds circuits from is the one scenarios are loaded with.
+    let catalog = sim::circuits::catalog();
+    membound::source::probe::maybe_run_as_child(&argv, &catalog);
     let mut args = Arguments::from_args();
     // cargo and nextest run tests from the package root: relative paths keep failure messages
     // and results free of where the checkout lives.
@@ -54,7 +56,7 @@ fn main() -> ExitCode {
         ci,
         hints: Hints::default(),
     };
-    let trials = match membound::scenario::load_dir(&cfg.run.scenarios_dir) {
+    let trials = match membound::scenario::load_dir(&cfg.run.scenarios_dir, &catalog) {
         Ok(list) => {
             // The workspace's one selection rule (an exact name selects only that scenario, a
             // glob whole names), instead of libtest's substring match.

@@ -9,7 +9,9 @@
 //! ```no_run
 //! use membound::{pipeline, scenario, source::RunConfig, store::Store};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
-//! let s = scenario::load("scenarios/register_wb.toml".as_ref())?;
+//! // The circuits simulator scenarios may name: this workspace's, or a project's own.
+//! let catalog = sim::circuits::catalog();
+//! let s = scenario::load("scenarios/register_wb.toml".as_ref(), &catalog)?;
 //! let cfg = pipeline::Config {
 //!     run: RunConfig {
 //!         probe_program: std::env::current_exe()?, // a binary that calls probe::maybe_run_as_child

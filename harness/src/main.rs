@@ -110,7 +110,7 @@ enum Format {
 
 fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
-    membound::source::probe::maybe_run_as_child(&argv);
+    membound::source::probe::maybe_run_as_child(&argv, &sim::circuits::catalog());
     let cli = Cli::parse();
     match real_main(cli) {
         Ok(code) => code,
@@ -189,7 +189,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
 
 /// Loads the scenarios a filter selects; invalid files are errors that name file and line.
 fn load(cfg: &Config, filter: Option<&str>, how: Match) -> Result<Vec<Scenario>> {
-    let all = scenario::load_dir(&cfg.run.scenarios_dir)?;
+    let all = scenario::load_dir(&cfg.run.scenarios_dir, &sim::circuits::catalog())?;
     let mut valid = Vec::new();
     let mut errors = Vec::new();
     for s in all {
@@ -366,9 +366,12 @@ fn cmd_bless(cfg: &Config, filter: Option<&str>, how: Match, mode: BlessMode) ->
 
 fn cmd_check(cfg: &Config, files: &[PathBuf]) -> Result<ExitCode> {
     let results: Vec<Result<Scenario, membound::errors::ScenarioError>> = if files.is_empty() {
-        scenario::load_dir(&cfg.run.scenarios_dir)?
+        scenario::load_dir(&cfg.run.scenarios_dir, &sim::circuits::catalog())?
     } else {
-        files.iter().map(|f| scenario::load(f)).collect()
+        files
+            .iter()
+            .map(|f| scenario::load(f, &sim::circuits::catalog()))
+            .collect()
     };
     let mut bad = 0;
     for r in results {
@@ -393,7 +396,9 @@ fn cmd_check(cfg: &Config, files: &[PathBuf]) -> Result<ExitCode> {
 }
 
 fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<ExitCode> {
-    let scenario = scenario_file.map(scenario::load).transpose()?;
+    let scenario = scenario_file
+        .map(|f| scenario::load(f, &sim::circuits::catalog()))
+        .transpose()?;
     if let Some(s) = scenario
         .as_ref()
         .filter(|s| matches!(s.run, scenario::Run::Simulator(_)))
@@ -433,8 +438,12 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
                 membound::measure::invariant::Outcome::Held { samples } => {
                     println!("  {name}: holds ({samples} samples)")
                 }
-                membound::measure::invariant::Outcome::NotReached { reason } => {
+                membound::measure::invariant::Outcome::NotReached { reason, .. } => {
                     println!("  {name}: not checked: {reason}")
+                }
+                membound::measure::invariant::Outcome::NotEvaluable { reason } => {
+                    code = ExitCode::from(1);
+                    println!("  {name}: not evaluable: {reason}")
                 }
                 membound::measure::invariant::Outcome::Violated(v) => {
                     code = ExitCode::from(1);

@@ -1,9 +1,46 @@
-//! The catalogue of circuits the harness can run: their names, documented parameters, and
-//! [`build`], which validates parameters and returns a steppable [`Circuit`].
+//! The catalogue of circuits the harness can run, as a value: a [`Catalog`] of
+//! [`CircuitSpec`]s, each with its documented parameters, its own parameter validation and its
+//! own builder. [`catalog`] is this crate's; a project with its own simulator builds its own
+//! [`Catalog`] and hands it to the harness instead.
+//!
+//! # Example: a catalogue of one's own
+//! ```
+//! use sim::circuits::{Catalog, Circuit, CircuitSpec, CircuitStatus, ParamKind, ParamSpec, Params, SimError};
+//!
+//! struct Counter(u64);
+//! impl Circuit for Counter {
+//!     fn step(&mut self) { self.0 += 1; }
+//!     fn status(&self) -> CircuitStatus { CircuitStatus::default() }
+//! }
+//!
+//! static COUNTER_PARAMS: [ParamSpec; 1] = [ParamSpec {
+//!     name: "width",
+//!     kind: ParamKind::Int { min: 1, max: 64 },
+//!     default: "8",
+//!     doc: "bits of the counter",
+//! }];
+//! fn build_counter(_: &Params) -> Result<Box<dyn Circuit>, SimError> { Ok(Box::new(Counter(0))) }
+//! fn validate_counter(p: &Params) -> Result<(), String> {
+//!     if p.int("width") % 8 != 0 { return Err("`width` must be a multiple of 8".into()); }
+//!     Ok(())
+//! }
+//!
+//! let catalog = Catalog::new(vec![CircuitSpec {
+//!     name: "counter",
+//!     doc: "a free-running counter",
+//!     params: &COUNTER_PARAMS,
+//!     build: build_counter,
+//!     validate: validate_counter,
+//! }]);
+//! let mut run = catalog.build("counter", &Default::default()).expect("defaults are valid");
+//! run.step();
+//! assert_eq!(run.cycle(), 1);
+//! ```
 
 use std::collections::BTreeMap;
 use std::fmt;
 
+use crate::census;
 use crate::testbench::{BenchConfig, Leak, RegisterWbBench};
 
 /// A parameter value as a scenario gives it.
@@ -42,8 +79,17 @@ pub struct ParamSpec {
     pub doc: &'static str,
 }
 
-/// A documented circuit.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// Builds a circuit from parameters that [`CircuitSpec::resolve`] and the spec's `validate`
+/// accepted.
+pub type BuildFn = fn(&Params) -> Result<Box<dyn Circuit>, SimError>;
+
+/// Checks what the parameter kinds cannot say alone (relations between parameters, such as
+/// `corrupt_slave < slaves`). `Err` is a message for the user, naming the parameters and
+/// saying what to write instead; the harness adds the file, line and column.
+pub type ValidateFn = fn(&Params) -> Result<(), String>;
+
+/// A documented circuit: its parameters, how to check them together, and how to build it.
+#[derive(Clone, Copy, Debug)]
 pub struct CircuitSpec {
     /// Its name in scenarios.
     pub name: &'static str,
@@ -51,6 +97,102 @@ pub struct CircuitSpec {
     pub doc: &'static str,
     /// Its parameters.
     pub params: &'static [ParamSpec],
+    /// Builds it.
+    pub build: BuildFn,
+    /// Validates its parameters together, before anything runs.
+    pub validate: ValidateFn,
+}
+
+/// Parameter values after defaults and kind checks: every parameter of the spec is present,
+/// with a value of its kind.
+#[derive(Clone, Debug, PartialEq, Eq, Default)]
+pub struct Params(BTreeMap<&'static str, ParamValue>);
+
+impl Params {
+    /// The integer parameter `name`; 0 if the spec has no such integer parameter.
+    pub fn int(&self, name: &str) -> i64 {
+        match self.0.get(name) {
+            Some(ParamValue::Int(i)) => *i,
+            _ => 0,
+        }
+    }
+
+    /// The choice parameter `name`; `""` if the spec has no such choice parameter.
+    pub fn str(&self, name: &str) -> &str {
+        match self.0.get(name) {
+            Some(ParamValue::Str(s)) => s,
+            _ => "",
+        }
+    }
+
+    /// The value of `name`, if the spec has it.
+    pub fn get(&self, name: &str) -> Option<&ParamValue> {
+        self.0.get(name)
+    }
+}
+
+/// The circuits a harness can run, by name.
+#[derive(Clone, Debug, Default)]
+pub struct Catalog {
+    circuits: Vec<CircuitSpec>,
+}
+
+impl Catalog {
+    /// A catalogue of these circuits (names should be unique: lookups find the first).
+    pub fn new(circuits: Vec<CircuitSpec>) -> Self {
+        Catalog { circuits }
+    }
+
+    /// Adds a circuit.
+    pub fn push(&mut self, spec: CircuitSpec) {
+        self.circuits.push(spec);
+    }
+
+    /// The circuit named `name`.
+    pub fn get(&self, name: &str) -> Option<&CircuitSpec> {
+        self.circuits.iter().find(|c| c.name == name)
+    }
+
+    /// Every circuit, in catalogue order.
+    pub fn iter(&self) -> impl Iterator<Item = &CircuitSpec> {
+        self.circuits.iter()
+    }
+
+    /// The circuits' names, in catalogue order (for error messages).
+    pub fn names(&self) -> Vec<&'static str> {
+        self.circuits.iter().map(|c| c.name).collect()
+    }
+
+    /// Builds circuit `name` ready to be driven. Missing parameters take their defaults; an
+    /// unknown name or parameter, a value of the wrong kind or out of range, or parameters the
+    /// circuit's `validate` rejects are an error naming the valid choices.
+    pub fn build(
+        &self,
+        name: &str,
+        params: &BTreeMap<String, ParamValue>,
+    ) -> Result<Driver, SimError> {
+        let spec = self.get(name).ok_or_else(|| {
+            SimError(format!(
+                "unknown circuit `{name}` (valid: {})",
+                self.names().join(", ")
+            ))
+        })?;
+        spec.build(params)
+    }
+}
+
+impl CircuitSpec {
+    /// Fills in defaults and checks each value against its parameter's kind (not `validate`).
+    pub fn resolve(&self, params: &BTreeMap<String, ParamValue>) -> Result<Params, SimError> {
+        resolve(self, params)
+    }
+
+    /// Resolves, validates and builds, ready to be driven.
+    pub fn build(&self, params: &BTreeMap<String, ParamValue>) -> Result<Driver, SimError> {
+        let values = self.resolve(params)?;
+        (self.validate)(&values).map_err(|m| SimError(format!("{}: {m}", self.name)))?;
+        Ok(Driver::new((self.build)(&values)?))
+    }
 }
 
 /// Progress and self-check results of a circuit.
@@ -65,18 +207,58 @@ pub struct CircuitStatus {
 }
 
 /// A simulated circuit, stepped one cycle at a time. Dropping it frees all its nodes.
+///
+/// A circuit does not keep the simulation's clock: its [`Driver`] counts cycles and stamps
+/// them on the census, so every circuit's nodes are born at the same notion of time.
 pub trait Circuit {
-    /// Simulates one more cycle (and sets the census cycle).
+    /// Simulates one more cycle.
     fn step(&mut self);
-    /// Cycles simulated so far.
-    fn cycle(&self) -> u64;
     /// Progress and self-check results.
     fn status(&self) -> CircuitStatus;
 }
 
+/// Drives a circuit: sets the census cycle (the birth stamp of nodes created during the step)
+/// and steps, one cycle at a time.
+pub struct Driver {
+    circuit: Box<dyn Circuit>,
+    cycle: u64,
+}
+
+impl Driver {
+    /// Drives `circuit` from cycle 0.
+    pub fn new(circuit: Box<dyn Circuit>) -> Self {
+        Driver { circuit, cycle: 0 }
+    }
+
+    /// Simulates one more cycle.
+    pub fn step(&mut self) {
+        census::set_cycle(self.cycle);
+        self.circuit.step();
+        self.cycle += 1;
+    }
+
+    /// Cycles simulated so far.
+    pub fn cycle(&self) -> u64 {
+        self.cycle
+    }
+
+    /// The circuit's progress and self-check results.
+    pub fn status(&self) -> CircuitStatus {
+        self.circuit.status()
+    }
+}
+
+impl fmt::Debug for Driver {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Driver")
+            .field("cycle", &self.cycle)
+            .finish()
+    }
+}
+
 /// An invalid circuit name or parameter; the message lists the valid choices.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SimError(String);
+pub struct SimError(pub String);
 
 impl SimError {
     /// The message.
@@ -127,78 +309,58 @@ static REGISTER_WB_PARAMS: [ParamSpec; 4] = [
     },
 ];
 
-static CATALOG: [CircuitSpec; 1] = [CircuitSpec {
+const REGISTER_WB: CircuitSpec = CircuitSpec {
     name: "register_wb",
     doc: "RegisterWb testbench: a master issues seeded random reads and writes to register_wb slaves \
           through a single-master Wishbone interconnect (plus unmapped accesses); a scoreboard checks \
           every read and every err",
     params: &REGISTER_WB_PARAMS,
-}];
+    build: build_register_wb,
+    validate: validate_register_wb,
+};
 
-/// The circuits available, with their parameters.
-pub fn catalog() -> &'static [CircuitSpec] {
-    &CATALOG
+/// This crate's circuits: the RegisterWb testbench.
+pub fn catalog() -> Catalog {
+    Catalog::new(vec![REGISTER_WB])
 }
 
-/// Builds circuit `name`. Missing parameters take their defaults; an unknown name or
-/// parameter, a value of the wrong kind or out of range is an error naming the valid choices.
-pub fn build(
-    name: &str,
-    params: &BTreeMap<String, ParamValue>,
-) -> Result<Box<dyn Circuit>, SimError> {
-    let spec = catalog().iter().find(|c| c.name == name).ok_or_else(|| {
-        let names: Vec<&str> = catalog().iter().map(|c| c.name).collect();
-        SimError(format!(
-            "unknown circuit `{name}` (valid: {})",
-            names.join(", ")
-        ))
-    })?;
-    let values = resolve(spec, params)?;
-    match spec.name {
-        "register_wb" => {
-            let slaves = values.int("slaves");
-            let corrupt = values.int("corrupt_slave");
-            if corrupt >= slaves {
-                return Err(SimError(format!(
-                    "register_wb: parameter `corrupt_slave` = {corrupt} must be below `slaves` = {slaves} (or -1)"
-                )));
-            }
-            let cfg = BenchConfig {
-                seed: values.int("seed") as u64,
-                // `resolve` checked the choice.
-                leak: Leak::from_name(values.str("leak")).unwrap_or(Leak::None),
-                corrupt_slave: usize::try_from(corrupt).ok(),
-            };
-            Ok(build_register_wb(slaves, cfg))
-        }
-        other => Err(SimError(format!(
-            "circuit `{other}` is catalogued but not buildable"
-        ))),
-    }
+/// Builds circuit `name` of [`catalog`], ready to be driven (see [`Catalog::build`]).
+pub fn build(name: &str, params: &BTreeMap<String, ParamValue>) -> Result<Driver, SimError> {
+    catalog().build(name, params)
 }
 
-/// Parameter values after defaults and validation.
-struct Resolved(BTreeMap<&'static str, ParamValue>);
-
-impl Resolved {
-    fn int(&self, name: &str) -> i64 {
-        match self.0.get(name) {
-            Some(ParamValue::Int(i)) => *i,
-            _ => 0,
-        }
+fn validate_register_wb(p: &Params) -> Result<(), String> {
+    let (slaves, corrupt) = (p.int("slaves"), p.int("corrupt_slave"));
+    if corrupt >= slaves {
+        return Err(format!(
+            "parameter `corrupt_slave` = {corrupt} must be below `slaves` = {slaves} (hint: a slave index from 0 to {}, or -1 for none)",
+            slaves - 1
+        ));
     }
-    fn str(&self, name: &str) -> &str {
-        match self.0.get(name) {
-            Some(ParamValue::Str(s)) => s,
-            _ => "",
-        }
-    }
+    Ok(())
 }
 
-fn resolve(
-    spec: &CircuitSpec,
-    params: &BTreeMap<String, ParamValue>,
-) -> Result<Resolved, SimError> {
+fn build_register_wb(p: &Params) -> Result<Box<dyn Circuit>, SimError> {
+    let cfg = BenchConfig {
+        seed: p.int("seed") as u64,
+        // `resolve` checked the choice.
+        leak: Leak::from_name(p.str("leak")).unwrap_or(Leak::None),
+        corrupt_slave: usize::try_from(p.int("corrupt_slave")).ok(),
+    };
+    Ok(match p.int("slaves") {
+        1 => Box::new(RegisterWbBench::<1>::new(cfg)),
+        2 => Box::new(RegisterWbBench::<2>::new(cfg)),
+        3 => Box::new(RegisterWbBench::<3>::new(cfg)),
+        4 => Box::new(RegisterWbBench::<4>::new(cfg)),
+        5 => Box::new(RegisterWbBench::<5>::new(cfg)),
+        6 => Box::new(RegisterWbBench::<6>::new(cfg)),
+        7 => Box::new(RegisterWbBench::<7>::new(cfg)),
+        // `resolve` bounds slaves to 1..=MAX_SLAVES.
+        _ => Box::new(RegisterWbBench::<8>::new(cfg)),
+    })
+}
+
+fn resolve(spec: &CircuitSpec, params: &BTreeMap<String, ParamValue>) -> Result<Params, SimError> {
     for key in params.keys() {
         if !spec.params.iter().any(|p| p.name == key) {
             let names: Vec<&str> = spec.params.iter().map(|p| p.name).collect();
@@ -259,15 +421,12 @@ fn resolve(
         }
         out.insert(p.name, value);
     }
-    Ok(Resolved(out))
+    Ok(Params(out))
 }
 
 impl<const N: usize> Circuit for RegisterWbBench<N> {
     fn step(&mut self) {
         RegisterWbBench::step(self);
-    }
-    fn cycle(&self) -> u64 {
-        RegisterWbBench::cycle(self)
     }
     fn status(&self) -> CircuitStatus {
         let b = self.scoreboard();
@@ -276,19 +435,5 @@ impl<const N: usize> Circuit for RegisterWbBench<N> {
             mismatches: b.mismatches(),
             first_mismatch: b.first_mismatch(),
         }
-    }
-}
-
-fn build_register_wb(slaves: i64, cfg: BenchConfig) -> Box<dyn Circuit> {
-    match slaves {
-        1 => Box::new(RegisterWbBench::<1>::new(cfg)),
-        2 => Box::new(RegisterWbBench::<2>::new(cfg)),
-        3 => Box::new(RegisterWbBench::<3>::new(cfg)),
-        4 => Box::new(RegisterWbBench::<4>::new(cfg)),
-        5 => Box::new(RegisterWbBench::<5>::new(cfg)),
-        6 => Box::new(RegisterWbBench::<6>::new(cfg)),
-        7 => Box::new(RegisterWbBench::<7>::new(cfg)),
-        // `resolve` bounds slaves to 1..=MAX_SLAVES.
-        _ => Box::new(RegisterWbBench::<8>::new(cfg)),
     }
 }

@@ -49,6 +49,7 @@ pub mod wishbone;
 
 pub use census::CensusEntry;
 pub use circuits::{
-    build, catalog, Circuit, CircuitSpec, CircuitStatus, ParamKind, ParamSpec, ParamValue, SimError,
+    build, catalog, Catalog, Circuit, CircuitSpec, CircuitStatus, Driver, ParamKind, ParamSpec,
+    ParamValue, Params, SimError,
 };
 pub use signal::Signal;

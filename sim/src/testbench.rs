@@ -324,9 +324,9 @@ impl<const N: usize> RegisterWbBench<N> {
         }
     }
 
-    /// Simulates one more cycle.
+    /// Simulates one more cycle. The census cycle (nodes' birth stamp) is the driver's to
+    /// set, see `circuits::Driver`.
     pub fn step(&mut self) {
-        census::set_cycle(self.cycle);
         let _ = self.s2m.head();
         self.s2m.advance();
         self.cycle += 1;

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use sim::census::{self, CensusEntry};
-use sim::circuits::{build, catalog, Circuit, ParamKind, ParamValue};
+use sim::circuits::{build, catalog, Driver, ParamKind, ParamValue};
 
 fn params(pairs: &[(&str, ParamValue)]) -> BTreeMap<String, ParamValue> {
     pairs
@@ -13,7 +13,7 @@ fn params(pairs: &[(&str, ParamValue)]) -> BTreeMap<String, ParamValue> {
         .collect()
 }
 
-fn bench(leak: &str) -> Box<dyn Circuit> {
+fn bench(leak: &str) -> Driver {
     build(
         "register_wb",
         &params(&[("leak", ParamValue::Str(leak.into()))]),
@@ -21,7 +21,7 @@ fn bench(leak: &str) -> Box<dyn Circuit> {
     .expect("valid")
 }
 
-fn run(c: &mut dyn Circuit, cycles: u64) {
+fn run(c: &mut Driver, cycles: u64) {
     for _ in 0..cycles {
         c.step();
     }
@@ -54,7 +54,7 @@ fn every_mode_passes_its_self_checks_and_frees_everything() {
         "unshared_iterate",
     ] {
         let mut c = bench(leak);
-        run(&mut *c, 3_000);
+        run(&mut c, 3_000);
         let st = c.status();
         assert_eq!(c.cycle(), 3_000);
         assert_eq!(st.mismatches, 0, "{leak}: {:?}", st.first_mismatch);
@@ -78,7 +78,7 @@ fn all_modes_see_the_same_transactions() {
         "unshared_iterate",
     ] {
         let mut c = bench(leak);
-        run(&mut *c, 1_000);
+        run(&mut c, 1_000);
         counts.push(c.status().transactions);
     }
     assert!(counts.windows(2).all(|w| w[0] == w[1]), "{counts:?}");
@@ -91,7 +91,7 @@ fn scoreboard_catches_a_corrupted_slave() {
         ("seed", ParamValue::Int(9)),
     ]);
     let mut c = build("register_wb", &p).expect("valid");
-    run(&mut *c, 500);
+    run(&mut c, 500);
     let st = c.status();
     assert!(st.mismatches > 0);
     let msg = st.first_mismatch.expect("described");
@@ -102,16 +102,16 @@ fn scoreboard_catches_a_corrupted_slave() {
 fn unmapped_accesses_get_err_and_are_checked() {
     // With one slave most prefixes are unmapped; the scoreboard expects err for them.
     let mut c = build("register_wb", &params(&[("slaves", ParamValue::Int(1))])).expect("valid");
-    run(&mut *c, 2_000);
+    run(&mut c, 2_000);
     assert_eq!(c.status().mismatches, 0, "{:?}", c.status().first_mismatch);
 }
 
 #[test]
 fn none_is_bounded() {
     let mut c = bench("none");
-    run(&mut *c, 10_000);
+    run(&mut c, 10_000);
     let a = total_live(&census::snapshot());
-    run(&mut *c, 90_000);
+    run(&mut c, 90_000);
     let b = total_live(&census::snapshot());
     assert_eq!(a, b, "live (nodes, bytes) at 1e4 vs 1e5 cycles");
     assert!(a.0 < 64, "a bounded circuit keeps a few nodes: {}", a.0);
@@ -123,9 +123,9 @@ type Growth = (String, String, f64, Option<u64>);
 
 fn growth(leak: &str) -> (Vec<Growth>, Vec<CensusEntry>) {
     let mut c = bench(leak);
-    run(&mut *c, 2_000);
+    run(&mut c, 2_000);
     let before = census::snapshot();
-    run(&mut *c, 2_000);
+    run(&mut c, 2_000);
     let after = census::snapshot();
     let mut out = Vec::new();
     for e in &after {
@@ -185,9 +185,9 @@ fn unshared_iterate_accumulates_pending_applications() {
 fn census_off_counts_nothing_and_stays_exact() {
     census::set_enabled(false);
     let mut c = bench("lazy_unzip");
-    run(&mut *c, 500);
+    run(&mut c, 500);
     census::set_enabled(true);
-    run(&mut *c, 500); // nodes born now are counted, earlier ones never
+    run(&mut c, 500); // nodes born now are counted, earlier ones never
     let snap = census::snapshot();
     let e = entry(&snap, "Signal<WishboneS2M>::Cons", "register_wb/mealy").expect("counted");
     assert!(e.live >= 4 * 499 && e.live <= 4 * 501, "{e:?}");
@@ -199,7 +199,7 @@ fn census_off_counts_nothing_and_stays_exact() {
 #[test]
 fn dropping_a_leaky_million_cycle_circuit_does_not_overflow() {
     let mut c = bench("lazy_record_update");
-    run(&mut *c, 1_000_000);
+    run(&mut c, 1_000_000);
     let snap = census::snapshot();
     let e = entry(&snap, "LazyM2S::Update", "interconnect/record_update").expect("counted");
     assert!(e.live >= 4_000_000, "{e:?}");
@@ -209,10 +209,8 @@ fn dropping_a_leaky_million_cycle_circuit_does_not_overflow() {
 
 #[test]
 fn catalogue_and_validation() {
-    let spec = catalog()
-        .iter()
-        .find(|c| c.name == "register_wb")
-        .expect("catalogued");
+    let catalog = catalog();
+    let spec = catalog.get("register_wb").expect("catalogued");
     let names: Vec<&str> = spec.params.iter().map(|p| p.name).collect();
     assert_eq!(names, ["slaves", "seed", "leak", "corrupt_slave"]);
     let leak = spec.params.iter().find(|p| p.name == "leak").expect("leak");
@@ -227,7 +225,7 @@ fn catalogue_and_validation() {
     );
 
     let err = |name: &str, p: &[(&str, ParamValue)]| {
-        build(name, &params(p)).err().expect("an error").to_string()
+        build(name, &params(p)).expect_err("an error").to_string()
     };
     assert_eq!(
         err("nope", &[]),
@@ -253,7 +251,7 @@ fn catalogue_and_validation() {
     for n in 1..=8 {
         let mut c =
             build("register_wb", &params(&[("slaves", ParamValue::Int(n))])).expect("valid");
-        run(&mut *c, 200);
+        run(&mut c, 200);
         assert_eq!(c.status().mismatches, 0);
     }
 }

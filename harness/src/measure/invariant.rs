@@ -7,21 +7,29 @@
 //! It knows nothing of processes or baselines.
 
 use crate::measure::metrics::{resolve, Fit};
-use crate::scenario::{glob_match, Cmp, Expectation, Invariant, Predicate, Scenario, Window};
+use crate::scenario::{
+    glob_match, nearest_first, Cmp, Expectation, Invariant, Predicate, Scenario, Window,
+};
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, SiteSample, XUnit};
 use serde::{Deserialize, Serialize};
-use std::fmt::Write as _;
+use std::collections::BTreeSet;
+use std::fmt::{self, Write as _};
 
 /// Growth bounds are judged only once the window holds this many samples: a slope through two
-/// or three points says more about sampling phase than about a trend.
+/// or three points says more about sampling phase than about a trend. A window that never
+/// reaches this many is [`Outcome::NotEvaluable`], never held.
 pub const MIN_GROWTH_SAMPLES: usize = 5;
 
-/// How an invariant fared over a run.
+/// How many of the labels seen in a run a [`Unevaluable::NoMatchingType`] lists.
+const SEEN_LABELS: usize = 8;
+
+/// How an invariant fared over a run. Only [`Outcome::Held`] (for `expect = "holds"`) and
+/// [`Outcome::Violated`] (for `expect = "violated"`) can pass; see [`judge`].
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "outcome")]
 pub enum Outcome {
-    /// It held at every sample of its window.
+    /// It held at every sample of its window, and those samples were enough to judge it.
     Held {
         /// Samples checked.
         samples: usize,
@@ -32,7 +40,89 @@ pub enum Outcome {
     NotReached {
         /// Why.
         reason: String,
+        /// Where a violation stopped the run, when that happened before this window opened:
+        /// the one case in which not reaching a window is not a failure in itself.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stopped_at: Option<u64>,
     },
+    /// Its window had samples, but they cannot decide it: a failure, whatever was expected.
+    NotEvaluable {
+        /// Why, and what to change.
+        reason: Unevaluable,
+    },
+}
+
+/// Why an invariant whose window had samples could not be judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "why")]
+pub enum Unevaluable {
+    /// A growth bound's window held fewer samples than a fit needs.
+    TooFewSamples {
+        /// Samples in the window.
+        samples: usize,
+        /// Samples a fit needs ([`MIN_GROWTH_SAMPLES`]).
+        needed: usize,
+        /// What the samples' x counts (the hint differs).
+        x_unit: XUnit,
+        /// Where a violation stopped the run inside this window, if one did.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        stopped_at: Option<u64>,
+    },
+    /// The type glob matched no label seen anywhere in the run: most likely a typo, and a
+    /// count of nothing would pass on any leak.
+    NoMatchingType {
+        /// The glob.
+        glob: String,
+        /// Labels the run did have, nearest to the glob first (at most a few).
+        seen: Vec<String>,
+    },
+}
+
+impl fmt::Display for Unevaluable {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unevaluable::TooFewSamples {
+                samples,
+                needed,
+                x_unit,
+                stopped_at,
+            } => {
+                write!(
+                    f,
+                    "its window held {samples} sample(s) and a growth bound needs at least {needed}"
+                )?;
+                if let Some(x) = stopped_at {
+                    write!(
+                        f,
+                        "; a violation stopped the run at {} {x}",
+                        at_word(*x_unit)
+                    )?;
+                }
+                match x_unit {
+                    XUnit::Cycles => write!(f, " (hint: sample more often with a smaller `sample_every` in `[run]`, or widen the window)"),
+                    XUnit::Census => write!(f, " (hint: a census comes at every major GC: run the program longer, or widen the window so it holds at least {needed} censuses)"),
+                }
+            }
+            Unevaluable::NoMatchingType { glob, seen } => {
+                write!(f, "type `{glob}` matches no label seen in the run")?;
+                if seen.is_empty() {
+                    write!(f, ", which had no per-type census at all")?;
+                } else {
+                    let list: Vec<String> = seen.iter().map(|l| format!("`{l}`")).collect();
+                    write!(f, " (hint: labels seen, nearest first: {}", list.join(", "))?;
+                    write!(f, "; if none is the point, write `absent = true`)")?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+fn at_word(unit: XUnit) -> &'static str {
+    match unit {
+        XUnit::Cycles => "cycle",
+        XUnit::Census => "census",
+    }
 }
 
 /// The first sample at which an invariant failed, explained.
@@ -199,6 +289,37 @@ pub struct Checker<'a> {
     /// The run's first sample: growth is explained from here when a window's first sample is
     /// the violating one (a bound already broken when the window opens).
     run_first: Option<Sample>,
+    /// The labels seen in the run, so that a glob matching none of them (a typo) is reported
+    /// at the end instead of passing.
+    labels: Labels<'a>,
+}
+
+/// Type labels seen in a run, tracked only while some invariant's glob has matched none:
+/// once every glob has matched a label, a sample costs one emptiness test.
+#[derive(Debug, Default)]
+struct Labels<'a> {
+    /// Every label seen while some glob was unmatched, i.e. all of them when one stays so.
+    seen: BTreeSet<String>,
+    /// The globs of type bounds (other than `absent`) that no label seen has matched yet.
+    unmatched: Vec<&'a str>,
+}
+
+impl Labels<'_> {
+    fn observe(&mut self, sample: &Sample) {
+        if self.unmatched.is_empty() {
+            return;
+        }
+        for label in sample.types.keys() {
+            if !self.seen.contains(label) {
+                self.unmatched.retain(|g| !glob_match(g, label));
+                self.seen.insert(label.clone());
+            }
+        }
+    }
+
+    fn matched(&self, glob: &str) -> bool {
+        !self.unmatched.contains(&glob)
+    }
 }
 
 #[derive(Debug)]
@@ -237,9 +358,20 @@ impl<'a> Checker<'a> {
                 }
             })
             .collect();
+        let mut unmatched: Vec<&str> = scenario
+            .invariants
+            .iter()
+            .filter_map(|i| must_match(&i.predicate))
+            .collect();
+        unmatched.sort_unstable();
+        unmatched.dedup();
         Checker {
             invariants,
             run_first: None,
+            labels: Labels {
+                seen: BTreeSet::new(),
+                unmatched,
+            },
         }
     }
 
@@ -250,6 +382,7 @@ impl<'a> Checker<'a> {
         if self.run_first.is_none() {
             self.run_first = Some(sample.clone());
         }
+        self.labels.observe(sample);
         for (i, st) in self.invariants.iter_mut().enumerate() {
             if st.violation.is_some() {
                 continue;
@@ -272,27 +405,98 @@ impl<'a> Checker<'a> {
         hit.and_then(|i| self.invariants[i].violation.as_ref())
     }
 
-    /// Each invariant's outcome, in scenario order.
+    /// Each invariant's outcome, in scenario order. Held only when its window had samples
+    /// enough to judge it and, for a type bound, its glob named a type of the run.
     pub fn outcomes(&self) -> Vec<(String, Outcome)> {
+        let stop = self
+            .invariants
+            .iter()
+            .filter_map(|st| st.violation.as_ref().map(|v| v.x))
+            .min();
         self.invariants
             .iter()
-            .map(|st| {
-                let o = if let Some(v) = &st.violation {
-                    Outcome::Violated(v.clone())
-                } else if let Some(r) = &st.unresolved {
-                    Outcome::NotReached { reason: r.clone() }
-                } else if st.samples == 0 {
-                    Outcome::NotReached {
-                        reason: "no sample fell in its window".into(),
-                    }
-                } else {
-                    Outcome::Held {
-                        samples: st.samples,
-                    }
-                };
-                (st.inv.name.clone(), o)
-            })
+            .map(|st| (st.inv.name.clone(), self.outcome(st, stop)))
             .collect()
+    }
+
+    fn outcome(&self, st: &State<'_>, stop: Option<u64>) -> Outcome {
+        let unit = st.scenario.x_unit();
+        if let Some(v) = &st.violation {
+            return Outcome::Violated(v.clone());
+        }
+        let (a, b) = match (st.window, &st.unresolved) {
+            (Some(w), None) => w,
+            (_, reason) => {
+                return Outcome::NotReached {
+                    reason: reason
+                        .clone()
+                        .unwrap_or_else(|| "its window could not be resolved".into()),
+                    stopped_at: None,
+                }
+            }
+        };
+        if st.samples == 0 {
+            return match stop {
+                Some(x) if x < a => Outcome::NotReached {
+                    reason: format!(
+                        "a violation stopped the run at {} {x}, before its window opened at {a}",
+                        at_word(unit)
+                    ),
+                    stopped_at: Some(x),
+                },
+                _ => Outcome::NotReached {
+                    reason: format!("no sample fell in its window ({a} to {})", fmt_end(b)),
+                    stopped_at: None,
+                },
+            };
+        }
+        if let Some(glob) = must_match(&st.inv.predicate).filter(|g| !self.labels.matched(g)) {
+            let mut near = nearest_first(glob, self.labels.seen.iter().map(String::as_str));
+            near.truncate(SEEN_LABELS);
+            let seen = near.into_iter().map(str::to_owned).collect();
+            return Outcome::NotEvaluable {
+                reason: Unevaluable::NoMatchingType {
+                    glob: glob.to_owned(),
+                    seen,
+                },
+            };
+        }
+        let growth = matches!(
+            st.inv.predicate,
+            Predicate::TypeGrowth { .. } | Predicate::LiveBytesGrowth(_)
+        );
+        if growth && st.samples < MIN_GROWTH_SAMPLES {
+            return Outcome::NotEvaluable {
+                reason: Unevaluable::TooFewSamples {
+                    samples: st.samples,
+                    needed: MIN_GROWTH_SAMPLES,
+                    x_unit: unit,
+                    stopped_at: stop.filter(|x| *x <= b),
+                },
+            };
+        }
+        Outcome::Held {
+            samples: st.samples,
+        }
+    }
+}
+
+fn fmt_end(b: u64) -> String {
+    if b == u64::MAX {
+        "the end".into()
+    } else {
+        b.to_string()
+    }
+}
+
+/// The glob of a type bound that must match some label of the run to mean anything.
+/// `absent = true` is the one type bound for which matching nothing is the point.
+fn must_match(p: &Predicate) -> Option<&str> {
+    match p {
+        Predicate::TypeCount { glob, .. } | Predicate::TypeGrowth { glob, .. } => Some(glob),
+        Predicate::TypeAbsent(_) | Predicate::LiveBytesMax(_) | Predicate::LiveBytesGrowth(_) => {
+            None
+        }
     }
 }
 
@@ -315,21 +519,42 @@ pub fn check_timeline(
 /// Whether the outcomes are what the scenario declares: expected violations happened and
 /// named their culprit, and every other invariant held. Returns the problems found, each as
 /// (invariant name, explanation).
+///
+/// Nothing that was not evaluated passes: an invariant that could not be judged is a problem
+/// whatever was expected, and a window with no sample is one unless a violation stopped the
+/// run before the window opened.
 pub fn judge(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec<(String, String)> {
     let unit = scenario.x_unit();
     let mut problems = Vec::new();
     for inv in &scenario.invariants {
         let Some((_, o)) = outcomes.iter().find(|(n, _)| *n == inv.name) else {
+            problems.push((
+                inv.name.clone(),
+                format!(
+                    "invariant `{}` has no outcome: it was never checked",
+                    inv.name
+                ),
+            ));
             continue;
         };
         let problem = match (&inv.expect, o) {
+            (_, Outcome::NotEvaluable { reason }) => Some(format!(
+                "invariant `{}` could not be evaluated: {reason}",
+                inv.name
+            )),
             (Expectation::Holds, Outcome::Held { .. }) => None,
             (Expectation::Holds, Outcome::Violated(v)) => Some(v.explain(unit)),
-            (Expectation::Holds, Outcome::NotReached { reason }) => {
-                // A window cut short by another invariant's violation is not a failure in itself.
-                (!outcomes.iter().any(|(_, o)| matches!(o, Outcome::Violated(_))))
-                    .then(|| format!("invariant `{}` was never checked: {reason}", inv.name))
-            }
+            (
+                Expectation::Holds,
+                Outcome::NotReached {
+                    stopped_at: Some(_),
+                    ..
+                },
+            ) => None,
+            (Expectation::Holds, Outcome::NotReached { reason, .. }) => Some(format!(
+                "invariant `{}` was never checked: {reason}",
+                inv.name
+            )),
             (Expectation::Violated { culprit_type, culprit_site }, Outcome::Violated(v)) => v
                 .names_culprit(culprit_type.as_deref(), culprit_site.as_deref())
                 .err()
@@ -338,7 +563,7 @@ pub fn judge(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec<(String
                 "invariant `{}` was expected to be violated but held at all {samples} samples: the leak this scenario exists to catch went undetected",
                 inv.name
             )),
-            (Expectation::Violated { .. }, Outcome::NotReached { reason }) => Some(format!(
+            (Expectation::Violated { .. }, Outcome::NotReached { reason, .. }) => Some(format!(
                 "invariant `{}` was expected to be violated but was never checked: {reason}",
                 inv.name
             )),
@@ -517,4 +742,367 @@ pub fn long_lived(from: &Sample, to: &Sample) -> Vec<LongLived> {
     });
     out.truncate(LONG_LIVED);
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Timeline, TypeSample};
+    use std::path::Path;
+
+    /// A simulator scenario of 10,000 cycles sampled every 1,000, with these invariants.
+    fn sim(invariants: &str) -> String {
+        format!(
+            "description = \"t\"\n[run]\nsimulator = \"register_wb\"\ncycles = 10_000\nsample_every = 1_000\n[phases]\nsteady = {{ cycles = [3_000, \"end\"] }}\n{invariants}"
+        )
+    }
+
+    /// An external program's scenario (x in censuses) with a marker phase and these invariants.
+    fn ghc(invariants: &str) -> String {
+        format!(
+            "description = \"t\"\n[run]\ncommand = [\"prog\"]\n[phases]\nsteady = {{ markers = [\"steady\", \"end\"] }}\n{invariants}"
+        )
+    }
+
+    /// A sample at `x` with `live` bytes and these (label, count) types of 16 bytes each.
+    fn at(x: u64, live: u64, types: &[(&str, u64)]) -> Sample {
+        Sample {
+            x,
+            live_bytes: live,
+            types: types
+                .iter()
+                .map(|(l, n)| {
+                    let t = TypeSample {
+                        count: *n,
+                        bytes: n * 16,
+                        ..Default::default()
+                    };
+                    (l.to_string(), t)
+                })
+                .collect(),
+            ..Default::default()
+        }
+    }
+
+    /// Samples every 1,000 cycles from 0 to 10,000: `f(x)` gives (live bytes, types).
+    fn every_kcycle(f: impl Fn(u64) -> (u64, Vec<(&'static str, u64)>)) -> Vec<Sample> {
+        (0..=10)
+            .map(|k| {
+                let (live, types) = f(k * 1000);
+                at(k * 1000, live, &types)
+            })
+            .collect()
+    }
+
+    /// Scenario in, verdict out: runs the checker over the samples (with these marks) and
+    /// asserts that the rendered outcomes and judge's problems contain every `expect` line.
+    fn check_marked(toml: &str, samples: Vec<Sample>, marks: &[(u64, &str)], expect: &[&str]) {
+        let s = crate::scenario::parse(Path::new("t.toml"), toml, &sim::circuits::catalog())
+            .unwrap_or_else(|e| panic!("scenario should be valid: {e}"));
+        let mut tl = Timeline::new("test", s.x_unit());
+        tl.samples = samples;
+        tl.marks = marks
+            .iter()
+            .map(|(x, l)| Mark {
+                x: *x,
+                label: l.to_string(),
+            })
+            .collect();
+        let (outcomes, stopped) = check_timeline(&s, &tl);
+        let mut got = String::new();
+        if let Some(x) = stopped {
+            let _ = writeln!(got, "stopped at {x}");
+        }
+        for (name, o) in &outcomes {
+            let _ = match o {
+                Outcome::Held { samples } => writeln!(got, "{name}: held ({samples} samples)"),
+                Outcome::Violated(v) => writeln!(
+                    got,
+                    "{name}: violated at {}: {}, found {}",
+                    v.x, v.predicate, v.value
+                ),
+                Outcome::NotReached { reason, .. } => {
+                    writeln!(got, "{name}: not reached: {reason}")
+                }
+                Outcome::NotEvaluable { reason } => {
+                    writeln!(got, "{name}: not evaluable: {reason}")
+                }
+            };
+        }
+        let problems = judge(&s, &outcomes);
+        if problems.is_empty() {
+            got.push_str("PASS\n");
+        }
+        for (name, p) in problems {
+            assert!(
+                p.contains(&format!("`{name}`")),
+                "a problem names its invariant: {p}"
+            );
+            let _ = writeln!(got, "problem: {p}");
+        }
+        for e in expect {
+            assert!(got.contains(e), "expected\n  {e}\nin\n{got}");
+        }
+        if expect.contains(&"PASS") {
+            assert!(!got.contains("problem:"), "{got}");
+        }
+    }
+
+    fn check(toml: &str, samples: Vec<Sample>, expect: &[&str]) {
+        check_marked(toml, samples, &[], expect)
+    }
+
+    const CONS: &str = "Signal<Bool>::Cons";
+    const THUNK: &str = "Lazy<u64>::Thunk";
+
+    fn flat(x: u64) -> (u64, Vec<(&'static str, u64)>) {
+        let _ = x;
+        (10_000, vec![(CONS, 100), (THUNK, 2)])
+    }
+
+    fn leaking(x: u64) -> (u64, Vec<(&'static str, u64)>) {
+        (10_000 + 16 * x, vec![(CONS, 100 + x), (THUNK, 2)])
+    }
+
+    #[test]
+    fn absent() {
+        let inv = "[[invariant]]\nname = \"no thunks\"\ntype = \"Lazy<*>::Thunk\"\nabsent = true\n";
+        check(
+            &sim(inv),
+            every_kcycle(flat),
+            &[
+                "no thunks: violated at 0: no live `Lazy<*>::Thunk`, found 2 live",
+                "problem:",
+            ],
+        );
+        // Matching no label is what `absent` asks for: it holds, and is no typo.
+        let inv =
+            "[[invariant]]\nname = \"no u8 thunks\"\ntype = \"Lazy<u8>::Thunk\"\nabsent = true\n";
+        check(
+            &sim(inv),
+            every_kcycle(flat),
+            &["no u8 thunks: held (11 samples)", "PASS"],
+        );
+    }
+
+    #[test]
+    fn counts() {
+        let bound = |key: &str, n: u64| {
+            format!("[[invariant]]\nname = \"cells\"\ntype = \"Signal<*>::Cons\"\n{key} = {n}\n")
+        };
+        check(
+            &sim(&bound("max_count", 100)),
+            every_kcycle(flat),
+            &["cells: held (11 samples)", "PASS"],
+        );
+        check(
+            &sim(&bound("max_count", 99)),
+            every_kcycle(flat),
+            &[
+                "cells: violated at 0: count of `Signal<*>::Cons` ≤ 99, found 100",
+                "stopped at 0",
+            ],
+        );
+        check(
+            &sim(&bound("min_count", 100)),
+            every_kcycle(flat),
+            &["PASS"],
+        );
+        check(
+            &sim(&bound("min_count", 101)),
+            every_kcycle(flat),
+            &["violated at 0: count of `Signal<*>::Cons` ≥ 101"],
+        );
+        check(&sim(&bound("count", 100)), every_kcycle(flat), &["PASS"]);
+        check(
+            &sim(&bound("count", 100)),
+            every_kcycle(leaking),
+            &["violated at 1000: count of `Signal<*>::Cons` == 100, found 1,100"],
+        );
+    }
+
+    #[test]
+    fn type_growth() {
+        let inv = "[[invariant]]\nname = \"cells flat\"\nduring = \"steady\"\ntype = \"Signal<*>::Cons\"\nmax_growth_per_kcycle = 10\n";
+        check(
+            &sim(inv),
+            every_kcycle(flat),
+            &["cells flat: held (8 samples)", "PASS"],
+        );
+        // 1,000 cells per 1,000 cycles; judged at the fifth sample of the window (3,000..7,000).
+        check(
+            &sim(inv),
+            every_kcycle(leaking),
+            &["cells flat: violated at 7000: growth of `Signal<*>::Cons` ≤ 10 per 1000 cycles, found 1000.0 per 1000 cycles"],
+        );
+    }
+
+    #[test]
+    fn live_bytes_bounds() {
+        let max = "[[invariant]]\nname = \"bounded\"\nmetric = \"live_bytes\"\nmax = \"64 KiB\"\n";
+        check(
+            &sim(max),
+            every_kcycle(flat),
+            &["bounded: held (11 samples)", "PASS"],
+        );
+        check(
+            &sim(max),
+            every_kcycle(leaking),
+            &["bounded: violated at 4000: live bytes ≤ 64.0 KiB, found 72.3 KiB"],
+        );
+        // A growth bound in bytes: 16 KiB per 1,000 cycles is within "16 KiB", not within "1 KiB".
+        let growth = |b: &str| {
+            format!("[[invariant]]\nname = \"no growth\"\nduring = \"steady\"\nmetric = \"live_bytes\"\nmax_growth_per_kcycle = \"{b}\"\n")
+        };
+        check(
+            &sim(&growth("16 KiB")),
+            every_kcycle(leaking),
+            &["no growth: held (8 samples)", "PASS"],
+        );
+        check(&sim(&growth("1 KiB")), every_kcycle(leaking), &["no growth: violated at 7000: live-byte growth ≤ 1.00 KiB per 1000 cycles, found 15.6 KiB per 1000 cycles"]);
+    }
+
+    #[test]
+    fn windows() {
+        // A leak before the window opens does not count; from its first sample it does.
+        let range = "[[invariant]]\nname = \"late\"\ncycles = [8_000, \"end\"]\ntype = \"Signal<*>::Cons\"\nmax_count = 8_100\n";
+        check(
+            &sim(range),
+            every_kcycle(leaking),
+            &["late: violated at 9000", "stopped at 9000"],
+        );
+        let early = "[[invariant]]\nname = \"early\"\ncycles = [0, \"20%\"]\ntype = \"Signal<*>::Cons\"\nmax_count = 2_100\n";
+        check(
+            &sim(early),
+            every_kcycle(leaking),
+            &["early: held (3 samples)", "PASS"],
+        );
+        // Marker phases of external programs resolve against the profile's marks.
+        let inv = "[[invariant]]\nname = \"steady heap\"\nduring = \"steady\"\nmetric = \"heap\"\nmax = 20_000\n";
+        let censuses: Vec<Sample> = (0..8)
+            .map(|k| at(k, if k < 3 { 50_000 } else { 10_000 }, &[(CONS, 5)]))
+            .collect();
+        check_marked(
+            &ghc(inv),
+            censuses.clone(),
+            &[(3, "steady")],
+            &["steady heap: held (5 samples)", "PASS"],
+        );
+        check_marked(&ghc(inv), censuses, &[(3, "stedy")], &["steady heap: not reached: marker `steady` does not occur in the profile (markers seen: stedy)", "problem: invariant `steady heap` was never checked"]);
+    }
+
+    #[test]
+    fn too_few_samples_for_a_growth_fit_is_not_evaluable() {
+        // Four censuses in the window of a leak that doubles each time: never "held".
+        let inv = "[[invariant]]\nname = \"no growth\"\nduring = \"steady\"\nmetric = \"heap\"\nmax_growth_per_census = 0\n";
+        let censuses: Vec<Sample> = (0..6).map(|k| at(k, 1 << (10 + k), &[(CONS, 5)])).collect();
+        check_marked(
+            &ghc(inv),
+            censuses,
+            &[(2, "steady")],
+            &[
+                "no growth: not evaluable: its window held 4 sample(s) and a growth bound needs at least 5",
+                "problem: invariant `no growth` could not be evaluated",
+                "run the program longer",
+            ],
+        );
+        // Expected violations are no exception: an undecidable check never passes.
+        let inv = "[[invariant]]\nname = \"leak\"\nmetric = \"heap\"\nmax_growth_per_census = 0\nexpect = \"violated\"\n";
+        let censuses: Vec<Sample> = (0..3).map(|k| at(k, 1 << (10 + k), &[])).collect();
+        check(
+            &ghc(inv),
+            censuses,
+            &[
+                "leak: not evaluable: its window held 3 sample(s)",
+                "problem: invariant `leak` could not be evaluated",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_growth_window_cut_short_by_another_violation_is_not_evaluable() {
+        let invs = "[[invariant]]\nname = \"cells\"\ntype = \"Signal<*>::Cons\"\nmax_count = 2_500\n\
+                    [[invariant]]\nname = \"no growth\"\nmetric = \"live_bytes\"\nmax_growth_per_kcycle = 0\n";
+        check(
+            &sim(invs),
+            every_kcycle(leaking),
+            &[
+                "stopped at 3000",
+                "cells: violated at 3000",
+                "no growth: not evaluable: its window held 4 sample(s) and a growth bound needs at least 5; a violation stopped the run at cycle 3000",
+            ],
+        );
+    }
+
+    #[test]
+    fn a_glob_that_matches_no_label_fails_and_lists_the_labels_seen() {
+        let inv =
+            "[[invariant]]\nname = \"cells\"\ntype = \"Signal<Nope>::Cons\"\nmax_count = 1_000\n";
+        check(
+            &sim(inv),
+            every_kcycle(leaking),
+            &[
+                "cells: not evaluable: type `Signal<Nope>::Cons` matches no label seen in the run (hint: labels seen, nearest first: `Signal<Bool>::Cons`, `Lazy<u64>::Thunk`; if none is the point, write `absent = true`)",
+                "problem: invariant `cells` could not be evaluated",
+            ],
+        );
+        let inv = "[[invariant]]\nname = \"cells flat\"\ntype = \"Signal<Nope>::Cons\"\nmax_growth_per_kcycle = 0\n";
+        check(
+            &sim(inv),
+            every_kcycle(leaking),
+            &["cells flat: not evaluable: type `Signal<Nope>::Cons` matches no label"],
+        );
+        // A label seen only outside the window is no typo: none in the window is a true count.
+        let inv = "[[invariant]]\nname = \"late cells\"\ncycles = [5_000, \"end\"]\ntype = \"Signal<*>::Cons\"\nmax_count = 0\n";
+        let gone = every_kcycle(|x| (1000, if x < 5000 { vec![(CONS, 1)] } else { vec![] }));
+        check(&sim(inv), gone, &["late cells: held (6 samples)", "PASS"]);
+    }
+
+    #[test]
+    fn not_reached_is_excused_only_after_a_stop_before_the_window() {
+        // `late` opens at census 5, after the (expected) violation at census 2 stopped the run.
+        let invs = "[[invariant]]\nname = \"bounded\"\nmetric = \"heap\"\nmax = 10_000\nexpect = \"violated\"\n\
+                    [[invariant]]\nname = \"late\"\ncensus = [5, \"end\"]\nmetric = \"heap\"\nmax = 100_000\n";
+        let censuses: Vec<Sample> = (0..8).map(|k| at(k, 5_000 * (k + 1), &[])).collect();
+        check(
+            &ghc(invs),
+            censuses,
+            &["bounded: violated at 2", "late: not reached: a violation stopped the run at census 2, before its window opened at 5", "PASS"],
+        );
+        // With no violation, a window without samples is a failure.
+        let inv = "[[invariant]]\nname = \"late\"\ncensus = [50, \"end\"]\nmetric = \"heap\"\nmax = 100_000\n";
+        let censuses: Vec<Sample> = (0..8).map(|k| at(k, 5_000, &[])).collect();
+        check(
+            &ghc(inv),
+            censuses,
+            &[
+                "late: not reached: no sample fell in its window (50 to 7)",
+                "problem: invariant `late` was never checked",
+            ],
+        );
+    }
+
+    #[test]
+    fn expected_violations_must_happen_and_name_their_culprit() {
+        let inv = "[[invariant]]\nname = \"cells\"\ntype = \"Signal<*>::Cons\"\nmax_count = 1_000\nexpect = \"violated\"\nexpect_type = \"Signal<Bool>::Cons\"\n";
+        check(
+            &sim(inv),
+            every_kcycle(leaking),
+            &["cells: violated at 1000", "PASS"],
+        );
+        check(
+            &sim(inv),
+            every_kcycle(flat),
+            &["problem: invariant `cells` was expected to be violated but held at all 11 samples"],
+        );
+        let wrong = inv.replace(
+            "expect_type = \"Signal<Bool>::Cons\"",
+            "expect_type = \"Lazy<*>::Thunk\"",
+        );
+        check(
+            &sim(&wrong),
+            every_kcycle(leaking),
+            &["does not name the culprit: the top growing type is `Signal<Bool>::Cons`"],
+        );
+    }
 }

@@ -46,12 +46,221 @@ pub enum Kind {
     Noisy,
 }
 
-/// The kind of a metric, by name.
-pub fn kind(metric: &str) -> Kind {
-    match metric {
-        "rss.peak" | "jemalloc.resident.peak" => Kind::Noisy,
-        _ => Kind::Exact,
+/// What a metric's value counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Bytes.
+    Bytes,
+    /// Objects or events.
+    Count,
+    /// Bytes per 1000 x-units (cycles) or per census: a growth slope of a byte figure.
+    BytesPerX,
+    /// Objects per 1000 cycles: a growth slope of a count.
+    CountPerX,
+}
+
+/// Which runs produce a metric.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Runs {
+    /// Simulator runs (x in cycles).
+    Simulator,
+    /// External programs (x in censuses).
+    External,
+    /// Both.
+    Both,
+}
+
+impl Runs {
+    /// Whether runs with this x-axis produce the metric.
+    pub fn include(self, x_unit: XUnit) -> bool {
+        matches!(
+            (self, x_unit),
+            (Runs::Both, _) | (Runs::Simulator, XUnit::Cycles) | (Runs::External, XUnit::Census)
+        )
     }
+}
+
+/// A whole-run metric: one entry of [`METRICS`], the one place metric names are spelt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MetricSpec {
+    /// Its name in baselines, tolerances and tables.
+    pub name: &'static str,
+    /// What it counts.
+    pub unit: Unit,
+    /// Exact, or noisy between runs (which sets its default tolerance).
+    pub kind: Kind,
+    /// Which runs produce it.
+    pub runs: Runs,
+}
+
+const fn exact(name: &'static str, unit: Unit, runs: Runs) -> MetricSpec {
+    MetricSpec {
+        name,
+        unit,
+        kind: Kind::Exact,
+        runs,
+    }
+}
+
+/// Highest live bytes of a simulator run (exact, from the counting allocator).
+pub const LIVE_BYTES_PEAK: MetricSpec = exact("live_bytes.peak", Unit::Bytes, Runs::Simulator);
+/// Median live bytes over the steady phase.
+pub const LIVE_BYTES_STEADY: MetricSpec = exact("live_bytes.steady", Unit::Bytes, Runs::Simulator);
+/// Least-squares growth of live bytes over the steady phase, per 1000 cycles.
+pub const LIVE_BYTES_GROWTH: MetricSpec = exact(
+    "live_bytes.growth_per_kcycle",
+    Unit::BytesPerX,
+    Runs::Simulator,
+);
+/// Allocations made by the simulation.
+pub const ALLOCATIONS: MetricSpec = exact("allocations.count", Unit::Count, Runs::Simulator);
+/// jemalloc's highest resident bytes.
+pub const JEMALLOC_RESIDENT_PEAK: MetricSpec = MetricSpec {
+    name: "jemalloc.resident.peak",
+    unit: Unit::Bytes,
+    kind: Kind::Noisy,
+    runs: Runs::Simulator,
+};
+/// Highest heap census total of an external program.
+pub const HEAP_PEAK: MetricSpec = exact("heap.peak", Unit::Bytes, Runs::External);
+/// Median heap census total over the steady phase.
+pub const HEAP_STEADY: MetricSpec = exact("heap.steady", Unit::Bytes, Runs::External);
+/// Least-squares growth of the heap census total over the steady phase, per census.
+pub const HEAP_GROWTH: MetricSpec =
+    exact("heap.growth_per_census", Unit::BytesPerX, Runs::External);
+/// GHC's own `max_bytes_used` (`+RTS -t`).
+pub const GHC_MAX_BYTES_USED: MetricSpec = exact("ghc.max_bytes_used", Unit::Bytes, Runs::External);
+/// GHC's own `bytes allocated` (`+RTS -t`).
+pub const GHC_BYTES_ALLOCATED: MetricSpec =
+    exact("ghc.bytes_allocated", Unit::Bytes, Runs::External);
+/// The process's peak resident set size.
+pub const RSS_PEAK: MetricSpec = MetricSpec {
+    name: "rss.peak",
+    unit: Unit::Bytes,
+    kind: Kind::Noisy,
+    runs: Runs::Both,
+};
+
+/// Every whole-run metric.
+pub const METRICS: &[MetricSpec] = &[
+    LIVE_BYTES_PEAK,
+    LIVE_BYTES_STEADY,
+    LIVE_BYTES_GROWTH,
+    ALLOCATIONS,
+    JEMALLOC_RESIDENT_PEAK,
+    HEAP_PEAK,
+    HEAP_STEADY,
+    HEAP_GROWTH,
+    GHC_MAX_BYTES_USED,
+    GHC_BYTES_ALLOCATED,
+    RSS_PEAK,
+];
+
+/// A per-type field, the `<field>` of `types.<label>.<field>`; all are exact.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TypeField {
+    /// Its name.
+    pub name: &'static str,
+    /// What it counts.
+    pub unit: Unit,
+    /// Which runs produce it.
+    pub runs: Runs,
+}
+
+/// Highest live count of a type.
+pub const TYPE_PEAK_COUNT: TypeField = TypeField {
+    name: "peak_count",
+    unit: Unit::Count,
+    runs: Runs::Both,
+};
+/// Live count of a type at the last sample (simulator).
+pub const TYPE_FINAL_COUNT: TypeField = TypeField {
+    name: "final_count",
+    unit: Unit::Count,
+    runs: Runs::Simulator,
+};
+/// Growth of a type's count over the steady phase, per 1000 cycles (simulator).
+pub const TYPE_GROWTH: TypeField = TypeField {
+    name: "growth_per_kcycle",
+    unit: Unit::CountPerX,
+    runs: Runs::Simulator,
+};
+/// Highest live bytes of a type (GHC).
+pub const TYPE_PEAK_BYTES: TypeField = TypeField {
+    name: "peak_bytes",
+    unit: Unit::Bytes,
+    runs: Runs::External,
+};
+/// Live bytes of a type at the last census (GHC).
+pub const TYPE_FINAL_BYTES: TypeField = TypeField {
+    name: "final_bytes",
+    unit: Unit::Bytes,
+    runs: Runs::External,
+};
+
+/// Every per-type field, in the order tables show them.
+pub const TYPE_FIELDS: &[TypeField] = &[
+    TYPE_PEAK_COUNT,
+    TYPE_FINAL_COUNT,
+    TYPE_GROWTH,
+    TYPE_PEAK_BYTES,
+    TYPE_FINAL_BYTES,
+];
+
+/// The whole-run metric called `name`.
+pub fn metric(name: &str) -> Option<&'static MetricSpec> {
+    METRICS.iter().find(|m| m.name == name)
+}
+
+/// The names of the whole-run metrics runs with this x-axis produce (and may set tolerances
+/// for, besides `types.<label>.<field>`).
+pub fn metric_names(x_unit: XUnit) -> Vec<&'static str> {
+    METRICS
+        .iter()
+        .filter(|m| m.runs.include(x_unit))
+        .map(|m| m.name)
+        .collect()
+}
+
+/// The per-type fields runs with this x-axis produce.
+pub fn type_fields(x_unit: XUnit) -> Vec<&'static str> {
+    TYPE_FIELDS
+        .iter()
+        .filter(|f| f.runs.include(x_unit))
+        .map(|f| f.name)
+        .collect()
+}
+
+/// The peak, steady and growth metrics of total residency for runs with this x-axis.
+pub fn residency(x_unit: XUnit) -> [&'static MetricSpec; 3] {
+    match x_unit {
+        XUnit::Cycles => [&LIVE_BYTES_PEAK, &LIVE_BYTES_STEADY, &LIVE_BYTES_GROWTH],
+        XUnit::Census => [&HEAP_PEAK, &HEAP_STEADY, &HEAP_GROWTH],
+    }
+}
+
+/// What `metric = "…"` of an invariant on total residency is called for runs with this
+/// x-axis: the prefix of its [`residency`] metrics.
+pub fn residency_invariant_metric(x_unit: XUnit) -> &'static str {
+    match x_unit {
+        XUnit::Cycles => "live_bytes",
+        XUnit::Census => "heap",
+    }
+}
+
+/// The unit of a flat metric name (`types.<label>.<field>` included), if it is known.
+pub fn unit(name: &str) -> Option<Unit> {
+    if let Some(m) = metric(name) {
+        return Some(m.unit);
+    }
+    let (_, field) = name.strip_prefix("types.")?.rsplit_once('.')?;
+    TYPE_FIELDS.iter().find(|f| f.name == field).map(|f| f.unit)
+}
+
+/// The kind of a metric, by name: noisy only for the table's noisy metrics; per-type and
+/// unknown metrics are exact (a change is never hidden by default).
+pub fn kind(name: &str) -> Kind {
+    metric(name).map_or(Kind::Exact, |m| m.kind)
 }
 
 /// The named figures of one run.
@@ -83,10 +292,11 @@ pub fn flatten(
 
 /// Resolves an endpoint on a run that ends at `end` with these marks.
 pub fn resolve(e: &Endpoint, end: u64, marks: &[Mark]) -> Result<u64, String> {
+    if let Some(x) = e.position(end) {
+        return Ok(x);
+    }
     match e {
-        Endpoint::At(x) => Ok(*x),
-        Endpoint::End => Ok(end),
-        Endpoint::Fraction(f) => Ok((f * end as f64).round() as u64),
+        Endpoint::At(_) | Endpoint::End | Endpoint::Fraction(_) => Ok(end),
         Endpoint::Marker(m) => marks
             .iter()
             .find(|k| &k.label == m)
@@ -213,10 +423,7 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
         XUnit::Cycles => 1000.0,
         XUnit::Census => 1.0,
     };
-    let (prefix, growth_name) = match tl.x_unit {
-        XUnit::Cycles => ("live_bytes", "live_bytes.growth_per_kcycle"),
-        XUnit::Census => ("heap", "heap.growth_per_census"),
-    };
+    let [peak_metric, steady_metric, growth_metric] = residency(tl.x_unit);
     let mut m = Measurement::default();
     let peak = tl
         .samples
@@ -224,7 +431,7 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
         .map(|s| s.peak_live_bytes.unwrap_or(0).max(s.live_bytes))
         .max()
         .unwrap_or(0);
-    m.metrics.insert(format!("{prefix}.peak"), int(peak));
+    m.metrics.insert(peak_metric.name.into(), int(peak));
     let steady: Vec<u64> = tl
         .samples
         .iter()
@@ -232,7 +439,7 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
         .map(|s| s.live_bytes)
         .collect();
     if let Some(med) = median(steady) {
-        m.metrics.insert(format!("{prefix}.steady"), int(med));
+        m.metrics.insert(steady_metric.name.into(), int(med));
     }
     if let Some((b, r2)) = slope(
         tl.samples
@@ -241,12 +448,12 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
             .map(|s| (s.x as f64, s.live_bytes as f64)),
     ) {
         m.metrics
-            .insert(growth_name.to_owned(), Value::float(b * per));
+            .insert(growth_metric.name.into(), Value::float(b * per));
         m.fit
-            .insert(growth_name.to_owned(), (r2 * 1000.0).round() / 1000.0);
+            .insert(growth_metric.name.into(), (r2 * 1000.0).round() / 1000.0);
     }
     if let Some(a) = tl.samples.iter().filter_map(|s| s.allocations).max() {
-        m.metrics.insert("allocations.count".into(), int(a));
+        m.metrics.insert(ALLOCATIONS.name.into(), int(a));
     }
     if let Some(r) = tl
         .samples
@@ -254,10 +461,10 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
         .filter_map(|s| s.jemalloc.map(|j| j.resident))
         .max()
     {
-        m.metrics.insert("jemalloc.resident.peak".into(), int(r));
+        m.metrics.insert(JEMALLOC_RESIDENT_PEAK.name.into(), int(r));
     }
     for (k, v) in &tl.totals {
-        if scenario_metric_known(k) {
+        if metric(k).is_some() {
             m.metrics.insert(k.clone(), int(*v));
         }
     }
@@ -297,31 +504,32 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
         let mut f = BTreeMap::new();
         match tl.x_unit {
             XUnit::Cycles => {
-                f.insert("peak_count".into(), int(peak_count));
-                f.insert("final_count".into(), int(final_t.map_or(0, |t| t.count)));
+                f.insert(TYPE_PEAK_COUNT.name.into(), int(peak_count));
+                f.insert(
+                    TYPE_FINAL_COUNT.name.into(),
+                    int(final_t.map_or(0, |t| t.count)),
+                );
                 let pts = tl
                     .samples
                     .iter()
                     .filter(|s| in_steady(s.x))
                     .map(|s| (s.x as f64, s.types.get(label).map_or(0, |t| t.count) as f64));
                 if let Some((b, _)) = slope(pts) {
-                    f.insert("growth_per_kcycle".into(), Value::float(b * per));
+                    f.insert(TYPE_GROWTH.name.into(), Value::float(b * per));
                 }
             }
             XUnit::Census => {
-                f.insert("peak_bytes".into(), int(peak_bytes));
-                f.insert("final_bytes".into(), int(final_t.map_or(0, |t| t.bytes)));
-                f.insert("peak_count".into(), int(peak_count));
+                f.insert(TYPE_PEAK_BYTES.name.into(), int(peak_bytes));
+                f.insert(
+                    TYPE_FINAL_BYTES.name.into(),
+                    int(final_t.map_or(0, |t| t.bytes)),
+                );
+                f.insert(TYPE_PEAK_COUNT.name.into(), int(peak_count));
             }
         }
         m.types.insert(label.to_owned(), f);
     }
     m
-}
-
-fn scenario_metric_known(k: &str) -> bool {
-    crate::scenario::metric_names(XUnit::Cycles).contains(&k)
-        || crate::scenario::metric_names(XUnit::Census).contains(&k)
 }
 
 /// The type glob an invariant's predicate is about, if any.
@@ -344,6 +552,29 @@ mod tests {
         let (b, r2) = slope([(1e9, 7.0), (1e9 + 1.0, 7.0)].into_iter()).expect("fit");
         assert_eq!((b, r2), (0.0, 1.0));
         assert_eq!(slope([(1.0, 1.0)].into_iter()), None);
+    }
+
+    #[test]
+    fn the_table_spells_every_metric_once() {
+        let mut names: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), METRICS.len());
+        assert_eq!(kind("rss.peak"), Kind::Noisy);
+        assert_eq!(kind("jemalloc.resident.peak"), Kind::Noisy);
+        assert_eq!(kind("types.Signal<Bool>::Cons.peak_count"), Kind::Exact);
+        assert_eq!(unit("types.a.b.peak_bytes"), Some(Unit::Bytes));
+        assert_eq!(unit("heap.growth_per_census"), Some(Unit::BytesPerX));
+        assert!(metric_names(XUnit::Cycles).contains(&"rss.peak"));
+        assert!(!metric_names(XUnit::Cycles).contains(&"heap.peak"));
+        assert_eq!(
+            type_fields(XUnit::Cycles),
+            ["peak_count", "final_count", "growth_per_kcycle"]
+        );
+        assert_eq!(
+            type_fields(XUnit::Census),
+            ["peak_count", "peak_bytes", "final_bytes"]
+        );
     }
 
     #[test]

@@ -479,8 +479,9 @@ fn invariant_line(unit: XUnit, i: &crate::pipeline::InvariantResult) -> (bool, S
             }
             (i.expected_violation, s)
         }
-        // Never evaluated is never as declared: no sample, no verdict.
-        Outcome::NotReached { reason } => (false, format!("not reached: {reason}")),
+        // Never evaluated is never as declared: no sample, no verdict (not a green check).
+        Outcome::NotReached { reason, .. } => (false, format!("not reached: {reason}")),
+        Outcome::NotEvaluable { reason } => (false, format!("not evaluable: {reason}")),
     }
 }
 

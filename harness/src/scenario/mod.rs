@@ -7,8 +7,10 @@
 pub mod select;
 
 use crate::errors::ScenarioError;
+use crate::measure::invariant::MIN_GROWTH_SAMPLES;
 use crate::units;
 use serde::Deserialize;
+use sim::circuits::{Catalog, ParamKind, ParamValue};
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -56,10 +58,10 @@ pub enum Run {
 /// A simulator run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimRun {
-    /// The circuit's name in `sim::circuits::catalog()`.
+    /// The circuit's name in the catalogue the scenario was loaded with.
     pub circuit: String,
-    /// Its parameters (validated against the catalogue).
-    pub params: BTreeMap<String, sim::circuits::ParamValue>,
+    /// Its parameters as written (validated against the catalogue, defaults not filled in).
+    pub params: BTreeMap<String, ParamValue>,
     /// Cycles to simulate.
     pub cycles: u64,
     /// Cycles between two samples.
@@ -75,7 +77,7 @@ pub struct CommandRun {
     pub argv: Vec<String>,
     /// What profile the program writes; the harness adds the options that make it.
     pub profile: ProfileKind,
-    /// Tools the run needs (`ghc`, or a GHC package such as `clash-prelude`).
+    /// Tools the run needs, each the name of one of [`KNOWN_TOOLS`] (see [`tool`]).
     pub requires: Vec<String>,
     /// Declared closure sizes in bytes by normalised label (counts are bytes ÷ size).
     pub closure_sizes: BTreeMap<String, u64>,
@@ -103,6 +105,68 @@ pub enum ProfileKind {
 impl ProfileKind {
     /// The names accepted in scenario files.
     pub const NAMES: &'static [&'static str] = &["ghc-eventlog", "ghc-hp"];
+}
+
+/// What kind of thing a required tool is, so that its presence can be checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ToolKind {
+    /// A program on `PATH`.
+    Program,
+    /// A package of GHC's package database (`ghc-pkg`).
+    GhcPackage,
+}
+
+/// A tool a scenario may require: a scenario whose tools are missing is skipped (or fails on
+/// CI), so a misspelt name would silently skip the test forever. Only known names are accepted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tool {
+    /// Its name in `requires`.
+    pub name: &'static str,
+    /// How its presence is checked.
+    pub kind: ToolKind,
+}
+
+const fn program(name: &'static str) -> Tool {
+    Tool {
+        name,
+        kind: ToolKind::Program,
+    }
+}
+
+const fn ghc_package(name: &'static str) -> Tool {
+    Tool {
+        name,
+        kind: ToolKind::GhcPackage,
+    }
+}
+
+/// The tools `requires` may name. Add a line here for a new one.
+pub const KNOWN_TOOLS: &[Tool] = &[
+    program("ghc"),
+    program("ghc-pkg"),
+    program("cabal"),
+    program("clash"),
+    program("ghc-events"),
+    program("hp2ps"),
+    program("cc"),
+    program("gcc"),
+    program("clang"),
+    program("make"),
+    program("valgrind"),
+    program("verilator"),
+    program("iverilog"),
+    program("yosys"),
+    ghc_package("clash-prelude"),
+    ghc_package("clash-lib"),
+    ghc_package("clash-ghc"),
+    ghc_package("ghc-typelits-natnormalise"),
+    ghc_package("ghc-typelits-knownnat"),
+    ghc_package("ghc-typelits-extra"),
+];
+
+/// The known tool called `name`.
+pub fn tool(name: &str) -> Option<&'static Tool> {
+    KNOWN_TOOLS.iter().find(|t| t.name == name)
 }
 
 /// A named range of the timeline.
@@ -140,6 +204,18 @@ pub struct Invariant {
     pub predicate: Predicate,
     /// Whether the scenario exists to show it violated.
     pub expect: Expectation,
+}
+
+impl Endpoint {
+    /// The position on a run of `end` x-units, when it does not depend on the run's markers.
+    pub fn position(&self, end: u64) -> Option<u64> {
+        match self {
+            Endpoint::At(x) => Some(*x),
+            Endpoint::End => Some(end),
+            Endpoint::Fraction(f) => Some((f * end as f64).round() as u64),
+            Endpoint::Marker(_) => None,
+        }
+    }
 }
 
 /// The timeline over which an invariant must hold.
@@ -249,9 +325,13 @@ impl Scenario {
     }
 }
 
-/// Reads and validates every `*.toml` in `dir`, sorted by name. A file that fails yields its
-/// error in place, so one bad file does not hide the others.
-pub fn load_dir(dir: &Path) -> Result<Vec<Result<Scenario, ScenarioError>>, ScenarioError> {
+/// Reads and validates every `*.toml` in `dir`, sorted by name, against the circuits of
+/// `catalog`. A file that fails yields its error in place, so one bad file does not hide the
+/// others.
+pub fn load_dir(
+    dir: &Path,
+    catalog: &Catalog,
+) -> Result<Vec<Result<Scenario, ScenarioError>>, ScenarioError> {
     let entries = std::fs::read_dir(dir).map_err(|source| ScenarioError::Io {
         path: dir.to_owned(),
         source,
@@ -261,21 +341,26 @@ pub fn load_dir(dir: &Path) -> Result<Vec<Result<Scenario, ScenarioError>>, Scen
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
     paths.sort();
-    Ok(paths.iter().map(|p| load(p)).collect())
+    Ok(paths.iter().map(|p| load(p, catalog)).collect())
 }
 
-/// Reads and validates one scenario file.
-pub fn load(path: &Path) -> Result<Scenario, ScenarioError> {
+/// Reads and validates one scenario file against the circuits of `catalog`.
+pub fn load(path: &Path, catalog: &Catalog) -> Result<Scenario, ScenarioError> {
     let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
         path: path.to_owned(),
         source,
     })?;
-    parse(path, &text)
+    parse(path, &text, catalog)
 }
 
-/// Validates scenario text; `path` names the file in errors and gives the scenario its name.
-pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
-    let cx = Cx { path, text };
+/// Validates scenario text against the circuits of `catalog`; `path` names the file in errors
+/// and gives the scenario its name.
+pub fn parse(path: &Path, text: &str, catalog: &Catalog) -> Result<Scenario, ScenarioError> {
+    let cx = Cx {
+        path,
+        text,
+        catalog,
+    };
     let name = path
         .file_stem()
         .and_then(|s| s.to_str())
@@ -301,10 +386,9 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
     for (pname, rp) in &raw.phases {
         phases.push(cx.phase(pname, rp, x_unit, &run)?);
     }
-    let phase_names: Vec<&str> = phases.iter().map(|p| p.name.as_str()).collect();
     let mut invariants = Vec::new();
     for ri in &raw.invariant {
-        let inv = cx.invariant(ri, &phase_names, x_unit, &run)?;
+        let inv = cx.invariant(ri, &phases, x_unit, &run)?;
         if invariants.iter().any(|i: &Invariant| i.name == inv.name) {
             return Err(cx.err(ri.span(), format!("two invariants are named `{}` (hint: names identify invariants in failures and baselines)", inv.name)));
         }
@@ -318,7 +402,13 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
             None => 0.0,
         };
         let absolute = match &rt.get_ref().absolute {
-            Some(a) => cx.number_or_bytes(a)?,
+            Some(a) => {
+                let v = cx.number_or_bytes(a)?;
+                if v < 0.0 {
+                    return Err(cx.err(a.span(), format!("a tolerance's `absolute` must be non-negative, found {v} (hint: it allows a change of that much either way, e.g. `absolute = 1024` or \"2 MiB\")")));
+                }
+                v
+            }
             None => 0.0,
         };
         tolerances.insert(key.get_ref().clone(), Tolerance { relative, absolute });
@@ -341,36 +431,6 @@ pub fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
         budget,
         fingerprint: fingerprint(text),
     })
-}
-
-/// The metric names a scenario may set tolerances for, besides `types.<label>.<field>`.
-pub fn metric_names(x_unit: crate::XUnit) -> &'static [&'static str] {
-    match x_unit {
-        crate::XUnit::Cycles => &[
-            "live_bytes.peak",
-            "live_bytes.steady",
-            "live_bytes.growth_per_kcycle",
-            "allocations.count",
-            "rss.peak",
-            "jemalloc.resident.peak",
-        ],
-        crate::XUnit::Census => &[
-            "heap.peak",
-            "heap.steady",
-            "heap.growth_per_census",
-            "ghc.max_bytes_used",
-            "ghc.bytes_allocated",
-            "rss.peak",
-        ],
-    }
-}
-
-/// The per-type fields, the `<field>` of `types.<label>.<field>`.
-pub fn type_fields(x_unit: crate::XUnit) -> &'static [&'static str] {
-    match x_unit {
-        crate::XUnit::Cycles => &["peak_count", "final_count", "growth_per_kcycle"],
-        crate::XUnit::Census => &["peak_bytes", "final_bytes", "peak_count"],
-    }
 }
 
 /// Whether `label` matches `glob`, where `*` matches any run of characters.
@@ -514,10 +574,78 @@ struct RawBudget {
     max_rss: Option<Spanned<toml::Value>>,
 }
 
-/// Validation context: the file and its text, to turn byte spans into line and column.
+/// Validation context: the file and its text, to turn byte spans into line and column, and
+/// the circuits simulator runs may name.
 struct Cx<'a> {
     path: &'a Path,
     text: &'a str,
+    catalog: &'a Catalog,
+}
+
+/// How a range's endpoints are written: positions (integers, percentages) or marker texts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum EndpointSpelling {
+    Positions,
+    Markers,
+}
+
+/// The samples a probe child takes of a run of `cycles` (cycle 0, every multiple of `every`,
+/// and the last cycle) that fall in `a..=b`.
+fn sim_samples_in(a: u64, b: u64, every: u64, cycles: u64) -> u64 {
+    let every = every.max(1);
+    let b = b.min(cycles);
+    if a > b {
+        return 0;
+    }
+    let (first, last) = (a.div_ceil(every), b / every);
+    let multiples = if first > last { 0 } else { last - first + 1 };
+    let last = u64::from(!cycles.is_multiple_of(every) && a <= cycles && cycles <= b);
+    multiples + last
+}
+
+/// The largest `sample_every` that puts [`MIN_GROWTH_SAMPLES`] samples in `a..=b`, if any does.
+fn suggest_sample_every(a: u64, b: u64, cycles: u64) -> Option<u64> {
+    let need = MIN_GROWTH_SAMPLES as u64;
+    let mut every = ((b.saturating_sub(a)) / (need - 1)).max(1);
+    while every > 1 && sim_samples_in(a, b, every, cycles) < need {
+        // Shrinks geometrically then by one: a handful of steps for any window.
+        every = (every * 9 / 10).min(every - 1);
+    }
+    (sim_samples_in(a, b, every, cycles) >= need).then_some(every)
+}
+
+/// The candidates ordered by edit distance to `target`, nearest first (ties by name).
+pub fn nearest_first<'c>(
+    target: &str,
+    candidates: impl IntoIterator<Item = &'c str>,
+) -> Vec<&'c str> {
+    let mut v: Vec<(usize, &str)> = candidates
+        .into_iter()
+        .map(|c| (edit_distance(target, c), c))
+        .collect();
+    v.sort();
+    v.dedup();
+    v.into_iter().map(|(_, c)| c).collect()
+}
+
+/// Levenshtein distance over characters, in O(|a|·|b|) time and O(|b|) space.
+pub fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut diag = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                diag
+            } else {
+                1 + diag.min(above).min(row[j])
+            };
+            diag = above;
+        }
+    }
+    row[b.len()]
 }
 
 impl Cx<'_> {
@@ -565,9 +693,8 @@ impl Cx<'_> {
                 ));
             }
         }
-        let catalog = sim::circuits::catalog();
-        let Some(spec) = catalog.iter().find(|c| c.name == sim_name.get_ref()) else {
-            let names: Vec<&str> = catalog.iter().map(|c| c.name).collect();
+        let Some(spec) = self.catalog.get(sim_name.get_ref()) else {
+            let names = nearest_first(sim_name.get_ref(), self.catalog.names());
             return Err(self.err(
                 sim_name.span(),
                 format!(
@@ -586,12 +713,17 @@ impl Cx<'_> {
         if *cycles.get_ref() < 1 {
             return Err(self.err(cycles.span(), "`cycles` must be at least 1".into()));
         }
+        let total = *cycles.get_ref() as u64;
         let sample_every = match &r.sample_every {
             Some(s) if *s.get_ref() < 1 => {
                 return Err(self.err(s.span(), "`sample_every` must be at least 1".into()))
             }
+            Some(s) if *s.get_ref() as u64 > total => {
+                return Err(self.err(s.span(), format!("`sample_every` = {} is larger than `cycles` = {total}: the run would be sampled only at its start and end (hint: `sample_every = {}` gives 100 samples)", s.get_ref(), (total / 100).max(1))))
+            }
             Some(s) => *s.get_ref() as u64,
-            None => DEFAULT_SAMPLE_EVERY,
+            // The default suits long runs; a short one is sampled at least at its end.
+            None => DEFAULT_SAMPLE_EVERY.min(total),
         };
         let mut params = BTreeMap::new();
         for (key, value) in &r.params {
@@ -608,16 +740,16 @@ impl Cx<'_> {
                 ));
             };
             let v = match (&p.kind, value.get_ref()) {
-                (sim::circuits::ParamKind::Int { min, max }, toml::Value::Integer(i)) => {
+                (ParamKind::Int { min, max }, toml::Value::Integer(i)) => {
                     if i < min || i > max {
                         return Err(self.err(
                             value.span(),
                             format!("`{}` = {i} is out of range (hint: {min} to {max})", p.name),
                         ));
                     }
-                    sim::circuits::ParamValue::Int(*i)
+                    ParamValue::Int(*i)
                 }
-                (sim::circuits::ParamKind::Choice(choices), toml::Value::String(s)) => {
+                (ParamKind::Choice(choices), toml::Value::String(s)) => {
                     if !choices.contains(&s.as_str()) {
                         return Err(self.err(
                             value.span(),
@@ -628,9 +760,9 @@ impl Cx<'_> {
                             ),
                         ));
                     }
-                    sim::circuits::ParamValue::Str(s.clone())
+                    ParamValue::Str(s.clone())
                 }
-                (sim::circuits::ParamKind::Int { .. }, other) => {
+                (ParamKind::Int { .. }, other) => {
                     return Err(self.err(
                         value.span(),
                         format!(
@@ -640,7 +772,7 @@ impl Cx<'_> {
                         ),
                     ))
                 }
-                (sim::circuits::ParamKind::Choice(choices), other) => {
+                (ParamKind::Choice(choices), other) => {
                     return Err(self.err(
                         value.span(),
                         format!(
@@ -654,12 +786,36 @@ impl Cx<'_> {
             };
             params.insert(key.get_ref().clone(), v);
         }
+        self.validate_params(raw, sim_name, spec, &params)?;
         Ok(Run::Simulator(SimRun {
             circuit: spec.name.to_owned(),
             params,
-            cycles: *cycles.get_ref() as u64,
+            cycles: total,
             sample_every,
         }))
+    }
+
+    /// The circuit's own check of its parameters together (e.g. `corrupt_slave < slaves`),
+    /// before anything runs. The error points at the first parameter its message names.
+    fn validate_params(
+        &self,
+        raw: &RawScenario,
+        sim_name: &Spanned<String>,
+        spec: &sim::circuits::CircuitSpec,
+        params: &BTreeMap<String, ParamValue>,
+    ) -> Result<(), ScenarioError> {
+        let at = |message: &str| {
+            raw.run
+                .params
+                .keys()
+                .filter_map(|k| message.find(&format!("`{}`", k.get_ref())).map(|i| (i, k)))
+                .min_by_key(|(i, _)| *i)
+                .map_or(sim_name.span(), |(_, k)| k.span())
+        };
+        let resolved = spec
+            .resolve(params)
+            .map_err(|e| self.err(at(e.message()), e.message().to_owned()))?;
+        (spec.validate)(&resolved).map_err(|m| self.err(at(&m), format!("{}: {m}", spec.name)))
     }
 
     fn command_run(
@@ -731,13 +887,25 @@ impl Cx<'_> {
         }
         let mut closure_sizes = BTreeMap::new();
         for (label, size) in &r.closure_sizes {
-            closure_sizes.insert(label.clone(), self.bytes(size)?);
+            let bytes = self.bytes(size)?;
+            if bytes == 0 {
+                return Err(self.err(size.span(), format!("closure size of `{label}` is 0: counts are bytes ÷ size (hint: the closure's size in bytes, a header word plus its payload, e.g. 24 for a constructor with two pointer fields on 64-bit)")));
+            }
+            closure_sizes.insert(label.clone(), bytes);
+        }
+        let mut requires = Vec::new();
+        for req in &r.requires {
+            let Some(t) = tool(req.get_ref()) else {
+                let known = nearest_first(req.get_ref(), KNOWN_TOOLS.iter().map(|t| t.name));
+                return Err(self.err(req.span(), format!("unknown tool `{}` in `requires`: a misspelt tool would skip the scenario forever (hint: one of {}; a new tool is added to `scenario::KNOWN_TOOLS`)", req.get_ref(), known.join(", "))));
+            };
+            requires.push(t.name.to_owned());
         }
         Ok(Run::Command(CommandRun {
             build,
             argv: cmd.get_ref().clone(),
             profile,
-            requires: r.requires.iter().map(|s| s.get_ref().clone()).collect(),
+            requires,
             closure_sizes,
         }))
     }
@@ -783,24 +951,24 @@ impl Cx<'_> {
         x_unit: crate::XUnit,
         run: &Run,
     ) -> Result<(Endpoint, Endpoint), ScenarioError> {
-        let (list, allow_markers) = match (cycles, census, markers) {
+        let (list, spelling) = match (cycles, census, markers) {
             (Some(c), _, _) => {
                 if x_unit != crate::XUnit::Cycles {
                     return Err(self.err(c.span(), "`cycles` ranges apply to simulator runs; an external program's timeline is indexed by `census` or `markers`".into()));
                 }
-                (c, false)
+                (c, EndpointSpelling::Positions)
             }
             (_, Some(c), _) => {
                 if x_unit != crate::XUnit::Census {
                     return Err(self.err(c.span(), "`census` ranges apply to external programs; a simulator run is indexed by `cycles`".into()));
                 }
-                (c, false)
+                (c, EndpointSpelling::Positions)
             }
             (_, _, Some(m)) => {
                 if x_unit != crate::XUnit::Census {
                     return Err(self.err(m.span(), "`markers` apply to external programs that emit user markers; a simulator run is indexed by `cycles`".into()));
                 }
-                (m, true)
+                (m, EndpointSpelling::Markers)
             }
             (None, None, None) => return Ok((Endpoint::At(0), Endpoint::End)),
         };
@@ -811,8 +979,8 @@ impl Cx<'_> {
                 format!("a range is `[from, to]`, found {} elements", v.len()),
             ));
         }
-        let from = self.endpoint(&v[0], allow_markers)?;
-        let to = self.endpoint(&v[1], allow_markers)?;
+        let from = self.endpoint(&v[0], spelling)?;
+        let to = self.endpoint(&v[1], spelling)?;
         // Reject what can be judged without a run: empty or reversed absolute ranges.
         let total = match run {
             Run::Simulator(s) => Some(s.cycles),
@@ -852,20 +1020,21 @@ impl Cx<'_> {
     fn endpoint(
         &self,
         v: &Spanned<toml::Value>,
-        allow_markers: bool,
+        spelling: EndpointSpelling,
     ) -> Result<Endpoint, ScenarioError> {
+        let markers = spelling == EndpointSpelling::Markers;
         match v.get_ref() {
-            toml::Value::Integer(i) if *i >= 0 && !allow_markers => Ok(Endpoint::At(*i as u64)),
+            toml::Value::Integer(i) if *i >= 0 && !markers => Ok(Endpoint::At(*i as u64)),
             toml::Value::String(s) if s == "end" => Ok(Endpoint::End),
-            toml::Value::String(s) if s.ends_with('%') && !allow_markers => {
+            toml::Value::String(s) if s.ends_with('%') && !markers => {
                 let f = units::parse_percent(s).map_err(|m| self.err(v.span(), m))?;
                 if f > 1.0 {
                     return Err(self.err(v.span(), format!("`{s}` is beyond the end of the run")));
                 }
                 Ok(Endpoint::Fraction(f))
             }
-            toml::Value::String(s) if allow_markers => Ok(Endpoint::Marker(s.clone())),
-            _ if allow_markers => Err(self.err(
+            toml::Value::String(s) if markers => Ok(Endpoint::Marker(s.clone())),
+            _ if markers => Err(self.err(
                 v.span(),
                 "a marker range endpoint is a marker's text or \"end\"".into(),
             )),
@@ -880,139 +1049,265 @@ impl Cx<'_> {
     fn invariant(
         &self,
         ri: &Spanned<RawInvariant>,
-        phases: &[&str],
+        phases: &[Phase],
         x_unit: crate::XUnit,
         run: &Run,
     ) -> Result<Invariant, ScenarioError> {
         let r = ri.get_ref();
-        let name = r.name.get_ref().clone();
-        let window = if r.cycles.is_some() || r.census.is_some() {
+        let name = r.name.get_ref().trim().to_owned();
+        if name.is_empty() {
+            return Err(self.err(r.name.span(), "an invariant's `name` is empty (hint: a short phrase such as \"signal cells bounded\": it names the invariant in failures and baselines)".into()));
+        }
+        let during = self.window(&name, r, phases, x_unit, run)?;
+        let growth = self.growth_bound(r, x_unit)?;
+        let predicate = match (&r.type_glob, &r.metric) {
+            (Some(_), Some(m)) => return Err(self.err(m.span(), format!("invariant `{name}` has both `type` and `metric` (hint: one predicate per invariant)"))),
+            (None, None) => return Err(self.err(ri.span(), format!("invariant `{name}` needs a predicate: `type = \"glob\"` with `absent`, `max_count`, `min_count`, `count` or a growth bound; or `metric = \"live_bytes\"` with `max` or a growth bound"))),
+            (Some(glob), None) => self.type_predicate(&name, ri, glob, growth)?,
+            (None, Some(metric)) => self.metric_predicate(&name, ri, metric, growth, x_unit)?,
+        };
+        if let (Some(g), Run::Simulator(s)) = (growth, run) {
+            self.check_growth_sampling(&name, g, &during, phases, s)?;
+        }
+        let expect = self.expectation(r)?;
+        Ok(Invariant {
+            name,
+            during,
+            predicate,
+            expect,
+        })
+    }
+
+    /// Where the invariant must hold: `during` a phase, an explicit range, or always.
+    fn window(
+        &self,
+        name: &str,
+        r: &RawInvariant,
+        phases: &[Phase],
+        x_unit: crate::XUnit,
+        run: &Run,
+    ) -> Result<Window, ScenarioError> {
+        if r.cycles.is_some() || r.census.is_some() {
             if let Some(d) = &r.during {
                 return Err(self.err(d.span(), "give either `during` or a range, not both".into()));
             }
             let (a, b) = self.range(r.cycles.as_ref(), r.census.as_ref(), None, x_unit, run)?;
-            Window::Range(a, b)
-        } else {
-            match &r.during {
-                None => Window::Always,
-                Some(d) if d.get_ref() == "always" => Window::Always,
-                Some(d) => {
-                    if !phases.contains(&d.get_ref().as_str()) {
-                        let mut choices = vec!["always"];
-                        choices.extend_from_slice(phases);
-                        return Err(self.err(
-                            d.span(),
-                            format!(
-                                "invariant `{name}`: no phase named `{}` (hint: one of {})",
-                                d.get_ref(),
-                                choices.join(", ")
-                            ),
-                        ));
-                    }
-                    Window::Phase(d.get_ref().clone())
-                }
+            return Ok(Window::Range(a, b));
+        }
+        match &r.during {
+            None => Ok(Window::Always),
+            Some(d) if d.get_ref() == "always" => Ok(Window::Always),
+            Some(d) if phases.iter().any(|p| &p.name == d.get_ref()) => {
+                Ok(Window::Phase(d.get_ref().clone()))
             }
-        };
-        let growth = match x_unit {
+            Some(d) => {
+                let mut choices = vec!["always"];
+                choices.extend(phases.iter().map(|p| p.name.as_str()));
+                Err(self.err(
+                    d.span(),
+                    format!(
+                        "invariant `{name}`: no phase named `{}` (hint: one of {})",
+                        d.get_ref(),
+                        choices.join(", ")
+                    ),
+                ))
+            }
+        }
+    }
+
+    /// The growth bound in the spelling of this kind of run, if any.
+    fn growth_bound<'r>(
+        &self,
+        r: &'r RawInvariant,
+        x_unit: crate::XUnit,
+    ) -> Result<Option<&'r Spanned<toml::Value>>, ScenarioError> {
+        match x_unit {
             crate::XUnit::Cycles => {
                 if let Some(g) = &r.max_growth_per_census {
                     return Err(self.err(g.span(), "`max_growth_per_census` applies to external programs; use `max_growth_per_kcycle`".into()));
                 }
-                r.max_growth_per_kcycle.as_ref()
+                Ok(r.max_growth_per_kcycle.as_ref())
             }
             crate::XUnit::Census => {
                 if let Some(g) = &r.max_growth_per_kcycle {
                     return Err(self.err(g.span(), "`max_growth_per_kcycle` applies to simulator runs; use `max_growth_per_census`".into()));
                 }
-                r.max_growth_per_census.as_ref()
+                Ok(r.max_growth_per_census.as_ref())
             }
+        }
+    }
+
+    /// `type = "glob"` with one bound on the count of matching objects.
+    fn type_predicate(
+        &self,
+        name: &str,
+        ri: &Spanned<RawInvariant>,
+        glob: &Spanned<String>,
+        growth: Option<&Spanned<toml::Value>>,
+    ) -> Result<Predicate, ScenarioError> {
+        let r = ri.get_ref();
+        if let Some(m) = &r.max {
+            return Err(self.err(
+                m.span(),
+                "`max` bounds a metric's bytes; for a type use `max_count`".into(),
+            ));
+        }
+        let g = glob.get_ref().clone();
+        if g.is_empty() {
+            return Err(self.err(glob.span(), "`type` is empty (hint: a type label or a glob such as \"Signal<*>::Cons\"; `*` matches anything)".into()));
+        }
+        let mut preds = Vec::new();
+        if let Some(a) = &r.absent {
+            if !*a.get_ref() {
+                return Err(self.err(a.span(), "`absent = false` says nothing (hint: remove it, or bound the count with `min_count`)".into()));
+            }
+            preds.push(Predicate::TypeAbsent(g.clone()));
+        }
+        for (field, cmp) in [
+            (&r.max_count, Cmp::AtMost),
+            (&r.min_count, Cmp::AtLeast),
+            (&r.count, Cmp::Exactly),
+        ] {
+            let Some(n) = field else { continue };
+            if *n.get_ref() < 0 {
+                return Err(self.err(n.span(), "a count bound must be non-negative".into()));
+            }
+            if cmp == Cmp::AtLeast && *n.get_ref() == 0 {
+                return Err(self.err(n.span(), "`min_count = 0` always holds (hint: `min_count = 1` to require at least one live object, or `absent = true` to require none)".into()));
+            }
+            preds.push(Predicate::TypeCount {
+                glob: g.clone(),
+                cmp,
+                n: *n.get_ref() as u64,
+            });
+        }
+        if let Some(gv) = growth {
+            if let toml::Value::String(_) = gv.get_ref() {
+                return Err(self.err(gv.span(), "a type's growth is in objects, not bytes (hint: a number of objects per 1000 cycles or per census, e.g. 0; byte sizes bound `metric = \"live_bytes\"`)".into()));
+            }
+            preds.push(Predicate::TypeGrowth {
+                glob: g,
+                max: self.non_negative(gv)?,
+            });
+        }
+        self.one_predicate(name, ri, preds)
+    }
+
+    /// `metric = "live_bytes"` (or `"heap"`) with `max` or a growth bound in bytes.
+    fn metric_predicate(
+        &self,
+        name: &str,
+        ri: &Spanned<RawInvariant>,
+        metric: &Spanned<String>,
+        growth: Option<&Spanned<toml::Value>>,
+        x_unit: crate::XUnit,
+    ) -> Result<Predicate, ScenarioError> {
+        let r = ri.get_ref();
+        let expected = crate::measure::metrics::residency_invariant_metric(x_unit);
+        if metric.get_ref() != expected {
+            return Err(self.err(metric.span(), format!("unknown invariant metric `{}` (hint: `{expected}` for this kind of run; per-type bounds use `type = \"glob\"`)", metric.get_ref())));
+        }
+        for (span, key) in [
+            (r.absent.as_ref().map(|s| s.span()), "absent"),
+            (r.max_count.as_ref().map(|s| s.span()), "max_count"),
+            (r.min_count.as_ref().map(|s| s.span()), "min_count"),
+            (r.count.as_ref().map(|s| s.span()), "count"),
+        ] {
+            if let Some(span) = span {
+                return Err(self.err(
+                    span,
+                    format!(
+                        "`{key}` bounds a type's count; a metric takes `max` or a growth bound"
+                    ),
+                ));
+            }
+        }
+        let mut preds = Vec::new();
+        if let Some(m) = &r.max {
+            preds.push(Predicate::LiveBytesMax(self.bytes(m)?));
+        }
+        if let Some(gv) = growth {
+            let max = self.number_or_bytes(gv)?;
+            if max < 0.0 {
+                return Err(self.err(
+                    gv.span(),
+                    "a growth bound must be non-negative (hint: 0 for no growth at all)".into(),
+                ));
+            }
+            preds.push(Predicate::LiveBytesGrowth(max));
+        }
+        self.one_predicate(name, ri, preds)
+    }
+
+    /// A growth fit needs [`MIN_GROWTH_SAMPLES`] samples in its window. A simulator run's
+    /// samples are known before it runs (cycle 0, every `sample_every`, the last cycle), so a
+    /// window that would hold too few is rejected here rather than judged on a guess.
+    fn check_growth_sampling(
+        &self,
+        name: &str,
+        bound: &Spanned<toml::Value>,
+        during: &Window,
+        phases: &[Phase],
+        s: &SimRun,
+    ) -> Result<(), ScenarioError> {
+        let endpoints = match during {
+            Window::Always => Some((Endpoint::At(0), Endpoint::End)),
+            Window::Range(a, b) => Some((a.clone(), b.clone())),
+            Window::Phase(p) => phases
+                .iter()
+                .find(|ph| &ph.name == p)
+                .map(|ph| (ph.from.clone(), ph.to.clone())),
         };
-        let predicate = match (&r.type_glob, &r.metric) {
-            (Some(_), Some(m)) => return Err(self.err(m.span(), format!("invariant `{name}` has both `type` and `metric` (hint: one predicate per invariant)"))),
-            (None, None) => return Err(self.err(ri.span(), format!("invariant `{name}` needs a predicate: `type = \"glob\"` with `absent`, `max_count`, `min_count`, `count` or a growth bound; or `metric = \"live_bytes\"` with `max` or a growth bound"))),
-            (Some(glob), None) => {
-                if let Some(m) = &r.max {
-                    return Err(self.err(m.span(), "`max` bounds a metric's bytes; for a type use `max_count`".into()));
-                }
-                let g = glob.get_ref().clone();
-                let mut preds = Vec::new();
-                if let Some(a) = &r.absent {
-                    if !*a.get_ref() {
-                        return Err(self.err(a.span(), "`absent = false` says nothing (hint: remove it, or bound the count with `min_count`)".into()));
-                    }
-                    preds.push(Predicate::TypeAbsent(g.clone()));
-                }
-                for (field, cmp) in [(&r.max_count, Cmp::AtMost), (&r.min_count, Cmp::AtLeast), (&r.count, Cmp::Exactly)] {
-                    if let Some(n) = field {
-                        if *n.get_ref() < 0 {
-                            return Err(self.err(n.span(), "a count bound must be non-negative".into()));
-                        }
-                        preds.push(Predicate::TypeCount { glob: g.clone(), cmp, n: *n.get_ref() as u64 });
-                    }
-                }
-                if let Some(gv) = growth {
-                    preds.push(Predicate::TypeGrowth { glob: g.clone(), max: self.number(gv)? });
-                }
-                self.one_predicate(&name, ri, preds)?
-            }
-            (None, Some(metric)) => {
-                let expected = match x_unit {
-                    crate::XUnit::Cycles => "live_bytes",
-                    crate::XUnit::Census => "heap",
-                };
-                if metric.get_ref() != expected {
-                    return Err(self.err(metric.span(), format!("unknown invariant metric `{}` (hint: `{expected}` for this kind of run; per-type bounds use `type = \"glob\"`)", metric.get_ref())));
-                }
-                for (span, key) in [
-                    (r.absent.as_ref().map(|s| s.span()), "absent"),
-                    (r.max_count.as_ref().map(|s| s.span()), "max_count"),
-                    (r.min_count.as_ref().map(|s| s.span()), "min_count"),
-                    (r.count.as_ref().map(|s| s.span()), "count"),
-                ] {
-                    if let Some(span) = span {
-                        return Err(self.err(span, format!("`{key}` bounds a type's count; a metric takes `max` or a growth bound")));
-                    }
-                }
-                let mut preds = Vec::new();
-                if let Some(m) = &r.max {
-                    preds.push(Predicate::LiveBytesMax(self.bytes(m)?));
-                }
-                if let Some(gv) = growth {
-                    preds.push(Predicate::LiveBytesGrowth(self.number(gv)?));
-                }
-                self.one_predicate(&name, ri, preds)?
-            }
+        let Some((from, to)) = endpoints else {
+            return Ok(());
         };
-        let expect = match &r.expect {
-            None => {
-                if let Some(s) = r.expect_type.as_ref().or(r.expect_site.as_ref()) {
-                    return Err(self.err(
-                        s.span(),
-                        "`expect_type` and `expect_site` need `expect = \"violated\"`".into(),
-                    ));
-                }
-                Expectation::Holds
+        let (Some(a), Some(b)) = (from.position(s.cycles), to.position(s.cycles)) else {
+            return Ok(());
+        };
+        let have = sim_samples_in(a, b, s.sample_every, s.cycles);
+        let need = MIN_GROWTH_SAMPLES as u64;
+        if have >= need {
+            return Ok(());
+        }
+        let hint = match suggest_sample_every(a, b, s.cycles) {
+            Some(every) => format!("`sample_every = {every}` or less in `[run]`"),
+            None => format!(
+                "widen the window to at least {} cycles, or bound `max` instead",
+                need - 1
+            ),
+        };
+        Err(self.err(
+            bound.span(),
+            format!(
+                "invariant `{name}`: a growth bound needs at least {need} samples in its window, but cycles {a} to {b} sampled every {} cycles hold {have} (hint: {hint})",
+                s.sample_every
+            ),
+        ))
+    }
+
+    /// What the scenario expects: that the invariant holds, or that it is violated by a culprit.
+    fn expectation(&self, r: &RawInvariant) -> Result<Expectation, ScenarioError> {
+        let culprit = r.expect_type.as_ref().or(r.expect_site.as_ref());
+        let Some(e) = &r.expect else {
+            if let Some(s) = culprit {
+                return Err(self.err(s.span(), "`expect_type` and `expect_site` need `expect = \"violated\"` (hint: add it, or remove them)".into()));
             }
-            Some(e) => match e.get_ref().as_str() {
-                "holds" => Expectation::Holds,
-                "violated" => Expectation::Violated {
-                    culprit_type: r.expect_type.as_ref().map(|s| s.get_ref().clone()),
-                    culprit_site: r.expect_site.as_ref().map(|s| s.get_ref().clone()),
-                },
-                other => {
-                    return Err(self.err(
-                        e.span(),
-                        format!("unknown expectation `{other}` (hint: \"holds\" or \"violated\")"),
-                    ))
-                }
+            return Ok(Expectation::Holds);
+        };
+        match e.get_ref().as_str() {
+            "holds" => match culprit {
+                Some(s) => Err(self.err(s.span(), "`expect_type` and `expect_site` name the culprit of a violation, but `expect = \"holds\"` (hint: `expect = \"violated\"`, or remove them)".into())),
+                None => Ok(Expectation::Holds),
             },
-        };
-        Ok(Invariant {
-            name,
-            during: window,
-            predicate,
-            expect,
-        })
+            "violated" => Ok(Expectation::Violated {
+                culprit_type: r.expect_type.as_ref().map(|s| s.get_ref().clone()),
+                culprit_site: r.expect_site.as_ref().map(|s| s.get_ref().clone()),
+            }),
+            other => Err(self.err(
+                e.span(),
+                format!("unknown expectation `{other}` (hint: \"holds\" or \"violated\")"),
+            )),
+        }
     }
 
     fn one_predicate(
@@ -1034,12 +1329,12 @@ impl Cx<'_> {
         x_unit: crate::XUnit,
     ) -> Result<(), ScenarioError> {
         let k = key.get_ref();
-        let names = metric_names(x_unit);
+        let names = crate::measure::metrics::metric_names(x_unit);
         if names.contains(&k.as_str()) {
             return Ok(());
         }
         if let Some(rest) = k.strip_prefix("types.") {
-            let fields = type_fields(x_unit);
+            let fields = crate::measure::metrics::type_fields(x_unit);
             if let Some((label, field)) = rest.rsplit_once('.') {
                 if !label.is_empty() && fields.contains(&field) {
                     return Ok(());
@@ -1081,6 +1376,17 @@ impl Cx<'_> {
         }
     }
 
+    fn non_negative(&self, v: &Spanned<toml::Value>) -> Result<f64, ScenarioError> {
+        let n = self.number(v)?;
+        if n < 0.0 {
+            return Err(self.err(
+                v.span(),
+                "a growth bound must be non-negative (hint: 0 for no growth at all)".into(),
+            ));
+        }
+        Ok(n)
+    }
+
     fn number_or_bytes(&self, v: &Spanned<toml::Value>) -> Result<f64, ScenarioError> {
         match v.get_ref() {
             toml::Value::String(_) => self.bytes(v).map(|b| b as f64),
@@ -1101,6 +1407,11 @@ pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Parses against this workspace's catalogue.
+    fn parse(path: &Path, text: &str) -> Result<Scenario, ScenarioError> {
+        super::parse(path, text, &sim::circuits::catalog())
+    }
 
     fn check_err(text: &str, expect: &str) {
         let err =
@@ -1256,6 +1567,207 @@ max_count = 5_000
         assert!(glob_match("*", ""));
         assert!(glob_match("*:-", "clash-prelude:Clash.Signal.Internal.:-"));
         assert!(!glob_match("a*b*c", "abca"));
+    }
+
+    /// An external program's scenario, for checks of `[run]` keys of commands.
+    const CMD: &str = r#"
+description = "d"
+[run]
+command = ["prog"]
+requires = ["ghc", "clash-prelude"]
+closure_sizes = { "x" = 24 }
+[[invariant]]
+name = "heap bounded"
+metric = "heap"
+max = "1 MiB"
+"#;
+
+    #[test]
+    fn growth_windows_with_too_few_samples_are_rejected_with_the_sampling_to_use() {
+        // The reproduction: a leak sampled every 40,000 cycles over 100,000 was blessed as
+        // "held (4 samples)". A growth fit needs MIN_GROWTH_SAMPLES.
+        let leak = OK
+            .replace("cycles = 20_000", "cycles = 100_000")
+            .replace("sample_every = 1_000", "sample_every = 40_000")
+            .replace("[0, 2_000]", "[0, 10_000]")
+            .replace("[2_000, \"end\"]", "[0, \"end\"]")
+            .replace("max_count = 5_000", "max_growth_per_kcycle = 0");
+        check_err(&leak, "t.toml:15:25: invariant `cells bounded`: a growth bound needs at least 5 samples in its window, but cycles 0 to 100000 sampled every 40000 cycles hold 4 (hint: `sample_every = 25000` or less in `[run]`)");
+        let metric = leak.replace("type = \"Signal<*>::Cons\"", "metric = \"live_bytes\"");
+        check_err(&metric, "hold 4 (hint: `sample_every = 25000` or less");
+        // The suggestion is enough: at 25,000 the window holds five samples.
+        parse(Path::new("t.toml"), &leak.replace("40_000", "25_000")).expect("valid");
+        // A window too short for any sampling says so.
+        let short = leak
+            .replace("sample_every = 40_000", "sample_every = 1")
+            .replace("during = \"steady\"", "cycles = [10, 12]");
+        check_err(
+            &short,
+            "hold 3 (hint: widen the window to at least 4 cycles",
+        );
+    }
+
+    #[test]
+    fn inputs_that_say_nothing_or_too_little_are_rejected() {
+        check_err(
+            &OK.replace("sample_every = 1_000", "sample_every = 30_000"),
+            "t.toml:6:16: `sample_every` = 30000 is larger than `cycles` = 20000",
+        );
+        check_err(
+            &OK.replace("max_count = 5_000", "min_count = 0"),
+            "t.toml:15:13: `min_count = 0` always holds (hint: `min_count = 1`",
+        );
+        check_err(
+            &OK.replace("max_count = 5_000", "max_count = 5_000\nexpect = \"holds\"\nexpect_site = \"x\""),
+            "t.toml:17:15: `expect_type` and `expect_site` name the culprit of a violation, but `expect = \"holds\"`",
+        );
+        check_err(
+            &OK.replace("name = \"cells bounded\"", "name = \" \""),
+            "t.toml:12:8: an invariant's `name` is empty",
+        );
+        check_err(
+            &OK.replace("absolute = \"2 MiB\"", "absolute = -5"),
+            "t.toml:17:45: a tolerance's `absolute` must be non-negative, found -5",
+        );
+        check_err(
+            &OK.replace("max_count = 5_000", "max_growth_per_kcycle = -1"),
+            "a growth bound must be non-negative",
+        );
+        check_err(
+            &CMD.replace("= 24", "= 0"),
+            "t.toml:6:25: closure size of `x` is 0",
+        );
+        check_err(
+            &CMD.replace("\"clash-prelude\"", "\"clash-prelud\""),
+            "t.toml:5:20: unknown tool `clash-prelud` in `requires`: a misspelt tool would skip the scenario forever (hint: one of clash-prelude, ",
+        );
+        let s = parse(Path::new("t.toml"), CMD).expect("valid");
+        let Run::Command(c) = &s.run else {
+            panic!("a command run")
+        };
+        assert_eq!(c.requires, ["ghc", "clash-prelude"]);
+        assert!(c.requires.iter().all(|r| tool(r).is_some()));
+    }
+
+    #[test]
+    fn growth_bounds_take_byte_sizes_for_bytes_and_numbers_for_counts() {
+        let bytes = OK
+            .replace("type = \"Signal<*>::Cons\"", "metric = \"live_bytes\"")
+            .replace("max_count = 5_000", "max_growth_per_kcycle = \"1 KiB\"");
+        let s = parse(Path::new("t.toml"), &bytes).expect("valid");
+        assert_eq!(
+            s.invariants[0].predicate,
+            Predicate::LiveBytesGrowth(1024.0)
+        );
+        check_err(
+            &OK.replace("max_count = 5_000", "max_growth_per_kcycle = \"1 KiB\""),
+            "a type's growth is in objects, not bytes",
+        );
+        check_err(
+            &bytes.replace("1 KiB", "1 parsec"),
+            "unknown byte unit `parsec`",
+        );
+    }
+
+    #[test]
+    fn circuits_validate_their_parameters_at_load() {
+        check_err(
+            &OK.replace("slaves = 4,", "slaves = 4, corrupt_slave = 4,"),
+            "t.toml:7:24: register_wb: parameter `corrupt_slave` = 4 must be below `slaves` = 4 (hint: a slave index from 0 to 3, or -1 for none)",
+        );
+        parse(
+            Path::new("t.toml"),
+            &OK.replace("slaves = 4,", "slaves = 4, corrupt_slave = 3,"),
+        )
+        .expect("valid");
+        // Defaults take part: `slaves` defaults to 4.
+        check_err(
+            &OK.replace("slaves = 4,", "corrupt_slave = 7,"),
+            "t.toml:7:12: register_wb: parameter `corrupt_slave` = 7 must be below `slaves` = 4",
+        );
+    }
+
+    #[test]
+    fn a_catalogue_of_ones_own() {
+        use sim::circuits::{Circuit, CircuitSpec, CircuitStatus, ParamSpec, Params, SimError};
+        struct Idle;
+        impl Circuit for Idle {
+            fn step(&mut self) {}
+            fn status(&self) -> CircuitStatus {
+                CircuitStatus::default()
+            }
+        }
+        static DEPTH: [ParamSpec; 1] = [ParamSpec {
+            name: "depth",
+            kind: ParamKind::Int { min: 1, max: 64 },
+            default: "2",
+            doc: "fifo depth",
+        }];
+        fn build(_: &Params) -> Result<Box<dyn Circuit>, SimError> {
+            Ok(Box::new(Idle))
+        }
+        fn validate(p: &Params) -> Result<(), String> {
+            if p.int("depth").count_ones() != 1 {
+                return Err(format!(
+                    "`depth` = {} must be a power of two",
+                    p.int("depth")
+                ));
+            }
+            Ok(())
+        }
+        let catalog = Catalog::new(vec![CircuitSpec {
+            name: "fifo",
+            doc: "a fifo",
+            params: &DEPTH,
+            build,
+            validate,
+        }]);
+        let text = "description = \"d\"\n[run]\nsimulator = \"fifo\"\ncycles = 100\nparams = { depth = 3 }\n";
+        let err = super::parse(Path::new("f.toml"), text, &catalog).expect_err("invalid");
+        assert_eq!(
+            err.to_string(),
+            "f.toml:5:12: fifo: `depth` = 3 must be a power of two"
+        );
+        let s = super::parse(Path::new("f.toml"), &text.replace("= 3", "= 4"), &catalog)
+            .expect("valid");
+        assert_eq!(
+            s.run,
+            Run::Simulator(SimRun {
+                circuit: "fifo".into(),
+                params: [("depth".to_string(), ParamValue::Int(4))].into(),
+                cycles: 100,
+                sample_every: 100
+            })
+        );
+        // This workspace's circuits are not in that catalogue.
+        let err = super::parse(Path::new("t.toml"), OK, &catalog).expect_err("invalid");
+        assert!(
+            err.to_string()
+                .contains("unknown circuit `register_wb` (hint: one of fifo)"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn samples_in_a_window() {
+        // 0, 1000, ..., 10000: the probe samples cycle 0, every multiple, and the last cycle.
+        assert_eq!(sim_samples_in(0, 10_000, 1_000, 10_000), 11);
+        assert_eq!(sim_samples_in(3_000, 10_000, 1_000, 10_000), 8);
+        assert_eq!(sim_samples_in(0, 100_000, 40_000, 100_000), 4);
+        assert_eq!(sim_samples_in(100, 900, 1_000, 10_000), 0);
+        assert_eq!(sim_samples_in(0, 10_500, 1_000, 10_500), 12);
+        assert_eq!(suggest_sample_every(0, 100_000, 100_000), Some(25_000));
+        assert_eq!(suggest_sample_every(10, 12, 100), None);
+    }
+
+    #[test]
+    fn nearest_names_first() {
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(
+            nearest_first("ghcc", ["clash", "ghc", "cc"]),
+            ["ghc", "cc", "clash"]
+        );
     }
 
     #[test]

@@ -217,10 +217,11 @@ impl JemallocReader {
     }
 }
 
-/// Runs a probe child: simulates `request`, writing samples to `out` and reading go-aheads from
-/// `acks`. Returns an error text for the parent's report.
+/// Runs a probe child: simulates `request` with a circuit of `catalog`, writing samples to `out`
+/// and reading go-aheads from `acks`. Returns an error text for the parent's report.
 pub fn run_child(
     request: &Request,
+    catalog: &sim::circuits::Catalog,
     out: &mut impl Write,
     acks: &mut impl Read,
 ) -> Result<(), String> {
@@ -232,7 +233,10 @@ pub fn run_child(
     // Allocations made by the harness itself (census snapshots, JSON) are subtracted so that
     // `allocations.count` is the simulation's alone.
     let mut harness_allocs = zero.allocations;
-    let mut circuit = sim::circuits::build(&request.circuit, &params).map_err(|e| e.to_string())?;
+    // The driver, not the circuit, keeps the clock: it stamps each cycle on the census.
+    let mut circuit = catalog
+        .build(&request.circuit, &params)
+        .map_err(|e| e.to_string())?;
     let every = request.sample_every.max(1);
     let mut line = Vec::with_capacity(4096);
     let mut emit =
@@ -323,9 +327,9 @@ pub fn run_child(
 }
 
 /// The probe child's entry point, called by front ends when their first argument is
-/// [`PROBE_ARG`]: reads the request from the next argument and runs it on stdin/stdout.
-/// Returns the process exit code.
-pub fn child_main(request_json: &str) -> i32 {
+/// [`PROBE_ARG`]: reads the request from the next argument and runs it on stdin/stdout with a
+/// circuit of `catalog`. Returns the process exit code.
+pub fn child_main(request_json: &str, catalog: &sim::circuits::Catalog) -> i32 {
     let request: Request = match serde_json::from_str(request_json) {
         Ok(r) => r,
         Err(e) => {
@@ -337,7 +341,7 @@ pub fn child_main(request_json: &str) -> i32 {
     let mut out = stdout.lock();
     let stdin = std::io::stdin();
     let mut acks = stdin.lock();
-    match run_child(&request, &mut out, &mut acks) {
+    match run_child(&request, catalog, &mut out, &mut acks) {
         Ok(()) => 0,
         Err(e) => {
             eprintln!("membound probe: {e}");
@@ -351,12 +355,13 @@ pub fn child_main(request_json: &str) -> i32 {
 pub const EXEC_ARG: &str = "__membound-exec";
 
 /// If `args` (the process's arguments, program name first) start a probe child or a launcher,
-/// runs it and exits; otherwise returns. Front ends call this first thing in `main`.
-pub fn maybe_run_as_child(args: &[String]) {
+/// runs it and exits; otherwise returns. Front ends call this first thing in `main`, with the
+/// same catalogue they load scenarios with (this workspace's: `sim::circuits::catalog()`).
+pub fn maybe_run_as_child(args: &[String], catalog: &sim::circuits::Catalog) {
     match args.get(1).map(String::as_str) {
         Some(PROBE_ARG) => {
             let req = args.get(2).cloned().unwrap_or_default();
-            std::process::exit(child_main(&req));
+            std::process::exit(child_main(&req, catalog));
         }
         Some(EXEC_ARG) => std::process::exit(launcher_main(&args[2..])),
         _ => {}

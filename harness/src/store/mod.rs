@@ -103,7 +103,8 @@ impl Baseline {
                         v.x,
                         if expected { " (expected)" } else { "" }
                     ),
-                    Outcome::NotReached { reason } => format!("not reached: {reason}"),
+                    Outcome::NotReached { reason, .. } => format!("not reached: {reason}"),
+                    Outcome::NotEvaluable { reason } => format!("not evaluable: {reason}"),
                 };
                 (name.clone(), text)
             })
