@@ -459,6 +459,13 @@ impl<'a> Checker<'a> {
                     ),
                     stopped_at: Some(x),
                 },
+                _ if a > b => Outcome::NotReached {
+                    reason: format!(
+                        "its window opens at {} {a}, after the run's end at {b}",
+                        at_word(unit)
+                    ),
+                    stopped_at: None,
+                },
                 _ => Outcome::NotReached {
                     reason: format!("no sample fell in its window ({a} to {})", fmt_end(b)),
                     stopped_at: None,
@@ -1079,7 +1086,7 @@ mod tests {
             &ghc(inv),
             censuses,
             &[
-                "late: not reached: no sample fell in its window (50 to 7)",
+                "late: not reached: its window opens at census 50, after the run's end at 7",
                 "problem: invariant `late` was never checked",
             ],
         );
