@@ -216,3 +216,101 @@ fn accepted_bad_input_is_rejected_with_file_line_column_and_a_fix() {
         assert_has(&out, want);
     }
 }
+
+// The catalogue as a value: a project's own circuits reach the probe child without editing
+// `sim/`, and the driver, not the circuit, keeps the clock.
+
+mod own_catalogue {
+    use membound::source::probe::{parse_line, run_child, Message, Request};
+    use sim::circuits::{
+        Catalog, Circuit, CircuitSpec, CircuitStatus, ParamKind, ParamSpec, Params, SimError,
+    };
+
+    /// Counts its steps; reports them as transactions.
+    struct Counter(u64);
+
+    impl Circuit for Counter {
+        fn step(&mut self) {
+            self.0 += 1;
+        }
+        fn status(&self) -> CircuitStatus {
+            CircuitStatus {
+                transactions: self.0,
+                ..Default::default()
+            }
+        }
+    }
+
+    static PARAMS: [ParamSpec; 1] = [ParamSpec {
+        name: "start",
+        kind: ParamKind::Int { min: 0, max: 100 },
+        default: "0",
+        doc: "initial count",
+    }];
+
+    fn build(p: &Params) -> Result<Box<dyn Circuit>, SimError> {
+        Ok(Box::new(Counter(p.int("start") as u64)))
+    }
+
+    fn validate(_: &Params) -> Result<(), String> {
+        Ok(())
+    }
+
+    fn catalog() -> Catalog {
+        Catalog::new(vec![CircuitSpec {
+            name: "counter",
+            doc: "counts cycles",
+            params: &PARAMS,
+            build,
+            validate,
+        }])
+    }
+
+    fn request(circuit: &str) -> Request {
+        Request {
+            circuit: circuit.into(),
+            params: [("start".to_string(), serde_json::Value::from(2))].into(),
+            cycles: 10,
+            sample_every: 5,
+        }
+    }
+
+    #[test]
+    fn the_probe_child_builds_circuits_of_the_catalogue_it_is_given() {
+        let mut out = Vec::new();
+        let mut acks: &[u8] = b"cccc";
+        run_child(&request("counter"), &catalog(), &mut out, &mut acks).expect("runs");
+        let text = String::from_utf8(out).expect("utf-8");
+        let msgs: Vec<Message> = text
+            .lines()
+            .map(|l| parse_line(l).expect("a message"))
+            .collect();
+        let xs: Vec<u64> = msgs
+            .iter()
+            .filter_map(|m| match m {
+                Message::Sample(s) => Some(s.x),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(xs, [0, 5, 10]);
+        assert!(
+            matches!(
+                msgs.last(),
+                Some(Message::Done {
+                    transactions: 12,
+                    mismatches: 0,
+                    ..
+                })
+            ),
+            "{text}"
+        );
+        let err = run_child(
+            &request("register_wb"),
+            &catalog(),
+            &mut Vec::new(),
+            &mut &b""[..],
+        )
+        .expect_err("not in this catalogue");
+        assert_eq!(err, "unknown circuit `register_wb` (valid: counter)");
+    }
+}

@@ -52,6 +52,21 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// Whether the outcome is what the scenario declared, before the culprit check of
+    /// [`judge`]: held when expected to hold, violated when expected to be violated, or not
+    /// reached because a violation stopped the run before the window opened. Reports should
+    /// render anything else, [`Outcome::NotEvaluable`] above all, as a failure.
+    pub fn as_declared(&self, expected_violation: bool) -> bool {
+        match self {
+            Outcome::Held { .. } => !expected_violation,
+            Outcome::Violated(_) => expected_violation,
+            Outcome::NotReached { stopped_at, .. } => stopped_at.is_some() && !expected_violation,
+            Outcome::NotEvaluable { .. } => false,
+        }
+    }
+}
+
 /// Why an invariant whose window had samples could not be judged.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "why")]
@@ -443,6 +458,13 @@ impl<'a> Checker<'a> {
                         at_word(unit)
                     ),
                     stopped_at: Some(x),
+                },
+                _ if a > b => Outcome::NotReached {
+                    reason: format!(
+                        "its window opens at {} {a}, after the run's end at {b}",
+                        at_word(unit)
+                    ),
+                    stopped_at: None,
                 },
                 _ => Outcome::NotReached {
                     reason: format!("no sample fell in its window ({a} to {})", fmt_end(b)),
@@ -1076,10 +1098,35 @@ mod tests {
             &ghc(inv),
             censuses,
             &[
-                "late: not reached: no sample fell in its window (50 to 7)",
+                "late: not reached: its window opens at census 50, after the run's end at 7",
                 "problem: invariant `late` was never checked",
             ],
         );
+    }
+
+    #[test]
+    fn only_evaluated_outcomes_are_as_declared() {
+        let not_reached = |stopped_at| Outcome::NotReached {
+            reason: String::new(),
+            stopped_at,
+        };
+        let unevaluable = Outcome::NotEvaluable {
+            reason: Unevaluable::NoMatchingType {
+                glob: "x".into(),
+                seen: vec![],
+            },
+        };
+        // (outcome, declared as expected to hold, declared as expected to be violated)
+        let cases = [
+            (Outcome::Held { samples: 5 }, true, false),
+            (not_reached(Some(3)), true, false),
+            (not_reached(None), false, false),
+            (unevaluable, false, false),
+        ];
+        for (o, holds, violated) in cases {
+            assert_eq!(o.as_declared(false), holds, "{o:?}");
+            assert_eq!(o.as_declared(true), violated, "{o:?}");
+        }
     }
 
     #[test]

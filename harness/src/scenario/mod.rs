@@ -609,7 +609,7 @@ fn suggest_sample_every(a: u64, b: u64, cycles: u64) -> Option<u64> {
     let mut every = ((b.saturating_sub(a)) / (need - 1)).max(1);
     while every > 1 && sim_samples_in(a, b, every, cycles) < need {
         // Shrinks geometrically then by one: a handful of steps for any window.
-        every = (every * 9 / 10).min(every - 1);
+        every = (every - every / 10).min(every - 1);
     }
     (sim_samples_in(a, b, every, cycles) >= need).then_some(every)
 }
@@ -739,51 +739,7 @@ impl Cx<'_> {
                     ),
                 ));
             };
-            let v = match (&p.kind, value.get_ref()) {
-                (ParamKind::Int { min, max }, toml::Value::Integer(i)) => {
-                    if i < min || i > max {
-                        return Err(self.err(
-                            value.span(),
-                            format!("`{}` = {i} is out of range (hint: {min} to {max})", p.name),
-                        ));
-                    }
-                    ParamValue::Int(*i)
-                }
-                (ParamKind::Choice(choices), toml::Value::String(s)) => {
-                    if !choices.contains(&s.as_str()) {
-                        return Err(self.err(
-                            value.span(),
-                            format!(
-                                "`{}` = \"{s}\" is not a choice (hint: one of {})",
-                                p.name,
-                                choices.join(", ")
-                            ),
-                        ));
-                    }
-                    ParamValue::Str(s.clone())
-                }
-                (ParamKind::Int { .. }, other) => {
-                    return Err(self.err(
-                        value.span(),
-                        format!(
-                            "`{}` must be an integer, found {}",
-                            p.name,
-                            other.type_str()
-                        ),
-                    ))
-                }
-                (ParamKind::Choice(choices), other) => {
-                    return Err(self.err(
-                        value.span(),
-                        format!(
-                            "`{}` must be a string, one of {}; found {}",
-                            p.name,
-                            choices.join(", "),
-                            other.type_str()
-                        ),
-                    ))
-                }
-            };
+            let v = self.param_value(p, value)?;
             params.insert(key.get_ref().clone(), v);
         }
         self.validate_params(raw, sim_name, spec, &params)?;
@@ -793,6 +749,60 @@ impl Cx<'_> {
             cycles: total,
             sample_every,
         }))
+    }
+
+    /// One parameter's value, checked against its kind.
+    fn param_value(
+        &self,
+        p: &sim::circuits::ParamSpec,
+        value: &Spanned<toml::Value>,
+    ) -> Result<ParamValue, ScenarioError> {
+        let v = match (&p.kind, value.get_ref()) {
+            (ParamKind::Int { min, max }, toml::Value::Integer(i)) => {
+                if i < min || i > max {
+                    return Err(self.err(
+                        value.span(),
+                        format!("`{}` = {i} is out of range (hint: {min} to {max})", p.name),
+                    ));
+                }
+                ParamValue::Int(*i)
+            }
+            (ParamKind::Choice(choices), toml::Value::String(s)) => {
+                if !choices.contains(&s.as_str()) {
+                    return Err(self.err(
+                        value.span(),
+                        format!(
+                            "`{}` = \"{s}\" is not a choice (hint: one of {})",
+                            p.name,
+                            choices.join(", ")
+                        ),
+                    ));
+                }
+                ParamValue::Str(s.clone())
+            }
+            (ParamKind::Int { .. }, other) => {
+                return Err(self.err(
+                    value.span(),
+                    format!(
+                        "`{}` must be an integer, found {}",
+                        p.name,
+                        other.type_str()
+                    ),
+                ))
+            }
+            (ParamKind::Choice(choices), other) => {
+                return Err(self.err(
+                    value.span(),
+                    format!(
+                        "`{}` must be a string, one of {}; found {}",
+                        p.name,
+                        choices.join(", "),
+                        other.type_str()
+                    ),
+                ))
+            }
+        };
+        Ok(v)
     }
 
     /// The circuit's own check of its parameters together (e.g. `corrupt_slave < slaves`),
