@@ -34,7 +34,7 @@ fn main() -> ExitCode {
     };
     let target =
         std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    let ci = pipeline::is_ci(std::env::var("CI").ok().as_deref());
     let probe_program = match std::env::current_exe() {
         Ok(p) => p,
         Err(e) => {

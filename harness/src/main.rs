@@ -122,7 +122,7 @@ fn main() -> ExitCode {
 }
 
 fn real_main(cli: Cli) -> Result<ExitCode> {
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    let ci = pipeline::is_ci(std::env::var("CI").ok().as_deref());
     let cfg = Config {
         run: RunConfig {
             probe_program: std::env::current_exe()

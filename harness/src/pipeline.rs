@@ -19,6 +19,13 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+/// Whether the value of the `CI` environment variable means "running under CI", the one rule
+/// every front end uses (they read the variable; the library reads no environment). Set and
+/// not `false` or `0`, as GitHub Actions, GitLab and most CI systems set it.
+pub fn is_ci(value: Option<&str>) -> bool {
+    value.is_some_and(|v| !v.is_empty() && v != "false" && v != "0")
+}
+
 /// Everything a front end needs.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -438,4 +445,24 @@ pub fn bless(
     result.baseline = old;
     result.verdict = v;
     Ok(Blessed::Written(Box::new(result)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_ci;
+
+    #[test]
+    fn ci_is_any_value_but_empty_false_or_zero() {
+        for (value, ci) in [
+            (None, false),
+            (Some(""), false),
+            (Some("false"), false),
+            (Some("0"), false),
+            (Some("true"), true),
+            (Some("1"), true),
+            (Some("yes"), true),
+        ] {
+            assert_eq!(is_ci(value), ci, "{value:?}");
+        }
+    }
 }

@@ -24,7 +24,7 @@ fn main() -> ExitCode {
     membound::source::probe::maybe_run_as_child(&argv, &catalog);
     let mut args = Arguments::from_args();
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let ci = std::env::var("CI").is_ok_and(|v| !v.is_empty() && v != "false" && v != "0");
+    let ci = pipeline::is_ci(std::env::var("CI").ok().as_deref());
     let bless = std::env::var("BLESS").is_ok_and(|v| v == "1");
     let Ok(probe_program) = std::env::current_exe() else {
         eprintln!("error: cannot locate the test binary to run probe children");
@@ -59,18 +59,30 @@ fn main() -> ExitCode {
         match s {
             Ok(s) => valid.push(s),
             // A file that does not parse is a failing test that says where.
-            Err(e) => trials.push(Trial::test("invalid scenario", move || Err(e.to_string().into()))),
+            Err(e) => trials.push(Trial::test("invalid scenario", move || {
+                Err(e.to_string().into())
+            })),
         }
     }
-    let how = if args.exact { Match::WholeName } else { Match::Usual };
-    let filter = Filter::new(args.filter.take().as_deref(), how, valid.iter().map(|s| s.name.as_str()));
+    let how = if args.exact {
+        Match::WholeName
+    } else {
+        Match::Usual
+    };
+    let filter = Filter::new(
+        args.filter.take().as_deref(),
+        how,
+        valid.iter().map(|s| s.name.as_str()),
+    );
     args.exact = false;
     for s in valid.into_iter().filter(|s| filter.matches(&s.name)) {
         let cfg = cfg.clone();
         trials.push(Trial::test(s.name.clone(), move || {
             if bless {
                 return match pipeline::bless(&s, &cfg, BlessMode::Changed, &mut |_| {}) {
-                    Ok(Blessed::Unchanged | Blessed::AcceptedPending(_) | Blessed::Written(_)) => Ok(()),
+                    Ok(Blessed::Unchanged | Blessed::AcceptedPending(_) | Blessed::Written(_)) => {
+                        Ok(())
+                    }
                     Err(e) => Err(e.to_string().into()),
                 };
             }
