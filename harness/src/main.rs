@@ -51,6 +51,11 @@ enum Cmd {
         /// Scenarios run at once (default: the number of CPUs).
         #[arg(long, short)]
         jobs: Option<usize>,
+        /// At an external program's first violation: end it (`stop`), or stop it with SIGSTOP
+        /// and wait for you to inspect, continue or end it (`pause`; refused under CI=true).
+        /// Default: each scenario's `on_violation`.
+        #[arg(long, value_enum)]
+        on_violation: Option<OnViolationArg>,
     },
     /// Accept pending results (or run the scenarios) as the new baselines.
     Bless {
@@ -91,6 +96,21 @@ enum Cmd {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum OnViolationArg {
+    Stop,
+    Pause,
+}
+
+impl OnViolationArg {
+    fn into_mode(self) -> membound::scenario::OnViolation {
+        match self {
+            OnViolationArg::Stop => membound::scenario::OnViolation::Stop,
+            OnViolationArg::Pause => membound::scenario::OnViolation::Pause,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Markdown,
     Html,
@@ -117,6 +137,12 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 .context("locating this executable to run probe children")?,
             scenarios_dir: cli.scenarios.clone(),
             work_dir: cli.work_dir.clone(),
+            on_violation: match &cli.command {
+                Cmd::Run { on_violation, .. } => on_violation.map(OnViolationArg::into_mode),
+                _ => None,
+            },
+            // Under CI nobody can continue a paused program.
+            allow_pause: !ci,
         },
         store: Store {
             dir: cli.baselines.clone(),
@@ -129,6 +155,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             filter,
             exact,
             jobs,
+            on_violation: _,
         } => cmd_run(
             &cfg,
             Filter {
@@ -156,6 +183,22 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             format,
             output,
         } => cmd_report(&cfg, base.as_deref(), format, output.as_deref()),
+    }
+}
+
+/// Tells the person at the terminal about a program paused at its violation (`--on-violation
+/// pause`); other events are for progress bars.
+fn print_pause(scenario: &str, e: &Event) {
+    if let Event::Paused {
+        violation,
+        pid,
+        pgid,
+    } = e
+    {
+        eprintln!(
+            "scenario {scenario}: paused at its first violation (pid {pid}, process group {pgid}):\n{violation}\n{}",
+            Event::pause_help(*pid, *pgid)
+        );
     }
 }
 
@@ -238,7 +281,9 @@ fn cmd_run(cfg: &Config, filter: Filter, jobs: Option<usize>, ci: bool) -> Resul
                         }
                         None
                     }
-                    _ => Some(pipeline::check(s, cfg, &mut |_e: Event| {})),
+                    _ => Some(pipeline::check(s, cfg, &mut |e: Event| {
+                        print_pause(&s.name, &e)
+                    })),
                 };
                 if let Some(mut r) = r {
                     if let (Some(reason), true) = (&skipped, ci) {
