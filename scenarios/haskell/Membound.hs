@@ -16,10 +16,15 @@ module Membound (marker) where
 import Control.Exception (IOException, try)
 import Debug.Trace (traceMarkerIO)
 import System.Environment (getProgName, lookupEnv)
-import System.IO (IOMode (..), hFileSize, hPutStrLn, withFile)
+import System.Posix.Files (fileSize, getFileStatus)
+import System.Posix.IO (OpenMode (..), append, closeFd, defaultFileFlags, fdWrite, openFd)
+import System.Posix.Types (FileOffset)
 
 -- | Marks the point of the run between the last census and the next one, e.g.
 -- @marker "steady"@, for scenario phases such as @steady = { markers = ["steady", "end"] }@.
+--
+-- Plain file descriptors rather than 'System.IO' handles: a handle's buffers are kilobytes
+-- of heap, which would show in the census after the marker.
 marker :: String -> IO ()
 marker label = do
   traceMarkerIO label
@@ -28,7 +33,9 @@ marker label = do
     Nothing -> return ()
     Just path -> do
       name <- getProgName
-      size <- try (withFile (name ++ ".hp") ReadMode hFileSize) :: IO (Either IOException Integer)
+      size <- try (fileSize <$> getFileStatus (name ++ ".hp")) :: IO (Either IOException FileOffset)
       -- No .hp (a run without -h): offset 0 places the marker before every census.
-      let offset = either (const 0) id size
-      withFile path AppendMode (\h -> hPutStrLn h (show offset ++ " " ++ label))
+      let offset = either (const 0) toInteger size
+      fd <- openFd path WriteOnly (Just 0o644) defaultFileFlags {append = True}
+      _ <- fdWrite fd (show offset ++ " " ++ label ++ "\n")
+      closeFd fd

@@ -3,7 +3,7 @@
 //! profile read into a `Timeline` once they have ended.
 
 use super::build::build;
-use super::live::{Live, Stop};
+use super::live::{marker_windows, Live, Stop};
 use super::probe::{self, LauncherReport};
 use super::supervise::{describe_status, Exit, Root, Supervised};
 use super::{Event, RunConfig, RunOutput};
@@ -199,9 +199,15 @@ fn final_timeline(
 /// A run stopped at its first violation: the outcomes of the timeline up to it.
 fn stopped_output(scenario: &Scenario, mut tl: Timeline, stop: &Stop) -> RunOutput {
     tl.samples.retain(|s| s.x <= stop.census);
+    // The RTS's own totals (eventlog, `-t` statistics) run to wherever the signal caught the
+    // program, past the violating census and differently each time: they would be neither the
+    // timeline's figures nor repeatable.
+    tl.totals.retain(|k, _| !k.starts_with("ghc."));
     tl.facts
         .insert("stopped_at_census".into(), stop.census.to_string());
-    let (outcomes, stopped_at) = check_timeline(scenario, &tl);
+    // The run ended before its later markers (`end`): their windows are open, as they were
+    // live, rather than unresolved.
+    let (outcomes, stopped_at) = check_timeline(&marker_windows(scenario, &tl.marks), &tl);
     RunOutput {
         toolchain: toolchain(&tl),
         timeline: tl,

@@ -107,8 +107,15 @@ impl<'s> Live<'s> {
     }
 
     fn resolved_marks(&self) -> Vec<Mark> {
+        self.marks_before(u64::MAX)
+    }
+
+    /// The markers recorded before the `.hp` offset `end`, placed. A marker is placed once a
+    /// census after it has been read: until then the censuses it follows are not all known.
+    fn marks_before(&self, end: u64) -> Vec<Mark> {
         self.marks
             .iter()
+            .filter(|(offset, _)| *offset < end)
             .map(|(offset, label)| Mark {
                 x: self.censuses.partition_point(|(end, _)| end <= offset) as u64,
                 label: label.clone(),
@@ -123,7 +130,7 @@ impl<'s> Live<'s> {
         on_violation: OnViolation,
         on_event: &mut dyn FnMut(Event),
     ) -> Option<Stop> {
-        let mut known_marks = self.marks.len();
+        let mut known_marks = 0;
         let mut live_sc = live_scenario(self.scenario, &[], &self.opts);
         let mut checker = Checker::new(&live_sc, u64::MAX, &[]);
         loop {
@@ -141,10 +148,11 @@ impl<'s> Live<'s> {
                     let mut sample = sample;
                     sample.x = x;
                     self.censuses.push((end, sample));
-                    if self.marks.len() != known_marks {
-                        known_marks = self.marks.len();
+                    let placed = self.marks_before(end);
+                    if placed.len() != known_marks {
+                        known_marks = placed.len();
                         drop(checker);
-                        live_sc = live_scenario(self.scenario, &self.resolved_marks(), &self.opts);
+                        live_sc = live_scenario(self.scenario, &placed, &self.opts);
                         checker = Checker::new(&live_sc, u64::MAX, &[]);
                         // Replays the censuses before this one: windows a new marker opened or
                         // closed see the same samples they would have seen.
@@ -319,10 +327,10 @@ fn size_of(label: &str, opts: &ReadOptions) -> Option<u64> {
 }
 
 /// The scenario's invariants that can be checked live, with marker endpoints resolved against
-/// the markers seen so far: an unseen start never opens, an unseen end stays open.
+/// the markers seen so far (see [`marker_windows`]).
 fn live_scenario(scenario: &Scenario, marks: &[Mark], opts: &ReadOptions) -> Scenario {
-    let mut sc = scenario.clone();
-    sc.invariants.retain_mut(|inv| {
+    let mut sc = marker_windows(scenario, marks);
+    sc.invariants.retain(|inv| {
         let type_ok = |glob: &str| !glob.contains('*') && size_of(glob, opts).is_some();
         let predicate_ok = match &inv.predicate {
             Predicate::LiveBytesMax(_) | Predicate::LiveBytesGrowth(_) => true,
@@ -330,37 +338,52 @@ fn live_scenario(scenario: &Scenario, marks: &[Mark], opts: &ReadOptions) -> Sce
             | Predicate::TypeCount { glob: g, .. }
             | Predicate::TypeGrowth { glob: g, .. } => type_ok(g),
         };
-        let window = match &inv.during {
-            Window::Always => Some(Window::Always),
-            Window::Range(a, b) => live_range(a, b, marks),
+        let window_ok = match &inv.during {
+            Window::Always => true,
+            Window::Range(a, b) => !is_fraction(a) && !is_fraction(b),
             Window::Phase(name) => scenario
                 .phase(name)
-                .and_then(|p| live_range(&p.from, &p.to, marks)),
+                .is_some_and(|p| !is_fraction(&p.from) && !is_fraction(&p.to)),
         };
-        match window {
-            Some(w) if predicate_ok => {
-                inv.during = w;
-                true
-            }
-            _ => false,
-        }
+        predicate_ok && window_ok
     });
     sc
 }
 
-fn live_range(from: &Endpoint, to: &Endpoint, marks: &[Mark]) -> Option<Window> {
-    let at = |label: &str| marks.iter().find(|m| m.label == label).map(|m| m.x);
-    let from = match from {
-        Endpoint::Marker(m) => Endpoint::At(at(m).unwrap_or(u64::MAX)),
-        Endpoint::Fraction(_) => return None,
-        e => e.clone(),
-    };
-    let to = match to {
-        Endpoint::Marker(m) => at(m).map_or(Endpoint::End, Endpoint::At),
-        Endpoint::Fraction(_) => return None,
-        e => e.clone(),
-    };
-    Some(Window::Range(from, to))
+fn is_fraction(e: &Endpoint) -> bool {
+    matches!(e, Endpoint::Fraction(_))
+}
+
+/// The scenario with every window that has a marker endpoint resolved against `marks`, as
+/// the run stands: a start marker not seen yet never opens its window, an end marker not seen
+/// yet leaves it open. Used live, and for the final check of a run stopped at a violation
+/// (which ends before its `end` marker).
+pub(crate) fn marker_windows(scenario: &Scenario, marks: &[Mark]) -> Scenario {
+    let mut sc = scenario.clone();
+    for inv in &mut sc.invariants {
+        let (from, to) = match &inv.during {
+            Window::Always => continue,
+            Window::Range(a, b) => (a.clone(), b.clone()),
+            Window::Phase(name) => match scenario.phase(name) {
+                Some(p) => (p.from.clone(), p.to.clone()),
+                None => continue,
+            },
+        };
+        if !matches!(from, Endpoint::Marker(_)) && !matches!(to, Endpoint::Marker(_)) {
+            continue;
+        }
+        let at = |label: &str| marks.iter().find(|m| m.label == label).map(|m| m.x);
+        let from = match from {
+            Endpoint::Marker(m) => Endpoint::At(at(&m).unwrap_or(u64::MAX)),
+            e => e,
+        };
+        let to = match to {
+            Endpoint::Marker(m) => at(&m).map_or(Endpoint::End, Endpoint::At),
+            e => e,
+        };
+        inv.during = Window::Range(from, to);
+    }
+    sc
 }
 
 fn find_hp(dir: &Path) -> Option<PathBuf> {
