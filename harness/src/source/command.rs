@@ -85,7 +85,7 @@ pub(crate) fn run_command(
         tl.facts.insert("rts".into(), c.rts.join(" "));
     }
     match stop {
-        Some(stop) => Ok(stopped_output(scenario, tl, &stop)),
+        Some(stop) => Ok(stopped_output(scenario, c, tl, &stop)),
         None if !success || exit.killed.is_some() => Err(failure(&argv[0], exit, status, tl)),
         None => Ok(finished_output(scenario, tl)),
     }
@@ -197,8 +197,17 @@ fn final_timeline(
 }
 
 /// A run stopped at its first violation: the outcomes of the timeline up to it.
-fn stopped_output(scenario: &Scenario, mut tl: Timeline, stop: &Stop) -> RunOutput {
+fn stopped_output(scenario: &Scenario, c: &CommandRun, mut tl: Timeline, stop: &Stop) -> RunOutput {
+    // Everything after the violating census depends on how far the program got before the
+    // signal reached it: censuses, markers written after that census, and closure sizes
+    // inferred from byte totals that include later censuses. None of it may reach a figure.
     tl.samples.retain(|s| s.x <= stop.census);
+    tl.marks.retain(|m| m.x <= stop.census);
+    tl.notes.retain(|n| !n.starts_with("closure size"));
+    let opts = crate::source::ghc::ReadOptions {
+        closure_sizes: c.closure_sizes.clone(),
+    };
+    crate::source::ghc::assign_counts(&mut tl, &opts);
     // The RTS's own totals (eventlog, `-t` statistics) run to wherever the signal caught the
     // program, past the violating census and differently each time: they would be neither the
     // timeline's figures nor repeatable.
