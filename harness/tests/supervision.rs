@@ -715,3 +715,64 @@ fn a_bad_rts_flag_keeps_the_rts_error_line() {
     assert_eq!(out.status.code(), Some(1), "{t}");
     assert!(t.contains("unknown RTS option: -Xbogus"), "{t}");
 }
+
+#[test]
+fn a_scenarios_own_rts_options_mark_its_timeline_inexact() {
+    if !have_ghc() {
+        return;
+    }
+    let (p, work) = leak_project("leak_sparse", 5, "rts = [\"-i0.05\"]");
+    let scenario =
+        membound::scenario::load(&p.path("scenarios/leak_sparse.toml")).expect("valid scenario");
+    let cfg = membound::source::RunConfig {
+        probe_program: assert_cmd::cargo::cargo_bin("membound"),
+        scenarios_dir: p.path("scenarios"),
+        work_dir: work,
+        on_violation: None,
+        allow_pause: false,
+    };
+    let out = match membound::source::run(&scenario, &cfg, &mut |_| {}) {
+        Ok(out) => out,
+        Err(e) => panic!("run: {e}"),
+    };
+    assert_eq!(
+        out.timeline.facts.get("exact").map(String::as_str),
+        Some("false")
+    );
+    assert_eq!(
+        out.timeline.facts.get("rts").map(String::as_str),
+        Some("-i0.05")
+    );
+    assert!(!out.timeline.samples.is_empty(), "censuses were read");
+}
+
+#[test]
+fn new_scenario_fields_are_validated_with_their_choices() {
+    let p = Project::new();
+    let exe = Path::new("/bin/true");
+    p.scenario("bad_mode", &external(exe, &[], "on_violation = \"freeze\""));
+    let (out, _) = p.run(&["check"]);
+    let t = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("unknown on_violation `freeze` (hint: one of stop, pause)"),
+        "{t}"
+    );
+    let p = Project::new();
+    p.scenario("bad_rts", &external(exe, &[], "rts = [\"+RTS\"]"));
+    let (out, _) = p.run(&["check"]);
+    let t = text(&out);
+    assert!(t.contains("RTS option `+RTS` must be one option"), "{t}");
+    let p = Project::new();
+    p.scenario(
+        "bad_build_timeout",
+        "description = \"x\"\n[build]\ncommand = [\"true\"]\ntimeout = \"soon\"\n[run]\ncommand = [\"{build}\"]\n",
+    );
+    let (out, _) = p.run(&["check"]);
+    let t = text(&out);
+    assert_ne!(out.status.code(), Some(0), "{t}");
+    assert!(
+        t.contains("bad_build_timeout.toml:4:"),
+        "names the line of the timeout: {t}"
+    );
+}
