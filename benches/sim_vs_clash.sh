@@ -11,7 +11,7 @@ cargo build -q -p sim --example bare
 target_dir=$(cargo metadata --format-version 1 --no-deps | python3 -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')
 out="$target_dir/bench-clash"
 mkdir -p "$out"
-ghc -O1 -rtsopts -outputdir "$out/build" -o "$out/RegisterWb" scenarios/haskell/RegisterWb.hs > /dev/null
+ghc -O1 -rtsopts -iscenarios/haskell -outputdir "$out/build" -o "$out/RegisterWb" scenarios/haskell/RegisterWb.hs > /dev/null
 now() { date +%s.%N; }
 rust=(); clash=()
 for _ in $(seq "$runs"); do

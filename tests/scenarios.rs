@@ -48,6 +48,9 @@ fn main() -> ExitCode {
             probe_program,
             scenarios_dir: root.join("scenarios"),
             work_dir: work_dir.clone(),
+            on_violation: None,
+            // Nobody watches a test run: a paused program would hold it forever.
+            allow_pause: false,
         },
         store: Store {
             dir: root.join("baselines"),

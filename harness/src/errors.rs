@@ -53,12 +53,15 @@ pub enum RunError {
     #[error("probe protocol error: {0}")]
     Protocol(String),
     /// The probe or program failed: crash, non-zero exit, or killed by the budget.
-    #[error("{what} ({status}){}", stderr_block(.stderr_tail))]
+    #[error("{what} ({status}){figures}{}", stderr_block(.stderr_tail))]
     Child {
         /// What went wrong, e.g. `timed out after 60s`.
         what: String,
-        /// The exit status as the OS reported it.
+        /// The exit status as the OS reported it, signals by name (`killed by SIGSEGV`).
         status: String,
+        /// The figures so far, e.g. `; so far: peak heap 7.86 MiB, last census (#294) …, top
+        /// types: …`; empty when there is no sample.
+        figures: String,
         /// The last lines the child printed on stderr.
         stderr_tail: String,
         /// The timeline up to the failure.
@@ -82,6 +85,12 @@ pub enum RunError {
         path: PathBuf,
         /// The underlying error.
         source: std::io::Error,
+    },
+    /// `on_violation = "pause"` where nobody can continue the program (`CI=true`).
+    #[error("scenario `{scenario}`: refusing to pause at a violation under CI=true, where nobody would continue the program (hint: `--on-violation stop`, or run it outside CI)")]
+    PauseRefused {
+        /// The scenario.
+        scenario: String,
     },
 }
 

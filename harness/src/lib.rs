@@ -17,6 +17,8 @@
 //!         probe_program: std::env::current_exe()?, // a binary that calls probe::maybe_run_as_child
 //!         scenarios_dir: "scenarios".into(),
 //!         work_dir: "target/membound".into(),
+//!         on_violation: None,  // each scenario's own `on_violation`
+//!         allow_pause: false,  // true only where a person can continue a paused program
 //!     },
 //!     store: Store { dir: "baselines".into(), results_dir: "target/membound/results".into() },
 //!     ci: false,

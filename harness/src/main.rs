@@ -57,6 +57,11 @@ enum Cmd {
         /// Scenarios run at once (default: the number of CPUs).
         #[arg(long, short)]
         jobs: Option<usize>,
+        /// At an external program's first violation: end it (`stop`), or stop it with SIGSTOP
+        /// and wait for you to inspect, continue or end it (`pause`; refused under CI=true).
+        /// Default: each scenario's `on_violation`.
+        #[arg(long, value_enum)]
+        on_violation: Option<OnViolationArg>,
     },
     /// Accept pending results (or run the scenarios) as the new baselines.
     Bless {
@@ -103,6 +108,21 @@ enum Cmd {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum OnViolationArg {
+    Stop,
+    Pause,
+}
+
+impl OnViolationArg {
+    fn into_mode(self) -> membound::scenario::OnViolation {
+        match self {
+            OnViolationArg::Stop => membound::scenario::OnViolation::Stop,
+            OnViolationArg::Pause => membound::scenario::OnViolation::Pause,
+        }
+    }
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Markdown,
     Html,
@@ -129,6 +149,12 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 .context("locating this executable to run probe children")?,
             scenarios_dir: cli.scenarios.clone(),
             work_dir: cli.work_dir.clone(),
+            on_violation: match &cli.command {
+                Cmd::Run { on_violation, .. } => on_violation.map(OnViolationArg::into_mode),
+                _ => None,
+            },
+            // Under CI nobody can continue a paused program.
+            allow_pause: !ci,
         },
         store: Store {
             dir: cli.baselines.clone(),
@@ -151,6 +177,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             filter,
             exact,
             jobs,
+            on_violation: _,
         } => cmd_run(&cfg, filter.as_deref(), how(exact), jobs),
         Cmd::Bless {
             filter,
@@ -218,13 +245,24 @@ fn load(cfg: &Config, filter: Option<&str>, how: Match) -> Result<Vec<Scenario>>
     Ok(out)
 }
 
-/// Prints what the runner reports that a person at the terminal needs to know now.
-fn show_event(e: &Event) {
-    if let Event::WaitingForLock(path) = e {
-        eprintln!(
-            "waiting: another membound is running this scenario (lock {})",
+/// Prints what the runner reports that a person at the terminal needs to know now: another
+/// invocation holds the scenario, or a program paused at its violation (`--on-violation
+/// pause`) waits to be inspected. Other events are for progress bars.
+fn show_event(scenario: &str, e: &Event) {
+    match e {
+        Event::WaitingForLock(path) => eprintln!(
+            "scenario {scenario}: waiting, another membound is running it (lock {})",
             path.display()
-        );
+        ),
+        Event::Paused {
+            violation,
+            pid,
+            pgid,
+        } => eprintln!(
+            "scenario {scenario}: paused at its first violation (pid {pid}, process group {pgid}):\n{violation}\n{}",
+            Event::pause_help(*pid, *pgid)
+        ),
+        _ => {}
     }
 }
 
@@ -261,7 +299,7 @@ fn cmd_run(
                 if let Some(b) = &bar {
                     b.set_message(s.name.clone());
                 }
-                let r = pipeline::check(s, cfg, &mut |e: Event| show_event(&e));
+                let r = pipeline::check(s, cfg, &mut |e: Event| show_event(&s.name, &e));
                 let line = match r.verdict.status {
                     Status::Passed => format!("scenario {} ... ok", s.name),
                     Status::Failed => format!("scenario {} ... FAILED", s.name),
@@ -329,7 +367,7 @@ fn cmd_bless(cfg: &Config, filter: Option<&str>, how: Match, mode: BlessMode) ->
     let scenarios = load(cfg, filter, how)?;
     let mut refused = 0;
     for s in &scenarios {
-        match pipeline::bless(s, cfg, mode, &mut |e| show_event(&e)) {
+        match pipeline::bless(s, cfg, mode, &mut |e| show_event(&s.name, &e)) {
             Ok(Blessed::Unchanged) => {
                 println!("{}: unchanged (within tolerance of its baseline)", s.name)
             }

@@ -504,19 +504,19 @@ fn a_killed_ghc_program_fails_with_the_timeline_so_far() {
         return;
     }
     let p = Project::new();
-    let haskell = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/haskell/RegisterWb.hs");
     std::fs::create_dir_all(p.dir.path().join("scenarios/haskell")).expect("mkdir");
-    std::fs::copy(
-        &haskell,
-        p.dir.path().join("scenarios/haskell/RegisterWb.hs"),
-    )
-    .expect("copy");
+    for file in ["RegisterWb.hs", "Membound.hs"] {
+        let haskell = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/haskell")
+            .join(file);
+        std::fs::copy(&haskell, p.dir.path().join("scenarios/haskell").join(file)).expect("copy");
+    }
     p.scenario(
         "killed",
         r#"description = "a leaking Clash run, killed by its budget"
 [build]
-command = ["ghc", "-O1", "-eventlog", "-rtsopts", "-outputdir", "{outdir}", "-o", "{out}", "haskell/RegisterWb.hs"]
-inputs = ["haskell/RegisterWb.hs"]
+command = ["ghc", "-O1", "-eventlog", "-rtsopts", "-ihaskell", "-outputdir", "{outdir}", "-o", "{out}", "haskell/RegisterWb.hs"]
+inputs = ["haskell/RegisterWb.hs", "haskell/Membound.hs"]
 [run]
 command = ["{build}", "unshared_iterate", "1000000"]
 [budget]
@@ -540,7 +540,7 @@ timeout = "3s"
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(
-        text.contains("timed out after 3s (killed by signal 9)"),
+        text.contains("timed out after 3s (killed by SIGKILL)"),
         "{text}"
     );
     let n: u64 = text

@@ -32,7 +32,7 @@ Usage:  RegisterWb VARIANT CYCLES [SEED]   (VARIANT: fixed | lazy_unzip |
 Each leaky variant reintroduces exactly one culprit of the bittide RegisterWb space
 leak (see seed/space-leak-investigation.txt); `fixed` has all three fixes.
 
-Phase markers (eventlog user markers): "init" at start, "steady" once
+Phase markers (Membound.marker: eventlog user markers, and placed live for membound): "init" at start, "steady" once
 CYCLES/10 cycles have been simulated, "end" after the last cycle.
 -}
 module Main (main) where
@@ -43,7 +43,7 @@ import Clash.Promoted.Nat (UNat(..), toUNat)
 import Clash.Sized.Vector (Vec(Cons))
 import Control.Applicative ((<|>))
 import Data.Word (Word64)
-import Debug.Trace (traceMarkerIO)
+import Membound (marker)
 import System.Environment (getArgs)
 import System.Exit (exitWith, ExitCode(..))
 import System.IO (hPutStrLn, stderr)
@@ -423,7 +423,7 @@ system variant rnds = (memMap, bundle (stats, checksum))
 
 main :: IO ()
 main = do
-  traceMarkerIO "init"
+  marker "init"
   args <- getArgs
   (variant, cycles, seed) <- case args of
     (v : c : rest)
@@ -442,7 +442,7 @@ main = do
   case system variant (randomWords seed) of
     (memMap, out) -> do
       (Stats{..}, chk) <- run steadyAt cycles out
-      traceMarkerIO "end"
+      marker "end"
       putStrLn ("variant: " P.++ show variant P.++ " cycles: " P.++ show cycles P.++ " seed: " P.++ show seed)
       putStrLn ("memory map: " P.++ show (toList memMap))
       putStrLn ("transactions: " P.++ show stDone P.++ " reads: " P.++ show stReads
@@ -460,5 +460,5 @@ run steadyAt cycles = go 0 0
     | i + 1 >= cycles = return (st, acc `xor` c)
     | otherwise = do
         let !acc' = acc `xor` c
-        if i + 1 == steadyAt then traceMarkerIO "steady" else return ()
+        if i + 1 == steadyAt then marker "steady" else return ()
         stDone st `seq` go (i + 1) acc' rest

@@ -81,6 +81,35 @@ pub struct CommandRun {
     pub requires: Vec<String>,
     /// Declared closure sizes in bytes by normalised label (counts are bytes ÷ size).
     pub closure_sizes: BTreeMap<String, u64>,
+    /// Extra RTS options (`rts = ["-i0.05"]`), placed after the harness's own so they win.
+    /// Empty keeps the exact-census defaults; anything else marks the timeline inexact.
+    pub rts: Vec<String>,
+    /// What to do with the program at the first violating census (`on_violation`).
+    pub on_violation: OnViolation,
+}
+
+/// What happens to an external program at its first violating census.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OnViolation {
+    /// End it (SIGINT to its process group, SIGKILL after a grace period).
+    #[default]
+    Stop,
+    /// Stop it with SIGSTOP and wait until it is continued or ended, for a debugger.
+    Pause,
+}
+
+impl OnViolation {
+    /// The names accepted in `on_violation = "…"` and `--on-violation`.
+    pub const NAMES: &'static [&'static str] = &["stop", "pause"];
+
+    /// Parses one of [`OnViolation::NAMES`].
+    pub fn from_name(name: &str) -> Option<OnViolation> {
+        match name {
+            "stop" => Some(OnViolation::Stop),
+            "pause" => Some(OnViolation::Pause),
+            _ => None,
+        }
+    }
 }
 
 /// A build step.
@@ -91,6 +120,13 @@ pub struct Build {
     pub command: Vec<String>,
     /// Files whose content is part of the cache key, relative to the scenarios directory.
     pub inputs: Vec<PathBuf>,
+    /// Wall-clock limit of the build (`timeout = "10 min"`), [`Build::DEFAULT_TIMEOUT`] if unset.
+    pub timeout: Duration,
+}
+
+impl Build {
+    /// Generous: a cold GHC build of a Clash program takes minutes, a hung one forever.
+    pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30 * 60);
 }
 
 /// The profile an external program writes.
@@ -520,6 +556,9 @@ struct RawRun {
     requires: Vec<Spanned<String>>,
     #[serde(default)]
     closure_sizes: BTreeMap<String, Spanned<toml::Value>>,
+    #[serde(default)]
+    rts: Vec<Spanned<String>>,
+    on_violation: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -528,6 +567,7 @@ struct RawBuild {
     command: Spanned<Vec<String>>,
     #[serde(default)]
     inputs: Vec<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -685,6 +725,8 @@ impl Cx<'_> {
                 "closure_sizes",
             ),
             (raw.build.as_ref().map(|s| s.span()), "build"),
+            (r.rts.first().map(|s| s.span()), "rts"),
+            (r.on_violation.as_ref().map(|s| s.span()), "on_violation"),
         ] {
             if let Some(span) = present {
                 return Err(self.err(
@@ -883,9 +925,16 @@ impl Cx<'_> {
                     }
                     inputs.push(p.to_owned());
                 }
+                let timeout = match &b.timeout {
+                    Some(t) => {
+                        units::parse_duration(t.get_ref()).map_err(|m| self.err(t.span(), m))?
+                    }
+                    None => Build::DEFAULT_TIMEOUT,
+                };
                 Some(Build {
                     command: b.command.get_ref().clone(),
                     inputs,
+                    timeout,
                 })
             }
         };
@@ -917,7 +966,35 @@ impl Cx<'_> {
             profile,
             requires,
             closure_sizes,
+            rts: self.rts_options(&r.rts)?,
+            on_violation: match &r.on_violation {
+                None => OnViolation::Stop,
+                Some(v) => OnViolation::from_name(v.get_ref()).ok_or_else(|| {
+                    self.err(
+                        v.span(),
+                        format!(
+                            "unknown on_violation `{}` (hint: one of {})",
+                            v.get_ref(),
+                            OnViolation::NAMES.join(", ")
+                        ),
+                    )
+                })?,
+            },
         }))
+    }
+
+    /// `rts = [...]`: single RTS options; the harness brackets them with `+RTS … -RTS` itself.
+    fn rts_options(&self, rts: &[Spanned<String>]) -> Result<Vec<String>, ScenarioError> {
+        rts.iter()
+            .map(|o| {
+                let t = o.get_ref();
+                if !t.starts_with('-') || t == "-RTS" || t == "--RTS" {
+                    Err(self.err(o.span(), format!("RTS option `{t}` must be one option starting with `-`, without `+RTS`/`-RTS` (hint: rts = [\"-i0.05\"])")))
+                } else {
+                    Ok(t.clone())
+                }
+            })
+            .collect()
     }
 
     fn phase(

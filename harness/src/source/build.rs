@@ -1,11 +1,15 @@
 //! Build steps of external programs, cached by the hash of their command and inputs under
-//! `<work>/build/<hash>/`, one builder at a time per hash.
+//! `<work>/build/<hash>/`, one builder at a time per hash. A build step runs supervised like
+//! the program it builds (own process group, through the launcher, under its own timeout), so a
+//! hanging compiler cannot hang membound.
 
-use super::supervise::STDERR_TAIL_LINES;
+use super::probe::{self, LauncherReport};
+use super::supervise::{describe_status, Limits, Root, Supervised};
 use super::{Event, RunConfig};
 use crate::errors::RunError;
-use std::path::PathBuf;
-use std::process::Command;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::Duration;
 
 /// FNV-1a, for cache keys.
 fn fnv(h: &mut u64, bytes: &[u8]) {
@@ -81,23 +85,12 @@ pub fn build(
             .replace("{outdir}", &scratch.to_string_lossy())
     };
     let argv: Vec<String> = c.command.iter().map(subst).collect();
-    let output = Command::new(&argv[0])
-        .args(&argv[1..])
-        .current_dir(&cfg.scenarios_dir)
-        .output()
-        .map_err(|source| RunError::Spawn {
-            program: argv[0].clone(),
-            source,
-        })?;
-    if !output.status.success() {
-        let text = String::from_utf8_lossy(&output.stderr);
-        let lines: Vec<&str> = text.lines().collect();
-        return Err(RunError::Build {
-            command: argv.join(" "),
-            status: output.status.to_string(),
-            stderr_tail: lines[lines.len().saturating_sub(STDERR_TAIL_LINES)..].join("\n"),
-        });
-    }
+    run_build_step(
+        &argv,
+        c.timeout,
+        cfg,
+        &builds.join(format!("{h:016x}.launcher")),
+    )?;
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::rename(&scratch, &dir).map_err(|source| RunError::Io {
         path: dir.clone(),
@@ -105,4 +98,47 @@ pub fn build(
     })?;
     drop(lock);
     Ok(exe)
+}
+
+/// Runs one build command through the launcher under its timeout (no RSS budget: compilers
+/// need what they need).
+fn run_build_step(
+    argv: &[String],
+    timeout: Duration,
+    cfg: &RunConfig,
+    report: &Path,
+) -> Result<(), RunError> {
+    let _ = std::fs::remove_file(report);
+    let mut cmd = Command::new(&cfg.probe_program);
+    cmd.arg(probe::EXEC_ARG)
+        .arg(report)
+        .args(argv)
+        .current_dir(&cfg.scenarios_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    let limits = Limits {
+        timeout,
+        max_rss: None,
+    };
+    let (sup, _child) = Supervised::spawn(cmd, limits, Root::Launcher)?;
+    let exit = sup.wait();
+    let (status, success) = match LauncherReport::read(report).and_then(|r| r.status) {
+        Some(s) => (
+            describe_status(s),
+            libc::WIFEXITED(s) && libc::WEXITSTATUS(s) == 0,
+        ),
+        None => (exit.status.clone(), exit.success),
+    };
+    let _ = std::fs::remove_file(report);
+    if success && exit.killed.is_none() {
+        return Ok(());
+    }
+    Err(RunError::Build {
+        command: argv.join(" "),
+        status: match exit.killed {
+            Some(k) => format!("{k} ({status})"),
+            None => status,
+        },
+        stderr_tail: exit.stderr,
+    })
 }

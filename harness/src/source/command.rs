@@ -1,13 +1,15 @@
 //! External programs: built, run through the launcher with their profile kind's RTS options,
-//! and their profile read into a `Timeline`.
+//! their `.hp` censuses checked live as GHC flushes them (see [`super::live`]), and their
+//! profile read into a `Timeline` once they have ended.
 
 use super::build::build;
-use super::probe;
-use super::supervise::Supervised;
+use super::live::{marker_windows, Live, Stop};
+use super::probe::{self, LauncherReport};
+use super::supervise::{describe_status, Exit, Root, Supervised};
 use super::{Event, RunConfig, RunOutput};
 use crate::errors::RunError;
 use crate::measure::invariant::check_timeline;
-use crate::scenario::{CommandRun, ProfileKind, Scenario};
+use crate::scenario::{CommandRun, OnViolation, ProfileKind, Scenario};
 use crate::{Timeline, XUnit};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -17,6 +19,19 @@ use std::process::{Command, Stdio};
 const EVENTLOG_FILE: &str = "profile.eventlog";
 /// Where it writes `+RTS -t --machine-readable` statistics.
 const STATS_FILE: &str = "rts.stats";
+/// Where the launcher writes its [`LauncherReport`].
+const LAUNCHER_FILE: &str = "launcher";
+/// Where `Membound.marker` (scenarios/haskell/Membound.hs) records markers for the watcher;
+/// passed to the program in [`MARKS_ENV`].
+pub(crate) const MARKS_FILE: &str = "markers";
+/// The environment variable naming [`MARKS_FILE`] to the program.
+pub(crate) const MARKS_ENV: &str = "MEMBOUND_MARKERS";
+
+/// The options that make GHC's censuses deterministic: a census at every major GC (`-i0`)
+/// with a fixed small allocation area, as GHC's own testsuite does for residency tests, and no
+/// RTS tick timer (`-V0`), whose timer-driven context switches moved census totals by a few
+/// bytes from run to run.
+const EXACT_RTS: &[&str] = &["-hT", "-i0", "-A256k", "-V0"];
 
 pub(crate) fn run_command(
     scenario: &Scenario,
@@ -24,10 +39,60 @@ pub(crate) fn run_command(
     cfg: &RunConfig,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<RunOutput, RunError> {
+    let on_violation = cfg.on_violation.unwrap_or(c.on_violation);
+    if on_violation == OnViolation::Pause && !cfg.allow_pause {
+        return Err(RunError::PauseRefused {
+            scenario: scenario.name.clone(),
+        });
+    }
     let exe = match &c.build {
         Some(b) => Some(build(b, cfg, on_event)?),
         None => None,
     };
+    let run_dir = fresh_run_dir(cfg, scenario)?;
+    let argv = program_argv(c, exe.as_deref(), cfg);
+    let mut cmd = Command::new(&cfg.probe_program);
+    // Through the launcher, so that the program's peak RSS is its own and nothing it starts
+    // outlives the run (see probe::launcher_main).
+    cmd.arg(probe::EXEC_ARG)
+        .arg(run_dir.join(LAUNCHER_FILE))
+        .args(&argv)
+        .env(MARKS_ENV, run_dir.join(MARKS_FILE))
+        .current_dir(&run_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    let (mut sup, _child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Launcher)?;
+    let mut live = Live::new(scenario, c, &run_dir);
+    let stop = live.follow(&mut sup, on_violation, on_event);
+    let exit = sup.wait();
+    let (status, success) = program_status(&run_dir, &exit);
+    let mut tl = final_timeline(c, &run_dir, &live, success || stop.is_some())?;
+    tl.totals.insert(
+        "rss.peak".into(),
+        LauncherReport::read(&run_dir.join(LAUNCHER_FILE)).map_or(exit.peak_rss_polled, |r| {
+            r.peak_rss.max(exit.peak_rss_polled)
+        }),
+    );
+    if let Ok(text) = std::fs::read_to_string(run_dir.join(STATS_FILE)) {
+        if let Ok(st) = crate::source::ghc::rts_stats::RtsStats::parse(&text) {
+            st.merge_into(&mut tl);
+        }
+    }
+    if !c.rts.is_empty() {
+        // Not the exact-census defaults: a sparser census or other RTS options make the
+        // figures approximate, to be compared under tolerances.
+        tl.facts.insert("exact".into(), "false".into());
+        tl.facts.insert("rts".into(), c.rts.join(" "));
+    }
+    match stop {
+        Some(stop) => Ok(stopped_output(scenario, c, tl, &stop)),
+        None if !success || exit.killed.is_some() => Err(failure(&argv[0], exit, status, tl)),
+        None => Ok(finished_output(scenario, tl)),
+    }
+}
+
+/// The run directory, emptied.
+fn fresh_run_dir(cfg: &RunConfig, scenario: &Scenario) -> Result<PathBuf, RunError> {
     let work = std::path::absolute(&cfg.work_dir).map_err(|source| RunError::Io {
         path: cfg.work_dir.clone(),
         source,
@@ -38,78 +103,72 @@ pub(crate) fn run_command(
         path: run_dir.clone(),
         source,
     })?;
-    let eventlog = run_dir.join(EVENTLOG_FILE);
-    let stats = run_dir.join(STATS_FILE);
+    Ok(run_dir)
+}
+
+/// The program, its arguments with `{build}` substituted, and the RTS options of its profile
+/// kind followed by the scenario's own.
+fn program_argv(c: &CommandRun, exe: Option<&Path>, cfg: &RunConfig) -> Vec<String> {
     let mut argv: Vec<String> = c
         .argv
         .iter()
-        .map(|a| match &exe {
+        .map(|a| match exe {
             Some(e) => a.replace("{build}", &e.to_string_lossy()),
             None => a.clone(),
         })
         .collect();
-    // The options that make GHC's censuses deterministic: a census at every major GC (-i0)
-    // with a fixed small allocation area, as GHC's own testsuite does for residency tests.
-    let rts: Vec<String> = match c.profile {
-        ProfileKind::GhcEventlog => vec![
-            "+RTS".into(),
-            "-hT".into(),
-            "-i0".into(),
-            "-A256k".into(),
-            "-l".into(),
-            // Relative to the run directory (the child's cwd): the program's own view of its
-            // arguments must not depend on where the checkout lives.
-            format!("-ol{}", EVENTLOG_FILE),
-            format!("-t{}", STATS_FILE),
-            "--machine-readable".into(),
-            "-RTS".into(),
-        ],
-        ProfileKind::GhcHp => vec![
-            "+RTS".into(),
-            "-hT".into(),
-            "-i0".into(),
-            "-A256k".into(),
-            format!("-t{}", STATS_FILE),
-            "--machine-readable".into(),
-            "-RTS".into(),
-        ],
-    };
-    argv.extend(rts);
-    let program = if Path::new(&argv[0]).is_relative() && argv[0].contains('/') {
-        cfg.scenarios_dir
+    if Path::new(&argv[0]).is_relative() && argv[0].contains('/') {
+        argv[0] = cfg
+            .scenarios_dir
             .join(&argv[0])
             .to_string_lossy()
-            .into_owned()
-    } else {
-        argv[0].clone()
-    };
-    // Through the launcher, so that the program's peak RSS is its own (see probe::EXEC_ARG).
-    let rss_file = run_dir.join("peak_rss");
-    let mut cmd = Command::new(&cfg.probe_program);
-    cmd.arg(probe::EXEC_ARG).arg(&rss_file).arg(&program);
-    cmd.args(&argv[1..])
-        .current_dir(&run_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    let (sup, _child) = Supervised::spawn(cmd, scenario.budget)?;
-    let (status, ok, polled_rss, killed, stderr_tail) = sup.wait();
-    let peak_rss = std::fs::read_to_string(&rss_file)
-        .ok()
-        .and_then(|t| t.trim().parse::<u64>().ok())
-        .unwrap_or(polled_rss);
+            .into_owned();
+    }
+    argv.push("+RTS".into());
+    argv.extend(EXACT_RTS.iter().map(|s| (*s).to_owned()));
+    if c.profile == ProfileKind::GhcEventlog {
+        // Relative to the run directory (the child's cwd): the program's own view of its
+        // arguments must not depend on where the checkout lives.
+        argv.extend(["-l".to_owned(), format!("-ol{EVENTLOG_FILE}")]);
+    }
+    argv.extend([format!("-t{STATS_FILE}"), "--machine-readable".into()]);
+    // Last, so that a scenario's `-i0.05` overrides the default `-i0`.
+    argv.extend(c.rts.iter().cloned());
+    argv.push("-RTS".into());
+    argv
+}
+
+/// The program's own exit (from the launcher's report), or the launcher's when it wrote none.
+fn program_status(run_dir: &Path, exit: &Exit) -> (String, bool) {
+    match LauncherReport::read(&run_dir.join(LAUNCHER_FILE)).and_then(|r| r.status) {
+        Some(s) => (
+            describe_status(s),
+            libc::WIFEXITED(s) && libc::WEXITSTATUS(s) == 0,
+        ),
+        None => (exit.status.clone(), exit.success),
+    }
+}
+
+/// The run's timeline: the eventlog (or `.hp`) GHC wrote, or, for a program killed before it
+/// wrote out its eventlog, the censuses the watcher read from the `.hp` as they were flushed.
+fn final_timeline(
+    c: &CommandRun,
+    run_dir: &Path,
+    live: &Live,
+    must_read: bool,
+) -> Result<Timeline, RunError> {
     let profile_path = match c.profile {
-        ProfileKind::GhcEventlog => eventlog,
+        ProfileKind::GhcEventlog => run_dir.join(EVENTLOG_FILE),
         ProfileKind::GhcHp => {
-            find_with_extension(&run_dir, "hp").unwrap_or_else(|| run_dir.join("profile.hp"))
+            find_with_extension(run_dir, "hp").unwrap_or_else(|| run_dir.join("profile.hp"))
         }
     };
     let opts = crate::source::ghc::ReadOptions {
         closure_sizes: c.closure_sizes.clone(),
     };
-    let read = crate::source::ghc::read_profile(&profile_path, &opts);
-    let mut tl = match read {
+    let mut tl = match crate::source::ghc::read_profile(&profile_path, &opts) {
         Ok(tl) => tl,
-        Err(e) if ok => {
+        Err(e) if must_read && live.censuses().is_empty() => {
             return Err(RunError::Profile {
                 path: profile_path,
                 message: e.to_string(),
@@ -117,48 +176,116 @@ pub(crate) fn run_command(
         }
         Err(_) => Timeline::new("ghc", XUnit::Census),
     };
-    if !ok && tl.samples.is_empty() {
-        // GHC 9.0 buffers its eventlog (no flush interval before 9.2), so a killed program's log
-        // may hold only its header, while the `.hp` file it writes beside it is flushed census
-        // by census: the timeline so far is there.
-        if let Some(hp) = find_with_extension(&run_dir, "hp") {
-            if let Ok(from_hp) = crate::source::ghc::read_profile(&hp, &opts) {
-                if !from_hp.samples.is_empty() {
-                    tl = from_hp;
-                    tl.notes.push("the eventlog was cut off before its first census; read the .hp file GHC wrote beside it".into());
-                }
-            }
-        }
+    if tl.samples.len() < live.censuses().len() {
+        // GHC 9.0 buffers its eventlog (no flush interval before 9.2), so a killed program's
+        // log may hold only its header; the censuses the watcher read are the timeline so far.
+        let mut from_hp = live.timeline(&opts);
+        from_hp.facts.extend(std::mem::take(&mut tl.facts));
+        from_hp.notes.push(format!(
+            "the profile holds {} of the {} censuses the watcher read from the .hp file GHC wrote beside it: the timeline is the .hp's",
+            tl.samples.len(),
+            live.censuses().len()
+        ));
+        tl = from_hp;
     }
-    tl.totals.insert("rss.peak".into(), peak_rss);
-    if let Ok(text) = std::fs::read_to_string(&stats) {
-        if let Ok(st) = crate::source::ghc::rts_stats::RtsStats::parse(&text) {
-            st.merge_into(&mut tl);
-        }
+    if let Some(marks) = live.marks() {
+        // `Membound.marker` records each marker at the census it precedes, exactly; the
+        // eventlog's copy (traceMarkerIO) could land one census off.
+        tl.marks = marks;
     }
-    if !ok || killed.is_some() {
-        return Err(RunError::Child {
-            what: killed.unwrap_or_else(|| format!("`{}` failed", argv[0])),
-            status,
-            stderr_tail,
-            timeline: Box::new(tl),
-        });
+    Ok(tl)
+}
+
+/// A run stopped at its first violation: the outcomes of the timeline up to it.
+fn stopped_output(scenario: &Scenario, c: &CommandRun, mut tl: Timeline, stop: &Stop) -> RunOutput {
+    // Everything after the violating census depends on how far the program got before the
+    // signal reached it: censuses, markers written after that census, and closure sizes
+    // inferred from byte totals that include later censuses. None of it may reach a figure.
+    tl.samples.retain(|s| s.x <= stop.census);
+    tl.marks.retain(|m| m.x <= stop.census);
+    tl.notes.retain(|n| !n.starts_with("closure size"));
+    let opts = crate::source::ghc::ReadOptions {
+        closure_sizes: c.closure_sizes.clone(),
+    };
+    crate::source::ghc::assign_counts(&mut tl, &opts);
+    // The RTS's own totals (eventlog, `-t` statistics) run to wherever the signal caught the
+    // program, past the violating census and differently each time: they would be neither the
+    // timeline's figures nor repeatable.
+    tl.totals.retain(|k, _| !k.starts_with("ghc."));
+    tl.facts
+        .insert("stopped_at_census".into(), stop.census.to_string());
+    // The run ended before its later markers (`end`): their windows are open, as they were
+    // live, rather than unresolved.
+    let (outcomes, stopped_at) = check_timeline(&marker_windows(scenario, &tl.marks), &tl);
+    RunOutput {
+        toolchain: toolchain(&tl),
+        timeline: tl,
+        outcomes,
+        // The live check found a violation at `stop.census`; the whole check over the same
+        // censuses can only find it there or earlier (an invariant not checkable live).
+        stopped_at: Some(stopped_at.unwrap_or(stop.census)),
     }
+}
+
+fn finished_output(scenario: &Scenario, mut tl: Timeline) -> RunOutput {
     let (outcomes, stopped_at) = check_timeline(scenario, &tl);
     if let Some(x) = stopped_at {
         // The same view a live run would have had: nothing after the first violation.
         tl.samples.retain(|s| s.x <= x);
     }
+    RunOutput {
+        toolchain: toolchain(&tl),
+        timeline: tl,
+        outcomes,
+        stopped_at,
+    }
+}
+
+fn toolchain(tl: &Timeline) -> BTreeMap<String, String> {
     let mut toolchain = BTreeMap::new();
     if let Some(v) = tl.facts.get("rts_ident") {
         toolchain.insert("ghc_rts".into(), v.clone());
     }
-    Ok(RunOutput {
-        timeline: tl,
-        outcomes,
-        stopped_at,
-        toolchain,
-    })
+    toolchain
+}
+
+/// A failed program: what happened, with its figures so far.
+fn failure(program: &str, exit: Exit, status: String, tl: Timeline) -> RunError {
+    let what = exit.killed.unwrap_or_else(|| format!("`{program}` failed"));
+    RunError::Child {
+        what,
+        status,
+        figures: figures_so_far(&tl),
+        stderr_tail: exit.stderr,
+        timeline: Box::new(tl),
+    }
+}
+
+/// `; so far: peak heap 1.2 MiB, last census (#41) 1.1 MiB, top types: …`, or nothing
+/// without a census.
+pub(crate) fn figures_so_far(tl: &Timeline) -> String {
+    let Some(last) = tl.samples.last() else {
+        return String::new();
+    };
+    let peak = tl.samples.iter().map(|s| s.live_bytes).max().unwrap_or(0);
+    let mut types: Vec<(&String, u64)> = last.types.iter().map(|(l, t)| (l, t.bytes)).collect();
+    types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+    let top: Vec<String> = types
+        .iter()
+        .take(3)
+        .map(|(l, b)| format!("{l} {}", crate::units::fmt_bytes(*b as f64)))
+        .collect();
+    format!(
+        "; so far: peak heap {}, last census (#{}) {}, top types: {}",
+        crate::units::fmt_bytes(peak as f64),
+        last.x,
+        crate::units::fmt_bytes(last.live_bytes as f64),
+        if top.is_empty() {
+            "none".to_owned()
+        } else {
+            top.join(", ")
+        }
+    )
 }
 
 fn find_with_extension(dir: &Path, ext: &str) -> Option<PathBuf> {

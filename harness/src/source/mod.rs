@@ -3,14 +3,17 @@
 //! The only module that spawns processes. Simulator scenarios run in a probe child (the front
 //! end's own binary with [`crate::source::probe::PROBE_ARG`]) that streams samples; invariants are
 //! checked as each sample arrives and the child is stopped at the first violation. External
-//! programs are built (cached by the hash of their inputs), run with the profiling options of
-//! their profile kind, and their profile read afterwards. Every child runs in its own process
-//! group, killed whole on timeout or when its RSS exceeds the budget; nothing is left behind.
+//! programs are built (cached by the hash of their inputs) under the same supervision, run
+//! through a launcher with the profiling options of their profile kind, their `.hp` censuses
+//! checked live as GHC flushes them (see `docs/live.md`), and their profile read afterwards.
+//! Every child runs in its own process group, killed whole on timeout or when the RSS of its
+//! process tree exceeds the budget; nothing is left behind, even when membound itself dies.
 //! The runner reports progress as events and never prints.
 
 mod build;
 mod command;
 pub mod ghc;
+mod live;
 pub mod probe;
 mod sim;
 mod supervise;
@@ -20,7 +23,7 @@ pub use supervise::own_peak_rss;
 
 use crate::errors::RunError;
 use crate::measure::invariant::Outcome;
-use crate::scenario::{Run, Scenario};
+use crate::scenario::{OnViolation, Run, Scenario};
 use crate::Timeline;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -35,6 +38,11 @@ pub struct RunConfig {
     pub scenarios_dir: PathBuf,
     /// The harness's scratch directory, e.g. `target/membound`: builds, profiles.
     pub work_dir: PathBuf,
+    /// Overrides every scenario's `on_violation` (the CLI's `--on-violation`).
+    pub on_violation: Option<OnViolation>,
+    /// Whether a run may pause at a violation and wait for a person: false under `CI=true`,
+    /// where nobody would ever continue it.
+    pub allow_pause: bool,
 }
 
 /// Progress of a run, for reporters.
@@ -51,6 +59,27 @@ pub enum Event {
     },
     /// Another invocation holds this scenario's lock (this file); waiting for it.
     WaitingForLock(PathBuf),
+    /// An external program was paused (SIGSTOP) at its first violation and waits for a person:
+    /// the run goes on when it is continued or ended.
+    Paused {
+        /// The violation, explained.
+        violation: String,
+        /// The program's pid (to attach a debugger to).
+        pid: i32,
+        /// Its process group (to continue or end it whole).
+        pgid: i32,
+    },
+}
+
+impl Event {
+    /// What to tell a person about a pause: how to inspect, continue or end the program.
+    pub fn pause_help(pid: i32, pgid: i32) -> String {
+        format!(
+            "inspect: gdb -p {pid}   (or: cat /proc/{pid}/status)\n\
+             continue: kill -CONT -{pgid}   end: kill -KILL -{pgid}\n\
+             membound waits until the program is continued or ended"
+        )
+    }
 }
 
 /// What a run produced.

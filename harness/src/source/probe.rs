@@ -351,7 +351,7 @@ pub fn child_main(request_json: &str, catalog: &sim::circuits::Catalog) -> i32 {
 }
 
 /// The hidden first argument that turns a front-end binary into the launcher of an external
-/// program: `__membound-exec RSS_FILE PROGRAM ARGS...`.
+/// program: `__membound-exec REPORT_FILE PROGRAM ARGS...`.
 pub const EXEC_ARG: &str = "__membound-exec";
 
 /// If `args` (the process's arguments, program name first) start a probe child or a launcher,
@@ -368,21 +368,101 @@ pub fn maybe_run_as_child(args: &[String], catalog: &sim::circuits::Catalog) {
     }
 }
 
-/// Runs an external program and writes its peak RSS to a file.
+/// What the launcher writes when its program has ended: the program's own peak RSS and its
+/// raw wait status (so a signal is reported by name, not as an exit code of 128 + n).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LauncherReport {
+    /// The program's peak RSS in bytes (`ru_maxrss` from `wait4`).
+    pub peak_rss: u64,
+    /// The program's raw wait status; `None` if the launcher was told to end before it exited.
+    pub status: Option<i32>,
+}
+
+impl LauncherReport {
+    fn to_text(self) -> String {
+        let status = self.status.map_or("none".to_owned(), |s| s.to_string());
+        format!("peak_rss={}\nstatus={status}\n", self.peak_rss)
+    }
+
+    /// Reads a report the launcher wrote; `None` if it wrote none (it was killed) or it is
+    /// not one.
+    pub fn read(path: &std::path::Path) -> Option<LauncherReport> {
+        let text = std::fs::read_to_string(path).ok()?;
+        let field = |k: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(k)?.strip_prefix('='))
+                .map(str::trim)
+        };
+        Some(LauncherReport {
+            peak_rss: field("peak_rss")?.parse().ok()?,
+            status: field("status")?.parse().ok(),
+        })
+    }
+}
+
+/// Set by SIGTERM/SIGHUP (membound ending, or its death through `PR_SET_PDEATHSIG`).
+static LAUNCHER_ENDING: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+extern "C" fn launcher_on_term(_: libc::c_int) {
+    LAUNCHER_ENDING.store(true, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// SIGINT reaches the launcher too, as the graceful stop of its process group; only the
+/// program is meant to act on it.
+extern "C" fn launcher_on_int(_: libc::c_int) {}
+
+/// Runs an external program, ends every process it leaves behind, and writes a
+/// [`LauncherReport`].
 ///
 /// Why a launcher: a child's `ru_maxrss` starts from its parent's high-water mark (Linux carries
 /// it across fork and exec), so measured from a large, multi-threaded test harness it says more
 /// about the harness than the program. This small, freshly started process is the program's
-/// parent instead; it passes the exit status through (128 + signal for a signal).
+/// parent instead, and a child subreaper (`PR_SET_CHILD_SUBREAPER`): whatever the program
+/// starts, even under `setsid` or double-forked, is re-parented here when its parent dies and
+/// is killed when the program ends or the launcher is told to end (SIGTERM, sent by membound's
+/// watchdog or by the kernel when membound dies). It passes the exit status through
+/// (128 + signal for a signal).
 fn launcher_main(args: &[String]) -> i32 {
     use std::os::unix::process::CommandExt;
-    let (Some(rss_file), Some(program)) = (args.first(), args.get(1)) else {
-        eprintln!("membound launcher: usage: {EXEC_ARG} RSS_FILE PROGRAM [ARGS...]");
+    let (Some(report_file), Some(program)) = (args.first(), args.get(1)) else {
+        eprintln!("membound launcher: usage: {EXEC_ARG} REPORT_FILE PROGRAM [ARGS...]");
         return 2;
     };
+    // SAFETY: prctl and signal with valid arguments; the handlers only store to an atomic.
+    unsafe {
+        if libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1 as libc::c_ulong) != 0 {
+            eprintln!(
+                "membound launcher: PR_SET_CHILD_SUBREAPER: {}",
+                std::io::Error::last_os_error()
+            );
+            return 125;
+        }
+        libc::signal(
+            libc::SIGTERM,
+            launcher_on_term as *const () as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGHUP,
+            launcher_on_term as *const () as libc::sighandler_t,
+        );
+        libc::signal(
+            libc::SIGINT,
+            launcher_on_int as *const () as libc::sighandler_t,
+        );
+    }
+    if LAUNCHER_ENDING.load(std::sync::atomic::Ordering::SeqCst) {
+        return 125;
+    }
     let mut cmd = std::process::Command::new(program);
     if let Some(name) = std::path::Path::new(program).file_name() {
         cmd.arg0(name);
+    }
+    // SAFETY: getpid has no preconditions.
+    let me = unsafe { libc::getpid() };
+    // SAFETY: only async-signal-safe calls between fork and exec. If the launcher is killed
+    // outright (SIGKILL after its grace), the program goes with it.
+    unsafe {
+        cmd.pre_exec(move || crate::source::supervise::die_with_parent(me, libc::SIGKILL));
     }
     let child = match cmd.args(&args[2..]).spawn() {
         Ok(c) => c,
@@ -391,25 +471,64 @@ fn launcher_main(args: &[String]) -> i32 {
             return 127;
         }
     };
-    let mut status = 0;
-    // SAFETY: rusage is plain data; wait4 fills it for our own child.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: the pid is our child's; the pointers are valid for the call.
-    let r = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
-    if r < 0 {
-        eprintln!(
-            "membound launcher: wait4: {}",
-            std::io::Error::last_os_error()
-        );
-        return 125;
+    let program_pid = child.id() as i32;
+    let mut report = LauncherReport {
+        peak_rss: 0,
+        status: None,
+    };
+    // Polled rather than blocking, so that a SIGTERM between a check and a blocking wait
+    // cannot be missed: the launcher must never outlive membound.
+    while !LAUNCHER_ENDING.load(std::sync::atomic::Ordering::SeqCst) {
+        if !launcher_reap(program_pid, &mut report) {
+            break;
+        }
+        if report.status.is_some() {
+            break;
+        }
     }
-    let _ = std::fs::write(rss_file, (usage.ru_maxrss.max(0) as u64 * 1024).to_string());
-    if libc::WIFEXITED(status) {
-        libc::WEXITSTATUS(status)
-    } else if libc::WIFSIGNALED(status) {
-        128 + libc::WTERMSIG(status)
-    } else {
-        125
+    launcher_end_descendants(program_pid, &mut report);
+    let _ = std::fs::write(report_file, report.to_text());
+    match report.status {
+        Some(s) if libc::WIFEXITED(s) => libc::WEXITSTATUS(s),
+        Some(s) if libc::WIFSIGNALED(s) => 128 + libc::WTERMSIG(s),
+        _ => 125,
+    }
+}
+
+/// Reaps one child (the program or an adopted orphan) without blocking, sleeping briefly when
+/// none has exited. Returns `false` when the launcher has no children left.
+fn launcher_reap(program_pid: i32, report: &mut LauncherReport) -> bool {
+    let mut status = 0;
+    // SAFETY: rusage is plain data; wait4 fills it.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointers are valid for the call.
+    let r = unsafe { libc::wait4(-1, &mut status, libc::WNOHANG, &mut usage) };
+    if r == program_pid {
+        report.status = Some(status);
+        report.peak_rss = usage.ru_maxrss.max(0) as u64 * 1024;
+    } else if r == 0 {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    } else if r < 0 {
+        return std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR);
+    }
+    true
+}
+
+/// SIGKILL to every descendant, again and again, until none is left: a dying process's
+/// children are re-parented here (subreaper), where the next round finds them.
+fn launcher_end_descendants(program_pid: i32, report: &mut LauncherReport) {
+    // SAFETY: getpid has no preconditions.
+    let me = unsafe { libc::getpid() };
+    loop {
+        for p in crate::source::supervise::tree_of(me).into_iter().skip(1) {
+            // SAFETY: p is our own descendant per /proc; at worst ESRCH.
+            unsafe {
+                libc::kill(p, libc::SIGKILL);
+            }
+        }
+        if !launcher_reap(program_pid, report) {
+            return;
+        }
     }
 }
 

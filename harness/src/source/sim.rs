@@ -2,7 +2,7 @@
 //! as it arrives, and the child is told to stop at the first violation.
 
 use super::probe::{self, Message, Request};
-use super::supervise::Supervised;
+use super::supervise::{Root, Supervised};
 use super::{Event, RunConfig, RunOutput};
 use crate::errors::RunError;
 use crate::measure::invariant::Checker;
@@ -41,7 +41,7 @@ pub(crate) fn run_sim(
         .arg(request_json)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped());
-    let (sup, mut child) = Supervised::spawn(cmd, scenario.budget)?;
+    let (sup, mut child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Measured)?;
     let mut acks = child
         .stdin
         .take()
@@ -103,7 +103,14 @@ pub(crate) fn run_sim(
             }
         }
     }
-    let (status, ok, peak_rss, killed, stderr_tail) = sup.wait();
+    let exit = sup.wait();
+    let (status, ok, peak_rss, killed, stderr_tail) = (
+        exit.status,
+        exit.success,
+        exit.peak_rss_polled,
+        exit.killed,
+        exit.stderr,
+    );
     tl.totals.insert(
         "rss.peak".into(),
         child_peak_rss.unwrap_or(peak_rss).max(peak_rss),
@@ -125,6 +132,7 @@ pub(crate) fn run_sim(
             return Err(RunError::Child {
                 what,
                 status,
+                figures: String::new(),
                 stderr_tail,
                 timeline: Box::new(tl),
             });
@@ -139,6 +147,7 @@ pub(crate) fn run_sim(
                     first.unwrap_or_default()
                 ),
                 status,
+                figures: String::new(),
                 stderr_tail,
                 timeline: Box::new(tl),
             });

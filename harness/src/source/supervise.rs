@@ -1,6 +1,17 @@
 //! Supervision of the children a run starts: each in its own process group, under a timeout
-//! and an RSS budget enforced by a watchdog thread, with the tail of its stderr kept for the
-//! failure. Also the `/proc` readings the budget and the probe use.
+//! and an RSS budget over its whole process tree, enforced by a watchdog thread, with the head
+//! and tail of its stderr kept for the failure. Also the `/proc` readings the budget, the
+//! launcher and the probe use.
+//!
+//! What ends a supervised child, and everything it started:
+//! - the watchdog, on timeout or budget: SIGKILL to every descendant it sees, SIGTERM to the
+//!   root (the launcher then ends whatever it adopted, see `probe::launcher_main`), and SIGKILL
+//!   to the root's group after [`ROOT_GRACE`];
+//! - membound's own death (Ctrl-C, SIGTERM, `kill -9`): the root is spawned with
+//!   `PR_SET_PDEATHSIG = SIGTERM`. Linux sends it when the *thread* that forked the root exits,
+//!   not the process: every caller spawns and waits on the same thread (a scenario's worker
+//!   thread or test thread lives for the whole run), so the signal fires only when membound
+//!   goes away.
 
 use crate::errors::RunError;
 use std::collections::VecDeque;
@@ -8,146 +19,507 @@ use std::io::{BufRead, BufReader};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{mpsc, Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// A child in its own process group, with a watchdog enforcing the budget and a thread keeping
-/// the tail of its stderr.
-pub(crate) struct Supervised {
-    pid: i32,
-    killed: Arc<Mutex<Option<String>>>,
-    done: Arc<AtomicBool>,
-    peak_rss_polled: Arc<AtomicU64>,
-    stderr_tail: Arc<Mutex<VecDeque<String>>>,
-    threads: Vec<std::thread::JoinHandle<()>>,
+/// Lines kept from the end of a child's stderr.
+pub(crate) const STDERR_TAIL_LINES: usize = 30;
+/// Lines kept from the start: an RTS error line comes first, before pages of usage text.
+pub(crate) const STDERR_HEAD_LINES: usize = 8;
+/// How often the watchdog reads the process tree: the budget holds within this (≤ 0.5 s).
+pub(crate) const POLL_INTERVAL: Duration = Duration::from_millis(50);
+/// How long a root told to end (SIGTERM) may take to end its descendants before SIGKILL.
+const ROOT_GRACE: Duration = Duration::from_secs(2);
+/// How long `wait` waits for the stderr reader after the child is reaped: a descendant that
+/// escaped with the pipe open must not hold the run.
+const READER_GRACE: Duration = Duration::from_millis(500);
+
+/// Limits of one supervised child.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Limits {
+    /// Wall-clock limit.
+    pub timeout: Duration,
+    /// Budget on the sum of RSS over the process tree; `None`: unlimited (build steps).
+    pub max_rss: Option<u64>,
 }
 
-pub(crate) const STDERR_TAIL_LINES: usize = 30;
+impl From<crate::scenario::Budget> for Limits {
+    fn from(b: crate::scenario::Budget) -> Self {
+        Limits {
+            timeout: b.timeout,
+            max_rss: Some(b.max_rss),
+        }
+    }
+}
+
+/// Whose memory the budget counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Root {
+    /// The child itself is the measured program (the probe child) and its descendants.
+    Measured,
+    /// The child is the launcher: only its descendants (the program and what it starts) count.
+    Launcher,
+}
+
+/// How a supervised child ended.
+#[derive(Debug, Clone)]
+pub(crate) struct Exit {
+    /// The exit as a person reads it: `exit status 3`, `killed by SIGSEGV`.
+    pub status: String,
+    /// Exited with status 0.
+    pub success: bool,
+    /// The highest sum of RSS over the process tree the watchdog saw, in bytes.
+    pub peak_rss_polled: u64,
+    /// Why the watchdog ended it (timeout, budget), if it did.
+    pub killed: Option<String>,
+    /// The head and tail of its stderr.
+    pub stderr: String,
+}
+
+struct Shared {
+    killed: Mutex<Option<String>>,
+    done: AtomicBool,
+    /// While set (a paused program waiting for a person), the timeout clock stands still.
+    held: AtomicBool,
+    peak: AtomicU64,
+    /// The tree the watchdog saw last, root first: what `wait` kills before reaping.
+    tree: Mutex<Vec<i32>>,
+}
+
+/// A child in its own process group, with a watchdog enforcing the limits and a thread keeping
+/// the head and tail of its stderr.
+pub(crate) struct Supervised {
+    pid: i32,
+    shared: Arc<Shared>,
+    stderr: Arc<Mutex<StderrKeep>>,
+    reader: Option<mpsc::Receiver<()>>,
+    watchdog: Option<std::thread::JoinHandle<()>>,
+    /// The raw wait status once the child has exited (seen with `WNOWAIT`, not yet reaped).
+    exited: Option<i32>,
+}
 
 impl Supervised {
+    /// Spawns `cmd` in its own process group with stderr piped, and starts its watchdog.
     pub(crate) fn spawn(
         mut cmd: Command,
-        budget: crate::scenario::Budget,
+        limits: Limits,
+        root: Root,
     ) -> Result<(Supervised, std::process::Child), RunError> {
         let program = cmd.get_program().to_string_lossy().into_owned();
+        // SAFETY: getpid has no preconditions.
+        let parent = unsafe { libc::getpid() };
         cmd.process_group(0).stderr(Stdio::piped());
+        // SAFETY: between fork and exec only async-signal-safe calls (prctl, getppid, _exit).
+        unsafe {
+            cmd.pre_exec(move || die_with_parent(parent, libc::SIGTERM));
+        }
         let mut child = cmd
             .spawn()
             .map_err(|source| RunError::Spawn { program, source })?;
         let pid = child.id() as i32;
-        let killed = Arc::new(Mutex::new(None));
-        let done = Arc::new(AtomicBool::new(false));
-        let peak = Arc::new(AtomicU64::new(0));
-        let tail = Arc::new(Mutex::new(VecDeque::new()));
-        let mut threads = Vec::new();
-        if let Some(err) = child.stderr.take() {
-            let tail = Arc::clone(&tail);
-            threads.push(std::thread::spawn(move || {
-                for line in BufReader::new(err).lines() {
+        let shared = Arc::new(Shared {
+            killed: Mutex::new(None),
+            done: AtomicBool::new(false),
+            held: AtomicBool::new(false),
+            peak: AtomicU64::new(0),
+            tree: Mutex::new(vec![pid]),
+        });
+        let stderr = Arc::new(Mutex::new(StderrKeep::default()));
+        let reader = child.stderr.take().map(|err| {
+            let keep = Arc::clone(&stderr);
+            let (tx, rx) = mpsc::channel();
+            // Detached: `wait` gives it READER_GRACE after the reap, then stops listening.
+            std::thread::spawn(move || {
+                for line in BufReader::new(err).split(b'\n') {
                     let Ok(line) = line else { break };
-                    let mut t = tail.lock().unwrap_or_else(|p| p.into_inner());
-                    if t.len() == STDERR_TAIL_LINES {
-                        t.pop_front();
-                    }
-                    t.push_back(line);
+                    let line = String::from_utf8_lossy(&line).into_owned();
+                    keep.lock().unwrap_or_else(|p| p.into_inner()).push(line);
                 }
-            }));
-        }
-        {
-            let (killed, done, peak) = (Arc::clone(&killed), Arc::clone(&done), Arc::clone(&peak));
-            threads.push(std::thread::spawn(move || {
-                let start = Instant::now();
-                while !done.load(Ordering::Acquire) {
-                    let rss = proc_status_bytes(&pid.to_string(), "VmRSS:").unwrap_or(0);
-                    let hwm = proc_status_bytes(&pid.to_string(), "VmHWM:").unwrap_or(0);
-                    peak.fetch_max(hwm.max(rss), Ordering::Relaxed);
-                    let why = if start.elapsed() > budget.timeout {
-                        Some(format!("timed out after {:.0?}", budget.timeout))
-                    } else if rss > budget.max_rss {
-                        Some(format!(
-                            "killed: RSS {} exceeds the budget of {}",
-                            crate::units::fmt_bytes(rss as f64),
-                            crate::units::fmt_bytes(budget.max_rss as f64)
-                        ))
-                    } else {
-                        None
-                    };
-                    if let Some(why) = why {
-                        *killed.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
-                        kill_group(pid);
-                        break;
-                    }
-                    std::thread::sleep(Duration::from_millis(20));
-                }
-            }));
-        }
+                let _ = tx.send(());
+            });
+            rx
+        });
+        let watchdog = {
+            let shared = Arc::clone(&shared);
+            std::thread::spawn(move || watch(pid, limits, root, &shared))
+        };
         Ok((
             Supervised {
                 pid,
-                killed,
-                done,
-                peak_rss_polled: peak,
-                stderr_tail: tail,
-                threads,
+                shared,
+                stderr,
+                reader,
+                watchdog: Some(watchdog),
+                exited: None,
             },
             child,
         ))
     }
 
-    /// Kills the whole group (used when a violation stops a run early).
-    pub(crate) fn kill(&self) {
-        kill_group(self.pid);
+    /// The root's pid (and process group id).
+    pub(crate) fn pid(&self) -> i32 {
+        self.pid
     }
 
-    /// Reaps the child; returns its exit description, success, and peak RSS in bytes.
-    pub(crate) fn wait(self) -> (String, bool, u64, Option<String>, String) {
-        let mut status = 0;
-        // Not wait4's ru_maxrss: it starts from the forking parent's high-water mark. The peak
-        // is the polled VmHWM, the probe's own report, or the launcher's measurement.
-        // SAFETY: pid is our child; the pointer is valid for the call.
-        let r = unsafe { libc::waitpid(self.pid, &mut status, 0) };
-        self.done.store(true, Ordering::Release);
-        // Anything else left in the group (a program's own children) goes too.
-        kill_group(self.pid);
-        for t in self.threads {
-            let _ = t.join();
-        }
-        let peak = self.peak_rss_polled.load(Ordering::Relaxed);
-        let (desc, ok) = if r < 0 {
-            ("unknown status".to_owned(), false)
-        } else if libc::WIFEXITED(status) {
-            let code = libc::WEXITSTATUS(status);
-            (format!("exit status {code}"), code == 0)
-        } else if libc::WIFSIGNALED(status) {
-            (
-                format!("killed by signal {}", libc::WTERMSIG(status)),
-                false,
-            )
-        } else {
-            ("stopped".to_owned(), false)
-        };
-        let killed = self
+    /// Why the watchdog ended the child, once it has.
+    pub(crate) fn killed(&self) -> Option<String> {
+        self.shared
             .killed
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .clone();
-        let tail = self
-            .stderr_tail
+            .clone()
+    }
+
+    /// Sends `signal` to the child's process group (which it created: group id = its pid).
+    /// Harmless once it is gone: the unreaped zombie keeps the id reserved.
+    pub(crate) fn signal_group(&self, signal: i32) {
+        // SAFETY: signalling the process group we created; at worst ESRCH.
+        unsafe {
+            libc::kill(-self.pid, signal);
+        }
+    }
+
+    /// Stops (or restarts) the timeout clock: a program paused for a debugger is not timed.
+    pub(crate) fn hold_timeout(&self, hold: bool) {
+        self.shared.held.store(hold, Ordering::Release);
+    }
+
+    /// Ends the child and everything it started (a violation stops a run early).
+    pub(crate) fn kill(&self) {
+        end_tree(self.pid, &self.shared);
+    }
+
+    /// Whether the child has exited (it is not reaped until [`Supervised::wait`]).
+    pub(crate) fn has_exited(&mut self) -> bool {
+        if self.exited.is_some() {
+            return true;
+        }
+        self.exited = peek_exit(self.pid, libc::WNOHANG);
+        self.exited.is_some()
+    }
+
+    /// The state letter of `/proc/<pid>/stat` of the child's first descendant (the program
+    /// under a launcher) or the child: `T` when stopped.
+    pub(crate) fn program_state(&self, root: Root) -> Option<char> {
+        let pid = match root {
+            Root::Measured => self.pid,
+            Root::Launcher => *children_of(self.pid).first()?,
+        };
+        proc_state(pid)
+    }
+
+    /// Waits for the child to exit, ends whatever of its tree is left, reaps it.
+    pub(crate) fn wait(mut self) -> Exit {
+        let status = match self.exited {
+            Some(s) => Some(s),
+            None => peek_exit(self.pid, 0),
+        };
+        self.shared.done.store(true, Ordering::Release);
+        // Before the reap, while the zombie keeps the group id from being reused: anything left
+        // in the group or the tree (a program's own children) goes too.
+        self.signal_group(libc::SIGKILL);
+        for p in self
+            .shared
+            .tree
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .iter()
-            .cloned()
-            .collect::<Vec<_>>()
-            .join("\n");
-        (desc, ok, peak, killed, tail)
+            .skip(1)
+        {
+            kill_descendant(*p, libc::SIGKILL);
+        }
+        let mut raw = 0;
+        // SAFETY: pid is our child; the pointer is valid for the call.
+        unsafe { libc::waitpid(self.pid, &mut raw, 0) };
+        if let Some(w) = self.watchdog.take() {
+            let _ = w.join();
+        }
+        if let Some(rx) = self.reader.take() {
+            let _ = rx.recv_timeout(READER_GRACE);
+        }
+        let (status, success) = match status {
+            Some(s) => (
+                describe_status(s),
+                libc::WIFEXITED(s) && libc::WEXITSTATUS(s) == 0,
+            ),
+            None => ("unknown status".to_owned(), false),
+        };
+        Exit {
+            status,
+            success,
+            peak_rss_polled: self.shared.peak.load(Ordering::Relaxed),
+            killed: self.killed(),
+            stderr: self.stderr.lock().unwrap_or_else(|p| p.into_inner()).text(),
+        }
     }
 }
 
-fn kill_group(pid: i32) {
-    // SAFETY: signalling a process group we created; a stale group id only yields ESRCH.
+/// The watchdog: reads the tree's RSS every [`POLL_INTERVAL`] and ends it over a limit.
+fn watch(pid: i32, limits: Limits, root: Root, shared: &Shared) {
+    let start = Instant::now();
+    let mut held_for = Duration::ZERO;
+    let mut last = start;
+    while !shared.done.load(Ordering::Acquire) {
+        let now = Instant::now();
+        if shared.held.load(Ordering::Acquire) {
+            held_for += now - last;
+        }
+        last = now;
+        let tree = tree_of(pid);
+        let counted = match root {
+            Root::Measured => &tree[..],
+            Root::Launcher => &tree[1..],
+        };
+        let rss: u64 = counted.iter().filter_map(|p| rss_of(*p)).sum();
+        shared.peak.fetch_max(rss, Ordering::Relaxed);
+        let processes = counted.len();
+        *shared.tree.lock().unwrap_or_else(|p| p.into_inner()) = tree;
+        let why = if now - start - held_for > limits.timeout {
+            Some(format!("timed out after {:.0?}", limits.timeout))
+        } else {
+            limits.max_rss.filter(|m| rss > *m).map(|m| {
+                format!(
+                    "killed: RSS {} (summed over {} process(es)) exceeds the budget of {}",
+                    crate::units::fmt_bytes(rss as f64),
+                    processes,
+                    crate::units::fmt_bytes(m as f64)
+                )
+            })
+        };
+        if let Some(why) = why {
+            *shared.killed.lock().unwrap_or_else(|p| p.into_inner()) = Some(why);
+            end_tree(pid, shared);
+            return;
+        }
+        std::thread::sleep(POLL_INTERVAL);
+    }
+}
+
+/// SIGKILL to every descendant, SIGTERM to the root so a launcher ends what it adopted, then
+/// SIGKILL to the root's group if it has not exited after [`ROOT_GRACE`].
+fn end_tree(pid: i32, shared: &Shared) {
+    let tree = tree_of(pid);
+    for p in tree.iter().skip(1) {
+        kill_descendant(*p, libc::SIGKILL);
+    }
+    *shared.tree.lock().unwrap_or_else(|p| p.into_inner()) = tree;
+    // SAFETY: signalling our own child; a stopped one must run to act on SIGTERM.
+    unsafe {
+        libc::kill(pid, libc::SIGTERM);
+        libc::kill(pid, libc::SIGCONT);
+    }
+    let deadline = Instant::now() + ROOT_GRACE;
+    while Instant::now() < deadline {
+        if peek_exit(pid, libc::WNOHANG).is_some() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: the group we created; its leader is not reaped (only `wait` reaps), so the id
+    // cannot have been reused.
     unsafe {
         libc::kill(-pid, libc::SIGKILL);
     }
+}
+
+fn kill_descendant(pid: i32, signal: i32) {
+    // SAFETY: pid was a descendant of our child in the latest /proc reading; a process that
+    // ended since yields ESRCH. Its id could in principle be reused within one poll interval.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+/// The raw wait status once `pid` has exited, without reaping it (`WNOWAIT`).
+fn peek_exit(pid: i32, flags: i32) -> Option<i32> {
+    // SAFETY: siginfo_t is plain data; waitid fills it for our own child.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    loop {
+        // SAFETY: pid is our child; the pointer is valid for the call.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_PID,
+                pid as libc::id_t,
+                &mut info,
+                libc::WEXITED | libc::WNOWAIT | flags,
+            )
+        };
+        if r == 0 {
+            break;
+        }
+        if std::io::Error::last_os_error().raw_os_error() != Some(libc::EINTR) {
+            return None;
+        }
+    }
+    // SAFETY: filled by a successful waitid; si_pid is 0 when WNOHANG found nothing.
+    let (si_pid, code, status) = unsafe { (info.si_pid(), info.si_code, info.si_status()) };
+    if si_pid == 0 {
+        return None;
+    }
+    // Back to the waitpid encoding the rest of the harness reads with WIFEXITED & co.
+    Some(match code {
+        libc::CLD_EXITED => (status & 0xff) << 8,
+        libc::CLD_DUMPED => (status & 0x7f) | 0x80,
+        _ => status & 0x7f,
+    })
+}
+
+/// Makes the calling process (between fork and exec) receive `signal` when the thread that
+/// forked it exits, and exits at once if that already happened. Async-signal-safe.
+pub(crate) fn die_with_parent(parent: i32, signal: i32) -> std::io::Result<()> {
+    // SAFETY: prctl with an integer argument; getppid has no preconditions.
+    unsafe {
+        if libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong) != 0 {
+            return Err(std::io::Error::last_os_error());
+        }
+        // The parent may have died before the prctl: then we are already orphaned.
+        if libc::getppid() != parent {
+            libc::_exit(125);
+        }
+    }
+    Ok(())
+}
+
+/// `exit status 3`, `killed by SIGSEGV`, from a raw wait status.
+pub(crate) fn describe_status(status: i32) -> String {
+    if libc::WIFEXITED(status) {
+        format!("exit status {}", libc::WEXITSTATUS(status))
+    } else if libc::WIFSIGNALED(status) {
+        let core = if libc::WCOREDUMP(status) {
+            ", core dumped"
+        } else {
+            ""
+        };
+        format!("killed by {}{core}", signal_name(libc::WTERMSIG(status)))
+    } else {
+        "stopped".to_owned()
+    }
+}
+
+/// `SIGSEGV` for 11; the number for signals without a conventional name.
+pub(crate) fn signal_name(sig: i32) -> String {
+    let name = match sig {
+        libc::SIGHUP => "SIGHUP",
+        libc::SIGINT => "SIGINT",
+        libc::SIGQUIT => "SIGQUIT",
+        libc::SIGILL => "SIGILL",
+        libc::SIGTRAP => "SIGTRAP",
+        libc::SIGABRT => "SIGABRT",
+        libc::SIGBUS => "SIGBUS",
+        libc::SIGFPE => "SIGFPE",
+        libc::SIGKILL => "SIGKILL",
+        libc::SIGUSR1 => "SIGUSR1",
+        libc::SIGSEGV => "SIGSEGV",
+        libc::SIGUSR2 => "SIGUSR2",
+        libc::SIGPIPE => "SIGPIPE",
+        libc::SIGALRM => "SIGALRM",
+        libc::SIGTERM => "SIGTERM",
+        libc::SIGXCPU => "SIGXCPU",
+        libc::SIGXFSZ => "SIGXFSZ",
+        libc::SIGSYS => "SIGSYS",
+        _ => return format!("signal {sig}"),
+    };
+    name.to_owned()
+}
+
+/// The head and the tail of a stream of lines.
+#[derive(Default)]
+struct StderrKeep {
+    head: Vec<String>,
+    tail: VecDeque<String>,
+    /// Lines between head and tail that were dropped.
+    skipped: usize,
+}
+
+impl StderrKeep {
+    fn push(&mut self, line: String) {
+        if self.head.len() < STDERR_HEAD_LINES {
+            self.head.push(line);
+            return;
+        }
+        if self.tail.len() == STDERR_TAIL_LINES {
+            self.tail.pop_front();
+            self.skipped += 1;
+        }
+        self.tail.push_back(line);
+    }
+
+    fn text(&self) -> String {
+        let mut lines: Vec<String> = self.head.clone();
+        if self.skipped > 0 {
+            lines.push(format!("[… {} line(s) omitted …]", self.skipped));
+        }
+        lines.extend(self.tail.iter().cloned());
+        lines.join("\n")
+    }
+}
+
+/// Keeps the head and tail of `text`'s lines, as the stderr of a supervised child is kept.
+#[cfg(test)]
+fn head_and_tail(text: &str) -> String {
+    let mut k = StderrKeep::default();
+    for l in text.lines() {
+        k.push(l.to_owned());
+    }
+    k.text()
+}
+
+/// `pid` and all its descendants, parents before children, from
+/// `/proc/<pid>/task/<tid>/children` (a child is listed under the thread that forked it).
+pub(crate) fn tree_of(pid: i32) -> Vec<i32> {
+    let mut out = vec![pid];
+    let mut i = 0;
+    while i < out.len() {
+        let p = out[i];
+        for c in children_of(p) {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        }
+        i += 1;
+    }
+    out
+}
+
+/// The direct children of `pid`, over all its threads.
+pub(crate) fn children_of(pid: i32) -> Vec<i32> {
+    let mut out = Vec::new();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return out;
+    };
+    for t in tasks.filter_map(|t| t.ok()) {
+        if let Ok(text) = std::fs::read_to_string(t.path().join("children")) {
+            out.extend(
+                text.split_whitespace()
+                    .filter_map(|c| c.parse::<i32>().ok()),
+            );
+        }
+    }
+    out
+}
+
+/// Resident set size of one process in bytes (`/proc/<pid>/statm`, resident pages).
+fn rss_of(pid: i32) -> Option<u64> {
+    let statm = std::fs::read_to_string(format!("/proc/{pid}/statm")).ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * page_size())
+}
+
+fn page_size() -> u64 {
+    // SAFETY: sysconf has no preconditions.
+    let p = unsafe { libc::sysconf(libc::_SC_PAGESIZE) };
+    if p > 0 {
+        p as u64
+    } else {
+        4096
+    }
+}
+
+/// The state letter from `/proc/<pid>/stat` (`R`, `S`, `T`, `Z`, …).
+pub(crate) fn proc_state(pid: i32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name may hold spaces and parentheses: the state follows the last `)`.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
 }
 
 /// A `/proc/<pid>/status` field in bytes (`VmRSS`, `VmHWM`).
@@ -162,4 +534,32 @@ fn proc_status_bytes(pid: &str, field: &str) -> Option<u64> {
 /// parent's high-water mark across fork, so it does not depend on which front end ran it.
 pub fn own_peak_rss() -> Option<u64> {
     proc_status_bytes("self", "VmHWM:")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keeps_the_first_error_line_before_pages_of_usage() {
+        let mut text = String::from("prog: unknown RTS option: -Xbogus\n");
+        for i in 0..200 {
+            text.push_str(&format!("prog:   usage line {i}\n"));
+        }
+        let kept = head_and_tail(&text);
+        assert!(
+            kept.starts_with("prog: unknown RTS option: -Xbogus"),
+            "{kept}"
+        );
+        assert!(kept.contains("usage line 199"), "{kept}");
+        assert!(kept.contains("line(s) omitted"), "{kept}");
+        assert!(kept.lines().count() <= STDERR_HEAD_LINES + STDERR_TAIL_LINES + 1);
+    }
+
+    #[test]
+    fn signals_are_named() {
+        assert_eq!(describe_status(libc::SIGSEGV), "killed by SIGSEGV");
+        assert_eq!(describe_status(3 << 8), "exit status 3");
+        assert_eq!(signal_name(64), "signal 64");
+    }
 }

@@ -189,6 +189,110 @@ pub fn read_hp<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, HpError> {
     Ok(timeline)
 }
 
+/// A `.hp` profile read while the program writes it: feed it the bytes appended since the last
+/// call ([`HpFollower::feed`]); it returns each sample as soon as its `END_SAMPLE` line is whole,
+/// with the byte offset just past it. A partial last line is kept for the next call.
+///
+/// Samples come out as written, bracketing empty ones included (the caller knows when the run
+/// has ended, and so which empty sample is the last); counts are not assigned. Marks are
+/// ignored: the RTS writes none that the eventlog would not also carry.
+#[derive(Debug, Default)]
+pub struct HpFollower {
+    partial: Vec<u8>,
+    /// Bytes consumed in whole lines so far.
+    offset: u64,
+    line_no: usize,
+    saw_job: bool,
+    open: Option<Sample>,
+}
+
+impl HpFollower {
+    /// A follower at the start of the file.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Bytes of whole lines consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Consumes `bytes` (what the file grew by); returns the samples completed, each with the
+    /// file offset at its end.
+    pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<(u64, Sample)>, HpError> {
+        let mut out = Vec::new();
+        self.partial.extend_from_slice(bytes);
+        let mut start = 0;
+        while let Some(nl) = self.partial[start..].iter().position(|b| *b == b'\n') {
+            let end = start + nl + 1;
+            let text = String::from_utf8_lossy(&self.partial[start..end]).into_owned();
+            self.offset += (end - start) as u64;
+            self.line_no += 1;
+            start = end;
+            if let Some(sample) = self.line(text.trim_end_matches(['\n', '\r']))? {
+                out.push((self.offset, sample));
+            }
+        }
+        self.partial.drain(..start);
+        Ok(out)
+    }
+
+    fn line(&mut self, line: &str) -> Result<Option<Sample>, HpError> {
+        let syntax = |what: String| HpError::Syntax {
+            line: self.line_no,
+            what,
+        };
+        if line.trim().is_empty() {
+            return Ok(None);
+        }
+        let (keyword, rest) = line.split_once(' ').unwrap_or((line, ""));
+        match keyword {
+            "JOB" | "DATE" | "SAMPLE_UNIT" | "VALUE_UNIT" if self.open.is_none() => {
+                self.saw_job |= keyword == "JOB";
+                Ok(None)
+            }
+            _ if !self.saw_job => Err(syntax(
+                "expected `JOB \"…\"` first (hint: is this a .hp file from `+RTS -h…`?)".into(),
+            )),
+            "BEGIN_SAMPLE" => {
+                if self.open.is_some() {
+                    return Err(syntax("BEGIN_SAMPLE inside a sample".into()));
+                }
+                let time_ns = seconds_to_ns(rest)
+                    .ok_or_else(|| syntax(format!("bad sample time {rest:?}")))?;
+                self.open = Some(Sample {
+                    time_ns: Some(time_ns),
+                    ..Sample::default()
+                });
+                Ok(None)
+            }
+            "END_SAMPLE" => self
+                .open
+                .take()
+                .map(Some)
+                .ok_or_else(|| syntax("END_SAMPLE without BEGIN_SAMPLE".into())),
+            "MARK" if self.open.is_none() => Ok(None),
+            _ => {
+                let Some(sample) = self.open.as_mut() else {
+                    return Err(syntax(format!("unexpected {keyword:?} outside a sample")));
+                };
+                let (label, value) = split_row(line)
+                    .ok_or_else(|| syntax("expected `<label>\\t<bytes>` inside a sample".into()))?;
+                let bytes: u64 = value
+                    .parse()
+                    .map_err(|_| syntax(format!("bad byte count {value:?}")))?;
+                sample.live_bytes += bytes;
+                sample
+                    .types
+                    .entry(ghc::normalise_label(label).into_owned())
+                    .or_default()
+                    .bytes += bytes;
+                Ok(None)
+            }
+        }
+    }
+}
+
 /// `label<TAB>bytes`; older tools wrote spaces, so fall back to the last whitespace.
 fn split_row(line: &str) -> Option<(&str, &str)> {
     let (label, value) = line
@@ -260,6 +364,30 @@ mod tests {
         let t = read(&text).unwrap();
         assert!(t.truncated);
         assert_eq!(t.samples.len(), 1);
+    }
+
+    #[test]
+    fn a_follower_yields_each_sample_once_it_is_whole() {
+        let text = format!(
+            "{HEAD}BEGIN_SAMPLE 0.000000\nEND_SAMPLE 0.000000\nBEGIN_SAMPLE 0.5\nTHUNK_1_0\t48\nEND_SAMPLE 0.5\nBEGIN_SAMPLE 1.0\nTHUNK_1_0\t24\nEND_SAMPLE 1.0\n"
+        );
+        let whole = read(&text).unwrap();
+        let mut f = HpFollower::new();
+        let mut got = Vec::new();
+        // Byte by byte: every cut, including inside a row, is a partial last line.
+        for b in text.as_bytes() {
+            got.extend(f.feed(std::slice::from_ref(b)).unwrap());
+        }
+        assert_eq!(
+            got.len(),
+            3,
+            "the bracketing empty sample is the caller's to drop"
+        );
+        assert!(got[0].1.types.is_empty());
+        assert_eq!(got[1].1.live_bytes, whole.samples[0].live_bytes);
+        assert_eq!(got[2].1.types["THUNK_1_0"].bytes, 24);
+        assert_eq!(got[2].0, text.len() as u64);
+        assert_eq!(f.offset(), text.len() as u64);
     }
 
     #[test]

@@ -1,0 +1,394 @@
+//! The live watch of an external GHC program: its `.hp` censuses are read as the RTS flushes
+//! them, census by census, and the scenario's invariants checked on each with
+//! [`Checker`], as the simulator's samples are; at the first violation the program is stopped
+//! (SIGINT to its process group so the RTS writes out its eventlog, SIGKILL after
+//! [`STOP_GRACE`]) or paused (SIGSTOP) for a person to inspect.
+//!
+//! What can be checked live, and the bound on stopping, is written down in `docs/live.md`:
+//! - windows of census indices (`always`, `census = [a, b]`, `"end"`) and markers recorded by
+//!   `Membound.marker` (scenarios/haskell/Membound.hs), which writes each marker with the
+//!   `.hp` file's size *before* the census it precedes. A census is checked only once the
+//!   marker file has been read after the census was seen whole, so a marker always reaches the
+//!   checker before the censuses it precedes (one poll interval of delay, exact placement);
+//! - predicates on total residency, and on counts of one exactly named type with a declared or
+//!   known closure size (counts the `.hp` gives exactly).
+//!
+//! Everything else (fractions of the run, plain `traceMarkerIO` markers that GHC 9.0 keeps in
+//! its eventlog buffers until exit, counts from inferred closure sizes or type globs) is
+//! checked after the run, on the whole timeline, as before: never passed unchecked.
+
+use super::command::MARKS_FILE;
+use super::supervise::{Root, Supervised, POLL_INTERVAL};
+use super::Event;
+use crate::measure::invariant::Checker;
+use crate::scenario::{CommandRun, Endpoint, OnViolation, Predicate, Scenario, Window};
+use crate::source::ghc::hp::HpFollower;
+use crate::source::ghc::{known_closure_size, ReadOptions};
+use crate::timeline::{Mark, Sample, Timeline, XUnit};
+use std::collections::VecDeque;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+/// How long a program told to stop (SIGINT) has to write out its eventlog before SIGKILL.
+pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// Where the live check stopped a run.
+#[derive(Debug, Clone)]
+pub(crate) struct Stop {
+    /// The violating census.
+    pub census: u64,
+}
+
+/// The watcher's state: the `.hp` and marker files as read so far, and the censuses.
+pub(crate) struct Live<'s> {
+    scenario: &'s Scenario,
+    opts: ReadOptions,
+    run_dir: PathBuf,
+    hp: Option<(std::fs::File, u64)>,
+    follower: HpFollower,
+    follower_failed: bool,
+    marks_read: u64,
+    marks_partial: Vec<u8>,
+    /// Markers as (`.hp` size when recorded, label), in file order.
+    marks: Vec<(u64, String)>,
+    /// Samples parsed but not yet checked, with the offset at their end.
+    parsed: VecDeque<(u64, Sample)>,
+    /// The `.hp` offset reached before the marker file was last read: samples ending there
+    /// are checked.
+    ready: u64,
+    /// Censuses accepted (bracketing empty samples dropped), x = index, with their end offset.
+    censuses: Vec<(u64, Sample)>,
+    /// An empty sample after the first: a census only if another sample follows it.
+    pending_empty: Option<(u64, Sample)>,
+    seen_first: bool,
+}
+
+impl<'s> Live<'s> {
+    pub(crate) fn new(scenario: &'s Scenario, c: &CommandRun, run_dir: &Path) -> Self {
+        Live {
+            scenario,
+            opts: ReadOptions {
+                closure_sizes: c.closure_sizes.clone(),
+            },
+            run_dir: run_dir.to_owned(),
+            hp: None,
+            follower: HpFollower::new(),
+            follower_failed: false,
+            marks_read: 0,
+            marks_partial: Vec::new(),
+            marks: Vec::new(),
+            parsed: VecDeque::new(),
+            ready: 0,
+            censuses: Vec::new(),
+            pending_empty: None,
+            seen_first: false,
+        }
+    }
+
+    /// The censuses read so far, counts unassigned.
+    pub(crate) fn censuses(&self) -> &[(u64, Sample)] {
+        &self.censuses
+    }
+
+    /// The censuses read as a timeline, counts assigned as the `.hp` reader assigns them.
+    pub(crate) fn timeline(&self, opts: &ReadOptions) -> Timeline {
+        let mut tl = Timeline::new("ghc-hp", XUnit::Census);
+        tl.samples = self.censuses.iter().map(|(_, s)| s.clone()).collect();
+        tl.marks = self.marks().unwrap_or_default();
+        crate::source::ghc::assign_counts(&mut tl, opts);
+        tl
+    }
+
+    /// The markers `Membound.marker` recorded, placed at the census each precedes; `None` if
+    /// the program recorded none.
+    pub(crate) fn marks(&self) -> Option<Vec<Mark>> {
+        (!self.marks.is_empty()).then(|| self.resolved_marks())
+    }
+
+    fn resolved_marks(&self) -> Vec<Mark> {
+        self.marks_before(u64::MAX)
+    }
+
+    /// The markers recorded before the `.hp` offset `end`, placed. A marker is placed once a
+    /// census after it has been read: until then the censuses it follows are not all known.
+    fn marks_before(&self, end: u64) -> Vec<Mark> {
+        self.marks
+            .iter()
+            .filter(|(offset, _)| *offset < end)
+            .map(|(offset, label)| Mark {
+                x: self.censuses.partition_point(|(end, _)| end <= offset) as u64,
+                label: label.clone(),
+            })
+            .collect()
+    }
+
+    /// Follows the program until it exits or violates an invariant; then stops or pauses it.
+    pub(crate) fn follow(
+        &mut self,
+        sup: &mut Supervised,
+        on_violation: OnViolation,
+        on_event: &mut dyn FnMut(Event),
+    ) -> Option<Stop> {
+        let mut known_marks = 0;
+        let mut live_sc = live_scenario(self.scenario, &[], &self.opts);
+        let mut checker = Checker::new(&live_sc, u64::MAX, &[]);
+        loop {
+            let exited = sup.has_exited();
+            self.read_marks();
+            self.read_hp();
+            // Once the program has exited nothing more will be written: check everything.
+            let limit = if exited { u64::MAX } else { self.ready };
+            while self.parsed.front().is_some_and(|(end, _)| *end <= limit) {
+                let Some((end, sample)) = self.parsed.pop_front() else {
+                    break;
+                };
+                for (end, sample) in self.accept(end, sample) {
+                    let x = self.censuses.len() as u64;
+                    let mut sample = sample;
+                    sample.x = x;
+                    self.censuses.push((end, sample));
+                    let placed = self.marks_before(end);
+                    if placed.len() != known_marks {
+                        known_marks = placed.len();
+                        drop(checker);
+                        live_sc = live_scenario(self.scenario, &placed, &self.opts);
+                        checker = Checker::new(&live_sc, u64::MAX, &[]);
+                        // Replays the censuses before this one: windows a new marker opened or
+                        // closed see the same samples they would have seen.
+                        for (_, s) in &self.censuses[..x as usize] {
+                            let _ = checker.check(&counted(s, &self.opts));
+                        }
+                    }
+                    on_event(Event::Sample { x, end: None });
+                    let checked = counted(&self.censuses[x as usize].1, &self.opts);
+                    if let Some(v) = checker.check(&checked) {
+                        let text = v.explain(XUnit::Census);
+                        end_at_violation(sup, on_violation, text, on_event);
+                        return Some(Stop { census: x });
+                    }
+                }
+            }
+            self.ready = self.follower.offset();
+            if exited {
+                return None;
+            }
+            std::thread::sleep(POLL_INTERVAL);
+        }
+    }
+
+    /// Drops the RTS's bracketing empty samples: the first, and an empty one not followed by
+    /// another (the one written at exit).
+    fn accept(&mut self, end: u64, sample: Sample) -> Vec<(u64, Sample)> {
+        if !self.seen_first {
+            self.seen_first = true;
+            if sample.types.is_empty() {
+                return Vec::new();
+            }
+        }
+        let mut out: Vec<(u64, Sample)> = self.pending_empty.take().into_iter().collect();
+        if sample.types.is_empty() {
+            self.pending_empty = Some((end, sample));
+        } else {
+            out.push((end, sample));
+        }
+        out
+    }
+
+    /// Reads what the `.hp` file grew by. A file that does not parse is left to the reader of
+    /// the final profile, which reports it with its line.
+    fn read_hp(&mut self) {
+        if self.follower_failed {
+            return;
+        }
+        if self.hp.is_none() {
+            let Some(path) = find_hp(&self.run_dir) else {
+                return;
+            };
+            let Ok(f) = std::fs::File::open(path) else {
+                return;
+            };
+            self.hp = Some((f, 0));
+        }
+        let Some((file, pos)) = self.hp.as_mut() else {
+            return;
+        };
+        let mut buf = Vec::new();
+        if file.seek(SeekFrom::Start(*pos)).is_err() || file.read_to_end(&mut buf).is_err() {
+            return;
+        }
+        *pos += buf.len() as u64;
+        match self.follower.feed(&buf) {
+            Ok(samples) => self.parsed.extend(samples),
+            Err(_) => self.follower_failed = true,
+        }
+    }
+
+    /// Reads new whole lines `<hp offset> <label>` of the marker file.
+    fn read_marks(&mut self) {
+        let path = self.run_dir.join(MARKS_FILE);
+        let Ok(mut f) = std::fs::File::open(path) else {
+            return;
+        };
+        let mut buf = Vec::new();
+        if f.seek(SeekFrom::Start(self.marks_read)).is_err() || f.read_to_end(&mut buf).is_err() {
+            return;
+        }
+        self.marks_read += buf.len() as u64;
+        self.marks_partial.extend_from_slice(&buf);
+        while let Some(nl) = self.marks_partial.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.marks_partial.drain(..=nl).collect();
+            let line = String::from_utf8_lossy(&line);
+            if let Some((offset, label)) = line.trim_end().split_once(' ') {
+                if let Ok(offset) = offset.parse() {
+                    self.marks.push((offset, label.to_owned()));
+                }
+            }
+        }
+    }
+}
+
+/// Stops (SIGINT, then SIGKILL after the grace) or pauses (SIGSTOP) the program's group.
+fn end_at_violation(
+    sup: &mut Supervised,
+    on_violation: OnViolation,
+    violation: String,
+    on_event: &mut dyn FnMut(Event),
+) {
+    match on_violation {
+        OnViolation::Stop => {
+            // SIGINT makes GHC's RTS throw UserInterrupt and write out its eventlog buffers.
+            sup.signal_group(libc::SIGINT);
+            let deadline = Instant::now() + STOP_GRACE;
+            while Instant::now() < deadline {
+                if sup.has_exited() {
+                    return;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            sup.kill();
+        }
+        OnViolation::Pause => {
+            sup.signal_group(libc::SIGSTOP);
+            sup.hold_timeout(true);
+            let pgid = sup.pid();
+            // The launcher runs on: should membound die now, the launcher's SIGTERM (from
+            // PR_SET_PDEATHSIG) must be acted on, and a stopped process would hold it pending.
+            // SAFETY: signalling our own child.
+            unsafe {
+                libc::kill(pgid, libc::SIGCONT);
+            }
+            let pid = super::supervise::children_of(pgid)
+                .first()
+                .copied()
+                .unwrap_or(pgid);
+            // The stop is asynchronous: say "paused" once it is.
+            let deadline = Instant::now() + STOP_GRACE;
+            while Instant::now() < deadline
+                && !matches!(super::supervise::proc_state(pid), Some('T' | 't'))
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            on_event(Event::Paused {
+                violation,
+                pid,
+                pgid,
+            });
+            // Until a person continues it (`T` = stopped, `t` = stopped under a debugger) or
+            // ends it.
+            while !sup.has_exited() && matches!(sup.program_state(Root::Launcher), Some('T' | 't'))
+            {
+                std::thread::sleep(Duration::from_millis(100));
+            }
+            sup.hold_timeout(false);
+            // Continued: it runs to its end under its budget; the verdict is the violation.
+        }
+    }
+}
+
+/// The sample with counts for the labels whose closure size is declared or known, the only
+/// counts the live check uses (see [`live_scenario`]).
+fn counted(s: &Sample, opts: &ReadOptions) -> Sample {
+    let mut s = s.clone();
+    for (label, t) in s.types.iter_mut() {
+        if let Some(size) = size_of(label, opts) {
+            t.count = t.bytes / size;
+        }
+    }
+    s
+}
+
+fn size_of(label: &str, opts: &ReadOptions) -> Option<u64> {
+    opts.closure_sizes
+        .get(label)
+        .copied()
+        .or_else(|| known_closure_size(label))
+        .filter(|s| *s > 0)
+}
+
+/// The scenario's invariants that can be checked live, with marker endpoints resolved against
+/// the markers seen so far (see [`marker_windows`]).
+fn live_scenario(scenario: &Scenario, marks: &[Mark], opts: &ReadOptions) -> Scenario {
+    let mut sc = marker_windows(scenario, marks);
+    sc.invariants.retain(|inv| {
+        let type_ok = |glob: &str| !glob.contains('*') && size_of(glob, opts).is_some();
+        let predicate_ok = match &inv.predicate {
+            Predicate::LiveBytesMax(_) | Predicate::LiveBytesGrowth(_) => true,
+            Predicate::TypeAbsent(g)
+            | Predicate::TypeCount { glob: g, .. }
+            | Predicate::TypeGrowth { glob: g, .. } => type_ok(g),
+        };
+        let window_ok = match &inv.during {
+            Window::Always => true,
+            Window::Range(a, b) => !is_fraction(a) && !is_fraction(b),
+            Window::Phase(name) => scenario
+                .phase(name)
+                .is_some_and(|p| !is_fraction(&p.from) && !is_fraction(&p.to)),
+        };
+        predicate_ok && window_ok
+    });
+    sc
+}
+
+fn is_fraction(e: &Endpoint) -> bool {
+    matches!(e, Endpoint::Fraction(_))
+}
+
+/// The scenario with every window that has a marker endpoint resolved against `marks`, as
+/// the run stands: a start marker not seen yet never opens its window, an end marker not seen
+/// yet leaves it open. Used live, and for the final check of a run stopped at a violation
+/// (which ends before its `end` marker).
+pub(crate) fn marker_windows(scenario: &Scenario, marks: &[Mark]) -> Scenario {
+    let mut sc = scenario.clone();
+    for inv in &mut sc.invariants {
+        let (from, to) = match &inv.during {
+            Window::Always => continue,
+            Window::Range(a, b) => (a.clone(), b.clone()),
+            Window::Phase(name) => match scenario.phase(name) {
+                Some(p) => (p.from.clone(), p.to.clone()),
+                None => continue,
+            },
+        };
+        if !matches!(from, Endpoint::Marker(_)) && !matches!(to, Endpoint::Marker(_)) {
+            continue;
+        }
+        let at = |label: &str| marks.iter().find(|m| m.label == label).map(|m| m.x);
+        let from = match from {
+            Endpoint::Marker(m) => Endpoint::At(at(&m).unwrap_or(u64::MAX)),
+            e => e,
+        };
+        let to = match to {
+            Endpoint::Marker(m) => at(&m).map_or(Endpoint::End, Endpoint::At),
+            e => e,
+        };
+        inv.during = Window::Range(from, to);
+    }
+    sc
+}
+
+fn find_hp(dir: &Path) -> Option<PathBuf> {
+    std::fs::read_dir(dir)
+        .ok()?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|e| e == "hp"))
+}
