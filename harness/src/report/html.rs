@@ -3,9 +3,9 @@
 
 use super::svg::{esc, Chart, Legend, LegendKind};
 use super::{
-    against_all, blessed_rows, blessed_sorted, direction, fmt_delta, fmt_delta_rel, fmt_opt,
-    fmt_rel, fmt_tol, invariant_line, summary, type_metric, views, BlessedChange, ReportInput,
-    View,
+    accepted, against_all, blessed_rows, blessed_sorted, direction, fmt_delta, fmt_delta_rel,
+    fmt_opt, fmt_rel, fmt_tol, invariant_line, summary, type_metric, views, BlessedChange,
+    ReportInput, View,
 };
 use crate::judge::compare::{Row, RowVerdict};
 use crate::measure::invariant::Outcome;
@@ -22,6 +22,7 @@ h3 { font-size: 16px; margin: 22px 0 8px; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 13px; }
 pre { background: #f6f6f4; border: 1px solid #e2e2de; padding: 10px 12px; overflow-x: auto; white-space: pre-wrap; }
 .lead { font-size: 16px; margin: 0 0 18px; }
+.accepted { margin: 0 0 14px; padding: 6px 14px; background: #fff8e6; border-left: 4px solid #e0a800; }
 .meta { color: #555; margin: 0 0 10px; }
 table { border-collapse: collapse; margin: 6px 0 12px; font-size: 14px; }
 th, td { border-bottom: 1px solid #e4e4e4; padding: 4px 10px; text-align: left; vertical-align: top; }
@@ -60,10 +61,33 @@ pub fn html(input: &ReportInput) -> String {
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>membound memory report</title>\n");
     let _ = writeln!(s, "<style>{STYLE}</style>\n</head>\n<body>\n<main>");
     let _ = writeln!(s, "<h1>Memory report</h1>");
+    // What the PR accepts comes first, as in the PR comment.
+    let accepted = accepted(input);
+    if !accepted.is_empty() {
+        let _ = writeln!(
+            s,
+            "<div class=\"accepted\">\n<p><strong>This PR changes {} baseline(s)</strong>, accepted with bless: review each as you review code.</p>\n<ul>",
+            accepted.len()
+        );
+        for a in &accepted {
+            let by = a.commit.map_or_else(
+                || " (not committed)".to_owned(),
+                |c| format!(" · in <code>{}</code> {}", esc(&c.id), esc(&c.subject)),
+            );
+            let _ = writeln!(
+                s,
+                "<li><a href=\"#{}\"><code>{}</code></a> {}{by}</li>",
+                blessed_anchor(a.scenario),
+                esc(a.scenario),
+                esc(&a.what)
+            );
+        }
+        s.push_str("</ul>\n</div>\n");
+    }
     let _ = writeln!(
         s,
         "<p class=\"lead\">{}</p>",
-        esc(&summary(&input.results).line(&against_all(input)))
+        esc(&summary(input).line(&against_all(input)))
     );
     let views = views(input);
     if !views.is_empty() {
@@ -97,6 +121,11 @@ fn anchor(name: &str) -> String {
         })
         .collect();
     format!("s-{id}")
+}
+
+/// The anchor of a scenario's entry among the baselines changed in the PR.
+fn blessed_anchor(name: &str) -> String {
+    format!("b{}", anchor(name))
 }
 
 fn badge(v: &View) -> String {
@@ -164,7 +193,7 @@ fn scenario(s: &mut String, v: &View, input: &ReportInput) {
     if v.new_at_base {
         let _ = write!(
             meta,
-            " · new: no baseline at {}",
+            " · added in this PR: no baseline at {}",
             esc(input.base_ref.as_deref().unwrap_or("the base ref"))
         );
     }
@@ -398,7 +427,8 @@ fn blessed_one(s: &mut String, c: &BlessedChange, base: &str) {
         (None, Some(_)) => {
             let _ = writeln!(
                 s,
-                "<h3><code>{}</code>: new baseline (none at {})</h3>",
+                "<h3 id=\"{}\"><code>{}</code>: new baseline (none at {})</h3>",
+                blessed_anchor(&c.scenario),
                 esc(&c.scenario),
                 esc(base)
             );
@@ -407,7 +437,8 @@ fn blessed_one(s: &mut String, c: &BlessedChange, base: &str) {
         (Some(_), None) => {
             let _ = writeln!(
                 s,
-                "<h3><code>{}</code>: baseline removed</h3>",
+                "<h3 id=\"{}\"><code>{}</code>: baseline removed</h3>",
+                blessed_anchor(&c.scenario),
                 esc(&c.scenario)
             );
             return;
@@ -418,11 +449,25 @@ fn blessed_one(s: &mut String, c: &BlessedChange, base: &str) {
     let rows = blessed_rows(c);
     let _ = writeln!(
         s,
-        "<h3><code>{}</code>: {} metric(s) changed since {}</h3>",
+        "<h3 id=\"{}\"><code>{}</code>: {} metric(s) changed since {}</h3>",
+        blessed_anchor(&c.scenario),
         esc(&c.scenario),
         rows.len(),
         esc(base)
     );
+    if let Some(by) = &c.commit {
+        let _ = writeln!(
+            s,
+            "<p class=\"meta\">blessed in <code>{}</code> {}{}</p>",
+            esc(&by.id),
+            esc(&by.subject),
+            if by.date.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", esc(&by.date))
+            }
+        );
+    }
     let mut notes = Vec::new();
     if old.fingerprint != new.fingerprint {
         notes.push(format!(

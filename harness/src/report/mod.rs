@@ -14,6 +14,7 @@
 //! the run, a chart says so). A reporter never decides pass or fail: a scenario's status is its
 //! `Verdict`.
 
+pub mod history;
 mod html;
 mod markdown;
 pub mod summary;
@@ -63,6 +64,184 @@ pub struct BlessedChange {
     pub old: Option<Baseline>,
     /// The baseline at the head; `None` when the PR removes it.
     pub new: Option<Baseline>,
+    /// The last commit between the base ref and the head that changed the baseline file: who
+    /// accepted the change is what a reviewer asks next. `None` when the change is not
+    /// committed yet (a working tree report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<Commit>,
+}
+
+/// A commit as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Commit {
+    /// The abbreviated id, as `git log --format=%h` prints it.
+    pub id: String,
+    /// The committer date, `YYYY-MM-DD` (`%cs`); empty when not known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub date: String,
+    /// The subject line.
+    pub subject: String,
+}
+
+/// A passing scenario's key figures in one line, as `membound run` prints them beside `ok`:
+/// `peak 36.1 KiB · steady 35.9 KiB · growth 0 B/kcycle`, then, for each whole-run metric that
+/// moved within tolerance, its change (`Δ allocations.count +0.4%`). Empty when the run
+/// measured nothing.
+pub fn key_figures(r: &ScenarioResult) -> String {
+    let mut parts: Vec<String> = r.current.as_ref().map(baseline_figures).unwrap_or_default();
+    if let Some(c) = &r.comparison {
+        for row in c
+            .rows
+            .iter()
+            .filter(|row| row.verdict == RowVerdict::Within && type_metric(&row.metric).is_none())
+        {
+            parts.push(format!("Δ {} {}", row.metric, fmt_delta_rel_or_abs(row)));
+        }
+    }
+    parts.join(" · ")
+}
+
+/// Peak, steady and growth of a baseline, simulator's or GHC's, as short phrases.
+fn baseline_figures(b: &Baseline) -> Vec<String> {
+    let get = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|m| b.metrics.get(*m).map(|v| v.as_f64()))
+    };
+    let mut out = Vec::new();
+    if let Some(p) = get(&["live_bytes.peak", "heap.peak"]) {
+        out.push(format!("peak {}", crate::units::fmt_bytes(p)));
+    }
+    if let Some(s) = get(&["live_bytes.steady", "heap.steady"]) {
+        out.push(format!("steady {}", crate::units::fmt_bytes(s)));
+    }
+    if let Some(g) = get(&["live_bytes.growth_per_kcycle"]) {
+        out.push(format!("growth {}/kcycle", crate::units::fmt_bytes(g)));
+    } else if let Some(g) = get(&["heap.growth_per_census"]) {
+        out.push(format!("growth {}/census", crate::units::fmt_bytes(g)));
+    }
+    out
+}
+
+/// A relative change, or the absolute one when the baseline is zero.
+fn fmt_delta_rel_or_abs(r: &Row) -> String {
+    match r.delta_rel() {
+        Some(_) => fmt_delta_rel(r),
+        None => fmt_delta(r),
+    }
+}
+
+/// What the PR accepts about one scenario, for the report's first lines.
+struct Accepted<'a> {
+    scenario: &'a str,
+    /// `re-blessed: allocations.count 11,000,190 → 15,000,238, +36.4%; live_bytes.peak +1.6%`,
+    /// `added: peak …`, `removed: …`.
+    what: String,
+    /// The commit that changed the baseline, when committed.
+    commit: Option<&'a Commit>,
+}
+
+/// How many of a re-blessed baseline's moves the headline names.
+const HEADLINE_MOVES: usize = 2;
+
+/// The PR's baseline changes in scenario order, each as one headline.
+fn accepted(input: &ReportInput) -> Vec<Accepted<'_>> {
+    let base = input.base_ref.as_deref().unwrap_or("the base ref");
+    blessed_sorted(input)
+        .into_iter()
+        .filter_map(|c| {
+            let what = match (&c.old, &c.new) {
+                (None, Some(n)) => {
+                    let figures = baseline_figures(n);
+                    if figures.is_empty() {
+                        format!("added (no baseline at {base})")
+                    } else {
+                        format!("added (no baseline at {base}): {}", figures.join(" · "))
+                    }
+                }
+                (Some(o), None) => {
+                    let figures = baseline_figures(o);
+                    if figures.is_empty() {
+                        "removed: its baseline is deleted".to_owned()
+                    } else {
+                        format!(
+                            "removed: its baseline is deleted (was {})",
+                            figures.join(" · ")
+                        )
+                    }
+                }
+                (Some(o), Some(n)) => format!("re-blessed: {}", reblessed_moves(c, o, n)),
+                (None, None) => return None,
+            };
+            Some(Accepted {
+                scenario: &c.scenario,
+                what,
+                commit: c.commit.as_ref(),
+            })
+        })
+        .collect()
+}
+
+/// The largest moves of a re-blessed baseline: whole-run metrics first (per-type ones only when
+/// no whole-run metric moved), by relative size; then what else changed.
+fn reblessed_moves(c: &BlessedChange, old: &Baseline, new: &Baseline) -> String {
+    let rows = blessed_rows(c);
+    let (whole, typed): (Vec<&Row>, Vec<&Row>) =
+        rows.iter().partition(|r| type_metric(&r.metric).is_none());
+    let mut pick = if whole.is_empty() { typed } else { whole };
+    let mag = |r: &Row| r.delta_rel().map_or(f64::INFINITY, f64::abs);
+    pick.sort_by(|a, b| {
+        mag(b)
+            .total_cmp(&mag(a))
+            .then_with(|| a.metric.cmp(&b.metric))
+    });
+    let mut parts: Vec<String> = pick
+        .iter()
+        .take(HEADLINE_MOVES)
+        .enumerate()
+        .map(|(i, r)| match (r.baseline, r.current) {
+            (Some(_), Some(_)) if i == 0 => format!(
+                "{} {} → {}, {}",
+                r.metric,
+                fmt_opt(&r.metric, r.baseline),
+                fmt_opt(&r.metric, r.current),
+                fmt_delta_rel_or_abs(r)
+            ),
+            (Some(_), Some(_)) => format!("{} {}", r.metric, fmt_delta_rel_or_abs(r)),
+            (None, _) => format!("{} new ({})", r.metric, fmt_opt(&r.metric, r.current)),
+            (_, None) => format!("{} gone", r.metric),
+        })
+        .collect();
+    let more = rows.len().saturating_sub(HEADLINE_MOVES.min(pick.len()));
+    if more > 0 {
+        parts.push(format!(
+            "{more} more {}",
+            if more == 1 { "metric" } else { "metrics" }
+        ));
+    }
+    if old.fingerprint != new.fingerprint {
+        parts.push("the scenario file changed".to_owned());
+    }
+    let invariants: Vec<&str> = new
+        .invariants
+        .iter()
+        .filter(|(k, v)| old.invariants.get(*k) != Some(*v))
+        .map(|(k, _)| k.as_str())
+        .chain(
+            old.invariants
+                .keys()
+                .filter(|k| !new.invariants.contains_key(*k))
+                .map(String::as_str),
+        )
+        .collect();
+    if !invariants.is_empty() {
+        parts.push(format!("invariants changed: {}", invariants.join(", ")));
+    }
+    if parts.is_empty() {
+        "no metric changed (only recorded facts such as the toolchain)".to_owned()
+    } else {
+        parts.join("; ")
+    }
 }
 
 /// The marker CI looks for to update the same PR comment.
@@ -102,6 +281,17 @@ impl<'a> View<'a> {
             };
         }
         let base = input.base.get(&r.scenario);
+        if base.is_none() {
+            // New in this PR: nothing at the base ref to compare with, so the run is shown
+            // against the baseline the PR adds rather than as a table of all-new metrics.
+            return View {
+                r,
+                baseline: r.baseline.as_ref(),
+                rows: own_rows(),
+                reblessed: false,
+                new_at_base: true,
+            };
+        }
         let reblessed = base != r.baseline.as_ref();
         let rows = match (base, &r.current) {
             _ if !reblessed => own_rows(),
@@ -115,7 +305,7 @@ impl<'a> View<'a> {
             baseline: base,
             rows,
             reblessed,
-            new_at_base: base.is_none(),
+            new_at_base: false,
         }
     }
 
@@ -243,6 +433,7 @@ impl<'a> View<'a> {
     /// The name of what the run is compared with, for captions.
     fn against(&self, input: &ReportInput) -> String {
         match (&input.base_ref, input.base.is_empty()) {
+            _ if self.new_at_base => "baseline this PR adds".to_owned(),
             (Some(r), false) => format!("baseline at {r}"),
             _ => "blessed baseline".to_owned(),
         }
@@ -285,6 +476,8 @@ impl Status {
 
 /// Counts for the one-line summary.
 struct Summary {
+    /// Baselines the PR changed (re-blessed, added or removed).
+    changed: usize,
     run: usize,
     failed: usize,
     skipped: usize,
@@ -293,8 +486,10 @@ struct Summary {
     invariant_failures: usize,
 }
 
-fn summary(results: &[ScenarioResult]) -> Summary {
+fn summary(input: &ReportInput) -> Summary {
+    let results = &input.results;
     Summary {
+        changed: input.blessed.len(),
         run: results.len(),
         failed: results.iter().filter(|r| r.verdict.failed()).count(),
         skipped: results
@@ -316,8 +511,18 @@ impl Summary {
         } else {
             String::new()
         };
+        // An accepted change is no regression of this run, but it is what the PR changes: the
+        // line never reads as all green without saying so.
+        let changed = if self.changed > 0 {
+            format!(
+                " · {} changed by this PR (listed above)",
+                plural(self.changed, "baseline", "baselines")
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{} run: {} passed, {} failed{skipped} · {} · {} · {} · compared with {against}",
+            "{} run: {} passed, {} failed{skipped} · {} · {} · {}{changed} · compared with {against}",
             plural(self.run, "scenario", "scenarios"),
             self.run - self.failed - self.skipped,
             self.failed,
@@ -547,6 +752,7 @@ mod tests {
     #[test]
     fn the_summary_counts_what_the_verdicts_say() {
         let s = Summary {
+            changed: 0,
             run: 4,
             failed: 3,
             skipped: 0,
@@ -559,6 +765,7 @@ mod tests {
             "4 scenarios run: 1 passed, 3 failed · 1 regression · 1 improvement · 1 invariant failure · compared with the blessed baselines"
         );
         let s = Summary {
+            changed: 2,
             run: 3,
             failed: 1,
             skipped: 1,
@@ -568,7 +775,7 @@ mod tests {
         };
         assert_eq!(
             s.line("the blessed baselines"),
-            "3 scenarios run: 1 passed, 1 failed, 1 skipped · 0 regressions · 0 improvements · 0 invariant failures · compared with the blessed baselines"
+            "3 scenarios run: 1 passed, 1 failed, 1 skipped · 0 regressions · 0 improvements · 0 invariant failures · 2 baselines changed by this PR (listed above) · compared with the blessed baselines"
         );
     }
 }
