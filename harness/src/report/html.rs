@@ -129,11 +129,10 @@ fn blessed_anchor(name: &str) -> String {
 }
 
 fn badge(v: &View) -> String {
-    let st = v.status();
     format!(
         "<span class=\"badge {}\">{}</span>",
-        st.css(),
-        esc(st.word())
+        v.status().css(),
+        esc(&v.status_text())
     )
 }
 

@@ -84,7 +84,7 @@ fn overview(s: &mut String, views: &[View]) {
             "| {} | {} | {} | {} → {} | {} |",
             icon(v.status()),
             code(v.name()),
-            v.status().word(),
+            v.status_text(),
             b.map_or("—".into(), fmt_bytes),
             v.current_peak_text(),
             fmt_rel(b, c)

@@ -313,6 +313,15 @@ impl<'a> View<'a> {
         &self.r.scenario
     }
 
+    /// The status as the overview shows it: a scenario the PR adds says so beside its verdict.
+    fn status_text(&self) -> String {
+        if self.new_at_base {
+            format!("{}, added in this PR", self.status().word())
+        } else {
+            self.status().word().to_owned()
+        }
+    }
+
     fn unit(&self) -> XUnit {
         self.r.x_unit
     }
