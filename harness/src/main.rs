@@ -683,8 +683,8 @@ fn check_ref(git_ref: &str) -> Result<()> {
     .with_context(|| format!("git does not know the ref `{git_ref}`"))
 }
 
-/// Scenarios whose baseline exists at the ref but not in the working tree: removed by the PR.
-fn removed_at_head(cfg: &Config, git_ref: &str) -> Result<Vec<String>> {
+/// The scenarios with a baseline committed at the ref.
+fn baselines_at(cfg: &Config, git_ref: &str) -> Result<Vec<String>> {
     let dir = format!("{}/", cfg.store.dir.display());
     let listing = git(
         &["ls-tree", "--name-only", git_ref, "--", &dir],
@@ -693,8 +693,15 @@ fn removed_at_head(cfg: &Config, git_ref: &str) -> Result<Vec<String>> {
     Ok(listing
         .lines()
         .filter_map(|l| Path::new(l).file_name()?.to_str()?.strip_suffix(".json"))
-        .filter(|name| !cfg.store.path(name).exists())
         .map(str::to_owned)
+        .collect())
+}
+
+/// Scenarios whose baseline exists at the ref but not in the working tree: removed by the PR.
+fn removed_at_head(cfg: &Config, git_ref: &str) -> Result<Vec<String>> {
+    Ok(baselines_at(cfg, git_ref)?
+        .into_iter()
+        .filter(|name| !cfg.store.path(name).exists())
         .collect())
 }
 
@@ -818,6 +825,10 @@ fn cmd_history(cfg: &Config, args: &HistoryArgs) -> Result<ExitCode> {
         .iter()
         .flat_map(|c| c.files.iter().filter_map(|(_, p)| stem(p)))
         .collect();
+    // A baseline untouched since `--since` still has a history: its value at the ref.
+    if let Some(r) = args.since {
+        names.extend(baselines_at(cfg, r)?);
+    }
     names.sort();
     names.dedup();
     let filter = Filter::new(args.filter, args.how, names.iter().map(String::as_str));

@@ -139,15 +139,17 @@ fn scope(input: &HistoryInput) -> Vec<String> {
 }
 
 /// What one scenario's section says when no metric is shown.
-fn nothing_shown(h: &ScenarioHistory, only: Option<&str>, names: &BTreeSet<String>) -> String {
+fn nothing_shown(input: &HistoryInput, h: &ScenarioHistory, names: &BTreeSet<String>) -> String {
+    let only = input.metric.as_deref();
     match only {
         Some(m) if !names.contains(m) => format!(
             "No metric `{m}` in any of its baselines (metrics: {}).",
             names.iter().cloned().collect::<Vec<_>>().join(", ")
         ),
-        _ if h.entries.len() <= 1 => {
-            "Blessed once: no metric has changed since.".to_owned()
-        }
+        _ if h.entries.len() <= 1 => match &input.since {
+            Some(r) => format!("No commit after {r} changed it."),
+            None => "Blessed once: no metric has changed since.".to_owned(),
+        },
         _ => "No metric changed (the commits changed only recorded facts such as the toolchain or the timeline).".to_owned(),
     }
 }
@@ -202,11 +204,7 @@ pub fn markdown(input: &HistoryInput) -> String {
             names.len()
         );
         if shown.is_empty() {
-            let _ = writeln!(
-                s,
-                "{}\n",
-                md_text(&nothing_shown(h, input.metric.as_deref(), &names))
-            );
+            let _ = writeln!(s, "{}\n", md_text(&nothing_shown(input, h, &names)));
         }
         for se in &shown {
             let _ = writeln!(s, "**`{}`**\n", se.metric.replace('|', "\\|"));
@@ -291,11 +289,7 @@ pub fn html(input: &HistoryInput) -> String {
             names.len()
         );
         if shown.is_empty() {
-            let _ = writeln!(
-                s,
-                "<p>{}</p>",
-                esc(&nothing_shown(h, input.metric.as_deref(), &names))
-            );
+            let _ = writeln!(s, "<p>{}</p>", esc(&nothing_shown(input, h, &names)));
         }
         for se in &shown {
             let _ = writeln!(s, "<h3><code>{}</code></h3>", esc(&se.metric));
