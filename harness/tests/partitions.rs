@@ -125,3 +125,55 @@ fn a_missing_results_directory_says_how_to_make_it() {
         "{err}"
     );
 }
+
+/// A partition run with its own work directory writes its results there (the directory CI
+/// uploads), and a passing scenario's line carries its key figures.
+#[test]
+fn a_partition_writes_results_in_its_own_work_dir_and_prints_key_figures() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for sub in ["scenarios", "baselines"] {
+        std::fs::create_dir_all(dir.path().join(sub)).expect("mkdir");
+    }
+    std::fs::write(
+        dir.path().join("scenarios/flat.toml"),
+        r#"description = "test"
+[run]
+simulator = "register_wb"
+cycles = 10_000
+sample_every = 1_000
+params = { slaves = 2, seed = 3, leak = "none" }
+[phases]
+steady = { cycles = [5_000, "end"] }
+"#,
+    )
+    .expect("scenario");
+    let membound = |args: &[&str]| {
+        let out = Command::cargo_bin("membound")
+            .expect("membound binary")
+            .current_dir(dir.path())
+            .env_remove("CI")
+            .args(["--work-dir", "part-1"])
+            .args(args)
+            .output()
+            .expect("run membound");
+        assert!(
+            out.status.success(),
+            "membound {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    membound(&["bless"]);
+    let text = membound(&["run", "--jobs", "1"]);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("scenario flat ... ok  "))
+        .unwrap_or_else(|| panic!("no ok line with figures:\n{text}"));
+    assert!(
+        line.contains("peak ") && line.contains(" · steady ") && line.contains(" · growth "),
+        "{line}"
+    );
+    assert!(dir.path().join("part-1/results/flat.json").is_file());
+    let md = membound(&["report", "--results", "part-1/results"]);
+    assert!(md.contains("1 scenario run: 1 passed"), "{md}");
+}

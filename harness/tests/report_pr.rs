@@ -186,3 +186,25 @@ fn test_data_is_consistent_with_the_comparison_rules() {
         }
     }
 }
+
+/// The figures `membound run` prints beside a passing scenario's `ok`: peak, steady and growth
+/// of this run, then each whole-run metric that moved within tolerance.
+#[test]
+fn key_figures_of_a_passing_run() {
+    let input = input();
+    let get = |name: &str| {
+        input
+            .results
+            .iter()
+            .find(|r| r.scenario == name)
+            .expect("result")
+    };
+    assert_eq!(
+        report::key_figures(get("register_wb_six_slaves")),
+        "peak 471 KiB · steady 466 KiB · growth 0 B/kcycle"
+    );
+    assert_eq!(
+        report::key_figures(get("wishbone_interconnect")),
+        "peak 614 KiB · steady 611 KiB · growth 0 B/kcycle · Δ rss.peak +4.5%"
+    );
+}
