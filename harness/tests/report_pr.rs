@@ -11,6 +11,8 @@ use membound::store::Baseline;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+// Shared with the other report tests; this one uses only its reader.
+#[allow(dead_code)]
 mod report_data;
 use report_data::read_dir_json;
 
