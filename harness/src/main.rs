@@ -775,7 +775,7 @@ struct LoggedCommit {
 }
 
 fn cmd_history(cfg: &Config, args: &HistoryArgs) -> Result<ExitCode> {
-    use membound::report::history::{HistoryEntry, HistoryInput, ScenarioHistory, Shallow};
+    use membound::report::{HistoryEntry, HistoryInput, ScenarioHistory, Shallow};
     let hint = "run it inside the repository's work tree, with the baselines committed";
     if let Some(r) = args.since {
         check_ref(r)?;
@@ -899,8 +899,8 @@ fn cmd_history(cfg: &Config, args: &HistoryArgs) -> Result<ExitCode> {
         shallow,
     };
     let text = match args.format {
-        Format::Markdown => membound::report::history::markdown(&input),
-        Format::Html => membound::report::history::html(&input),
+        Format::Markdown => membound::report::history_markdown(&input),
+        Format::Html => membound::report::history_html(&input),
     };
     write_output(args.output, &text)?;
     Ok(ExitCode::SUCCESS)

@@ -4,9 +4,10 @@
 
 use super::svg::{trim_number, ByteAxis, BASELINE_COLOUR, CURRENT_COLOUR};
 use super::{
-    accepted, against_all, blessed_rows, blessed_sorted, direction, fmt_at, fmt_delta,
-    fmt_delta_rel, fmt_opt, fmt_rel, fmt_tol, invariant_line, summary, type_metric, views,
-    BlessedChange, ReportInput, Status, View, MARKER, TOP_MOVERS,
+    accepted, against_all, blessed_rows, blessed_sorted, commits_phrase, direction, fmt_at,
+    fmt_delta, fmt_delta_rel, fmt_history_step, fmt_history_value, fmt_opt, fmt_rel, fmt_tol,
+    invariant_line, nothing_shown, scope, series, summary, type_metric, views, BlessedChange,
+    HistoryInput, ReportInput, Status, View, MARKER, TOP_MOVERS,
 };
 use crate::judge::compare::Row;
 use crate::units::fmt_bytes;
@@ -494,6 +495,54 @@ fn blessed_one(s: &mut String, c: &BlessedChange, input: &ReportInput) {
         s.push('\n');
     }
     let _ = writeln!(s, "</details>\n");
+}
+
+/// The history as markdown: per scenario, per metric shown, a table of the commits that moved it.
+pub fn history_markdown(input: &HistoryInput) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "## Baseline history\n");
+    for n in scope(input) {
+        let _ = writeln!(s, "{}\n", text(&n));
+    }
+    if input.scenarios.is_empty() {
+        let _ = writeln!(s, "No baseline changed in the history seen.");
+    }
+    for h in &input.scenarios {
+        let (shown, names) = series(h, input.metric.as_deref());
+        let _ = writeln!(s, "### `{}`\n", h.scenario);
+        let _ = writeln!(
+            s,
+            "{} · {} of {} metrics shown\n",
+            text(&commits_phrase(h)),
+            shown.len(),
+            names.len()
+        );
+        if shown.is_empty() {
+            let _ = writeln!(s, "{}\n", text(&nothing_shown(input, h, &names)));
+        }
+        for se in &shown {
+            let _ = writeln!(s, "**`{}`**\n", se.metric.replace('|', "\\|"));
+            let _ = writeln!(
+                s,
+                "| commit | date | subject | value | Δ | Δ% |\n|:--|:--|:--|--:|--:|--:|"
+            );
+            for i in se.steps_or_removal() {
+                let e = &h.entries[i];
+                let prev = i.checked_sub(1).and_then(|j| se.values[j]);
+                let (d, rel) = fmt_history_step(&se.metric, prev, se.values[i]);
+                let _ = writeln!(
+                    s,
+                    "| `{}` | {} | {} | {} | {d} | {rel} |",
+                    e.commit.id,
+                    e.commit.date,
+                    text(&e.commit.subject),
+                    fmt_history_value(&se.metric, se.values[i])
+                );
+            }
+            s.push('\n');
+        }
+    }
+    s
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -7,6 +7,10 @@
 //! let page = report::html(&input);          // no network: inline CSS and SVG only
 //! ```
 //!
+//! `HistoryInput` (the baselines as each commit that changed them left them) renders the same
+//! two ways, `history_markdown` and `history_html`, with one step chart per metric; and
+//! `key_figures` is the line `membound run` prints beside a passing scenario.
+//!
 //! Both are pure functions of their input: no I/O, no git, no clock, no environment. The front
 //! end reads the results, the baselines at the base ref and the blessed changes, and passes
 //! them in; the same input always gives the same bytes. Every figure shown comes from the input:
@@ -14,14 +18,13 @@
 //! the run, a chart says so). A reporter never decides pass or fail: a scenario's status is its
 //! `Verdict`.
 
-pub mod history;
 mod html;
 mod markdown;
 pub mod summary;
 mod svg;
 
-pub use html::html;
-pub use markdown::markdown;
+pub use html::{history_html, html};
+pub use markdown::{history_markdown, markdown};
 
 use crate::judge::compare::{default_tolerance, fmt_tol, fmt_value, judge, Row, RowVerdict};
 use crate::judge::verdict::Hints;
@@ -33,7 +36,7 @@ use crate::store::{Baseline, ChartTimeline};
 use crate::units::fmt_int;
 use crate::XUnit;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Everything a report shows.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -745,6 +748,185 @@ fn direction(r: &Row) -> &'static str {
     }
 }
 
+// The history of baselines in git (`membound history`): per scenario, the baseline as each
+// commit that changed its file left it, rendered by `history_markdown` and `history_html`. The
+// front end walks `git log` and `git show`; nothing between commits is inferred.
+
+/// Everything a history shows.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HistoryInput {
+    /// One history per scenario, in the order shown.
+    pub scenarios: Vec<ScenarioHistory>,
+    /// Only this metric (a flat name, `types.<label>.<field>` for per-type ones); `None`: every
+    /// metric whose value changed.
+    #[serde(default)]
+    pub metric: Option<String>,
+    /// The ref the history starts after (`--since`), when limited.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Set when the repository is a shallow clone: the history may begin later than the
+    /// baselines did.
+    #[serde(default)]
+    pub shallow: Option<Shallow>,
+}
+
+/// How far a shallow clone let the front end see.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Shallow {
+    /// The oldest commit seen that changed a baseline, if any.
+    pub oldest: Option<Commit>,
+    /// How many commits of the clone's history were visible.
+    pub depth: usize,
+}
+
+/// One scenario's baseline over the commits that changed its file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ScenarioHistory {
+    /// The scenario.
+    pub scenario: String,
+    /// Oldest first.
+    pub entries: Vec<HistoryEntry>,
+}
+
+/// The baseline as one commit left it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The commit.
+    pub commit: Commit,
+    /// The baseline at that commit; `None` where the commit deleted it (or, for the starting
+    /// point of `--since`, where it did not exist yet).
+    pub baseline: Option<Baseline>,
+}
+
+/// One metric's values along a scenario's entries.
+struct Series {
+    metric: String,
+    values: Vec<Option<f64>>,
+}
+
+impl Series {
+    /// Indices of the entries where the value differs from the entry before (the first entry
+    /// that has a value counts as a move from nothing).
+    fn steps(&self) -> Vec<usize> {
+        (0..self.values.len())
+            .filter(|&i| {
+                if i == 0 {
+                    self.values[0].is_some()
+                } else {
+                    self.values[i] != self.values[i - 1]
+                }
+            })
+            .collect()
+    }
+
+    fn changed(&self) -> bool {
+        self.values.windows(2).any(|w| w[0] != w[1])
+    }
+}
+
+/// The metrics shown for one scenario, and the names of all it had.
+fn series(h: &ScenarioHistory, only: Option<&str>) -> (Vec<Series>, BTreeSet<String>) {
+    let flat: Vec<_> = h
+        .entries
+        .iter()
+        .map(|e| {
+            e.baseline
+                .as_ref()
+                .map(|b| crate::measure::metrics::flatten(&b.metrics, &b.types))
+                .unwrap_or_default()
+        })
+        .collect();
+    let names: BTreeSet<String> = flat.iter().flat_map(|m| m.keys().cloned()).collect();
+    let shown = names
+        .iter()
+        .filter(|n| only.is_none_or(|m| m == n.as_str()))
+        .map(|n| Series {
+            metric: n.clone(),
+            values: flat.iter().map(|m| m.get(n).map(|v| v.as_f64())).collect(),
+        })
+        .filter(|s| only.is_some() || s.changed())
+        .collect();
+    (shown, names)
+}
+
+/// Notes on what the history covers: `--since`, a shallow clone.
+fn scope(input: &HistoryInput) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(r) = &input.since {
+        notes.push(format!(
+            "Commits after {r}; the first row of each table is the value at {r}."
+        ));
+    }
+    if let Some(sh) = &input.shallow {
+        let from = sh.oldest.as_ref().map_or_else(
+            || "no commit that changed a baseline".to_owned(),
+            |c| format!("back to {} ({}, {})", c.id, c.date, c.subject),
+        );
+        notes.push(format!(
+            "Shallow clone: git could see {} commit(s), {from}; older changes are not shown (hint: `git fetch --unshallow` to see them all).",
+            sh.depth
+        ));
+    }
+    notes
+}
+
+/// What one scenario's section says when no metric is shown.
+fn nothing_shown(input: &HistoryInput, h: &ScenarioHistory, names: &BTreeSet<String>) -> String {
+    let only = input.metric.as_deref();
+    match only {
+        Some(m) if !names.contains(m) => format!(
+            "No metric `{m}` in any of its baselines (metrics: {}).",
+            names.iter().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        _ if h.entries.len() <= 1 => match &input.since {
+            Some(r) => format!("No commit after {r} changed it."),
+            None => "Blessed once: no metric has changed since.".to_owned(),
+        },
+        _ => "No metric changed (the commits changed only recorded facts such as the toolchain or the timeline).".to_owned(),
+    }
+}
+
+fn fmt_history_value(metric: &str, v: Option<f64>) -> String {
+    v.map_or_else(|| "— (no baseline)".to_owned(), |v| fmt_value(metric, v))
+}
+
+fn fmt_history_step(metric: &str, old: Option<f64>, new: Option<f64>) -> (String, String) {
+    match (old, new) {
+        (Some(o), Some(n)) => {
+            let d = n - o;
+            let abs = format!("{}{}", if d > 0.0 { "+" } else { "" }, fmt_value(metric, d));
+            let rel = if o != 0.0 {
+                format!("{:+.1}%", d / o.abs() * 100.0)
+            } else {
+                String::new()
+            };
+            (abs, rel)
+        }
+        _ => (String::new(), String::new()),
+    }
+}
+
+fn commits_phrase(h: &ScenarioHistory) -> String {
+    let n = h.entries.len();
+    format!(
+        "{n} commit{} changed `baselines/{}.json`",
+        if n == 1 { "" } else { "s" },
+        h.scenario
+    )
+}
+
+impl Series {
+    /// The entries a table lists: every step, and a removal (a value gone) too.
+    fn steps_or_removal(&self) -> Vec<usize> {
+        let steps = self.steps();
+        if steps.is_empty() && !self.values.is_empty() {
+            // Shown on request but never set: one row says so.
+            return vec![0];
+        }
+        steps
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -786,5 +968,22 @@ mod tests {
             s.line("the blessed baselines"),
             "3 scenarios run: 1 passed, 1 failed, 1 skipped · 0 regressions · 0 improvements · 0 invariant failures · 2 baselines changed by this PR (listed above) · compared with the blessed baselines"
         );
+    }
+
+    fn series_of(values: &[Option<f64>]) -> Series {
+        Series {
+            metric: "m".into(),
+            values: values.to_vec(),
+        }
+    }
+
+    #[test]
+    fn steps_are_the_commits_that_moved_a_value() {
+        let s = series_of(&[Some(1.0), Some(1.0), Some(2.0), None, Some(2.0)]);
+        assert_eq!(s.steps(), vec![0, 2, 3, 4]);
+        assert!(s.changed());
+        let s = series_of(&[None, Some(3.0), Some(3.0)]);
+        assert_eq!(s.steps(), vec![1]);
+        assert!(!series_of(&[Some(1.0), Some(1.0)]).changed());
     }
 }
