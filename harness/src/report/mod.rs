@@ -970,6 +970,94 @@ mod tests {
         );
     }
 
+    /// A baseline with these whole-run and per-type metrics and invariant outcomes.
+    fn baseline(
+        metrics: &[(&str, u64)],
+        types: &[(&str, &str, u64)],
+        inv: &[(&str, &str)],
+    ) -> Baseline {
+        let mut t = serde_json::Map::new();
+        for (l, f, v) in types {
+            t.entry(l.to_string())
+                .or_insert_with(|| serde_json::json!({}))[*f] = (*v).into();
+        }
+        serde_json::from_value(serde_json::json!({
+            "scenario": "s",
+            "fingerprint": "f",
+            "description": "",
+            "metrics": metrics.iter().map(|(m, v)| (m.to_string(), *v)).collect::<BTreeMap<_, _>>(),
+            "types": t,
+            "invariants": inv.iter().map(|(n, o)| (n.to_string(), o.to_string())).collect::<BTreeMap<_, _>>(),
+            "toolchain": {},
+            "host": {},
+            "timeline": { "x_unit": "cycles", "points": [] },
+        }))
+        .expect("a baseline")
+    }
+
+    fn headline(old: Option<Baseline>, new: Option<Baseline>) -> String {
+        let input = ReportInput {
+            base_ref: Some("origin/main".into()),
+            blessed: vec![BlessedChange {
+                scenario: "s".into(),
+                old,
+                new,
+                commit: None,
+            }],
+            ..Default::default()
+        };
+        accepted(&input).remove(0).what
+    }
+
+    #[test]
+    fn a_reblessed_headline_names_the_largest_whole_run_moves_then_the_rest() {
+        let old = baseline(
+            &[
+                ("allocations.count", 11_000_190),
+                ("live_bytes.peak", 36_966),
+                ("rss.peak", 100),
+            ],
+            &[("T", "peak_count", 10)],
+            &[("no growth", "held (39 samples)")],
+        );
+        let mut new = baseline(
+            &[
+                ("allocations.count", 15_000_238),
+                ("live_bytes.peak", 37_558),
+                ("rss.peak", 100),
+            ],
+            &[("T", "peak_count", 40)],
+            &[("no growth", "held (40 samples)")],
+        );
+        new.fingerprint = "g".into();
+        assert_eq!(
+            headline(Some(old.clone()), Some(new)),
+            "re-blessed: allocations.count 11,000,190 → 15,000,238, +36.4%; live_bytes.peak +1.6%; 1 more metric; the scenario file changed; invariants changed: no growth"
+        );
+        // Per-type moves are named only when no whole-run metric moved.
+        let types_only = baseline(
+            &[
+                ("allocations.count", 11_000_190),
+                ("live_bytes.peak", 36_966),
+                ("rss.peak", 100),
+            ],
+            &[("T", "peak_count", 12)],
+            &[("no growth", "held (39 samples)")],
+        );
+        assert_eq!(
+            headline(Some(old.clone()), Some(types_only)),
+            "re-blessed: types.T.peak_count 10 → 12, +20.0%"
+        );
+        assert_eq!(
+            headline(Some(old.clone()), None),
+            "removed: its baseline is deleted (was peak 36.1 KiB)"
+        );
+        assert_eq!(
+            headline(None, Some(old)),
+            "added (no baseline at origin/main): peak 36.1 KiB"
+        );
+    }
+
     fn series_of(values: &[Option<f64>]) -> Series {
         Series {
             metric: "m".into(),
