@@ -1,4 +1,5 @@
-//! The `membound` command line: run scenarios, bless baselines, read a profile, write reports.
+//! The `membound` command line: run scenarios, bless baselines, read a profile, write reports
+//! and the history of baselines in git.
 //!
 //! A thin front end over the library: it reads the environment and the file system, calls the
 //! pipeline, and prints. The same binary serves as the probe child of simulator scenarios.
