@@ -1,4 +1,5 @@
-//! The `membound` command line: run scenarios, bless baselines, read a profile, write reports.
+//! The `membound` command line: run scenarios, bless baselines, read a profile, write reports
+//! and the history of baselines in git.
 //!
 //! A thin front end over the library: it reads the environment and the file system, calls the
 //! pipeline, and prints. The same binary serves as the probe child of simulator scenarios.
@@ -98,6 +99,31 @@ enum Cmd {
         /// Compare with the baselines at this git ref (default: the working tree's).
         #[arg(long)]
         base: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Markdown)]
+        format: Format,
+        /// Output file (default: standard output).
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+        /// A directory of results to report (repeatable: the partitions of a suite spread over
+        /// machines merge into one report). Default: `<work-dir>/results`.
+        #[arg(long = "results", value_name = "DIR")]
+        results: Vec<PathBuf>,
+    },
+    /// The history of baselines in git: each metric's value at every commit that changed it.
+    History {
+        /// A scenario's name (only it), a glob (`register_wb_*`), or text names contain.
+        filter: Option<String>,
+        /// Match the filter against whole names.
+        #[arg(long)]
+        exact: bool,
+        /// Only this metric (`live_bytes.peak`, `types.<label>.peak_count`); default: every
+        /// metric that changed.
+        #[arg(long)]
+        metric: Option<String>,
+        /// Only commits after this git ref (the value at the ref is the starting point).
+        #[arg(long, value_name = "REF")]
+        since: Option<String>,
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Markdown)]
         format: Format,
@@ -204,12 +230,34 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             base,
             format,
             output,
+            results,
         } => cmd_report(
             &cfg,
-            filter.as_deref(),
-            base.as_deref(),
+            &ReportArgs {
+                filter: filter.as_deref(),
+                base: base.as_deref(),
+                format,
+                output: output.as_deref(),
+                results: &results,
+            },
+        ),
+        Cmd::History {
+            filter,
+            exact,
+            metric,
+            since,
             format,
-            output.as_deref(),
+            output,
+        } => cmd_history(
+            &cfg,
+            &HistoryArgs {
+                filter: filter.as_deref(),
+                how: how(exact),
+                metric: metric.as_deref(),
+                since: since.as_deref(),
+                format,
+                output: output.as_deref(),
+            },
         ),
     }
 }
@@ -301,7 +349,14 @@ fn cmd_run(
                 }
                 let r = pipeline::check(s, cfg, &mut |e: Event| show_event(&s.name, &e));
                 let line = match r.verdict.status {
-                    Status::Passed => format!("scenario {} ... ok", s.name),
+                    Status::Passed => {
+                        let figures = membound::report::key_figures(&r);
+                        if figures.is_empty() {
+                            format!("scenario {} ... ok", s.name)
+                        } else {
+                            format!("scenario {} ... ok  {figures}", s.name)
+                        }
+                    }
                     Status::Failed => format!("scenario {} ... FAILED", s.name),
                     Status::Skipped => format!(
                         "scenario {} ... ignored, {}",
@@ -494,15 +549,122 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
     Ok(code)
 }
 
-fn cmd_report(
-    cfg: &Config,
-    filter: Option<&str>,
-    base: Option<&str>,
+/// What `report` was asked for.
+struct ReportArgs<'a> {
+    filter: Option<&'a str>,
+    base: Option<&'a str>,
     format: Format,
-    output: Option<&Path>,
-) -> Result<ExitCode> {
-    let dir = &cfg.store.results_dir;
-    let mut results = Vec::new();
+    output: Option<&'a Path>,
+    /// Results directories; empty means the work directory's.
+    results: &'a [PathBuf],
+}
+
+fn cmd_report(cfg: &Config, args: &ReportArgs) -> Result<ExitCode> {
+    let default_dirs = [cfg.store.results_dir.clone()];
+    let dirs = if args.results.is_empty() {
+        &default_dirs[..]
+    } else {
+        args.results
+    };
+    // name → (file, result), merged over every directory: one scenario, one result.
+    let mut found: BTreeMap<String, (PathBuf, ScenarioResult)> = BTreeMap::new();
+    for dir in dirs {
+        for (p, r) in read_results(dir)? {
+            if let Some((other, _)) = found.get(&r.scenario) {
+                bail!(
+                    "scenario `{}` has results in two directories: {} and {} (hint: each partition writes its own results directory and runs each scenario once; remove the stale one)",
+                    r.scenario,
+                    other.display(),
+                    p.display()
+                );
+            }
+            found.insert(r.scenario.clone(), (p, r));
+        }
+    }
+    let mut candidates: Vec<String> = found.keys().cloned().collect();
+    let removed_names = match args.base {
+        Some(git_ref) => {
+            check_ref(git_ref)?;
+            removed_at_head(cfg, git_ref)?
+        }
+        None => Vec::new(),
+    };
+    candidates.extend(removed_names.iter().cloned());
+    let filter = Filter::new(
+        args.filter,
+        Match::Usual,
+        candidates.iter().map(String::as_str),
+    );
+    // Results of scenarios since deleted or renamed are left behind in target/: skip them.
+    let results: Vec<ScenarioResult> = found
+        .into_values()
+        .map(|(_, r)| r)
+        .filter(|r| {
+            cfg.run
+                .scenarios_dir
+                .join(format!("{}.toml", r.scenario))
+                .is_file()
+                && filter.matches(&r.scenario)
+        })
+        .collect();
+    let mut base_map = BTreeMap::new();
+    let mut blessed = Vec::new();
+    if let Some(git_ref) = args.base {
+        for r in &results {
+            let rel = cfg.store.path(&r.scenario);
+            let old = git_show(git_ref, &rel)?;
+            let new: Option<Baseline> = cfg.store.read(&r.scenario)?;
+            if old != new {
+                blessed.push(membound::report::BlessedChange {
+                    scenario: r.scenario.clone(),
+                    old: old.clone(),
+                    new,
+                    commit: last_commit(git_ref, &rel)?,
+                });
+            }
+            if let Some(o) = old {
+                base_map.insert(r.scenario.clone(), o);
+            }
+        }
+        // A baseline the PR deleted has no result to carry it: say so, or a reviewer never
+        // learns the scenario stopped being guarded.
+        for name in removed_names.iter().filter(|n| filter.matches(n)) {
+            let rel = cfg.store.path(name);
+            blessed.push(membound::report::BlessedChange {
+                scenario: name.clone(),
+                old: git_show(git_ref, &rel)?,
+                new: None,
+                commit: last_commit(git_ref, &rel)?,
+            });
+        }
+    }
+    let input = membound::report::ReportInput {
+        results,
+        base_ref: args.base.map(String::from),
+        base: base_map,
+        blessed,
+        hints: cfg.hints.clone(),
+    };
+    let text = match args.format {
+        Format::Markdown => membound::report::markdown(&input),
+        Format::Html => membound::report::html(&input),
+    };
+    write_output(args.output, &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes a report to a file, or prints it.
+fn write_output(output: Option<&Path>, text: &str) -> Result<()> {
+    match output {
+        Some(p) => membound::store::write_atomic(p, text.as_bytes())
+            .with_context(|| format!("writing {}", p.display()))?,
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
+/// The result files of one directory, in name order.
+fn read_results(dir: &Path) -> Result<Vec<(PathBuf, ScenarioResult)>> {
     let entries = std::fs::read_dir(dir).with_context(|| {
         format!(
             "reading results in {} (hint: run `cargo xtask run` or `cargo test` first)",
@@ -514,62 +676,107 @@ fn cmd_report(
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     paths.sort();
-    let names: Vec<String> = paths
-        .iter()
-        .filter_map(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
-        .collect();
-    let filter = Filter::new(filter, Match::Usual, names.iter().map(String::as_str));
-    for p in paths {
-        let text =
-            std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-        let r: ScenarioResult = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not a result file", p.display()))?;
-        // Results of scenarios since deleted or renamed are left behind in target/: skip them.
-        if cfg
-            .run
-            .scenarios_dir
-            .join(format!("{}.toml", r.scenario))
-            .is_file()
-            && filter.matches(&r.scenario)
-        {
-            results.push(r);
+    paths
+        .into_iter()
+        .map(|p| {
+            let text =
+                std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+            let r: ScenarioResult = serde_json::from_str(&text)
+                .with_context(|| format!("{} is not a result file", p.display()))?;
+            Ok((p, r))
+        })
+        .collect()
+}
+
+/// Runs git with these arguments and returns its standard output; a failure says what git
+/// said and, as `hint`, how to recover.
+fn git(args: &[&str], hint: &str) -> Result<String> {
+    let out = std::process::Command::new("git")
+        .args(args)
+        .output()
+        .with_context(|| format!("running git {} (hint: is git installed?)", args.join(" ")))?;
+    if !out.status.success() {
+        bail!(
+            "git {} failed: {} (hint: {hint})",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    String::from_utf8(out.stdout)
+        .with_context(|| format!("git {} printed text that is not UTF-8", args.join(" ")))
+}
+
+/// How to get a ref git does not know: `origin/main` is fetched from `origin`.
+fn fetch_hint(git_ref: &str) -> String {
+    match git_ref.split_once('/') {
+        Some((remote, branch)) if !remote.is_empty() && !branch.is_empty() => {
+            format!("fetch the base ref: git fetch {remote} {branch}")
         }
+        _ => format!("fetch the base ref: git fetch origin {git_ref}"),
     }
-    let mut base_map = BTreeMap::new();
-    let mut blessed = Vec::new();
-    if let Some(git_ref) = base {
-        for r in &results {
-            let rel = cfg.store.path(&r.scenario);
-            let old = git_show(git_ref, &rel)?;
-            let new: Option<Baseline> = cfg.store.read(&r.scenario)?;
-            if old != new {
-                blessed.push(membound::report::BlessedChange {
-                    scenario: r.scenario.clone(),
-                    old: old.clone(),
-                    new,
-                });
-            }
-            if let Some(o) = old {
-                base_map.insert(r.scenario.clone(), o);
-            }
-        }
-    }
-    let input = membound::report::ReportInput {
-        results,
-        base_ref: base.map(String::from),
-        base: base_map,
-        blessed,
-        hints: cfg.hints.clone(),
-    };
-    let text = match format {
-        Format::Markdown => membound::report::markdown(&input),
-        Format::Html => membound::report::html(&input),
-    };
-    match output {
-        Some(p) => membound::store::write_atomic(p, text.as_bytes())?,
-        None => print!("{text}"),
-    }
-    Ok(ExitCode::SUCCESS)
+}
+
+/// Fails early, with the fetch to run, when git does not know the ref.
+fn check_ref(git_ref: &str) -> Result<()> {
+    git(
+        &[
+            "rev-parse",
+            "--verify",
+            "--quiet",
+            &format!("{git_ref}^{{commit}}"),
+        ],
+        &fetch_hint(git_ref),
+    )
+    .map(|_| ())
+    .with_context(|| format!("git does not know the ref `{git_ref}`"))
+}
+
+/// The scenarios with a baseline committed at the ref.
+fn baselines_at(cfg: &Config, git_ref: &str) -> Result<Vec<String>> {
+    let dir = format!("{}/", cfg.store.dir.display());
+    let listing = git(
+        &["ls-tree", "--name-only", git_ref, "--", &dir],
+        &fetch_hint(git_ref),
+    )?;
+    Ok(listing
+        .lines()
+        .filter_map(|l| Path::new(l).file_name()?.to_str()?.strip_suffix(".json"))
+        .map(str::to_owned)
+        .collect())
+}
+
+/// Scenarios whose baseline exists at the ref but not in the working tree: removed by the PR.
+fn removed_at_head(cfg: &Config, git_ref: &str) -> Result<Vec<String>> {
+    Ok(baselines_at(cfg, git_ref)?
+        .into_iter()
+        .filter(|name| !cfg.store.path(name).exists())
+        .collect())
+}
+
+/// The separator of fields in the `--format` of git log (a control character no subject has).
+const FIELD: char = '\u{1f}';
+/// The commit fields reports show: short id, committer date, subject.
+const COMMIT_FORMAT: &str = "--format=%h%x1f%cs%x1f%s";
+
+fn parse_commit(line: &str) -> Option<membound::report::Commit> {
+    let mut f = line.splitn(3, FIELD);
+    Some(membound::report::Commit {
+        id: f.next()?.to_owned(),
+        date: f.next()?.to_owned(),
+        subject: f.next()?.to_owned(),
+    })
+}
+
+/// The last commit after the base ref that changed a baseline file; `None` if none did (the
+/// change is not committed yet).
+fn last_commit(git_ref: &str, path: &Path) -> Result<Option<membound::report::Commit>> {
+    let range = format!("{git_ref}..HEAD");
+    let path = path.to_string_lossy();
+    let out = git(
+        &["log", "-1", COMMIT_FORMAT, &range, "--", &path],
+        &fetch_hint(git_ref),
+    )?;
+    Ok(out.lines().next().and_then(parse_commit))
 }
 
 /// A baseline as committed at a git ref; `None` if the file does not exist there.
@@ -578,17 +785,173 @@ fn git_show(git_ref: &str, path: &Path) -> Result<Option<Baseline>> {
         .arg("show")
         .arg(format!("{git_ref}:{}", path.display()))
         .output()
-        .context("running git")?;
+        .context("running git (hint: is git installed?)")?;
     if !out.status.success() {
         let err = String::from_utf8_lossy(&out.stderr);
         if err.contains("does not exist") || err.contains("exists on disk, but not in") {
             return Ok(None);
         }
-        bail!("git show {git_ref}:{}: {}", path.display(), err.trim());
+        bail!(
+            "git show {git_ref}:{}: {} (hint: {})",
+            path.display(),
+            err.trim(),
+            fetch_hint(git_ref)
+        );
     }
     let b = serde_json::from_slice(&out.stdout)
         .with_context(|| format!("{git_ref}:{} is not a baseline", path.display()))?;
     Ok(Some(b))
+}
+
+/// What `history` was asked for.
+struct HistoryArgs<'a> {
+    filter: Option<&'a str>,
+    how: Match,
+    metric: Option<&'a str>,
+    since: Option<&'a str>,
+    format: Format,
+    output: Option<&'a Path>,
+}
+
+/// One commit of `git log --name-status` over the baselines: the files it added, modified or
+/// deleted, as (deleted, path from the repository's root).
+struct LoggedCommit {
+    commit: membound::report::Commit,
+    /// The full id, to read files at.
+    full: String,
+    files: Vec<(bool, String)>,
+}
+
+fn cmd_history(cfg: &Config, args: &HistoryArgs) -> Result<ExitCode> {
+    use membound::report::{HistoryEntry, HistoryInput, ScenarioHistory, Shallow};
+    let hint = "run it inside the repository's work tree, with the baselines committed";
+    if let Some(r) = args.since {
+        check_ref(r)?;
+    }
+    let shallow = git(&["rev-parse", "--is-shallow-repository"], hint)?.trim() == "true";
+    let dir = format!("{}/", cfg.store.dir.display());
+    let range = args.since.map(|r| format!("{r}..HEAD"));
+    let mut log_args = vec![
+        "log",
+        "--no-renames",
+        "--name-status",
+        "--format=%x1e%H%x1f%h%x1f%cs%x1f%s",
+    ];
+    if let Some(r) = &range {
+        log_args.push(r);
+    }
+    log_args.extend(["--", &dir]);
+    let log = git(&log_args, hint)?;
+    let mut commits: Vec<LoggedCommit> = log
+        .split('\u{1e}')
+        .filter(|r| !r.trim().is_empty())
+        .filter_map(|record| {
+            let mut lines = record.lines();
+            let (full, rest) = lines.next()?.split_once(FIELD)?;
+            let commit = parse_commit(rest)?;
+            let files = lines
+                .filter_map(|l| {
+                    let (status, path) = l.split_once('\t')?;
+                    Some((status.starts_with('D'), path.to_owned()))
+                })
+                .filter(|(_, p)| p.ends_with(".json"))
+                .collect();
+            Some(LoggedCommit {
+                commit,
+                full: full.to_owned(),
+                files,
+            })
+        })
+        .collect();
+    commits.reverse(); // oldest first
+    let stem = |p: &str| {
+        Path::new(p)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+    };
+    let mut names: Vec<String> = commits
+        .iter()
+        .flat_map(|c| c.files.iter().filter_map(|(_, p)| stem(p)))
+        .collect();
+    // A baseline untouched since `--since` still has a history: its value at the ref.
+    if let Some(r) = args.since {
+        names.extend(baselines_at(cfg, r)?);
+    }
+    names.sort();
+    names.dedup();
+    let filter = Filter::new(args.filter, args.how, names.iter().map(String::as_str));
+    let selected: Vec<&String> = names.iter().filter(|n| filter.matches(n)).collect();
+    if selected.is_empty() && !names.is_empty() {
+        bail!(
+            "no baseline in the history of {} matches `{}` (baselines: {})",
+            cfg.store.dir.display(),
+            filter.text(),
+            names.join(", ")
+        );
+    }
+    let start = match args.since {
+        Some(r) => git(&["log", "-1", COMMIT_FORMAT, r], &fetch_hint(r))?
+            .lines()
+            .next()
+            .and_then(parse_commit),
+        None => None,
+    };
+    let mut scenarios = Vec::new();
+    for name in selected {
+        let mut entries = Vec::new();
+        if let (Some(r), Some(c)) = (args.since, &start) {
+            entries.push(HistoryEntry {
+                commit: c.clone(),
+                baseline: git_show(r, &cfg.store.path(name))?,
+            });
+        }
+        for c in &commits {
+            for (deleted, path) in c
+                .files
+                .iter()
+                .filter(|(_, p)| stem(p).as_ref() == Some(name))
+            {
+                let baseline = if *deleted {
+                    None
+                } else {
+                    // The path as git log printed it is from the root: `<commit>:<path>` is too.
+                    git_show(&c.full, Path::new(path))?
+                };
+                entries.push(HistoryEntry {
+                    commit: c.commit.clone(),
+                    baseline,
+                });
+            }
+        }
+        scenarios.push(ScenarioHistory {
+            scenario: name.clone(),
+            entries,
+        });
+    }
+    let shallow = if shallow {
+        let depth = git(&["rev-list", "--count", "HEAD"], hint)?;
+        Some(Shallow {
+            oldest: commits.first().map(|c| c.commit.clone()),
+            depth: depth
+                .trim()
+                .parse()
+                .with_context(|| format!("git rev-list --count HEAD printed `{}`", depth.trim()))?,
+        })
+    } else {
+        None
+    };
+    let input = HistoryInput {
+        scenarios,
+        metric: args.metric.map(String::from),
+        since: args.since.map(String::from),
+        shallow,
+    };
+    let text = match args.format {
+        Format::Markdown => membound::report::history_markdown(&input),
+        Format::Html => membound::report::history_html(&input),
+    };
+    write_output(args.output, &text)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 fn is_eventlog(file: &Path) -> bool {

@@ -90,6 +90,15 @@ fn markdown_has_what_reviewers_need() {
         "the marker CI looks for comes first"
     );
     assert!(md.contains("4 scenarios run: 1 passed, 3 failed"));
+    // No false green: the PR's re-bless is named before the summary, and counted in it.
+    let (head, _) = md.split_once("4 scenarios run:").expect("summary line");
+    assert!(
+        head.contains(
+            "- `register_wb_steady` re-blessed: live_bytes.steady 346,112 B → 318,464 B, -8.0%"
+        ),
+        "{head}"
+    );
+    assert!(md.contains("1 baseline changed by this PR (listed above)"));
     assert!(md.contains("cargo xtask bless wishbone_interconnect"));
     assert!(md.contains("cargo xtask bless clash_register_wb"));
     assert!(

@@ -1,8 +1,8 @@
 //! `cargo xtask`: the workspace's chores, runnable with nothing but cargo.
 //!
-//! `cargo xtask run [FILTER]`, `bless [FILTER]`, `report …` and `profile FILE` forward to the
-//! `membound` command line with the workspace's own directories (`scenarios/`, `baselines/`,
-//! `target/membound/`), so they work from any subdirectory. Like cargo-insta in front of insta,
+//! `cargo xtask run [FILTER]`, `bless [FILTER]`, `report …`, `history …` and `profile FILE`
+//! forward to the `membound` command line with the workspace's own directories (`scenarios/`,
+//! `baselines/`, `target/membound/`), so they work from any subdirectory. Like cargo-insta in front of insta,
 //! this crate holds no harness logic: what a run or a bless means lives in the library, and
 //! the CLI tests exercise exactly the code `cargo xtask` runs.
 
@@ -18,8 +18,11 @@ tasks:
   bless [FILTER] [--force]
                       accept new figures: writes only baselines that are new or moved
                       beyond tolerance (--force rewrites them all)
-  report [FILTER] [--base REF] [--format markdown|html] [-o FILE]
-                      the memory diff of the last run against a git ref's baselines
+  report [FILTER] [--base REF] [--format markdown|html] [-o FILE] [--results DIR]...
+                      the memory diff of the last run against a git ref's baselines;
+                      --results (repeatable) merges the results of CI partitions
+  history [FILTER] [--metric NAME] [--since REF] [--format markdown|html] [-o FILE]
+                      each baseline metric at every commit that changed it, from git
   profile FILE [--json] [--scenario FILE]
                       summarise an eventlog, .hp or +RTS -t file a program wrote
   check [FILE...]     validate scenario files without running them
@@ -48,7 +51,7 @@ fn real_main() -> Result<ExitCode> {
     }
     if !matches!(
         sub.as_str(),
-        "run" | "bless" | "report" | "profile" | "check"
+        "run" | "bless" | "report" | "history" | "profile" | "check"
     ) {
         bail!("unknown task `{sub}`\n{USAGE}");
     }
@@ -59,11 +62,11 @@ fn real_main() -> Result<ExitCode> {
     // `profile FILE` and `check FILE` take paths relative to where the user stands.
     let cwd = std::env::current_dir().context("reading the current directory")?;
     // Paths the user typed are relative to where they stand, but the CLI runs at the root:
-    // input files that exist, and the value of `-o`/`--output`, are made absolute.
+    // input files that exist, and the values of `-o`/`--output` and `--results`, are made absolute.
     let mut rest: Vec<String> = Vec::new();
     for (i, a) in args.iter().enumerate().skip(1) {
         let p = Path::new(a);
-        let after_output = matches!(args[i - 1].as_str(), "-o" | "--output");
+        let after_output = matches!(args[i - 1].as_str(), "-o" | "--output" | "--results");
         let input =
             matches!(sub.as_str(), "profile" | "check") && !a.starts_with('-') && p.exists();
         if (after_output || input) && p.is_relative() {

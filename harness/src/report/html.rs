@@ -1,11 +1,12 @@
 //! The report as one self-contained HTML file: inline CSS and SVG, no scripts, no fonts, no
 //! network. Well-formed XML (XHTML-compatible HTML5), so a test can parse it back.
 
-use super::svg::{esc, Chart, Legend, LegendKind};
+use super::svg::{esc, history_chart, Chart, Legend, LegendKind};
 use super::{
-    against_all, blessed_rows, blessed_sorted, direction, fmt_delta, fmt_delta_rel, fmt_opt,
-    fmt_rel, fmt_tol, invariant_line, summary, type_metric, views, BlessedChange, ReportInput,
-    View,
+    accepted, against_all, blessed_rows, blessed_sorted, commits_phrase, direction, fmt_delta,
+    fmt_delta_rel, fmt_history_step, fmt_history_value, fmt_opt, fmt_rel, fmt_tol, invariant_line,
+    nothing_shown, scope, series, summary, type_metric, views, BlessedChange, HistoryInput,
+    ReportInput, View,
 };
 use crate::judge::compare::{Row, RowVerdict};
 use crate::measure::invariant::Outcome;
@@ -22,6 +23,7 @@ h3 { font-size: 16px; margin: 22px 0 8px; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 13px; }
 pre { background: #f6f6f4; border: 1px solid #e2e2de; padding: 10px 12px; overflow-x: auto; white-space: pre-wrap; }
 .lead { font-size: 16px; margin: 0 0 18px; }
+.accepted { margin: 0 0 14px; padding: 6px 14px; background: #fff8e6; border-left: 4px solid #e0a800; }
 .meta { color: #555; margin: 0 0 10px; }
 table { border-collapse: collapse; margin: 6px 0 12px; font-size: 14px; }
 th, td { border-bottom: 1px solid #e4e4e4; padding: 4px 10px; text-align: left; vertical-align: top; }
@@ -60,10 +62,33 @@ pub fn html(input: &ReportInput) -> String {
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>membound memory report</title>\n");
     let _ = writeln!(s, "<style>{STYLE}</style>\n</head>\n<body>\n<main>");
     let _ = writeln!(s, "<h1>Memory report</h1>");
+    // What the PR accepts comes first, as in the PR comment.
+    let accepted = accepted(input);
+    if !accepted.is_empty() {
+        let _ = writeln!(
+            s,
+            "<div class=\"accepted\">\n<p><strong>This PR changes {} baseline(s)</strong>, accepted with bless: review each as you review code.</p>\n<ul>",
+            accepted.len()
+        );
+        for a in &accepted {
+            let by = a.commit.map_or_else(
+                || " (not committed)".to_owned(),
+                |c| format!(" · in <code>{}</code> {}", esc(&c.id), esc(&c.subject)),
+            );
+            let _ = writeln!(
+                s,
+                "<li><a href=\"#{}\"><code>{}</code></a> {}{by}</li>",
+                blessed_anchor(a.scenario),
+                esc(a.scenario),
+                esc(&a.what)
+            );
+        }
+        s.push_str("</ul>\n</div>\n");
+    }
     let _ = writeln!(
         s,
         "<p class=\"lead\">{}</p>",
-        esc(&summary(&input.results).line(&against_all(input)))
+        esc(&summary(input).line(&against_all(input)))
     );
     let views = views(input);
     if !views.is_empty() {
@@ -85,6 +110,79 @@ pub fn html(input: &ReportInput) -> String {
     s
 }
 
+/// The history as one self-contained HTML page: per scenario, per metric shown, a step chart
+/// (a step at each commit that moved it) and the table of those commits.
+pub fn history_html(input: &HistoryInput) -> String {
+    let mut s = String::new();
+    s.push_str("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
+    s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>membound baseline history</title>\n");
+    let _ = writeln!(s, "<style>{STYLE}</style>\n</head>\n<body>\n<main>");
+    let _ = writeln!(s, "<h1>Baseline history</h1>");
+    for n in scope(input) {
+        let _ = writeln!(s, "<p class=\"meta\">{}</p>", esc(&n));
+    }
+    if input.scenarios.is_empty() {
+        let _ = writeln!(s, "<p>No baseline changed in the history seen.</p>");
+    }
+    for h in &input.scenarios {
+        let (shown, names) = series(h, input.metric.as_deref());
+        let _ = writeln!(
+            s,
+            "<section id=\"h-{}\">\n<h2><code>{}</code></h2>",
+            esc(&h.scenario),
+            esc(&h.scenario)
+        );
+        let _ = writeln!(
+            s,
+            "<p class=\"meta\">{} · {} of {} metrics shown</p>",
+            esc(&commits_phrase(h)),
+            shown.len(),
+            names.len()
+        );
+        if shown.is_empty() {
+            let _ = writeln!(s, "<p>{}</p>", esc(&nothing_shown(input, h, &names)));
+        }
+        for se in &shown {
+            let _ = writeln!(s, "<h3><code>{}</code></h3>", esc(&se.metric));
+            let steps = se.steps();
+            let points: Vec<(Option<&str>, Option<f64>)> = h
+                .entries
+                .iter()
+                .enumerate()
+                .map(|(i, e)| {
+                    (
+                        steps.contains(&i).then_some(e.commit.id.as_str()),
+                        se.values[i],
+                    )
+                })
+                .collect();
+            s.push_str(&history_chart(&se.metric, &points));
+            s.push('\n');
+            s.push_str("<table>\n<thead><tr><th>commit</th><th>date</th><th>subject</th><th class=\"num\">value</th><th class=\"num\">Δ</th><th class=\"num\">Δ%</th></tr></thead>\n<tbody>\n");
+            for i in se.steps_or_removal() {
+                let e = &h.entries[i];
+                let prev = i.checked_sub(1).and_then(|j| se.values[j]);
+                let (d, rel) = fmt_history_step(&se.metric, prev, se.values[i]);
+                let _ = writeln!(
+                    s,
+                    "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
+                    esc(&e.commit.id),
+                    esc(&e.commit.date),
+                    esc(&e.commit.subject),
+                    esc(&fmt_history_value(&se.metric, se.values[i])),
+                    esc(&d),
+                    esc(&rel)
+                );
+            }
+            s.push_str("</tbody>\n</table>\n");
+        }
+        s.push_str("</section>\n");
+    }
+    s.push_str("<footer>Every value is read from a baseline as committed; a step is drawn at each commit that changed it.</footer>\n");
+    s.push_str("</main>\n</body>\n</html>\n");
+    s
+}
+
 fn anchor(name: &str) -> String {
     let id: String = name
         .chars()
@@ -99,12 +197,16 @@ fn anchor(name: &str) -> String {
     format!("s-{id}")
 }
 
+/// The anchor of a scenario's entry among the baselines changed in the PR.
+fn blessed_anchor(name: &str) -> String {
+    format!("b{}", anchor(name))
+}
+
 fn badge(v: &View) -> String {
-    let st = v.status();
     format!(
         "<span class=\"badge {}\">{}</span>",
-        st.css(),
-        esc(st.word())
+        v.status().css(),
+        esc(&v.status_text())
     )
 }
 
@@ -164,7 +266,7 @@ fn scenario(s: &mut String, v: &View, input: &ReportInput) {
     if v.new_at_base {
         let _ = write!(
             meta,
-            " · new: no baseline at {}",
+            " · added in this PR: no baseline at {}",
             esc(input.base_ref.as_deref().unwrap_or("the base ref"))
         );
     }
@@ -398,7 +500,8 @@ fn blessed_one(s: &mut String, c: &BlessedChange, base: &str) {
         (None, Some(_)) => {
             let _ = writeln!(
                 s,
-                "<h3><code>{}</code>: new baseline (none at {})</h3>",
+                "<h3 id=\"{}\"><code>{}</code>: new baseline (none at {})</h3>",
+                blessed_anchor(&c.scenario),
                 esc(&c.scenario),
                 esc(base)
             );
@@ -407,7 +510,8 @@ fn blessed_one(s: &mut String, c: &BlessedChange, base: &str) {
         (Some(_), None) => {
             let _ = writeln!(
                 s,
-                "<h3><code>{}</code>: baseline removed</h3>",
+                "<h3 id=\"{}\"><code>{}</code>: baseline removed</h3>",
+                blessed_anchor(&c.scenario),
                 esc(&c.scenario)
             );
             return;
@@ -418,11 +522,25 @@ fn blessed_one(s: &mut String, c: &BlessedChange, base: &str) {
     let rows = blessed_rows(c);
     let _ = writeln!(
         s,
-        "<h3><code>{}</code>: {} metric(s) changed since {}</h3>",
+        "<h3 id=\"{}\"><code>{}</code>: {} metric(s) changed since {}</h3>",
+        blessed_anchor(&c.scenario),
         esc(&c.scenario),
         rows.len(),
         esc(base)
     );
+    if let Some(by) = &c.commit {
+        let _ = writeln!(
+            s,
+            "<p class=\"meta\">blessed in <code>{}</code> {}{}</p>",
+            esc(&by.id),
+            esc(&by.subject),
+            if by.date.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", esc(&by.date))
+            }
+        );
+    }
     let mut notes = Vec::new();
     if old.fingerprint != new.fingerprint {
         notes.push(format!(

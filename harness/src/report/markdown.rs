@@ -4,9 +4,10 @@
 
 use super::svg::{trim_number, ByteAxis, BASELINE_COLOUR, CURRENT_COLOUR};
 use super::{
-    against_all, blessed_rows, blessed_sorted, direction, fmt_at, fmt_delta, fmt_delta_rel,
-    fmt_opt, fmt_rel, fmt_tol, invariant_line, summary, type_metric, views, BlessedChange,
-    ReportInput, Status, View, MARKER, TOP_MOVERS,
+    accepted, against_all, blessed_rows, blessed_sorted, commits_phrase, direction, fmt_at,
+    fmt_delta, fmt_delta_rel, fmt_history_step, fmt_history_value, fmt_opt, fmt_rel, fmt_tol,
+    invariant_line, nothing_shown, scope, series, summary, type_metric, views, BlessedChange,
+    HistoryInput, ReportInput, Status, View, MARKER, TOP_MOVERS,
 };
 use crate::judge::compare::Row;
 use crate::units::fmt_bytes;
@@ -21,11 +22,24 @@ pub fn markdown(input: &ReportInput) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{MARKER}");
     let _ = writeln!(s, "## Memory report\n");
-    let _ = writeln!(
-        s,
-        "**{}**\n",
-        summary(&input.results).line(&against_all(input))
-    );
+    // What the PR accepts comes first: a reviewer who reads only the first lines must see it.
+    let accepted = accepted(input);
+    if !accepted.is_empty() {
+        let _ = writeln!(
+            s,
+            "**This PR changes {}**, accepted with bless: review each as you review code.\n",
+            plural(accepted.len(), "baseline", "baselines")
+        );
+        for a in &accepted {
+            let by = a.commit.map_or_else(
+                || " (not committed)".to_owned(),
+                |c| format!(" · in {} {}", code(&c.id), text(&c.subject)),
+            );
+            let _ = writeln!(s, "- {} {}{by}", code(a.scenario), text(&a.what));
+        }
+        s.push('\n');
+    }
+    let _ = writeln!(s, "**{}**\n", summary(input).line(&against_all(input)));
     let views = views(input);
     if !views.is_empty() {
         overview(&mut s, &views);
@@ -71,7 +85,7 @@ fn overview(s: &mut String, views: &[View]) {
             "| {} | {} | {} | {} → {} | {} |",
             icon(v.status()),
             code(v.name()),
-            v.status().word(),
+            v.status_text(),
             b.map_or("—".into(), fmt_bytes),
             v.current_peak_text(),
             fmt_rel(b, c)
@@ -102,7 +116,7 @@ fn scenario(s: &mut String, v: &View, input: &ReportInput) {
     }
     if v.new_at_base {
         meta.push_str(&format!(
-            " · new: no baseline at {}",
+            " · added in this PR: no baseline at {}",
             input.base_ref.as_deref().unwrap_or("the base ref")
         ));
     }
@@ -113,6 +127,12 @@ fn scenario(s: &mut String, v: &View, input: &ReportInput) {
     if !v.r.verdict.reasons.is_empty() {
         s.push('\n');
     }
+    // The comment is read in seconds: the verdict and its reasons show, the evidence folds.
+    let _ = writeln!(
+        s,
+        "<details><summary>Metrics, invariants and chart of {}</summary>\n",
+        code_html(v.name())
+    );
     if let Some(e) = &v.r.run_error {
         let _ = writeln!(
             s,
@@ -126,6 +146,7 @@ fn scenario(s: &mut String, v: &View, input: &ReportInput) {
     if let Some(chart) = chart(v, &v.against(input)) {
         s.push_str(&chart);
     }
+    let _ = writeln!(s, "</details>\n");
     if v.blessable() {
         let _ = writeln!(
             s,
@@ -417,11 +438,15 @@ fn blessed_one(s: &mut String, c: &BlessedChange, input: &ReportInput) {
         (Some(_), Some(_)) => {}
     }
     let rows = blessed_rows(c);
+    let by = c.commit.as_ref().map_or_else(String::new, |c| {
+        format!(" (<code>{}</code>)", super::svg::esc(&c.id))
+    });
     let _ = writeln!(
         s,
-        "**{}**: {} changed since {base}\n",
-        code(&c.scenario),
-        plural(rows.len(), "metric", "metrics")
+        "<details><summary>{}: {} changed since {}{by}</summary>\n",
+        code_html(&c.scenario),
+        plural(rows.len(), "metric", "metrics"),
+        super::svg::esc(base)
     );
     if let (Some(o), Some(n)) = (&c.old, &c.new) {
         let mut notes = String::new();
@@ -449,27 +474,75 @@ fn blessed_one(s: &mut String, c: &BlessedChange, input: &ReportInput) {
             let _ = writeln!(s, "{notes}");
         }
     }
-    if rows.is_empty() {
-        return;
-    }
-    let _ = writeln!(
-        s,
-        "| metric | at {} | at head | Δ | Δ% | |\n|:--|--:|--:|--:|--:|:--|",
-        text(base)
-    );
-    for r in &rows {
+    if !rows.is_empty() {
         let _ = writeln!(
             s,
-            "| {} | {} | {} | {} | {} | {} |",
-            code(&r.metric),
-            fmt_opt(&r.metric, r.baseline),
-            fmt_opt(&r.metric, r.current),
-            fmt_delta(r),
-            fmt_delta_rel(r),
-            direction(r)
+            "| metric | at {} | at head | Δ | Δ% | |\n|:--|--:|--:|--:|--:|:--|",
+            text(base)
         );
+        for r in &rows {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} | {} |",
+                code(&r.metric),
+                fmt_opt(&r.metric, r.baseline),
+                fmt_opt(&r.metric, r.current),
+                fmt_delta(r),
+                fmt_delta_rel(r),
+                direction(r)
+            );
+        }
+        s.push('\n');
     }
-    s.push('\n');
+    let _ = writeln!(s, "</details>\n");
+}
+
+/// The history as markdown: per scenario, per metric shown, a table of the commits that moved it.
+pub fn history_markdown(input: &HistoryInput) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "## Baseline history\n");
+    for n in scope(input) {
+        let _ = writeln!(s, "{}\n", text(&n));
+    }
+    if input.scenarios.is_empty() {
+        let _ = writeln!(s, "No baseline changed in the history seen.");
+    }
+    for h in &input.scenarios {
+        let (shown, names) = series(h, input.metric.as_deref());
+        let _ = writeln!(s, "### `{}`\n", h.scenario);
+        let _ = writeln!(
+            s,
+            "{} · {} of {} metrics shown\n",
+            text(&commits_phrase(h)),
+            shown.len(),
+            names.len()
+        );
+        if shown.is_empty() {
+            let _ = writeln!(s, "{}\n", text(&nothing_shown(input, h, &names)));
+        }
+        for se in &shown {
+            let _ = writeln!(s, "**`{}`**\n", se.metric.replace('|', "\\|"));
+            let _ = writeln!(
+                s,
+                "| commit | date | subject | value | Δ | Δ% |\n|:--|:--|:--|--:|--:|--:|"
+            );
+            for i in se.steps_or_removal() {
+                let e = &h.entries[i];
+                let prev = i.checked_sub(1).and_then(|j| se.values[j]);
+                let (d, rel) = fmt_history_step(&se.metric, prev, se.values[i]);
+                let _ = writeln!(
+                    s,
+                    "| `{}` | {} | {} | {} | {d} | {rel} |",
+                    e.commit.id,
+                    e.commit.date,
+                    text(&e.commit.subject),
+                    fmt_history_value(&se.metric, se.values[i])
+                );
+            }
+            s.push('\n');
+        }
+    }
+    s
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {

@@ -7,6 +7,10 @@
 //! let page = report::html(&input);          // no network: inline CSS and SVG only
 //! ```
 //!
+//! `HistoryInput` (the baselines as each commit that changed them left them) renders the same
+//! two ways, `history_markdown` and `history_html`, with one step chart per metric; and
+//! `key_figures` is the line `membound run` prints beside a passing scenario.
+//!
 //! Both are pure functions of their input: no I/O, no git, no clock, no environment. The front
 //! end reads the results, the baselines at the base ref and the blessed changes, and passes
 //! them in; the same input always gives the same bytes. Every figure shown comes from the input:
@@ -19,8 +23,8 @@ mod markdown;
 pub mod summary;
 mod svg;
 
-pub use html::html;
-pub use markdown::markdown;
+pub use html::{history_html, html};
+pub use markdown::{history_markdown, markdown};
 
 use crate::judge::compare::{default_tolerance, fmt_tol, fmt_value, judge, Row, RowVerdict};
 use crate::judge::verdict::Hints;
@@ -32,7 +36,7 @@ use crate::store::{Baseline, ChartTimeline};
 use crate::units::fmt_int;
 use crate::XUnit;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Everything a report shows.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -63,6 +67,184 @@ pub struct BlessedChange {
     pub old: Option<Baseline>,
     /// The baseline at the head; `None` when the PR removes it.
     pub new: Option<Baseline>,
+    /// The last commit between the base ref and the head that changed the baseline file: who
+    /// accepted the change is what a reviewer asks next. `None` when the change is not
+    /// committed yet (a working tree report).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<Commit>,
+}
+
+/// A commit as reports name it.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Commit {
+    /// The abbreviated id, as `git log --format=%h` prints it.
+    pub id: String,
+    /// The committer date, `YYYY-MM-DD` (`%cs`); empty when not known.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub date: String,
+    /// The subject line.
+    pub subject: String,
+}
+
+/// A passing scenario's key figures in one line, as `membound run` prints them beside `ok`:
+/// `peak 36.1 KiB · steady 35.9 KiB · growth 0 B/kcycle`, then, for each whole-run metric that
+/// moved within tolerance, its change (`Δ allocations.count +0.4%`). Empty when the run
+/// measured nothing.
+pub fn key_figures(r: &ScenarioResult) -> String {
+    let mut parts: Vec<String> = r.current.as_ref().map(baseline_figures).unwrap_or_default();
+    if let Some(c) = &r.comparison {
+        for row in c
+            .rows
+            .iter()
+            .filter(|row| row.verdict == RowVerdict::Within && type_metric(&row.metric).is_none())
+        {
+            parts.push(format!("Δ {} {}", row.metric, fmt_delta_rel_or_abs(row)));
+        }
+    }
+    parts.join(" · ")
+}
+
+/// Peak, steady and growth of a baseline, simulator's or GHC's, as short phrases.
+fn baseline_figures(b: &Baseline) -> Vec<String> {
+    let get = |names: &[&str]| {
+        names
+            .iter()
+            .find_map(|m| b.metrics.get(*m).map(|v| v.as_f64()))
+    };
+    let mut out = Vec::new();
+    if let Some(p) = get(&["live_bytes.peak", "heap.peak"]) {
+        out.push(format!("peak {}", crate::units::fmt_bytes(p)));
+    }
+    if let Some(s) = get(&["live_bytes.steady", "heap.steady"]) {
+        out.push(format!("steady {}", crate::units::fmt_bytes(s)));
+    }
+    if let Some(g) = get(&["live_bytes.growth_per_kcycle"]) {
+        out.push(format!("growth {}/kcycle", crate::units::fmt_bytes(g)));
+    } else if let Some(g) = get(&["heap.growth_per_census"]) {
+        out.push(format!("growth {}/census", crate::units::fmt_bytes(g)));
+    }
+    out
+}
+
+/// A relative change, or the absolute one when the baseline is zero.
+fn fmt_delta_rel_or_abs(r: &Row) -> String {
+    match r.delta_rel() {
+        Some(_) => fmt_delta_rel(r),
+        None => fmt_delta(r),
+    }
+}
+
+/// What the PR accepts about one scenario, for the report's first lines.
+struct Accepted<'a> {
+    scenario: &'a str,
+    /// `re-blessed: allocations.count 11,000,190 → 15,000,238, +36.4%; live_bytes.peak +1.6%`,
+    /// `added: peak …`, `removed: …`.
+    what: String,
+    /// The commit that changed the baseline, when committed.
+    commit: Option<&'a Commit>,
+}
+
+/// How many of a re-blessed baseline's moves the headline names.
+const HEADLINE_MOVES: usize = 2;
+
+/// The PR's baseline changes in scenario order, each as one headline.
+fn accepted(input: &ReportInput) -> Vec<Accepted<'_>> {
+    let base = input.base_ref.as_deref().unwrap_or("the base ref");
+    blessed_sorted(input)
+        .into_iter()
+        .filter_map(|c| {
+            let what = match (&c.old, &c.new) {
+                (None, Some(n)) => {
+                    let figures = baseline_figures(n);
+                    if figures.is_empty() {
+                        format!("added (no baseline at {base})")
+                    } else {
+                        format!("added (no baseline at {base}): {}", figures.join(" · "))
+                    }
+                }
+                (Some(o), None) => {
+                    let figures = baseline_figures(o);
+                    if figures.is_empty() {
+                        "removed: its baseline is deleted".to_owned()
+                    } else {
+                        format!(
+                            "removed: its baseline is deleted (was {})",
+                            figures.join(" · ")
+                        )
+                    }
+                }
+                (Some(o), Some(n)) => format!("re-blessed: {}", reblessed_moves(c, o, n)),
+                (None, None) => return None,
+            };
+            Some(Accepted {
+                scenario: &c.scenario,
+                what,
+                commit: c.commit.as_ref(),
+            })
+        })
+        .collect()
+}
+
+/// The largest moves of a re-blessed baseline: whole-run metrics first (per-type ones only when
+/// no whole-run metric moved), by relative size; then what else changed.
+fn reblessed_moves(c: &BlessedChange, old: &Baseline, new: &Baseline) -> String {
+    let rows = blessed_rows(c);
+    let (whole, typed): (Vec<&Row>, Vec<&Row>) =
+        rows.iter().partition(|r| type_metric(&r.metric).is_none());
+    let mut pick = if whole.is_empty() { typed } else { whole };
+    let mag = |r: &Row| r.delta_rel().map_or(f64::INFINITY, f64::abs);
+    pick.sort_by(|a, b| {
+        mag(b)
+            .total_cmp(&mag(a))
+            .then_with(|| a.metric.cmp(&b.metric))
+    });
+    let mut parts: Vec<String> = pick
+        .iter()
+        .take(HEADLINE_MOVES)
+        .enumerate()
+        .map(|(i, r)| match (r.baseline, r.current) {
+            (Some(_), Some(_)) if i == 0 => format!(
+                "{} {} → {}, {}",
+                r.metric,
+                fmt_opt(&r.metric, r.baseline),
+                fmt_opt(&r.metric, r.current),
+                fmt_delta_rel_or_abs(r)
+            ),
+            (Some(_), Some(_)) => format!("{} {}", r.metric, fmt_delta_rel_or_abs(r)),
+            (None, _) => format!("{} new ({})", r.metric, fmt_opt(&r.metric, r.current)),
+            (_, None) => format!("{} gone", r.metric),
+        })
+        .collect();
+    let more = rows.len().saturating_sub(HEADLINE_MOVES.min(pick.len()));
+    if more > 0 {
+        parts.push(format!(
+            "{more} more {}",
+            if more == 1 { "metric" } else { "metrics" }
+        ));
+    }
+    if old.fingerprint != new.fingerprint {
+        parts.push("the scenario file changed".to_owned());
+    }
+    let invariants: Vec<&str> = new
+        .invariants
+        .iter()
+        .filter(|(k, v)| old.invariants.get(*k) != Some(*v))
+        .map(|(k, _)| k.as_str())
+        .chain(
+            old.invariants
+                .keys()
+                .filter(|k| !new.invariants.contains_key(*k))
+                .map(String::as_str),
+        )
+        .collect();
+    if !invariants.is_empty() {
+        parts.push(format!("invariants changed: {}", invariants.join(", ")));
+    }
+    if parts.is_empty() {
+        "no metric changed (only recorded facts such as the toolchain)".to_owned()
+    } else {
+        parts.join("; ")
+    }
 }
 
 /// The marker CI looks for to update the same PR comment.
@@ -102,6 +284,17 @@ impl<'a> View<'a> {
             };
         }
         let base = input.base.get(&r.scenario);
+        if base.is_none() {
+            // New in this PR: nothing at the base ref to compare with, so the run is shown
+            // against the baseline the PR adds rather than as a table of all-new metrics.
+            return View {
+                r,
+                baseline: r.baseline.as_ref(),
+                rows: own_rows(),
+                reblessed: false,
+                new_at_base: true,
+            };
+        }
         let reblessed = base != r.baseline.as_ref();
         let rows = match (base, &r.current) {
             _ if !reblessed => own_rows(),
@@ -115,12 +308,21 @@ impl<'a> View<'a> {
             baseline: base,
             rows,
             reblessed,
-            new_at_base: base.is_none(),
+            new_at_base: false,
         }
     }
 
     fn name(&self) -> &str {
         &self.r.scenario
+    }
+
+    /// The status as the overview shows it: a scenario the PR adds says so beside its verdict.
+    fn status_text(&self) -> String {
+        if self.new_at_base {
+            format!("{}, added in this PR", self.status().word())
+        } else {
+            self.status().word().to_owned()
+        }
     }
 
     fn unit(&self) -> XUnit {
@@ -243,6 +445,7 @@ impl<'a> View<'a> {
     /// The name of what the run is compared with, for captions.
     fn against(&self, input: &ReportInput) -> String {
         match (&input.base_ref, input.base.is_empty()) {
+            _ if self.new_at_base => "baseline this PR adds".to_owned(),
             (Some(r), false) => format!("baseline at {r}"),
             _ => "blessed baseline".to_owned(),
         }
@@ -285,6 +488,8 @@ impl Status {
 
 /// Counts for the one-line summary.
 struct Summary {
+    /// Baselines the PR changed (re-blessed, added or removed).
+    changed: usize,
     run: usize,
     failed: usize,
     skipped: usize,
@@ -293,8 +498,10 @@ struct Summary {
     invariant_failures: usize,
 }
 
-fn summary(results: &[ScenarioResult]) -> Summary {
+fn summary(input: &ReportInput) -> Summary {
+    let results = &input.results;
     Summary {
+        changed: input.blessed.len(),
         run: results.len(),
         failed: results.iter().filter(|r| r.verdict.failed()).count(),
         skipped: results
@@ -316,8 +523,18 @@ impl Summary {
         } else {
             String::new()
         };
+        // An accepted change is no regression of this run, but it is what the PR changes: the
+        // line never reads as all green without saying so.
+        let changed = if self.changed > 0 {
+            format!(
+                " · {} changed by this PR (listed above)",
+                plural(self.changed, "baseline", "baselines")
+            )
+        } else {
+            String::new()
+        };
         format!(
-            "{} run: {} passed, {} failed{skipped} · {} · {} · {} · compared with {against}",
+            "{} run: {} passed, {} failed{skipped} · {} · {} · {}{changed} · compared with {against}",
             plural(self.run, "scenario", "scenarios"),
             self.run - self.failed - self.skipped,
             self.failed,
@@ -532,6 +749,185 @@ fn direction(r: &Row) -> &'static str {
     }
 }
 
+// The history of baselines in git (`membound history`): per scenario, the baseline as each
+// commit that changed its file left it, rendered by `history_markdown` and `history_html`. The
+// front end walks `git log` and `git show`; nothing between commits is inferred.
+
+/// Everything a history shows.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct HistoryInput {
+    /// One history per scenario, in the order shown.
+    pub scenarios: Vec<ScenarioHistory>,
+    /// Only this metric (a flat name, `types.<label>.<field>` for per-type ones); `None`: every
+    /// metric whose value changed.
+    #[serde(default)]
+    pub metric: Option<String>,
+    /// The ref the history starts after (`--since`), when limited.
+    #[serde(default)]
+    pub since: Option<String>,
+    /// Set when the repository is a shallow clone: the history may begin later than the
+    /// baselines did.
+    #[serde(default)]
+    pub shallow: Option<Shallow>,
+}
+
+/// How far a shallow clone let the front end see.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct Shallow {
+    /// The oldest commit seen that changed a baseline, if any.
+    pub oldest: Option<Commit>,
+    /// How many commits of the clone's history were visible.
+    pub depth: usize,
+}
+
+/// One scenario's baseline over the commits that changed its file.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+pub struct ScenarioHistory {
+    /// The scenario.
+    pub scenario: String,
+    /// Oldest first.
+    pub entries: Vec<HistoryEntry>,
+}
+
+/// The baseline as one commit left it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HistoryEntry {
+    /// The commit.
+    pub commit: Commit,
+    /// The baseline at that commit; `None` where the commit deleted it (or, for the starting
+    /// point of `--since`, where it did not exist yet).
+    pub baseline: Option<Baseline>,
+}
+
+/// One metric's values along a scenario's entries.
+struct Series {
+    metric: String,
+    values: Vec<Option<f64>>,
+}
+
+impl Series {
+    /// Indices of the entries where the value differs from the entry before (the first entry
+    /// that has a value counts as a move from nothing).
+    fn steps(&self) -> Vec<usize> {
+        (0..self.values.len())
+            .filter(|&i| {
+                if i == 0 {
+                    self.values[0].is_some()
+                } else {
+                    self.values[i] != self.values[i - 1]
+                }
+            })
+            .collect()
+    }
+
+    fn changed(&self) -> bool {
+        self.values.windows(2).any(|w| w[0] != w[1])
+    }
+}
+
+/// The metrics shown for one scenario, and the names of all it had.
+fn series(h: &ScenarioHistory, only: Option<&str>) -> (Vec<Series>, BTreeSet<String>) {
+    let flat: Vec<_> = h
+        .entries
+        .iter()
+        .map(|e| {
+            e.baseline
+                .as_ref()
+                .map(|b| crate::measure::metrics::flatten(&b.metrics, &b.types))
+                .unwrap_or_default()
+        })
+        .collect();
+    let names: BTreeSet<String> = flat.iter().flat_map(|m| m.keys().cloned()).collect();
+    let shown = names
+        .iter()
+        .filter(|n| only.is_none_or(|m| m == n.as_str()))
+        .map(|n| Series {
+            metric: n.clone(),
+            values: flat.iter().map(|m| m.get(n).map(|v| v.as_f64())).collect(),
+        })
+        .filter(|s| only.is_some() || s.changed())
+        .collect();
+    (shown, names)
+}
+
+/// Notes on what the history covers: `--since`, a shallow clone.
+fn scope(input: &HistoryInput) -> Vec<String> {
+    let mut notes = Vec::new();
+    if let Some(r) = &input.since {
+        notes.push(format!(
+            "Commits after {r}; the first row of each table is the value at {r}."
+        ));
+    }
+    if let Some(sh) = &input.shallow {
+        let from = sh.oldest.as_ref().map_or_else(
+            || "no commit that changed a baseline".to_owned(),
+            |c| format!("back to {} ({}, {})", c.id, c.date, c.subject),
+        );
+        notes.push(format!(
+            "Shallow clone: git could see {} commit(s), {from}; older changes are not shown (hint: `git fetch --unshallow` to see them all).",
+            sh.depth
+        ));
+    }
+    notes
+}
+
+/// What one scenario's section says when no metric is shown.
+fn nothing_shown(input: &HistoryInput, h: &ScenarioHistory, names: &BTreeSet<String>) -> String {
+    let only = input.metric.as_deref();
+    match only {
+        Some(m) if !names.contains(m) => format!(
+            "No metric `{m}` in any of its baselines (metrics: {}).",
+            names.iter().cloned().collect::<Vec<_>>().join(", ")
+        ),
+        _ if h.entries.len() <= 1 => match &input.since {
+            Some(r) => format!("No commit after {r} changed it."),
+            None => "Blessed once: no metric has changed since.".to_owned(),
+        },
+        _ => "No metric changed (the commits changed only recorded facts such as the toolchain or the timeline).".to_owned(),
+    }
+}
+
+fn fmt_history_value(metric: &str, v: Option<f64>) -> String {
+    v.map_or_else(|| "— (no baseline)".to_owned(), |v| fmt_value(metric, v))
+}
+
+fn fmt_history_step(metric: &str, old: Option<f64>, new: Option<f64>) -> (String, String) {
+    match (old, new) {
+        (Some(o), Some(n)) => {
+            let d = n - o;
+            let abs = format!("{}{}", if d > 0.0 { "+" } else { "" }, fmt_value(metric, d));
+            let rel = if o != 0.0 {
+                format!("{:+.1}%", d / o.abs() * 100.0)
+            } else {
+                String::new()
+            };
+            (abs, rel)
+        }
+        _ => (String::new(), String::new()),
+    }
+}
+
+fn commits_phrase(h: &ScenarioHistory) -> String {
+    let n = h.entries.len();
+    format!(
+        "{n} commit{} changed `baselines/{}.json`",
+        if n == 1 { "" } else { "s" },
+        h.scenario
+    )
+}
+
+impl Series {
+    /// The entries a table lists: every step, and a removal (a value gone) too.
+    fn steps_or_removal(&self) -> Vec<usize> {
+        let steps = self.steps();
+        if steps.is_empty() && !self.values.is_empty() {
+            // Shown on request but never set: one row says so.
+            return vec![0];
+        }
+        steps
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -548,6 +944,7 @@ mod tests {
     #[test]
     fn the_summary_counts_what_the_verdicts_say() {
         let s = Summary {
+            changed: 0,
             run: 4,
             failed: 3,
             skipped: 0,
@@ -560,6 +957,7 @@ mod tests {
             "4 scenarios run: 1 passed, 3 failed · 1 regression · 1 improvement · 1 invariant failure · compared with the blessed baselines"
         );
         let s = Summary {
+            changed: 2,
             run: 3,
             failed: 1,
             skipped: 1,
@@ -569,7 +967,112 @@ mod tests {
         };
         assert_eq!(
             s.line("the blessed baselines"),
-            "3 scenarios run: 1 passed, 1 failed, 1 skipped · 0 regressions · 0 improvements · 0 invariant failures · compared with the blessed baselines"
+            "3 scenarios run: 1 passed, 1 failed, 1 skipped · 0 regressions · 0 improvements · 0 invariant failures · 2 baselines changed by this PR (listed above) · compared with the blessed baselines"
         );
+    }
+
+    /// A baseline with these whole-run and per-type metrics and invariant outcomes.
+    fn baseline(
+        metrics: &[(&str, u64)],
+        types: &[(&str, &str, u64)],
+        inv: &[(&str, &str)],
+    ) -> Baseline {
+        let mut t = serde_json::Map::new();
+        for (l, f, v) in types {
+            t.entry(l.to_string())
+                .or_insert_with(|| serde_json::json!({}))[*f] = (*v).into();
+        }
+        serde_json::from_value(serde_json::json!({
+            "scenario": "s",
+            "fingerprint": "f",
+            "description": "",
+            "metrics": metrics.iter().map(|(m, v)| (m.to_string(), *v)).collect::<BTreeMap<_, _>>(),
+            "types": t,
+            "invariants": inv.iter().map(|(n, o)| (n.to_string(), o.to_string())).collect::<BTreeMap<_, _>>(),
+            "toolchain": {},
+            "host": {},
+            "timeline": { "x_unit": "cycles", "points": [] },
+        }))
+        .expect("a baseline")
+    }
+
+    fn headline(old: Option<Baseline>, new: Option<Baseline>) -> String {
+        let input = ReportInput {
+            base_ref: Some("origin/main".into()),
+            blessed: vec![BlessedChange {
+                scenario: "s".into(),
+                old,
+                new,
+                commit: None,
+            }],
+            ..Default::default()
+        };
+        accepted(&input).remove(0).what
+    }
+
+    #[test]
+    fn a_reblessed_headline_names_the_largest_whole_run_moves_then_the_rest() {
+        let old = baseline(
+            &[
+                ("allocations.count", 11_000_190),
+                ("live_bytes.peak", 36_966),
+                ("rss.peak", 100),
+            ],
+            &[("T", "peak_count", 10)],
+            &[("no growth", "held (39 samples)")],
+        );
+        let mut new = baseline(
+            &[
+                ("allocations.count", 15_000_238),
+                ("live_bytes.peak", 37_558),
+                ("rss.peak", 100),
+            ],
+            &[("T", "peak_count", 40)],
+            &[("no growth", "held (40 samples)")],
+        );
+        new.fingerprint = "g".into();
+        assert_eq!(
+            headline(Some(old.clone()), Some(new)),
+            "re-blessed: allocations.count 11,000,190 → 15,000,238, +36.4%; live_bytes.peak +1.6%; 1 more metric; the scenario file changed; invariants changed: no growth"
+        );
+        // Per-type moves are named only when no whole-run metric moved.
+        let types_only = baseline(
+            &[
+                ("allocations.count", 11_000_190),
+                ("live_bytes.peak", 36_966),
+                ("rss.peak", 100),
+            ],
+            &[("T", "peak_count", 12)],
+            &[("no growth", "held (39 samples)")],
+        );
+        assert_eq!(
+            headline(Some(old.clone()), Some(types_only)),
+            "re-blessed: types.T.peak_count 10 → 12, +20.0%"
+        );
+        assert_eq!(
+            headline(Some(old.clone()), None),
+            "removed: its baseline is deleted (was peak 36.1 KiB)"
+        );
+        assert_eq!(
+            headline(None, Some(old)),
+            "added (no baseline at origin/main): peak 36.1 KiB"
+        );
+    }
+
+    fn series_of(values: &[Option<f64>]) -> Series {
+        Series {
+            metric: "m".into(),
+            values: values.to_vec(),
+        }
+    }
+
+    #[test]
+    fn steps_are_the_commits_that_moved_a_value() {
+        let s = series_of(&[Some(1.0), Some(1.0), Some(2.0), None, Some(2.0)]);
+        assert_eq!(s.steps(), vec![0, 2, 3, 4]);
+        assert!(s.changed());
+        let s = series_of(&[None, Some(3.0), Some(3.0)]);
+        assert_eq!(s.steps(), vec![1]);
+        assert!(!series_of(&[Some(1.0), Some(1.0)]).changed());
     }
 }

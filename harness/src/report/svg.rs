@@ -549,6 +549,172 @@ impl Chart<'_> {
     }
 }
 
+/// A value axis for a history chart: from `lo` to `hi` (both including zero), ticks at a nice
+/// step, in bytes units for byte metrics.
+struct ValueAxis {
+    lo: f64,
+    hi: f64,
+    ticks: Vec<(f64, String)>,
+}
+
+impl ValueAxis {
+    fn new(min: f64, max: f64, bytes: bool) -> ValueAxis {
+        const K: f64 = 1024.0;
+        let span_abs = min.abs().max(max.abs());
+        let unit = if bytes {
+            [(K * K * K, "GiB"), (K * K, "MiB"), (K, "KiB")]
+                .into_iter()
+                .find(|(u, _)| span_abs >= *u)
+                .unwrap_or((1.0, "B"))
+        } else {
+            (1.0, "")
+        };
+        let (m0, m1) = (min.min(0.0) / unit.0, max.max(0.0) / unit.0);
+        let span = m1 - m0;
+        let step = nice_step(
+            if span > 0.0 { span / 5.0 } else { 1.0 },
+            &[1.0, 2.0, 2.5, 5.0, 10.0],
+        );
+        let lo = (m0 / step).floor() * step;
+        let hi = ((m1 / step).ceil() * step).max(lo + step);
+        let n = ((hi - lo) / step).round() as i64;
+        let ticks = (0..=n)
+            .map(|i| {
+                let v = lo + i as f64 * step;
+                let label = if unit.1.is_empty() {
+                    if v.fract() == 0.0 && v.abs() < 1e15 {
+                        fmt_int(v as i128)
+                    } else {
+                        trim_number(v)
+                    }
+                } else {
+                    format!("{} {}", trim_number(v), unit.1)
+                };
+                (v * unit.0, label)
+            })
+            .collect();
+        ValueAxis {
+            lo: lo * unit.0,
+            hi: hi * unit.0,
+            ticks,
+        }
+    }
+}
+
+/// A metric over a scenario's baseline commits, as a step line: one x position per commit,
+/// oldest first, evenly spaced (commits, not time); the value holds until the next commit that
+/// moved it. `points` are (the commit's label where it moved the value, the value there; `None`
+/// where there was no baseline). Each step carries its value in `data-value`.
+pub(super) fn history_chart(metric: &str, points: &[(Option<&str>, Option<f64>)]) -> String {
+    let bytes = crate::judge::compare::is_bytes(metric);
+    let values: Vec<f64> = points.iter().filter_map(|(_, v)| *v).collect();
+    let min = values.iter().copied().fold(0.0, f64::min);
+    let max = values.iter().copied().fold(0.0, f64::max);
+    let axis = ValueAxis::new(min, max, bytes);
+    let n = points.len().max(1);
+    let x = Scale {
+        d0: 0.0,
+        d1: n as f64,
+        r0: LEFT,
+        r1: W - RIGHT,
+    };
+    let y = Scale {
+        d0: axis.lo,
+        d1: axis.hi,
+        r0: H - BOTTOM,
+        r1: TOP,
+    };
+    let mut s = String::new();
+    let _ = write!(
+        s,
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart history" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img" data-metric="{}">"#,
+        esc(metric)
+    );
+    let _ = write!(
+        s,
+        "<title>{} at each commit that changed it</title>",
+        esc(metric)
+    );
+    s.push_str(r#"<g class="axis y">"#);
+    for (v, label) in &axis.ticks {
+        let py = y.at(*v);
+        let _ = write!(
+            s,
+            r##"<line x1="{LEFT}" x2="{}" y1="{py:.1}" y2="{py:.1}" stroke="#e6e6e6"/><text class="ytick" x="{:.1}" y="{py:.1}" dy="0.32em" text-anchor="end">{}</text>"##,
+            W - RIGHT,
+            LEFT - 8.0,
+            esc(label)
+        );
+    }
+    s.push_str("</g>");
+    let _ = write!(
+        s,
+        r##"<g class="axis x"><line x1="{LEFT}" x2="{}" y1="{}" y2="{}" stroke="#444"/>"##,
+        W - RIGHT,
+        H - BOTTOM,
+        H - BOTTOM
+    );
+    for (i, (label, _)) in points.iter().enumerate() {
+        if let Some(l) = label {
+            let px = x.at(i as f64);
+            let _ = write!(
+                s,
+                r##"<line x1="{px:.1}" x2="{px:.1}" y1="{}" y2="{}" stroke="#444"/><text class="xtick" x="{px:.1}" y="{}" text-anchor="middle">{}</text>"##,
+                H - BOTTOM,
+                H - BOTTOM + 5.0,
+                H - BOTTOM + 18.0,
+                esc(l)
+            );
+        }
+    }
+    let _ = write!(
+        s,
+        r#"<text class="axis-title" x="{:.1}" y="{}" text-anchor="middle">commits, oldest first</text></g>"#,
+        (LEFT + W - RIGHT) / 2.0,
+        H - 6.0
+    );
+    // Each value holds from its commit to the next: a horizontal run, then the step.
+    let mut d = String::new();
+    let mut open = false;
+    for (i, (_, v)) in points.iter().enumerate() {
+        match v {
+            Some(v) => {
+                let (x0, x1, py) = (x.at(i as f64), x.at(i as f64 + 1.0), y.at(*v));
+                let _ = write!(
+                    d,
+                    "{}{x0:.1},{py:.1} L{x1:.1},{py:.1}",
+                    if open {
+                        " L"
+                    } else if d.is_empty() {
+                        "M"
+                    } else {
+                        " M"
+                    }
+                );
+                open = true;
+            }
+            None => open = false,
+        }
+    }
+    let _ = write!(
+        s,
+        r#"<path data-series="history" d="{d}" fill="none" stroke="{CURRENT_COLOUR}" stroke-width="2.2" stroke-linejoin="round"/>"#
+    );
+    for (i, (label, v)) in points.iter().enumerate() {
+        if let (Some(l), Some(v)) = (label, v) {
+            let _ = write!(
+                s,
+                r#"<circle class="step" data-commit="{}" data-value="{v}" cx="{:.1}" cy="{:.1}" r="3.5" fill="{CURRENT_COLOUR}"/>"#,
+                esc(l),
+                x.at(i as f64),
+                y.at(*v)
+            );
+        }
+    }
+    s.push_str("</svg>");
+    s
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,0 +1,304 @@
+//! `membound history` over a small git repository built here: baselines committed, changed,
+//! left alone by an unrelated commit and deleted; the history shows each metric at the commits
+//! that moved it. Also `report --base` in the same repository: the commit that blessed a
+//! change, and a scenario the PR removed.
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::Path;
+
+/// A baseline of scenario `name` with these whole-run metrics changed from the fixture's.
+fn baseline(name: &str, metrics: &[(&str, u64)]) -> String {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/report/base/register_wb_steady.json");
+    let mut b: Value =
+        serde_json::from_str(&std::fs::read_to_string(path).expect("fixture")).expect("json");
+    b["scenario"] = Value::from(name);
+    for (m, v) in metrics {
+        b["metrics"][*m] = Value::from(*v);
+    }
+    serde_json::to_string_pretty(&b).expect("json")
+}
+
+/// Runs git in `dir` with a fixed identity and clock, so ids and dates are the test's own.
+fn git(dir: &Path, args: &[&str], day: u32) -> String {
+    let date = format!("2026-11-{day:02}T12:00:00Z");
+    let out = std::process::Command::new("git")
+        .current_dir(dir)
+        .args([
+            "-c",
+            "commit.gpgsign=false",
+            "-c",
+            "init.defaultBranch=main",
+        ])
+        .args(args)
+        .env("GIT_AUTHOR_NAME", "Test")
+        .env("GIT_AUTHOR_EMAIL", "test@example.com")
+        .env("GIT_COMMITTER_NAME", "Test")
+        .env("GIT_COMMITTER_EMAIL", "test@example.com")
+        .env("GIT_AUTHOR_DATE", &date)
+        .env("GIT_COMMITTER_DATE", &date)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+struct Repo {
+    dir: tempfile::TempDir,
+    /// Short ids of the commits, oldest first.
+    ids: Vec<String>,
+}
+
+/// Four commits: bless two baselines; change `register_wb` (six slaves); touch only the README;
+/// delete `other`.
+fn repo() -> Repo {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("baselines")).expect("mkdir");
+    std::fs::create_dir_all(d.join("scenarios")).expect("mkdir");
+    git(d, &["init", "-q"], 1);
+    let write = |name: &str, text: &str| std::fs::write(d.join(name), text).expect("write");
+    let mut ids = Vec::new();
+    let mut commit = |subject: &str, day: u32| {
+        git(d, &["add", "-A"], day);
+        git(d, &["commit", "-q", "-m", subject], day);
+        ids.push(git(d, &["log", "-1", "--format=%h"], day).trim().to_owned());
+    };
+    write(
+        "baselines/register_wb.json",
+        &baseline(
+            "register_wb",
+            &[
+                ("allocations.count", 11_000_190),
+                ("live_bytes.peak", 36_966),
+            ],
+        ),
+    );
+    write("baselines/other.json", &baseline("other", &[]));
+    write("scenarios/register_wb.toml", "");
+    commit("Bless register_wb and other", 1);
+    write(
+        "baselines/register_wb.json",
+        &baseline(
+            "register_wb",
+            &[
+                ("allocations.count", 15_000_238),
+                ("live_bytes.peak", 37_558),
+            ],
+        ),
+    );
+    commit("register_wb: six slaves", 2);
+    write("README.md", "docs\n");
+    commit("Docs only", 3);
+    std::fs::remove_file(d.join("baselines/other.json")).expect("rm");
+    commit("Remove other", 4);
+    Repo { dir, ids }
+}
+
+fn membound(dir: &Path, args: &[&str]) -> std::process::Output {
+    Command::cargo_bin("membound")
+        .expect("membound binary")
+        .current_dir(dir)
+        .env_remove("CI")
+        .args(["--work-dir", "work"])
+        .args(args)
+        .output()
+        .expect("run membound")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> String {
+    let out = membound(dir, args);
+    assert!(
+        out.status.success(),
+        "membound {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("utf-8")
+}
+
+#[test]
+fn history_shows_each_metric_at_the_commits_that_moved_it() {
+    let r = repo();
+    let md = ok(r.dir.path(), &["history", "register_wb"]);
+    assert!(md.contains("### `register_wb`"), "{md}");
+    assert!(
+        md.contains("2 commits changed `baselines/register_wb.json`"),
+        "{md}"
+    );
+    assert!(md.contains("**`allocations.count`**"), "{md}");
+    assert!(
+        md.contains(&format!(
+            "| `{}` | 2026-11-01 | Bless register_wb and other | 11,000,190 |  |  |",
+            r.ids[0]
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "| `{}` | 2026-11-02 | register_wb: six slaves | 15,000,238 | +4,000,048 | +36.4% |",
+            r.ids[1]
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains("**`live_bytes.peak`**") && md.contains("+1.6%"),
+        "{md}"
+    );
+    // Metrics that never moved, and commits that did not touch the baseline, are not shown.
+    assert!(!md.contains("`rss.peak`"), "{md}");
+    assert!(
+        !md.contains("Docs only") && !md.contains("Remove other"),
+        "{md}"
+    );
+    assert!(
+        !md.contains("### `other`"),
+        "the filter selects one scenario"
+    );
+    assert!(!md.contains("Shallow clone"), "{md}");
+}
+
+#[test]
+fn history_of_one_metric_as_html_draws_a_step_per_commit() {
+    let r = repo();
+    let html = ok(
+        r.dir.path(),
+        &[
+            "history",
+            "register_wb",
+            "--metric",
+            "allocations.count",
+            "--format",
+            "html",
+        ],
+    );
+    let mut reader = quick_xml::Reader::from_str(&html);
+    reader.config_mut().check_end_names = true;
+    loop {
+        match reader.read_event() {
+            Ok(quick_xml::events::Event::Eof) => break,
+            Ok(_) => {}
+            Err(e) => panic!("not well-formed at byte {}: {e}", reader.buffer_position()),
+        }
+    }
+    assert_eq!(html.matches("<svg").count(), 1, "one chart for one metric");
+    assert!(html.contains(&format!(
+        r#"data-commit="{}" data-value="11000190""#,
+        r.ids[0]
+    )));
+    assert!(html.contains(&format!(
+        r#"data-commit="{}" data-value="15000238""#,
+        r.ids[1]
+    )));
+    assert!(!html.contains("live_bytes.peak"));
+}
+
+#[test]
+fn a_deleted_baseline_ends_its_history() {
+    let r = repo();
+    let md = ok(
+        r.dir.path(),
+        &["history", "other", "--metric", "live_bytes.peak"],
+    );
+    assert!(
+        md.contains(&format!(
+            "| `{}` | 2026-11-04 | Remove other | — (no baseline) |  |  |",
+            r.ids[3]
+        )),
+        "{md}"
+    );
+}
+
+#[test]
+fn since_starts_at_the_value_at_the_ref() {
+    let r = repo();
+    let md = ok(
+        r.dir.path(),
+        &["history", "register_wb", "--since", &r.ids[1]],
+    );
+    assert!(md.contains(&format!("Commits after {}", r.ids[1])), "{md}");
+    // Nothing moved after the six-slave commit: the start is all there is.
+    assert!(md.contains("0 of "), "{md}");
+    let md = ok(
+        r.dir.path(),
+        &["history", "register_wb", "--since", &r.ids[0]],
+    );
+    assert!(md.contains("+36.4%"), "{md}");
+}
+
+#[test]
+fn a_shallow_clone_says_how_deep_it_could_see() {
+    let r = repo();
+    let clone = tempfile::tempdir().expect("tempdir");
+    let url = format!("file://{}", r.dir.path().display());
+    git(clone.path(), &["clone", "-q", "--depth", "1", &url, "c"], 5);
+    let md = ok(&clone.path().join("c"), &["history"]);
+    assert!(
+        md.contains("Shallow clone: git could see 1 commit(s)"),
+        "{md}"
+    );
+    assert!(md.contains("git fetch --unshallow"), "{md}");
+}
+
+#[test]
+fn an_unknown_since_ref_is_an_error_that_says_what_to_fetch() {
+    let r = repo();
+    let out = membound(r.dir.path(), &["history", "--since", "origin/nosuch"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("git does not know the ref `origin/nosuch`")
+            && err.contains("git fetch origin nosuch"),
+        "{err}"
+    );
+}
+
+/// `report --base` names the commit that blessed a change and the scenario the PR removed.
+#[test]
+fn report_against_a_base_names_the_blessing_commit_and_removed_scenarios() {
+    let r = repo();
+    let d = r.dir.path();
+    std::fs::create_dir_all(d.join("results")).expect("mkdir");
+    let result = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/report/results/register_wb_steady.json");
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(result).expect("fixture")).expect("json");
+    v["scenario"] = Value::from("register_wb");
+    std::fs::write(
+        d.join("results/register_wb.json"),
+        serde_json::to_string(&v).expect("json"),
+    )
+    .expect("write");
+    let md = ok(d, &["report", "--base", &r.ids[0], "--results", "results"]);
+    let head: String = md
+        .lines()
+        .take_while(|l| !l.contains("scenarios run:"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    assert!(head.contains("This PR changes 2 baselines"), "{md}");
+    assert!(
+        head.contains(&format!(
+            "- `other` removed: its baseline is deleted (was peak 341 KiB · steady 338 KiB · growth 0 B/kcycle) · in `{}` Remove other",
+            r.ids[3]
+        )),
+        "{head}"
+    );
+    assert!(
+        head.contains(&format!(
+            "- `register_wb` re-blessed: allocations.count 11,000,190 → 15,000,238, +36.4%; live_bytes.peak +1.6% · in `{}` register_wb: six slaves",
+            r.ids[1]
+        )),
+        "{head}"
+    );
+    let out = membound(
+        d,
+        &["report", "--base", "origin/nosuch", "--results", "results"],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("git fetch origin nosuch"), "{err}");
+}
