@@ -94,9 +94,7 @@ fn follow(
         protocol_error: None,
         child_peak_rss: None,
     };
-    f.timeline
-        .facts
-        .insert("circuit".into(), s.circuit.clone());
+    f.timeline.facts.insert("circuit".into(), s.circuit.clone());
     for line in BufReader::new(out).lines() {
         let Ok(line) = line else { break };
         match probe::parse_line(&line) {
