@@ -66,7 +66,12 @@ pub(crate) fn run_command(
     let stop = live.follow(&mut sup, on_violation, on_event);
     let exit = sup.wait();
     let (status, success) = program_status(&run_dir, &exit);
-    let mut tl = final_timeline(c, &run_dir, &live, success || stop.is_some())?;
+    let profile = if success || stop.is_some() {
+        Profile::Required
+    } else {
+        Profile::IfAny
+    };
+    let mut tl = final_timeline(c, &run_dir, &live, profile)?;
     tl.totals.insert(
         "rss.peak".into(),
         LauncherReport::read(&run_dir.join(LAUNCHER_FILE)).map_or(exit.peak_rss_polled, |r| {
@@ -149,13 +154,22 @@ fn program_status(run_dir: &Path, exit: &Exit) -> (String, bool) {
     }
 }
 
+/// Whether a run must have left a readable profile.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Profile {
+    /// It exited normally or was stopped with SIGINT: an unreadable profile is an error.
+    Required,
+    /// It failed: whatever it left is the timeline so far.
+    IfAny,
+}
+
 /// The run's timeline: the eventlog (or `.hp`) GHC wrote, or, for a program killed before it
 /// wrote out its eventlog, the censuses the watcher read from the `.hp` as they were flushed.
 fn final_timeline(
     c: &CommandRun,
     run_dir: &Path,
     live: &Live,
-    must_read: bool,
+    profile: Profile,
 ) -> Result<Timeline, RunError> {
     let profile_path = match c.profile {
         ProfileKind::GhcEventlog => run_dir.join(EVENTLOG_FILE),
@@ -168,7 +182,7 @@ fn final_timeline(
     };
     let mut tl = match crate::source::ghc::read_profile(&profile_path, &opts) {
         Ok(tl) => tl,
-        Err(e) if must_read && live.censuses().is_empty() => {
+        Err(e) if profile == Profile::Required && live.censuses().is_empty() => {
             return Err(RunError::Profile {
                 path: profile_path,
                 message: e.to_string(),

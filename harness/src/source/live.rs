@@ -18,7 +18,7 @@
 //! checked after the run, on the whole timeline, as before: never passed unchecked.
 
 use super::command::MARKS_FILE;
-use super::supervise::{Root, Supervised, POLL_INTERVAL};
+use super::supervise::{Root, Supervised};
 use super::Event;
 use crate::measure::invariant::Checker;
 use crate::scenario::{CommandRun, Endpoint, OnViolation, Predicate, Scenario, Window};
@@ -29,6 +29,11 @@ use std::collections::VecDeque;
 use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
+
+/// How often the `.hp` and marker files are read. Short: a census is checked one poll after
+/// it is seen whole, and a program's exit is noticed within one poll; each poll reads only
+/// what the files grew by.
+pub(crate) const LIVE_POLL: Duration = Duration::from_millis(20);
 
 /// How long a program told to stop (SIGINT) has to write out its eventlog before SIGKILL.
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
@@ -173,7 +178,7 @@ impl<'s> Live<'s> {
             if exited {
                 return None;
             }
-            std::thread::sleep(POLL_INTERVAL);
+            std::thread::sleep(LIVE_POLL);
         }
     }
 
@@ -270,7 +275,7 @@ fn end_at_violation(
         }
         OnViolation::Pause => {
             sup.signal_group(libc::SIGSTOP);
-            sup.hold_timeout(true);
+            sup.hold_timeout();
             let pgid = sup.pid();
             // The launcher runs on: should membound die now, the launcher's SIGTERM (from
             // PR_SET_PDEATHSIG) must be acted on, and a stopped process would hold it pending.
@@ -300,7 +305,7 @@ fn end_at_violation(
             {
                 std::thread::sleep(Duration::from_millis(100));
             }
-            sup.hold_timeout(false);
+            sup.release_timeout();
             // Continued: it runs to its end under its budget; the verdict is the violation.
         }
     }

@@ -2,7 +2,7 @@
 //! as it arrives, and the child is told to stop at the first violation.
 
 use super::probe::{self, Message, Request};
-use super::supervise::{Root, Supervised};
+use super::supervise::{Exit, Root, Supervised};
 use super::{Event, RunConfig, RunOutput};
 use crate::errors::RunError;
 use crate::measure::invariant::Checker;
@@ -18,7 +18,39 @@ pub(crate) fn run_sim(
     cfg: &RunConfig,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<RunOutput, RunError> {
-    let request = Request {
+    let request_json =
+        serde_json::to_string(&request_of(s)).map_err(|e| RunError::Protocol(e.to_string()))?;
+    let mut cmd = Command::new(&cfg.probe_program);
+    cmd.arg(probe::PROBE_ARG)
+        .arg(request_json)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped());
+    let (sup, mut child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Measured)?;
+    let acks = child
+        .stdin
+        .take()
+        .ok_or_else(|| RunError::Protocol("no stdin".into()))?;
+    let out = child
+        .stdout
+        .take()
+        .ok_or_else(|| RunError::Protocol("no stdout".into()))?;
+    let mut checker = Checker::new(scenario, s.cycles, &[]);
+    let mut followed = follow(s, &sup, &mut checker, out, acks, on_event);
+    let exit = sup.wait();
+    followed.timeline.totals.insert(
+        "rss.peak".into(),
+        followed
+            .child_peak_rss
+            .unwrap_or(exit.peak_rss_polled)
+            .max(exit.peak_rss_polled),
+    );
+    let outcomes = checker.outcomes();
+    verdict(followed, exit, outcomes)
+}
+
+/// The probe's request for a scenario's simulation.
+fn request_of(s: &SimRun) -> Request {
+    Request {
         circuit: s.circuit.clone(),
         params: s
             .params
@@ -33,30 +65,36 @@ pub(crate) fn run_sim(
             .collect(),
         cycles: s.cycles,
         sample_every: s.sample_every,
+    }
+}
+
+/// What the probe's stream said.
+struct Followed {
+    timeline: Timeline,
+    stopped_at: Option<u64>,
+    /// Transactions, mismatches and the first mismatch, from `Done`.
+    done: Option<(u64, u64, Option<String>)>,
+    protocol_error: Option<String>,
+    child_peak_rss: Option<u64>,
+}
+
+/// Reads the probe's samples, checking each and answering go-ahead or stop.
+fn follow(
+    s: &SimRun,
+    sup: &Supervised,
+    checker: &mut Checker<'_>,
+    out: std::process::ChildStdout,
+    mut acks: std::process::ChildStdin,
+    on_event: &mut dyn FnMut(Event),
+) -> Followed {
+    let mut f = Followed {
+        timeline: Timeline::new(format!("sim:{}", s.circuit), XUnit::Cycles),
+        stopped_at: None,
+        done: None,
+        protocol_error: None,
+        child_peak_rss: None,
     };
-    let request_json =
-        serde_json::to_string(&request).map_err(|e| RunError::Protocol(e.to_string()))?;
-    let mut cmd = Command::new(&cfg.probe_program);
-    cmd.arg(probe::PROBE_ARG)
-        .arg(request_json)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped());
-    let (sup, mut child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Measured)?;
-    let mut acks = child
-        .stdin
-        .take()
-        .ok_or_else(|| RunError::Protocol("no stdin".into()))?;
-    let out = child
-        .stdout
-        .take()
-        .ok_or_else(|| RunError::Protocol("no stdout".into()))?;
-    let mut tl = Timeline::new(format!("sim:{}", s.circuit), XUnit::Cycles);
-    tl.facts.insert("circuit".into(), s.circuit.clone());
-    let mut checker = Checker::new(scenario, s.cycles, &[]);
-    let mut stopped_at = None;
-    let mut done = None;
-    let mut protocol_error = None;
-    let mut child_peak_rss = None;
+    f.timeline.facts.insert("circuit".into(), s.circuit.clone());
     for line in BufReader::new(out).lines() {
         let Ok(line) = line else { break };
         match probe::parse_line(&line) {
@@ -67,16 +105,16 @@ pub(crate) fn run_sim(
                 });
                 let violated = checker.check(&sample).is_some();
                 let x = sample.x;
-                tl.samples.push(sample);
+                f.timeline.samples.push(sample);
                 // Stop at the first violation: the child reads this before its next sample and
                 // answers with its peak RSS. The watchdog still bounds the wait.
-                let answer: &[u8] = if violated && stopped_at.is_none() {
+                let answer: &[u8] = if violated && f.stopped_at.is_none() {
                     b"s"
                 } else {
                     b"c"
                 };
                 if violated {
-                    stopped_at.get_or_insert(x);
+                    f.stopped_at.get_or_insert(x);
                 }
                 if acks.write_all(answer).and_then(|_| acks.flush()).is_err() {
                     break;
@@ -88,40 +126,52 @@ pub(crate) fn run_sim(
                 first_mismatch,
                 peak_rss,
             }) => {
-                done = Some((transactions, mismatches, first_mismatch));
-                child_peak_rss = peak_rss;
+                f.done = Some((transactions, mismatches, first_mismatch));
+                f.child_peak_rss = peak_rss;
             }
             Ok(Message::Stopped { cycle, peak_rss }) => {
-                child_peak_rss = peak_rss;
-                tl.facts
+                f.child_peak_rss = peak_rss;
+                f.timeline
+                    .facts
                     .insert("stopped_at_cycle".into(), cycle.to_string());
             }
             Err(e) => {
-                protocol_error = Some(e);
+                f.protocol_error = Some(e);
                 sup.kill();
                 break;
             }
         }
     }
-    let exit = sup.wait();
-    let (status, ok, peak_rss, killed, stderr_tail) = (
-        exit.status,
-        exit.success,
-        exit.peak_rss_polled,
-        exit.killed,
-        exit.stderr,
-    );
-    tl.totals.insert(
-        "rss.peak".into(),
-        child_peak_rss.unwrap_or(peak_rss).max(peak_rss),
-    );
-    let outcomes = checker.outcomes();
+    f
+}
+
+/// The run's output, or why it failed: killed, a protocol error, a crash, an early end, or a
+/// scoreboard mismatch.
+fn verdict(
+    f: Followed,
+    exit: Exit,
+    outcomes: Vec<(String, crate::measure::invariant::Outcome)>,
+) -> Result<RunOutput, RunError> {
+    let Followed {
+        mut timeline,
+        stopped_at,
+        done,
+        protocol_error,
+        ..
+    } = f;
+    let fail = |what: String, timeline: Timeline| RunError::Child {
+        what,
+        status: exit.status.clone(),
+        figures: String::new(),
+        stderr_tail: exit.stderr.clone(),
+        timeline: Box::new(timeline),
+    };
     if stopped_at.is_none() {
-        let what = if let Some(k) = killed {
+        let what = if let Some(k) = exit.killed.clone() {
             Some(k)
         } else if let Some(e) = protocol_error {
             Some(format!("probe protocol error: {e}"))
-        } else if !ok {
+        } else if !exit.success {
             Some("the probe child failed".to_owned())
         } else if done.is_none() {
             Some("the probe child ended before finishing the run".to_owned())
@@ -129,32 +179,23 @@ pub(crate) fn run_sim(
             None
         };
         if let Some(what) = what {
-            return Err(RunError::Child {
-                what,
-                status,
-                figures: String::new(),
-                stderr_tail,
-                timeline: Box::new(tl),
-            });
+            return Err(fail(what, timeline));
         }
     }
     if let Some((transactions, mismatches, first)) = done {
-        tl.totals.insert("transactions".into(), transactions);
+        timeline.totals.insert("transactions".into(), transactions);
         if mismatches > 0 {
-            return Err(RunError::Child {
-                what: format!(
+            return Err(fail(
+                format!(
                     "the circuit's scoreboard found {mismatches} mismatch(es) in {transactions} transactions; first: {}",
                     first.unwrap_or_default()
                 ),
-                status,
-                figures: String::new(),
-                stderr_tail,
-                timeline: Box::new(tl),
-            });
+                timeline,
+            ));
         }
     }
     Ok(RunOutput {
-        timeline: tl,
+        timeline,
         outcomes,
         stopped_at,
         toolchain: BTreeMap::new(),

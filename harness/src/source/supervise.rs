@@ -94,6 +94,8 @@ pub(crate) struct Supervised {
     stderr: Arc<Mutex<StderrKeep>>,
     reader: Option<mpsc::Receiver<()>>,
     watchdog: Option<std::thread::JoinHandle<()>>,
+    /// Dropped by `wait` to wake the watchdog at once rather than after its poll interval.
+    wake: Option<mpsc::Sender<()>>,
     /// The raw wait status once the child has exited (seen with `WNOWAIT`, not yet reaped).
     exited: Option<i32>,
 }
@@ -139,9 +141,10 @@ impl Supervised {
             });
             rx
         });
+        let (wake, woken) = mpsc::channel();
         let watchdog = {
             let shared = Arc::clone(&shared);
-            std::thread::spawn(move || watch(pid, limits, root, &shared))
+            std::thread::spawn(move || watch(pid, limits, root, &shared, &woken))
         };
         Ok((
             Supervised {
@@ -150,6 +153,7 @@ impl Supervised {
                 stderr,
                 reader,
                 watchdog: Some(watchdog),
+                wake: Some(wake),
                 exited: None,
             },
             child,
@@ -179,9 +183,14 @@ impl Supervised {
         }
     }
 
-    /// Stops (or restarts) the timeout clock: a program paused for a debugger is not timed.
-    pub(crate) fn hold_timeout(&self, hold: bool) {
-        self.shared.held.store(hold, Ordering::Release);
+    /// Stops the timeout clock: a program paused for a debugger is not timed.
+    pub(crate) fn hold_timeout(&self) {
+        self.shared.held.store(true, Ordering::Release);
+    }
+
+    /// Restarts the timeout clock where [`Supervised::hold_timeout`] stopped it.
+    pub(crate) fn release_timeout(&self) {
+        self.shared.held.store(false, Ordering::Release);
     }
 
     /// Ends the child and everything it started (a violation stops a run early).
@@ -215,6 +224,7 @@ impl Supervised {
             None => peek_exit(self.pid, 0),
         };
         self.shared.done.store(true, Ordering::Release);
+        drop(self.wake.take());
         // Before the reap, while the zombie keeps the group id from being reused: anything left
         // in the group or the tree (a program's own children) goes too.
         self.signal_group(libc::SIGKILL);
@@ -255,7 +265,7 @@ impl Supervised {
 }
 
 /// The watchdog: reads the tree's RSS every [`POLL_INTERVAL`] and ends it over a limit.
-fn watch(pid: i32, limits: Limits, root: Root, shared: &Shared) {
+fn watch(pid: i32, limits: Limits, root: Root, shared: &Shared, woken: &mpsc::Receiver<()>) {
     let start = Instant::now();
     let mut held_for = Duration::ZERO;
     let mut last = start;
@@ -291,7 +301,9 @@ fn watch(pid: i32, limits: Limits, root: Root, shared: &Shared) {
             end_tree(pid, shared);
             return;
         }
-        std::thread::sleep(POLL_INTERVAL);
+        if let Err(mpsc::RecvTimeoutError::Disconnected) = woken.recv_timeout(POLL_INTERVAL) {
+            return;
+        }
     }
 }
 
