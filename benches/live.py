@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Live watching of the Clash reproduction, side by side in one run (benches/RESULTS-live.md).
+"""Live watching of the Clash reproduction, side by side in one run (recorded in BENCHMARKS.md).
 
     python3 benches/live.py [N] [REPEATS]      (default N = 3000 cycles, 5 repeats; medians)
 
