@@ -57,7 +57,9 @@ pub(crate) fn run_command(
     cmd.arg(probe::EXEC_ARG)
         .arg(run_dir.join(LAUNCHER_FILE))
         .args(&argv)
-        .env(MARKS_ENV, run_dir.join(MARKS_FILE))
+        // Relative to the run directory (the program's cwd): what the program allocates for
+        // the path must not depend on where the checkout lives, or exact figures would.
+        .env(MARKS_ENV, MARKS_FILE)
         .current_dir(&run_dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null());
