@@ -36,6 +36,9 @@ fn main() -> ExitCode {
             probe_program,
             scenarios_dir: root.join("scenarios"),
             work_dir: work_dir.clone(),
+            // A test harness has nobody at a terminal to continue a paused program.
+            on_violation: None,
+            allow_pause: false,
         },
         store: Store {
             dir: root.join("baselines"),
