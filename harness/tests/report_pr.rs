@@ -4,7 +4,6 @@
 //! Fixtures in `tests/data/report_pr/`, goldens `tests/golden/report_pr.{md,html}`;
 //! `UPDATE_GOLDEN=1` rewrites them.
 
-use membound::judge::compare::judge;
 use membound::pipeline::ScenarioResult;
 use membound::report::{self, BlessedChange, ReportInput};
 use membound::store::Baseline;
@@ -161,32 +160,7 @@ fn html_is_well_formed() {
 /// The fixture is one the harness could have produced (as `report_golden` checks its own).
 #[test]
 fn test_data_is_consistent_with_the_comparison_rules() {
-    for r in &input().results {
-        let (b, c, cmp) = (
-            r.baseline.as_ref().expect("baseline"),
-            r.current.as_ref().expect("current"),
-            r.comparison.as_ref().expect("comparison"),
-        );
-        for row in &cmp.rows {
-            assert_eq!(
-                judge(row.baseline, row.current, row.tolerance),
-                row.verdict,
-                "{}: {}",
-                r.scenario,
-                row.metric
-            );
-            let get = |x: &Baseline| match row
-                .metric
-                .strip_prefix("types.")
-                .and_then(|m| m.rsplit_once('.'))
-            {
-                Some((label, field)) => x.types.get(label).and_then(|f| f.get(field)).copied(),
-                None => x.metrics.get(&row.metric).copied(),
-            };
-            assert_eq!(row.baseline, get(b), "{}: {}", r.scenario, row.metric);
-            assert_eq!(row.current, get(c), "{}: {}", r.scenario, row.metric);
-        }
-    }
+    report_data::assert_consistent(&input());
 }
 
 /// The figures `membound run` prints beside a passing scenario's `ok`: peak, steady and growth

@@ -56,3 +56,36 @@ pub fn input() -> ReportInput {
         hints: Default::default(),
     }
 }
+
+/// Hand-made results must be ones the harness could have produced: every row is what
+/// `compare::judge` says for its values, and the values are the two sides' metrics.
+// Each test binary that includes this module uses some of its helpers.
+#[allow(dead_code)]
+pub fn assert_consistent(input: &ReportInput) {
+    for r in &input.results {
+        let (b, c, cmp) = (
+            r.baseline.as_ref().expect("baseline"),
+            r.current.as_ref().expect("current"),
+            r.comparison.as_ref().expect("comparison"),
+        );
+        for row in &cmp.rows {
+            assert_eq!(
+                membound::judge::compare::judge(row.baseline, row.current, row.tolerance),
+                row.verdict,
+                "{}: {}",
+                r.scenario,
+                row.metric
+            );
+            let get = |x: &Baseline| match row
+                .metric
+                .strip_prefix("types.")
+                .and_then(|m| m.rsplit_once('.'))
+            {
+                Some((label, field)) => x.types.get(label).and_then(|f| f.get(field)).copied(),
+                None => x.metrics.get(&row.metric).copied(),
+            };
+            assert_eq!(row.baseline, get(b), "{}: {}", r.scenario, row.metric);
+            assert_eq!(row.current, get(c), "{}: {}", r.scenario, row.metric);
+        }
+    }
+}
