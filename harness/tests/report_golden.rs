@@ -3,40 +3,18 @@
 //! HTML and compared with `tests/golden/report.{md,html}`. `UPDATE_GOLDEN=1` rewrites them.
 
 use membound::report::{self};
-use std::path::Path;
 
 mod report_data;
 use report_data::input;
 
-/// Checks `actual` against the golden file; with `UPDATE_GOLDEN=1`, rewrites it instead.
-fn check_golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir golden");
-        std::fs::write(&path, actual).expect("write golden");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
-    if expected != actual {
-        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
-            .unified_diff()
-            .context_radius(3)
-            .header(&format!("tests/golden/{name}"), "this run")
-            .to_string();
-        panic!("{name} differs from its golden file:\n{diff}\n(hint: review the diff, then `UPDATE_GOLDEN=1 cargo test -p membound --test report_golden`)");
-    }
-}
-
 #[test]
 fn markdown_matches_golden() {
-    check_golden("report.md", &report::markdown(&input()));
+    report_data::check_golden("report_golden", "report.md", &report::markdown(&input()));
 }
 
 #[test]
 fn html_matches_golden() {
-    check_golden("report.html", &report::html(&input()));
+    report_data::check_golden("report_golden", "report.html", &report::html(&input()));
 }
 
 #[test]

@@ -48,34 +48,14 @@ fn input() -> ReportInput {
     }
 }
 
-/// Checks `actual` against the golden file; with `UPDATE_GOLDEN=1`, rewrites it instead.
-fn check_golden(name: &str, actual: &str) {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("tests/golden")
-        .join(name);
-    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
-        std::fs::write(&path, actual).expect("write golden");
-        return;
-    }
-    let expected = std::fs::read_to_string(&path).unwrap_or_default();
-    if expected != actual {
-        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
-            .unified_diff()
-            .context_radius(3)
-            .header(&format!("tests/golden/{name}"), "this run")
-            .to_string();
-        panic!("{name} differs from its golden file:\n{diff}\n(hint: review the diff, then `UPDATE_GOLDEN=1 cargo test -p membound --test report_pr`)");
-    }
-}
-
 #[test]
 fn markdown_matches_golden() {
-    check_golden("report_pr.md", &report::markdown(&input()));
+    report_data::check_golden("report_pr", "report_pr.md", &report::markdown(&input()));
 }
 
 #[test]
 fn html_matches_golden() {
-    check_golden("report_pr.html", &report::html(&input()));
+    report_data::check_golden("report_pr", "report_pr.html", &report::html(&input()));
 }
 
 /// What the PR accepts is said before anything of this run, in scenario order, each with its

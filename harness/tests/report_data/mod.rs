@@ -89,3 +89,26 @@ pub fn assert_consistent(input: &ReportInput) {
         }
     }
 }
+
+/// Checks `actual` against `tests/golden/<name>` with a readable diff; with `UPDATE_GOLDEN=1`,
+/// rewrites it instead. `test` is the test binary, named in the hint.
+#[allow(dead_code)]
+pub fn check_golden(test: &str, name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1") {
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir golden");
+        std::fs::write(&path, actual).expect("write golden");
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_default();
+    if expected != actual {
+        let diff = similar::TextDiff::from_lines(expected.as_str(), actual)
+            .unified_diff()
+            .context_radius(3)
+            .header(&format!("tests/golden/{name}"), "this run")
+            .to_string();
+        panic!("{name} differs from its golden file:\n{diff}\n(hint: review the diff, then `UPDATE_GOLDEN=1 cargo test -p membound --test {test}`)");
+    }
+}
