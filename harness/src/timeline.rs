@@ -53,6 +53,14 @@ impl XUnit {
             XUnit::Census => "census index",
         }
     }
+
+    /// The word before a position in prose: "at cycle 10000", "at census 32".
+    pub fn at_word(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "cycle",
+            XUnit::Census => "census",
+        }
+    }
 }
 
 /// One observation of the heap.

@@ -6,7 +6,7 @@
 //! the window began, and for census types where the live objects were created and when.
 //! It knows nothing of processes or baselines.
 
-use crate::measure::metrics::{resolve, Fit};
+use crate::measure::metrics::{resolve, Fit, MissingMarker};
 use crate::scenario::{
     glob_match, nearest_first, Cmp, Expectation, Invariant, Predicate, Scenario, Window,
 };
@@ -39,7 +39,7 @@ pub enum Outcome {
     /// Its window had no sample (the run stopped before it, or a marker never came).
     NotReached {
         /// Why.
-        reason: String,
+        reason: Unreached,
         /// Where a violation stopped the run, when that happened before this window opened:
         /// the one case in which not reaching a window is not a failure in itself.
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -63,6 +63,73 @@ impl Outcome {
             Outcome::Violated(_) => expected_violation,
             Outcome::NotReached { stopped_at, .. } => stopped_at.is_some() && !expected_violation,
             Outcome::NotEvaluable { .. } => false,
+        }
+    }
+}
+
+/// Why an invariant's window held no sample.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind", deny_unknown_fields)]
+pub enum Unreached {
+    /// An endpoint of its window names a marker the profile never had.
+    MissingMarker(MissingMarker),
+    /// A violation stopped the run before the window opened.
+    StoppedBefore {
+        /// Where the run stopped.
+        stopped_at: u64,
+        /// Where the window opens.
+        opens: u64,
+        /// What x counts.
+        x_unit: XUnit,
+    },
+    /// The window opens after the run's last sample.
+    OpensAfterEnd {
+        /// Where the window opens.
+        opens: u64,
+        /// The run's end.
+        end: u64,
+        /// What x counts.
+        x_unit: XUnit,
+    },
+    /// No sample fell between the window's ends (`to` is `None` for the run's end).
+    NoSample {
+        /// Where the window opens.
+        from: u64,
+        /// Where it closes.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        to: Option<u64>,
+    },
+}
+
+impl fmt::Display for Unreached {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let n = |x: &u64| fmt_int(i128::from(*x));
+        match self {
+            Unreached::MissingMarker(m) => write!(f, "{m}"),
+            Unreached::StoppedBefore {
+                stopped_at,
+                opens,
+                x_unit,
+            } => write!(
+                f,
+                "a violation stopped the run at {} {}, before its window opened at {}",
+                x_unit.at_word(),
+                n(stopped_at),
+                n(opens)
+            ),
+            Unreached::OpensAfterEnd { opens, end, x_unit } => write!(
+                f,
+                "its window opens at {} {}, after the run's end at {}",
+                x_unit.at_word(),
+                n(opens),
+                n(end)
+            ),
+            Unreached::NoSample { from, to } => write!(
+                f,
+                "no sample fell in its window ({} to {})",
+                n(from),
+                to.as_ref().map_or_else(|| "the end".to_owned(), n)
+            ),
         }
     }
 }
@@ -134,10 +201,7 @@ impl fmt::Display for Unevaluable {
 }
 
 fn at_word(unit: XUnit) -> &'static str {
-    match unit {
-        XUnit::Cycles => "cycle",
-        XUnit::Census => "census",
-    }
+    unit.at_word()
 }
 
 /// The first sample at which an invariant failed, explained.
@@ -202,10 +266,7 @@ const TOP_GROWTH: usize = 5;
 impl Violation {
     /// The multi-line explanation printed in failures, in the timeline's unit.
     pub fn explain(&self, unit: XUnit) -> String {
-        let at = |x: u64| match unit {
-            XUnit::Cycles => format!("cycle {}", fmt_int(x as i128)),
-            XUnit::Census => format!("census {}", fmt_int(x as i128)),
-        };
+        let at = |x: u64| format!("{} {}", unit.at_word(), fmt_int(x as i128));
         let mut s = format!(
             "invariant `{}` violated at {} (window from {}): {}, found {}\n",
             self.invariant,
@@ -346,7 +407,7 @@ struct State<'a> {
     fit: Fit,
     samples: usize,
     violation: Option<Violation>,
-    unresolved: Option<String>,
+    unresolved: Option<Unreached>,
 }
 
 impl<'a> Checker<'a> {
@@ -440,37 +501,40 @@ impl<'a> Checker<'a> {
             return Outcome::Violated(v.clone());
         }
         let (a, b) = match (st.window, &st.unresolved) {
-            (Some(w), None) => w,
-            (_, reason) => {
+            (Some(w), _) => w,
+            (None, reason) => {
                 return Outcome::NotReached {
+                    // A window is resolved or has a reason; both missing cannot happen, and
+                    // then "no sample from 0" is the honest reading.
                     reason: reason
                         .clone()
-                        .unwrap_or_else(|| "its window could not be resolved".into()),
+                        .unwrap_or(Unreached::NoSample { from: 0, to: None }),
                     stopped_at: None,
-                }
+                };
             }
         };
         if st.samples == 0 {
-            return match stop {
-                Some(x) if x < a => Outcome::NotReached {
-                    reason: format!(
-                        "a violation stopped the run at {} {x}, before its window opened at {a}",
-                        at_word(unit)
-                    ),
-                    stopped_at: Some(x),
+            let reason = match stop {
+                Some(x) if x < a => Unreached::StoppedBefore {
+                    stopped_at: x,
+                    opens: a,
+                    x_unit: unit,
                 },
-                _ if a > b => Outcome::NotReached {
-                    reason: format!(
-                        "its window opens at {} {a}, after the run's end at {b}",
-                        at_word(unit)
-                    ),
-                    stopped_at: None,
+                _ if a > b => Unreached::OpensAfterEnd {
+                    opens: a,
+                    end: b,
+                    x_unit: unit,
                 },
-                _ => Outcome::NotReached {
-                    reason: format!("no sample fell in its window ({a} to {})", fmt_end(b)),
-                    stopped_at: None,
+                _ => Unreached::NoSample {
+                    from: a,
+                    to: (b != u64::MAX).then_some(b),
                 },
             };
+            let stopped_at = match reason {
+                Unreached::StoppedBefore { stopped_at, .. } => Some(stopped_at),
+                _ => None,
+            };
+            return Outcome::NotReached { reason, stopped_at };
         }
         if let Some(glob) = must_match(&st.inv.predicate).filter(|g| !self.labels.matched(g)) {
             let mut near = nearest_first(glob, self.labels.seen.iter().map(String::as_str));
@@ -500,14 +564,6 @@ impl<'a> Checker<'a> {
         Outcome::Held {
             samples: st.samples,
         }
-    }
-}
-
-fn fmt_end(b: u64) -> String {
-    if b == u64::MAX {
-        "the end".into()
-    } else {
-        b.to_string()
     }
 }
 
@@ -602,16 +658,21 @@ fn window_of(
     w: &Window,
     end: u64,
     marks: &[Mark],
-) -> Result<(u64, u64), String> {
+) -> Result<(u64, u64), Unreached> {
+    let both = |a, b| -> Result<(u64, u64), Unreached> {
+        let a = resolve(a, end, marks).map_err(Unreached::MissingMarker)?;
+        let b = resolve(b, end, marks).map_err(Unreached::MissingMarker)?;
+        Ok((a, b))
+    };
     match w {
         Window::Always => Ok((0, u64::MAX)),
-        Window::Phase(name) => {
-            let p = scenario
-                .phase(name)
-                .ok_or_else(|| format!("no phase `{name}`"))?;
-            Ok((resolve(&p.from, end, marks)?, resolve(&p.to, end, marks)?))
-        }
-        Window::Range(a, b) => Ok((resolve(a, end, marks)?, resolve(b, end, marks)?)),
+        // Validation refuses a window naming an undefined phase; should one slip through, an
+        // always-open window checks more, never less.
+        Window::Phase(name) => match scenario.phase(name) {
+            Some(p) => both(&p.from, &p.to),
+            None => Ok((0, u64::MAX)),
+        },
+        Window::Range(a, b) => both(a, b),
     }
 }
 
@@ -1107,7 +1168,7 @@ mod tests {
     #[test]
     fn only_evaluated_outcomes_are_as_declared() {
         let not_reached = |stopped_at| Outcome::NotReached {
-            reason: String::new(),
+            reason: Unreached::NoSample { from: 0, to: None },
             stopped_at,
         };
         let unevaluable = Outcome::NotEvaluable {

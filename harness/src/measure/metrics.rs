@@ -290,8 +290,33 @@ pub fn flatten(
     out
 }
 
+/// A window endpoint that names a marker the profile never had.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MissingMarker {
+    /// The marker the endpoint names.
+    pub marker: String,
+    /// The markers the profile did have, in order.
+    pub seen: Vec<String>,
+}
+
+impl std::fmt::Display for MissingMarker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "marker `{}` does not occur in the profile (markers seen: {})",
+            self.marker,
+            if self.seen.is_empty() {
+                "none".to_owned()
+            } else {
+                self.seen.join(", ")
+            }
+        )
+    }
+}
+
 /// Resolves an endpoint on a run that ends at `end` with these marks.
-pub fn resolve(e: &Endpoint, end: u64, marks: &[Mark]) -> Result<u64, String> {
+pub fn resolve(e: &Endpoint, end: u64, marks: &[Mark]) -> Result<u64, MissingMarker> {
     if let Some(x) = e.position(end) {
         return Ok(x);
     }
@@ -301,16 +326,9 @@ pub fn resolve(e: &Endpoint, end: u64, marks: &[Mark]) -> Result<u64, String> {
             .iter()
             .find(|k| &k.label == m)
             .map(|k| k.x)
-            .ok_or_else(|| {
-                let seen: Vec<&str> = marks.iter().map(|k| k.label.as_str()).collect();
-                format!(
-                    "marker `{m}` does not occur in the profile (markers seen: {})",
-                    if seen.is_empty() {
-                        "none".to_owned()
-                    } else {
-                        seen.join(", ")
-                    }
-                )
+            .ok_or_else(|| MissingMarker {
+                marker: m.clone(),
+                seen: marks.iter().map(|k| k.label.clone()).collect(),
             }),
     }
 }

@@ -548,12 +548,13 @@ fn blessed_one(s: &mut String, c: &BlessedChange, base: &str) {
             old.fingerprint, new.fingerprint
         ));
     }
-    for (name, text) in &new.invariants {
+    for (name, record) in &new.invariants {
         let was = old.invariants.get(name);
-        if was != Some(text) {
+        if was != Some(record) {
             notes.push(format!(
-                "invariant `{name}`: {} → {text}",
-                was.map_or("(none)", String::as_str)
+                "invariant `{name}`: {} → {}",
+                was.map_or_else(|| "(none)".to_owned(), |r| r.describe(old.timeline.x_unit)),
+                record.describe(new.timeline.x_unit)
             ));
         }
     }

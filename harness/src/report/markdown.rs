@@ -465,8 +465,10 @@ fn blessed_one(s: &mut String, c: &BlessedChange, input: &ReportInput) {
                     notes,
                     "- invariant {}: {} → {}",
                     code(name),
-                    text(old.map_or("(none)", String::as_str)),
-                    text(new)
+                    text(
+                        &old.map_or_else(|| "(none)".to_owned(), |r| r.describe(o.timeline.x_unit))
+                    ),
+                    text(&new.describe(n.timeline.x_unit))
                 );
             }
         }

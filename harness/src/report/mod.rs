@@ -975,7 +975,7 @@ mod tests {
     fn baseline(
         metrics: &[(&str, u64)],
         types: &[(&str, &str, u64)],
-        inv: &[(&str, &str)],
+        inv: &[(&str, usize)],
     ) -> Baseline {
         let mut t = serde_json::Map::new();
         for (l, f, v) in types {
@@ -988,7 +988,7 @@ mod tests {
             "description": "",
             "metrics": metrics.iter().map(|(m, v)| (m.to_string(), *v)).collect::<BTreeMap<_, _>>(),
             "types": t,
-            "invariants": inv.iter().map(|(n, o)| (n.to_string(), o.to_string())).collect::<BTreeMap<_, _>>(),
+            "invariants": inv.iter().map(|(n, held)| (n.to_string(), serde_json::json!({"outcome": "held", "samples": held}))).collect::<BTreeMap<_, _>>(),
             "toolchain": {},
             "host": {},
             "timeline": { "x_unit": "cycles", "points": [] },
@@ -1019,7 +1019,7 @@ mod tests {
                 ("rss.peak", 100),
             ],
             &[("T", "peak_count", 10)],
-            &[("no growth", "held (39 samples)")],
+            &[("no growth", 39)],
         );
         let mut new = baseline(
             &[
@@ -1028,7 +1028,7 @@ mod tests {
                 ("rss.peak", 100),
             ],
             &[("T", "peak_count", 40)],
-            &[("no growth", "held (40 samples)")],
+            &[("no growth", 40)],
         );
         new.fingerprint = "g".into();
         assert_eq!(
@@ -1043,7 +1043,7 @@ mod tests {
                 ("rss.peak", 100),
             ],
             &[("T", "peak_count", 12)],
-            &[("no growth", "held (39 samples)")],
+            &[("no growth", 39)],
         );
         assert_eq!(
             headline(Some(old.clone()), Some(types_only)),

@@ -6,7 +6,7 @@
 //! to `<name>.json.new` (never in CI); run results for reports go under `target/membound/`.
 
 use crate::errors::BaselineError;
-use crate::measure::invariant::Outcome;
+use crate::measure::invariant::{Outcome, Unevaluable, Unreached};
 use crate::measure::metrics::{Measurement, Value};
 use crate::scenario::Scenario;
 use crate::{Mark, Timeline, XUnit};
@@ -39,14 +39,73 @@ pub struct Baseline {
     /// doubt. Never compared.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fit: BTreeMap<String, f64>,
-    /// Each invariant's outcome in one line.
-    pub invariants: BTreeMap<String, String>,
+    /// Each invariant's outcome, typed (worded only when shown).
+    pub invariants: BTreeMap<String, InvariantRecord>,
     /// Toolchain versions (`rustc`, `ghc`).
     pub toolchain: BTreeMap<String, String>,
     /// Host facts (`os`, `arch`, `cpus`).
     pub host: BTreeMap<String, String>,
     /// A downsampled timeline for charts.
     pub timeline: ChartTimeline,
+}
+
+/// An invariant's outcome as a baseline records it: what a change to it would mean to a
+/// reviewer, without the run's details (those are in the failure, not in the baseline).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "outcome", deny_unknown_fields)]
+pub enum InvariantRecord {
+    /// Held at every sample of its window.
+    Held {
+        /// Samples checked.
+        samples: usize,
+    },
+    /// Violated first at this position.
+    Violated {
+        /// Where (in the timeline's x unit).
+        at: u64,
+        /// Whether the scenario declared the violation (`expect = "violated"`).
+        expected: bool,
+    },
+    /// Its window had no sample.
+    NotReached {
+        /// Why.
+        reason: Unreached,
+    },
+    /// Its window had samples that cannot decide it.
+    NotEvaluable {
+        /// Why.
+        reason: Unevaluable,
+    },
+}
+
+impl InvariantRecord {
+    /// The record of an outcome; `expected` says whether the scenario declared a violation.
+    pub fn of(o: &Outcome, expected: bool) -> InvariantRecord {
+        match o {
+            Outcome::Held { samples } => InvariantRecord::Held { samples: *samples },
+            Outcome::Violated(v) => InvariantRecord::Violated { at: v.x, expected },
+            Outcome::NotReached { reason, .. } => InvariantRecord::NotReached {
+                reason: reason.clone(),
+            },
+            Outcome::NotEvaluable { reason } => InvariantRecord::NotEvaluable {
+                reason: reason.clone(),
+            },
+        }
+    }
+
+    /// One line for a reader, with positions in `unit`.
+    pub fn describe(&self, unit: XUnit) -> String {
+        match self {
+            InvariantRecord::Held { samples } => format!("held ({samples} samples)"),
+            InvariantRecord::Violated { at, expected } => format!(
+                "violated at {} {at}{}",
+                unit.at_word(),
+                if *expected { " (expected)" } else { "" }
+            ),
+            InvariantRecord::NotReached { reason } => format!("not reached: {reason}"),
+            InvariantRecord::NotEvaluable { reason } => format!("not evaluable: {reason}"),
+        }
+    }
 }
 
 /// At most [`CHART_POINTS`] points of a timeline, with the top types' bytes.
@@ -84,7 +143,6 @@ impl Baseline {
         tl: &Timeline,
         toolchain: BTreeMap<String, String>,
     ) -> Baseline {
-        let unit = tl.x_unit;
         let invariants = outcomes
             .iter()
             .map(|(name, o)| {
@@ -92,21 +150,7 @@ impl Baseline {
                     &i.name == name
                         && matches!(i.expect, crate::scenario::Expectation::Violated { .. })
                 });
-                let text = match o {
-                    Outcome::Held { samples } => format!("held ({samples} samples)"),
-                    Outcome::Violated(v) => format!(
-                        "violated at {} {}{}",
-                        match unit {
-                            XUnit::Cycles => "cycle",
-                            XUnit::Census => "census",
-                        },
-                        v.x,
-                        if expected { " (expected)" } else { "" }
-                    ),
-                    Outcome::NotReached { reason, .. } => format!("not reached: {reason}"),
-                    Outcome::NotEvaluable { reason } => format!("not evaluable: {reason}"),
-                };
-                (name.clone(), text)
+                (name.clone(), InvariantRecord::of(o, expected))
             })
             .collect();
         Baseline {
@@ -131,7 +175,7 @@ impl Baseline {
             fingerprint: &'a str,
             metrics: &'a BTreeMap<String, Value>,
             types: &'a BTreeMap<String, BTreeMap<String, Value>>,
-            invariants: &'a BTreeMap<String, String>,
+            invariants: &'a BTreeMap<String, InvariantRecord>,
         }
         let v = View {
             scenario: &self.scenario,
@@ -546,6 +590,27 @@ mod tests {
         std::fs::write(store.path("other"), extra).expect("write");
         let e = store.read("other").expect_err("unknown key").to_string();
         assert!(e.contains("unknown field `metricz`"), "{e}");
+    }
+
+    #[test]
+    fn invariant_outcomes_are_stored_typed_and_prose_is_refused() {
+        let held = InvariantRecord::Held { samples: 19 };
+        let json = serde_json::to_string(&held).expect("json");
+        assert_eq!(json, r#"{"outcome":"held","samples":19}"#);
+        assert_eq!(held.describe(XUnit::Census), "held (19 samples)");
+        let violated: InvariantRecord =
+            serde_json::from_str(r#"{"outcome":"violated","at":32,"expected":true}"#)
+                .expect("typed");
+        assert_eq!(
+            violated.describe(XUnit::Census),
+            "violated at census 32 (expected)"
+        );
+        // The old prose form is not silently accepted as a record.
+        assert!(serde_json::from_str::<InvariantRecord>(r#""held (19 samples)""#).is_err());
+        assert!(serde_json::from_str::<InvariantRecord>(
+            r#"{"outcome":"held","samples":1,"extra":0}"#
+        )
+        .is_err());
     }
 
     #[test]
