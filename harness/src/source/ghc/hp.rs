@@ -9,8 +9,8 @@
 //! an empty first or last sample is dropped.
 
 use super::labels::{self as ghc, ReadOptions};
-use crate::timeline::{Mark, Sample, Timeline, TypeSample, XUnit};
-use std::io::{self, BufRead, BufReader, Read};
+use crate::timeline::{Mark, Sample, Timeline, XUnit};
+use std::io::{self, Read};
 
 /// Why a `.hp` profile could not be read. Every variant carries the 1-based line.
 #[derive(Debug, thiserror::Error)]
@@ -36,157 +36,28 @@ pub enum HpError {
 
 /// Reads a `.hp` profile into a [`Timeline`] (`source` `ghc-hp`). A profile that stops inside a
 /// sample (a killed program) yields its whole samples and sets `truncated`.
-pub fn read_hp<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, HpError> {
-    let mut reader = BufReader::new(r);
-    let mut timeline = Timeline::new("ghc-hp", XUnit::Census);
-    let mut samples: Vec<Sample> = Vec::new();
-    let mut marks: Vec<(u64, String)> = Vec::new();
-    let mut open: Option<(usize, Sample)> = None;
-    let mut saw_job = false;
-    let mut buf = Vec::new();
-    let mut line_no = 0;
+///
+/// The same parser as the live watch: the whole file is fed to an [`HpFollower`], which then
+/// [finishes](HpFollower::finish) it.
+pub fn read_hp<R: Read>(mut r: R, opts: &ReadOptions) -> Result<Timeline, HpError> {
+    let mut follower = HpFollower::new();
+    let mut samples = Vec::new();
+    let mut buf = vec![0u8; 64 * 1024];
     loop {
-        buf.clear();
-        line_no += 1;
-        let n = reader
-            .read_until(b'\n', &mut buf)
-            .map_err(|source| HpError::Io {
-                line: line_no,
-                source,
-            })?;
-        if n == 0 {
-            break;
-        }
-        let complete = buf.ends_with(b"\n");
-        let text = String::from_utf8_lossy(&buf);
-        let line = text.trim_end_matches(['\n', '\r']);
-        let syntax = |what: String| HpError::Syntax {
-            line: line_no,
-            what,
+        let n = match r.read(&mut buf) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(source) => {
+                return Err(HpError::Io {
+                    line: follower.line_no + 1,
+                    source,
+                })
+            }
         };
-        if !complete {
-            // GHC ends every line with a newline: an unterminated last line was cut off mid-write.
-            timeline.truncated = true;
-            if line.starts_with("END_SAMPLE") {
-                // The rows are whole; only the end time may be cut.
-                if let Some((_, sample)) = open.take() {
-                    samples.push(sample);
-                }
-            }
-            break;
-        }
-        if line.trim().is_empty() {
-            continue;
-        }
-        let (keyword, rest) = line.split_once(' ').unwrap_or((line, ""));
-        match keyword {
-            "JOB" | "DATE" | "SAMPLE_UNIT" | "VALUE_UNIT" if open.is_none() => {
-                let value = unquote(rest.trim());
-                match keyword {
-                    "JOB" => {
-                        saw_job = true;
-                        timeline.facts.insert("program".into(), value.to_owned());
-                    }
-                    "DATE" => {
-                        timeline.facts.insert("date".into(), value.to_owned());
-                    }
-                    "VALUE_UNIT" if value != "bytes" => {
-                        return Err(syntax(format!("VALUE_UNIT {value:?} is not \"bytes\"")));
-                    }
-                    _ => {}
-                }
-            }
-            _ if !saw_job => {
-                return Err(syntax(
-                    "expected `JOB \"…\"` first (hint: is this a .hp file from `+RTS -h…`?)".into(),
-                ))
-            }
-            "BEGIN_SAMPLE" => {
-                if let Some((begun, _)) = open {
-                    return Err(syntax(format!(
-                        "BEGIN_SAMPLE inside the sample begun at line {begun}"
-                    )));
-                }
-                let time_ns = seconds_to_ns(rest)
-                    .ok_or_else(|| syntax(format!("bad sample time {rest:?}")))?;
-                open = Some((
-                    line_no,
-                    Sample {
-                        time_ns: Some(time_ns),
-                        ..Sample::default()
-                    },
-                ));
-            }
-            "END_SAMPLE" => {
-                let (_, sample) = open
-                    .take()
-                    .ok_or_else(|| syntax("END_SAMPLE without BEGIN_SAMPLE".into()))?;
-                samples.push(sample);
-            }
-            "MARK" if open.is_none() => {
-                let time_ns =
-                    seconds_to_ns(rest).ok_or_else(|| syntax(format!("bad mark time {rest:?}")))?;
-                marks.push((time_ns, format!("mark {}", marks.len())));
-            }
-            _ => {
-                let Some((_, sample)) = open.as_mut() else {
-                    return Err(syntax(format!("unexpected {keyword:?} outside a sample")));
-                };
-                let (label, value) = split_row(line).ok_or_else(|| {
-                    syntax("expected `<label>\\t<bytes>` inside a sample (hint: is the file cut or edited?)".into())
-                })?;
-                let bytes: u64 = value
-                    .parse()
-                    .map_err(|_| syntax(format!("bad byte count {value:?}")))?;
-                let label = ghc::normalise_label(label);
-                sample.live_bytes += bytes;
-                match sample.types.get_mut(label.as_ref()) {
-                    Some(t) => t.bytes += bytes,
-                    None => {
-                        sample.types.insert(
-                            label.into_owned(),
-                            TypeSample {
-                                bytes,
-                                ..TypeSample::default()
-                            },
-                        );
-                    }
-                }
-            }
-        }
+        samples.extend(follower.feed(&buf[..n])?.into_iter().map(|(_, s)| s));
     }
-    if !saw_job {
-        return Err(HpError::Syntax {
-            line: 1,
-            what: "empty profile: no `JOB` line".into(),
-        });
-    }
-    if let Some((begun, _)) = open {
-        timeline.truncated = true;
-        timeline.notes.push(format!(
-            "dropped the sample begun at line {begun}: the profile stops inside it"
-        ));
-    }
-    // The RTS's bracketing empty samples: at profiling start and at exit.
-    if samples.first().is_some_and(|s| s.types.is_empty()) {
-        samples.remove(0);
-    }
-    if !timeline.truncated && samples.last().is_some_and(|s| s.types.is_empty()) {
-        samples.pop();
-    }
-    for (x, s) in samples.iter_mut().enumerate() {
-        s.x = x as u64;
-    }
-    timeline.marks = marks
-        .into_iter()
-        .map(|(t, label)| Mark {
-            x: samples.partition_point(|s| s.time_ns.unwrap_or(0) < t) as u64,
-            label,
-        })
-        .collect();
-    timeline.samples = samples;
-    ghc::assign_counts(&mut timeline, opts);
-    Ok(timeline)
+    follower.finish(samples, opts)
 }
 
 /// A `.hp` profile read while the program writes it: feed it the bytes appended since the last
@@ -194,8 +65,8 @@ pub fn read_hp<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, HpError> {
 /// with the byte offset just past it. A partial last line is kept for the next call.
 ///
 /// Samples come out as written, bracketing empty ones included (the caller knows when the run
-/// has ended, and so which empty sample is the last); counts are not assigned. Marks are
-/// ignored: the RTS writes none that the eventlog would not also carry.
+/// has ended, and so which empty sample is the last); counts are not assigned until
+/// [`HpFollower::finish`]. Header facts and `MARK` times are kept for it.
 #[derive(Debug, Default)]
 pub struct HpFollower {
     partial: Vec<u8>,
@@ -203,7 +74,10 @@ pub struct HpFollower {
     offset: u64,
     line_no: usize,
     saw_job: bool,
-    open: Option<Sample>,
+    /// The sample being read, with the line that began it.
+    open: Option<(usize, Sample)>,
+    facts: Vec<(&'static str, String)>,
+    mark_times: Vec<u64>,
 }
 
 impl HpFollower {
@@ -237,9 +111,69 @@ impl HpFollower {
         Ok(out)
     }
 
+    /// The whole profile, once the file has ended: `samples` are those [`feed`](Self::feed)
+    /// returned. GHC ends every line with a newline, so an unterminated last line was cut off
+    /// mid-write (the timeline is `truncated`); a sample left open is dropped, with a note.
+    /// Drops the RTS's bracketing empty samples, numbers the censuses, places the marks and
+    /// assigns counts.
+    pub fn finish(
+        mut self,
+        mut samples: Vec<Sample>,
+        opts: &ReadOptions,
+    ) -> Result<Timeline, HpError> {
+        let mut timeline = Timeline::new("ghc-hp", XUnit::Census);
+        if !self.partial.is_empty() {
+            timeline.truncated = true;
+            if self.partial.starts_with(b"END_SAMPLE") {
+                // The rows are whole; only the end time may be cut.
+                if let Some((_, sample)) = self.open.take() {
+                    samples.push(sample);
+                }
+            }
+        }
+        if !self.saw_job {
+            return Err(HpError::Syntax {
+                line: 1,
+                what: "empty profile: no `JOB` line".into(),
+            });
+        }
+        if let Some((begun, _)) = self.open {
+            timeline.truncated = true;
+            timeline.notes.push(format!(
+                "dropped the sample begun at line {begun}: the profile stops inside it"
+            ));
+        }
+        // The RTS's bracketing empty samples: at profiling start and at exit.
+        if samples.first().is_some_and(|s| s.types.is_empty()) {
+            samples.remove(0);
+        }
+        if !timeline.truncated && samples.last().is_some_and(|s| s.types.is_empty()) {
+            samples.pop();
+        }
+        for (x, s) in samples.iter_mut().enumerate() {
+            s.x = x as u64;
+        }
+        timeline.marks = self
+            .mark_times
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Mark {
+                x: samples.partition_point(|s| s.time_ns.unwrap_or(0) < *t) as u64,
+                label: format!("mark {i}"),
+            })
+            .collect();
+        for (k, v) in self.facts {
+            timeline.facts.insert(k.into(), v);
+        }
+        timeline.samples = samples;
+        ghc::assign_counts(&mut timeline, opts);
+        Ok(timeline)
+    }
+
     fn line(&mut self, line: &str) -> Result<Option<Sample>, HpError> {
+        let line_no = self.line_no;
         let syntax = |what: String| HpError::Syntax {
-            line: self.line_no,
+            line: line_no,
             what,
         };
         if line.trim().is_empty() {
@@ -248,36 +182,56 @@ impl HpFollower {
         let (keyword, rest) = line.split_once(' ').unwrap_or((line, ""));
         match keyword {
             "JOB" | "DATE" | "SAMPLE_UNIT" | "VALUE_UNIT" if self.open.is_none() => {
-                self.saw_job |= keyword == "JOB";
+                let value = unquote(rest.trim());
+                match keyword {
+                    "JOB" => {
+                        self.saw_job = true;
+                        self.facts.push(("program", value.to_owned()));
+                    }
+                    "DATE" => self.facts.push(("date", value.to_owned())),
+                    "VALUE_UNIT" if value != "bytes" => {
+                        return Err(syntax(format!("VALUE_UNIT {value:?} is not \"bytes\"")));
+                    }
+                    _ => {}
+                }
                 Ok(None)
             }
             _ if !self.saw_job => Err(syntax(
                 "expected `JOB \"…\"` first (hint: is this a .hp file from `+RTS -h…`?)".into(),
             )),
             "BEGIN_SAMPLE" => {
-                if self.open.is_some() {
-                    return Err(syntax("BEGIN_SAMPLE inside a sample".into()));
+                if let Some((begun, _)) = &self.open {
+                    return Err(syntax(format!(
+                        "BEGIN_SAMPLE inside the sample begun at line {begun}"
+                    )));
                 }
                 let time_ns = seconds_to_ns(rest)
                     .ok_or_else(|| syntax(format!("bad sample time {rest:?}")))?;
-                self.open = Some(Sample {
+                let sample = Sample {
                     time_ns: Some(time_ns),
                     ..Sample::default()
-                });
+                };
+                self.open = Some((line_no, sample));
                 Ok(None)
             }
             "END_SAMPLE" => self
                 .open
                 .take()
-                .map(Some)
+                .map(|(_, s)| Some(s))
                 .ok_or_else(|| syntax("END_SAMPLE without BEGIN_SAMPLE".into())),
-            "MARK" if self.open.is_none() => Ok(None),
+            "MARK" if self.open.is_none() => {
+                let time_ns =
+                    seconds_to_ns(rest).ok_or_else(|| syntax(format!("bad mark time {rest:?}")))?;
+                self.mark_times.push(time_ns);
+                Ok(None)
+            }
             _ => {
-                let Some(sample) = self.open.as_mut() else {
+                let Some((_, sample)) = self.open.as_mut() else {
                     return Err(syntax(format!("unexpected {keyword:?} outside a sample")));
                 };
-                let (label, value) = split_row(line)
-                    .ok_or_else(|| syntax("expected `<label>\\t<bytes>` inside a sample".into()))?;
+                let (label, value) = split_row(line).ok_or_else(|| {
+                    syntax("expected `<label>\\t<bytes>` inside a sample (hint: is the file cut or edited?)".into())
+                })?;
                 let bytes: u64 = value
                     .parse()
                     .map_err(|_| syntax(format!("bad byte count {value:?}")))?;
