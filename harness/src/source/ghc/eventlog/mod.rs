@@ -453,17 +453,7 @@ impl State {
         }
         match known.handling {
             Handling::Skip => {}
-            Handling::RtsIdentifier => {
-                let ident = lossy(trim_nul(&p[4..]));
-                if let Some(version) = ident
-                    .split_whitespace()
-                    .next()
-                    .and_then(|w| w.strip_prefix("GHC-"))
-                {
-                    self.facts.insert("ghc_version".into(), version.to_owned());
-                }
-                self.facts.insert("rts_ident".into(), ident);
-            }
+            Handling::RtsIdentifier => self.rts_identifier(p),
             Handling::ProgramArgs => {
                 let args: Vec<String> = trim_nul(&p[4..]).split(|&b| b == 0).map(lossy).collect();
                 self.facts.insert("program".into(), args.join(" "));
@@ -472,40 +462,14 @@ impl State {
             Handling::HeapSize => self.max_size = self.max_size.max(Some(be_u64(&p[4..]))),
             Handling::HeapLive => self.max_live = self.max_live.max(Some(be_u64(&p[4..]))),
             Handling::UserMarker => {
-                let label = lossy(trim_nul(p));
-                let x = self.censuses;
                 return Ok(Some(Record::Marker {
                     time_ns: time,
-                    label,
-                    x,
-                }));
+                    label: lossy(trim_nul(p)),
+                    x: self.censuses,
+                }))
             }
-            Handling::HeapProfBegin => {
-                let period = be_u64(&p[1..]);
-                let breakdown = be_u32(&p[9..]);
-                self.breakdown = Some(breakdown);
-                self.facts
-                    .insert("heap_profile_interval_ns".into(), period.to_string());
-                if breakdown != format::BREAKDOWN_INFO_TABLE {
-                    // Info tables only name samples of an info-table profile; a big program can
-                    // have hundreds of thousands of them.
-                    self.info_tables = HashMap::new();
-                }
-            }
-            Handling::CostCentre => {
-                let id = be_u32(p);
-                let mut fields = p[4..].split(|&b| b == 0);
-                let label = lossy(fields.next().unwrap_or_default());
-                let module = lossy(fields.next().unwrap_or_default());
-                // As GHC's .hp output: a CAF prints as `Module.CAF`, others by label alone.
-                let name = if label == "CAF" {
-                    format!("{module}.CAF")
-                } else {
-                    label
-                };
-                self.cost_centres.insert(id, name);
-                self.labels.forget_raw();
-            }
+            Handling::HeapProfBegin => self.heap_prof_begin(p),
+            Handling::CostCentre => self.cost_centre(p),
             Handling::SampleBegin | Handling::BioSampleBegin => {
                 let closed = self.close_census();
                 self.census.begin(self.censuses, time, self.last_allocated);
@@ -513,62 +477,116 @@ impl State {
                 return Ok(closed);
             }
             Handling::SampleEnd => return Ok(self.close_census()),
-            Handling::SampleString => {
-                let residency = be_u64(&p[1..]);
-                let raw = trim_nul(&p[9..]);
-                let raw = raw.split(|&b| b == 0).next().unwrap_or_default();
-                if !self.census.is_open() {
-                    self.stray_rows += 1;
-                    return Ok(None);
-                }
-                let id = match self.labels.raw_id(raw) {
-                    Some(id) => id,
-                    None => {
-                        let name = self.string_label(raw);
-                        self.labels.intern_raw(raw, name)
-                    }
-                };
-                self.census.add(id, residency);
-            }
-            Handling::SampleCostCentre => {
-                let residency = be_u64(&p[1..]);
-                let depth = p[9] as usize;
-                let needed = 10 + 4 * depth;
-                if p.len() < needed {
-                    return Err(EventlogError::ShortEvent {
-                        name: known.name,
-                        offset,
-                        size: p.len(),
-                        needed,
-                    });
-                }
-                if !self.census.is_open() {
-                    self.stray_rows += 1;
-                    return Ok(None);
-                }
-                let stack: Vec<u32> = p[10..needed].chunks_exact(4).map(be_u32).collect();
-                let id = match self.labels.stack_id(&stack) {
-                    Some(id) => id,
-                    None => {
-                        let name = self.stack_label(&stack);
-                        self.labels.intern_stack(&stack, name)
-                    }
-                };
-                self.census.add(id, residency);
-            }
-            Handling::InfoTable => {
-                self.info_table_events += 1;
-                if self
-                    .breakdown
-                    .is_none_or(|b| b == format::BREAKDOWN_INFO_TABLE)
-                {
-                    let ptr = be_u64(p);
-                    self.info_tables.insert(ptr, info_table_label(&p[8..]));
-                    self.labels.forget_raw();
-                }
-            }
+            Handling::SampleString => self.sample_string(p),
+            Handling::SampleCostCentre => self.sample_cost_centre(known, p, offset)?,
+            Handling::InfoTable => self.info_table(p),
         }
         Ok(None)
+    }
+
+    fn rts_identifier(&mut self, p: &[u8]) {
+        let ident = lossy(trim_nul(&p[4..]));
+        if let Some(version) = ident
+            .split_whitespace()
+            .next()
+            .and_then(|w| w.strip_prefix("GHC-"))
+        {
+            self.facts.insert("ghc_version".into(), version.to_owned());
+        }
+        self.facts.insert("rts_ident".into(), ident);
+    }
+
+    fn heap_prof_begin(&mut self, p: &[u8]) {
+        let period = be_u64(&p[1..]);
+        let breakdown = be_u32(&p[9..]);
+        self.breakdown = Some(breakdown);
+        self.facts
+            .insert("heap_profile_interval_ns".into(), period.to_string());
+        if breakdown != format::BREAKDOWN_INFO_TABLE {
+            // Info tables only name samples of an info-table profile; a big program can have
+            // hundreds of thousands of them.
+            self.info_tables = HashMap::new();
+        }
+    }
+
+    fn cost_centre(&mut self, p: &[u8]) {
+        let id = be_u32(p);
+        let mut fields = p[4..].split(|&b| b == 0);
+        let label = lossy(fields.next().unwrap_or_default());
+        let module = lossy(fields.next().unwrap_or_default());
+        // As GHC's .hp output: a CAF prints as `Module.CAF`, others by label alone.
+        let name = if label == "CAF" {
+            format!("{module}.CAF")
+        } else {
+            label
+        };
+        self.cost_centres.insert(id, name);
+        self.labels.forget_raw();
+    }
+
+    /// A census row labelled by a string (closure type, description, type, retainer set).
+    fn sample_string(&mut self, p: &[u8]) {
+        let residency = be_u64(&p[1..]);
+        let raw = trim_nul(&p[9..]);
+        let raw = raw.split(|&b| b == 0).next().unwrap_or_default();
+        if !self.census.is_open() {
+            self.stray_rows += 1;
+            return;
+        }
+        let id = match self.labels.raw_id(raw) {
+            Some(id) => id,
+            None => {
+                let name = self.string_label(raw);
+                self.labels.intern_raw(raw, name)
+            }
+        };
+        self.census.add(id, residency);
+    }
+
+    /// A census row labelled by a cost-centre stack, whose depth the payload declares.
+    fn sample_cost_centre(
+        &mut self,
+        known: &'static KnownEvent,
+        p: &[u8],
+        offset: u64,
+    ) -> Result<(), EventlogError> {
+        let residency = be_u64(&p[1..]);
+        let depth = p[9] as usize;
+        let needed = 10 + 4 * depth;
+        if p.len() < needed {
+            return Err(EventlogError::ShortEvent {
+                name: known.name,
+                offset,
+                size: p.len(),
+                needed,
+            });
+        }
+        if !self.census.is_open() {
+            self.stray_rows += 1;
+            return Ok(());
+        }
+        let stack: Vec<u32> = p[10..needed].chunks_exact(4).map(be_u32).collect();
+        let id = match self.labels.stack_id(&stack) {
+            Some(id) => id,
+            None => {
+                let name = self.stack_label(&stack);
+                self.labels.intern_stack(&stack, name)
+            }
+        };
+        self.census.add(id, residency);
+        Ok(())
+    }
+
+    fn info_table(&mut self, p: &[u8]) {
+        self.info_table_events += 1;
+        if self
+            .breakdown
+            .is_none_or(|b| b == format::BREAKDOWN_INFO_TABLE)
+        {
+            let ptr = be_u64(p);
+            self.info_tables.insert(ptr, info_table_label(&p[8..]));
+            self.labels.forget_raw();
+        }
     }
 
     fn string_label(&self, raw: &[u8]) -> String {
