@@ -4,7 +4,7 @@
 //! Pure functions over `Baseline` values. A change beyond tolerance in either direction is
 //! reported: an improvement must be blessed so later drift cannot quietly eat it.
 
-use crate::measure::metrics::{kind, Kind, Value};
+use crate::measure::metrics::{kind, unit, Kind, Unit, Value};
 use crate::scenario::{Scenario, Tolerance};
 use crate::store::Baseline;
 use crate::units::{fmt_bytes, fmt_int};
@@ -99,13 +99,39 @@ impl Comparison {
     }
 }
 
-/// The tolerance for a metric: the scenario's override, else the default of its kind.
+/// The tolerance for a metric: the scenario's override, else the default of its kind, or,
+/// for a scenario whose figures are not exact by construction (its own RTS options), the
+/// default of its unit ([`inexact_tolerance`]).
 pub fn tolerance_for(scenario: &Scenario, metric: &str) -> Tolerance {
-    scenario
-        .tolerances
-        .get(metric)
-        .copied()
-        .unwrap_or_else(|| default_tolerance(metric))
+    scenario.tolerances.get(metric).copied().unwrap_or_else(|| {
+        if scenario.exact_figures() {
+            default_tolerance(metric)
+        } else {
+            inexact_tolerance(metric)
+        }
+    })
+}
+
+/// The default tolerance of a metric in a run whose census is not the harness's exact one
+/// (`rts = [...]` in the scenario: a census interval instead of every major GC, say). Its
+/// censuses fall at other points of the run from one run to the next, so every figure drifts
+/// by a little: 10%, or an absolute floor by unit so that near-zero figures (the growth of a
+/// flat heap) do not fail on a few bytes. A scenario's `[tolerance]` overrides it.
+pub fn inexact_tolerance(metric: &str) -> Tolerance {
+    if kind(metric) == Kind::Noisy {
+        return NOISY_DEFAULT;
+    }
+    let absolute = match unit(metric) {
+        Some(Unit::Bytes) => 64.0 * 1024.0,
+        Some(Unit::Count) => 16.0,
+        Some(Unit::BytesPerX) => 64.0,
+        Some(Unit::CountPerX) => 1.0,
+        None => 0.0,
+    };
+    Tolerance {
+        relative: 0.10,
+        absolute,
+    }
 }
 
 /// The default tolerance of a metric's kind: none for exact metrics, [`NOISY_DEFAULT`] for
@@ -317,5 +343,28 @@ mod tests {
         assert_eq!(kind("rss.peak"), Kind::Noisy);
         assert_eq!(kind("live_bytes.peak"), Kind::Exact);
         assert_eq!(kind("types.Signal<Bool>::Cons.peak_count"), Kind::Exact);
+    }
+
+    #[test]
+    fn a_run_with_its_own_rts_options_compares_exact_metrics_under_tolerances() {
+        let scenario = |rts: &str| {
+            crate::scenario::parse(
+                std::path::Path::new("s.toml"),
+                &format!(
+                    "description = \"d\"\n[run]\ncommand = [\"prog\"]\nprofile = \"ghc-hp\"\n{rts}\n[budget]\ntimeout = \"10s\"\nmax_rss = \"1 GiB\"\n"
+                ),
+                &sim::circuits::catalog(),
+            )
+            .expect("scenario")
+        };
+        let exact = scenario("");
+        let inexact = scenario("rts = [\"-i0.05\"]");
+        assert_eq!(tolerance_for(&exact, "heap.peak"), Tolerance::default());
+        assert_eq!(tolerance_for(&inexact, "heap.peak"), t(0.10, 65536.0));
+        assert_eq!(
+            tolerance_for(&inexact, "types.THUNK.peak_count").relative,
+            0.10
+        );
+        assert_eq!(tolerance_for(&inexact, "rss.peak"), NOISY_DEFAULT);
     }
 }

@@ -347,6 +347,15 @@ impl Default for Budget {
 }
 
 impl Scenario {
+    /// Whether the harness's exact-census options hold for this scenario's run, so its exact
+    /// metrics repeat bit for bit: false for an external program given its own RTS options.
+    pub fn exact_figures(&self) -> bool {
+        match &self.run {
+            Run::Simulator(_) => true,
+            Run::Command(c) => c.rts.is_empty(),
+        }
+    }
+
     /// Whether x-positions of this scenario's run are cycles (simulator) or census indices.
     pub fn x_unit(&self) -> crate::XUnit {
         match self.run {
