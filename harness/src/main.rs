@@ -506,47 +506,156 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
         Some(scenario::Run::Command(c)) => c.closure_sizes.clone(),
         _ => BTreeMap::new(),
     };
-    if !json && scenario.is_none() && is_eventlog(file) {
-        // Summarised while streaming: memory independent of the log's size.
-        print!("{}", summarise_eventlog(file)?);
-        return Ok(ExitCode::SUCCESS);
+    let opts = membound::source::ghc::ReadOptions { closure_sizes };
+    if is_eventlog(file) {
+        return profile_eventlog(file, &opts, json, scenario.as_ref());
     }
     // The reader's errors already name the file and the byte offset or line.
-    let tl = membound::source::ghc::read_profile(
-        file,
-        &membound::source::ghc::ReadOptions { closure_sizes },
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tl =
+        membound::source::ghc::read_profile(file, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
     if json {
         println!("{}", serde_json::to_string_pretty(&tl)?);
         return Ok(ExitCode::SUCCESS);
     }
     print!("{}", membound::report::summary::summarise(&tl));
+    let Some(s) = &scenario else {
+        return Ok(ExitCode::SUCCESS);
+    };
+    let (outcomes, _) = membound::measure::invariant::check_timeline(s, &tl);
+    Ok(print_outcomes(s, &outcomes, tl.x_unit))
+}
+
+/// `profile` of an eventlog, in two streaming passes (see `EventlogStream`): memory does not
+/// grow with the censuses' contents, whether summarised, checked against a scenario or written
+/// as JSON. Markers are placed by time in every mode.
+fn profile_eventlog(
+    file: &Path,
+    opts: &membound::source::ghc::ReadOptions,
+    json: bool,
+    scenario: Option<&scenario::Scenario>,
+) -> Result<ExitCode> {
+    use membound::source::ghc::eventlog::{EventlogError, EventlogStream};
+    let open = || -> Result<std::io::BufReader<std::fs::File>> {
+        let f =
+            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
+        Ok(std::io::BufReader::with_capacity(1 << 16, f))
+    };
+    let err = |e: EventlogError| anyhow::anyhow!("{}: {e}", file.display());
+    let mut stream = EventlogStream::scan(open()?, opts).map_err(err)?;
+    if json {
+        let stdout = std::io::stdout();
+        let mut out = std::io::BufWriter::new(stdout.lock());
+        let mut json = TimelineJson::begin(&mut out, stream.meta())?;
+        let mut failed = None;
+        stream
+            .samples(open()?, |s| match json.sample(&s) {
+                Ok(()) => true,
+                Err(e) => {
+                    failed = Some(e);
+                    false
+                }
+            })
+            .map_err(err)?;
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        json.end(&stream.finish())?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let n = stream.censuses() as usize;
+    let mut summary = membound::report::summary::Summary::new(n, membound::XUnit::Census);
+    for m in &stream.meta().marks {
+        summary.mark(m.clone());
+    }
+    let end = stream.censuses().saturating_sub(1);
+    let marks = stream.meta().marks.clone();
+    let mut checker = scenario.map(|s| membound::measure::invariant::Checker::new(s, end, &marks));
+    let mut stopped = false;
+    stream
+        .samples(open()?, |s| {
+            summary.push(&s);
+            // Like a run, the checker stops at the first violation; the summary goes on.
+            if let Some(c) = checker.as_mut().filter(|_| !stopped) {
+                stopped = c.check(&s).is_some();
+            }
+            true
+        })
+        .map_err(err)?;
+    let meta = stream.finish();
+    print!("{}", summary.render(&meta));
+    match (scenario, checker) {
+        (Some(s), Some(c)) => Ok(print_outcomes(s, &c.outcomes(), meta.x_unit)),
+        _ => Ok(ExitCode::SUCCESS),
+    }
+}
+
+/// Prints a scenario's invariant outcomes on a profile; exit 1 when any is violated or could not
+/// be evaluated.
+fn print_outcomes(
+    s: &scenario::Scenario,
+    outcomes: &[(String, membound::measure::invariant::Outcome)],
+    x_unit: membound::XUnit,
+) -> ExitCode {
+    use membound::measure::invariant::Outcome;
     let mut code = ExitCode::SUCCESS;
-    if let Some(s) = &scenario {
-        let (outcomes, _) = membound::measure::invariant::check_timeline(s, &tl);
-        println!("\ninvariants of {}:", s.path.display());
-        for (name, o) in &outcomes {
-            match o {
-                membound::measure::invariant::Outcome::Held { samples } => {
-                    println!("  {name}: holds ({samples} samples)")
-                }
-                membound::measure::invariant::Outcome::NotReached { reason, .. } => {
-                    println!("  {name}: not checked: {reason}")
-                }
-                membound::measure::invariant::Outcome::NotEvaluable { reason } => {
-                    code = ExitCode::from(1);
-                    println!("  {name}: not evaluable: {reason}")
-                }
-                membound::measure::invariant::Outcome::Violated(v) => {
-                    code = ExitCode::from(1);
-                    print!("  {}", v.explain(tl.x_unit).replace('\n', "\n  "));
-                    println!();
-                }
+    println!("\ninvariants of {}:", s.path.display());
+    for (name, o) in outcomes {
+        match o {
+            Outcome::Held { samples } => println!("  {name}: holds ({samples} samples)"),
+            Outcome::NotReached { reason, .. } => println!("  {name}: not checked: {reason}"),
+            Outcome::NotEvaluable { reason } => {
+                code = ExitCode::from(1);
+                println!("  {name}: not evaluable: {reason}")
+            }
+            Outcome::Violated(v) => {
+                code = ExitCode::from(1);
+                print!("  {}", v.explain(x_unit).replace('\n', "\n  "));
+                println!();
             }
         }
     }
-    Ok(code)
+    code
+}
+
+/// A `Timeline` written as the pretty JSON `serde_json` gives for a whole one, sample by
+/// sample: the fields before `samples` from the first pass, those after it at the end.
+struct TimelineJson<'w, W: std::io::Write> {
+    out: &'w mut W,
+    first: bool,
+}
+
+impl<'w, W: std::io::Write> TimelineJson<'w, W> {
+    /// The fields before `samples`, cut from the JSON of the timeline without samples.
+    fn begin(out: &'w mut W, meta: &membound::Timeline) -> Result<Self> {
+        let whole = serde_json::to_string_pretty(meta)?;
+        let (head, _) = whole
+            .split_once("\n  \"samples\": []")
+            .context("the timeline's JSON has its samples on one line")?;
+        write!(out, "{head}\n  \"samples\": [")?;
+        Ok(TimelineJson { out, first: true })
+    }
+
+    fn sample(&mut self, s: &membound::Sample) -> Result<()> {
+        let text = serde_json::to_string_pretty(s)?;
+        write!(self.out, "{}\n    ", if self.first { "" } else { "," })?;
+        self.out
+            .write_all(text.replace('\n', "\n    ").as_bytes())?;
+        self.first = false;
+        Ok(())
+    }
+
+    /// The fields after `samples`: the pretty JSON of the timeline without samples, from just
+    /// after its empty `samples` (so field order and skipped fields are serde's own).
+    fn end(self, meta: &membound::Timeline) -> Result<()> {
+        write!(self.out, "{}]", if self.first { "" } else { "\n  " })?;
+        let whole = serde_json::to_string_pretty(meta)?;
+        let (_, rest) = whole
+            .split_once("\n  \"samples\": []")
+            .context("the timeline's JSON has its samples on one line")?;
+        writeln!(self.out, "{rest}")?;
+        self.out.flush()?;
+        Ok(())
+    }
 }
 
 /// What `report` was asked for.
@@ -961,34 +1070,4 @@ fn is_eventlog(file: &Path) -> bool {
         .and_then(|mut f| f.read_exact(&mut head))
         .is_ok()
         && head == membound::source::ghc::eventlog::MAGIC
-}
-
-/// Two streaming passes over an eventlog: one to count its censuses (the summary's steady state
-/// and growth are over the second half), one to summarise.
-fn summarise_eventlog(file: &Path) -> Result<String> {
-    use membound::source::ghc::eventlog::{EventlogReader, Record};
-    let open = || -> Result<EventlogReader<std::fs::File>> {
-        let f =
-            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-        EventlogReader::new(f).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))
-    };
-    let err = |e: membound::source::ghc::eventlog::EventlogError| {
-        anyhow::anyhow!("{}: {e}", file.display())
-    };
-    let mut reader = open()?;
-    let mut n = 0;
-    while let Some(r) = reader.next_record().map_err(err)? {
-        if matches!(r, Record::Census(_)) {
-            n += 1;
-        }
-    }
-    let mut reader = open()?;
-    let mut summary = membound::report::summary::Summary::new(n, membound::XUnit::Census);
-    while let Some(r) = reader.next_record().map_err(err)? {
-        match r {
-            Record::Census(c) => summary.push(&reader.sample(&c)),
-            Record::Marker { label, x, .. } => summary.mark(membound::Mark { x, label }),
-        }
-    }
-    Ok(summary.render(&reader.into_timeline()))
 }

@@ -373,6 +373,59 @@ fn profile_json_is_the_whole_timeline() {
 }
 
 #[test]
+fn profile_streams_the_same_timeline_and_markers_as_the_whole_file_reader() {
+    let p = Project::new();
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut logs: Vec<_> = ["fixtures/ghc-events", "fixtures/clash", "."]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(dir.join(d)).expect("fixtures"))
+        .map(|e| e.expect("entry").path())
+        .filter(|f| f.extension().is_some_and(|e| e == "eventlog"))
+        .collect();
+    logs.sort();
+    assert!(logs.len() > 20, "{logs:?}");
+    let mut with_marks = 0;
+    for log in logs {
+        let opts = membound::source::ghc::ReadOptions::default();
+        let whole = match membound::source::ghc::eventlog::read_eventlog(
+            std::fs::File::open(&log).expect("open"),
+            &opts,
+        ) {
+            Ok(t) => t,
+            // Damaged fixtures are the robustness tests' business.
+            Err(_) => continue,
+        };
+        let f = log.to_string_lossy();
+        let out = p.cmd(&["profile", "--json", &f]).output().expect("profile");
+        assert!(
+            out.status.success(),
+            "{f}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let want = serde_json::to_string_pretty(&whole).expect("json") + "\n";
+        let got = stdout(&out);
+        assert!(
+            got == want,
+            "{f}: the streamed JSON differs from the whole timeline's:\n{}",
+            similar::TextDiff::from_lines(want.as_str(), got.as_str())
+                .unified_diff()
+                .header("whole timeline", "profile --json")
+        );
+        // The summary places markers by the same rule.
+        let out = p.cmd(&["profile", &f]).output().expect("profile");
+        let text = stdout(&out);
+        for m in &whole.marks {
+            with_marks += 1;
+            assert!(
+                text.contains(&format!("  census index {}: {}\n", m.x, m.label)),
+                "{f}: marker {m:?} not at its place in the summary:\n{text}"
+            );
+        }
+    }
+    assert!(with_marks > 0, "some fixture has markers");
+}
+
+#[test]
 fn profile_says_which_invariants_a_profile_breaks() {
     let p = Project::new();
     let scenario = r#"description = "toy"

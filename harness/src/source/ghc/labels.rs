@@ -2,7 +2,7 @@
 //! from bytes by closure size ([`assign_counts`], [`ClosureSize`]), with the [`ReadOptions`]
 //! that declare sizes. Pure functions of labels and timelines.
 
-use crate::timeline::Timeline;
+use crate::timeline::{Sample, Timeline};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -169,14 +169,82 @@ fn tuple_arity(label: &str) -> Option<u64> {
 /// in `timeline` from its bytes, by closure size: declared, else known, else inferred (see
 /// [`ClosureSize`]). The readers call this once, after the last sample, because inference needs
 /// every sample; the streaming [`EventlogReader`](crate::source::ghc::eventlog::EventlogReader) leaves counts
-/// at zero. A summary of what was inferred, and any size that does not divide its bytes, goes
-/// to `timeline.notes`.
+/// at zero (a stream learns the sizes in a first pass with [`SizeInference`], then counts
+/// each sample with [`Counts`]). A summary of what was inferred, and any size that does not
+/// divide its bytes, goes to `timeline.notes`.
 pub fn assign_counts(timeline: &mut Timeline, opts: &ReadOptions) {
-    let sizes = closure_sizes(timeline, opts);
-    let mut indivisible: BTreeMap<&str, (u64, u64)> = BTreeMap::new();
+    let mut inference = SizeInference::default();
+    for sample in &timeline.samples {
+        inference.observe(sample);
+    }
+    let mut counts = inference.counts(opts);
     for sample in &mut timeline.samples {
+        counts.assign(sample);
+    }
+    timeline.notes.extend(counts.notes());
+}
+
+/// The closure sizes of a profile's labels, learnt sample by sample: the gcd of each label's
+/// byte totals (memory grows with the labels, not the samples).
+#[derive(Debug, Default)]
+pub struct SizeInference {
+    gcds: BTreeMap<String, u64>,
+}
+
+impl SizeInference {
+    /// Takes in one sample's byte totals.
+    pub fn observe(&mut self, sample: &Sample) {
+        for (label, t) in &sample.types {
+            match self.gcds.get_mut(label.as_str()) {
+                Some(g) => *g = gcd(*g, t.bytes),
+                None => {
+                    self.gcds.insert(label.clone(), t.bytes);
+                }
+            }
+        }
+    }
+
+    /// Every label's size: declared, else known, else inferred.
+    pub fn sizes(&self, opts: &ReadOptions) -> BTreeMap<String, ClosureSize> {
+        self.gcds
+            .iter()
+            .filter_map(|(label, &g)| {
+                let size = if let Some(&d) = opts.closure_sizes.get(label) {
+                    ClosureSize::Declared(d)
+                } else if let Some(k) = known_closure_size(label) {
+                    ClosureSize::Known(k)
+                } else if g > 0 {
+                    ClosureSize::Inferred(g)
+                } else {
+                    return None;
+                };
+                Some((label.clone(), size))
+            })
+            .collect()
+    }
+
+    /// What counts samples with these sizes.
+    pub fn counts(&self, opts: &ReadOptions) -> Counts {
+        Counts {
+            sizes: self.sizes(opts),
+            indivisible: BTreeMap::new(),
+        }
+    }
+}
+
+/// Counts samples one at a time by closure size ([`SizeInference::counts`]), remembering which
+/// sizes did not divide their bytes.
+#[derive(Debug)]
+pub struct Counts {
+    sizes: BTreeMap<String, ClosureSize>,
+    indivisible: BTreeMap<String, (u64, u64)>,
+}
+
+impl Counts {
+    /// Fills in `count` and `count_estimated` of the sample's types.
+    pub fn assign(&mut self, sample: &mut Sample) {
         for (label, t) in sample.types.iter_mut() {
-            let Some((key, size)) = sizes.get_key_value(label.as_str()) else {
+            let Some(size) = self.sizes.get(label.as_str()) else {
                 continue;
             };
             let b = size.bytes();
@@ -186,53 +254,42 @@ pub fn assign_counts(timeline: &mut Timeline, opts: &ReadOptions) {
             t.count = t.bytes / b;
             let exact = t.bytes % b == 0;
             t.count_estimated = matches!(size, ClosureSize::Inferred(_)) || !exact;
-            if !exact {
-                indivisible.entry(key.as_str()).or_insert((b, t.bytes));
+            if !exact && !self.indivisible.contains_key(label.as_str()) {
+                self.indivisible.insert(label.clone(), (b, t.bytes));
             }
         }
     }
-    let inferred: Vec<String> = sizes
-        .iter()
-        .filter(|(_, s)| matches!(s, ClosureSize::Inferred(_)))
-        .map(|(l, s)| format!("{l} {}", s.bytes()))
-        .collect();
-    if !inferred.is_empty() {
-        timeline.notes.push(format!(
-            "closure sizes inferred as the gcd of their byte totals, counts estimated (declare them in \
-             closure_sizes for exact counts): {}",
-            inferred.join(", ")
-        ));
-    }
-    for (label, (size, bytes)) in indivisible {
-        timeline
-            .notes
-            .push(format!("closure size {size} of {label} does not divide {bytes} bytes: its counts are estimates"));
+
+    /// The notes a reader adds to its timeline: sizes inferred, sizes that did not divide.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        let inferred: Vec<String> = self
+            .sizes
+            .iter()
+            .filter(|(_, s)| matches!(s, ClosureSize::Inferred(_)))
+            .map(|(l, s)| format!("{l} {}", s.bytes()))
+            .collect();
+        if !inferred.is_empty() {
+            notes.push(format!(
+                "closure sizes inferred as the gcd of their byte totals, counts estimated (declare them in \
+                 closure_sizes for exact counts): {}",
+                inferred.join(", ")
+            ));
+        }
+        for (label, (size, bytes)) in &self.indivisible {
+            notes.push(format!("closure size {size} of {label} does not divide {bytes} bytes: its counts are estimates"));
+        }
+        notes
     }
 }
 
 /// Resolves the closure size of every label in the timeline.
 pub fn closure_sizes(timeline: &Timeline, opts: &ReadOptions) -> BTreeMap<String, ClosureSize> {
-    let mut gcds: BTreeMap<&str, u64> = BTreeMap::new();
+    let mut inference = SizeInference::default();
     for sample in &timeline.samples {
-        for (label, t) in &sample.types {
-            let g = gcds.entry(label.as_str()).or_insert(0);
-            *g = gcd(*g, t.bytes);
-        }
+        inference.observe(sample);
     }
-    gcds.into_iter()
-        .filter_map(|(label, g)| {
-            let size = if let Some(&d) = opts.closure_sizes.get(label) {
-                ClosureSize::Declared(d)
-            } else if let Some(k) = known_closure_size(label) {
-                ClosureSize::Known(k)
-            } else if g > 0 {
-                ClosureSize::Inferred(g)
-            } else {
-                return None;
-            };
-            Some((label.to_owned(), size))
-        })
-        .collect()
+    inference.sizes(opts)
 }
 
 fn gcd(mut a: u64, mut b: u64) -> u64 {

@@ -18,7 +18,8 @@ use crate::timeline::Timeline;
 use eventlog::EventlogError;
 use hp::HpError;
 pub use labels::{
-    assign_counts, closure_sizes, known_closure_size, normalise_label, ClosureSize, ReadOptions,
+    assign_counts, closure_sizes, known_closure_size, normalise_label, ClosureSize, Counts,
+    ReadOptions, SizeInference,
 };
 use rts_stats::StatsError;
 use std::fs::File;

@@ -143,19 +143,100 @@ pub fn read_eventlog<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, Even
         }
     }
     let mut timeline = reader.into_timeline();
-    // Censuses are in time order (they all go through the RTS's global buffer); markers come
-    // from per-capability buffers, so place them by time.
-    timeline.marks = markers
-        .into_iter()
-        .map(|(t, label)| Mark {
-            x: samples.partition_point(|s| s.time_ns.unwrap_or(0) < t) as u64,
-            label,
-        })
-        .collect();
-    timeline.marks.sort_by_key(|m| m.x);
+    let times: Vec<u64> = samples.iter().map(|s| s.time_ns.unwrap_or(0)).collect();
+    timeline.marks = place_marks(markers, &times);
     timeline.samples = samples;
     ghc::assign_counts(&mut timeline, opts);
     Ok(timeline)
+}
+
+/// The one rule for where a marker goes: censuses are in time order (they all go through the
+/// RTS's global buffer) but markers come from per-capability buffers, flushed whenever they
+/// fill, so a marker is placed by its time: x is the number of censuses that began before it.
+fn place_marks(markers: Vec<(u64, String)>, census_times: &[u64]) -> Vec<Mark> {
+    let mut marks: Vec<Mark> = markers
+        .into_iter()
+        .map(|(t, label)| Mark {
+            x: census_times.partition_point(|c| *c < t) as u64,
+            label,
+        })
+        .collect();
+    marks.sort_by_key(|m| m.x);
+    marks
+}
+
+/// An eventlog read in two passes so that memory does not grow with the censuses' contents:
+/// [`scan`](Self::scan) learns what a whole-file reader knows only at the end (facts, totals,
+/// the markers' places, closure sizes), then [`samples`](Self::samples) yields each census as
+/// the [`Sample`] [`read_eventlog`] would give, counts assigned, one at a time. Keeps 8 bytes
+/// per census (its time, to place markers read after it) and one entry per label.
+pub struct EventlogStream {
+    meta: Timeline,
+    censuses: u64,
+    counts: ghc::Counts,
+}
+
+impl EventlogStream {
+    /// The first pass over the log.
+    pub fn scan<R: Read>(r: R, opts: &ReadOptions) -> Result<Self, EventlogError> {
+        let mut reader = EventlogReader::new(r)?;
+        let mut times = Vec::new();
+        let mut markers = Vec::new();
+        let mut sizes = ghc::SizeInference::default();
+        while let Some(record) = reader.next_record()? {
+            match record {
+                Record::Census(c) => {
+                    times.push(c.time_ns);
+                    sizes.observe(&reader.sample(&c));
+                }
+                Record::Marker { time_ns, label, .. } => markers.push((time_ns, label)),
+            }
+        }
+        let mut meta = reader.into_timeline();
+        meta.marks = place_marks(markers, &times);
+        Ok(EventlogStream {
+            meta,
+            censuses: times.len() as u64,
+            counts: sizes.counts(opts),
+        })
+    }
+
+    /// The timeline without its samples: source, facts, totals, marks, truncation, and the
+    /// reader's notes (the counting notes come with [`finish`](Self::finish)).
+    pub fn meta(&self) -> &Timeline {
+        &self.meta
+    }
+
+    /// How many whole censuses the log holds.
+    pub fn censuses(&self) -> u64 {
+        self.censuses
+    }
+
+    /// The second pass, over the same bytes: calls `each` with every census in order, until it
+    /// returns `false`.
+    pub fn samples<R: Read>(
+        &mut self,
+        r: R,
+        mut each: impl FnMut(Sample) -> bool,
+    ) -> Result<(), EventlogError> {
+        let mut reader = EventlogReader::new(r)?;
+        while let Some(record) = reader.next_record()? {
+            if let Record::Census(c) = record {
+                let mut sample = reader.sample(&c);
+                self.counts.assign(&mut sample);
+                if !each(sample) {
+                    break;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The timeline's metadata with every note, as [`read_eventlog`] would give it (no samples).
+    pub fn finish(mut self) -> Timeline {
+        self.meta.notes.extend(self.counts.notes());
+        self.meta
+    }
 }
 
 /// A streaming eventlog reader: [`new`](Self::new) reads the header, then each
