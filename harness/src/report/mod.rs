@@ -651,10 +651,7 @@ fn fmt_rel(old: Option<f64>, new: Option<f64>) -> String {
 
 /// `cycle 120,000` or `census 14`.
 fn fmt_at(unit: XUnit, x: u64) -> String {
-    match unit {
-        XUnit::Cycles => format!("cycle {}", fmt_int(x as i128)),
-        XUnit::Census => format!("census {}", fmt_int(x as i128)),
-    }
+    unit.at(x)
 }
 
 /// One line per invariant outcome: text, and whether it is what the scenario declared.

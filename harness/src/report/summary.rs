@@ -134,10 +134,7 @@ impl Summary {
                 fmt_bytes(*m as f64)
             );
         }
-        let (per, per_name) = match self.unit {
-            XUnit::Cycles => (1000.0, "per 1000 cycles"),
-            XUnit::Census => (1.0, "per census"),
-        };
+        let (per, per_name) = (self.unit.per(), self.unit.per_name());
         if let Some((b, r2)) = crate::measure::metrics::slope(
             self.second_half.iter().map(|(x, y)| (*x as f64, *y as f64)),
         ) {

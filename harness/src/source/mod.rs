@@ -14,7 +14,9 @@ mod build;
 mod command;
 pub mod ghc;
 mod live;
+pub mod massif;
 pub mod probe;
+mod rss;
 mod sim;
 mod supervise;
 

@@ -96,10 +96,7 @@ impl Baseline {
                     Outcome::Held { samples } => format!("held ({samples} samples)"),
                     Outcome::Violated(v) => format!(
                         "violated at {} {}{}",
-                        match unit {
-                            XUnit::Cycles => "cycle",
-                            XUnit::Census => "census",
-                        },
+                        unit.word(),
                         v.x,
                         if expected { " (expected)" } else { "" }
                     ),
