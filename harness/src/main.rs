@@ -512,11 +512,16 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
         return Ok(ExitCode::SUCCESS);
     }
     // The reader's errors already name the file and the byte offset or line.
-    let tl = membound::source::ghc::read_profile(
-        file,
-        &membound::source::ghc::ReadOptions { closure_sizes },
-    )
-    .map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tl = if is_massif(file) {
+        membound::source::massif::read_massif_file(file)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+    } else {
+        membound::source::ghc::read_profile(
+            file,
+            &membound::source::ghc::ReadOptions { closure_sizes },
+        )
+        .map_err(|e| anyhow::anyhow!("{e}"))?
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&tl)?);
         return Ok(ExitCode::SUCCESS);
@@ -961,6 +966,16 @@ fn is_eventlog(file: &Path) -> bool {
         .and_then(|mut f| f.read_exact(&mut head))
         .is_ok()
         && head == membound::source::ghc::eventlog::MAGIC
+}
+
+/// Whether the file starts like valgrind massif's output (`desc:`), told by content.
+fn is_massif(file: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(file)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && membound::source::massif::sniff(&head)
 }
 
 /// Two streaming passes over an eventlog: one to count its censuses (the summary's steady state

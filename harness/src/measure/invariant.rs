@@ -216,6 +216,16 @@ impl Violation {
             let _ = writeln!(s, "  top growth since {}:", at(self.growth_since));
         }
         for g in &self.top_growth {
+            if g.from_count == 0 && g.to_count == 0 {
+                // An allocation site (massif): bytes, and no objects counted.
+                let _ = writeln!(
+                    s,
+                    "    {:<40} {:>12} live bytes",
+                    format!("`{}`", g.label),
+                    format!("{}{}", if g.bytes_delta >= 0 { "+" } else { "" }, fmt_bytes(g.bytes_delta as f64))
+                );
+                continue;
+            }
             let _ = writeln!(
                 s,
                 "    {:<40} {:>12} live ({} -> {}, {}{})",

@@ -79,6 +79,13 @@ pub(crate) fn run_massif(
         path: path.clone(),
         message: e.to_string(),
     })?;
+    if tl.samples.iter().all(|s| s.live_bytes == 0 && s.types.is_empty()) {
+        // Nothing to judge: every heap bound would hold on it, whatever the program does.
+        return Err(RunError::Profile {
+            path,
+            message: format!("massif saw no heap allocation by `{program}` in {} snapshot(s) (hint: massif sees malloc/new; a GHC program allocates its heap with mmap, so profile it with `profile = \"ghc-eventlog\"`, and any program's memory with `profile = \"rss\"`)", tl.samples.len()),
+        });
+    }
     // The program's path lives under the build cache: only its name is a fact of the run.
     let name = Path::new(program)
         .file_name()

@@ -250,12 +250,63 @@ pub fn is_allocator_frame(function: &str) -> bool {
     EXACT.contains(&function) || PREFIXES.iter().any(|p| function.starts_with(p))
 }
 
+/// The source file of a site label (`stl_vector.h` of `push_back (stl_vector.h:1287)`), if the
+/// frame has one.
+pub fn file_of(label: &str) -> Option<&str> {
+    let open = label.rfind(" (")?;
+    let inner = label.get(open + 2..label.len().checked_sub(1)?)?;
+    if inner.starts_with("in ") {
+        return None;
+    }
+    let (file, _line) = inner.rsplit_once(':')?;
+    Some(file.rsplit('/').next().unwrap_or(file))
+}
+
+/// Whether a source file is the C++ standard library's: frames inlined from it carry their
+/// short names (`allocate (new_allocator.h:137)`, `push_back (stl_vector.h:1287)`), without
+/// the `std::` that [`is_allocator_frame`] knows them by.
+pub fn is_std_library_file(file: &str) -> bool {
+    const FILES: &[&str] = &[
+        "new_allocator.h",
+        "alloc_traits.h",
+        "allocator.h",
+        "basic_string.h",
+        "basic_string.tcc",
+        "char_traits.h",
+        "unique_ptr.h",
+        "shared_ptr.h",
+        "shared_ptr_base.h",
+        "hashtable.h",
+        "hashtable_policy.h",
+        "move.h",
+        "std_function.h",
+        "ptr_traits.h",
+        "new",
+        "vector",
+        "string",
+        "memory",
+        "deque",
+        "map",
+        "set",
+        "unordered_map",
+        "unordered_set",
+        "functional",
+    ];
+    file.starts_with("stl_") || file.ends_with(".tcc") || FILES.contains(&file)
+}
+
+/// Whether a site is the allocator's or the standard library's rather than the program's:
+/// [`is_allocator_frame`] by its function, or [`is_std_library_file`] by its file.
+pub fn is_allocator_site(label: &str) -> bool {
+    is_allocator_frame(function_of(label)) || file_of(label).is_some_and(is_std_library_file)
+}
+
 /// The site rule: bytes belong to the frame nearest the allocation that is not an allocator
-/// frame ([`is_allocator_frame`]). Massif's tree already starts below `malloc`/`new`; a node
+/// or standard-library frame ([`is_allocator_site`]). Massif's tree already starts below `malloc`/`new`; a node
 /// that is still an allocator frame (`std::vector<…>::_M_realloc_insert`) hands its bytes down
 /// to its callers, and keeps what its callers do not account for (a stack cut at `--depth`).
 pub fn site_of(node: &Node, out: &mut BTreeMap<String, u64>) {
-    let descend = is_allocator_frame(function_of(&node.label)) && !node.children.is_empty();
+    let descend = is_allocator_site(&node.label) && !node.children.is_empty();
     if !descend {
         *out.entry(node.label.clone()).or_default() += node.bytes;
         return;
@@ -454,6 +505,11 @@ mod tests {
         );
         assert_eq!(function_of("std::vector<int>::push_back(int const&) (stl_vector.h:1198)"), "std::vector<int>::push_back(int const&)");
         assert!(is_allocator_frame("operator new(unsigned long)"));
+        assert!(is_allocator_site("push_back (stl_vector.h:1287)"));
+        assert!(is_allocator_site("allocate (new_allocator.h:137)"));
+        assert!(!is_allocator_site("log_transaction (vector.cpp:9)"));
+        assert_eq!(file_of("main (src/leak.c:8)"), Some("leak.c"));
+        assert_eq!(file_of("??? (in libc.so.6)"), None);
         assert!(!is_allocator_frame("remember"));
     }
 }
