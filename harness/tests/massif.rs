@@ -209,7 +209,8 @@ fn massif_catches_the_leaky_scoreboard_naming_its_function_and_passes_the_fixed_
         return;
     }
     let p = Project::new();
-    let exe = p.cc("scoreboard", &data("scoreboard.c"));
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/c/scoreboard.c");
+    let exe = p.cc("scoreboard", &source);
     let expect = "expect = \"violated\"\nexpect_type = \"record_write (*)\"\n";
     p.scenario("leaky", &exe, &["leaky", "20000"], "massif", &format!("{MASSIF_INVARIANTS}{expect}[[invariant]]\nname = \"records bounded\"\ntype = \"record_write*\"\nmax_bytes = \"64 KiB\"\n{expect}"));
     p.scenario("fixed", &exe, &["fixed", "20000"], "massif", MASSIF_INVARIANTS);
