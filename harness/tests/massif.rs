@@ -51,7 +51,10 @@ fn a_flat_heap_has_no_grower() {
     let peak = tl.samples.iter().map(|s| s.live_bytes).max().unwrap_or(0);
     // stdout's 4 KiB buffer and the 16-byte register file.
     assert!(peak < 8_000, "fixed peaks at {peak} bytes");
-    assert!(tl.samples.iter().all(|s| !s.types.keys().any(|l| l.starts_with("record_write"))));
+    assert!(tl
+        .samples
+        .iter()
+        .all(|s| !s.types.keys().any(|l| l.starts_with("record_write"))));
 }
 
 #[test]
@@ -61,9 +64,14 @@ fn standard_library_frames_hand_their_bytes_to_the_program_function() {
     let tl = fixture("vector.massif.out");
     let labels: std::collections::BTreeSet<&String> =
         tl.samples.iter().flat_map(|s| s.types.keys()).collect();
-    assert!(labels.contains(&"log_transaction (vector.cpp:9)".to_owned()), "{labels:?}");
     assert!(
-        !labels.iter().any(|l| l.contains("stl_vector.h") || l.contains("new_allocator.h")),
+        labels.contains(&"log_transaction (vector.cpp:9)".to_owned()),
+        "{labels:?}"
+    );
+    assert!(
+        !labels
+            .iter()
+            .any(|l| l.contains("stl_vector.h") || l.contains("new_allocator.h")),
         "{labels:?}"
     );
 }
@@ -97,9 +105,16 @@ fn damaged_and_truncated_files_are_errors_with_their_line() {
     }
     let e = read_massif(&b"desc: x\ncmd: y\ntime_unit: B\nsnapshot=0\ntime=0\nmem_heap_B=5\n"[..])
         .expect_err("truncated");
-    assert!(e.to_string().starts_with("line 7: the file ends where a `mem_heap_extra_B=` line should follow"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("line 7: the file ends where a `mem_heap_extra_B=` line should follow"),
+        "{e}"
+    );
     let e = read_massif(&b"hello\n"[..]).expect_err("not massif");
-    assert!(e.to_string().contains("line 1: expected a `desc:` line"), "{e}");
+    assert!(
+        e.to_string().contains("line 1: expected a `desc:` line"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -109,8 +124,8 @@ fn membound_profile_reads_massif_files() {
         .arg(data("scoreboard-leaky.massif.out"))
         .output()
         .expect("membound profile");
-    let t = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let t =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{t}");
     assert!(t.contains("source: massif"), "{t}");
     assert!(t.contains("snapshot index"), "{t}");
@@ -144,7 +159,11 @@ impl Project {
             .arg(source)
             .output()
             .expect("cc");
-        assert!(out.status.success(), "cc: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "cc: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         exe
     }
 
@@ -213,7 +232,13 @@ fn massif_catches_the_leaky_scoreboard_naming_its_function_and_passes_the_fixed_
     let exe = p.cc("scoreboard", &source);
     let expect = "expect = \"violated\"\nexpect_type = \"record_write (*)\"\n";
     p.scenario("leaky", &exe, &["leaky", "20000"], "massif", &format!("{MASSIF_INVARIANTS}{expect}[[invariant]]\nname = \"records bounded\"\ntype = \"record_write*\"\nmax_bytes = \"64 KiB\"\n{expect}"));
-    p.scenario("fixed", &exe, &["fixed", "20000"], "massif", MASSIF_INVARIANTS);
+    p.scenario(
+        "fixed",
+        &exe,
+        &["fixed", "20000"],
+        "massif",
+        MASSIF_INVARIANTS,
+    );
     for name in ["leaky", "fixed"] {
         let (ok, t) = p.membound(&["bless", name]);
         assert!(ok, "bless {name}: {t}");
@@ -223,9 +248,18 @@ fn massif_catches_the_leaky_scoreboard_naming_its_function_and_passes_the_fixed_
     }
     let baseline = std::fs::read_to_string(p.path("baselines/leaky.json")).expect("baseline");
     assert!(baseline.contains("violated at snapshot"), "{baseline}");
-    assert!(baseline.contains("\"heap.growth_per_snapshot\""), "{baseline}");
+    assert!(
+        baseline.contains("\"heap.growth_per_snapshot\""),
+        "{baseline}"
+    );
     // Were the leak fixed, the scenario that exists to catch it would say it went undetected.
-    p.scenario("leaky", &exe, &["fixed", "20000"], "massif", &format!("{MASSIF_INVARIANTS}{expect}"));
+    p.scenario(
+        "leaky",
+        &exe,
+        &["fixed", "20000"],
+        "massif",
+        &format!("{MASSIF_INVARIANTS}{expect}"),
+    );
     let (ok, t) = p.membound(&["run", "leaky"]);
     assert!(!ok, "{t}");
     assert!(t.contains("went undetected"), "{t}");
@@ -279,7 +313,13 @@ max_growth_per_second = "4 MiB"
 fn rss_catches_a_growing_program_live_and_passes_a_flat_one() {
     let p = Project::new();
     let exe = p.cc_text("grow", RSS_PROGRAM);
-    p.scenario("grow", &exe, &["leaky"], "rss", &format!("{RSS_INVARIANTS}expect = \"violated\"\n"));
+    p.scenario(
+        "grow",
+        &exe,
+        &["leaky"],
+        "rss",
+        &format!("{RSS_INVARIANTS}expect = \"violated\"\n"),
+    );
     p.scenario("flat", &exe, &["fixed"], "rss", RSS_INVARIANTS);
     let (ok, t) = p.membound(&["bless", "grow"]);
     assert!(ok, "bless grow: {t}");

@@ -222,7 +222,11 @@ impl Violation {
                     s,
                     "    {:<40} {:>12} live bytes",
                     format!("`{}`", g.label),
-                    format!("{}{}", if g.bytes_delta >= 0 { "+" } else { "" }, fmt_bytes(g.bytes_delta as f64))
+                    format!(
+                        "{}{}",
+                        if g.bytes_delta >= 0 { "+" } else { "" },
+                        fmt_bytes(g.bytes_delta as f64)
+                    )
                 );
                 continue;
             }

@@ -835,7 +835,10 @@ impl Cx<'_> {
             (raw.build.as_ref().map(|s| s.span()), "build"),
             (r.rts.first().map(|s| s.span()), "rts"),
             (r.on_violation.as_ref().map(|s| s.span()), "on_violation"),
-            (r.sample_interval.as_ref().map(|s| s.span()), "sample_interval"),
+            (
+                r.sample_interval.as_ref().map(|s| s.span()),
+                "sample_interval",
+            ),
         ] {
             if let Some(span) = present {
                 return Err(self.err(
@@ -1152,7 +1155,14 @@ impl Cx<'_> {
         .filter(|b| **b)
         .count();
         if given != 1 {
-            return Err(self.err(rp.span(), format!("phase `{}` needs exactly one of `{} = [from, to]`, `markers = [from, to]`", name.get_ref(), range_key(x_unit))));
+            return Err(self.err(
+                rp.span(),
+                format!(
+                    "phase `{}` needs exactly one of `{} = [from, to]`, `markers = [from, to]`",
+                    name.get_ref(),
+                    range_key(x_unit)
+                ),
+            ));
         }
         let (from, to) = self.range(
             Ranges {
@@ -1192,7 +1202,14 @@ impl Cx<'_> {
             .find_map(|(l, u, k)| l.map(|l| (l, *u, *k)))
         {
             if unit != x_unit {
-                return Err(self.err(list.span(), format!("`{key}` ranges apply to {}; this run's timeline is indexed by `{}`", unit_runs(unit), range_key(x_unit))));
+                return Err(self.err(
+                    list.span(),
+                    format!(
+                        "`{key}` ranges apply to {}; this run's timeline is indexed by `{}`",
+                        unit_runs(unit),
+                        range_key(x_unit)
+                    ),
+                ));
             }
             (list, EndpointSpelling::Positions)
         } else if let Some(m) = r.markers {
@@ -1372,7 +1389,15 @@ impl Cx<'_> {
         ] {
             let Some(g) = g else { continue };
             if unit != x_unit {
-                return Err(self.err(g.span(), format!("`{}` applies to {}; use `{}`", growth_key(unit), unit_runs(unit), growth_key(x_unit))));
+                return Err(self.err(
+                    g.span(),
+                    format!(
+                        "`{}` applies to {}; use `{}`",
+                        growth_key(unit),
+                        unit_runs(unit),
+                        growth_key(x_unit)
+                    ),
+                ));
             }
             own = Some(g);
         }
@@ -1418,7 +1443,10 @@ impl Cx<'_> {
             if let Some(gv) = growth {
                 let max = self.number_or_bytes(gv)?;
                 if max < 0.0 {
-                    return Err(self.err(gv.span(), "a growth bound must be non-negative (hint: 0 for no growth at all)".into()));
+                    return Err(self.err(
+                        gv.span(),
+                        "a growth bound must be non-negative (hint: 0 for no growth at all)".into(),
+                    ));
                 }
                 preds.push(Predicate::TypeBytesGrowth {
                     glob: g.clone(),
@@ -1493,9 +1521,7 @@ impl Cx<'_> {
             if let Some(span) = span {
                 return Err(self.err(
                     span,
-                    format!(
-                        "`{key}` bounds a type; a metric takes `max` or a growth bound"
-                    ),
+                    format!("`{key}` bounds a type; a metric takes `max` or a growth bound"),
                 ));
             }
         }
@@ -1924,6 +1950,116 @@ max = "1 MiB"
         };
         assert_eq!(c.requires, ["ghc", "clash-prelude"]);
         assert!(c.requires.iter().all(|r| tool(r).is_some()));
+    }
+
+    /// A massif run's scenario with this invariant.
+    fn massif(invariant: &str) -> String {
+        format!("description = \"d\"\n[run]\ncommand = [\"prog\"]\nprofile = \"massif\"\nrequires = [\"valgrind\"]\n[phases]\nsteady = {{ snapshot = [10, \"end\"] }}\n[[invariant]]\nname = \"i\"\nduring = \"steady\"\n{invariant}\n")
+    }
+
+    /// An rss run's scenario with these `[run]` keys and this invariant.
+    fn rss(run: &str, invariant: &str) -> String {
+        format!("description = \"d\"\n[run]\ncommand = [\"prog\"]\nprofile = \"rss\"\n{run}\n[[invariant]]\nname = \"i\"\n{invariant}\n")
+    }
+
+    #[test]
+    fn massif_sites_are_bounded_in_bytes_never_in_counts() {
+        let s = parse(
+            Path::new("t.toml"),
+            &massif("type = \"record_write*\"\nmax_growth_per_snapshot = \"1 KiB\""),
+        )
+        .expect("valid");
+        assert_eq!(s.x_unit(), crate::XUnit::Snapshot);
+        assert_eq!(
+            s.invariants[0].predicate,
+            Predicate::TypeBytesGrowth {
+                glob: "record_write*".into(),
+                max: 1024.0
+            }
+        );
+        let s = parse(
+            Path::new("t.toml"),
+            &massif("type = \"f*\"\nmax_bytes = \"64 KiB\""),
+        )
+        .expect("valid");
+        assert_eq!(
+            s.invariants[0].predicate,
+            Predicate::TypeBytesMax {
+                glob: "f*".into(),
+                max: 65536
+            }
+        );
+        check_err(&massif("type = \"f*\"\nmax_count = 3"), "t.toml:12:13: `max_count` counts objects, and massif attributes bytes to allocation sites without counting them (hint: `max_bytes = \"1 MiB\"`");
+        check_err(
+            &massif("metric = \"heap\"\nmax_growth_per_census = 0"),
+            "`max_growth_per_census` applies to GHC programs; use `max_growth_per_snapshot`",
+        );
+        check_err(
+            &massif("metric = \"rss\"\nmax = 1"),
+            "unknown invariant metric `rss` (hint: `heap` for this kind of run",
+        );
+        check_err(
+            &massif("metric = \"heap\"\nmax = 1").replace("snapshot = [10", "census = [10"),
+            "`census` ranges apply to GHC programs; this run's timeline is indexed by `snapshot`",
+        );
+        check_err(
+            &massif("metric = \"heap\"\nmax = 1").replace("requires", "rts = [\"-i0\"]\nrequires"),
+            "`rts` applies to GHC programs",
+        );
+        check_err(
+            &massif("metric = \"heap\"\nmax = 1")
+                .replace("requires", "sample_interval = \"5ms\"\nrequires"),
+            "`sample_interval` applies to `profile = \"rss\"`",
+        );
+    }
+
+    #[test]
+    fn rss_runs_bound_the_resident_set_per_second_and_have_no_types() {
+        let s = parse(
+            Path::new("t.toml"),
+            &rss(
+                "sample_interval = \"20ms\"",
+                "metric = \"rss\"\nmax_growth_per_second = \"1 MiB\"\nms = [500, \"end\"]",
+            ),
+        )
+        .expect("valid");
+        let Run::Command(c) = &s.run else {
+            panic!("a command run")
+        };
+        assert_eq!(c.sample_interval, Duration::from_millis(20));
+        assert_eq!(
+            s.invariants[0].during,
+            Window::Range(Endpoint::At(500), Endpoint::End)
+        );
+        let s = parse(
+            Path::new("t.toml"),
+            &rss("", "metric = \"rss\"\nmax = \"1 MiB\""),
+        )
+        .expect("valid");
+        let Run::Command(c) = &s.run else {
+            panic!("a command run")
+        };
+        assert_eq!(c.sample_interval, CommandRun::DEFAULT_SAMPLE_INTERVAL);
+        check_err(
+            &rss("", "type = \"x\"\nmax_bytes = 1"),
+            "`profile = \"rss\"` samples the resident set only, with no types",
+        );
+        check_err(
+            &rss("sample_interval = \"0ms\"", "metric = \"rss\"\nmax = 1"),
+            "t.toml:5:19: `0ms` must be a positive duration",
+        );
+        check_err(
+            &rss("sample_interval = \"0.5ms\"", "metric = \"rss\"\nmax = 1"),
+            "below 1 ms",
+        );
+        check_err(
+            &rss("", "metric = \"rss\"\nmax_growth_per_kcycle = 1"),
+            "`max_growth_per_kcycle` applies to simulator runs; use `max_growth_per_second`",
+        );
+        check_err(
+            &rss("", "metric = \"rss\"\nmax = 1\nmarkers = [\"a\", \"b\"]"),
+            "unknown field `markers`",
+        );
     }
 
     #[test]

@@ -495,7 +495,10 @@ pub(crate) fn rss_over(tree: &[i32], root: Root) -> (u64, usize) {
         Root::Measured => tree,
         Root::Launcher => tree.get(1..).unwrap_or_default(),
     };
-    (counted.iter().filter_map(|p| rss_of(*p)).sum(), counted.len())
+    (
+        counted.iter().filter_map(|p| rss_of(*p)).sum(),
+        counted.len(),
+    )
 }
 
 /// The direct children of `pid`, over all its threads.

@@ -66,7 +66,8 @@ pub(crate) fn run_massif(
     let program = argv.first().map_or("", String::as_str);
     if !success || exit.killed.is_some() {
         // Whatever massif wrote is the timeline so far (nothing, if it was killed).
-        let tl = read_massif_file(&path).unwrap_or_else(|_| Timeline::new("massif", crate::XUnit::Snapshot));
+        let tl = read_massif_file(&path)
+            .unwrap_or_else(|_| Timeline::new("massif", crate::XUnit::Snapshot));
         return Err(failure(program, exit, status, tl));
     }
     if !path.exists() {
@@ -79,7 +80,11 @@ pub(crate) fn run_massif(
         path: path.clone(),
         message: e.to_string(),
     })?;
-    if tl.samples.iter().all(|s| s.live_bytes == 0 && s.types.is_empty()) {
+    if tl
+        .samples
+        .iter()
+        .all(|s| s.live_bytes == 0 && s.types.is_empty())
+    {
         // Nothing to judge: every heap bound would hold on it, whatever the program does.
         return Err(RunError::Profile {
             path,

@@ -100,9 +100,7 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
     let next = lines.next()?;
     let time_unit = match next.as_deref().and_then(|l| l.strip_prefix("time_unit:")) {
         Some(t) => t.trim().to_owned(),
-        None => {
-            return Err(lines.expected("a `time_unit:` line", next.as_deref(), HINT_FORMAT))
-        }
+        None => return Err(lines.expected("a `time_unit:` line", next.as_deref(), HINT_FORMAT)),
     };
     tl.facts.insert("massif_options".into(), desc.join(" "));
     tl.facts.insert("program".into(), cmd);
@@ -220,7 +218,8 @@ pub fn function_of(label: &str) -> &str {
 
 /// Whether a frame belongs to the allocator rather than to the program: the C allocation
 /// functions, C++ `operator new`, the standard library's containers and allocators (`std::`,
-/// `__gnu_cxx::`), libc internals, and frames without a symbol (`???`).
+/// `__gnu_cxx::`), identifiers reserved to the implementation (`__…`, `_X…`: libc and libstdc++
+/// internals), and frames without a symbol (`???`).
 pub fn is_allocator_frame(function: &str) -> bool {
     const EXACT: &[&str] = &[
         "malloc",
@@ -238,16 +237,13 @@ pub fn is_allocator_frame(function: &str) -> bool {
         "__strndup",
         "???",
     ];
-    const PREFIXES: &[&str] = &[
-        "operator new",
-        "std::",
-        "__gnu_cxx::",
-        "__libc_",
-        "__GI_",
-        "_IO_",
-        "__cxa_",
-    ];
-    EXACT.contains(&function) || PREFIXES.iter().any(|p| function.starts_with(p))
+    const PREFIXES: &[&str] = &["operator new", "std::", "__gnu_cxx::"];
+    // Identifiers the C and C++ standards reserve to the implementation (`__vfprintf_internal`,
+    // `_M_realloc_insert` inlined without its class, `_IO_file_doallocate`).
+    let reserved = function.starts_with("__")
+        || (function.starts_with('_')
+            && function[1..].starts_with(|c: char| c.is_ascii_uppercase()));
+    reserved || EXACT.contains(&function) || PREFIXES.iter().any(|p| function.starts_with(p))
 }
 
 /// The source file of a site label (`stl_vector.h` of `push_back (stl_vector.h:1287)`), if the
@@ -336,7 +332,9 @@ pub struct Node {
 /// Reads one heap tree (its nodes depth-first, children counted by `n<k>:`) and returns the
 /// root's bytes and the bytes per site. Iterative, so a file claiming deep trees cannot
 /// overflow the stack.
-fn read_tree<R: BufRead>(lines: &mut Lines<R>) -> Result<(u64, BTreeMap<String, u64>), MassifError> {
+fn read_tree<R: BufRead>(
+    lines: &mut Lines<R>,
+) -> Result<(u64, BTreeMap<String, u64>), MassifError> {
     // Frames under construction: (node, children still to read, line of the node).
     let mut stack: Vec<(Node, u64, usize)> = Vec::new();
     let mut root: Option<Node> = None;
@@ -366,7 +364,11 @@ fn read_tree<R: BufRead>(lines: &mut Lines<R>) -> Result<(u64, BTreeMap<String, 
             let Some((done, _, at)) = stack.pop() else {
                 break;
             };
-            let below: u64 = done.children.iter().map(|c| c.bytes).fold(0, u64::saturating_add);
+            let below: u64 = done
+                .children
+                .iter()
+                .map(|c| c.bytes)
+                .fold(0, u64::saturating_add);
             if below > done.bytes {
                 return Err(MassifError::Inconsistent {
                     line: at,
@@ -402,7 +404,9 @@ fn parse_node(line: &str) -> Option<(u64, u64, &str)> {
     let (children, rest) = rest.split_once(':')?;
     let children: u64 = children.parse().ok()?;
     let rest = rest.trim_start();
-    let end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
     let bytes: u64 = rest[..end].parse().ok()?;
     Some((children, bytes, &rest[end..]))
 }
@@ -460,7 +464,11 @@ impl<R: BufRead> Lines<R> {
                 expected,
             });
         };
-        match l.trim().strip_prefix(name).and_then(|r| r.strip_prefix('=')) {
+        match l
+            .trim()
+            .strip_prefix(name)
+            .and_then(|r| r.strip_prefix('='))
+        {
             Some(v) => Ok(v.trim().to_owned()),
             None => Err(self.syntax(&expected, Some(l), HINT_DAMAGED)),
         }
@@ -494,7 +502,10 @@ mod tests {
 
     #[test]
     fn labels_drop_addresses_and_library_paths() {
-        assert_eq!(site_label(" 0x109186: remember (leak.c:5)"), "remember (leak.c:5)");
+        assert_eq!(
+            site_label(" 0x109186: remember (leak.c:5)"),
+            "remember (leak.c:5)"
+        );
         assert_eq!(
             site_label(" 0x4A3B: ??? (in /usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30)"),
             "??? (in libstdc++.so.6.0.30)"
@@ -503,7 +514,10 @@ mod tests {
             site_label(" in 3 places, all below massif's threshold (1.00%)"),
             "(below massif's threshold)"
         );
-        assert_eq!(function_of("std::vector<int>::push_back(int const&) (stl_vector.h:1198)"), "std::vector<int>::push_back(int const&)");
+        assert_eq!(
+            function_of("std::vector<int>::push_back(int const&) (stl_vector.h:1198)"),
+            "std::vector<int>::push_back(int const&)"
+        );
         assert!(is_allocator_frame("operator new(unsigned long)"));
         assert!(is_allocator_site("push_back (stl_vector.h:1287)"));
         assert!(is_allocator_site("allocate (new_allocator.h:137)"));
