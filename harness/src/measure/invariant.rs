@@ -195,6 +195,13 @@ pub struct Growth {
     pub sites: Vec<SiteSample>,
 }
 
+impl Growth {
+    /// Whether objects were counted: massif's allocation sites grow in bytes only.
+    pub fn counts_objects(&self) -> bool {
+        self.from_count > 0 || self.to_count > 0
+    }
+}
+
 /// How many growing types a violation lists.
 const TOP_GROWTH: usize = 5;
 
@@ -216,7 +223,7 @@ impl Violation {
             let _ = writeln!(s, "  top growth since {}:", at(self.growth_since));
         }
         for g in &self.top_growth {
-            if g.from_count == 0 && g.to_count == 0 {
+            if !g.counts_objects() {
                 // An allocation site (massif): bytes, and no objects counted.
                 let _ = writeln!(
                     s,

@@ -688,7 +688,14 @@ fn invariant_line(unit: XUnit, i: &crate::pipeline::InvariantResult) -> (bool, S
                 v.predicate,
                 v.value
             );
-            if let Some(g) = v.top_growth.first() {
+            if let Some(g) = v.top_growth.first().filter(|g| !g.counts_objects()) {
+                s.push_str(&format!(
+                    "; top growth `{}` {}{} live bytes",
+                    g.label,
+                    if g.bytes_delta >= 0 { "+" } else { "" },
+                    crate::units::fmt_bytes(g.bytes_delta as f64)
+                ));
+            } else if let Some(g) = v.top_growth.first() {
                 s.push_str(&format!(
                     "; top growth `{}` {}{} live ({}{})",
                     g.label,

@@ -1029,6 +1029,9 @@ impl Cx<'_> {
                 }
             }
         }
+        if let (ProfileKind::Massif, Some(v)) = (profile, &r.on_violation) {
+            return Err(self.err(v.span(), "`on_violation` does not apply to `profile = \"massif\"`: massif writes its snapshots when the program exits, so they are checked after the run, when there is nothing left to stop or pause (see docs/live.md)".into()));
+        }
         let sample_interval = match &r.sample_interval {
             Some(s) if profile != ProfileKind::Rss => {
                 return Err(self.err(s.span(), "`sample_interval` applies to `profile = \"rss\"`: other profiles are sampled by the program's runtime (GHC's censuses, massif's snapshots)".into()))
@@ -2010,6 +2013,11 @@ max = "1 MiB"
             &massif("metric = \"heap\"\nmax = 1")
                 .replace("requires", "sample_interval = \"5ms\"\nrequires"),
             "`sample_interval` applies to `profile = \"rss\"`",
+        );
+        check_err(
+            &massif("metric = \"heap\"\nmax = 1")
+                .replace("requires", "on_violation = \"pause\"\nrequires"),
+            "`on_violation` does not apply to `profile = \"massif\"`",
         );
     }
 
