@@ -520,7 +520,12 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
             file,
             &membound::source::ghc::ReadOptions { closure_sizes },
         )
-        .map_err(|e| anyhow::anyhow!("{e}"))?
+        .map_err(|e| match e {
+            membound::source::ghc::ProfileError::UnknownFormat { .. } => anyhow::anyhow!(
+                "{e}; nor a valgrind massif file (`--tool=massif`), which starts with `desc:`"
+            ),
+            e => anyhow::anyhow!("{e}"),
+        })?
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&tl)?);
