@@ -280,6 +280,29 @@ fn a_program_massif_sees_no_heap_of_is_an_error_with_a_hint() {
     assert!(t.contains("profile = \"rss\""), "{t}");
 }
 
+#[test]
+fn a_program_that_writes_no_eventlog_is_an_error_that_points_to_rss_and_massif() {
+    let p = Project::new();
+    // A C program ignores the `+RTS … -RTS` arguments GHC programs get, and writes no eventlog.
+    let exe = p.cc_text("plain", "int main(void) { return 0; }\n");
+    p.scenario(
+        "plain",
+        &exe,
+        &[],
+        "ghc-eventlog",
+        "[[invariant]]\nname = \"h\"\nmetric = \"heap\"\nmax = 1\n",
+    );
+    let (ok, t) = p.membound(&["run", "plain"]);
+    assert!(!ok, "{t}");
+    assert!(
+        t.contains(
+            "the program wrote no eventlog (hint: `profile = \"ghc-eventlog\"` is for GHC programs"
+        ),
+        "{t}"
+    );
+    assert!(t.contains("`profile = \"rss\"`"), "{t}");
+}
+
 /// Grows its resident set by 512 KiB every 20 ms for 1.5 s (`leaky`), or touches the same
 /// 512 KiB over and over (`fixed`).
 const RSS_PROGRAM: &str = r#"

@@ -215,6 +215,15 @@ fn final_timeline(
     };
     let mut tl = match crate::source::ghc::read_profile(&profile_path, &opts) {
         Ok(tl) => tl,
+        Err(_) if profile == Profile::Required && !profile_path.exists() => {
+            return Err(RunError::Profile {
+                message: format!("the program wrote no {} (hint: `profile = \"{}\"` is for GHC programs built with `-rtsopts`{}; any other program can be watched with `profile = \"rss\"`, and a C/C++ program's heap with `profile = \"massif\"`)",
+                    if c.profile == ProfileKind::GhcEventlog { "eventlog" } else { ".hp heap profile" },
+                    if c.profile == ProfileKind::GhcEventlog { "ghc-eventlog" } else { "ghc-hp" },
+                    if c.profile == ProfileKind::GhcEventlog { " and `-eventlog`" } else { "" }),
+                path: profile_path,
+            })
+        }
         Err(e) if profile == Profile::Required && live.censuses().is_empty() => {
             return Err(RunError::Profile {
                 path: profile_path,
