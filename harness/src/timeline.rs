@@ -61,6 +61,15 @@ impl XUnit {
         }
     }
 
+    /// What a sample's total measures, for the y axis: live bytes (simulator, GHC, massif) or
+    /// resident bytes (the RSS sampler).
+    pub fn residency_label(self) -> &'static str {
+        match self {
+            XUnit::Millis => "resident bytes",
+            XUnit::Cycles | XUnit::Census | XUnit::Snapshot => "live bytes",
+        }
+    }
+
     /// A position in words: `cycle 1,000`, `census 14`, `1,250 ms`, `snapshot 7`.
     pub fn at(self, x: u64) -> String {
         let n = crate::units::fmt_int(x as i128);

@@ -247,8 +247,9 @@ impl Chart<'_> {
         }
         let _ = write!(
             s,
-            r#"<text class="axis-title" transform="translate(16 {:.1}) rotate(-90)" text-anchor="middle">live bytes</text></g>"#,
-            (TOP + H - BOTTOM) / 2.0
+            r#"<text class="axis-title" transform="translate(16 {:.1}) rotate(-90)" text-anchor="middle">{}</text></g>"#,
+            (TOP + H - BOTTOM) / 2.0,
+            self.unit.residency_label()
         );
         // x ticks.
         s.push_str(r#"<g class="axis x">"#);
@@ -415,7 +416,8 @@ impl Chart<'_> {
         let mut f = self.frame(
             "residency",
             &format!(
-                "live bytes over {}: {baseline_name} against {current_name}",
+                "{} over {}: {baseline_name} against {current_name}",
+                self.unit.residency_label(),
                 self.unit.label()
             ),
             ymax,
