@@ -216,3 +216,59 @@ impl Timeline {
         self.samples.last().map(|s| s.x)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::XUnit;
+
+    #[test]
+    fn each_axis_names_its_positions_and_its_growth() {
+        let table = [
+            (
+                XUnit::Cycles,
+                "cycles",
+                "cycle 1,000",
+                "per 1000 cycles",
+                "live bytes",
+            ),
+            (
+                XUnit::Census,
+                "census index",
+                "census 1,000",
+                "per census",
+                "live bytes",
+            ),
+            (
+                XUnit::Millis,
+                "ms since start",
+                "1,000 ms",
+                "per second",
+                "resident bytes",
+            ),
+            (
+                XUnit::Snapshot,
+                "snapshot index",
+                "snapshot 1,000",
+                "per snapshot",
+                "live bytes",
+            ),
+        ];
+        for (unit, label, at, per, y) in table {
+            assert_eq!(
+                (
+                    unit.label(),
+                    unit.at(1000).as_str(),
+                    unit.per_name(),
+                    unit.residency_label()
+                ),
+                (label, at, per, y)
+            );
+        }
+        // A growth per second of an axis in ms is 1000 x-units; per snapshot, one.
+        assert_eq!((XUnit::Millis.per(), XUnit::Snapshot.per()), (1000.0, 1.0));
+        assert_eq!(
+            serde_json::to_string(&XUnit::Snapshot).ok().as_deref(),
+            Some("\"snapshot\"")
+        );
+    }
+}

@@ -76,6 +76,30 @@ fn standard_library_frames_hand_their_bytes_to_the_program_function() {
     );
 }
 
+#[test]
+fn massif_defaults_fold_small_sites_and_leave_snapshots_undetailed_which_is_said() {
+    // Massif's own defaults (--threshold=1.0 --detailed-freq=10), which membound does not use.
+    let tl = fixture("scoreboard-leaky-defaults.massif.out");
+    let folded = tl
+        .samples
+        .iter()
+        .filter(|s| s.types.contains_key("(below massif's threshold)"))
+        .count();
+    assert!(folded > 0, "small sites are folded into one label");
+    for s in tl.samples.iter().filter(|s| !s.types.is_empty()) {
+        let sum: u64 = s.types.values().map(|t| t.bytes).sum();
+        assert_eq!(sum, s.live_bytes, "snapshot {}", s.x);
+    }
+    assert!(
+        tl.notes
+            .iter()
+            .any(|n| n.contains("snapshots are not detailed") && n.contains("--detailed-freq=1")),
+        "{:?}",
+        tl.notes
+    );
+    assert_eq!(top_grower(&tl).0, "record_write (scoreboard.c:15)");
+}
+
 /// Cuts the fixture at many offsets and mutates bytes at many others: each is a timeline or
 /// an error that names a line, never a panic.
 #[test]
