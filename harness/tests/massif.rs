@@ -134,6 +134,16 @@ fn damaged_and_truncated_files_are_errors_with_their_line() {
             .starts_with("line 7: the file ends where a `mem_heap_extra_B=` line should follow"),
         "{e}"
     );
+    let mut deep = String::from("desc: x\ncmd: y\ntime_unit: B\nsnapshot=0\ntime=0\nmem_heap_B=8\nmem_heap_extra_B=0\nmem_stacks_B=0\nheap_tree=detailed\n");
+    for _ in 0..100_000 {
+        deep.push_str("n1: 8 0x1: f (a.c:1)\n");
+    }
+    let e = read_massif(deep.as_bytes()).expect_err("too deep");
+    assert!(
+        e.to_string()
+            .contains("line 212: a heap tree deeper than 201 frames"),
+        "{e}"
+    );
     let e = read_massif(&b"hello\n"[..]).expect_err("not massif");
     assert!(
         e.to_string().contains("line 1: expected a `desc:` line"),

@@ -329,6 +329,9 @@ pub struct Node {
     pub children: Vec<Node>,
 }
 
+/// The deepest heap tree read: massif's own limit (`--depth`, at most 200) and the root.
+const MAX_DEPTH: usize = 201;
+
 /// Reads one heap tree (its nodes depth-first, children counted by `n<k>:`) and returns the
 /// root's bytes and the bytes per site. Iterative, so a file claiming deep trees cannot
 /// overflow the stack.
@@ -358,6 +361,14 @@ fn read_tree<R: BufRead>(
             bytes,
             children: Vec::new(),
         };
+        if stack.len() > MAX_DEPTH {
+            // Massif caps stacks at `--depth=200`; deeper is a damaged file, and would make
+            // the recursive attribution (and the tree's drop) as deep.
+            return Err(MassifError::Inconsistent {
+                line: lines.line,
+                message: format!("a heap tree deeper than {MAX_DEPTH} frames, and massif records at most 200 (`--depth`)"),
+            });
+        }
         stack.push((node, children, lines.line));
         // Close every node whose children are all read.
         while let Some((_, 0, _)) = stack.last() {
