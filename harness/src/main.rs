@@ -511,8 +511,17 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
         return profile_eventlog(file, &opts, json, scenario.as_ref());
     }
     // The reader's errors already name the file and the byte offset or line.
-    let tl =
-        membound::source::ghc::read_profile(file, &opts).map_err(|e| anyhow::anyhow!("{e}"))?;
+    let tl = if is_massif(file) {
+        membound::source::massif::read_massif_file(file)
+            .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+    } else {
+        membound::source::ghc::read_profile(file, &opts).map_err(|e| match e {
+            membound::source::ghc::ProfileError::UnknownFormat { .. } => anyhow::anyhow!(
+                "{e}; nor a valgrind massif file (`--tool=massif`), which starts with `desc:`"
+            ),
+            e => anyhow::anyhow!("{e}"),
+        })?
+    };
     if json {
         println!("{}", serde_json::to_string_pretty(&tl)?);
         return Ok(ExitCode::SUCCESS);
@@ -1070,4 +1079,14 @@ fn is_eventlog(file: &Path) -> bool {
         .and_then(|mut f| f.read_exact(&mut head))
         .is_ok()
         && head == membound::source::ghc::eventlog::MAGIC
+}
+
+/// Whether the file starts like valgrind massif's output (`desc:`), told by content.
+fn is_massif(file: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 8];
+    std::fs::File::open(file)
+        .and_then(|mut f| f.read_exact(&mut head))
+        .is_ok()
+        && membound::source::massif::sniff(&head)
 }

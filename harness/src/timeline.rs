@@ -34,7 +34,8 @@ pub struct Timeline {
     pub notes: Vec<String>,
 }
 
-/// The unit of a sample's x-position.
+/// The unit of a sample's x-position: the one place that says how an axis is labelled, how a
+/// position is written and what a growth slope is per.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum XUnit {
@@ -43,6 +44,10 @@ pub enum XUnit {
     Cycles,
     /// The index of a GHC heap census (0, 1, 2, ...).
     Census,
+    /// Milliseconds of wall-clock time since the program started (the RSS sampler).
+    Millis,
+    /// The index of a valgrind massif snapshot (0, 1, 2, ...).
+    Snapshot,
 }
 
 impl XUnit {
@@ -51,22 +56,72 @@ impl XUnit {
         match self {
             XUnit::Cycles => "cycles",
             XUnit::Census => "census index",
+            XUnit::Millis => "ms since start",
+            XUnit::Snapshot => "snapshot index",
         }
     }
 
-    /// The word before a position in prose: "at cycle 10000", "at census 32".
-    pub fn at_word(self) -> &'static str {
+    /// What a sample's total measures, for the y axis: live bytes (simulator, GHC, massif) or
+    /// resident bytes (the RSS sampler).
+    pub fn residency_label(self) -> &'static str {
+        match self {
+            XUnit::Millis => "resident bytes",
+            XUnit::Cycles | XUnit::Census | XUnit::Snapshot => "live bytes",
+        }
+    }
+
+    /// A position in words: `cycle 1,000`, `census 14`, `1,250 ms`, `snapshot 7`.
+    pub fn at(self, x: u64) -> String {
+        let n = crate::units::fmt_int(x as i128);
+        match self {
+            XUnit::Cycles => format!("cycle {n}"),
+            XUnit::Census => format!("census {n}"),
+            XUnit::Millis => format!("{n} ms"),
+            XUnit::Snapshot => format!("snapshot {n}"),
+        }
+    }
+
+    /// The word before a bare number in `at census 14`, `at ms 1250`: `cycle`, `census`, `ms`,
+    /// `snapshot`.
+    pub fn word(self) -> &'static str {
         match self {
             XUnit::Cycles => "cycle",
             XUnit::Census => "census",
+            XUnit::Millis => "ms",
+            XUnit::Snapshot => "snapshot",
         }
+    }
+
+    /// Growth slopes are per this many x-units ([`XUnit::per_name`]): per 1000 cycles, per
+    /// census, per second, per snapshot.
+    pub fn per(self) -> f64 {
+        match self {
+            XUnit::Cycles | XUnit::Millis => 1000.0,
+            XUnit::Census | XUnit::Snapshot => 1.0,
+        }
+    }
+
+    /// What a growth slope is per, in words.
+    pub fn per_name(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "per 1000 cycles",
+            XUnit::Census => "per census",
+            XUnit::Millis => "per second",
+            XUnit::Snapshot => "per snapshot",
+        }
+    }
+
+    /// Whether positions count discrete profiles (censuses, snapshots) rather than a quantity:
+    /// their axis ticks are whole numbers.
+    pub fn is_index(self) -> bool {
+        matches!(self, XUnit::Census | XUnit::Snapshot)
     }
 }
 
 /// One observation of the heap.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Sample {
-    /// Position: a cycle, or a census index.
+    /// Position, in the timeline's [`XUnit`].
     pub x: u64,
     /// Total residency at this point in bytes: the simulator's exact live bytes, or the sum of a
     /// GHC heap census.
@@ -159,5 +214,61 @@ impl Timeline {
     /// The x-position of the last sample, if any.
     pub fn end(&self) -> Option<u64> {
         self.samples.last().map(|s| s.x)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::XUnit;
+
+    #[test]
+    fn each_axis_names_its_positions_and_its_growth() {
+        let table = [
+            (
+                XUnit::Cycles,
+                "cycles",
+                "cycle 1,000",
+                "per 1000 cycles",
+                "live bytes",
+            ),
+            (
+                XUnit::Census,
+                "census index",
+                "census 1,000",
+                "per census",
+                "live bytes",
+            ),
+            (
+                XUnit::Millis,
+                "ms since start",
+                "1,000 ms",
+                "per second",
+                "resident bytes",
+            ),
+            (
+                XUnit::Snapshot,
+                "snapshot index",
+                "snapshot 1,000",
+                "per snapshot",
+                "live bytes",
+            ),
+        ];
+        for (unit, label, at, per, y) in table {
+            assert_eq!(
+                (
+                    unit.label(),
+                    unit.at(1000).as_str(),
+                    unit.per_name(),
+                    unit.residency_label()
+                ),
+                (label, at, per, y)
+            );
+        }
+        // A growth per second of an axis in ms is 1000 x-units; per snapshot, one.
+        assert_eq!((XUnit::Millis.per(), XUnit::Snapshot.per()), (1000.0, 1.0));
+        assert_eq!(
+            serde_json::to_string(&XUnit::Snapshot).ok().as_deref(),
+            Some("\"snapshot\"")
+        );
     }
 }

@@ -112,16 +112,14 @@ impl fmt::Display for Unreached {
                 x_unit,
             } => write!(
                 f,
-                "a violation stopped the run at {} {}, before its window opened at {}",
-                x_unit.at_word(),
-                n(stopped_at),
+                "a violation stopped the run at {}, before its window opened at {}",
+                x_unit.at(*stopped_at),
                 n(opens)
             ),
             Unreached::OpensAfterEnd { opens, end, x_unit } => write!(
                 f,
-                "its window opens at {} {}, after the run's end at {}",
-                x_unit.at_word(),
-                n(opens),
+                "its window opens at {}, after the run's end at {}",
+                x_unit.at(*opens),
                 n(end)
             ),
             Unreached::NoSample { from, to } => write!(
@@ -183,6 +181,8 @@ impl fmt::Display for Unevaluable {
                 match x_unit {
                     XUnit::Cycles => write!(f, " (hint: sample more often with a smaller `sample_every` in `[run]`, or widen the window)"),
                     XUnit::Census => write!(f, " (hint: a census comes at every major GC: run the program longer, or widen the window so it holds at least {needed} censuses)"),
+                    XUnit::Millis => write!(f, " (hint: sample more often with a smaller `sample_interval` in `[run]`, run the program longer, or widen the window)"),
+                    XUnit::Snapshot => write!(f, " (hint: massif keeps at most 100 snapshots spread over the run: run the program longer, or widen the window so it holds at least {needed} snapshots)"),
                 }
             }
             Unevaluable::NoMatchingType { glob, seen } => {
@@ -201,7 +201,7 @@ impl fmt::Display for Unevaluable {
 }
 
 fn at_word(unit: XUnit) -> &'static str {
-    unit.at_word()
+    unit.word()
 }
 
 /// The first sample at which an invariant failed, explained.
@@ -260,13 +260,20 @@ pub struct Growth {
     pub sites: Vec<SiteSample>,
 }
 
+impl Growth {
+    /// Whether objects were counted: massif's allocation sites grow in bytes only.
+    pub fn counts_objects(&self) -> bool {
+        self.from_count > 0 || self.to_count > 0
+    }
+}
+
 /// How many growing types a violation lists.
 const TOP_GROWTH: usize = 5;
 
 impl Violation {
     /// The multi-line explanation printed in failures, in the timeline's unit.
     pub fn explain(&self, unit: XUnit) -> String {
-        let at = |x: u64| format!("{} {}", unit.at_word(), fmt_int(x as i128));
+        let at = |x: u64| unit.at(x);
         let mut s = format!(
             "invariant `{}` violated at {} (window from {}): {}, found {}\n",
             self.invariant,
@@ -281,6 +288,20 @@ impl Violation {
             let _ = writeln!(s, "  top growth since {}:", at(self.growth_since));
         }
         for g in &self.top_growth {
+            if !g.counts_objects() {
+                // An allocation site (massif): bytes, and no objects counted.
+                let _ = writeln!(
+                    s,
+                    "    {:<40} {:>12} live bytes",
+                    format!("`{}`", g.label),
+                    format!(
+                        "{}{}",
+                        if g.bytes_delta >= 0 { "+" } else { "" },
+                        fmt_bytes(g.bytes_delta as f64)
+                    )
+                );
+                continue;
+            }
             let _ = writeln!(
                 s,
                 "    {:<40} {:>12} live ({} -> {}, {}{})",
@@ -549,7 +570,9 @@ impl<'a> Checker<'a> {
         }
         let growth = matches!(
             st.inv.predicate,
-            Predicate::TypeGrowth { .. } | Predicate::LiveBytesGrowth(_)
+            Predicate::TypeGrowth { .. }
+                | Predicate::TypeBytesGrowth { .. }
+                | Predicate::LiveBytesGrowth(_)
         );
         if growth && st.samples < MIN_GROWTH_SAMPLES {
             return Outcome::NotEvaluable {
@@ -571,7 +594,10 @@ impl<'a> Checker<'a> {
 /// `absent = true` is the one type bound for which matching nothing is the point.
 fn must_match(p: &Predicate) -> Option<&str> {
     match p {
-        Predicate::TypeCount { glob, .. } | Predicate::TypeGrowth { glob, .. } => Some(glob),
+        Predicate::TypeCount { glob, .. }
+        | Predicate::TypeGrowth { glob, .. }
+        | Predicate::TypeBytesMax { glob, .. }
+        | Predicate::TypeBytesGrowth { glob, .. } => Some(glob),
         Predicate::TypeAbsent(_) | Predicate::LiveBytesMax(_) | Predicate::LiveBytesGrowth(_) => {
             None
         }
@@ -687,21 +713,39 @@ fn matching<'s>(
 }
 
 fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> Option<Violation> {
-    let per = match st.scenario.x_unit() {
-        XUnit::Cycles => 1000.0,
-        XUnit::Census => 1.0,
-    };
-    let per_name = match st.scenario.x_unit() {
-        XUnit::Cycles => "per 1000 cycles",
-        XUnit::Census => "per census",
-    };
+    let per = st.scenario.x_unit().per();
+    let per_name = st.scenario.x_unit().per_name();
     let (ok, predicate, value) = match &st.inv.predicate {
         Predicate::TypeAbsent(g) => {
             let n: u64 = matching(sample, g).map(|(_, t)| t.count).sum();
+            // massif's sites have bytes and no counts: bytes count as presence too.
+            let bytes: u64 = matching(sample, g).map(|(_, t)| t.bytes).sum();
             (
-                n == 0,
+                n == 0 && bytes == 0,
                 format!("no live `{g}`"),
-                format!("{} live", fmt_int(n as i128)),
+                if n == 0 && bytes > 0 {
+                    format!("{} live", fmt_bytes(bytes as f64))
+                } else {
+                    format!("{} live", fmt_int(n as i128))
+                },
+            )
+        }
+        Predicate::TypeBytesMax { glob, max } => {
+            let b: u64 = matching(sample, glob).map(|(_, t)| t.bytes).sum();
+            (
+                b <= *max,
+                format!("live bytes of `{glob}` ≤ {}", fmt_bytes(*max as f64)),
+                fmt_bytes(b as f64),
+            )
+        }
+        Predicate::TypeBytesGrowth { glob, max } => {
+            let b: u64 = matching(sample, glob).map(|(_, t)| t.bytes).sum();
+            st.fit.push(sample.x as f64, b as f64);
+            let g = growth(&st.fit, per);
+            (
+                g.is_none_or(|g| g <= *max),
+                format!("growth of `{glob}` ≤ {} {per_name}", fmt_bytes(*max)),
+                format!("{} {per_name}", fmt_bytes(g.unwrap_or(0.0))),
             )
         }
         Predicate::TypeCount { glob, cmp, n } => {

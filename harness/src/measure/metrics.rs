@@ -53,30 +53,45 @@ pub enum Unit {
     Bytes,
     /// Objects or events.
     Count,
-    /// Bytes per 1000 x-units (cycles) or per census: a growth slope of a byte figure.
+    /// Bytes per [`XUnit::per_name`] (1000 cycles, census, second, snapshot): a growth slope of
+    /// a byte figure.
     BytesPerX,
     /// Objects per 1000 cycles: a growth slope of a count.
     CountPerX,
 }
 
-/// Which runs produce a metric.
+/// Which runs produce a metric, told by their x-axis.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Runs {
     /// Simulator runs (x in cycles).
     Simulator,
-    /// External programs (x in censuses).
+    /// GHC programs (x in censuses).
     External,
-    /// Both.
+    /// Programs whose heap is profiled: GHC's censuses and massif's snapshots.
+    Heap,
+    /// Programs run under valgrind massif (x in snapshots).
+    Massif,
+    /// Programs whose resident set is sampled (`profile = "rss"`, x in milliseconds).
+    Rss,
+    /// Simulator and GHC runs.
     Both,
+    /// Every run but massif's: under valgrind the process's resident set is valgrind's.
+    NotMassif,
 }
 
 impl Runs {
     /// Whether runs with this x-axis produce the metric.
     pub fn include(self, x_unit: XUnit) -> bool {
-        matches!(
-            (self, x_unit),
-            (Runs::Both, _) | (Runs::Simulator, XUnit::Cycles) | (Runs::External, XUnit::Census)
-        )
+        use XUnit::*;
+        match self {
+            Runs::Simulator => x_unit == Cycles,
+            Runs::External => x_unit == Census,
+            Runs::Heap => matches!(x_unit, Census | Snapshot),
+            Runs::Massif => x_unit == Snapshot,
+            Runs::Rss => x_unit == Millis,
+            Runs::Both => matches!(x_unit, Cycles | Census),
+            Runs::NotMassif => x_unit != Snapshot,
+        }
     }
 }
 
@@ -121,24 +136,43 @@ pub const JEMALLOC_RESIDENT_PEAK: MetricSpec = MetricSpec {
     kind: Kind::Noisy,
     runs: Runs::Simulator,
 };
-/// Highest heap census total of an external program.
-pub const HEAP_PEAK: MetricSpec = exact("heap.peak", Unit::Bytes, Runs::External);
-/// Median heap census total over the steady phase.
-pub const HEAP_STEADY: MetricSpec = exact("heap.steady", Unit::Bytes, Runs::External);
+/// Highest heap total of an external program: a GHC census, or massif's useful heap bytes.
+pub const HEAP_PEAK: MetricSpec = exact("heap.peak", Unit::Bytes, Runs::Heap);
+/// Median heap total over the steady phase.
+pub const HEAP_STEADY: MetricSpec = exact("heap.steady", Unit::Bytes, Runs::Heap);
 /// Least-squares growth of the heap census total over the steady phase, per census.
 pub const HEAP_GROWTH: MetricSpec =
     exact("heap.growth_per_census", Unit::BytesPerX, Runs::External);
+/// Least-squares growth of massif's useful heap bytes over the steady phase, per snapshot.
+/// Exact: with `--time-unit=B` a deterministic program's snapshots repeat bit for bit.
+pub const HEAP_GROWTH_SNAPSHOT: MetricSpec =
+    exact("heap.growth_per_snapshot", Unit::BytesPerX, Runs::Massif);
 /// GHC's own `max_bytes_used` (`+RTS -t`).
 pub const GHC_MAX_BYTES_USED: MetricSpec = exact("ghc.max_bytes_used", Unit::Bytes, Runs::External);
 /// GHC's own `bytes allocated` (`+RTS -t`).
 pub const GHC_BYTES_ALLOCATED: MetricSpec =
     exact("ghc.bytes_allocated", Unit::Bytes, Runs::External);
-/// The process's peak resident set size.
+/// The process's peak resident set size (for `profile = "rss"`, of its whole process tree as
+/// sampled).
 pub const RSS_PEAK: MetricSpec = MetricSpec {
     name: "rss.peak",
     unit: Unit::Bytes,
     kind: Kind::Noisy,
-    runs: Runs::Both,
+    runs: Runs::NotMassif,
+};
+/// Median sampled resident set of the process tree over the steady phase.
+pub const RSS_STEADY: MetricSpec = MetricSpec {
+    name: "rss.steady",
+    unit: Unit::Bytes,
+    kind: Kind::Noisy,
+    runs: Runs::Rss,
+};
+/// Least-squares growth of the sampled resident set over the steady phase, per second.
+pub const RSS_GROWTH: MetricSpec = MetricSpec {
+    name: "rss.growth_per_second",
+    unit: Unit::BytesPerX,
+    kind: Kind::Noisy,
+    runs: Runs::Rss,
 };
 
 /// Every whole-run metric.
@@ -151,9 +185,12 @@ pub const METRICS: &[MetricSpec] = &[
     HEAP_PEAK,
     HEAP_STEADY,
     HEAP_GROWTH,
+    HEAP_GROWTH_SNAPSHOT,
     GHC_MAX_BYTES_USED,
     GHC_BYTES_ALLOCATED,
     RSS_PEAK,
+    RSS_STEADY,
+    RSS_GROWTH,
 ];
 
 /// A per-type field, the `<field>` of `types.<label>.<field>`; all are exact.
@@ -185,17 +222,17 @@ pub const TYPE_GROWTH: TypeField = TypeField {
     unit: Unit::CountPerX,
     runs: Runs::Simulator,
 };
-/// Highest live bytes of a type (GHC).
+/// Highest live bytes of a type (GHC) or allocation site (massif).
 pub const TYPE_PEAK_BYTES: TypeField = TypeField {
     name: "peak_bytes",
     unit: Unit::Bytes,
-    runs: Runs::External,
+    runs: Runs::Heap,
 };
-/// Live bytes of a type at the last census (GHC).
+/// Live bytes of a type or allocation site at the last census or snapshot.
 pub const TYPE_FINAL_BYTES: TypeField = TypeField {
     name: "final_bytes",
     unit: Unit::Bytes,
-    runs: Runs::External,
+    runs: Runs::Heap,
 };
 
 /// Every per-type field, in the order tables show them.
@@ -236,6 +273,8 @@ pub fn residency(x_unit: XUnit) -> [&'static MetricSpec; 3] {
     match x_unit {
         XUnit::Cycles => [&LIVE_BYTES_PEAK, &LIVE_BYTES_STEADY, &LIVE_BYTES_GROWTH],
         XUnit::Census => [&HEAP_PEAK, &HEAP_STEADY, &HEAP_GROWTH],
+        XUnit::Millis => [&RSS_PEAK, &RSS_STEADY, &RSS_GROWTH],
+        XUnit::Snapshot => [&HEAP_PEAK, &HEAP_STEADY, &HEAP_GROWTH_SNAPSHOT],
     }
 }
 
@@ -244,7 +283,8 @@ pub fn residency(x_unit: XUnit) -> [&'static MetricSpec; 3] {
 pub fn residency_invariant_metric(x_unit: XUnit) -> &'static str {
     match x_unit {
         XUnit::Cycles => "live_bytes",
-        XUnit::Census => "heap",
+        XUnit::Census | XUnit::Snapshot => "heap",
+        XUnit::Millis => "rss",
     }
 }
 
@@ -437,10 +477,7 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
     let end = run_end(scenario, tl);
     let (s0, s1) = steady_window(scenario, end, &tl.marks);
     let in_steady = |x: u64| x >= s0 && x <= s1;
-    let per = match tl.x_unit {
-        XUnit::Cycles => 1000.0,
-        XUnit::Census => 1.0,
-    };
+    let per = tl.x_unit.per();
     let [peak_metric, steady_metric, growth_metric] = residency(tl.x_unit);
     let mut m = Measurement::default();
     let peak = tl
@@ -496,7 +533,8 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
     }
     let keep: Vec<&str> = match tl.x_unit {
         XUnit::Cycles => labels.keys().copied().collect(),
-        XUnit::Census => {
+        XUnit::Millis => Vec::new(),
+        XUnit::Census | XUnit::Snapshot => {
             let mut by_bytes: Vec<(&str, u64)> =
                 labels.iter().map(|(l, (b, _))| (*l, *b)).collect();
             by_bytes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
@@ -544,6 +582,15 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
                 );
                 f.insert(TYPE_PEAK_COUNT.name.into(), int(peak_count));
             }
+            // massif attributes bytes to sites; it counts no objects.
+            XUnit::Snapshot => {
+                f.insert(TYPE_PEAK_BYTES.name.into(), int(peak_bytes));
+                f.insert(
+                    TYPE_FINAL_BYTES.name.into(),
+                    int(final_t.map_or(0, |t| t.bytes)),
+                );
+            }
+            XUnit::Millis => {}
         }
         m.types.insert(label.to_owned(), f);
     }
@@ -554,7 +601,11 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
 pub fn predicate_glob(p: &crate::scenario::Predicate) -> Option<&str> {
     use crate::scenario::Predicate::*;
     match p {
-        TypeAbsent(g) | TypeCount { glob: g, .. } | TypeGrowth { glob: g, .. } => Some(g),
+        TypeAbsent(g)
+        | TypeCount { glob: g, .. }
+        | TypeGrowth { glob: g, .. }
+        | TypeBytesMax { glob: g, .. }
+        | TypeBytesGrowth { glob: g, .. } => Some(g),
         LiveBytesMax(_) | LiveBytesGrowth(_) => None,
     }
 }

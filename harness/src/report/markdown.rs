@@ -357,7 +357,8 @@ fn chart(v: &View, against: &str) -> Option<String> {
     );
     let _ = writeln!(
         s,
-        "    y-axis \"live bytes ({unit})\" 0 --> {}",
+        "    y-axis \"{} ({unit})\" 0 --> {}",
+        v.unit().residency_label(),
         trim_number(top)
     );
     if let Some(b) = &baseline {

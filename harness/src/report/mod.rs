@@ -112,16 +112,23 @@ fn baseline_figures(b: &Baseline) -> Vec<String> {
             .find_map(|m| b.metrics.get(*m).map(|v| v.as_f64()))
     };
     let mut out = Vec::new();
-    if let Some(p) = get(&["live_bytes.peak", "heap.peak"]) {
+    // The residency figures of the run's kind; an rss run has only `rss.*`.
+    if let Some(p) = get(&["live_bytes.peak", "heap.peak", "rss.peak"]) {
         out.push(format!("peak {}", crate::units::fmt_bytes(p)));
     }
-    if let Some(s) = get(&["live_bytes.steady", "heap.steady"]) {
+    if let Some(s) = get(&["live_bytes.steady", "heap.steady", "rss.steady"]) {
         out.push(format!("steady {}", crate::units::fmt_bytes(s)));
     }
-    if let Some(g) = get(&["live_bytes.growth_per_kcycle"]) {
-        out.push(format!("growth {}/kcycle", crate::units::fmt_bytes(g)));
-    } else if let Some(g) = get(&["heap.growth_per_census"]) {
-        out.push(format!("growth {}/census", crate::units::fmt_bytes(g)));
+    for (name, per) in [
+        ("live_bytes.growth_per_kcycle", "kcycle"),
+        ("heap.growth_per_census", "census"),
+        ("heap.growth_per_snapshot", "snapshot"),
+        ("rss.growth_per_second", "s"),
+    ] {
+        if let Some(g) = get(&[name]) {
+            out.push(format!("growth {}/{per}", crate::units::fmt_bytes(g)));
+            break;
+        }
     }
     out
 }
@@ -651,10 +658,7 @@ fn fmt_rel(old: Option<f64>, new: Option<f64>) -> String {
 
 /// `cycle 120,000` or `census 14`.
 fn fmt_at(unit: XUnit, x: u64) -> String {
-    match unit {
-        XUnit::Cycles => format!("cycle {}", fmt_int(x as i128)),
-        XUnit::Census => format!("census {}", fmt_int(x as i128)),
-    }
+    unit.at(x)
 }
 
 /// One line per invariant outcome: text, and whether it is what the scenario declared.
@@ -684,7 +688,14 @@ fn invariant_line(unit: XUnit, i: &crate::pipeline::InvariantResult) -> (bool, S
                 v.predicate,
                 v.value
             );
-            if let Some(g) = v.top_growth.first() {
+            if let Some(g) = v.top_growth.first().filter(|g| !g.counts_objects()) {
+                s.push_str(&format!(
+                    "; top growth `{}` {}{} live bytes",
+                    g.label,
+                    if g.bytes_delta >= 0 { "+" } else { "" },
+                    crate::units::fmt_bytes(g.bytes_delta as f64)
+                ));
+            } else if let Some(g) = v.top_growth.first() {
                 s.push_str(&format!(
                     "; top growth `{}` {}{} live ({}{})",
                     g.label,

@@ -134,10 +134,7 @@ impl Summary {
                 fmt_bytes(*m as f64)
             );
         }
-        let (per, per_name) = match self.unit {
-            XUnit::Cycles => (1000.0, "per 1000 cycles"),
-            XUnit::Census => (1.0, "per census"),
-        };
+        let (per, per_name) = (self.unit.per(), self.unit.per_name());
         if let Some((b, r2)) = crate::measure::metrics::slope(
             self.second_half.iter().map(|(x, y)| (*x as f64, *y as f64)),
         ) {
@@ -161,6 +158,19 @@ impl Summary {
             let _ = writeln!(s, "top types by peak bytes (growth over the second half):");
         }
         for (label, t) in top.into_iter().take(TOP_TYPES) {
+            if self.unit == XUnit::Snapshot {
+                // massif's allocation sites: bytes, and no objects counted or to infer.
+                let _ = writeln!(
+                    s,
+                    "  {:<50} peak {:>10}, growth {} {per_name}",
+                    label,
+                    fmt_bytes(t.peak_bytes as f64),
+                    t.fit
+                        .slope()
+                        .map_or("n/a".into(), |(b, _)| fmt_bytes(b * per))
+                );
+                continue;
+            }
             let (count, estimated) = if t.peak_count > 0 || t.peak_bytes == 0 {
                 (t.peak_count, t.estimated)
             } else if let Some(size) = crate::source::ghc::known_closure_size(label) {

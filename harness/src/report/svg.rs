@@ -146,13 +146,13 @@ pub(super) fn trim_number(v: f64) -> String {
 fn x_ticks(x0: f64, x1: f64, unit: XUnit) -> Vec<f64> {
     let raw = ((x1 - x0) / 8.0).max(1e-9);
     // 2.5 is a nice step only where its multiples are whole numbers.
-    let choices: &[f64] = if unit == XUnit::Census || raw < 10.0 {
+    let choices: &[f64] = if unit.is_index() || raw < 10.0 {
         &[1.0, 2.0, 5.0, 10.0]
     } else {
         &[1.0, 2.0, 2.5, 5.0, 10.0]
     };
     let mut step = nice_step(raw, choices);
-    if unit == XUnit::Census || x1 - x0 >= 8.0 {
+    if unit.is_index() || x1 - x0 >= 8.0 {
         step = step.max(1.0).round();
     }
     let first = (x0 / step).ceil() as i64;
@@ -247,8 +247,9 @@ impl Chart<'_> {
         }
         let _ = write!(
             s,
-            r#"<text class="axis-title" transform="translate(16 {:.1}) rotate(-90)" text-anchor="middle">live bytes</text></g>"#,
-            (TOP + H - BOTTOM) / 2.0
+            r#"<text class="axis-title" transform="translate(16 {:.1}) rotate(-90)" text-anchor="middle">{}</text></g>"#,
+            (TOP + H - BOTTOM) / 2.0,
+            self.unit.residency_label()
         );
         // x ticks.
         s.push_str(r#"<g class="axis x">"#);
@@ -415,7 +416,8 @@ impl Chart<'_> {
         let mut f = self.frame(
             "residency",
             &format!(
-                "live bytes over {}: {baseline_name} against {current_name}",
+                "{} over {}: {baseline_name} against {current_name}",
+                self.unit.residency_label(),
                 self.unit.label()
             ),
             ymax,

@@ -55,6 +55,16 @@ pub enum Run {
     Command(CommandRun),
 }
 
+impl Run {
+    /// What x-positions of this run count (see [`Scenario::x_unit`]).
+    pub fn x_unit(&self) -> crate::XUnit {
+        match self {
+            Run::Simulator(_) => crate::XUnit::Cycles,
+            Run::Command(c) => c.profile.x_unit(),
+        }
+    }
+}
+
 /// A simulator run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SimRun {
@@ -86,6 +96,15 @@ pub struct CommandRun {
     pub rts: Vec<String>,
     /// What to do with the program at the first violating census (`on_violation`).
     pub on_violation: OnViolation,
+    /// Time between two samples of the resident set (`sample_interval`, `profile = "rss"`
+    /// only): [`CommandRun::DEFAULT_SAMPLE_INTERVAL`] unless set.
+    pub sample_interval: Duration,
+}
+
+impl CommandRun {
+    /// 20 samples a second: dense enough for a growth fit over a run of a second or two, and
+    /// reading `/proc` for a small process tree costs well under a millisecond a sample.
+    pub const DEFAULT_SAMPLE_INTERVAL: Duration = Duration::from_millis(50);
 }
 
 /// What happens to an external program at its first violating census.
@@ -136,11 +155,42 @@ pub enum ProfileKind {
     GhcEventlog,
     /// `+RTS -hT -i0 -A256k`: the same censuses as a text `.hp` file.
     GhcHp,
+    /// Any program: the resident set of its whole process tree, sampled every
+    /// `sample_interval` while it runs.
+    Rss,
+    /// A malloc-based (C/C++) program run under `valgrind --tool=massif`: heap snapshots with
+    /// live bytes per allocation site.
+    Massif,
 }
 
 impl ProfileKind {
     /// The names accepted in scenario files.
-    pub const NAMES: &'static [&'static str] = &["ghc-eventlog", "ghc-hp"];
+    pub const NAMES: &'static [&'static str] = &["ghc-eventlog", "ghc-hp", "rss", "massif"];
+
+    /// Parses one of [`ProfileKind::NAMES`].
+    pub fn from_name(name: &str) -> Option<ProfileKind> {
+        match name {
+            "ghc-eventlog" => Some(ProfileKind::GhcEventlog),
+            "ghc-hp" => Some(ProfileKind::GhcHp),
+            "rss" => Some(ProfileKind::Rss),
+            "massif" => Some(ProfileKind::Massif),
+            _ => None,
+        }
+    }
+
+    /// What a sample's x counts for programs profiled this way.
+    pub fn x_unit(self) -> crate::XUnit {
+        match self {
+            ProfileKind::GhcEventlog | ProfileKind::GhcHp => crate::XUnit::Census,
+            ProfileKind::Rss => crate::XUnit::Millis,
+            ProfileKind::Massif => crate::XUnit::Snapshot,
+        }
+    }
+
+    /// Whether the program is a GHC program run with RTS options.
+    pub fn is_ghc(self) -> bool {
+        matches!(self, ProfileKind::GhcEventlog | ProfileKind::GhcHp)
+    }
 }
 
 /// What kind of thing a required tool is, so that its presence can be checked.
@@ -287,6 +337,22 @@ pub enum Predicate {
         /// The bound, objects per 1000 cycles (or per census for GHC).
         max: f64,
     },
+    /// The summed live bytes of types (or massif allocation sites) matching the glob are at
+    /// most `max` (`max_bytes`).
+    TypeBytesMax {
+        /// Glob on type labels.
+        glob: String,
+        /// The bound in bytes.
+        max: u64,
+    },
+    /// The summed live bytes of the massif allocation sites matching the glob grow by at most
+    /// `max` bytes per snapshot over the window so far: massif attributes bytes, not objects.
+    TypeBytesGrowth {
+        /// Glob on site labels.
+        glob: String,
+        /// The bound, bytes per snapshot.
+        max: f64,
+    },
     /// Total residency at most `max` bytes.
     LiveBytesMax(u64),
     /// Total residency grows by at most `max` bytes per 1000 x-units over the window so far.
@@ -356,12 +422,10 @@ impl Scenario {
         }
     }
 
-    /// Whether x-positions of this scenario's run are cycles (simulator) or census indices.
+    /// What x-positions of this scenario's run count: cycles (simulator), census indices
+    /// (GHC), milliseconds (rss) or snapshot indices (massif).
     pub fn x_unit(&self) -> crate::XUnit {
-        match self.run {
-            Run::Simulator(_) => crate::XUnit::Cycles,
-            Run::Command(_) => crate::XUnit::Census,
-        }
+        self.run.x_unit()
     }
 
     /// The phase with this name.
@@ -423,10 +487,7 @@ pub fn parse(path: &Path, text: &str, catalog: &Catalog) -> Result<Scenario, Sce
         cx.err(span, e.message().trim().to_owned())
     })?;
     let run = cx.run(&raw)?;
-    let x_unit = match run {
-        Run::Simulator(_) => crate::XUnit::Cycles,
-        Run::Command(_) => crate::XUnit::Census,
-    };
+    let x_unit = run.x_unit();
     let mut phases = Vec::new();
     for (pname, rp) in &raw.phases {
         phases.push(cx.phase(pname, rp, x_unit, &run)?);
@@ -568,6 +629,7 @@ struct RawRun {
     #[serde(default)]
     rts: Vec<Spanned<String>>,
     on_violation: Option<Spanned<String>>,
+    sample_interval: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -584,6 +646,8 @@ struct RawBuild {
 struct RawPhase {
     cycles: Option<Spanned<Vec<Spanned<toml::Value>>>>,
     census: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+    snapshot: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+    ms: Option<Spanned<Vec<Spanned<toml::Value>>>>,
     markers: Option<Spanned<Vec<Spanned<toml::Value>>>>,
 }
 
@@ -594,6 +658,8 @@ struct RawInvariant {
     during: Option<Spanned<String>>,
     cycles: Option<Spanned<Vec<Spanned<toml::Value>>>>,
     census: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+    snapshot: Option<Spanned<Vec<Spanned<toml::Value>>>>,
+    ms: Option<Spanned<Vec<Spanned<toml::Value>>>>,
     #[serde(rename = "type")]
     type_glob: Option<Spanned<String>>,
     metric: Option<Spanned<String>>,
@@ -602,8 +668,11 @@ struct RawInvariant {
     min_count: Option<Spanned<i64>>,
     count: Option<Spanned<i64>>,
     max: Option<Spanned<toml::Value>>,
+    max_bytes: Option<Spanned<toml::Value>>,
     max_growth_per_kcycle: Option<Spanned<toml::Value>>,
     max_growth_per_census: Option<Spanned<toml::Value>>,
+    max_growth_per_snapshot: Option<Spanned<toml::Value>>,
+    max_growth_per_second: Option<Spanned<toml::Value>>,
     expect: Option<Spanned<String>>,
     expect_type: Option<Spanned<String>>,
     expect_site: Option<Spanned<String>>,
@@ -629,6 +698,45 @@ struct Cx<'a> {
     path: &'a Path,
     text: &'a str,
     catalog: &'a Catalog,
+}
+
+/// The range keys of a phase or invariant, at most one of which is given.
+struct Ranges<'r> {
+    cycles: Option<&'r Spanned<Vec<Spanned<toml::Value>>>>,
+    census: Option<&'r Spanned<Vec<Spanned<toml::Value>>>>,
+    snapshot: Option<&'r Spanned<Vec<Spanned<toml::Value>>>>,
+    ms: Option<&'r Spanned<Vec<Spanned<toml::Value>>>>,
+    markers: Option<&'r Spanned<Vec<Spanned<toml::Value>>>>,
+}
+
+/// The key of a range of positions on a timeline in this unit.
+fn range_key(unit: crate::XUnit) -> &'static str {
+    match unit {
+        crate::XUnit::Cycles => "cycles",
+        crate::XUnit::Census => "census",
+        crate::XUnit::Snapshot => "snapshot",
+        crate::XUnit::Millis => "ms",
+    }
+}
+
+/// The runs whose timelines are in this unit, in words.
+fn unit_runs(unit: crate::XUnit) -> &'static str {
+    match unit {
+        crate::XUnit::Cycles => "simulator runs",
+        crate::XUnit::Census => "GHC programs",
+        crate::XUnit::Snapshot => "`profile = \"massif\"` runs",
+        crate::XUnit::Millis => "`profile = \"rss\"` runs",
+    }
+}
+
+/// The growth-bound key of runs in this unit.
+fn growth_key(unit: crate::XUnit) -> &'static str {
+    match unit {
+        crate::XUnit::Cycles => "max_growth_per_kcycle",
+        crate::XUnit::Census => "max_growth_per_census",
+        crate::XUnit::Snapshot => "max_growth_per_snapshot",
+        crate::XUnit::Millis => "max_growth_per_second",
+    }
 }
 
 /// How a range's endpoints are written: positions (integers, percentages) or marker texts.
@@ -736,6 +844,10 @@ impl Cx<'_> {
             (raw.build.as_ref().map(|s| s.span()), "build"),
             (r.rts.first().map(|s| s.span()), "rts"),
             (r.on_violation.as_ref().map(|s| s.span()), "on_violation"),
+            (
+                r.sample_interval.as_ref().map(|s| s.span()),
+                "sample_interval",
+            ),
         ] {
             if let Some(span) = present {
                 return Err(self.err(
@@ -902,19 +1014,45 @@ impl Cx<'_> {
         }
         let profile = match &r.profile {
             None => ProfileKind::GhcEventlog,
-            Some(p) => match p.get_ref().as_str() {
-                "ghc-eventlog" => ProfileKind::GhcEventlog,
-                "ghc-hp" => ProfileKind::GhcHp,
-                other => {
-                    return Err(self.err(
-                        p.span(),
-                        format!(
-                            "unknown profile `{other}` (hint: one of {})",
-                            ProfileKind::NAMES.join(", ")
-                        ),
-                    ))
+            Some(p) => ProfileKind::from_name(p.get_ref()).ok_or_else(|| {
+                self.err(
+                    p.span(),
+                    format!(
+                        "unknown profile `{}` (hint: one of {})",
+                        p.get_ref(),
+                        ProfileKind::NAMES.join(", ")
+                    ),
+                )
+            })?,
+        };
+        if !profile.is_ghc() {
+            for (span, key) in [
+                (r.rts.first().map(|s| s.span()), "rts"),
+                (
+                    r.closure_sizes.values().next().map(|s| s.span()),
+                    "closure_sizes",
+                ),
+            ] {
+                if let Some(span) = span {
+                    return Err(self.err(span, format!("`{key}` applies to GHC programs (`profile = \"ghc-eventlog\"` or `\"ghc-hp\"`), not to `profile = \"{}\"`", r.profile.as_ref().map_or("", |p| p.get_ref().as_str()))));
                 }
-            },
+            }
+        }
+        if let (ProfileKind::Massif, Some(v)) = (profile, &r.on_violation) {
+            return Err(self.err(v.span(), "`on_violation` does not apply to `profile = \"massif\"`: massif writes its snapshots when the program exits, so they are checked after the run, when there is nothing left to stop or pause (see docs/live.md)".into()));
+        }
+        let sample_interval = match &r.sample_interval {
+            Some(s) if profile != ProfileKind::Rss => {
+                return Err(self.err(s.span(), "`sample_interval` applies to `profile = \"rss\"`: other profiles are sampled by the program's runtime (GHC's censuses, massif's snapshots)".into()))
+            }
+            Some(s) => {
+                let d = units::parse_duration(s.get_ref()).map_err(|m| self.err(s.span(), m))?;
+                if d < Duration::from_millis(1) {
+                    return Err(self.err(s.span(), format!("`sample_interval` = \"{}\" is below 1 ms (hint: \"50ms\", the default; each sample reads /proc for the whole process tree)", s.get_ref())));
+                }
+                d
+            }
+            None => CommandRun::DEFAULT_SAMPLE_INTERVAL,
         };
         let build = match &raw.build {
             None => None,
@@ -989,6 +1127,7 @@ impl Cx<'_> {
                     )
                 })?,
             },
+            sample_interval,
         }))
     }
 
@@ -1017,17 +1156,34 @@ impl Cx<'_> {
             return Err(self.err(name.span(), "`always` is reserved for invariants that hold at every sample; name the phase otherwise".into()));
         }
         let p = rp.get_ref();
-        let given = [p.cycles.is_some(), p.census.is_some(), p.markers.is_some()]
-            .iter()
-            .filter(|b| **b)
-            .count();
+        let given = [
+            p.cycles.is_some(),
+            p.census.is_some(),
+            p.snapshot.is_some(),
+            p.ms.is_some(),
+            p.markers.is_some(),
+        ]
+        .iter()
+        .filter(|b| **b)
+        .count();
         if given != 1 {
-            return Err(self.err(rp.span(), format!("phase `{}` needs exactly one of `cycles = [from, to]`, `census = [from, to]`, `markers = [from, to]`", name.get_ref())));
+            return Err(self.err(
+                rp.span(),
+                format!(
+                    "phase `{}` needs exactly one of `{} = [from, to]`, `markers = [from, to]`",
+                    name.get_ref(),
+                    range_key(x_unit)
+                ),
+            ));
         }
         let (from, to) = self.range(
-            p.cycles.as_ref(),
-            p.census.as_ref(),
-            p.markers.as_ref(),
+            Ranges {
+                cycles: p.cycles.as_ref(),
+                census: p.census.as_ref(),
+                snapshot: p.snapshot.as_ref(),
+                ms: p.ms.as_ref(),
+                markers: p.markers.as_ref(),
+            },
             x_unit,
             run,
         )?;
@@ -1038,35 +1194,43 @@ impl Cx<'_> {
         })
     }
 
-    /// Validates a `[from, to]` range in one of its three spellings.
+    /// Validates a `[from, to]` range in one of its spellings: positions in the run's own
+    /// unit (`cycles`, `census`, `snapshot`, `ms`) or GHC markers.
     fn range(
         &self,
-        cycles: Option<&Spanned<Vec<Spanned<toml::Value>>>>,
-        census: Option<&Spanned<Vec<Spanned<toml::Value>>>>,
-        markers: Option<&Spanned<Vec<Spanned<toml::Value>>>>,
+        r: Ranges<'_>,
         x_unit: crate::XUnit,
         run: &Run,
     ) -> Result<(Endpoint, Endpoint), ScenarioError> {
-        let (list, spelling) = match (cycles, census, markers) {
-            (Some(c), _, _) => {
-                if x_unit != crate::XUnit::Cycles {
-                    return Err(self.err(c.span(), "`cycles` ranges apply to simulator runs; an external program's timeline is indexed by `census` or `markers`".into()));
-                }
-                (c, EndpointSpelling::Positions)
+        use crate::XUnit::*;
+        let positions = [
+            (r.cycles, Cycles, "cycles"),
+            (r.census, Census, "census"),
+            (r.snapshot, Snapshot, "snapshot"),
+            (r.ms, Millis, "ms"),
+        ];
+        let (list, spelling) = if let Some((list, unit, key)) = positions
+            .iter()
+            .find_map(|(l, u, k)| l.map(|l| (l, *u, *k)))
+        {
+            if unit != x_unit {
+                return Err(self.err(
+                    list.span(),
+                    format!(
+                        "`{key}` ranges apply to {}; this run's timeline is indexed by `{}`",
+                        unit_runs(unit),
+                        range_key(x_unit)
+                    ),
+                ));
             }
-            (_, Some(c), _) => {
-                if x_unit != crate::XUnit::Census {
-                    return Err(self.err(c.span(), "`census` ranges apply to external programs; a simulator run is indexed by `cycles`".into()));
-                }
-                (c, EndpointSpelling::Positions)
+            (list, EndpointSpelling::Positions)
+        } else if let Some(m) = r.markers {
+            if x_unit != Census {
+                return Err(self.err(m.span(), format!("`markers` apply to GHC programs that emit user markers; this run's timeline is indexed by `{}`", range_key(x_unit))));
             }
-            (_, _, Some(m)) => {
-                if x_unit != crate::XUnit::Census {
-                    return Err(self.err(m.span(), "`markers` apply to external programs that emit user markers; a simulator run is indexed by `cycles`".into()));
-                }
-                (m, EndpointSpelling::Markers)
-            }
-            (None, None, None) => return Ok((Endpoint::At(0), Endpoint::End)),
+            (m, EndpointSpelling::Markers)
+        } else {
+            return Ok((Endpoint::At(0), Endpoint::End));
         };
         let v = list.get_ref();
         if v.len() != 2 {
@@ -1159,7 +1323,7 @@ impl Cx<'_> {
         let predicate = match (&r.type_glob, &r.metric) {
             (Some(_), Some(m)) => return Err(self.err(m.span(), format!("invariant `{name}` has both `type` and `metric` (hint: one predicate per invariant)"))),
             (None, None) => return Err(self.err(ri.span(), format!("invariant `{name}` needs a predicate: `type = \"glob\"` with `absent`, `max_count`, `min_count`, `count` or a growth bound; or `metric = \"live_bytes\"` with `max` or a growth bound"))),
-            (Some(glob), None) => self.type_predicate(&name, ri, glob, growth)?,
+            (Some(glob), None) => self.type_predicate(&name, ri, glob, growth, x_unit)?,
             (None, Some(metric)) => self.metric_predicate(&name, ri, metric, growth, x_unit)?,
         };
         if let (Some(g), Run::Simulator(s)) = (growth, run) {
@@ -1183,11 +1347,21 @@ impl Cx<'_> {
         x_unit: crate::XUnit,
         run: &Run,
     ) -> Result<Window, ScenarioError> {
-        if r.cycles.is_some() || r.census.is_some() {
+        if r.cycles.is_some() || r.census.is_some() || r.snapshot.is_some() || r.ms.is_some() {
             if let Some(d) = &r.during {
                 return Err(self.err(d.span(), "give either `during` or a range, not both".into()));
             }
-            let (a, b) = self.range(r.cycles.as_ref(), r.census.as_ref(), None, x_unit, run)?;
+            let (a, b) = self.range(
+                Ranges {
+                    cycles: r.cycles.as_ref(),
+                    census: r.census.as_ref(),
+                    snapshot: r.snapshot.as_ref(),
+                    ms: r.ms.as_ref(),
+                    markers: None,
+                },
+                x_unit,
+                run,
+            )?;
             return Ok(Window::Range(a, b));
         }
         match &r.during {
@@ -1217,20 +1391,29 @@ impl Cx<'_> {
         r: &'r RawInvariant,
         x_unit: crate::XUnit,
     ) -> Result<Option<&'r Spanned<toml::Value>>, ScenarioError> {
-        match x_unit {
-            crate::XUnit::Cycles => {
-                if let Some(g) = &r.max_growth_per_census {
-                    return Err(self.err(g.span(), "`max_growth_per_census` applies to external programs; use `max_growth_per_kcycle`".into()));
-                }
-                Ok(r.max_growth_per_kcycle.as_ref())
+        use crate::XUnit::*;
+        let mut own = None;
+        for (g, unit) in [
+            (&r.max_growth_per_kcycle, Cycles),
+            (&r.max_growth_per_census, Census),
+            (&r.max_growth_per_snapshot, Snapshot),
+            (&r.max_growth_per_second, Millis),
+        ] {
+            let Some(g) = g else { continue };
+            if unit != x_unit {
+                return Err(self.err(
+                    g.span(),
+                    format!(
+                        "`{}` applies to {}; use `{}`",
+                        growth_key(unit),
+                        unit_runs(unit),
+                        growth_key(x_unit)
+                    ),
+                ));
             }
-            crate::XUnit::Census => {
-                if let Some(g) = &r.max_growth_per_kcycle {
-                    return Err(self.err(g.span(), "`max_growth_per_kcycle` applies to simulator runs; use `max_growth_per_census`".into()));
-                }
-                Ok(r.max_growth_per_census.as_ref())
-            }
+            own = Some(g);
         }
+        Ok(own)
     }
 
     /// `type = "glob"` with one bound on the count of matching objects.
@@ -1240,19 +1423,56 @@ impl Cx<'_> {
         ri: &Spanned<RawInvariant>,
         glob: &Spanned<String>,
         growth: Option<&Spanned<toml::Value>>,
+        x_unit: crate::XUnit,
     ) -> Result<Predicate, ScenarioError> {
         let r = ri.get_ref();
         if let Some(m) = &r.max {
             return Err(self.err(
                 m.span(),
-                "`max` bounds a metric's bytes; for a type use `max_count`".into(),
+                "`max` bounds a metric's bytes; for a type use `max_count` or `max_bytes`".into(),
             ));
         }
         let g = glob.get_ref().clone();
         if g.is_empty() {
             return Err(self.err(glob.span(), "`type` is empty (hint: a type label or a glob such as \"Signal<*>::Cons\"; `*` matches anything)".into()));
         }
+        if x_unit == crate::XUnit::Millis {
+            return Err(self.err(glob.span(), "`profile = \"rss\"` samples the resident set only, with no types (hint: bound `metric = \"rss\"`, or profile the program with `profile = \"massif\"` to see its allocation sites)".into()));
+        }
         let mut preds = Vec::new();
+        if x_unit == crate::XUnit::Snapshot {
+            // massif attributes bytes to allocation sites and counts no objects: a count bound
+            // would hold on any leak.
+            for (span, key) in [
+                (r.max_count.as_ref().map(|s| s.span()), "max_count"),
+                (r.min_count.as_ref().map(|s| s.span()), "min_count"),
+                (r.count.as_ref().map(|s| s.span()), "count"),
+            ] {
+                if let Some(span) = span {
+                    return Err(self.err(span, format!("`{key}` counts objects, and massif attributes bytes to allocation sites without counting them (hint: `max_bytes = \"1 MiB\"`, or `max_growth_per_snapshot = \"1 KiB\"`)")));
+                }
+            }
+            if let Some(gv) = growth {
+                let max = self.number_or_bytes(gv)?;
+                if max < 0.0 {
+                    return Err(self.err(
+                        gv.span(),
+                        "a growth bound must be non-negative (hint: 0 for no growth at all)".into(),
+                    ));
+                }
+                preds.push(Predicate::TypeBytesGrowth {
+                    glob: g.clone(),
+                    max,
+                });
+            }
+        }
+        if let Some(m) = &r.max_bytes {
+            preds.push(Predicate::TypeBytesMax {
+                glob: g.clone(),
+                max: self.bytes(m)?,
+            });
+        }
+        let growth = growth.filter(|_| x_unit != crate::XUnit::Snapshot);
         if let Some(a) = &r.absent {
             if !*a.get_ref() {
                 return Err(self.err(a.span(), "`absent = false` says nothing (hint: remove it, or bound the count with `min_count`)".into()));
@@ -1308,13 +1528,12 @@ impl Cx<'_> {
             (r.max_count.as_ref().map(|s| s.span()), "max_count"),
             (r.min_count.as_ref().map(|s| s.span()), "min_count"),
             (r.count.as_ref().map(|s| s.span()), "count"),
+            (r.max_bytes.as_ref().map(|s| s.span()), "max_bytes"),
         ] {
             if let Some(span) = span {
                 return Err(self.err(
                     span,
-                    format!(
-                        "`{key}` bounds a type's count; a metric takes `max` or a growth bound"
-                    ),
+                    format!("`{key}` bounds a type; a metric takes `max` or a growth bound"),
                 ));
             }
         }
@@ -1743,6 +1962,121 @@ max = "1 MiB"
         };
         assert_eq!(c.requires, ["ghc", "clash-prelude"]);
         assert!(c.requires.iter().all(|r| tool(r).is_some()));
+    }
+
+    /// A massif run's scenario with this invariant.
+    fn massif(invariant: &str) -> String {
+        format!("description = \"d\"\n[run]\ncommand = [\"prog\"]\nprofile = \"massif\"\nrequires = [\"valgrind\"]\n[phases]\nsteady = {{ snapshot = [10, \"end\"] }}\n[[invariant]]\nname = \"i\"\nduring = \"steady\"\n{invariant}\n")
+    }
+
+    /// An rss run's scenario with these `[run]` keys and this invariant.
+    fn rss(run: &str, invariant: &str) -> String {
+        format!("description = \"d\"\n[run]\ncommand = [\"prog\"]\nprofile = \"rss\"\n{run}\n[[invariant]]\nname = \"i\"\n{invariant}\n")
+    }
+
+    #[test]
+    fn massif_sites_are_bounded_in_bytes_never_in_counts() {
+        let s = parse(
+            Path::new("t.toml"),
+            &massif("type = \"record_write*\"\nmax_growth_per_snapshot = \"1 KiB\""),
+        )
+        .expect("valid");
+        assert_eq!(s.x_unit(), crate::XUnit::Snapshot);
+        assert_eq!(
+            s.invariants[0].predicate,
+            Predicate::TypeBytesGrowth {
+                glob: "record_write*".into(),
+                max: 1024.0
+            }
+        );
+        let s = parse(
+            Path::new("t.toml"),
+            &massif("type = \"f*\"\nmax_bytes = \"64 KiB\""),
+        )
+        .expect("valid");
+        assert_eq!(
+            s.invariants[0].predicate,
+            Predicate::TypeBytesMax {
+                glob: "f*".into(),
+                max: 65536
+            }
+        );
+        check_err(&massif("type = \"f*\"\nmax_count = 3"), "t.toml:12:13: `max_count` counts objects, and massif attributes bytes to allocation sites without counting them (hint: `max_bytes = \"1 MiB\"`");
+        check_err(
+            &massif("metric = \"heap\"\nmax_growth_per_census = 0"),
+            "`max_growth_per_census` applies to GHC programs; use `max_growth_per_snapshot`",
+        );
+        check_err(
+            &massif("metric = \"rss\"\nmax = 1"),
+            "unknown invariant metric `rss` (hint: `heap` for this kind of run",
+        );
+        check_err(
+            &massif("metric = \"heap\"\nmax = 1").replace("snapshot = [10", "census = [10"),
+            "`census` ranges apply to GHC programs; this run's timeline is indexed by `snapshot`",
+        );
+        check_err(
+            &massif("metric = \"heap\"\nmax = 1").replace("requires", "rts = [\"-i0\"]\nrequires"),
+            "`rts` applies to GHC programs",
+        );
+        check_err(
+            &massif("metric = \"heap\"\nmax = 1")
+                .replace("requires", "sample_interval = \"5ms\"\nrequires"),
+            "`sample_interval` applies to `profile = \"rss\"`",
+        );
+        check_err(
+            &massif("metric = \"heap\"\nmax = 1")
+                .replace("requires", "on_violation = \"pause\"\nrequires"),
+            "`on_violation` does not apply to `profile = \"massif\"`",
+        );
+    }
+
+    #[test]
+    fn rss_runs_bound_the_resident_set_per_second_and_have_no_types() {
+        let s = parse(
+            Path::new("t.toml"),
+            &rss(
+                "sample_interval = \"20ms\"",
+                "metric = \"rss\"\nmax_growth_per_second = \"1 MiB\"\nms = [500, \"end\"]",
+            ),
+        )
+        .expect("valid");
+        let Run::Command(c) = &s.run else {
+            panic!("a command run")
+        };
+        assert_eq!(c.sample_interval, Duration::from_millis(20));
+        assert_eq!(
+            s.invariants[0].during,
+            Window::Range(Endpoint::At(500), Endpoint::End)
+        );
+        let s = parse(
+            Path::new("t.toml"),
+            &rss("", "metric = \"rss\"\nmax = \"1 MiB\""),
+        )
+        .expect("valid");
+        let Run::Command(c) = &s.run else {
+            panic!("a command run")
+        };
+        assert_eq!(c.sample_interval, CommandRun::DEFAULT_SAMPLE_INTERVAL);
+        check_err(
+            &rss("", "type = \"x\"\nmax_bytes = 1"),
+            "`profile = \"rss\"` samples the resident set only, with no types",
+        );
+        check_err(
+            &rss("sample_interval = \"0ms\"", "metric = \"rss\"\nmax = 1"),
+            "t.toml:5:19: `0ms` must be a positive duration",
+        );
+        check_err(
+            &rss("sample_interval = \"0.5ms\"", "metric = \"rss\"\nmax = 1"),
+            "below 1 ms",
+        );
+        check_err(
+            &rss("", "metric = \"rss\"\nmax_growth_per_kcycle = 1"),
+            "`max_growth_per_kcycle` applies to simulator runs; use `max_growth_per_second`",
+        );
+        check_err(
+            &rss("", "metric = \"rss\"\nmax = 1\nmarkers = [\"a\", \"b\"]"),
+            "unknown field `markers`",
+        );
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! External programs: built, run through the launcher with their profile kind's RTS options,
 //! their `.hp` censuses checked live as GHC flushes them (see [`super::live`]), and their
-//! profile read into a `Timeline` once they have ended.
+//! profile read into a `Timeline` once they have ended. Programs profiled by their resident
+//! set or under valgrind massif are handed to [`super::rss`] and [`super::massif`] once built.
 
 use super::build::build;
 use super::live::{marker_windows, Live, Stop};
@@ -20,7 +21,7 @@ const EVENTLOG_FILE: &str = "profile.eventlog";
 /// Where it writes `+RTS -t --machine-readable` statistics.
 const STATS_FILE: &str = "rts.stats";
 /// Where the launcher writes its [`LauncherReport`].
-const LAUNCHER_FILE: &str = "launcher";
+pub(crate) const LAUNCHER_FILE: &str = "launcher";
 /// Where `Membound.marker` (scenarios/haskell/Membound.hs) records markers for the watcher;
 /// passed to the program in [`MARKS_ENV`].
 pub(crate) const MARKS_FILE: &str = "markers";
@@ -50,19 +51,22 @@ pub(crate) fn run_command(
         None => None,
     };
     let run_dir = fresh_run_dir(cfg, scenario)?;
+    match c.profile {
+        ProfileKind::Rss => {
+            let argv = plain_argv(c, exe.as_deref(), cfg);
+            return super::rss::run_rss(scenario, c, cfg, &run_dir, &argv, on_violation, on_event);
+        }
+        ProfileKind::Massif => {
+            let argv = plain_argv(c, exe.as_deref(), cfg);
+            return super::massif::run_massif(scenario, cfg, &run_dir, &argv);
+        }
+        ProfileKind::GhcEventlog | ProfileKind::GhcHp => {}
+    }
     let argv = program_argv(c, exe.as_deref(), cfg);
-    let mut cmd = Command::new(&cfg.probe_program);
-    // Through the launcher, so that the program's peak RSS is its own and nothing it starts
-    // outlives the run (see probe::launcher_main).
-    cmd.arg(probe::EXEC_ARG)
-        .arg(run_dir.join(LAUNCHER_FILE))
-        .args(&argv)
-        // Relative to the run directory (the program's cwd): what the program allocates for
-        // the path must not depend on where the checkout lives, or exact figures would.
-        .env(MARKS_ENV, MARKS_FILE)
-        .current_dir(&run_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
+    let mut cmd = launcher_command(cfg, &run_dir, &argv);
+    // Relative to the run directory (the program's cwd): what the program allocates for
+    // the path must not depend on where the checkout lives, or exact figures would.
+    cmd.env(MARKS_ENV, MARKS_FILE);
     let (mut sup, _child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Launcher)?;
     let mut live = Live::new(scenario, c, &run_dir);
     let stop = live.follow(&mut sup, on_violation, on_event);
@@ -98,6 +102,19 @@ pub(crate) fn run_command(
     }
 }
 
+/// `argv` run through the launcher in `run_dir`, so that the program's peak RSS is its own and
+/// nothing it starts outlives the run (see probe::launcher_main).
+pub(crate) fn launcher_command(cfg: &RunConfig, run_dir: &Path, argv: &[String]) -> Command {
+    let mut cmd = Command::new(&cfg.probe_program);
+    cmd.arg(probe::EXEC_ARG)
+        .arg(run_dir.join(LAUNCHER_FILE))
+        .args(argv)
+        .current_dir(run_dir)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null());
+    cmd
+}
+
 /// The run directory, emptied.
 fn fresh_run_dir(cfg: &RunConfig, scenario: &Scenario) -> Result<PathBuf, RunError> {
     let work = std::path::absolute(&cfg.work_dir).map_err(|source| RunError::Io {
@@ -116,6 +133,24 @@ fn fresh_run_dir(cfg: &RunConfig, scenario: &Scenario) -> Result<PathBuf, RunErr
 /// The program, its arguments with `{build}` substituted, and the RTS options of its profile
 /// kind followed by the scenario's own.
 fn program_argv(c: &CommandRun, exe: Option<&Path>, cfg: &RunConfig) -> Vec<String> {
+    let mut argv = plain_argv(c, exe, cfg);
+    argv.push("+RTS".into());
+    argv.extend(EXACT_RTS.iter().map(|s| (*s).to_owned()));
+    if c.profile == ProfileKind::GhcEventlog {
+        // Relative to the run directory (the child's cwd): the program's own view of its
+        // arguments must not depend on where the checkout lives.
+        argv.extend(["-l".to_owned(), format!("-ol{EVENTLOG_FILE}")]);
+    }
+    argv.extend([format!("-t{STATS_FILE}"), "--machine-readable".into()]);
+    // Last, so that a scenario's `-i0.05` overrides the default `-i0`.
+    argv.extend(c.rts.iter().cloned());
+    argv.push("-RTS".into());
+    argv
+}
+
+/// The program and its arguments with `{build}` substituted; a relative program path with a
+/// `/` is relative to the scenarios directory.
+fn plain_argv(c: &CommandRun, exe: Option<&Path>, cfg: &RunConfig) -> Vec<String> {
     let mut argv: Vec<String> = c
         .argv
         .iter()
@@ -131,22 +166,11 @@ fn program_argv(c: &CommandRun, exe: Option<&Path>, cfg: &RunConfig) -> Vec<Stri
             .to_string_lossy()
             .into_owned();
     }
-    argv.push("+RTS".into());
-    argv.extend(EXACT_RTS.iter().map(|s| (*s).to_owned()));
-    if c.profile == ProfileKind::GhcEventlog {
-        // Relative to the run directory (the child's cwd): the program's own view of its
-        // arguments must not depend on where the checkout lives.
-        argv.extend(["-l".to_owned(), format!("-ol{EVENTLOG_FILE}")]);
-    }
-    argv.extend([format!("-t{STATS_FILE}"), "--machine-readable".into()]);
-    // Last, so that a scenario's `-i0.05` overrides the default `-i0`.
-    argv.extend(c.rts.iter().cloned());
-    argv.push("-RTS".into());
     argv
 }
 
 /// The program's own exit (from the launcher's report), or the launcher's when it wrote none.
-fn program_status(run_dir: &Path, exit: &Exit) -> (String, bool) {
+pub(crate) fn program_status(run_dir: &Path, exit: &Exit) -> (String, bool) {
     match LauncherReport::read(&run_dir.join(LAUNCHER_FILE)).and_then(|r| r.status) {
         Some(s) => (
             describe_status(s),
@@ -178,12 +202,28 @@ fn final_timeline(
         ProfileKind::GhcHp => {
             find_with_extension(run_dir, "hp").unwrap_or_else(|| run_dir.join("profile.hp"))
         }
+        // Dispatched to their own runners before the program runs.
+        ProfileKind::Rss | ProfileKind::Massif => {
+            return Err(RunError::Profile {
+                path: run_dir.to_owned(),
+                message: "not a GHC profile kind".into(),
+            })
+        }
     };
     let opts = crate::source::ghc::ReadOptions {
         closure_sizes: c.closure_sizes.clone(),
     };
     let mut tl = match crate::source::ghc::read_profile(&profile_path, &opts) {
         Ok(tl) => tl,
+        Err(_) if profile == Profile::Required && !profile_path.exists() => {
+            return Err(RunError::Profile {
+                message: format!("the program wrote no {} (hint: `profile = \"{}\"` is for GHC programs built with `-rtsopts`{}; any other program can be watched with `profile = \"rss\"`, and a C/C++ program's heap with `profile = \"massif\"`)",
+                    if c.profile == ProfileKind::GhcEventlog { "eventlog" } else { ".hp heap profile" },
+                    if c.profile == ProfileKind::GhcEventlog { "ghc-eventlog" } else { "ghc-hp" },
+                    if c.profile == ProfileKind::GhcEventlog { " and `-eventlog`" } else { "" }),
+                path: profile_path,
+            })
+        }
         Err(e) if profile == Profile::Required && live.censuses().is_empty() => {
             return Err(RunError::Profile {
                 path: profile_path,
@@ -243,7 +283,9 @@ fn stopped_output(scenario: &Scenario, c: &CommandRun, mut tl: Timeline, stop: &
     }
 }
 
-fn finished_output(scenario: &Scenario, mut tl: Timeline) -> RunOutput {
+/// A run that ended by itself: the outcomes over its whole timeline, which ends at the first
+/// violation as a live run's would.
+pub(crate) fn finished_output(scenario: &Scenario, mut tl: Timeline) -> RunOutput {
     let (outcomes, stopped_at) = check_timeline(scenario, &tl);
     if let Some(x) = stopped_at {
         // The same view a live run would have had: nothing after the first violation.
@@ -266,7 +308,7 @@ fn toolchain(tl: &Timeline) -> BTreeMap<String, String> {
 }
 
 /// A failed program: what happened, with its figures so far.
-fn failure(program: &str, exit: Exit, status: String, tl: Timeline) -> RunError {
+pub(crate) fn failure(program: &str, exit: Exit, status: String, tl: Timeline) -> RunError {
     let what = exit.killed.unwrap_or_else(|| format!("`{program}` failed"));
     RunError::Child {
         what,

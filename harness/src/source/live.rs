@@ -254,7 +254,7 @@ impl<'s> Live<'s> {
 }
 
 /// Stops (SIGINT, then SIGKILL after the grace) or pauses (SIGSTOP) the program's group.
-fn end_at_violation(
+pub(crate) fn end_at_violation(
     sup: &mut Supervised,
     on_violation: OnViolation,
     violation: String,
@@ -341,7 +341,9 @@ fn live_scenario(scenario: &Scenario, marks: &[Mark], opts: &ReadOptions) -> Sce
             Predicate::LiveBytesMax(_) | Predicate::LiveBytesGrowth(_) => true,
             Predicate::TypeAbsent(g)
             | Predicate::TypeCount { glob: g, .. }
-            | Predicate::TypeGrowth { glob: g, .. } => type_ok(g),
+            | Predicate::TypeGrowth { glob: g, .. }
+            | Predicate::TypeBytesMax { glob: g, .. }
+            | Predicate::TypeBytesGrowth { glob: g, .. } => type_ok(g),
         };
         let window_ok = match &inv.during {
             Window::Always => true,

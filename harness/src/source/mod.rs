@@ -14,7 +14,9 @@ mod build;
 mod command;
 pub mod ghc;
 mod live;
+pub mod massif;
 pub mod probe;
+mod rss;
 mod sim;
 mod supervise;
 
@@ -112,16 +114,34 @@ pub fn check_requirements(scenario: &Scenario) -> Result<(), String> {
     let Run::Command(c) = &scenario.run else {
         return Ok(());
     };
-    for req in &c.requires {
+    // A massif run needs valgrind whether or not the scenario says so.
+    let implied = (c.profile == crate::scenario::ProfileKind::Massif).then_some("valgrind");
+    for req in c.requires.iter().map(String::as_str).chain(implied) {
         // A requirement is a program on PATH (`ghc`) or, failing that, a GHC package.
         let found = which(req).is_some() || ghc_package_installed(req);
         if !found {
             return Err(format!(
-                "`{req}` is not installed (hint: `sudo apt-get install -y ghc libghc-clash-prelude-dev` on Debian/Ubuntu)"
+                "`{req}` is not installed (hint: `sudo apt-get install -y {}` on Debian/Ubuntu)",
+                debian_package(req)
             ));
         }
     }
     Ok(())
+}
+
+/// The Debian package that provides a required tool.
+fn debian_package(tool: &str) -> String {
+    match tool {
+        "ghc" | "ghc-pkg" => "ghc".into(),
+        "clash-prelude" => "ghc libghc-clash-prelude-dev".into(),
+        "clash" => "haskell-clash-ghc-utils".into(),
+        "cc" => "gcc".into(),
+        "hp2ps" => "ghc".into(),
+        t if t.starts_with("clash-") || t.starts_with("ghc-typelits-") => {
+            format!("ghc libghc-{t}-dev")
+        }
+        t => t.into(),
+    }
 }
 
 fn which(program: &str) -> Option<PathBuf> {

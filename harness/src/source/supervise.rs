@@ -276,13 +276,8 @@ fn watch(pid: i32, limits: Limits, root: Root, shared: &Shared, woken: &mpsc::Re
         }
         last = now;
         let tree = tree_of(pid);
-        let counted = match root {
-            Root::Measured => &tree[..],
-            Root::Launcher => &tree[1..],
-        };
-        let rss: u64 = counted.iter().filter_map(|p| rss_of(*p)).sum();
+        let (rss, processes) = rss_over(&tree, root);
         shared.peak.fetch_max(rss, Ordering::Relaxed);
-        let processes = counted.len();
         *shared.tree.lock().unwrap_or_else(|p| p.into_inner()) = tree;
         let why = if now - start - held_for > limits.timeout {
             Some(format!("timed out after {:.0?}", limits.timeout))
@@ -491,6 +486,19 @@ pub(crate) fn tree_of(pid: i32) -> Vec<i32> {
         i += 1;
     }
     out
+}
+
+/// The resident set summed over the processes of `tree` (from [`tree_of`]) that `root` counts,
+/// and how many those are.
+pub(crate) fn rss_over(tree: &[i32], root: Root) -> (u64, usize) {
+    let counted = match root {
+        Root::Measured => tree,
+        Root::Launcher => tree.get(1..).unwrap_or_default(),
+    };
+    (
+        counted.iter().filter_map(|p| rss_of(*p)).sum(),
+        counted.len(),
+    )
 }
 
 /// The direct children of `pid`, over all its threads.

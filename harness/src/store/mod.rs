@@ -98,8 +98,8 @@ impl InvariantRecord {
         match self {
             InvariantRecord::Held { samples } => format!("held ({samples} samples)"),
             InvariantRecord::Violated { at, expected } => format!(
-                "violated at {} {at}{}",
-                unit.at_word(),
+                "violated at {}{}",
+                unit.at(*at),
                 if *expected { " (expected)" } else { "" }
             ),
             InvariantRecord::NotReached { reason } => format!("not reached: {reason}"),

@@ -1,0 +1,540 @@
+//! The `massif.out` reader: valgrind massif's snapshots into a [`Timeline`] with metric `heap`
+//! and live bytes per allocation site.
+//!
+//! The format is, in valgrind's words, "deliberately easy to read … not described"; this
+//! grammar is the one `ms_print` (valgrind 3.19, Perl) accepts:
+//!
+//! ```text
+//! desc: <massif options>          one or more
+//! cmd: <program and arguments>
+//! time_unit: i | ms | B
+//! snapshot=<n>                    then, per snapshot, in this order:
+//! time=<t>
+//! mem_heap_B=<useful heap bytes>
+//! mem_heap_extra_B=<allocator overhead>
+//! mem_stacks_B=<stack bytes>
+//! heap_tree=empty | detailed | peak
+//! n<children>: <bytes> <details>  a detailed tree, children after their parent, depth-first
+//! ```
+//!
+//! `#` starts a comment anywhere on a line and blank lines are skipped. A tree's root is the
+//! allocation functions (`(heap allocation functions) malloc/new/new[], …`); each node below is
+//! a stack frame (`0x10918F: remember (leak.c:5)`) or the sum of frames below massif's
+//! threshold (`in 3 places, all below massif's threshold (1.00%)`).
+//!
+//! Sites: see [`site_of`]. Massif counts no objects, so a site's `count` is 0 and only its
+//! bytes mean anything. Never panics: a damaged or truncated file is an error with its line.
+
+use crate::timeline::{Sample, Timeline, TypeSample, XUnit};
+use std::collections::BTreeMap;
+use std::io::BufRead;
+
+/// Why a massif file could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum MassifError {
+    /// The file could not be read.
+    #[error("cannot read: {0}")]
+    Io(#[from] std::io::Error),
+    /// A line is not what the grammar has at that point.
+    #[error("line {line}: expected {expected}, found `{found}` (hint: {hint})")]
+    Syntax {
+        /// 1-based line.
+        line: usize,
+        /// What the grammar has there.
+        expected: String,
+        /// The line as found (shortened).
+        found: String,
+        /// How to recover.
+        hint: &'static str,
+    },
+    /// The file ends where the grammar needs more.
+    #[error("line {line}: the file ends where {expected} should follow (hint: {HINT_TRUNCATED})")]
+    Truncated {
+        /// The line after the last one read.
+        line: usize,
+        /// What should have followed.
+        expected: String,
+    },
+    /// Numbers that contradict each other: the file was altered.
+    #[error("line {line}: {message} (hint: {HINT_DAMAGED})")]
+    Inconsistent {
+        /// 1-based line.
+        line: usize,
+        /// What does not add up.
+        message: String,
+    },
+}
+
+const HINT_TRUNCATED: &str =
+    "massif writes its file when the program exits: a program killed with SIGKILL leaves none or part of one; re-run it";
+const HINT_DAMAGED: &str = "the file is not as massif wrote it; re-run the program under massif";
+const HINT_FORMAT: &str =
+    "a massif file starts with `desc:`, `cmd:` and `time_unit:` lines; write one with `valgrind --tool=massif --massif-out-file=FILE`";
+
+/// Whether these first bytes are a massif file's (its `desc:` header).
+pub fn sniff(head: &[u8]) -> bool {
+    head.starts_with(b"desc:")
+}
+
+/// Reads a whole massif file.
+pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
+    let mut lines = Lines {
+        inner: reader,
+        line: 0,
+        buf: String::new(),
+    };
+    let mut tl = Timeline::new("massif", XUnit::Snapshot);
+    let mut desc = Vec::new();
+    let mut next = lines.next()?;
+    while let Some(rest) = next.as_deref().and_then(|l| l.strip_prefix("desc:")) {
+        desc.push(rest.trim().to_owned());
+        next = lines.next()?;
+    }
+    if desc.is_empty() {
+        return Err(lines.syntax("a `desc:` line", next.as_deref(), HINT_FORMAT));
+    }
+    let cmd = match next.as_deref().and_then(|l| l.strip_prefix("cmd:")) {
+        Some(c) => c.trim().to_owned(),
+        None => return Err(lines.expected("a `cmd:` line", next.as_deref(), HINT_FORMAT)),
+    };
+    let next = lines.next()?;
+    let time_unit = match next.as_deref().and_then(|l| l.strip_prefix("time_unit:")) {
+        Some(t) => t.trim().to_owned(),
+        None => return Err(lines.expected("a `time_unit:` line", next.as_deref(), HINT_FORMAT)),
+    };
+    tl.facts.insert("massif_options".into(), desc.join(" "));
+    tl.facts.insert("program".into(), cmd);
+    tl.facts.insert("time_unit".into(), time_unit.clone());
+    let mut undetailed = 0usize;
+    let mut next = lines.next()?;
+    while let Some(line) = next {
+        let n = lines.field(Some(&line), "snapshot")?;
+        if n != tl.samples.len() as u64 {
+            return Err(MassifError::Inconsistent {
+                line: lines.line,
+                message: format!(
+                    "snapshot {n} where snapshot {} should come next",
+                    tl.samples.len()
+                ),
+            });
+        }
+        let time = lines.next_field("time")?;
+        let heap = lines.next_field("mem_heap_B")?;
+        let extra = lines.next_field("mem_heap_extra_B")?;
+        let _stacks = lines.next_field("mem_stacks_B")?;
+        let tree_line = lines.next()?;
+        let kind = lines.text_field(tree_line.as_deref(), "heap_tree")?;
+        let mut sample = Sample {
+            x: n,
+            live_bytes: heap,
+            time_ns: (time_unit == "ms").then(|| time.saturating_mul(1_000_000)),
+            ..Default::default()
+        };
+        match kind.as_str() {
+            "empty" => undetailed += 1,
+            "detailed" | "peak" => {
+                if kind == "peak" {
+                    tl.facts.insert("peak_snapshot".into(), n.to_string());
+                }
+                let (root_bytes, sites) = read_tree(&mut lines)?;
+                if root_bytes != heap {
+                    return Err(MassifError::Inconsistent {
+                        line: lines.line,
+                        message: format!("the heap tree of snapshot {n} holds {root_bytes} bytes, but its mem_heap_B is {heap}"),
+                    });
+                }
+                sample.types = sites
+                    .into_iter()
+                    .map(|(label, bytes)| {
+                        (
+                            label,
+                            TypeSample {
+                                bytes,
+                                ..Default::default()
+                            },
+                        )
+                    })
+                    .collect();
+            }
+            other => {
+                return Err(lines.syntax(
+                    "`heap_tree=empty`, `detailed` or `peak`",
+                    Some(&format!("heap_tree={other}")),
+                    HINT_DAMAGED,
+                ))
+            }
+        }
+        tl.totals
+            .entry("massif.heap_extra.peak".into())
+            .and_modify(|v| *v = (*v).max(extra))
+            .or_insert(extra);
+        tl.samples.push(sample);
+        next = lines.next()?;
+    }
+    if tl.samples.is_empty() {
+        return Err(MassifError::Truncated {
+            line: lines.line + 1,
+            expected: "a `snapshot=` line".into(),
+        });
+    }
+    if undetailed > 0 {
+        tl.notes.push(format!(
+            "{undetailed} of {} snapshots are not detailed: their allocation sites are unknown (hint: run massif with --detailed-freq=1)",
+            tl.samples.len()
+        ));
+    }
+    Ok(tl)
+}
+
+/// The allocation site a node stands for: its frame without the code address, and a shared
+/// library by its file name only (`??? (in libstdc++.so.6.0.30)`), so labels do not depend on
+/// load addresses or where libraries are installed.
+pub fn site_label(details: &str) -> String {
+    let d = details.trim();
+    if d.starts_with("in ") && d.contains("below massif's threshold") {
+        return "(below massif's threshold)".into();
+    }
+    let d = match d.split_once(": ") {
+        Some((addr, rest)) if addr.starts_with("0x") => rest,
+        _ => d,
+    };
+    match d.rfind(" (in ") {
+        Some(i) if d.ends_with(')') => {
+            let path = &d[i + 5..d.len() - 1];
+            let file = path.rsplit('/').next().unwrap_or(path);
+            format!("{} (in {file})", &d[..i])
+        }
+        _ => d.to_owned(),
+    }
+}
+
+/// The function of a site label: what precedes its trailing `(file:line)` or `(in lib)`.
+pub fn function_of(label: &str) -> &str {
+    match label.rfind(" (") {
+        Some(i) if label.ends_with(')') => &label[..i],
+        _ => label,
+    }
+}
+
+/// Whether a frame belongs to the allocator rather than to the program: the C allocation
+/// functions, C++ `operator new`, the standard library's containers and allocators (`std::`,
+/// `__gnu_cxx::`), identifiers reserved to the implementation (`__…`, `_X…`: libc and libstdc++
+/// internals), and frames without a symbol (`???`).
+pub fn is_allocator_frame(function: &str) -> bool {
+    const EXACT: &[&str] = &[
+        "malloc",
+        "calloc",
+        "realloc",
+        "reallocarray",
+        "memalign",
+        "posix_memalign",
+        "aligned_alloc",
+        "valloc",
+        "pvalloc",
+        "strdup",
+        "strndup",
+        "__strdup",
+        "__strndup",
+        "???",
+    ];
+    const PREFIXES: &[&str] = &["operator new", "std::", "__gnu_cxx::"];
+    // Identifiers the C and C++ standards reserve to the implementation (`__vfprintf_internal`,
+    // `_M_realloc_insert` inlined without its class, `_IO_file_doallocate`).
+    let reserved = function.starts_with("__")
+        || (function.starts_with('_')
+            && function[1..].starts_with(|c: char| c.is_ascii_uppercase()));
+    reserved || EXACT.contains(&function) || PREFIXES.iter().any(|p| function.starts_with(p))
+}
+
+/// The source file of a site label (`stl_vector.h` of `push_back (stl_vector.h:1287)`), if the
+/// frame has one.
+pub fn file_of(label: &str) -> Option<&str> {
+    let open = label.rfind(" (")?;
+    let inner = label.get(open + 2..label.len().checked_sub(1)?)?;
+    if inner.starts_with("in ") {
+        return None;
+    }
+    let (file, _line) = inner.rsplit_once(':')?;
+    Some(file.rsplit('/').next().unwrap_or(file))
+}
+
+/// Whether a source file is the C++ standard library's: frames inlined from it carry their
+/// short names (`allocate (new_allocator.h:137)`, `push_back (stl_vector.h:1287)`), without
+/// the `std::` that [`is_allocator_frame`] knows them by.
+pub fn is_std_library_file(file: &str) -> bool {
+    const FILES: &[&str] = &[
+        "new_allocator.h",
+        "alloc_traits.h",
+        "allocator.h",
+        "basic_string.h",
+        "basic_string.tcc",
+        "char_traits.h",
+        "unique_ptr.h",
+        "shared_ptr.h",
+        "shared_ptr_base.h",
+        "hashtable.h",
+        "hashtable_policy.h",
+        "move.h",
+        "std_function.h",
+        "ptr_traits.h",
+        "new",
+        "vector",
+        "string",
+        "memory",
+        "deque",
+        "map",
+        "set",
+        "unordered_map",
+        "unordered_set",
+        "functional",
+    ];
+    file.starts_with("stl_") || file.ends_with(".tcc") || FILES.contains(&file)
+}
+
+/// Whether a site is the allocator's or the standard library's rather than the program's:
+/// [`is_allocator_frame`] by its function, or [`is_std_library_file`] by its file.
+pub fn is_allocator_site(label: &str) -> bool {
+    is_allocator_frame(function_of(label)) || file_of(label).is_some_and(is_std_library_file)
+}
+
+/// The site rule: bytes belong to the frame nearest the allocation that is not an allocator
+/// or standard-library frame ([`is_allocator_site`]). Massif's tree already starts below `malloc`/`new`; a node
+/// that is still an allocator frame (`std::vector<…>::_M_realloc_insert`) hands its bytes down
+/// to its callers, and keeps what its callers do not account for (a stack cut at `--depth`).
+pub fn site_of(node: &Node, out: &mut BTreeMap<String, u64>) {
+    let descend = is_allocator_site(&node.label) && !node.children.is_empty();
+    if !descend {
+        *out.entry(node.label.clone()).or_default() += node.bytes;
+        return;
+    }
+    let mut below = 0u64;
+    for c in &node.children {
+        below = below.saturating_add(c.bytes);
+        site_of(c, out);
+    }
+    let rest = node.bytes.saturating_sub(below);
+    if rest > 0 {
+        *out.entry(node.label.clone()).or_default() += rest;
+    }
+}
+
+/// One node of a heap tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Node {
+    /// Its site label ([`site_label`]).
+    pub label: String,
+    /// Live bytes allocated below it.
+    pub bytes: u64,
+    /// Its callers.
+    pub children: Vec<Node>,
+}
+
+/// The deepest heap tree read: massif's own limit (`--depth`, at most 200) and the root.
+const MAX_DEPTH: usize = 201;
+
+/// Reads one heap tree (its nodes depth-first, children counted by `n<k>:`) and returns the
+/// root's bytes and the bytes per site. Iterative, so a file claiming deep trees cannot
+/// overflow the stack.
+fn read_tree<R: BufRead>(
+    lines: &mut Lines<R>,
+) -> Result<(u64, BTreeMap<String, u64>), MassifError> {
+    // Frames under construction: (node, children still to read, line of the node).
+    let mut stack: Vec<(Node, u64, usize)> = Vec::new();
+    let mut root: Option<Node> = None;
+    while root.is_none() {
+        let line = lines.next()?;
+        let Some(line) = line else {
+            return Err(MassifError::Truncated {
+                line: lines.line + 1,
+                expected: "a heap tree node (`n<children>: <bytes> <frame>`)".into(),
+            });
+        };
+        let (children, bytes, details) = parse_node(&line).ok_or_else(|| {
+            lines.syntax(
+                "a heap tree node (`n<children>: <bytes> <frame>`)",
+                Some(&line),
+                HINT_DAMAGED,
+            )
+        })?;
+        let node = Node {
+            label: site_label(details),
+            bytes,
+            children: Vec::new(),
+        };
+        if stack.len() > MAX_DEPTH {
+            // Massif caps stacks at `--depth=200`; deeper is a damaged file, and would make
+            // the recursive attribution (and the tree's drop) as deep.
+            return Err(MassifError::Inconsistent {
+                line: lines.line,
+                message: format!("a heap tree deeper than {MAX_DEPTH} frames, and massif records at most 200 (`--depth`)"),
+            });
+        }
+        stack.push((node, children, lines.line));
+        // Close every node whose children are all read.
+        while let Some((_, 0, _)) = stack.last() {
+            let Some((done, _, at)) = stack.pop() else {
+                break;
+            };
+            let below: u64 = done
+                .children
+                .iter()
+                .map(|c| c.bytes)
+                .fold(0, u64::saturating_add);
+            if below > done.bytes {
+                return Err(MassifError::Inconsistent {
+                    line: at,
+                    message: format!(
+                        "a node of {} bytes has callers holding {below} bytes",
+                        done.bytes
+                    ),
+                });
+            }
+            match stack.last_mut() {
+                Some((parent, left, _)) => {
+                    parent.children.push(done);
+                    *left -= 1;
+                }
+                None => root = Some(done),
+            }
+        }
+    }
+    let Some(root) = root else {
+        return Ok((0, BTreeMap::new()));
+    };
+    let mut sites = BTreeMap::new();
+    // The root is the allocation functions themselves: its children are the first frames.
+    for c in &root.children {
+        site_of(c, &mut sites);
+    }
+    Ok((root.bytes, sites))
+}
+
+/// `n2: 50426 (heap allocation functions) …` as (children, bytes, details).
+fn parse_node(line: &str) -> Option<(u64, u64, &str)> {
+    let rest = line.trim_start().strip_prefix('n')?;
+    let (children, rest) = rest.split_once(':')?;
+    let children: u64 = children.parse().ok()?;
+    let rest = rest.trim_start();
+    let end = rest
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(rest.len());
+    let bytes: u64 = rest[..end].parse().ok()?;
+    Some((children, bytes, &rest[end..]))
+}
+
+/// Lines with comments stripped and blank ones skipped, as `ms_print` reads them.
+struct Lines<R> {
+    inner: R,
+    line: usize,
+    buf: String,
+}
+
+impl<R: BufRead> Lines<R> {
+    fn next(&mut self) -> Result<Option<String>, MassifError> {
+        loop {
+            self.buf.clear();
+            let mut bytes = Vec::new();
+            if self.inner.read_until(b'\n', &mut bytes)? == 0 {
+                return Ok(None);
+            }
+            self.line += 1;
+            let text = String::from_utf8_lossy(&bytes);
+            let text = match text.find('#') {
+                Some(i) => &text[..i],
+                None => &text,
+            };
+            let text = text.trim_end();
+            if !text.trim().is_empty() {
+                return Ok(Some(text.to_owned()));
+            }
+        }
+    }
+
+    /// `name=<number>` on the next line.
+    fn next_field(&mut self, name: &str) -> Result<u64, MassifError> {
+        let line = self.next()?;
+        self.field(line.as_deref(), name)
+    }
+
+    fn field(&self, line: Option<&str>, name: &str) -> Result<u64, MassifError> {
+        let text = self.text_field(line, name)?;
+        text.parse().map_err(|_| {
+            self.syntax(
+                &format!("`{name}=` with a non-negative integer"),
+                line,
+                HINT_DAMAGED,
+            )
+        })
+    }
+
+    fn text_field(&self, line: Option<&str>, name: &str) -> Result<String, MassifError> {
+        let expected = format!("a `{name}=` line");
+        let Some(l) = line else {
+            return Err(MassifError::Truncated {
+                line: self.line + 1,
+                expected,
+            });
+        };
+        match l
+            .trim()
+            .strip_prefix(name)
+            .and_then(|r| r.strip_prefix('='))
+        {
+            Some(v) => Ok(v.trim().to_owned()),
+            None => Err(self.syntax(&expected, Some(l), HINT_DAMAGED)),
+        }
+    }
+
+    /// `expected` was not found: a syntax error, or truncation at the end of the file.
+    fn expected(&self, expected: &str, found: Option<&str>, hint: &'static str) -> MassifError {
+        match found {
+            None => MassifError::Truncated {
+                line: self.line + 1,
+                expected: expected.to_owned(),
+            },
+            Some(_) => self.syntax(expected, found, hint),
+        }
+    }
+
+    fn syntax(&self, expected: &str, found: Option<&str>, hint: &'static str) -> MassifError {
+        let found: String = found.unwrap_or("end of file").chars().take(80).collect();
+        MassifError::Syntax {
+            line: self.line,
+            expected: expected.to_owned(),
+            found,
+            hint,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_drop_addresses_and_library_paths() {
+        assert_eq!(
+            site_label(" 0x109186: remember (leak.c:5)"),
+            "remember (leak.c:5)"
+        );
+        assert_eq!(
+            site_label(" 0x4A3B: ??? (in /usr/lib/x86_64-linux-gnu/libstdc++.so.6.0.30)"),
+            "??? (in libstdc++.so.6.0.30)"
+        );
+        assert_eq!(
+            site_label(" in 3 places, all below massif's threshold (1.00%)"),
+            "(below massif's threshold)"
+        );
+        assert_eq!(
+            function_of("std::vector<int>::push_back(int const&) (stl_vector.h:1198)"),
+            "std::vector<int>::push_back(int const&)"
+        );
+        assert!(is_allocator_frame("operator new(unsigned long)"));
+        assert!(is_allocator_site("push_back (stl_vector.h:1287)"));
+        assert!(is_allocator_site("allocate (new_allocator.h:137)"));
+        assert!(!is_allocator_site("log_transaction (vector.cpp:9)"));
+        assert_eq!(file_of("main (src/leak.c:8)"), Some("leak.c"));
+        assert_eq!(file_of("??? (in libc.so.6)"), None);
+        assert!(!is_allocator_frame("remember"));
+    }
+}
