@@ -77,7 +77,11 @@ impl Summary {
             self.second_half.push((s.x, s.live_bytes));
         }
         for (label, t) in &s.types {
-            let e = self.types.entry(label.clone()).or_default();
+            // Looked up before inserting: a clone per label per sample was most of the cost.
+            let e = match self.types.get_mut(label.as_str()) {
+                Some(e) => e,
+                None => self.types.entry(label.clone()).or_default(),
+            };
             e.peak_bytes = e.peak_bytes.max(t.bytes);
             e.peak_count = e.peak_count.max(t.count);
             e.estimated |= t.count_estimated;

@@ -204,6 +204,17 @@ impl SizeInference {
         }
     }
 
+    /// Takes in a label's byte totals already reduced to their gcd (rows of two spellings of
+    /// one normalised label combine).
+    pub fn observe_label(&mut self, label: &str, bytes_gcd: u64) {
+        match self.gcds.get_mut(label) {
+            Some(g) => *g = gcd(*g, bytes_gcd),
+            None => {
+                self.gcds.insert(label.to_owned(), bytes_gcd);
+            }
+        }
+    }
+
     /// Every label's size: declared, else known, else inferred.
     pub fn sizes(&self, opts: &ReadOptions) -> BTreeMap<String, ClosureSize> {
         self.gcds

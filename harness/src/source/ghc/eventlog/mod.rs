@@ -165,6 +165,13 @@ fn place_marks(markers: Vec<(u64, String)>, census_times: &[u64]) -> Vec<Mark> {
     marks
 }
 
+fn gcd(mut a: u64, mut b: u64) -> u64 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
+}
+
 /// An eventlog read in two passes so that memory does not grow with the censuses' contents:
 /// [`scan`](Self::scan) learns what a whole-file reader knows only at the end (facts, totals,
 /// the markers' places, closure sizes), then [`samples`](Self::samples) yields each census as
@@ -182,14 +189,27 @@ impl EventlogStream {
         let mut reader = EventlogReader::new(r)?;
         let mut times = Vec::new();
         let mut markers = Vec::new();
-        let mut sizes = ghc::SizeInference::default();
+        // The gcd of each label's bytes, by the reader's label id: no strings per census.
+        let mut gcds: Vec<Option<u64>> = Vec::new();
         while let Some(record) = reader.next_record()? {
             match record {
                 Record::Census(c) => {
                     times.push(c.time_ns);
-                    sizes.observe(&reader.sample(&c));
+                    for &(id, bytes) in &c.rows {
+                        let i = id.0 as usize;
+                        if gcds.len() <= i {
+                            gcds.resize(i + 1, None);
+                        }
+                        gcds[i] = Some(gcds[i].map_or(bytes, |g| gcd(g, bytes)));
+                    }
                 }
                 Record::Marker { time_ns, label, .. } => markers.push((time_ns, label)),
+            }
+        }
+        let mut sizes = ghc::SizeInference::default();
+        for (i, g) in gcds.iter().enumerate() {
+            if let Some(g) = g {
+                sizes.observe_label(reader.label(LabelId(i as u32)), *g);
             }
         }
         let mut meta = reader.into_timeline();
