@@ -86,6 +86,9 @@ pub struct CommandRun {
     pub rts: Vec<String>,
     /// What to do with the program at the first violating census (`on_violation`).
     pub on_violation: OnViolation,
+    /// Whether a violation is attributed with a profiled rerun (`diagnose`, default true;
+    /// see `docs/attribution.md`).
+    pub diagnose: bool,
 }
 
 /// What happens to an external program at its first violating census.
@@ -314,8 +317,12 @@ pub enum Expectation {
     Violated {
         /// A glob that the top growing type must match.
         culprit_type: Option<String>,
-        /// The creation site that must appear for that type.
+        /// The creation site that must appear for that type. For a GHC program: a function of
+        /// the program named as building the growing closures by the attribution.
         culprit_site: Option<String>,
+        /// A function of a GHC program that the attribution must name as retaining the growth
+        /// (`expect_retainer`).
+        culprit_retainer: Option<String>,
     },
 }
 
@@ -505,7 +512,19 @@ fn fingerprint(text: &str) -> String {
         Err(_) => return String::new(),
     };
     let mut relevant = serde_json::Map::new();
-    if let toml::Value::Table(t) = value {
+    if let toml::Value::Table(mut t) = value {
+        // Keys that change what is reported about a violation, never what is measured: a
+        // baseline blessed before them is not stale.
+        if let Some(toml::Value::Table(run)) = t.get_mut("run") {
+            run.remove("diagnose");
+        }
+        if let Some(toml::Value::Array(invs)) = t.get_mut("invariant") {
+            for inv in invs {
+                if let toml::Value::Table(inv) = inv {
+                    inv.remove("expect_retainer");
+                }
+            }
+        }
         for key in ["run", "build", "phases", "invariant"] {
             if let Some(v) = t.get(key) {
                 // serde_json's map is sorted (no preserve_order feature), so this is canonical.
@@ -559,6 +578,7 @@ struct RawRun {
     #[serde(default)]
     rts: Vec<Spanned<String>>,
     on_violation: Option<Spanned<String>>,
+    diagnose: Option<Spanned<bool>>,
 }
 
 #[derive(Deserialize)]
@@ -598,6 +618,7 @@ struct RawInvariant {
     expect: Option<Spanned<String>>,
     expect_type: Option<Spanned<String>>,
     expect_site: Option<Spanned<String>>,
+    expect_retainer: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -727,6 +748,7 @@ impl Cx<'_> {
             (raw.build.as_ref().map(|s| s.span()), "build"),
             (r.rts.first().map(|s| s.span()), "rts"),
             (r.on_violation.as_ref().map(|s| s.span()), "on_violation"),
+            (r.diagnose.as_ref().map(|s| s.span()), "diagnose"),
         ] {
             if let Some(span) = present {
                 return Err(self.err(
@@ -980,6 +1002,7 @@ impl Cx<'_> {
                     )
                 })?,
             },
+            diagnose: r.diagnose.as_ref().is_none_or(|d| *d.get_ref()),
         }))
     }
 
@@ -1146,6 +1169,9 @@ impl Cx<'_> {
             return Err(self.err(r.name.span(), "an invariant's `name` is empty (hint: a short phrase such as \"signal cells bounded\": it names the invariant in failures and baselines)".into()));
         }
         let during = self.window(&name, r, phases, x_unit, run)?;
+        if let (Some(e), Run::Simulator(_)) = (&r.expect_retainer, run) {
+            return Err(self.err(e.span(), format!("invariant `{name}`: `expect_retainer` names a function of a GHC program that a profiled rerun finds retaining the growth; simulator runs name their culprit with `expect_site` (hint: remove it)")));
+        }
         let growth = self.growth_bound(r, x_unit)?;
         let predicate = match (&r.type_glob, &r.metric) {
             (Some(_), Some(m)) => return Err(self.err(m.span(), format!("invariant `{name}` has both `type` and `metric` (hint: one predicate per invariant)"))),
@@ -1374,7 +1400,11 @@ impl Cx<'_> {
 
     /// What the scenario expects: that the invariant holds, or that it is violated by a culprit.
     fn expectation(&self, r: &RawInvariant) -> Result<Expectation, ScenarioError> {
-        let culprit = r.expect_type.as_ref().or(r.expect_site.as_ref());
+        let culprit = r
+            .expect_type
+            .as_ref()
+            .or(r.expect_site.as_ref())
+            .or(r.expect_retainer.as_ref());
         let Some(e) = &r.expect else {
             if let Some(s) = culprit {
                 return Err(self.err(s.span(), "`expect_type` and `expect_site` need `expect = \"violated\"` (hint: add it, or remove them)".into()));
@@ -1389,6 +1419,7 @@ impl Cx<'_> {
             "violated" => Ok(Expectation::Violated {
                 culprit_type: r.expect_type.as_ref().map(|s| s.get_ref().clone()),
                 culprit_site: r.expect_site.as_ref().map(|s| s.get_ref().clone()),
+                culprit_retainer: r.expect_retainer.as_ref().map(|s| s.get_ref().clone()),
             }),
             other => Err(self.err(
                 e.span(),

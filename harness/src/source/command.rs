@@ -8,7 +8,7 @@ use super::probe::{self, LauncherReport};
 use super::supervise::{describe_status, Exit, Root, Supervised};
 use super::{Event, RunConfig, RunOutput};
 use crate::errors::RunError;
-use crate::measure::invariant::check_timeline;
+use crate::measure::invariant::{check_timeline, Outcome};
 use crate::scenario::{CommandRun, OnViolation, ProfileKind, Scenario};
 use crate::{Timeline, XUnit};
 use std::collections::BTreeMap;
@@ -91,10 +91,41 @@ pub(crate) fn run_command(
         tl.facts.insert("exact".into(), "false".into());
         tl.facts.insert("rts".into(), c.rts.join(" "));
     }
-    match stop {
-        Some(stop) => Ok(stopped_output(scenario, c, tl, &stop)),
-        None if !success || exit.killed.is_some() => Err(failure(&argv[0], exit, status, tl)),
-        None => Ok(finished_output(scenario, tl)),
+    let mut out = match stop {
+        Some(stop) => stopped_output(scenario, c, tl, &stop),
+        None if !success || exit.killed.is_some() => {
+            return Err(failure(&argv[0], exit, status, tl))
+        }
+        None => finished_output(scenario, tl),
+    };
+    if c.diagnose && matches!(c.profile, ProfileKind::GhcEventlog | ProfileKind::GhcHp) {
+        attribute_first_violation(scenario, c, cfg, &mut out, on_event);
+    }
+    Ok(out)
+}
+
+/// Adds to the run's first violation what a profiled rerun finds retaining the growth (one
+/// rerun serves the run: it stopped at its first violation).
+fn attribute_first_violation(
+    scenario: &Scenario,
+    c: &CommandRun,
+    cfg: &RunConfig,
+    out: &mut RunOutput,
+    on_event: &mut dyn FnMut(Event),
+) {
+    let RunOutput {
+        outcomes, timeline, ..
+    } = out;
+    let first = outcomes
+        .iter_mut()
+        .filter_map(|(_, o)| match o {
+            Outcome::Violated(v) => Some(v),
+            _ => None,
+        })
+        .min_by_key(|v| v.x);
+    if let Some(v) = first {
+        let attribution = super::diagnose::diagnose(scenario, c, cfg, v, &timeline.marks, on_event);
+        v.attribution = Some(Box::new(attribution));
     }
 }
 
