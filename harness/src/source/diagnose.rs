@@ -127,37 +127,67 @@ fn attribute(
             &window,
         )?);
     }
-    let (from, to) = profiles[0].window;
-    let own = |n: &crate::source::ghc::prof::CcNode| {
-        n.module == "Main"
-            || n.src_file()
-                .is_some_and(|f| own_files.iter().any(|o| o == f))
+    let mut profiles = profiles.into_iter();
+    let (Some(retained), Some(built)) = (profiles.next(), profiles.next()) else {
+        return Err(Impossible::RerunFailed {
+            detail: "fewer profiles than reruns".into(),
+        });
     };
-    let retainers = retainer_growth(&profiles[0], &own);
-    let built_by = builder_growth(&profiles[1], &own);
-    let heap_retainers = profiles
-        .get(2)
+    analyse(&Analysis {
+        closures,
+        retained,
+        built,
+        heap: profiles.next(),
+        own_files,
+    })
+}
+
+/// What [`analyse`] ranks: the profiles of the reruns, read.
+pub(crate) struct Analysis {
+    /// The `-hd` restriction of `retained` and `built`, `None` for the whole heap.
+    pub closures: Option<String>,
+    /// The `-hr` profile of those closures.
+    pub retained: Profile,
+    /// The `-hc` profile of those closures.
+    pub built: Profile,
+    /// The `-hr` profile of the whole heap, when `closures` restricted the others.
+    pub heap: Option<Profile>,
+    /// The build's inputs (relative to the scenarios directory, as GHC names sources): a cost
+    /// centre whose source is one of them is the program's own code.
+    pub own_files: Vec<String>,
+}
+
+/// Ranks the growth of each profile over its window into a [`Found`] (`millis` left 0).
+pub(crate) fn analyse(a: &Analysis) -> Result<Found, Impossible> {
+    let (from, to) = a.retained.window;
+    let own = |n: &crate::source::ghc::prof::CcNode| {
+        n.module == "Main" || n.src_file().is_some_and(|f| a.own_files.iter().any(|o| o == f))
+    };
+    let retainers = retainer_growth(&a.retained, &own);
+    let built_by = builder_growth(&a.built, &own);
+    let heap_retainers = a
+        .heap
+        .as_ref()
         .map(|p| retainer_growth(p, &own))
         .unwrap_or_default();
-    if retainers.iter().all(|r| r.bytes <= 0) && built_by.iter().all(|b| b.bytes <= 0) {
+    if retainers.is_empty() && built_by.is_empty() {
         return Err(Impossible::NotReproduced {
             detail: format!(
                 "between censuses {from} and {to} of the profiled run nothing {} grew",
-                closures
+                a.closures
                     .as_deref()
                     .map_or("on the heap".to_owned(), |c| format!("of `{c}`"))
             ),
         });
     }
-    let series = series(&profiles[0], &retainers);
     Ok(Found {
-        closures,
+        closures: a.closures.clone(),
         from_census: from,
         to_census: to,
+        series: series(&a.retained, &retainers),
         retainers,
         built_by,
         heap_retainers,
-        series,
         millis: 0,
     })
 }
@@ -312,11 +342,15 @@ impl Equivalent {
     }
 }
 
-/// A profiled rerun's profile.
-struct Profile {
-    timeline: Timeline,
-    prof: ProfFile,
-    window: (u64, u64),
+/// A profiled rerun's profile: its censuses, its `.prof`, and the censuses growth is
+/// measured between.
+pub(crate) struct Profile {
+    /// The censuses (from the `.hp`, or an eventlog).
+    pub timeline: Timeline,
+    /// The `.prof` written at exit.
+    pub prof: ProfFile,
+    /// (from, to) census indices.
+    pub window: (u64, u64),
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -633,11 +667,21 @@ fn builder_growth(
     p: &Profile,
     own: &dyn Fn(&crate::source::ghc::prof::CcNode) -> bool,
 ) -> Vec<StackGrowth> {
-    growth_rows(p)
+    let mut rows: Vec<StackGrowth> = growth_rows(p)
         .into_iter()
         .map(|(label, bytes)| {
             let (id, names) = split_label(&label);
-            let stack = match id.filter(|id| p.prof.node(*id).is_some()) {
+            // `.hp` labels carry the stack's id; eventlog labels are the names alone, matched
+            // against the tree's stacks.
+            let id = id.filter(|id| p.prof.node(*id).is_some()).or_else(|| {
+                let path: Vec<&str> = names.split('/').collect();
+                p.prof.stacks_named(path[0]).find(|id| {
+                    let names: Vec<&str> =
+                        p.prof.stack(*id).iter().map(|n| n.name.as_str()).collect();
+                    names == path
+                })
+            });
+            let stack = match id {
                 Some(id) => frames(&p.prof, id, own),
                 // A label the tree does not know: its names, none of them known to be own code.
                 None => Stack {
@@ -653,7 +697,14 @@ fn builder_growth(
             };
             StackGrowth { stack, bytes }
         })
-        .collect()
+        .collect();
+    // Ties by the stack, not by the label: `.hp` labels start with ids, eventlog ones do not.
+    rows.sort_by(|x, y| {
+        y.bytes
+            .cmp(&x.bytes)
+            .then_with(|| x.stack.path().cmp(&y.stack.path()))
+    });
+    rows
 }
 
 fn series(p: &Profile, rows: &[RetainerGrowth]) -> Vec<(String, Vec<(u64, u64)>)> {
@@ -676,6 +727,58 @@ fn series(p: &Profile, rows: &[RetainerGrowth]) -> Vec<(String, Vec<(u64, u64)>)
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::attribution::Detail;
+
+    /// `harness/tests/data/attribution/`: one profiled run of `RegisterWb lazy_unzip 100`
+    /// (see the README there).
+    fn fixture(name: &str) -> PathBuf {
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/data/attribution")
+            .join(name)
+    }
+
+    fn profile(censuses: &str, window: (u64, u64)) -> Profile {
+        let prof = std::fs::read_to_string(fixture("lazy_unzip-hc.prof")).expect("fixture");
+        let timeline = crate::source::ghc::read_profile(&fixture(censuses), &ReadOptions::default())
+            .expect("fixture reads");
+        Profile {
+            timeline,
+            prof: read_prof(&prof).expect("fixture .prof reads"),
+            window,
+        }
+    }
+
+    /// The committed profiles, read and ranked, against the tables a failure would show.
+    fn check(built: &str, expect: &str) {
+        let found = analyse(&Analysis {
+            closures: Some(":-".into()),
+            retained: profile("lazy_unzip-hr.hp", (0, 19)),
+            built: profile(built, (0, 19)),
+            heap: None,
+            own_files: vec!["haskell/RegisterWb.hs".into(), "haskell/Membound.hs".into()],
+        })
+        .expect("the fixture's growth is found");
+        let exact = |v: Vec<i64>| format!("{v:?}");
+        let got = format!(
+            "{}exact bytes: retainers {}, built by {}\n",
+            found.tables(Detail::Failure),
+            exact(found.retainers.iter().map(|r| r.bytes).collect()),
+            exact(found.built_by.iter().map(|r| r.bytes).collect()),
+        );
+        assert_eq!(got, expect, "\n--- got ---\n{got}");
+    }
+
+    const TABLES: &str = include_str!("../../tests/data/attribution/lazy_unzip.tables");
+
+    #[test]
+    fn retainer_and_cost_centre_growth_of_a_profiled_run() {
+        check("lazy_unzip-hc.hp", TABLES);
+    }
+
+    #[test]
+    fn the_eventlog_of_the_run_gives_the_same_builders() {
+        check("lazy_unzip-hc.eventlog", TABLES);
+    }
 
     #[test]
     fn constructors_of_labels() {
