@@ -299,11 +299,14 @@ impl Found {
             .closures
             .as_deref()
             .map_or("the heap".to_owned(), |c| format!("`{c}` closures"));
+        let window = if self.from_census == self.to_census {
+            format!("up to census {}", self.to_census)
+        } else {
+            format!("censuses {}..{}", self.from_census, self.to_census)
+        };
         let _ = writeln!(
             s,
-            "  attribution (profiled rerun, censuses {}..{}, {}, took {:.1} s):",
-            self.from_census,
-            self.to_census,
+            "  attribution (profiled rerun, {window}, {}, took {:.1} s):",
             what,
             self.millis as f64 / 1000.0
         );
