@@ -255,34 +255,39 @@ impl Found {
         out
     }
 
-    /// The one line a report shows: `retained by singleMasterInterconnectC (+28.0 KiB), …`.
+    /// The one line a report shows: `retained by `system` (+28.2 KiB), …; the heap's growth by
+    /// …; built in `registerWb``.
     pub fn short(&self) -> String {
-        let mut parts = Vec::new();
-        for r in self.retainers.iter().chain(&self.heap_retainers) {
-            if r.bytes <= 0 {
-                continue;
-            }
-            let own = r.own_functions();
-            if let Some(f) = own.first() {
-                if !parts.iter().any(|(p, _): &(String, i64)| p == f) {
-                    parts.push(((*f).to_owned(), r.bytes));
+        let named = |rows: &[RetainerGrowth]| {
+            let mut parts: Vec<(String, i64)> = Vec::new();
+            for r in rows.iter().take(SHOWN).filter(|r| r.bytes > 0) {
+                if let Some(f) = r.own_functions().first() {
+                    if !parts.iter().any(|(p, _)| p == f) {
+                        parts.push(((*f).to_owned(), r.bytes));
+                    }
                 }
             }
-            if parts.len() == 3 {
-                break;
-            }
-        }
-        let built = self.building_functions(SHOWN);
-        let mut s = if parts.is_empty() {
-            "retained by library code only".to_owned()
-        } else {
-            let list: Vec<String> = parts
+            parts.truncate(3);
+            parts
+        };
+        let list = |parts: &[(String, i64)]| {
+            parts
                 .iter()
                 .map(|(f, b)| format!("`{f}` (+{})", fmt_bytes(*b as f64)))
-                .collect();
-            format!("retained by {}", list.join(", "))
+                .collect::<Vec<_>>()
+                .join(", ")
         };
-        if let Some(b) = built.first() {
+        let first = named(&self.retainers);
+        let mut s = if first.is_empty() {
+            "retained by library code only".to_owned()
+        } else {
+            format!("retained by {}", list(&first))
+        };
+        let heap = named(&self.heap_retainers);
+        if !heap.is_empty() {
+            let _ = write!(s, "; the heap's growth by {}", list(&heap));
+        }
+        if let Some(b) = self.building_functions(SHOWN).first() {
             let _ = write!(s, "; built in `{b}`");
         }
         s
