@@ -1407,13 +1407,13 @@ impl Cx<'_> {
             .or(r.expect_retainer.as_ref());
         let Some(e) = &r.expect else {
             if let Some(s) = culprit {
-                return Err(self.err(s.span(), "`expect_type` and `expect_site` need `expect = \"violated\"` (hint: add it, or remove them)".into()));
+                return Err(self.err(s.span(), "`expect_type`, `expect_site` and `expect_retainer` need `expect = \"violated\"` (hint: add it, or remove them)".into()));
             }
             return Ok(Expectation::Holds);
         };
         match e.get_ref().as_str() {
             "holds" => match culprit {
-                Some(s) => Err(self.err(s.span(), "`expect_type` and `expect_site` name the culprit of a violation, but `expect = \"holds\"` (hint: `expect = \"violated\"`, or remove them)".into())),
+                Some(s) => Err(self.err(s.span(), "`expect_type`, `expect_site` and `expect_retainer` name the culprit of a violation, but `expect = \"holds\"` (hint: `expect = \"violated\"`, or remove them)".into())),
                 None => Ok(Expectation::Holds),
             },
             "violated" => Ok(Expectation::Violated {
@@ -1687,6 +1687,61 @@ max_count = 5_000
         assert!(!glob_match("a*b*c", "abca"));
     }
 
+    #[test]
+    fn attribution_keys_belong_to_external_programs_and_leave_the_fingerprint_alone() {
+        let cmd = |s: &Scenario| match &s.run {
+            Run::Command(c) => c.diagnose,
+            Run::Simulator(_) => panic!("a command scenario"),
+        };
+        let on = parse(Path::new("t.toml"), CMD).expect("valid");
+        assert!(cmd(&on), "attribution is on by default");
+        let off_text = CMD.replace(
+            "command = [\"prog\"]",
+            "command = [\"prog\"]\ndiagnose = false",
+        );
+        let off = parse(Path::new("t.toml"), &off_text).expect("valid");
+        assert!(!cmd(&off));
+        assert_eq!(
+            on.fingerprint, off.fingerprint,
+            "diagnose changes no figure"
+        );
+        let retainer = CMD.replace(
+            "max = \"1 MiB\"",
+            "max = \"1 MiB\"\nexpect = \"violated\"\nexpect_retainer = \"master\"",
+        );
+        let violated = CMD.replace("max = \"1 MiB\"", "max = \"1 MiB\"\nexpect = \"violated\"");
+        assert_eq!(
+            parse(Path::new("t.toml"), &retainer)
+                .expect("valid")
+                .fingerprint,
+            parse(Path::new("t.toml"), &violated)
+                .expect("valid")
+                .fingerprint,
+            "expect_retainer changes no figure"
+        );
+        check_err(
+            &OK.replace(
+                "sample_every = 1_000",
+                "sample_every = 1_000\ndiagnose = false",
+            ),
+            "t.toml:7:12: `diagnose` applies to external commands, not to `simulator` runs",
+        );
+        check_err(
+            &OK.replace(
+                "max_count = 5_000",
+                "max_count = 5_000\nexpect = \"violated\"\nexpect_retainer = \"f\"",
+            ),
+            "invariant `cells bounded`: `expect_retainer` names a function of a GHC program",
+        );
+        check_err(
+            &CMD.replace(
+                "max = \"1 MiB\"",
+                "max = \"1 MiB\"\nexpect_retainer = \"f\"",
+            ),
+            "need `expect = \"violated\"`",
+        );
+    }
+
     /// An external program's scenario, for checks of `[run]` keys of commands.
     const CMD: &str = r#"
 description = "d"
@@ -1737,7 +1792,7 @@ max = "1 MiB"
         );
         check_err(
             &OK.replace("max_count = 5_000", "max_count = 5_000\nexpect = \"holds\"\nexpect_site = \"x\""),
-            "t.toml:17:15: `expect_type` and `expect_site` name the culprit of a violation, but `expect = \"holds\"`",
+            "t.toml:17:15: `expect_type`, `expect_site` and `expect_retainer` name the culprit of a violation, but `expect = \"holds\"`",
         );
         check_err(
             &OK.replace("name = \"cells bounded\"", "name = \" \""),
