@@ -143,3 +143,53 @@ fn missing_profiling_libraries_are_reported_not_fatal() {
         "{text}"
     );
 }
+
+/// `retained_by` on the leak: the list cells are retained by the `IORef` that `main` made.
+fn retained(glob: &str, expect: &str) -> String {
+    format!(
+        r#"description = "a list remembered in an IORef, by retainer"
+[build]
+command = ["ghc", "-O1", "-rtsopts", "-outputdir", "{{outdir}}", "-o", "{{out}}", "haskell/Leak.hs"]
+inputs = ["haskell/Leak.hs"]
+[run]
+command = ["{{build}}", "200000"]
+profile = "ghc-hp"
+diagnose = false
+closure_sizes = {{ "ghc-prim:GHC.Types.:" = 24 }}
+[[invariant]]
+name = "no cells retained by {glob}"
+type = "ghc-prim:GHC.Types.:"
+retained_by = "{glob}"
+absent = true
+{expect}
+[budget]
+timeout = "120s"
+"#
+    )
+}
+
+#[test]
+fn retained_by_is_checked_on_a_retainer_profile() {
+    if !have_ghc() {
+        return;
+    }
+    let (_, text, outcome) = check("by_main", &retained("main", "expect = \"violated\""));
+    assert_eq!(outcome["outcome"], "violated", "{text}\n{outcome:#}");
+    assert!(
+        outcome["predicate"]
+            .as_str()
+            .is_some_and(|p| p.contains("no live `ghc-prim:GHC.Types.:`")),
+        "{outcome:#}"
+    );
+    // A glob that matches no retainer is not a pass, and says what was seen.
+    let (code, text, outcome) = check("by_nothing", &retained("nosuch*", ""));
+    assert_eq!(code, Some(1), "{text}");
+    assert_eq!(
+        outcome["reason"]["why"], "no_matching_retainer",
+        "{outcome:#}"
+    );
+    assert!(
+        text.contains("`retained_by = \"nosuch*\"` matches no retainer of the retainer profile (hint: retainers seen, nearest first:"),
+        "{text}"
+    );
+}

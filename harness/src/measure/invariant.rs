@@ -83,6 +83,18 @@ pub enum Unevaluable {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stopped_at: Option<u64>,
     },
+    /// A `retained_by` glob matched no retainer of the retainer profile: most likely a typo.
+    NoMatchingRetainer {
+        /// The glob.
+        glob: String,
+        /// Retainers the profile did have, nearest to the glob first (at most a few).
+        seen: Vec<String>,
+    },
+    /// A `retained_by` invariant had no retainer profile to be checked on.
+    NoRetainerProfile {
+        /// Why (the attribution's reason: no profiling libraries, build failed, …).
+        reason: String,
+    },
     /// The type glob matched no label seen anywhere in the run: most likely a typo, and a
     /// count of nothing would pass on any leak.
     NoMatchingType {
@@ -117,6 +129,20 @@ impl fmt::Display for Unevaluable {
                     XUnit::Cycles => write!(f, " (hint: sample more often with a smaller `sample_every` in `[run]`, or widen the window)"),
                     XUnit::Census => write!(f, " (hint: a census comes at every major GC: run the program longer, or widen the window so it holds at least {needed} censuses)"),
                 }
+            }
+            Unevaluable::NoMatchingRetainer { glob, seen } => {
+                let list: Vec<String> = seen.iter().map(|l| format!("`{l}`")).collect();
+                write!(
+                    f,
+                    "`retained_by = \"{glob}\"` matches no retainer of the retainer profile (hint: retainers seen, nearest first: {})",
+                    if list.is_empty() { "none".to_owned() } else { list.join(", ") }
+                )
+            }
+            Unevaluable::NoRetainerProfile { reason } => {
+                write!(
+                    f,
+                    "it needs a retainer profile, and none could be made: {reason}"
+                )
             }
             Unevaluable::NoMatchingType { glob, seen } => {
                 write!(f, "type `{glob}` matches no label seen in the run")?;

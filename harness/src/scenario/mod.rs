@@ -243,6 +243,10 @@ pub struct Invariant {
     pub predicate: Predicate,
     /// Whether the scenario exists to show it violated.
     pub expect: Expectation,
+    /// `retained_by = "GLOB"`: the type predicate counts only the closures whose retainer set
+    /// has a cost centre matching the glob, checked on a retainer profile of a profiled rerun
+    /// (GHC programs only; see `docs/attribution.md`).
+    pub retained_by: Option<String>,
 }
 
 impl Endpoint {
@@ -619,6 +623,7 @@ struct RawInvariant {
     expect_type: Option<Spanned<String>>,
     expect_site: Option<Spanned<String>>,
     expect_retainer: Option<Spanned<String>>,
+    retained_by: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -1183,11 +1188,34 @@ impl Cx<'_> {
             self.check_growth_sampling(&name, g, &during, phases, s)?;
         }
         let expect = self.expectation(r)?;
+        let retained_by = match &r.retained_by {
+            None => None,
+            Some(g) => {
+                let glob = g.get_ref().trim();
+                if matches!(run, Run::Simulator(_)) {
+                    return Err(self.err(g.span(), format!("invariant `{name}`: `retained_by` is checked on a GHC retainer profile; simulator runs have none (hint: remove it)")));
+                }
+                if glob.is_empty() {
+                    return Err(self.err(g.span(), format!("invariant `{name}`: `retained_by` is empty (hint: a glob over cost-centre names, e.g. \"*singleMasterInterconnect*\")")));
+                }
+                let exact_type = match &predicate {
+                    Predicate::TypeAbsent(t)
+                    | Predicate::TypeCount { glob: t, .. }
+                    | Predicate::TypeGrowth { glob: t, .. } => !t.contains('*'),
+                    _ => false,
+                };
+                if !exact_type {
+                    return Err(self.err(g.span(), format!("invariant `{name}`: `retained_by` needs `type` to name one constructor exactly, e.g. \"clash-prelude:Clash.Signal.Internal.:-\" (the retainer profile is restricted to it with `-hd`)")));
+                }
+                Some(glob.to_owned())
+            }
+        };
         Ok(Invariant {
             name,
             during,
             predicate,
             expect,
+            retained_by,
         })
     }
 
@@ -1739,6 +1767,40 @@ max_count = 5_000
                 "max = \"1 MiB\"\nexpect_retainer = \"f\"",
             ),
             "need `expect = \"violated\"`",
+        );
+    }
+
+    #[test]
+    fn retained_by_needs_a_ghc_program_and_one_exact_constructor() {
+        check_err(
+            &OK.replace("max_count = 5_000", "max_count = 5_000\nretained_by = \"*f*\""),
+            "invariant `cells bounded`: `retained_by` is checked on a GHC retainer profile; simulator runs have none",
+        );
+        let ghc = |ty: &str, by: &str| {
+            CMD.replace(
+                "metric = \"heap\"\nmax = \"1 MiB\"",
+                &format!("type = \"{ty}\"\nabsent = true\nretained_by = \"{by}\""),
+            )
+        };
+        check_err(
+            &ghc("clash-prelude:*", "*f*"),
+            "`retained_by` needs `type` to name one constructor exactly",
+        );
+        check_err(
+            &ghc("clash-prelude:Clash.Signal.Internal.:-", " "),
+            "`retained_by` is empty",
+        );
+        let s = parse(
+            Path::new("t.toml"),
+            &ghc(
+                "clash-prelude:Clash.Signal.Internal.:-",
+                "*singleMasterInterconnect*",
+            ),
+        )
+        .expect("valid");
+        assert_eq!(
+            s.invariants[0].retained_by.as_deref(),
+            Some("*singleMasterInterconnect*")
         );
     }
 

@@ -64,6 +64,11 @@ pub(crate) fn run_command(
         .stdin(Stdio::null())
         .stdout(Stdio::null());
     let (mut sup, _child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Launcher)?;
+    // `retained_by` invariants are checked on a retainer profile afterwards, not on these
+    // censuses (which do not know retainers).
+    let plain = without_retained_by(scenario);
+    let scenario_all = scenario;
+    let scenario = &plain;
     let mut live = Live::new(scenario, c, &run_dir);
     let stop = live.follow(&mut sup, on_violation, on_event);
     let exit = sup.wait();
@@ -101,7 +106,21 @@ pub(crate) fn run_command(
     if c.diagnose && matches!(c.profile, ProfileKind::GhcEventlog | ProfileKind::GhcHp) {
         attribute_first_violation(scenario, c, cfg, &mut out, on_event);
     }
+    for inv in scenario_all
+        .invariants
+        .iter()
+        .filter(|i| i.retained_by.is_some())
+    {
+        let o = super::diagnose::retained_by(scenario_all, c, cfg, inv, out.stopped_at, on_event);
+        out.outcomes.push((inv.name.clone(), o));
+    }
     Ok(out)
+}
+
+fn without_retained_by(scenario: &Scenario) -> Scenario {
+    let mut s = scenario.clone();
+    s.invariants.retain(|i| i.retained_by.is_none());
+    s
 }
 
 /// Adds to the run's first violation what a profiled rerun finds retaining the growth (one

@@ -32,7 +32,7 @@ use crate::attribution::{
     Attribution, Found, Frame, Impossible, Retainer, RetainerGrowth, Stack, StackGrowth,
 };
 use crate::errors::RunError;
-use crate::measure::invariant::Violation;
+use crate::measure::invariant::{Outcome, Unevaluable, Violation};
 use crate::scenario::{Build, CommandRun, Endpoint, Predicate, Scenario, Window};
 use crate::source::ghc::hp::{read_hp, HpFollower};
 use crate::source::ghc::prof::{read_prof, ProfFile};
@@ -194,6 +194,121 @@ pub(crate) fn analyse(a: &Analysis) -> Result<Found, Impossible> {
     })
 }
 
+/// The outcome of a `retained_by` invariant: its type predicate checked, census by census, on
+/// the bytes of a `-hr -hd<C>` profile whose retainer set has a cost centre matching the glob.
+/// The rerun goes as far as the plain run did (to `stopped_at`, or to its end).
+pub(crate) fn retained_by(
+    scenario: &Scenario,
+    c: &CommandRun,
+    cfg: &RunConfig,
+    inv: &crate::scenario::Invariant,
+    stopped_at: Option<u64>,
+    on_event: &mut dyn FnMut(Event),
+) -> Outcome {
+    let unevaluable = |reason: String| Outcome::NotEvaluable {
+        reason: Unevaluable::NoRetainerProfile { reason },
+    };
+    let glob = inv.retained_by.as_deref().unwrap_or("*");
+    let ty = match &inv.predicate {
+        Predicate::TypeAbsent(g)
+        | Predicate::TypeCount { glob: g, .. }
+        | Predicate::TypeGrowth { glob: g, .. } => g.clone(),
+        _ => return unevaluable("`retained_by` needs a type predicate".into()),
+    };
+    let Some(con) = constructor(&ty) else {
+        return unevaluable(format!(
+            "`{ty}` is not a constructor a `-hd` restriction can name"
+        ));
+    };
+    let Some(build) = &c.build else {
+        return unevaluable("the scenario has no `[build]` step to profile".into());
+    };
+    let exe = match profiled_build(build)
+        .and_then(|steps| build_steps(&steps, build, cfg, on_event).map_err(build_failure))
+    {
+        Ok(exe) => exe,
+        Err(why) => return unevaluable(why.to_string()),
+    };
+    on_event(Event::Diagnosing(format!(
+        "rerunning `{}` with -hr -hd{con} for `retained_by = \"{glob}\"`",
+        scenario.name
+    )));
+    let eq = Equivalent {
+        marker: None,
+        to_offset: stopped_at.unwrap_or(u64::MAX),
+        from_offset: Some(0),
+    };
+    let p = match rerun(scenario, c, cfg, &exe, Mode::Retainers, Some(&con), &eq) {
+        Ok(p) => p,
+        Err(why) => return unevaluable(why.to_string()),
+    };
+    let mut tl = Timeline::new("ghc-hp-retainers", crate::XUnit::Census);
+    let mut seen: Vec<String> = Vec::new();
+    let mut matched = false;
+    for s in p.timeline.samples.iter().filter(|s| s.x <= p.window.1) {
+        let mut bytes = 0;
+        for (label, t) in &s.types {
+            let (_, names) = split_label(label);
+            let mut hit = false;
+            for n in names.split(',').filter(|n| !n.is_empty() && *n != "MANY") {
+                if !seen.iter().any(|x| x == n) {
+                    seen.push(n.to_owned());
+                }
+                hit |= crate::scenario::glob_match(glob, n);
+            }
+            if hit {
+                bytes += t.bytes;
+            }
+        }
+        matched |= bytes > 0;
+        let mut sample = Sample {
+            x: s.x,
+            live_bytes: bytes,
+            time_ns: s.time_ns,
+            ..Sample::default()
+        };
+        sample.types.insert(
+            ty.clone(),
+            crate::TypeSample {
+                bytes,
+                ..Default::default()
+            },
+        );
+        tl.samples.push(sample);
+    }
+    if !matched && !seen.iter().any(|n| crate::scenario::glob_match(glob, n)) {
+        let seen = crate::scenario::nearest_first(glob, seen.iter().map(String::as_str))
+            .into_iter()
+            .take(8)
+            .map(str::to_owned)
+            .collect();
+        return Outcome::NotEvaluable {
+            reason: Unevaluable::NoMatchingRetainer {
+                glob: glob.to_owned(),
+                seen,
+            },
+        };
+    }
+    tl.marks = p.marks.clone();
+    crate::source::ghc::assign_counts(
+        &mut tl,
+        &ReadOptions {
+            closure_sizes: c.closure_sizes.clone(),
+        },
+    );
+    let mut single = scenario.clone();
+    single.invariants = vec![crate::scenario::Invariant {
+        retained_by: None,
+        ..inv.clone()
+    }];
+    let single = super::live::marker_windows(&single, &tl.marks);
+    let (outcomes, _) = crate::measure::invariant::check_timeline(&single, &tl);
+    outcomes
+        .into_iter()
+        .find(|(n, _)| *n == inv.name)
+        .map_or_else(|| unevaluable("no outcome".into()), |(_, o)| o)
+}
+
 /// The profiled build's two steps, from a `ghc` build command.
 fn profiled_build(b: &Build) -> Result<Vec<Vec<String>>, Impossible> {
     let program = b.command.first().map(String::as_str).unwrap_or("");
@@ -353,6 +468,8 @@ pub(crate) struct Profile {
     pub prof: ProfFile,
     /// (from, to) census indices.
     pub window: (u64, u64),
+    /// The markers the rerun recorded, placed at the census each precedes.
+    pub marks: Vec<Mark>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -452,10 +569,19 @@ fn rerun(
     let start = watch.start(eq).unwrap_or(0);
     let to = (start + eq.to_offset).min(last);
     let from = eq.from_offset.map_or(0, |f| (start + f).min(to));
+    let marks = watch
+        .marks
+        .iter()
+        .map(|(offset, label)| Mark {
+            x: watch.censuses.partition_point(|end| end <= offset) as u64,
+            label: label.clone(),
+        })
+        .collect();
     Ok(Profile {
         timeline,
         prof,
         window: (from, to),
+        marks,
     })
 }
 
@@ -750,6 +876,7 @@ mod tests {
             timeline,
             prof: read_prof(&prof).expect("fixture .prof reads"),
             window,
+            marks: Vec::new(),
         }
     }
 
