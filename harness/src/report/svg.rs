@@ -715,38 +715,6 @@ pub(super) fn history_chart(metric: &str, points: &[(Option<&str>, Option<f64>)]
     s
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn byte_axes_use_nice_steps_in_one_unit() {
-        let a = ByteAxis::new(4.3 * 1024.0 * 1024.0);
-        let labels: Vec<String> = a.ticks().into_iter().map(|(_, l)| l).collect();
-        assert_eq!(
-            labels,
-            ["0 MiB", "1 MiB", "2 MiB", "3 MiB", "4 MiB", "5 MiB"]
-        );
-        let a = ByteAxis::new(600.0 * 1024.0);
-        let labels: Vec<String> = a.ticks().into_iter().map(|(_, l)| l).collect();
-        assert_eq!(labels, ["0 KiB", "200 KiB", "400 KiB", "600 KiB"]);
-        let a = ByteAxis::new(1.2 * 1024.0 * 1024.0);
-        assert_eq!(a.ticks()[1].1, "0.25 MiB");
-    }
-
-    #[test]
-    fn x_ticks_are_round_and_inside() {
-        assert_eq!(
-            x_ticks(0.0, 200_000.0, XUnit::Cycles),
-            (0..=8).map(|i| i as f64 * 25_000.0).collect::<Vec<_>>()
-        );
-        assert_eq!(
-            x_ticks(0.0, 5.0, XUnit::Census),
-            vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
-        );
-    }
-}
-
 /// The retainer sets' retained bytes over a GHC attribution's window: one line per set, in the
 /// band colours, census index on x. `series` is (set label, (census, bytes) points).
 pub(super) fn retainer_chart(series: &[(String, Vec<(u64, u64)>)]) -> (String, Vec<Legend>) {
@@ -828,4 +796,36 @@ pub(super) fn retainer_chart(series: &[(String, Vec<(u64, u64)>)]) -> (String, V
     }
     s.push_str("</svg>");
     (s, legend)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn byte_axes_use_nice_steps_in_one_unit() {
+        let a = ByteAxis::new(4.3 * 1024.0 * 1024.0);
+        let labels: Vec<String> = a.ticks().into_iter().map(|(_, l)| l).collect();
+        assert_eq!(
+            labels,
+            ["0 MiB", "1 MiB", "2 MiB", "3 MiB", "4 MiB", "5 MiB"]
+        );
+        let a = ByteAxis::new(600.0 * 1024.0);
+        let labels: Vec<String> = a.ticks().into_iter().map(|(_, l)| l).collect();
+        assert_eq!(labels, ["0 KiB", "200 KiB", "400 KiB", "600 KiB"]);
+        let a = ByteAxis::new(1.2 * 1024.0 * 1024.0);
+        assert_eq!(a.ticks()[1].1, "0.25 MiB");
+    }
+
+    #[test]
+    fn x_ticks_are_round_and_inside() {
+        assert_eq!(
+            x_ticks(0.0, 200_000.0, XUnit::Cycles),
+            (0..=8).map(|i| i as f64 * 25_000.0).collect::<Vec<_>>()
+        );
+        assert_eq!(
+            x_ticks(0.0, 5.0, XUnit::Census),
+            vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+        );
+    }
 }
