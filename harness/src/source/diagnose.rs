@@ -516,7 +516,7 @@ fn rerun(
     let (mut sup, _child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Launcher)
         .map_err(|e| failed(e.to_string()))?;
     let mut watch = Watch::new(&run_dir);
-    let stopped = loop {
+    loop {
         let exited = sup.has_exited();
         watch.poll();
         if let Some(target) = watch.target(eq) {
@@ -527,20 +527,19 @@ fn rerun(
                     std::thread::sleep(Duration::from_millis(10));
                 }
                 sup.kill();
-                break true;
+                break;
             }
         }
         if exited {
-            break false;
+            break;
         }
         std::thread::sleep(super::live::LIVE_POLL);
-    };
+    }
     let exit = sup.wait();
     if let Some(k) = &exit.killed {
         // The budget or the timeout, not our stop.
         return Err(failed(format!("{k}{}", tail(&exit.stderr))));
     }
-    let _ = stopped;
     let hp = find(&run_dir, "hp").ok_or_else(|| {
         failed(format!(
             "no .hp file in {}{}",
@@ -567,8 +566,8 @@ fn rerun(
         .checked_sub(1)
         .ok_or_else(|| failed(format!("{} holds no census", hp.display())))? as u64;
     let start = watch.start(eq).unwrap_or(0);
-    let to = (start + eq.to_offset).min(last);
-    let from = eq.from_offset.map_or(0, |f| (start + f).min(to));
+    let to = start.saturating_add(eq.to_offset).min(last);
+    let from = eq.from_offset.map_or(0, |f| start.saturating_add(f).min(to));
     let marks = watch
         .marks
         .iter()
@@ -688,7 +687,7 @@ impl Watch {
     }
 
     fn target(&self, eq: &Equivalent) -> Option<u64> {
-        self.start(eq).map(|s| s + eq.to_offset)
+        self.start(eq).map(|s| s.saturating_add(eq.to_offset))
     }
 }
 
