@@ -46,6 +46,7 @@ pub mod source;
 pub mod store;
 pub mod timeline;
 // Shared by every stage.
+pub mod attribution;
 pub mod errors;
 pub mod units;
 

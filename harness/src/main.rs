@@ -81,6 +81,15 @@ enum Cmd {
         /// Scenario files (default: every scenario).
         files: Vec<PathBuf>,
     },
+    /// Run GHC scenarios and attribute their violations: rebuild with profiling, rerun to the
+    /// violating census, print what retains the growth and where it was built (every row).
+    Diagnose {
+        /// A scenario's name (only it), a glob, or text names contain.
+        filter: String,
+        /// Match the filter against whole names.
+        #[arg(long)]
+        exact: bool,
+    },
     /// Summarise a profile a program already wrote: eventlog, `.hp` or `+RTS -t` stats.
     Profile {
         /// The profile file.
@@ -220,6 +229,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             },
         ),
         Cmd::Check { files } => cmd_check(&cfg, &files),
+        Cmd::Diagnose { filter, exact } => cmd_diagnose(&cfg, &filter, how(exact)),
         Cmd::Profile {
             file,
             json,
@@ -455,6 +465,58 @@ fn cmd_bless(cfg: &Config, filter: Option<&str>, how: Match, mode: BlessMode) ->
     } else {
         ExitCode::from(1)
     })
+}
+
+/// `membound diagnose`: the scenario's run with attribution on, its violations' tables in
+/// full. No baseline is read or written: this explains, it does not judge.
+fn cmd_diagnose(cfg: &Config, filter: &str, how: Match) -> Result<ExitCode> {
+    let mut code = 0;
+    for mut s in load(cfg, Some(filter), how)? {
+        let membound::scenario::Run::Command(c) = &mut s.run else {
+            println!("scenario {}: a simulator scenario; its failures already name types, sites and holders", s.name);
+            continue;
+        };
+        c.diagnose = true;
+        if let Err(missing) = membound::source::check_requirements(&s) {
+            println!("scenario {}: not run, {missing}", s.name);
+            code = 1;
+            continue;
+        }
+        let out = match membound::source::run(&s, &cfg.run, &mut |e: Event| match &e {
+            Event::Building(what) | Event::Diagnosing(what) => {
+                eprintln!("scenario {}: {what}", s.name)
+            }
+            other => show_event(&s.name, other),
+        }) {
+            Ok(out) => out,
+            Err(e) => {
+                println!("scenario {}: the run failed: {e}", s.name);
+                code = 1;
+                continue;
+            }
+        };
+        let mut any = false;
+        for (_, o) in &out.outcomes {
+            let membound::measure::invariant::Outcome::Violated(v) = o else {
+                continue;
+            };
+            any = true;
+            let mut v = v.clone();
+            let attribution = v.attribution.take();
+            println!("scenario {}:\n{}", s.name, v.explain(s.x_unit()));
+            match attribution {
+                Some(a) => println!("{}", a.explain(membound::attribution::Detail::Full)),
+                None => println!("  not attributed (only a run's first violation is)"),
+            }
+        }
+        if !any {
+            println!(
+                "scenario {}: no invariant was violated, nothing to attribute",
+                s.name
+            );
+        }
+    }
+    Ok(ExitCode::from(code))
 }
 
 fn cmd_check(cfg: &Config, files: &[PathBuf]) -> Result<ExitCode> {

@@ -181,7 +181,7 @@ fn accepted_bad_input_is_rejected_with_file_line_column_and_a_fix() {
         (
             "holds",
             register_wb("none", 10_000, 1_000, "[[invariant]]\nname = \"x\"\nmetric = \"live_bytes\"\nmax = 1\nexpect = \"holds\"\nexpect_type = \"A\"\n"),
-            "holds.toml:12:15: `expect_type` and `expect_site` name the culprit of a violation, but `expect = \"holds\"`",
+            "holds.toml:12:15: `expect_type`, `expect_site` and `expect_retainer` name the culprit of a violation, but `expect = \"holds\"`",
         ),
         (
             "noname",

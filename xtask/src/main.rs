@@ -26,6 +26,8 @@ tasks:
   profile FILE [--json] [--scenario FILE]
                       summarise an eventlog, .hp or +RTS -t file a program wrote
   check [FILE...]     validate scenario files without running them
+  diagnose FILTER     run GHC scenarios and attribute their violations with a profiled
+                      rerun: every retainer set and cost-centre stack that grew
 
 FILTER: a scenario's name selects only it; a glob (register_wb_*) selects whole names;
 other text selects the names that contain it. `cargo xtask <task> --help` shows its options.";
@@ -51,7 +53,7 @@ fn real_main() -> Result<ExitCode> {
     }
     if !matches!(
         sub.as_str(),
-        "run" | "bless" | "report" | "history" | "profile" | "check"
+        "run" | "bless" | "report" | "history" | "profile" | "check" | "diagnose"
     ) {
         bail!("unknown task `{sub}`\n{USAGE}");
     }

@@ -148,6 +148,18 @@ pub enum Unevaluable {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         stopped_at: Option<u64>,
     },
+    /// A `retained_by` glob matched no retainer of the retainer profile: most likely a typo.
+    NoMatchingRetainer {
+        /// The glob.
+        glob: String,
+        /// Retainers the profile did have, nearest to the glob first (at most a few).
+        seen: Vec<String>,
+    },
+    /// A `retained_by` invariant had no retainer profile to be checked on.
+    NoRetainerProfile {
+        /// Why (the attribution's reason: no profiling libraries, build failed, …).
+        reason: String,
+    },
     /// The type glob matched no label seen anywhere in the run: most likely a typo, and a
     /// count of nothing would pass on any leak.
     NoMatchingType {
@@ -184,6 +196,20 @@ impl fmt::Display for Unevaluable {
                     XUnit::Millis => write!(f, " (hint: sample more often with a smaller `sample_interval` in `[run]`, run the program longer, or widen the window)"),
                     XUnit::Snapshot => write!(f, " (hint: massif keeps at most 100 snapshots spread over the run: run the program longer, or widen the window so it holds at least {needed} snapshots)"),
                 }
+            }
+            Unevaluable::NoMatchingRetainer { glob, seen } => {
+                let list: Vec<String> = seen.iter().map(|l| format!("`{l}`")).collect();
+                write!(
+                    f,
+                    "`retained_by = \"{glob}\"` matches no retainer of the retainer profile (hint: retainers seen, nearest first: {})",
+                    if list.is_empty() { "none".to_owned() } else { list.join(", ") }
+                )
+            }
+            Unevaluable::NoRetainerProfile { reason } => {
+                write!(
+                    f,
+                    "it needs a retainer profile, and none could be made: {reason}"
+                )
             }
             Unevaluable::NoMatchingType { glob, seen } => {
                 write!(f, "type `{glob}` matches no label seen in the run")?;
@@ -229,6 +255,11 @@ pub struct Violation {
     /// to look for the retainer.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub long_lived: Vec<LongLived>,
+    /// For a GHC program: what retains the growth and where it was built, from a profiled
+    /// rerun (`source/diagnose.rs`), or why that was not possible. Added by the source after
+    /// the check; `None` when not attempted (simulator runs, `diagnose = false`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attribution: Option<Box<crate::attribution::Attribution>>,
 }
 
 /// Live objects of one type and site, all born before growth was measured from.
@@ -337,17 +368,36 @@ impl Violation {
                 fmt_int(l.site.oldest_birth as i128)
             );
         }
+        if let Some(a) = &self.attribution {
+            s.push_str(&a.explain(crate::attribution::Detail::Failure));
+        }
         s
     }
 
     /// Whether the violation matches an expected culprit: the top growing type matches the
     /// glob, and the site appears in the explanation, as a creation site of that type or as a
     /// long-lived object that may hold them.
+    ///
+    /// With an attribution (a GHC program), the site is a function of the program that the
+    /// attribution names as building the growing closures, and `culprit_retainer` one it names
+    /// as retaining them; an attribution that was not possible names neither.
     pub fn names_culprit(
         &self,
         culprit_type: Option<&str>,
         culprit_site: Option<&str>,
+        culprit_retainer: Option<&str>,
     ) -> Result<(), String> {
+        if let Some(a) = &self.attribution {
+            let unattributed = Violation {
+                attribution: None,
+                ..self.clone()
+            };
+            unattributed.names_culprit(culprit_type, None, None)?;
+            return attributed(a, culprit_site, culprit_retainer);
+        }
+        if let Some(r) = culprit_retainer {
+            return Err(format!("`expect_retainer = \"{r}\"` needs an attribution, and this violation has none (hint: it is made for GHC programs with `diagnose` on)"));
+        }
         let Some(top) = self.top_growth.first() else {
             return if culprit_type.is_none() && culprit_site.is_none() {
                 Ok(())
@@ -377,6 +427,55 @@ impl Violation {
         }
         Ok(())
     }
+}
+
+/// Whether an attribution names the expected builder and retainer functions among the rows a
+/// failure shows.
+fn attributed(
+    a: &crate::attribution::Attribution,
+    site: Option<&str>,
+    retainer: Option<&str>,
+) -> Result<(), String> {
+    use crate::attribution::{Attribution, SHOWN};
+    if site.is_none() && retainer.is_none() {
+        return Ok(());
+    }
+    let f = match a {
+        Attribution::Found(f) => f,
+        Attribution::Impossible { why } => {
+            return Err(format!("attribution was not possible: {why}"));
+        }
+    };
+    let list = |names: &[&str]| {
+        if names.is_empty() {
+            "none of the program's own functions".to_owned()
+        } else {
+            names
+                .iter()
+                .map(|n| format!("`{n}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        }
+    };
+    if let Some(site) = site {
+        let built = f.building_functions(SHOWN);
+        if !built.contains(&site) {
+            return Err(format!(
+                "the growing closures were not built in `{site}` (built in: {})",
+                list(&built)
+            ));
+        }
+    }
+    if let Some(r) = retainer {
+        let retaining = f.retaining_functions(SHOWN);
+        if !retaining.contains(&r) {
+            return Err(format!(
+                "the growth is not retained by `{r}` (retained by: {})",
+                list(&retaining)
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Checks a scenario's invariants sample by sample.
@@ -659,8 +758,8 @@ pub fn judge(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec<(String
                 "invariant `{}` was never checked: {reason}",
                 inv.name
             )),
-            (Expectation::Violated { culprit_type, culprit_site }, Outcome::Violated(v)) => v
-                .names_culprit(culprit_type.as_deref(), culprit_site.as_deref())
+            (Expectation::Violated { culprit_type, culprit_site, culprit_retainer }, Outcome::Violated(v)) => v
+                .names_culprit(culprit_type.as_deref(), culprit_site.as_deref(), culprit_retainer.as_deref())
                 .err()
                 .map(|e| format!("invariant `{}` was violated as expected, but the report does not name the culprit: {e}\n{}", inv.name, v.explain(unit))),
             (Expectation::Violated { .. }, Outcome::Held { samples }) => Some(format!(
@@ -803,6 +902,7 @@ fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> 
         value,
         top_growth: top_growth(first, sample),
         long_lived: long_lived(first, sample),
+        attribution: None,
     })
 }
 

@@ -478,6 +478,18 @@ fn invariants(s: &mut String, v: &View) {
                 "<pre class=\"violation\">{}</pre>",
                 esc(viol.explain(v.unit()).trim_end())
             );
+            if let Some(crate::attribution::Attribution::Found(f)) = viol.attribution.as_deref() {
+                if !f.series.is_empty() {
+                    let (svg, legend) = super::svg::retainer_chart(&f.series);
+                    figure(
+                        s,
+                        &format!("What retains the growth of {}: {}", i.name, f.short()),
+                        &svg,
+                        &legend,
+                        None,
+                    );
+                }
+            }
         }
     }
 }

@@ -705,6 +705,9 @@ fn invariant_line(unit: XUnit, i: &crate::pipeline::InvariantResult) -> (bool, S
                     crate::units::fmt_bytes(g.bytes_delta as f64)
                 ));
             }
+            if let Some(a) = &v.attribution {
+                s.push_str(&format!("; {}", a.short()));
+            }
             (i.expected_violation, s)
         }
         // Never evaluated is never as declared: no sample, no verdict (not a green check).

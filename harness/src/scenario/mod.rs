@@ -96,6 +96,9 @@ pub struct CommandRun {
     pub rts: Vec<String>,
     /// What to do with the program at the first violating census (`on_violation`).
     pub on_violation: OnViolation,
+    /// Whether a violation is attributed with a profiled rerun (`diagnose`, default true;
+    /// see `docs/attribution.md`).
+    pub diagnose: bool,
     /// Time between two samples of the resident set (`sample_interval`, `profile = "rss"`
     /// only): [`CommandRun::DEFAULT_SAMPLE_INTERVAL`] unless set.
     pub sample_interval: Duration,
@@ -175,6 +178,16 @@ impl ProfileKind {
             "rss" => Some(ProfileKind::Rss),
             "massif" => Some(ProfileKind::Massif),
             _ => None,
+        }
+    }
+
+    /// Its name in scenario files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ProfileKind::GhcEventlog => "ghc-eventlog",
+            ProfileKind::GhcHp => "ghc-hp",
+            ProfileKind::Rss => "rss",
+            ProfileKind::Massif => "massif",
         }
     }
 
@@ -290,6 +303,10 @@ pub struct Invariant {
     pub predicate: Predicate,
     /// Whether the scenario exists to show it violated.
     pub expect: Expectation,
+    /// `retained_by = "GLOB"`: the type predicate counts only the closures whose retainer set
+    /// has a cost centre matching the glob, checked on a retainer profile of a profiled rerun
+    /// (GHC programs only; see `docs/attribution.md`).
+    pub retained_by: Option<String>,
 }
 
 impl Endpoint {
@@ -380,8 +397,12 @@ pub enum Expectation {
     Violated {
         /// A glob that the top growing type must match.
         culprit_type: Option<String>,
-        /// The creation site that must appear for that type.
+        /// The creation site that must appear for that type. For a GHC program: a function of
+        /// the program named as building the growing closures by the attribution.
         culprit_site: Option<String>,
+        /// A function of a GHC program that the attribution must name as retaining the growth
+        /// (`expect_retainer`).
+        culprit_retainer: Option<String>,
     },
 }
 
@@ -575,7 +596,19 @@ fn fingerprint(text: &str) -> String {
         Err(_) => return String::new(),
     };
     let mut relevant = serde_json::Map::new();
-    if let toml::Value::Table(t) = value {
+    if let toml::Value::Table(mut t) = value {
+        // Keys that change what is reported about a violation, never what is measured: a
+        // baseline blessed before them is not stale.
+        if let Some(toml::Value::Table(run)) = t.get_mut("run") {
+            run.remove("diagnose");
+        }
+        if let Some(toml::Value::Array(invs)) = t.get_mut("invariant") {
+            for inv in invs {
+                if let toml::Value::Table(inv) = inv {
+                    inv.remove("expect_retainer");
+                }
+            }
+        }
         for key in ["run", "build", "phases", "invariant"] {
             if let Some(v) = t.get(key) {
                 // serde_json's map is sorted (no preserve_order feature), so this is canonical.
@@ -629,6 +662,7 @@ struct RawRun {
     #[serde(default)]
     rts: Vec<Spanned<String>>,
     on_violation: Option<Spanned<String>>,
+    diagnose: Option<Spanned<bool>>,
     sample_interval: Option<Spanned<String>>,
 }
 
@@ -676,6 +710,8 @@ struct RawInvariant {
     expect: Option<Spanned<String>>,
     expect_type: Option<Spanned<String>>,
     expect_site: Option<Spanned<String>>,
+    expect_retainer: Option<Spanned<String>>,
+    retained_by: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -844,6 +880,7 @@ impl Cx<'_> {
             (raw.build.as_ref().map(|s| s.span()), "build"),
             (r.rts.first().map(|s| s.span()), "rts"),
             (r.on_violation.as_ref().map(|s| s.span()), "on_violation"),
+            (r.diagnose.as_ref().map(|s| s.span()), "diagnose"),
             (
                 r.sample_interval.as_ref().map(|s| s.span()),
                 "sample_interval",
@@ -1028,6 +1065,7 @@ impl Cx<'_> {
         if !profile.is_ghc() {
             for (span, key) in [
                 (r.rts.first().map(|s| s.span()), "rts"),
+                (r.diagnose.as_ref().map(|s| s.span()), "diagnose"),
                 (
                     r.closure_sizes.values().next().map(|s| s.span()),
                     "closure_sizes",
@@ -1127,6 +1165,7 @@ impl Cx<'_> {
                     )
                 })?,
             },
+            diagnose: r.diagnose.as_ref().is_none_or(|d| *d.get_ref()),
             sample_interval,
         }))
     }
@@ -1319,6 +1358,25 @@ impl Cx<'_> {
             return Err(self.err(r.name.span(), "an invariant's `name` is empty (hint: a short phrase such as \"signal cells bounded\": it names the invariant in failures and baselines)".into()));
         }
         let during = self.window(&name, r, phases, x_unit, run)?;
+        if let (Some(e), Run::Simulator(_)) = (&r.expect_retainer, run) {
+            return Err(self.err(e.span(), format!("invariant `{name}`: `expect_retainer` names a function of a GHC program that a profiled rerun finds retaining the growth; simulator runs name their culprit with `expect_site` (hint: remove it)")));
+        }
+        // Retainers come from GHC's profiler: an rss or massif run has none, and a key that
+        // could never be met must not be accepted.
+        if let Run::Command(c) = run {
+            let retainer_key = [
+                (
+                    r.expect_retainer.as_ref().map(|s| s.span()),
+                    "expect_retainer",
+                ),
+                (r.retained_by.as_ref().map(|s| s.span()), "retained_by"),
+            ];
+            for (span, key) in retainer_key {
+                if let (Some(span), false) = (span, c.profile.is_ghc()) {
+                    return Err(self.err(span, format!("invariant `{name}`: `{key}` is found by GHC's retainer profiler, which `profile = \"{}\"` does not have (hint: name the growing allocation site with `expect_type`)", c.profile.name())));
+                }
+            }
+        }
         let growth = self.growth_bound(r, x_unit)?;
         let predicate = match (&r.type_glob, &r.metric) {
             (Some(_), Some(m)) => return Err(self.err(m.span(), format!("invariant `{name}` has both `type` and `metric` (hint: one predicate per invariant)"))),
@@ -1330,11 +1388,34 @@ impl Cx<'_> {
             self.check_growth_sampling(&name, g, &during, phases, s)?;
         }
         let expect = self.expectation(r)?;
+        let retained_by = match &r.retained_by {
+            None => None,
+            Some(g) => {
+                let glob = g.get_ref().trim();
+                if matches!(run, Run::Simulator(_)) {
+                    return Err(self.err(g.span(), format!("invariant `{name}`: `retained_by` is checked on a GHC retainer profile; simulator runs have none (hint: remove it)")));
+                }
+                if glob.is_empty() {
+                    return Err(self.err(g.span(), format!("invariant `{name}`: `retained_by` is empty (hint: a glob over cost-centre names, e.g. \"*singleMasterInterconnect*\")")));
+                }
+                let exact_type = match &predicate {
+                    Predicate::TypeAbsent(t)
+                    | Predicate::TypeCount { glob: t, .. }
+                    | Predicate::TypeGrowth { glob: t, .. } => !t.contains('*'),
+                    _ => false,
+                };
+                if !exact_type {
+                    return Err(self.err(g.span(), format!("invariant `{name}`: `retained_by` needs `type` to name one constructor exactly, e.g. \"clash-prelude:Clash.Signal.Internal.:-\" (the retainer profile is restricted to it with `-hd`)")));
+                }
+                Some(glob.to_owned())
+            }
+        };
         Ok(Invariant {
             name,
             during,
             predicate,
             expect,
+            retained_by,
         })
     }
 
@@ -1602,21 +1683,26 @@ impl Cx<'_> {
 
     /// What the scenario expects: that the invariant holds, or that it is violated by a culprit.
     fn expectation(&self, r: &RawInvariant) -> Result<Expectation, ScenarioError> {
-        let culprit = r.expect_type.as_ref().or(r.expect_site.as_ref());
+        let culprit = r
+            .expect_type
+            .as_ref()
+            .or(r.expect_site.as_ref())
+            .or(r.expect_retainer.as_ref());
         let Some(e) = &r.expect else {
             if let Some(s) = culprit {
-                return Err(self.err(s.span(), "`expect_type` and `expect_site` need `expect = \"violated\"` (hint: add it, or remove them)".into()));
+                return Err(self.err(s.span(), "`expect_type`, `expect_site` and `expect_retainer` need `expect = \"violated\"` (hint: add it, or remove them)".into()));
             }
             return Ok(Expectation::Holds);
         };
         match e.get_ref().as_str() {
             "holds" => match culprit {
-                Some(s) => Err(self.err(s.span(), "`expect_type` and `expect_site` name the culprit of a violation, but `expect = \"holds\"` (hint: `expect = \"violated\"`, or remove them)".into())),
+                Some(s) => Err(self.err(s.span(), "`expect_type`, `expect_site` and `expect_retainer` name the culprit of a violation, but `expect = \"holds\"` (hint: `expect = \"violated\"`, or remove them)".into())),
                 None => Ok(Expectation::Holds),
             },
             "violated" => Ok(Expectation::Violated {
                 culprit_type: r.expect_type.as_ref().map(|s| s.get_ref().clone()),
                 culprit_site: r.expect_site.as_ref().map(|s| s.get_ref().clone()),
+                culprit_retainer: r.expect_retainer.as_ref().map(|s| s.get_ref().clone()),
             }),
             other => Err(self.err(
                 e.span(),
@@ -1884,6 +1970,95 @@ max_count = 5_000
         assert!(!glob_match("a*b*c", "abca"));
     }
 
+    #[test]
+    fn attribution_keys_belong_to_external_programs_and_leave_the_fingerprint_alone() {
+        let cmd = |s: &Scenario| match &s.run {
+            Run::Command(c) => c.diagnose,
+            Run::Simulator(_) => panic!("a command scenario"),
+        };
+        let on = parse(Path::new("t.toml"), CMD).expect("valid");
+        assert!(cmd(&on), "attribution is on by default");
+        let off_text = CMD.replace(
+            "command = [\"prog\"]",
+            "command = [\"prog\"]\ndiagnose = false",
+        );
+        let off = parse(Path::new("t.toml"), &off_text).expect("valid");
+        assert!(!cmd(&off));
+        assert_eq!(
+            on.fingerprint, off.fingerprint,
+            "diagnose changes no figure"
+        );
+        let retainer = CMD.replace(
+            "max = \"1 MiB\"",
+            "max = \"1 MiB\"\nexpect = \"violated\"\nexpect_retainer = \"master\"",
+        );
+        let violated = CMD.replace("max = \"1 MiB\"", "max = \"1 MiB\"\nexpect = \"violated\"");
+        assert_eq!(
+            parse(Path::new("t.toml"), &retainer)
+                .expect("valid")
+                .fingerprint,
+            parse(Path::new("t.toml"), &violated)
+                .expect("valid")
+                .fingerprint,
+            "expect_retainer changes no figure"
+        );
+        check_err(
+            &OK.replace(
+                "sample_every = 1_000",
+                "sample_every = 1_000\ndiagnose = false",
+            ),
+            "t.toml:7:12: `diagnose` applies to external commands, not to `simulator` runs",
+        );
+        check_err(
+            &OK.replace(
+                "max_count = 5_000",
+                "max_count = 5_000\nexpect = \"violated\"\nexpect_retainer = \"f\"",
+            ),
+            "invariant `cells bounded`: `expect_retainer` names a function of a GHC program",
+        );
+        check_err(
+            &CMD.replace(
+                "max = \"1 MiB\"",
+                "max = \"1 MiB\"\nexpect_retainer = \"f\"",
+            ),
+            "need `expect = \"violated\"`",
+        );
+    }
+
+    #[test]
+    fn retained_by_needs_a_ghc_program_and_one_exact_constructor() {
+        check_err(
+            &OK.replace("max_count = 5_000", "max_count = 5_000\nretained_by = \"*f*\""),
+            "invariant `cells bounded`: `retained_by` is checked on a GHC retainer profile; simulator runs have none",
+        );
+        let ghc = |ty: &str, by: &str| {
+            CMD.replace(
+                "metric = \"heap\"\nmax = \"1 MiB\"",
+                &format!("type = \"{ty}\"\nabsent = true\nretained_by = \"{by}\""),
+            )
+        };
+        check_err(
+            &ghc("clash-prelude:*", "*f*"),
+            "`retained_by` needs `type` to name one constructor exactly",
+        );
+        check_err(
+            &ghc("clash-prelude:Clash.Signal.Internal.:-", " "),
+            "`retained_by` is empty",
+        );
+        let s = parse(
+            Path::new("t.toml"),
+            &ghc(
+                "clash-prelude:Clash.Signal.Internal.:-",
+                "*singleMasterInterconnect*",
+            ),
+        )
+        .expect("valid");
+        assert_eq!(
+            s.invariants[0].retained_by.as_deref(),
+            Some("*singleMasterInterconnect*")
+        );
+    }
+
     /// An external program's scenario, for checks of `[run]` keys of commands.
     const CMD: &str = r#"
 description = "d"
@@ -1934,7 +2109,7 @@ max = "1 MiB"
         );
         check_err(
             &OK.replace("max_count = 5_000", "max_count = 5_000\nexpect = \"holds\"\nexpect_site = \"x\""),
-            "t.toml:17:15: `expect_type` and `expect_site` name the culprit of a violation, but `expect = \"holds\"`",
+            "t.toml:17:15: `expect_type`, `expect_site` and `expect_retainer` name the culprit of a violation, but `expect = \"holds\"`",
         );
         check_err(
             &OK.replace("name = \"cells bounded\"", "name = \" \""),
@@ -1972,6 +2147,22 @@ max = "1 MiB"
     /// An rss run's scenario with these `[run]` keys and this invariant.
     fn rss(run: &str, invariant: &str) -> String {
         format!("description = \"d\"\n[run]\ncommand = [\"prog\"]\nprofile = \"rss\"\n{run}\n[[invariant]]\nname = \"i\"\n{invariant}\n")
+    }
+
+    #[test]
+    fn retainers_and_diagnosis_belong_to_ghc_programs() {
+        check_err(
+            &massif("type = \"f*\"\nmax_bytes = \"64 KiB\"\nretained_by = \"*g*\""),
+            "`retained_by` is found by GHC's retainer profiler, which `profile = \"massif\"` does not have",
+        );
+        check_err(
+            &massif("metric = \"heap\"\nmax = 1\nexpect = \"violated\"\nexpect_retainer = \"g\""),
+            "`expect_retainer` is found by GHC's retainer profiler",
+        );
+        check_err(
+            &massif("metric = \"heap\"\nmax = 1").replace("requires", "diagnose = false\nrequires"),
+            "`diagnose` applies to GHC programs",
+        );
     }
 
     #[test]

@@ -9,7 +9,7 @@ use super::probe::{self, LauncherReport};
 use super::supervise::{describe_status, Exit, Root, Supervised};
 use super::{Event, RunConfig, RunOutput};
 use crate::errors::RunError;
-use crate::measure::invariant::check_timeline;
+use crate::measure::invariant::{check_timeline, Outcome};
 use crate::scenario::{CommandRun, OnViolation, ProfileKind, Scenario};
 use crate::{Timeline, XUnit};
 use std::collections::BTreeMap;
@@ -68,6 +68,11 @@ pub(crate) fn run_command(
     // the path must not depend on where the checkout lives, or exact figures would.
     cmd.env(MARKS_ENV, MARKS_FILE);
     let (mut sup, _child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Launcher)?;
+    // `retained_by` invariants are checked on a retainer profile afterwards, not on these
+    // censuses (which do not know retainers).
+    let plain = without_retained_by(scenario);
+    let scenario_all = scenario;
+    let scenario = &plain;
     let mut live = Live::new(scenario, c, &run_dir);
     let stop = live.follow(&mut sup, on_violation, on_event);
     let exit = sup.wait();
@@ -95,10 +100,55 @@ pub(crate) fn run_command(
         tl.facts.insert("exact".into(), "false".into());
         tl.facts.insert("rts".into(), c.rts.join(" "));
     }
-    match stop {
-        Some(stop) => Ok(stopped_output(scenario, c, tl, &stop)),
-        None if !success || exit.killed.is_some() => Err(failure(&argv[0], exit, status, tl)),
-        None => Ok(finished_output(scenario, tl)),
+    let mut out = match stop {
+        Some(stop) => stopped_output(scenario, c, tl, &stop),
+        None if !success || exit.killed.is_some() => {
+            return Err(failure(&argv[0], exit, status, tl))
+        }
+        None => finished_output(scenario, tl),
+    };
+    if c.diagnose && matches!(c.profile, ProfileKind::GhcEventlog | ProfileKind::GhcHp) {
+        attribute_first_violation(scenario, c, cfg, &mut out, on_event);
+    }
+    for inv in scenario_all
+        .invariants
+        .iter()
+        .filter(|i| i.retained_by.is_some())
+    {
+        let o = super::diagnose::retained_by(scenario_all, c, cfg, inv, out.stopped_at, on_event);
+        out.outcomes.push((inv.name.clone(), o));
+    }
+    Ok(out)
+}
+
+fn without_retained_by(scenario: &Scenario) -> Scenario {
+    let mut s = scenario.clone();
+    s.invariants.retain(|i| i.retained_by.is_none());
+    s
+}
+
+/// Adds to the run's first violation what a profiled rerun finds retaining the growth (one
+/// rerun serves the run: it stopped at its first violation).
+fn attribute_first_violation(
+    scenario: &Scenario,
+    c: &CommandRun,
+    cfg: &RunConfig,
+    out: &mut RunOutput,
+    on_event: &mut dyn FnMut(Event),
+) {
+    let RunOutput {
+        outcomes, timeline, ..
+    } = out;
+    let first = outcomes
+        .iter_mut()
+        .filter_map(|(_, o)| match o {
+            Outcome::Violated(v) => Some(v),
+            _ => None,
+        })
+        .min_by_key(|v| v.x);
+    if let Some(v) = first {
+        let attribution = super::diagnose::diagnose(scenario, c, cfg, v, &timeline.marks, on_event);
+        v.attribution = Some(Box::new(attribution));
     }
 }
 

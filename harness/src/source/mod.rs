@@ -12,6 +12,7 @@
 
 mod build;
 mod command;
+mod diagnose;
 pub mod ghc;
 mod live;
 pub mod massif;
@@ -52,6 +53,8 @@ pub struct RunConfig {
 pub enum Event {
     /// Building an external program.
     Building(String),
+    /// Attributing a GHC program's violation: rebuilding or rerunning it with profiling.
+    Diagnosing(String),
     /// A sample arrived at `x` of about `end`.
     Sample {
         /// Its position.

@@ -12,6 +12,7 @@
 pub mod eventlog;
 pub mod hp;
 mod labels;
+pub mod prof;
 pub mod rts_stats;
 
 use crate::timeline::Timeline;

@@ -1,0 +1,309 @@
+//! GHC `.prof` files (`+RTS -p`, written at exit): the main function is [`read_prof`], giving
+//! the cost-centre tree ([`ProfFile::nodes`], each node one cost-centre stack with its id,
+//! cost centre, module and source span) and the retainer sets a retainer profile lists
+//! ([`ProfFile::sets`], `SET n = {<A.f,B.g>, …}`). Errors are [`ProfError`]s with line numbers.
+//!
+//! The tree's `no.` column is the cost-centre stack's id, the same number a `-hc` `.hp` label
+//! starts with (`(609)mapSignal#/map/…`), so a label cut short by `-L` still resolves to its
+//! whole stack ([`ProfFile::stack`]).
+//!
+//! GHC 9.0 renumbers retainer sets at every census and writes `SET` lines at exit only for the
+//! sets of the last census (measured: a `-hr` run of 593 censuses wrote 9, all `CAF`/`SYSTEM`),
+//! so a set id from an earlier census names another set there. The sets are read, but a
+//! retainer label is expanded through the tree by its cost-centre names instead (see
+//! `source/diagnose.rs`).
+//!
+//! Architecture invariant: knows nothing of scenarios or timelines; never panics on input.
+
+use std::collections::BTreeMap;
+
+/// Why a `.prof` file could not be read. Every variant carries the 1-based line.
+#[derive(Debug, thiserror::Error)]
+pub enum ProfError {
+    /// A line that is not part of the format where it stands.
+    #[error("line {line}: {what}")]
+    Syntax {
+        /// The offending line.
+        line: usize,
+        /// What is wrong, with a hint where one helps.
+        what: String,
+    },
+}
+
+/// One cost-centre stack of the tree: its top cost centre and where the tree puts it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CcNode {
+    /// The stack's id (the tree's `no.` column).
+    pub id: u64,
+    /// The top cost centre's name (`singleMasterInterconnectC.goLazy`, `mapSignal#`).
+    pub name: String,
+    /// Its module (`Main`, `Clash.Signal.Internal`).
+    pub module: String,
+    /// Its source span as GHC wrote it (`haskell/RegisterWb.hs:(216,1)-(233,77)`,
+    /// `<entire-module>`).
+    pub src: String,
+    /// How often it was entered.
+    pub entries: u64,
+    /// The stack it was pushed on (an index into [`ProfFile::nodes`]), `None` for the root.
+    pub parent: Option<usize>,
+}
+
+impl CcNode {
+    /// The file of [`CcNode::src`], when it names one (`haskell/RegisterWb.hs`).
+    pub fn src_file(&self) -> Option<&str> {
+        if self.src.starts_with('<') {
+            return None;
+        }
+        Some(
+            self.src
+                .split_once(':')
+                .map_or(self.src.as_str(), |(f, _)| f),
+        )
+    }
+}
+
+/// One `SET n = {…}` line: a retainer set's id and each retainer's stack, top first, as
+/// `Module.name` entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetainerSetDef {
+    /// The set's id in the last census.
+    pub id: u64,
+    /// Each retainer's cost-centre stack, top first.
+    pub stacks: Vec<Vec<String>>,
+}
+
+/// What a `.prof` file holds that attribution uses.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ProfFile {
+    /// The cost-centre tree, in file order (parents before children).
+    pub nodes: Vec<CcNode>,
+    /// The retainer sets listed at exit.
+    pub sets: Vec<RetainerSetDef>,
+    by_id: BTreeMap<u64, usize>,
+}
+
+impl ProfFile {
+    /// The node of the stack with this id.
+    pub fn node(&self, id: u64) -> Option<&CcNode> {
+        self.by_id.get(&id).map(|&i| &self.nodes[i])
+    }
+
+    /// The stack with this id, top first, down to (excluding) the `MAIN` root.
+    pub fn stack(&self, id: u64) -> Vec<&CcNode> {
+        let mut out = Vec::new();
+        let mut at = self.by_id.get(&id).copied();
+        while let Some(i) = at {
+            let n = &self.nodes[i];
+            if n.parent.is_none() && n.name == "MAIN" {
+                break;
+            }
+            out.push(n);
+            at = n.parent;
+        }
+        out
+    }
+
+    /// The ids of every stack whose top cost centre is `name`, in file order.
+    pub fn stacks_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = u64> + 'a {
+        self.nodes
+            .iter()
+            .filter(move |n| n.name == name)
+            .map(|n| n.id)
+    }
+}
+
+/// Reads a `.prof` file. A file without a cost-centre tree (a run without `-p`) is an error
+/// that says so; retainer statistics and the flat cost-centre table are skipped.
+pub fn read_prof(text: &str) -> Result<ProfFile, ProfError> {
+    let mut prof = ProfFile::default();
+    // The tree's header is the second `COST CENTRE` line with a `no.` column; rows follow,
+    // indented one space per level.
+    let mut in_tree = false;
+    // (indent, node index) of the open ancestors.
+    let mut path: Vec<(usize, usize)> = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line_no = i + 1;
+        let syntax = |what: String| ProfError::Syntax {
+            line: line_no,
+            what,
+        };
+        if let Some(rest) = line.strip_prefix("SET ") {
+            prof.sets.push(parse_set(rest).map_err(syntax)?);
+            in_tree = false;
+            continue;
+        }
+        if line.starts_with("COST CENTRE") {
+            in_tree = line.split_whitespace().any(|w| w == "no.");
+            continue;
+        }
+        if !in_tree || line.trim().is_empty() {
+            continue;
+        }
+        let indent = line.len() - line.trim_start().len();
+        if indent == 0 && !prof.nodes.is_empty() {
+            // Only the root `MAIN` is not indented: this line (`Retainer sets created during
+            // profiling:`) ends the tree.
+            in_tree = false;
+            continue;
+        }
+        let words: Vec<&str> = line.split_whitespace().collect();
+        // name module src… no. entries %time %alloc %time %alloc [ticks bytes]
+        let numeric = words
+            .iter()
+            .rev()
+            .take_while(|w| w.parse::<f64>().is_ok())
+            .count();
+        if words.len() < 2 + numeric || numeric < 6 {
+            return Err(syntax(format!(
+                "expected `<cost centre> <module> <src> <no.> <entries> …` in the cost-centre tree, found {:?} (hint: is the file cut or edited?)",
+                line.trim()
+            )));
+        }
+        let first_num = words.len() - numeric;
+        let parse = |w: &str, what: &str| {
+            w.parse::<u64>()
+                .map_err(|_| syntax(format!("bad {what} {w:?} in the cost-centre tree")))
+        };
+        let id = parse(words[first_num], "stack id (no.)")?;
+        let entries = parse(words[first_num + 1], "entry count")?;
+        while path.last().is_some_and(|(d, _)| *d >= indent) {
+            path.pop();
+        }
+        let parent = path.last().map(|(_, p)| *p);
+        let node = CcNode {
+            id,
+            name: words[0].to_owned(),
+            module: words[1].to_owned(),
+            src: words[2..first_num].join(" "),
+            entries,
+            parent,
+        };
+        let index = prof.nodes.len();
+        if prof.by_id.insert(id, index).is_some() {
+            return Err(syntax(format!(
+                "stack id {id} appears twice in the cost-centre tree"
+            )));
+        }
+        prof.nodes.push(node);
+        path.push((indent, index));
+    }
+    if prof.nodes.is_empty() {
+        return Err(ProfError::Syntax {
+            line: text.lines().count().max(1),
+            what: "no cost-centre tree (hint: the program must run with `+RTS -p` and exit through the RTS, e.g. on SIGINT, not SIGKILL)".into(),
+        });
+    }
+    Ok(prof)
+}
+
+/// `106 = {<Clash.Sized.Vector.map,Main.pairsApart>, <SYSTEM.SYSTEM>}`.
+fn parse_set(rest: &str) -> Result<RetainerSetDef, String> {
+    let (id, body) = rest
+        .split_once(" = ")
+        .ok_or_else(|| format!("expected `SET <id> = {{…}}`, found `SET {rest}`"))?;
+    let id = id
+        .trim()
+        .parse()
+        .map_err(|_| format!("bad retainer set id {id:?}"))?;
+    let body = body
+        .trim()
+        .strip_prefix('{')
+        .and_then(|b| b.strip_suffix('}'))
+        .ok_or_else(|| format!("retainer set {id}: expected `{{…}}`, found {body:?}"))?;
+    let mut stacks = Vec::new();
+    for part in body.split(">, <") {
+        let part = part.trim().trim_start_matches('<').trim_end_matches('>');
+        if part.is_empty() {
+            continue;
+        }
+        stacks.push(part.split(',').map(str::to_owned).collect());
+    }
+    Ok(RetainerSetDef { id, stacks })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TREE: &str = "\
+COST CENTRE        MODULE                SRC                          %time %alloc
+
+mapSignal#         Clash.Signal.Internal src/Clash/Signal/Internal.hs:(717,1)-(721,59) 0.0 24.2
+
+                                                                 individual      inherited
+COST CENTRE              MODULE    SRC                      no.     entries  %time %alloc   %time %alloc
+
+MAIN                     MAIN      <built-in>               259           0    0.0    0.0     0.0  100.0
+ CAF                     Main      <entire-module>          516           0    0.0    0.0     0.0    6.3
+  system                 Main      haskell/R.hs:(406,1)-(420,37) 533      0    0.0    0.0     0.0    6.3
+   mapSignal#            Clash.Signal.Internal src/Clash/Signal/Internal.hs:(717,1)-(721,59) 534 3 0.0 1.0 0.0 4.6
+  main                   Main      haskell/R.hs:(425,1)-(452,71) 518      1    0.0    0.0     0.0    0.0
+ CAF                     GHC.IO    <no location info>       505           0    0.0    0.0     0.0    0.0
+
+Retainer sets created during profiling:
+SET 2 = {<SYSTEM.SYSTEM>}
+SET 25 = {<GHC.Conc.Signal.CAF>, <Main.f,Main.main>}
+";
+
+    fn check(text: &str, expect: &str) {
+        let got = match read_prof(text) {
+            Ok(p) => {
+                let mut s = String::new();
+                for n in &p.nodes {
+                    let stack: Vec<String> = p.stack(n.id).iter().map(|n| n.name.clone()).collect();
+                    s += &format!(
+                        "{} {} {} [{}] {}\n",
+                        n.id,
+                        n.module,
+                        n.name,
+                        n.src,
+                        stack.join("/")
+                    );
+                }
+                for set in &p.sets {
+                    s += &format!("SET {} {:?}\n", set.id, set.stacks);
+                }
+                s
+            }
+            Err(e) => format!("error: {e}\n"),
+        };
+        assert_eq!(got, expect, "\n--- got ---\n{got}");
+    }
+
+    #[test]
+    fn reads_the_tree_and_the_sets() {
+        check(
+            TREE,
+            "259 MAIN MAIN [<built-in>] \n\
+             516 Main CAF [<entire-module>] CAF\n\
+             533 Main system [haskell/R.hs:(406,1)-(420,37)] system/CAF\n\
+             534 Clash.Signal.Internal mapSignal# [src/Clash/Signal/Internal.hs:(717,1)-(721,59)] mapSignal#/system/CAF\n\
+             518 Main main [haskell/R.hs:(425,1)-(452,71)] main/CAF\n\
+             505 GHC.IO CAF [<no location info>] CAF\n\
+             SET 2 [[\"SYSTEM.SYSTEM\"]]\n\
+             SET 25 [[\"GHC.Conc.Signal.CAF\"], [\"Main.f\", \"Main.main\"]]\n",
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        check("Retainer Profiling: 0, at 0.1 seconds\n", "error: line 1: no cost-centre tree (hint: the program must run with `+RTS -p` and exit through the RTS, e.g. on SIGINT, not SIGKILL)\n");
+        check(
+            "COST CENTRE MODULE SRC no. entries %time %alloc %time %alloc\nMAIN MAIN <built-in> x 0 0.0 0.0 0.0 100.0\n",
+            "error: line 2: expected `<cost centre> <module> <src> <no.> <entries> …` in the cost-centre tree, found \"MAIN MAIN <built-in> x 0 0.0 0.0 0.0 100.0\" (hint: is the file cut or edited?)\n",
+        );
+        check(
+            "SET 3 = <a>\n",
+            "error: line 1: retainer set 3: expected `{…}`, found \"<a>\"\n",
+        );
+    }
+
+    #[test]
+    fn never_panics_on_cut_input() {
+        for cut in 0..TREE.len() {
+            if TREE.is_char_boundary(cut) {
+                let _ = read_prof(&TREE[..cut]);
+            }
+        }
+    }
+}
