@@ -7,19 +7,8 @@
 use assert_cmd::Command;
 use std::path::Path;
 
-fn have_ghc() -> bool {
-    let ok = std::process::Command::new("ghc")
-        .arg("--numeric-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but ghc is missing (hint: bash .ci/setup)");
-    }
-    if !ok {
-        eprintln!("ghc not installed: skipped (hint: bash .ci/setup)");
-    }
-    ok
-}
+mod common;
+use common::have_ghc;
 
 /// The scenario of `file` (`Leak.hs` or `LeakEvents.hs`) with these culprit expectations.
 fn scenario(file: &str, expect: &str) -> String {

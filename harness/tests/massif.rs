@@ -8,6 +8,9 @@ use membound::{Timeline, XUnit};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+use common::{have, Project};
+
 fn data(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/data/massif")
@@ -166,47 +169,7 @@ fn membound_profile_reads_massif_files() {
     assert!(t.contains("record_write (scoreboard.c:15)"), "{t}");
 }
 
-/// A scratch project with scenarios/, baselines/ and a work directory.
-struct Project {
-    dir: tempfile::TempDir,
-}
-
 impl Project {
-    fn new() -> Project {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for d in ["scenarios", "baselines", "bin", "work"] {
-            std::fs::create_dir_all(dir.path().join(d)).expect("mkdir");
-        }
-        Project { dir }
-    }
-
-    fn path(&self, sub: &str) -> PathBuf {
-        self.dir.path().join(sub)
-    }
-
-    /// Compiles a C program (with debug information, for massif's file:line) into bin/.
-    fn cc(&self, name: &str, source: &Path) -> PathBuf {
-        let exe = self.path("bin").join(name);
-        let out = Command::new("cc")
-            .args(["-g", "-O1", "-o"])
-            .arg(&exe)
-            .arg(source)
-            .output()
-            .expect("cc");
-        assert!(
-            out.status.success(),
-            "cc: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        exe
-    }
-
-    fn cc_text(&self, name: &str, text: &str) -> PathBuf {
-        let src = self.path("bin").join(format!("{name}.c"));
-        std::fs::write(&src, text).expect("write C source");
-        self.cc(name, &src)
-    }
-
     /// Writes a scenario running `exe args` with this profile and the rest of the file.
     fn scenario(&self, name: &str, exe: &Path, args: &[&str], profile: &str, rest: &str) {
         let mut argv = vec![format!("{:?}", exe.to_string_lossy())];
@@ -238,13 +201,6 @@ impl Project {
     }
 }
 
-fn have(tool: &str) -> bool {
-    Command::new(tool)
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 const MASSIF_INVARIANTS: &str = r#"requires = ["valgrind", "cc"]
 [phases]
 steady = { snapshot = [10, "end"] }
@@ -257,13 +213,13 @@ max_growth_per_snapshot = 256
 
 #[test]
 fn massif_catches_the_leaky_scoreboard_naming_its_function_and_passes_the_fixed_one() {
-    if !have("valgrind") {
+    if !have("valgrind", "--version") {
         eprintln!("valgrind is not installed: skipped");
         return;
     }
     let p = Project::new();
     let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/c/scoreboard.c");
-    let exe = p.cc("scoreboard", &source);
+    let exe = p.cc_file("scoreboard", &source);
     let expect = "expect = \"violated\"\nexpect_type = \"record_write (*)\"\n";
     p.scenario("leaky", &exe, &["leaky", "20000"], "massif", &format!("{MASSIF_INVARIANTS}{expect}[[invariant]]\nname = \"records bounded\"\ntype = \"record_write*\"\nmax_bytes = \"64 KiB\"\n{expect}"));
     p.scenario(
@@ -309,12 +265,12 @@ fn massif_catches_the_leaky_scoreboard_naming_its_function_and_passes_the_fixed_
 
 #[test]
 fn a_program_massif_sees_no_heap_of_is_an_error_with_a_hint() {
-    if !have("valgrind") {
+    if !have("valgrind", "--version") {
         eprintln!("valgrind is not installed: skipped");
         return;
     }
     let p = Project::new();
-    let exe = p.cc_text("nothing", "int main(void) { return 0; }\n");
+    let exe = p.cc("nothing", "int main(void) { return 0; }\n");
     p.scenario("nothing", &exe, &[], "massif", MASSIF_INVARIANTS);
     let (ok, t) = p.membound(&["run", "nothing"]);
     assert!(!ok, "{t}");
@@ -326,7 +282,7 @@ fn a_program_massif_sees_no_heap_of_is_an_error_with_a_hint() {
 fn a_program_that_writes_no_eventlog_is_an_error_that_points_to_rss_and_massif() {
     let p = Project::new();
     // A C program ignores the `+RTS … -RTS` arguments GHC programs get, and writes no eventlog.
-    let exe = p.cc_text("plain", "int main(void) { return 0; }\n");
+    let exe = p.cc("plain", "int main(void) { return 0; }\n");
     p.scenario(
         "plain",
         &exe,
@@ -377,7 +333,7 @@ max_growth_per_second = "4 MiB"
 #[test]
 fn rss_catches_a_growing_program_live_and_passes_a_flat_one() {
     let p = Project::new();
-    let exe = p.cc_text("grow", RSS_PROGRAM);
+    let exe = p.cc("grow", RSS_PROGRAM);
     p.scenario(
         "grow",
         &exe,

@@ -10,47 +10,13 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-/// A scratch project: scenarios/, baselines/ and a work directory.
-struct Project {
-    dir: tempfile::TempDir,
-}
+mod common;
+use common::{have_ghc, Project};
 
 impl Project {
-    fn new() -> Project {
-        let dir = tempfile::tempdir().expect("tempdir");
-        for d in ["scenarios", "baselines", "bin", "work"] {
-            std::fs::create_dir_all(dir.path().join(d)).expect("mkdir");
-        }
-        Project { dir }
-    }
-
-    fn path(&self, sub: &str) -> PathBuf {
-        self.dir.path().join(sub)
-    }
-
     fn scenario(&self, name: &str, text: &str) {
         std::fs::write(self.path("scenarios").join(format!("{name}.toml")), text)
             .expect("write scenario");
-    }
-
-    /// Compiles a C program into bin/.
-    fn cc(&self, name: &str, source: &str) -> PathBuf {
-        let src = self.path("bin").join(format!("{name}.c"));
-        let exe = self.path("bin").join(name);
-        std::fs::write(&src, source).expect("write C source");
-        let out = Command::new("cc")
-            .arg("-O1")
-            .arg("-o")
-            .arg(&exe)
-            .arg(&src)
-            .output()
-            .expect("cc");
-        assert!(
-            out.status.success(),
-            "cc: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        exe
     }
 
     /// `membound <args>` in this project, outside CI, with `work` as the work directory.
@@ -521,21 +487,6 @@ int main(void) {{
 }
 
 // ---- GHC programs ----
-
-/// Whether GHC is here; under CI it must be.
-fn have_ghc() -> bool {
-    let ok = Command::new("ghc")
-        .arg("--numeric-version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok && std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but ghc is missing (hint: bash .ci/setup)");
-    }
-    if !ok {
-        eprintln!("ghc not installed: skipped");
-    }
-    ok
-}
 
 /// A program that keeps 1,000 more list cells per step and forces a census per step, one step
 /// every 100 ms: `leak STEPS` runs STEPS / 10 seconds. Markers `steady` after step 3, `end`
