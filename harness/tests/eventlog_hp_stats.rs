@@ -186,3 +186,38 @@ fn declared_closure_sizes_make_counts_exact() {
         .filter_map(|s| s.types.get("main:Main.Reg"))
         .all(|r| r.count_estimated));
 }
+
+/// The pass that skips census rows (used after a live-watched run, whose censuses came from the
+/// `.hp`) gives everything else a whole read gives: facts, totals, notes, markers, the census
+/// count. The live watch's `.hp` censuses replace only the samples.
+#[test]
+fn the_eventlog_pass_without_rows_gives_all_but_the_samples() {
+    let mut checked = 0;
+    let dirs = ["fixtures/ghc-events", "fixtures/clash", "."];
+    for dir in dirs {
+        for entry in std::fs::read_dir(data(dir)).expect("fixtures") {
+            let path = entry.expect("entry").path();
+            if path.extension().is_none_or(|e| e != "eventlog") {
+                continue;
+            }
+            let open = || std::fs::File::open(&path).expect("open");
+            let Ok(whole) =
+                membound::source::ghc::eventlog::read_eventlog(open(), &ReadOptions::default())
+            else {
+                continue;
+            };
+            let (meta, censuses) =
+                membound::source::ghc::eventlog::read_eventlog_meta(open()).expect("meta");
+            let f = path.display();
+            assert_eq!(censuses, whole.samples.len() as u64, "{f}");
+            assert_eq!(meta.facts, whole.facts, "{f}");
+            assert_eq!(meta.totals, whole.totals, "{f}");
+            assert_eq!(meta.marks, whole.marks, "{f}");
+            assert_eq!(meta.truncated, whole.truncated, "{f}");
+            // The whole read adds only its notes on counting.
+            assert!(whole.notes.starts_with(&meta.notes), "{f}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 20, "{checked} fixtures");
+}

@@ -241,6 +241,38 @@ enum Profile {
 
 /// The run's timeline: the eventlog (or `.hp`) GHC wrote, or, for a program killed before it
 /// wrote out its eventlog, the censuses the watcher read from the `.hp` as they were flushed.
+/// The timeline of a GHC program whose censuses the live watch already read from its `.hp`:
+/// those censuses, with what only the eventlog has (facts, totals, notes, `traceMarkerIO`
+/// markers) from a pass over it that skips the census rows. Reading the whole eventlog again
+/// was most of the watch's cost after the run. `None` (read the whole profile instead) unless
+/// the eventlog is whole and holds exactly the censuses the watch read: then the two are the
+/// same censuses, GHC writing both from one.
+fn watched_timeline(
+    c: &CommandRun,
+    eventlog: &Path,
+    live: &Live,
+    opts: &crate::source::ghc::ReadOptions,
+) -> Option<Timeline> {
+    if c.profile != ProfileKind::GhcEventlog || live.censuses().is_empty() {
+        return None;
+    }
+    let file = std::fs::File::open(eventlog).ok()?;
+    let (meta, censuses) =
+        crate::source::ghc::eventlog::read_eventlog_meta(std::io::BufReader::new(file)).ok()?;
+    if meta.truncated || censuses != live.censuses().len() as u64 {
+        return None;
+    }
+    let mut tl = live.timeline(opts);
+    let counting_notes = std::mem::take(&mut tl.notes);
+    tl.source = meta.source;
+    tl.facts = meta.facts;
+    tl.totals = meta.totals;
+    tl.notes = meta.notes;
+    tl.notes.extend(counting_notes);
+    tl.marks = live.marks().unwrap_or(meta.marks);
+    Some(tl)
+}
+
 fn final_timeline(
     c: &CommandRun,
     run_dir: &Path,
@@ -263,6 +295,9 @@ fn final_timeline(
     let opts = crate::source::ghc::ReadOptions {
         closure_sizes: c.closure_sizes.clone(),
     };
+    if let Some(tl) = watched_timeline(c, &profile_path, live, &opts) {
+        return Ok(tl);
+    }
     let mut tl = match crate::source::ghc::read_profile(&profile_path, &opts) {
         Ok(tl) => tl,
         Err(_) if profile == Profile::Required && !profile_path.exists() => {

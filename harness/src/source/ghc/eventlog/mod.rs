@@ -150,6 +150,26 @@ pub fn read_eventlog<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, Even
     Ok(timeline)
 }
 
+/// What an eventlog says besides its censuses' rows, read in one pass that skips them: the
+/// timeline without samples (facts, totals, notes, truncation, markers placed by time) and the
+/// number of whole censuses. For a run whose censuses were already read from its `.hp` (the
+/// live watch), this is all the eventlog adds, at a fraction of a full read's cost.
+pub fn read_eventlog_meta<R: Read>(r: R) -> Result<(Timeline, u64), EventlogError> {
+    let mut reader = EventlogReader::new(r)?;
+    reader.state.skip_rows = true;
+    let mut times = Vec::new();
+    let mut markers = Vec::new();
+    while let Some(record) = reader.next_record()? {
+        match record {
+            Record::Census(c) => times.push(c.time_ns),
+            Record::Marker { time_ns, label, .. } => markers.push((time_ns, label)),
+        }
+    }
+    let mut meta = reader.into_timeline();
+    meta.marks = place_marks(markers, &times);
+    Ok((meta, times.len() as u64))
+}
+
 /// The one rule for where a marker goes: censuses are in time order (they all go through the
 /// RTS's global buffer) but markers come from per-capability buffers, flushed whenever they
 /// fill, so a marker is placed by its time: x is the number of censuses that began before it.
@@ -295,6 +315,8 @@ struct State {
     cost_centres: HashMap<u32, String>,
     info_tables: HashMap<u64, String>,
     info_table_events: u64,
+    /// Census rows are skipped unread ([`read_eventlog_meta`]): censuses come out empty.
+    skip_rows: bool,
 }
 
 impl<R: Read> EventlogReader<R> {
@@ -578,6 +600,7 @@ impl State {
                 return Ok(closed);
             }
             Handling::SampleEnd => return Ok(self.close_census()),
+            Handling::SampleString | Handling::SampleCostCentre if self.skip_rows => {}
             Handling::SampleString => self.sample_string(p),
             Handling::SampleCostCentre => self.sample_cost_centre(known, p, offset)?,
             Handling::InfoTable => self.info_table(p),
