@@ -4,7 +4,7 @@
 //! set or under valgrind massif are handed to [`super::rss`] and [`super::massif`] once built.
 
 use super::build::build;
-use super::live::{marker_windows, Live, Stop};
+use super::live::{find_with_extension, marker_windows, Live, Stop};
 use super::probe::{self, LauncherReport};
 use super::supervise::{describe_status, Exit, Root, Supervised};
 use super::{Event, RunConfig, RunOutput};
@@ -429,11 +429,4 @@ pub(crate) fn figures_so_far(tl: &Timeline) -> String {
             top.join(", ")
         }
     )
-}
-
-fn find_with_extension(dir: &Path, ext: &str) -> Option<PathBuf> {
-    std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == ext))
 }

@@ -24,7 +24,7 @@
 
 use super::build::build_steps;
 use super::command::{MARKS_ENV, MARKS_FILE};
-use super::live::STOP_GRACE;
+use super::live::{find_with_extension, HpTail, MarkerFile, STOP_GRACE};
 use super::probe;
 use super::supervise::{Root, Supervised};
 use super::{Event, RunConfig};
@@ -34,11 +34,10 @@ use crate::attribution::{
 use crate::errors::RunError;
 use crate::measure::invariant::{Outcome, Unevaluable, Violation};
 use crate::scenario::{Build, CommandRun, Endpoint, Predicate, Scenario, Window};
-use crate::source::ghc::hp::{read_hp, HpFollower};
+use crate::source::ghc::hp::read_hp;
 use crate::source::ghc::prof::{read_prof, ProfFile};
 use crate::source::ghc::ReadOptions;
 use crate::timeline::{Mark, Sample, Timeline};
-use std::io::{Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -540,7 +539,7 @@ fn rerun(
         // The budget or the timeout, not our stop.
         return Err(failed(format!("{k}{}", tail(&exit.stderr))));
     }
-    let hp = find(&run_dir, "hp").ok_or_else(|| {
+    let hp = find_with_extension(&run_dir, "hp").ok_or_else(|| {
         failed(format!(
             "no .hp file in {}{}",
             run_dir.display(),
@@ -550,7 +549,7 @@ fn rerun(
     let bytes = std::fs::read(&hp).map_err(|e| failed(format!("{}: {e}", hp.display())))?;
     let timeline = read_hp(&bytes[..], &ReadOptions::default())
         .map_err(|e| failed(format!("{}: {e}", hp.display())))?;
-    let prof_path = find(&run_dir, "prof").ok_or_else(|| {
+    let prof_path = find_with_extension(&run_dir, "prof").ok_or_else(|| {
         failed(format!(
             "no .prof file in {} (the program did not exit through the RTS){}",
             run_dir.display(),
@@ -571,6 +570,7 @@ fn rerun(
         .from_offset
         .map_or(0, |f| start.saturating_add(f).min(to));
     let marks = watch
+        .marker_file
         .marks
         .iter()
         .map(|(offset, label)| Mark {
@@ -598,80 +598,37 @@ fn tail(stderr: &str) -> String {
     }
 }
 
-fn find(dir: &Path, ext: &str) -> Option<PathBuf> {
-    std::fs::read_dir(dir)
-        .ok()?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == ext))
-}
-
 /// Follows a rerun's `.hp` and markers, counting censuses as the live watch does (the first
 /// empty sample is the RTS's bracket, not a census).
 struct Watch {
     run_dir: PathBuf,
-    hp: Option<(std::fs::File, u64)>,
-    follower: HpFollower,
+    hp: HpTail,
     censuses: Vec<u64>,
     seen_first: bool,
-    marks: Vec<(u64, String)>,
-    marks_read: u64,
-    partial: Vec<u8>,
+    marker_file: MarkerFile,
 }
 
 impl Watch {
     fn new(run_dir: &Path) -> Watch {
         Watch {
             run_dir: run_dir.to_owned(),
-            hp: None,
-            follower: HpFollower::new(),
+            hp: HpTail::default(),
             censuses: Vec::new(),
             seen_first: false,
-            marks: Vec::new(),
-            marks_read: 0,
-            partial: Vec::new(),
+            marker_file: MarkerFile::default(),
         }
     }
 
     fn poll(&mut self) {
         // Markers first: one read after a census is seen, it is placed before or after it.
-        if let Ok(mut f) = std::fs::File::open(self.run_dir.join(MARKS_FILE)) {
-            let mut buf = Vec::new();
-            if f.seek(SeekFrom::Start(self.marks_read)).is_ok() && f.read_to_end(&mut buf).is_ok() {
-                self.marks_read += buf.len() as u64;
-                self.partial.extend_from_slice(&buf);
-                while let Some(nl) = self.partial.iter().position(|b| *b == b'\n') {
-                    let line: Vec<u8> = self.partial.drain(..=nl).collect();
-                    let line = String::from_utf8_lossy(&line);
-                    if let Some((o, l)) = line.trim_end().split_once(' ') {
-                        if let Ok(o) = o.parse() {
-                            self.marks.push((o, l.to_owned()));
-                        }
-                    }
-                }
+        self.marker_file.poll(&self.run_dir);
+        for (end, s) in self.hp.poll(&self.run_dir) {
+            let first = !self.seen_first;
+            self.seen_first = true;
+            if first && s.types.is_empty() {
+                continue;
             }
-        }
-        if self.hp.is_none() {
-            if let Some(f) = find(&self.run_dir, "hp").and_then(|p| std::fs::File::open(p).ok()) {
-                self.hp = Some((f, 0));
-            }
-        }
-        let Some((file, pos)) = self.hp.as_mut() else {
-            return;
-        };
-        let mut buf = Vec::new();
-        if file.seek(SeekFrom::Start(*pos)).is_err() || file.read_to_end(&mut buf).is_err() {
-            return;
-        }
-        *pos += buf.len() as u64;
-        if let Ok(samples) = self.follower.feed(&buf) {
-            for (end, s) in samples {
-                let first = !self.seen_first;
-                self.seen_first = true;
-                if first && s.types.is_empty() {
-                    continue;
-                }
-                self.censuses.push(end);
-            }
+            self.censuses.push(end);
         }
     }
 
@@ -680,7 +637,7 @@ impl Watch {
         let Some(m) = &eq.marker else {
             return Some(0);
         };
-        let (offset, _) = self.marks.iter().find(|(_, l)| l == m)?;
+        let (offset, _) = self.marker_file.marks.iter().find(|(_, l)| l == m)?;
         // Placed once a census after it has been read.
         self.censuses
             .last()

@@ -50,13 +50,8 @@ pub(crate) struct Live<'s> {
     scenario: &'s Scenario,
     opts: ReadOptions,
     run_dir: PathBuf,
-    hp: Option<(std::fs::File, u64)>,
-    follower: HpFollower,
-    follower_failed: bool,
-    marks_read: u64,
-    marks_partial: Vec<u8>,
-    /// Markers as (`.hp` size when recorded, label), in file order.
-    marks: Vec<(u64, String)>,
+    hp: HpTail,
+    marker_file: MarkerFile,
     /// Samples parsed but not yet checked, with the offset at their end.
     parsed: VecDeque<(u64, Sample)>,
     /// The `.hp` offset reached before the marker file was last read: samples ending there
@@ -77,12 +72,8 @@ impl<'s> Live<'s> {
                 closure_sizes: c.closure_sizes.clone(),
             },
             run_dir: run_dir.to_owned(),
-            hp: None,
-            follower: HpFollower::new(),
-            follower_failed: false,
-            marks_read: 0,
-            marks_partial: Vec::new(),
-            marks: Vec::new(),
+            hp: HpTail::default(),
+            marker_file: MarkerFile::default(),
             parsed: VecDeque::new(),
             ready: 0,
             censuses: Vec::new(),
@@ -108,7 +99,7 @@ impl<'s> Live<'s> {
     /// The markers `Membound.marker` recorded, placed at the census each precedes; `None` if
     /// the program recorded none.
     pub(crate) fn marks(&self) -> Option<Vec<Mark>> {
-        (!self.marks.is_empty()).then(|| self.resolved_marks())
+        (!self.marker_file.marks.is_empty()).then(|| self.resolved_marks())
     }
 
     fn resolved_marks(&self) -> Vec<Mark> {
@@ -118,7 +109,8 @@ impl<'s> Live<'s> {
     /// The markers recorded before the `.hp` offset `end`, placed. A marker is placed once a
     /// census after it has been read: until then the censuses it follows are not all known.
     fn marks_before(&self, end: u64) -> Vec<Mark> {
-        self.marks
+        self.marker_file
+            .marks
             .iter()
             .filter(|(offset, _)| *offset < end)
             .map(|(offset, label)| Mark {
@@ -140,8 +132,8 @@ impl<'s> Live<'s> {
         let mut checker = Checker::new(&live_sc, u64::MAX, &[]);
         loop {
             let exited = sup.has_exited();
-            self.read_marks();
-            self.read_hp();
+            self.marker_file.poll(&self.run_dir);
+            self.parsed.extend(self.hp.poll(&self.run_dir));
             // Once the program has exited nothing more will be written: check everything.
             let limit = if exited { u64::MAX } else { self.ready };
             while self.parsed.front().is_some_and(|(end, _)| *end <= limit) {
@@ -174,7 +166,7 @@ impl<'s> Live<'s> {
                     }
                 }
             }
-            self.ready = self.follower.offset();
+            self.ready = self.hp.offset();
             if exited {
                 return None;
             }
@@ -198,58 +190,6 @@ impl<'s> Live<'s> {
             out.push((end, sample));
         }
         out
-    }
-
-    /// Reads what the `.hp` file grew by. A file that does not parse is left to the reader of
-    /// the final profile, which reports it with its line.
-    fn read_hp(&mut self) {
-        if self.follower_failed {
-            return;
-        }
-        if self.hp.is_none() {
-            let Some(path) = find_hp(&self.run_dir) else {
-                return;
-            };
-            let Ok(f) = std::fs::File::open(path) else {
-                return;
-            };
-            self.hp = Some((f, 0));
-        }
-        let Some((file, pos)) = self.hp.as_mut() else {
-            return;
-        };
-        let mut buf = Vec::new();
-        if file.seek(SeekFrom::Start(*pos)).is_err() || file.read_to_end(&mut buf).is_err() {
-            return;
-        }
-        *pos += buf.len() as u64;
-        match self.follower.feed(&buf) {
-            Ok(samples) => self.parsed.extend(samples),
-            Err(_) => self.follower_failed = true,
-        }
-    }
-
-    /// Reads new whole lines `<hp offset> <label>` of the marker file.
-    fn read_marks(&mut self) {
-        let path = self.run_dir.join(MARKS_FILE);
-        let Ok(mut f) = std::fs::File::open(path) else {
-            return;
-        };
-        let mut buf = Vec::new();
-        if f.seek(SeekFrom::Start(self.marks_read)).is_err() || f.read_to_end(&mut buf).is_err() {
-            return;
-        }
-        self.marks_read += buf.len() as u64;
-        self.marks_partial.extend_from_slice(&buf);
-        while let Some(nl) = self.marks_partial.iter().position(|b| *b == b'\n') {
-            let line: Vec<u8> = self.marks_partial.drain(..=nl).collect();
-            let line = String::from_utf8_lossy(&line);
-            if let Some((offset, label)) = line.trim_end().split_once(' ') {
-                if let Ok(offset) = offset.parse() {
-                    self.marks.push((offset, label.to_owned()));
-                }
-            }
-        }
     }
 }
 
@@ -393,9 +333,87 @@ pub(crate) fn marker_windows(scenario: &Scenario, marks: &[Mark]) -> Scenario {
     sc
 }
 
-fn find_hp(dir: &Path) -> Option<PathBuf> {
+/// A program's `.hp` file, read as it grows and parsed line by line ([`HpFollower`]), found
+/// by its extension in the run directory (GHC names it after the program).
+#[derive(Debug, Default)]
+pub(crate) struct HpTail {
+    file: Option<(std::fs::File, u64)>,
+    follower: HpFollower,
+    failed: bool,
+}
+
+impl HpTail {
+    /// The samples completed since the last call, each with the file offset at its end. A file
+    /// that does not parse yields nothing more: it is left to the reader of the final profile,
+    /// which reports it with its line.
+    pub(crate) fn poll(&mut self, run_dir: &Path) -> Vec<(u64, Sample)> {
+        if self.failed {
+            return Vec::new();
+        }
+        if self.file.is_none() {
+            let found = find_with_extension(run_dir, "hp");
+            self.file = found
+                .and_then(|p| std::fs::File::open(p).ok())
+                .map(|f| (f, 0));
+        }
+        let Some((file, pos)) = self.file.as_mut() else {
+            return Vec::new();
+        };
+        let mut buf = Vec::new();
+        if file.seek(SeekFrom::Start(*pos)).is_err() || file.read_to_end(&mut buf).is_err() {
+            return Vec::new();
+        }
+        *pos += buf.len() as u64;
+        self.follower.feed(&buf).unwrap_or_else(|_| {
+            self.failed = true;
+            Vec::new()
+        })
+    }
+
+    /// Bytes of whole lines parsed so far.
+    pub(crate) fn offset(&self) -> u64 {
+        self.follower.offset()
+    }
+}
+
+/// The marker file `Membound.marker` appends to (scenarios/haskell/Membound.hs), read as it
+/// grows: whole lines `<hp offset> <label>`.
+#[derive(Debug, Default)]
+pub(crate) struct MarkerFile {
+    read: u64,
+    partial: Vec<u8>,
+    /// Markers as (`.hp` size when recorded, label), in file order.
+    pub(crate) marks: Vec<(u64, String)>,
+}
+
+impl MarkerFile {
+    /// Reads the lines added since the last call.
+    pub(crate) fn poll(&mut self, run_dir: &Path) {
+        let Ok(mut f) = std::fs::File::open(run_dir.join(MARKS_FILE)) else {
+            return;
+        };
+        let mut buf = Vec::new();
+        if f.seek(SeekFrom::Start(self.read)).is_err() || f.read_to_end(&mut buf).is_err() {
+            return;
+        }
+        self.read += buf.len() as u64;
+        self.partial.extend_from_slice(&buf);
+        while let Some(nl) = self.partial.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = self.partial.drain(..=nl).collect();
+            let line = String::from_utf8_lossy(&line);
+            if let Some((offset, label)) = line.trim_end().split_once(' ') {
+                if let Ok(offset) = offset.parse() {
+                    self.marks.push((offset, label.to_owned()));
+                }
+            }
+        }
+    }
+}
+
+/// The first file in `dir` whose extension is `ext`.
+pub(crate) fn find_with_extension(dir: &Path, ext: &str) -> Option<PathBuf> {
     std::fs::read_dir(dir)
         .ok()?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .find(|p| p.extension().is_some_and(|e| e == "hp"))
+        .find(|p| p.extension().is_some_and(|e| e == ext))
 }
