@@ -477,7 +477,7 @@ fn cmd_diagnose(cfg: &Config, filter: &str, how: Match) -> Result<ExitCode> {
             continue;
         };
         c.diagnose = true;
-        if let Err(missing) = membound::source::check_requirements(&s) {
+        if let Err(missing) = membound::source::check_requirements(&s, &cfg.run) {
             println!("scenario {}: not run, {missing}", s.name);
             code = 1;
             continue;

@@ -120,7 +120,7 @@ pub fn check(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event))
             return result;
         }
     };
-    let missing = source::check_requirements(scenario).err();
+    let missing = source::check_requirements(scenario, &cfg.run).err();
     if missing.is_none() {
         execute(scenario, cfg, on_event, &mut result);
     }
@@ -233,14 +233,23 @@ fn execute(
 ) {
     match source::run(scenario, &cfg.run, on_event) {
         Ok(out) => {
-            let m = measure(scenario, &out.timeline);
+            // Measuring and charting are a pass each over every census, and after the program
+            // has ended both cores are free: the verdict waits for the longer, not the sum.
+            let (m, chart) = std::thread::scope(|s| {
+                let chart = s.spawn(|| crate::store::downsample(&out.timeline));
+                let m = measure(scenario, &out.timeline);
+                let chart = chart
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+                (m, chart)
+            });
             let mut tc = toolchain();
             tc.extend(out.toolchain);
             result.current = Some(Baseline::from_run(
                 scenario,
                 &m,
                 &out.outcomes,
-                &out.timeline,
+                chart,
                 tc,
             ));
             result.samples = out.timeline.samples.len();
@@ -252,6 +261,10 @@ fn execute(
                 .facts
                 .get("stopped_at_cycle")
                 .and_then(|c| c.parse().ok());
+            // Freeing tens of thousands of censuses takes milliseconds the verdict need not
+            // wait for.
+            let timeline = out.timeline;
+            std::thread::spawn(move || drop(timeline));
         }
         Err(e) => {
             let text = match &e {
@@ -261,7 +274,13 @@ fn execute(
                     if !timeline.samples.is_empty() {
                         let m = measure(scenario, timeline);
                         result.current =
-                            Some(Baseline::from_run(scenario, &m, &[], timeline, toolchain()));
+                            Some(Baseline::from_run(
+                            scenario,
+                            &m,
+                            &[],
+                            crate::store::downsample(timeline),
+                            toolchain(),
+                        ));
                         result.samples = timeline.samples.len();
                     }
                     format!(
@@ -393,7 +412,7 @@ pub fn bless(
 ) -> Result<Blessed, BlessError> {
     let err = |e| BlessError::store(e, &cfg.hints);
     let _lock = prepare(scenario, cfg, on_event).map_err(err)?;
-    if let Err(reason) = source::check_requirements(scenario) {
+    if let Err(reason) = source::check_requirements(scenario, &cfg.run) {
         return Err(BlessError::MissingTool(reason));
     }
     if mode == BlessMode::Changed {

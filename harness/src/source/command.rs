@@ -82,7 +82,7 @@ pub(crate) fn run_command(
     } else {
         Profile::IfAny
     };
-    let mut tl = final_timeline(c, &run_dir, &live, profile)?;
+    let mut tl = final_timeline(c, &run_dir, &mut live, profile)?;
     tl.totals.insert(
         "rss.peak".into(),
         LauncherReport::read(&run_dir.join(LAUNCHER_FILE)).map_or(exit.peak_rss_polled, |r| {
@@ -246,37 +246,48 @@ enum Profile {
 /// markers) from a pass over it that skips the census rows. Reading the whole eventlog again
 /// was most of the watch's cost after the run. `None` (read the whole profile instead) unless
 /// the eventlog is whole and holds exactly the censuses the watch read: then the two are the
-/// same censuses, GHC writing both from one.
+/// same censuses, GHC writing both from one. `Err` holds the watch's censuses when they were
+/// taken but the eventlog disagrees: the fallback's timeline from the `.hp`.
 fn watched_timeline(
     c: &CommandRun,
     eventlog: &Path,
-    live: &Live,
-    opts: &crate::source::ghc::ReadOptions,
-) -> Option<Timeline> {
-    if c.profile != ProfileKind::GhcEventlog || live.censuses().is_empty() {
-        return None;
+    live: &mut Live,
+) -> Result<Timeline, Option<Timeline>> {
+    if c.profile != ProfileKind::GhcEventlog || live.census_count() == 0 {
+        return Err(None);
     }
-    let file = std::fs::File::open(eventlog).ok()?;
-    let (meta, censuses) =
-        crate::source::ghc::eventlog::read_eventlog_meta(std::io::BufReader::new(file)).ok()?;
-    if meta.truncated || censuses != live.censuses().len() as u64 {
-        return None;
-    }
-    let mut tl = live.timeline(opts);
+    let marks = live.marks();
+    // The eventlog's pass and moving the censuses out are independent, and the program has
+    // ended: one core each.
+    let (meta, mut tl) = std::thread::scope(|s| {
+        let meta = s.spawn(|| {
+            let file = std::fs::File::open(eventlog).ok()?;
+            crate::source::ghc::eventlog::read_eventlog_meta(std::io::BufReader::new(file)).ok()
+        });
+        let census_count = live.census_count() as u64;
+        let tl = live.take_timeline();
+        let meta = meta
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (meta.filter(|(m, n)| !m.truncated && *n == census_count), tl)
+    });
+    let Some((meta, _)) = meta else {
+        return Err(Some(tl));
+    };
     let counting_notes = std::mem::take(&mut tl.notes);
     tl.source = meta.source;
     tl.facts = meta.facts;
     tl.totals = meta.totals;
     tl.notes = meta.notes;
     tl.notes.extend(counting_notes);
-    tl.marks = live.marks().unwrap_or(meta.marks);
-    Some(tl)
+    tl.marks = marks.unwrap_or(meta.marks);
+    Ok(tl)
 }
 
 fn final_timeline(
     c: &CommandRun,
     run_dir: &Path,
-    live: &Live,
+    live: &mut Live,
     profile: Profile,
 ) -> Result<Timeline, RunError> {
     let profile_path = match c.profile {
@@ -295,9 +306,13 @@ fn final_timeline(
     let opts = crate::source::ghc::ReadOptions {
         closure_sizes: c.closure_sizes.clone(),
     };
-    if let Some(tl) = watched_timeline(c, &profile_path, live, &opts) {
-        return Ok(tl);
-    }
+    let watched = live.census_count();
+    // Placed against the watch's censuses, so taken before they are moved out.
+    let live_marks = live.marks();
+    let from_hp = match watched_timeline(c, &profile_path, live) {
+        Ok(tl) => return Ok(tl),
+        Err(from_hp) => from_hp,
+    };
     let mut tl = match crate::source::ghc::read_profile(&profile_path, &opts) {
         Ok(tl) => tl,
         Err(_) if profile == Profile::Required && !profile_path.exists() => {
@@ -309,7 +324,7 @@ fn final_timeline(
                 path: profile_path,
             })
         }
-        Err(e) if profile == Profile::Required && live.censuses().is_empty() => {
+        Err(e) if profile == Profile::Required && watched == 0 => {
             return Err(RunError::Profile {
                 path: profile_path,
                 message: e.to_string(),
@@ -317,19 +332,19 @@ fn final_timeline(
         }
         Err(_) => Timeline::new("ghc", XUnit::Census),
     };
-    if tl.samples.len() < live.censuses().len() {
+    if tl.samples.len() < watched {
         // GHC 9.0 buffers its eventlog (no flush interval before 9.2), so a killed program's
         // log may hold only its header; the censuses the watcher read are the timeline so far.
-        let mut from_hp = live.timeline(&opts);
+        let mut from_hp = from_hp.unwrap_or_else(|| live.take_timeline());
         from_hp.facts.extend(std::mem::take(&mut tl.facts));
         from_hp.notes.push(format!(
             "the profile holds {} of the {} censuses the watcher read from the .hp file GHC wrote beside it: the timeline is the .hp's",
             tl.samples.len(),
-            live.censuses().len()
+            watched
         ));
         tl = from_hp;
     }
-    if let Some(marks) = live.marks() {
+    if let Some(marks) = live_marks {
         // `Membound.marker` records each marker at the census it precedes, exactly; the
         // eventlog's copy (traceMarkerIO) could land one census off.
         tl.marks = marks;

@@ -532,7 +532,7 @@ fn rerun(
         if exited {
             break;
         }
-        std::thread::sleep(super::live::LIVE_POLL);
+        sup.wait_exit_for(super::live::LIVE_POLL);
     }
     let exit = sup.wait();
     if let Some(k) = &exit.killed {

@@ -23,7 +23,7 @@ use super::Event;
 use crate::measure::invariant::Checker;
 use crate::scenario::{CommandRun, Endpoint, OnViolation, Predicate, Scenario, Window};
 use crate::source::ghc::hp::HpFollower;
-use crate::source::ghc::{known_closure_size, ReadOptions};
+use crate::source::ghc::{known_closure_size, ReadOptions, SizeInference};
 use crate::timeline::{Mark, Sample, Timeline, XUnit};
 use std::collections::VecDeque;
 use std::io::{Read, Seek, SeekFrom};
@@ -57,8 +57,15 @@ pub(crate) struct Live<'s> {
     /// The `.hp` offset reached before the marker file was last read: samples ending there
     /// are checked.
     ready: u64,
-    /// Censuses accepted (bracketing empty samples dropped), x = index, with their end offset.
+    /// Censuses accepted (bracketing empty samples dropped), x = index, with their end offset;
+    /// counted by declared and known closure sizes, as the live check sees them.
     censuses: Vec<(u64, Sample)>,
+    /// The closure sizes learnt from the censuses so far, kept up while the program runs so
+    /// that the timeline after the run costs no second pass over them.
+    sizes: SizeInference,
+    /// The markers as placed when the censuses were moved out ([`Live::take_timeline`]): they
+    /// are placed against the censuses, which the watcher no longer holds.
+    taken_marks: Option<Option<Vec<Mark>>>,
     /// An empty sample after the first: a census only if another sample follows it.
     pending_empty: Option<(u64, Sample)>,
     seen_first: bool,
@@ -77,28 +84,45 @@ impl<'s> Live<'s> {
             parsed: VecDeque::new(),
             ready: 0,
             censuses: Vec::new(),
+            sizes: SizeInference::default(),
+            taken_marks: None,
             pending_empty: None,
             seen_first: false,
         }
     }
 
-    /// The censuses read so far, counts unassigned.
-    pub(crate) fn censuses(&self) -> &[(u64, Sample)] {
-        &self.censuses
+    /// How many censuses have been read so far.
+    pub(crate) fn census_count(&self) -> usize {
+        self.censuses.len()
     }
 
-    /// The censuses read as a timeline, counts assigned as the `.hp` reader assigns them.
-    pub(crate) fn timeline(&self, opts: &ReadOptions) -> Timeline {
+    /// The censuses read, moved out as a timeline with counts assigned as the `.hp` reader
+    /// assigns them (the same sizes: [`SizeInference`] over the same censuses). Moved, not
+    /// copied: copying tens of thousands of censuses was most of the cost after a run.
+    /// Afterwards the watcher holds no censuses; [`Live::marks`] still gives them placed.
+    pub(crate) fn take_timeline(&mut self) -> Timeline {
         let mut tl = Timeline::new("ghc-hp", XUnit::Census);
-        tl.samples = self.censuses.iter().map(|(_, s)| s.clone()).collect();
-        tl.marks = self.marks().unwrap_or_default();
-        crate::source::ghc::assign_counts(&mut tl, opts);
+        let marks = self.marks();
+        tl.marks = marks.clone().unwrap_or_default();
+        self.taken_marks = Some(marks);
+        tl.samples = std::mem::take(&mut self.censuses)
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect();
+        let mut counts = std::mem::take(&mut self.sizes).counts(&self.opts);
+        for s in &mut tl.samples {
+            counts.assign(s);
+        }
+        tl.notes.extend(counts.notes());
         tl
     }
 
     /// The markers `Membound.marker` recorded, placed at the census each precedes; `None` if
     /// the program recorded none.
     pub(crate) fn marks(&self) -> Option<Vec<Mark>> {
+        if let Some(taken) = &self.taken_marks {
+            return taken.clone();
+        }
         (!self.marker_file.marks.is_empty()).then(|| self.resolved_marks())
     }
 
@@ -144,6 +168,8 @@ impl<'s> Live<'s> {
                     let x = self.censuses.len() as u64;
                     let mut sample = sample;
                     sample.x = x;
+                    count_known(&mut sample, &self.opts);
+                    self.sizes.observe(&sample);
                     self.censuses.push((end, sample));
                     let placed = self.marks_before(end);
                     if placed.len() != known_marks {
@@ -154,12 +180,11 @@ impl<'s> Live<'s> {
                         // Replays the censuses before this one: windows a new marker opened or
                         // closed see the same samples they would have seen.
                         for (_, s) in &self.censuses[..x as usize] {
-                            let _ = checker.check(&counted(s, &self.opts));
+                            let _ = checker.check(s);
                         }
                     }
                     on_event(Event::Sample { x, end: None });
-                    let checked = counted(&self.censuses[x as usize].1, &self.opts);
-                    if let Some(v) = checker.check(&checked) {
+                    if let Some(v) = checker.check(&self.censuses[x as usize].1) {
                         let text = v.explain(XUnit::Census);
                         end_at_violation(sup, on_violation, text, on_event);
                         return Some(Stop { census: x });
@@ -170,7 +195,7 @@ impl<'s> Live<'s> {
             if exited {
                 return None;
             }
-            std::thread::sleep(LIVE_POLL);
+            sup.wait_exit_for(LIVE_POLL);
         }
     }
 
@@ -253,14 +278,14 @@ pub(crate) fn end_at_violation(
 
 /// The sample with counts for the labels whose closure size is declared or known, the only
 /// counts the live check uses (see [`live_scenario`]).
-fn counted(s: &Sample, opts: &ReadOptions) -> Sample {
-    let mut s = s.clone();
+/// Counts a census's types whose closure size is declared or known; the rest stay 0 until the
+/// sizes inferred over the whole run are known (only those are checked live).
+fn count_known(s: &mut Sample, opts: &ReadOptions) {
     for (label, t) in s.types.iter_mut() {
         if let Some(size) = size_of(label, opts) {
             t.count = t.bytes / size;
         }
     }
-    s
 }
 
 fn size_of(label: &str, opts: &ReadOptions) -> Option<u64> {

@@ -17,11 +17,13 @@ pub mod ghc;
 mod live;
 pub mod massif;
 pub mod probe;
+mod requirements;
 mod rss;
 mod sim;
 mod supervise;
 
 pub use build::build;
+pub use requirements::check_requirements;
 pub use supervise::own_peak_rss;
 
 use crate::errors::RunError;
@@ -30,7 +32,6 @@ use crate::scenario::{OnViolation, Run, Scenario};
 use crate::Timeline;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::process::{Command, Stdio};
 
 /// Where and how the runner works. Built once by the front end from its environment.
 #[derive(Debug, Clone)]
@@ -112,53 +113,3 @@ pub fn run(
     }
 }
 
-/// Checks the tools a scenario requires. `Err` holds a reason with the install command.
-pub fn check_requirements(scenario: &Scenario) -> Result<(), String> {
-    let Run::Command(c) = &scenario.run else {
-        return Ok(());
-    };
-    // A massif run needs valgrind whether or not the scenario says so.
-    let implied = (c.profile == crate::scenario::ProfileKind::Massif).then_some("valgrind");
-    for req in c.requires.iter().map(String::as_str).chain(implied) {
-        // A requirement is a program on PATH (`ghc`) or, failing that, a GHC package.
-        let found = which(req).is_some() || ghc_package_installed(req);
-        if !found {
-            return Err(format!(
-                "`{req}` is not installed (hint: `sudo apt-get install -y {}` on Debian/Ubuntu)",
-                debian_package(req)
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// The Debian package that provides a required tool.
-fn debian_package(tool: &str) -> String {
-    match tool {
-        "ghc" | "ghc-pkg" => "ghc".into(),
-        "clash-prelude" => "ghc libghc-clash-prelude-dev".into(),
-        "clash" => "haskell-clash-ghc-utils".into(),
-        "cc" => "gcc".into(),
-        "hp2ps" => "ghc".into(),
-        t if t.starts_with("clash-") || t.starts_with("ghc-typelits-") => {
-            format!("ghc libghc-{t}-dev")
-        }
-        t => t.into(),
-    }
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
-}
-
-fn ghc_package_installed(pkg: &str) -> bool {
-    Command::new("ghc-pkg")
-        .args(["--simple-output", "field", pkg, "version"])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}

@@ -98,6 +98,9 @@ pub(crate) struct Supervised {
     wake: Option<mpsc::Sender<()>>,
     /// The raw wait status once the child has exited (seen with `WNOWAIT`, not yet reaped).
     exited: Option<i32>,
+    /// A pidfd of the child, readable once it exits: [`Supervised::wait_exit_for`] wakes on it
+    /// at once instead of sleeping out a poll. `None` where the kernel has no `pidfd_open`.
+    pidfd: Option<std::os::fd::OwnedFd>,
 }
 
 impl Supervised {
@@ -155,6 +158,7 @@ impl Supervised {
                 watchdog: Some(watchdog),
                 wake: Some(wake),
                 exited: None,
+                pidfd: open_pidfd(pid),
             },
             child,
         ))
@@ -205,6 +209,30 @@ impl Supervised {
         }
         self.exited = peek_exit(self.pid, libc::WNOHANG);
         self.exited.is_some()
+    }
+
+    /// Waits up to `timeout` for the child to exit; whether it has. Returns as soon as it exits
+    /// (a pidfd becomes readable then), so a watcher polling the program's output learns of
+    /// the end at once rather than up to a poll interval later.
+    pub(crate) fn wait_exit_for(&mut self, timeout: Duration) -> bool {
+        if self.has_exited() {
+            return true;
+        }
+        match &self.pidfd {
+            Some(fd) => {
+                use std::os::fd::AsRawFd;
+                let mut p = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+                // SAFETY: one valid pollfd for the call; an EINTR only ends the wait early.
+                unsafe { libc::poll(&mut p, 1, ms) };
+            }
+            None => std::thread::sleep(timeout),
+        }
+        self.has_exited()
     }
 
     /// The state letter of `/proc/<pid>/stat` of the child's first descendant (the program
@@ -338,6 +366,15 @@ fn kill_descendant(pid: i32, signal: i32) {
 }
 
 /// The raw wait status once `pid` has exited, without reaping it (`WNOWAIT`).
+/// A pidfd for our child `pid` (Linux ≥ 5.3), or `None`.
+fn open_pidfd(pid: i32) -> Option<std::os::fd::OwnedFd> {
+    use std::os::fd::FromRawFd;
+    // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
+    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
+    // SAFETY: a descriptor the kernel just gave us, owned by nobody else.
+    (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
+}
+
 fn peek_exit(pid: i32, flags: i32) -> Option<i32> {
     // SAFETY: siginfo_t is plain data; waitid fills it for our own child.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };

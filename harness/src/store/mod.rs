@@ -135,12 +135,12 @@ pub struct ChartPoint {
 }
 
 impl Baseline {
-    /// Builds the result of a run.
+    /// Builds the result of a run; `chart` is [`downsample`] of its timeline.
     pub fn from_run(
         scenario: &Scenario,
         m: &Measurement,
         outcomes: &[(String, Outcome)],
-        tl: &Timeline,
+        chart: ChartTimeline,
         toolchain: BTreeMap<String, String>,
     ) -> Baseline {
         let invariants = outcomes
@@ -163,7 +163,7 @@ impl Baseline {
             invariants,
             toolchain,
             host: host_facts(),
-            timeline: downsample(tl),
+            timeline: chart,
         }
     }
 

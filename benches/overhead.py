@@ -1,0 +1,99 @@
+#!/usr/bin/env python3
+"""Monitoring overhead of `membound run` on a passing Clash scenario, side by side.
+
+    python3 benches/overhead.py [CYCLES ...] [--repeats R]    # default: 30000 300000, R = 7
+
+For each CYCLES: `clash_register_wb_fixed` at that many cycles, blessed once into a scratch
+baseline directory (so each measured run is a passing run compared with its baseline, as on a
+pull request), then R alternating pairs: `membound run` (build cached, results and report
+written) against the same program alone with the same RTS options in a fresh directory. Prints
+wall-time medians and the overhead, and `membound run`'s own CPU time (user + system, its
+children excluded) per census.
+
+Needs a built membound (target/debug/membound, as `cargo test` builds it) and ghc with
+clash-prelude. Everything goes under target/bench-overhead/.
+"""
+import argparse
+import os
+import resource
+import shutil
+import statistics
+import subprocess
+import time
+
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
+MEMBOUND = os.path.join(ROOT, "target/debug/membound")
+WORK = os.path.join(ROOT, "target/bench-overhead")
+RTS = ["+RTS", "-hT", "-i0", "-A256k", "-V0", "-l", "-olprofile.eventlog",
+       "-trts.stats", "--machine-readable", "-RTS"]
+NAME = "clash_register_wb_fixed"
+
+
+def setup(cycles):
+    d = os.path.join(WORK, str(cycles))
+    shutil.rmtree(d, ignore_errors=True)
+    os.makedirs(os.path.join(d, "scenarios", "haskell"))
+    for f in ("RegisterWb.hs", "Membound.hs"):
+        shutil.copy(os.path.join(ROOT, "scenarios/haskell", f), os.path.join(d, "scenarios/haskell", f))
+    text = open(os.path.join(ROOT, f"scenarios/{NAME}.toml")).read()
+    assert '"fixed", "3000"' in text, "the scenario's command changed: update this script"
+    text = text.replace('"fixed", "3000"', f'"fixed", "{cycles}"').replace('timeout = "120s"', 'timeout = "30 min"')
+    open(os.path.join(d, "scenarios", f"{NAME}.toml"), "w").write(text)
+    return d
+
+
+def membound(d, command):
+    args = [MEMBOUND, "--scenarios", os.path.join(d, "scenarios"), "--baselines",
+            os.path.join(d, "baselines"), "--work-dir", os.path.join(d, "work")] + command
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.time()
+    r = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "CI": ""})
+    wall = time.time() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if r.returncode != 0:
+        raise SystemExit(f"membound {' '.join(command)} failed:\n{r.stderr.decode(errors='replace')}")
+    # RUSAGE_CHILDREN counts membound with its launcher and the program: the caller subtracts
+    # the program's own CPU time.
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def alone(d, cycles):
+    builds = os.path.join(d, "work", "build")
+    exe = next(os.path.join(builds, b, "out") for b in os.listdir(builds)
+               if os.path.isfile(os.path.join(builds, b, "out")))
+    run = os.path.join(d, "alone")
+    shutil.rmtree(run, ignore_errors=True)
+    os.makedirs(run)
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.time()
+    subprocess.run([exe, "fixed", str(cycles)] + RTS, cwd=run, stdout=subprocess.DEVNULL, check=True)
+    wall = time.time() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("cycles", nargs="*", type=int, default=[30000, 300000])
+    p.add_argument("--repeats", type=int, default=7)
+    a = p.parse_args()
+    print("| cycles | censuses | program alone (wall s) | `membound run` (wall s) | overhead | membound's own CPU per census |")
+    print("|---:|---:|---:|---:|---:|---:|")
+    for cycles in a.cycles:
+        d = setup(cycles)
+        membound(d, ["bless", NAME])  # builds, runs, writes the baseline
+        mb, direct, own = [], [], []
+        for _ in range(a.repeats):
+            w, cpu = membound(d, ["run", "--exact", NAME])
+            dw, dcpu = alone(d, cycles)
+            mb.append(w)
+            direct.append(dw)
+            own.append(cpu - dcpu)
+        censuses = sum(1 for line in open(os.path.join(d, "alone", "out.hp")) if line.startswith("BEGIN_SAMPLE")) - 2
+        m, t = statistics.median(mb), statistics.median(direct)
+        print(f"| {cycles:,} | {censuses:,} | {t:.3f} | {m:.3f} | {m - t:+.3f} s ({100 * (m / t - 1):+.1f}%) "
+              f"| {1e6 * statistics.median(own) / censuses:.1f} µs |")
+
+
+if __name__ == "__main__":
+    main()
