@@ -246,15 +246,10 @@ enum Profile {
 /// markers) from a pass over it that skips the census rows. Reading the whole eventlog again
 /// was most of the watch's cost after the run. `None` (read the whole profile instead) unless
 /// the eventlog is whole and holds exactly the censuses the watch read: then the two are the
-/// same censuses, GHC writing both from one. `Err` holds the watch's censuses when they were
-/// taken but the eventlog disagrees: the fallback's timeline from the `.hp`.
-fn watched_timeline(
-    c: &CommandRun,
-    eventlog: &Path,
-    live: &mut Live,
-) -> Result<Timeline, Option<Timeline>> {
+/// same censuses, GHC writing both from one.
+fn watched_timeline(c: &CommandRun, eventlog: &Path, live: &mut Live) -> Watched {
     if c.profile != ProfileKind::GhcEventlog || live.census_count() == 0 {
-        return Err(None);
+        return Watched::NotTaken;
     }
     let marks = live.marks();
     // The eventlog's pass and moving the censuses out are independent, and the program has
@@ -272,7 +267,7 @@ fn watched_timeline(
         (meta.filter(|(m, n)| !m.truncated && *n == census_count), tl)
     });
     let Some((meta, _)) = meta else {
-        return Err(Some(tl));
+        return Watched::Disagrees(tl);
     };
     let counting_notes = std::mem::take(&mut tl.notes);
     tl.source = meta.source;
@@ -281,7 +276,19 @@ fn watched_timeline(
     tl.notes = meta.notes;
     tl.notes.extend(counting_notes);
     tl.marks = marks.unwrap_or(meta.marks);
-    Ok(tl)
+    Watched::Whole(tl)
+}
+
+/// What [`watched_timeline`] made of the watch's censuses.
+enum Watched {
+    /// The run's timeline: the watch's censuses with the eventlog's metadata.
+    Whole(Timeline),
+    /// The censuses, moved out of the watcher, as a `.hp` timeline: the eventlog does not hold
+    /// the same censuses, so it is read whole and this is the fallback if it holds fewer.
+    Disagrees(Timeline),
+    /// Not applicable (no eventlog profile, or no census watched): the watcher still holds its
+    /// censuses.
+    NotTaken,
 }
 
 fn final_timeline(
@@ -310,8 +317,9 @@ fn final_timeline(
     // Placed against the watch's censuses, so taken before they are moved out.
     let live_marks = live.marks();
     let from_hp = match watched_timeline(c, &profile_path, live) {
-        Ok(tl) => return Ok(tl),
-        Err(from_hp) => from_hp,
+        Watched::Whole(tl) => return Ok(tl),
+        Watched::Disagrees(tl) => Some(tl),
+        Watched::NotTaken => None,
     };
     let mut tl = match crate::source::ghc::read_profile(&profile_path, &opts) {
         Ok(tl) => tl,
