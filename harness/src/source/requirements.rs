@@ -84,9 +84,10 @@ impl Evidence {
         })
     }
 
-    /// Whether nothing it names has changed.
-    fn holds(&self) -> bool {
-        self.ghc_package_path == std::env::var("GHC_PACKAGE_PATH").ok()
+    /// Whether nothing it names has changed, for `ghc-pkg` at `ghc_pkg` (the first file).
+    fn holds(&self, ghc_pkg: &Path) -> bool {
+        self.files.first().is_some_and(|(p, _)| p == ghc_pkg)
+            && self.ghc_package_path == std::env::var("GHC_PACKAGE_PATH").ok()
             && self.files.iter().all(|(p, t)| mtime(p) == Some(*t))
     }
 }
@@ -116,9 +117,16 @@ fn write_cache(path: &Path, cache: &Cache) {
     let Ok(text) = serde_json::to_vec_pretty(cache) else {
         return;
     };
-    let tmp = dir.join(format!(".{CACHE_FILE}.{}", std::process::id()));
-    if std::fs::write(&tmp, text).is_ok() && std::fs::rename(&tmp, path).is_err() {
-        let _ = std::fs::remove_file(&tmp);
+    // A temporary file of its own: scenarios run in threads of one process check at once.
+    let Ok(mut tmp) = tempfile::Builder::new()
+        .prefix(&format!(".{CACHE_FILE}."))
+        .tempfile_in(dir)
+    else {
+        return;
+    };
+    use std::io::Write as _;
+    if tmp.write_all(&text).is_ok() {
+        let _ = tmp.persist(path);
     }
 }
 
@@ -127,7 +135,7 @@ fn ghc_package_installed(pkg: &str, cache_path: &Path) -> bool {
         return false;
     };
     let mut cache = read_cache(cache_path);
-    if cache.get(pkg).is_some_and(Evidence::holds) {
+    if cache.get(pkg).is_some_and(|e| e.holds(&ghc_pkg)) {
         return true;
     }
     let found = Command::new(&ghc_pkg)
@@ -191,12 +199,14 @@ mod tests {
         let tool = dir.path().join("ghc-pkg");
         std::fs::write(&tool, "").unwrap();
         let e = Evidence::now(&tool, std::slice::from_ref(&db)).unwrap();
-        assert!(e.holds());
+        assert!(e.holds(&tool));
+        // Another ghc-pkg first on PATH: another GHC, other databases.
+        assert!(!e.holds(&dir.path().join("other-ghc-pkg")));
         // A package removed: its database directory's time moves.
         let mut moved = e.clone();
         moved.files[1].1 += 1;
-        assert!(!moved.holds());
+        assert!(!moved.holds(&tool));
         std::fs::remove_dir(&db).unwrap();
-        assert!(!e.holds());
+        assert!(!e.holds(&tool));
     }
 }
