@@ -596,30 +596,34 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
     Ok(print_outcomes(s, &outcomes, tl.x_unit))
 }
 
-/// `profile` of an eventlog, in two streaming passes (see `EventlogStream`): memory does not
-/// grow with the censuses' contents, whether summarised, checked against a scenario or written
-/// as JSON. Markers are placed by time in every mode.
+/// `profile` of an eventlog, in two streaming passes: memory does not grow with the censuses'
+/// contents, whether summarised, checked against a scenario or written as JSON. Markers are
+/// placed by time in every mode.
+///
+/// The summary's first pass only counts censuses (skipping their rows), since growth and the
+/// steady state are over the second half; its second reads them by label id
+/// (`CensusSummary`). `--json` needs every label's closure size before its first census, so its
+/// first pass reads the rows (`EventlogStream::scan`) and its second writes each census
+/// straight from label ids (`TimelineJson`). With a scenario, the checker takes `Sample`s.
 fn profile_eventlog(
     file: &Path,
     opts: &membound::source::ghc::ReadOptions,
     json: bool,
     scenario: Option<&scenario::Scenario>,
 ) -> Result<ExitCode> {
-    use membound::source::ghc::eventlog::{EventlogError, EventlogStream};
-    let open = || -> Result<std::io::BufReader<std::fs::File>> {
-        let f =
-            std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))?;
-        Ok(std::io::BufReader::with_capacity(1 << 16, f))
+    use membound::source::ghc::eventlog::{self as eventlog, EventlogError, EventlogStream};
+    // The reader has its own large buffer: a `BufReader` would only add a copy.
+    let open = || -> Result<std::fs::File> {
+        std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))
     };
     let err = |e: EventlogError| anyhow::anyhow!("{}: {e}", file.display());
-    let mut stream = EventlogStream::scan(open()?, opts).map_err(err)?;
     if json {
+        let mut stream = EventlogStream::scan(open()?, opts).map_err(err)?;
         let stdout = std::io::stdout();
-        let mut out = std::io::BufWriter::new(stdout.lock());
-        let mut json = TimelineJson::begin(&mut out, stream.meta())?;
+        let mut json = TimelineJson::begin(stdout.lock(), stream.meta())?;
         let mut failed = None;
         stream
-            .samples(open()?, |s| match json.sample(&s) {
+            .counted(open()?, |c, names| match json.census(c, names) {
                 Ok(()) => true,
                 Err(e) => {
                     failed = Some(e);
@@ -633,6 +637,24 @@ fn profile_eventlog(
         json.end(&stream.finish())?;
         return Ok(ExitCode::SUCCESS);
     }
+    let Some(scenario) = scenario else {
+        // A count that failed means the full read fails too, at the same place or before, and
+        // that read's error is the one to report (it is the whole-file reader's).
+        let counted = eventlog::count_censuses(open()?);
+        let n = counted.as_ref().map_or(0, |n| *n as usize);
+        let mut summary = membound::report::summary::CensusSummary::new(n, opts);
+        let mut meta =
+            eventlog::for_each_census(open()?, |c, names| summary.push(c, names)).map_err(err)?;
+        counted.map_err(err)?;
+        for m in &meta.marks {
+            summary.mark(m.clone());
+        }
+        let (summary, notes) = summary.finish();
+        meta.notes.extend(notes);
+        print!("{}", summary.render(&meta));
+        return Ok(ExitCode::SUCCESS);
+    };
+    let mut stream = EventlogStream::scan(open()?, opts).map_err(err)?;
     let n = stream.censuses() as usize;
     let mut summary = membound::report::summary::Summary::new(n, membound::XUnit::Census);
     for m in &stream.meta().marks {
@@ -640,24 +662,21 @@ fn profile_eventlog(
     }
     let end = stream.censuses().saturating_sub(1);
     let marks = stream.meta().marks.clone();
-    let mut checker = scenario.map(|s| membound::measure::invariant::Checker::new(s, end, &marks));
+    let mut checker = membound::measure::invariant::Checker::new(scenario, end, &marks);
     let mut stopped = false;
     stream
         .samples(open()?, |s| {
             summary.push(&s);
             // Like a run, the checker stops at the first violation; the summary goes on.
-            if let Some(c) = checker.as_mut().filter(|_| !stopped) {
-                stopped = c.check(&s).is_some();
+            if !stopped {
+                stopped = checker.check(&s).is_some();
             }
             true
         })
         .map_err(err)?;
     let meta = stream.finish();
     print!("{}", summary.render(&meta));
-    match (scenario, checker) {
-        (Some(s), Some(c)) => Ok(print_outcomes(s, &c.outcomes(), meta.x_unit)),
-        _ => Ok(ExitCode::SUCCESS),
-    }
+    Ok(print_outcomes(scenario, &checker.outcomes(), meta.x_unit))
 }
 
 /// Prints a scenario's invariant outcomes on a profile; exit 1 when any is violated or could not
@@ -688,36 +707,102 @@ fn print_outcomes(
     code
 }
 
-/// A `Timeline` written as the pretty JSON `serde_json` gives for a whole one, sample by
-/// sample: the fields before `samples` from the first pass, those after it at the end.
-struct TimelineJson<'w, W: std::io::Write> {
-    out: &'w mut W,
+/// A `Timeline` written as the pretty JSON `serde_json` gives for a whole one, census by
+/// census: the fields before `samples` from the first pass, those after it at the end, and
+/// each census written straight from its label ids in `serde_json`'s layout (each label's key
+/// escaped by `serde_json` once), since formatting a `Sample` per census was most of the time.
+/// `tests/cli.rs` holds the output to `serde_json::to_string_pretty` of the whole timeline.
+struct TimelineJson<W: std::io::Write> {
+    out: W,
+    /// Text not yet written: handed to `out` in large pieces that end with a newline (stdout is
+    /// line-buffered, and finds a piece's last newline at once).
+    buf: Vec<u8>,
     first: bool,
+    /// Per label index: `\n        "label": {\n          "count": `, once the label is seen.
+    keys: Vec<Option<Box<[u8]>>>,
 }
 
-impl<'w, W: std::io::Write> TimelineJson<'w, W> {
+/// How much text `TimelineJson` gathers before writing it.
+const JSON_CHUNK: usize = 1 << 20;
+
+impl<W: std::io::Write> TimelineJson<W> {
     /// The fields before `samples`, cut from the JSON of the timeline without samples.
-    fn begin(out: &'w mut W, meta: &membound::Timeline) -> Result<Self> {
+    fn begin(mut out: W, meta: &membound::Timeline) -> Result<Self> {
         let whole = serde_json::to_string_pretty(meta)?;
         let (head, _) = whole
             .split_once("\n  \"samples\": []")
             .context("the timeline's JSON has its samples on one line")?;
         write!(out, "{head}\n  \"samples\": [")?;
-        Ok(TimelineJson { out, first: true })
+        Ok(TimelineJson {
+            out,
+            buf: Vec::with_capacity(JSON_CHUNK + (1 << 16)),
+            first: true,
+            keys: Vec::new(),
+        })
     }
 
-    fn sample(&mut self, s: &membound::Sample) -> Result<()> {
-        let text = serde_json::to_string_pretty(s)?;
-        write!(self.out, "{}\n    ", if self.first { "" } else { "," })?;
-        self.out
-            .write_all(text.replace('\n', "\n    ").as_bytes())?;
+    /// One census, as `serde_json::to_string_pretty` of its `Sample` indented into the array.
+    fn census(
+        &mut self,
+        c: &membound::source::ghc::eventlog::CountedCensus,
+        names: membound::source::ghc::eventlog::LabelNames<'_>,
+    ) -> Result<()> {
+        let b = &mut self.buf;
+        b.extend_from_slice(if self.first { b"\n    {" } else { b",\n    {" });
         self.first = false;
+        b.extend_from_slice(b"\n      \"x\": ");
+        push_u64(b, c.x);
+        b.extend_from_slice(b",\n      \"live_bytes\": ");
+        push_u64(b, c.live_bytes);
+        if let Some(a) = c.bytes_allocated {
+            b.extend_from_slice(b",\n      \"bytes_allocated\": ");
+            push_u64(b, a);
+        }
+        b.extend_from_slice(b",\n      \"time_ns\": ");
+        push_u64(b, c.time_ns);
+        if !c.rows.is_empty() {
+            b.extend_from_slice(b",\n      \"types\": {");
+            for (i, row) in c.rows.iter().enumerate() {
+                if i > 0 {
+                    b.push(b',');
+                }
+                let at = row.label.index();
+                if self.keys.len() <= at {
+                    self.keys.resize(at + 1, None);
+                }
+                let key = match &self.keys[at] {
+                    Some(k) => k,
+                    None => {
+                        let name = serde_json::to_string(names.name(row.label))?;
+                        let key = format!("\n        {name}: {{\n          \"count\": ");
+                        &*self.keys[at].insert(key.into_bytes().into_boxed_slice())
+                    }
+                };
+                b.extend_from_slice(key);
+                push_u64(b, row.count);
+                b.extend_from_slice(b",\n          \"bytes\": ");
+                push_u64(b, row.bytes);
+                if row.count_estimated {
+                    b.extend_from_slice(b",\n          \"count_estimated\": true");
+                }
+                b.extend_from_slice(b"\n        }");
+            }
+            b.extend_from_slice(b"\n      }");
+        }
+        b.extend_from_slice(b"\n    }");
+        if b.len() >= JSON_CHUNK {
+            // A census ends a few bytes after its last newline.
+            let cut = b.iter().rposition(|&c| c == b'\n').map_or(b.len(), |i| i + 1);
+            self.out.write_all(&b[..cut])?;
+            b.drain(..cut);
+        }
         Ok(())
     }
 
     /// The fields after `samples`: the pretty JSON of the timeline without samples, from just
     /// after its empty `samples` (so field order and skipped fields are serde's own).
-    fn end(self, meta: &membound::Timeline) -> Result<()> {
+    fn end(mut self, meta: &membound::Timeline) -> Result<()> {
+        self.out.write_all(&self.buf)?;
         write!(self.out, "{}]", if self.first { "" } else { "\n  " })?;
         let whole = serde_json::to_string_pretty(meta)?;
         let (_, rest) = whole
@@ -727,6 +812,34 @@ impl<'w, W: std::io::Write> TimelineJson<'w, W> {
         self.out.flush()?;
         Ok(())
     }
+}
+
+/// Two decimal digits per pair, for `push_u64`.
+const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+2021222324252627282930313233343536373839\
+4041424344454647484950515253545556575859\
+6061626364656667686970717273747576777879\
+8081828384858687888990919293949596979899";
+
+/// Appends `n` in decimal, as `serde_json` (`itoa`) writes an integer.
+fn push_u64(out: &mut Vec<u8>, mut n: u64) {
+    let mut text = [0u8; 20];
+    let mut at = text.len();
+    while n >= 100 {
+        let d = (n % 100) as usize * 2;
+        n /= 100;
+        at -= 2;
+        text[at..at + 2].copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
+    }
+    if n >= 10 {
+        let d = n as usize * 2;
+        at -= 2;
+        text[at..at + 2].copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
+    } else {
+        at -= 1;
+        text[at] = b'0' + n as u8;
+    }
+    out.extend_from_slice(&text[at..]);
 }
 
 /// What `report` was asked for.

@@ -8,11 +8,33 @@ use crate::timeline::{Sample, TypeSample};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
+/// Slots of the row cache ([`Labels::cached_id`]): a power of two, a few times the labels of a
+/// typical census.
+const CACHE_SLOTS: usize = 1 << 10;
+
+/// No spelling in a cache slot.
+const EMPTY: u32 = u32::MAX;
+
+/// One raw spelling of a string label.
+struct Spelling {
+    raw: Box<[u8]>,
+    id: u32,
+}
+
 /// Label ids: a label's spelling in the log → a dense id of its (normalised) name.
-#[derive(Default)]
+///
+/// String rows are looked up in a direct-mapped cache first, indexed by a hash of the row's
+/// length and last 16 bytes (cheaper than hashing the whole label, whose leading package id
+/// many labels share) and always confirmed by comparing the bytes; only a miss splits the row
+/// at its NUL and pays for the full hash map.
 pub(crate) struct Labels {
-    /// Raw bytes (string rows) → id; cleared when what a raw label means may change.
+    /// Raw bytes (string rows) → index into `spellings`; cleared when what a raw label means
+    /// may change.
     raw: HashMap<Box<[u8]>, u32, BuildHasherDefault<FxHasher>>,
+    /// The spellings in `raw`, by index.
+    spellings: Vec<Spelling>,
+    /// Row hash → index into `spellings` ([`EMPTY`] if none), overwritten on collision.
+    cache: Box<[u32]>,
     /// Cost-centre stack → id.
     stacks: HashMap<Box<[u32]>, u32, BuildHasherDefault<FxHasher>>,
     /// Normalised name → id: two spellings with one name share an id.
@@ -23,16 +45,65 @@ pub(crate) struct Labels {
     rank: Vec<u32>,
 }
 
+impl Default for Labels {
+    fn default() -> Self {
+        Labels {
+            raw: HashMap::default(),
+            spellings: Vec::new(),
+            cache: vec![EMPTY; CACHE_SLOTS].into_boxed_slice(),
+            stacks: HashMap::default(),
+            by_name: HashMap::new(),
+            names: Vec::new(),
+            rank: Vec::new(),
+        }
+    }
+}
+
+/// The cache slot of a string row's text (its label, a NUL, maybe more).
+#[inline]
+fn slot(text: &[u8]) -> usize {
+    let n = text.len();
+    let tail = |k: usize| -> u64 {
+        match n.checked_sub(k).and_then(|at| text.get(at..at + 8)) {
+            Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+            None => 0,
+        }
+    };
+    let h = (tail(8) ^ tail(16).rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (h >> (64 - CACHE_SLOTS.trailing_zeros())) as usize
+}
+
 impl Labels {
-    /// The id of a raw string label, if seen since the last [`forget_raw`](Self::forget_raw).
-    pub(crate) fn raw_id(&self, raw: &[u8]) -> Option<u32> {
-        self.raw.get(raw).copied()
+    /// The id of the string label whose raw bytes start `text` and end at its first NUL or at
+    /// its end, if the cache holds that spelling.
+    #[inline]
+    pub(crate) fn cached_id(&self, text: &[u8]) -> Option<u32> {
+        let at = self.cache[slot(text)];
+        let s = self.spellings.get(at as usize)?;
+        let n = s.raw.len();
+        // The spelling has no NUL, so equal bytes followed by a NUL or the end are the label.
+        let whole = text.len() == n || text.get(n) == Some(&0);
+        (whole && text.get(..n) == Some(&s.raw[..])).then_some(s.id)
     }
 
-    /// Remembers `raw` as a spelling of `name`.
-    pub(crate) fn intern_raw(&mut self, raw: &[u8], name: String) -> u32 {
+    /// The id of the raw string label (no NUL) that starts `text`, if seen since the last
+    /// [`forget_raw`](Self::forget_raw); `text` is then cached as that spelling.
+    pub(crate) fn raw_id(&mut self, text: &[u8], raw: &[u8]) -> Option<u32> {
+        let at = *self.raw.get(raw)?;
+        self.cache[slot(text)] = at;
+        Some(self.spellings[at as usize].id)
+    }
+
+    /// Remembers `raw` (no NUL, the label that starts `text`) as a spelling of `name`.
+    pub(crate) fn intern_raw(&mut self, text: &[u8], raw: &[u8], name: String) -> u32 {
         let id = self.intern(name);
-        self.raw.insert(raw.into(), id);
+        let at = self.spellings.len() as u32;
+        self.spellings.push(Spelling {
+            raw: raw.into(),
+            id,
+        });
+        self.raw.insert(raw.into(), at);
+        self.cache[slot(text)] = at;
         id
     }
 
@@ -51,6 +122,8 @@ impl Labels {
     /// Forgets spellings (not names): new cost centres or info tables may rename them.
     pub(crate) fn forget_raw(&mut self) {
         self.raw.clear();
+        self.spellings.clear();
+        self.cache.fill(EMPTY);
         self.stacks.clear();
     }
 
@@ -86,6 +159,11 @@ impl Labels {
         }
     }
 
+    /// The number of ids.
+    pub(crate) fn len(&self) -> usize {
+        self.names.len()
+    }
+
     fn intern(&mut self, name: String) -> u32 {
         if let Some(&id) = self.by_name.get(&name) {
             return id;
@@ -101,6 +179,45 @@ impl Labels {
             self.rank[id as usize] = r as u32;
         }
         id
+    }
+}
+
+/// Puts a census's rows in the order of their labels' names (a `Sample`'s order) without
+/// comparing names or sorting: each row is scattered to its label's rank in a bitset, which is
+/// then walked. Costs a word per 64 labels plus a few operations per row; keeps a `u32` per label.
+#[derive(Default)]
+pub(crate) struct NameOrder {
+    /// Rank → index of the row with that rank in the census being ordered.
+    at: Vec<u32>,
+    /// The ranks present, all zero between calls.
+    bits: Vec<u64>,
+}
+
+impl NameOrder {
+    /// The indices of `rows` (labels of `labels`) in the order of their labels' names, into
+    /// `out`.
+    pub(crate) fn order(&mut self, labels: &Labels, rows: &[(LabelId, u64)], out: &mut Vec<u32>) {
+        let n = labels.rank.len();
+        if self.at.len() < n {
+            self.at.resize(n, 0);
+            self.bits.resize(n.div_ceil(64), 0);
+        }
+        for (i, &(id, _)) in rows.iter().enumerate() {
+            // Every id of a census is in its reader's table.
+            if let Some(&r) = labels.rank.get(id.0 as usize) {
+                let r = r as usize;
+                self.at[r] = i as u32;
+                self.bits[r / 64] |= 1 << (r % 64);
+            }
+        }
+        out.clear();
+        for (w, word) in self.bits.iter_mut().enumerate() {
+            let mut b = std::mem::take(word);
+            while b != 0 {
+                out.push(self.at[w * 64 + b.trailing_zeros() as usize]);
+                b &= b - 1;
+            }
+        }
     }
 }
 
@@ -122,10 +239,12 @@ impl Accumulator {
         self.open = Some((x, time_ns, bytes_allocated));
     }
 
+    #[inline]
     pub(crate) fn is_open(&self) -> bool {
         self.open.is_some()
     }
 
+    #[inline]
     pub(crate) fn add(&mut self, id: u32, residency: u64) {
         let i = id as usize;
         if i >= self.bytes.len() {
@@ -215,11 +334,15 @@ mod tests {
     #[test]
     fn spellings_of_one_name_share_an_id_and_samples_sort_by_name() {
         let mut labels = Labels::default();
-        let b = labels.intern_raw(b"b-1.0:X", "b:X".into());
-        let a = labels.intern_raw(b"a", "a".into());
-        let b2 = labels.intern_raw(b"b-2.0:X", "b:X".into());
+        let b = labels.intern_raw(b"b-1.0:X\0", b"b-1.0:X", "b:X".into());
+        let a = labels.intern_raw(b"a\0", b"a", "a".into());
+        let b2 = labels.intern_raw(b"b-2.0:X", b"b-2.0:X", "b:X".into());
         assert_eq!(b, b2);
-        assert_eq!(labels.raw_id(b"a"), Some(a));
+        assert_eq!(labels.raw_id(b"a\0\0", b"a"), Some(a));
+        assert_eq!(labels.cached_id(b"a\0\0"), Some(a));
+        assert_eq!(labels.cached_id(b"a\0"), Some(a));
+        assert_eq!(labels.cached_id(b"b-2.0:X"), Some(b));
+        assert_eq!(labels.cached_id(b"b-2.0:X\0junk"), None, "another slot");
         let mut c = Accumulator::default();
         assert!(c.close().is_none());
         c.begin(3, 10, Some(7));
@@ -237,6 +360,7 @@ mod tests {
         c.add(a, 1);
         assert_eq!(c.close().unwrap().live_bytes, 1);
         labels.forget_raw();
-        assert_eq!(labels.raw_id(b"a"), None);
+        assert_eq!(labels.raw_id(b"a\0", b"a"), None);
+        assert_eq!(labels.cached_id(b"a\0"), None);
     }
 }
