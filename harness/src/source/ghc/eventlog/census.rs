@@ -12,14 +12,17 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// typical census.
 const CACHE_SLOTS: usize = 1 << 10;
 
-/// No spelling in a cache slot.
-const EMPTY: u32 = u32::MAX;
-
-/// One raw spelling of a string label.
-struct Spelling {
-    raw: Box<[u8]>,
+/// A cache slot: a spelling's place in `Labels::arena`, its length ([`EMPTY`] if none) and id,
+/// kept together so that a hit costs one load before the comparison.
+#[derive(Clone, Copy)]
+struct Slot {
+    at: u32,
+    len: u32,
     id: u32,
 }
+
+/// The length of an empty [`Slot`]: no row is 4 GiB long.
+const EMPTY: u32 = u32::MAX;
 
 /// Label ids: a label's spelling in the log → a dense id of its (normalised) name.
 ///
@@ -28,13 +31,12 @@ struct Spelling {
 /// many labels share) and always confirmed by comparing the bytes; only a miss splits the row
 /// at its NUL and pays for the full hash map.
 pub(crate) struct Labels {
-    /// Raw bytes (string rows) → index into `spellings`; cleared when what a raw label means
-    /// may change.
-    raw: HashMap<Box<[u8]>, u32, BuildHasherDefault<FxHasher>>,
-    /// The spellings in `raw`, by index.
-    spellings: Vec<Spelling>,
-    /// Row hash → index into `spellings` ([`EMPTY`] if none), overwritten on collision.
-    cache: Box<[u32]>,
+    /// Raw bytes (string rows) → their slot; cleared when what a raw label means may change.
+    raw: HashMap<Box<[u8]>, Slot, BuildHasherDefault<FxHasher>>,
+    /// The spellings in `raw`, end to end.
+    arena: Vec<u8>,
+    /// Row hash → a spelling, overwritten on collision.
+    cache: Box<[Slot]>,
     /// Cost-centre stack → id.
     stacks: HashMap<Box<[u32]>, u32, BuildHasherDefault<FxHasher>>,
     /// Normalised name → id: two spellings with one name share an id.
@@ -45,12 +47,18 @@ pub(crate) struct Labels {
     rank: Vec<u32>,
 }
 
+const NO_SLOT: Slot = Slot {
+    at: 0,
+    len: EMPTY,
+    id: 0,
+};
+
 impl Default for Labels {
     fn default() -> Self {
         Labels {
             raw: HashMap::default(),
-            spellings: Vec::new(),
-            cache: vec![EMPTY; CACHE_SLOTS].into_boxed_slice(),
+            arena: Vec::new(),
+            cache: vec![NO_SLOT; CACHE_SLOTS].into_boxed_slice(),
             stacks: HashMap::default(),
             by_name: HashMap::new(),
             names: Vec::new(),
@@ -59,18 +67,48 @@ impl Default for Labels {
     }
 }
 
+/// The little-endian u64 at `b[at..at + 8]` (in bounds by the caller).
+#[inline]
+fn word(b: &[u8], at: usize) -> u64 {
+    let b = &b[at..at + 8];
+    u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
+}
+
 /// The cache slot of a string row's text (its label, a NUL, maybe more).
 #[inline]
 fn slot(text: &[u8]) -> usize {
     let n = text.len();
-    let tail = |k: usize| -> u64 {
-        match n.checked_sub(k).and_then(|at| text.get(at..at + 8)) {
-            Some(b) => u64::from_le_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-            None => 0,
-        }
+    let last = if n >= 8 {
+        word(text, n - 8)
+    } else {
+        // Short labels (`PAP`, `TSO`, `FUN`) by all their bytes.
+        text.iter().fold(0, |w, &b| w << 8 | b as u64)
     };
-    let h = (tail(8) ^ tail(16).rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let before = if n >= 16 { word(text, n - 16) } else { 0 };
+    let h = (last ^ before.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (h >> (64 - CACHE_SLOTS.trailing_zeros())) as usize
+}
+
+/// `a == b` for two slices of one length, by words: labels are a few dozen bytes, where a call
+/// to `memcmp` costs more than the comparison.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    if n < 8 {
+        return a == b;
+    }
+    let mut i = 0;
+    while i + 8 < n {
+        if word(a, i) != word(b, i) {
+            return false;
+        }
+        i += 8;
+    }
+    // The last word overlaps the one before when n is not a multiple of 8.
+    word(a, n - 8) == word(b, n - 8)
 }
 
 impl Labels {
@@ -78,32 +116,38 @@ impl Labels {
     /// its end, if the cache holds that spelling.
     #[inline]
     pub(crate) fn cached_id(&self, text: &[u8]) -> Option<u32> {
-        let at = self.cache[slot(text)];
-        let s = self.spellings.get(at as usize)?;
-        let n = s.raw.len();
+        let s = self.cache[slot(text)];
+        let n = s.len as usize;
         // The spelling has no NUL, so equal bytes followed by a NUL or the end are the label.
         let whole = text.len() == n || text.get(n) == Some(&0);
-        (whole && text.get(..n) == Some(&s.raw[..])).then_some(s.id)
+        let spelling = self.arena.get(s.at as usize..(s.at as usize).saturating_add(n))?;
+        (whole && same(&text[..n], spelling)).then_some(s.id)
     }
 
     /// The id of the raw string label (no NUL) that starts `text`, if seen since the last
     /// [`forget_raw`](Self::forget_raw); `text` is then cached as that spelling.
     pub(crate) fn raw_id(&mut self, text: &[u8], raw: &[u8]) -> Option<u32> {
-        let at = *self.raw.get(raw)?;
-        self.cache[slot(text)] = at;
-        Some(self.spellings[at as usize].id)
+        let s = *self.raw.get(raw)?;
+        self.cache[slot(text)] = s;
+        Some(s.id)
     }
 
     /// Remembers `raw` (no NUL, the label that starts `text`) as a spelling of `name`.
     pub(crate) fn intern_raw(&mut self, text: &[u8], raw: &[u8], name: String) -> u32 {
         let id = self.intern(name);
-        let at = self.spellings.len() as u32;
-        self.spellings.push(Spelling {
-            raw: raw.into(),
+        let mut s = Slot {
+            at: self.arena.len() as u32,
+            len: raw.len() as u32,
             id,
-        });
-        self.raw.insert(raw.into(), at);
-        self.cache[slot(text)] = at;
+        };
+        if u32::try_from(self.arena.len() + raw.len()).is_ok() {
+            self.arena.extend_from_slice(raw);
+        } else {
+            // Past 4 GiB of spellings, new ones are found by hash only.
+            s.len = EMPTY;
+        }
+        self.raw.insert(raw.into(), s);
+        self.cache[slot(text)] = s;
         id
     }
 
@@ -122,12 +166,13 @@ impl Labels {
     /// Forgets spellings (not names): new cost centres or info tables may rename them.
     pub(crate) fn forget_raw(&mut self) {
         self.raw.clear();
-        self.spellings.clear();
-        self.cache.fill(EMPTY);
+        self.arena.clear();
+        self.cache.fill(NO_SLOT);
         self.stacks.clear();
     }
 
     /// The normalised name of an id.
+    #[inline]
     pub(crate) fn name(&self, id: LabelId) -> &str {
         &self.names[id.0 as usize]
     }
@@ -231,6 +276,8 @@ pub(crate) struct Accumulator {
     bytes: Vec<u64>,
     present: Vec<bool>,
     touched: Vec<u32>,
+    /// The rows of a census its reader is done with, reused by the next (`recycle`).
+    spare: Vec<(LabelId, u64)>,
 }
 
 impl Accumulator {
@@ -258,6 +305,11 @@ impl Accumulator {
         self.bytes[i] += residency;
     }
 
+    /// Takes back a closed census's rows, so that the next census allocates none.
+    pub(crate) fn recycle(&mut self, census: Census) {
+        self.spare = census.rows;
+    }
+
     fn reset(&mut self) {
         for &id in &self.touched {
             self.bytes[id as usize] = 0;
@@ -270,11 +322,13 @@ impl Accumulator {
     /// Closes the open census, if any.
     pub(crate) fn close(&mut self) -> Option<Census> {
         let (x, time_ns, bytes_allocated) = self.open?;
-        let rows: Vec<(LabelId, u64)> = self
-            .touched
-            .iter()
-            .map(|&id| (LabelId(id), self.bytes[id as usize]))
-            .collect();
+        let mut rows = std::mem::take(&mut self.spare);
+        rows.clear();
+        rows.extend(
+            self.touched
+                .iter()
+                .map(|&id| (LabelId(id), self.bytes[id as usize])),
+        );
         let live_bytes = rows.iter().map(|r| r.1).sum();
         self.reset();
         Some(Census {

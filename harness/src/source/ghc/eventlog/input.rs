@@ -7,8 +7,9 @@
 
 use std::io::{self, Read};
 
-/// Large enough for any event (≤ 65547 bytes) and for few, large reads.
-const CAPACITY: usize = 1 << 20;
+/// Large enough for any event (≤ 65547 bytes), and small enough that what a read copies in is
+/// still in the L2 cache when it is parsed (1 MiB was measurably slower).
+const CAPACITY: usize = 1 << 18;
 
 pub(crate) struct Input<R> {
     inner: R,

@@ -128,6 +128,7 @@ pub struct LabelId(u32);
 impl LabelId {
     /// The id as an index: ids are dense, 0, 1, 2, … in the order labels first appear, so a
     /// caller can keep per-label state in a `Vec`.
+    #[inline]
     pub fn index(self) -> usize {
         self.0 as usize
     }
@@ -139,6 +140,7 @@ pub struct LabelNames<'a>(&'a Labels);
 
 impl<'a> LabelNames<'a> {
     /// The normalised label of `id`.
+    #[inline]
     pub fn name(&self, id: LabelId) -> &'a str {
         self.0.name(id)
     }
@@ -244,6 +246,7 @@ pub fn for_each_census<R: Read>(
             Record::Census(c) => {
                 times.push(c.time_ns);
                 each(&c, reader.labels());
+                reader.state.census.recycle(c);
             }
             Record::Marker { time_ns, label, .. } => markers.push((time_ns, label)),
         }
@@ -262,8 +265,9 @@ pub fn count_censuses<R: Read>(r: R) -> Result<u64, EventlogError> {
     reader.state.skip_rows = true;
     let mut n = 0;
     while let Some(record) = reader.next_record()? {
-        if let Record::Census(_) = record {
+        if let Record::Census(c) = record {
             n += 1;
+            reader.state.census.recycle(c);
         }
     }
     Ok(n)
@@ -324,8 +328,9 @@ impl EventlogStream {
         let mut reader = EventlogReader::new(r)?;
         let mut times = Vec::new();
         let mut markers = Vec::new();
-        // The gcd of each label's bytes, by the reader's label id: no strings per census.
-        let mut gcds: Vec<Option<u64>> = Vec::new();
+        // The gcd of each label's bytes and its last row's, by the reader's label id: no
+        // strings per census.
+        let mut gcds: Vec<Option<(u64, u64)>> = Vec::new();
         while let Some(record) = reader.next_record()? {
             match record {
                 Record::Census(c) => {
@@ -336,19 +341,22 @@ impl EventlogStream {
                             gcds.resize(i + 1, None);
                         }
                         gcds[i] = Some(match gcds[i] {
-                            None => bytes,
-                            // Most rows are a multiple of the gcd so far: one division.
-                            Some(g) if g != 0 && bytes % g == 0 => g,
-                            Some(g) => gcd(g, bytes),
+                            None => (bytes, bytes),
+                            // Rows repeat from census to census, and most are a multiple of
+                            // the gcd so far: no division, or one.
+                            Some((g, last)) if last == bytes => (g, last),
+                            Some((g, _)) if g != 0 && bytes % g == 0 => (g, bytes),
+                            Some((g, _)) => (gcd(g, bytes), bytes),
                         });
                     }
+                    reader.state.census.recycle(c);
                 }
                 Record::Marker { time_ns, label, .. } => markers.push((time_ns, label)),
             }
         }
         let mut sizes = ghc::SizeInference::default();
         for (i, g) in gcds.iter().enumerate() {
-            if let Some(g) = g {
+            if let Some((g, _)) = g {
                 sizes.observe_label(reader.label(LabelId(i as u32)), *g);
             }
         }
@@ -434,6 +442,7 @@ impl EventlogStream {
             if !each(&out, reader.labels()) {
                 break;
             }
+            reader.state.census.recycle(c);
         }
         Ok(())
     }
