@@ -718,8 +718,18 @@ struct TimelineJson<W: std::io::Write> {
     /// line-buffered, and finds a piece's last newline at once).
     buf: Vec<u8>,
     first: bool,
-    /// Per label index: `\n        "label": {\n          "count": `, once the label is seen.
-    keys: Vec<Option<Box<[u8]>>>,
+    /// Per label index, once the label is seen.
+    labels: Vec<Option<JsonLabel>>,
+}
+
+/// A label's text in `TimelineJson`.
+struct JsonLabel {
+    /// `\n        "label": {\n          "count": `, escaped by `serde_json`.
+    key: Box<[u8]>,
+    /// The label's last row (bytes, count, estimated) and its whole text: rows repeat from
+    /// census to census, and most are then one copy.
+    last: Option<(u64, u64, bool)>,
+    text: Vec<u8>,
 }
 
 /// How much text `TimelineJson` gathers before writing it.
@@ -737,7 +747,7 @@ impl<W: std::io::Write> TimelineJson<W> {
             out,
             buf: Vec::with_capacity(JSON_CHUNK + (1 << 16)),
             first: true,
-            keys: Vec::new(),
+            labels: Vec::new(),
         })
     }
 
@@ -767,25 +777,36 @@ impl<W: std::io::Write> TimelineJson<W> {
                     b.push(b',');
                 }
                 let at = row.label.index();
-                if self.keys.len() <= at {
-                    self.keys.resize(at + 1, None);
+                if self.labels.len() <= at {
+                    self.labels.resize_with(at + 1, || None);
                 }
-                let key = match &self.keys[at] {
-                    Some(k) => k,
-                    None => {
+                let l = match &mut self.labels[at] {
+                    Some(l) => l,
+                    slot => {
                         let name = serde_json::to_string(names.name(row.label))?;
                         let key = format!("\n        {name}: {{\n          \"count\": ");
-                        &*self.keys[at].insert(key.into_bytes().into_boxed_slice())
+                        slot.insert(JsonLabel {
+                            key: key.into_bytes().into_boxed_slice(),
+                            last: None,
+                            text: Vec::new(),
+                        })
                     }
                 };
-                b.extend_from_slice(key);
-                push_u64(b, row.count);
-                b.extend_from_slice(b",\n          \"bytes\": ");
-                push_u64(b, row.bytes);
-                if row.count_estimated {
-                    b.extend_from_slice(b",\n          \"count_estimated\": true");
+                let this = (row.bytes, row.count, row.count_estimated);
+                if l.last != Some(this) {
+                    let t = &mut l.text;
+                    t.clear();
+                    t.extend_from_slice(&l.key);
+                    push_u64(t, row.count);
+                    t.extend_from_slice(b",\n          \"bytes\": ");
+                    push_u64(t, row.bytes);
+                    if row.count_estimated {
+                        t.extend_from_slice(b",\n          \"count_estimated\": true");
+                    }
+                    t.extend_from_slice(b"\n        }");
+                    l.last = Some(this);
                 }
-                b.extend_from_slice(b"\n        }");
+                b.extend_from_slice(&l.text);
             }
             b.extend_from_slice(b"\n      }");
         }

@@ -507,6 +507,9 @@ struct EventType {
     /// `None` for variable-size events (they carry a u16 size).
     size: Option<u16>,
     known: Option<&'static KnownEvent>,
+    /// `known` is a string census row (most of a heap profile's events), told without
+    /// following the pointer.
+    string_row: bool,
 }
 
 #[derive(Default)]
@@ -740,9 +743,11 @@ fn read_header<R: Read>(input: &mut Input<R>) -> Result<Vec<Option<EventType>>, 
             }
         }
         expect(input, format::ET_END, "the end of an event type (`ete\\0`)")?;
+        let known = known.get(&id).copied();
         let ty = EventType {
             size: (size != format::VARIABLE).then_some(size),
-            known: known.get(&id).copied(),
+            known,
+            string_row: known.is_some_and(|k| k.handling == Handling::SampleString),
         };
         if types.len() <= id as usize {
             types.resize(id as usize + 1, None);
@@ -813,14 +818,15 @@ impl State {
         p: &[u8],
         offset: u64,
     ) -> Result<Option<Record>, EventlogError> {
-        match ty.known {
-            // Census rows are most of a heap profile's events.
-            Some(known) if known.handling == Handling::SampleString && p.len() >= known.min_size => {
-                if !self.skip_rows {
-                    self.sample_string(p);
-                }
-                Ok(None)
+        // Census rows are most of a heap profile's events: a payload shorter than a row's
+        // fields goes to `handle`, which knows what to say.
+        if ty.string_row && p.len() >= format::SAMPLE_STRING_MIN {
+            if !self.skip_rows {
+                self.sample_string(p);
             }
+            return Ok(None);
+        }
+        match ty.known {
             Some(known) if known.handling != Handling::Skip => {
                 self.handle(known, ty.size.is_some(), time, p, offset)
             }
