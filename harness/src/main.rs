@@ -602,7 +602,7 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
 ///
 /// The summary's first pass only counts censuses (skipping their rows), since growth and the
 /// steady state are over the second half; its second reads them by label id
-/// (`CensusSummary`). `--json` needs every label's closure size before its first census, so its
+/// (`summarise_eventlog`). `--json` needs every label's closure size before its first census, so its
 /// first pass reads the rows (`EventlogStream::scan`) and its second writes each census
 /// straight from label ids (`TimelineJson`). With a scenario, the checker takes `Sample`s.
 fn profile_eventlog(
@@ -611,7 +611,7 @@ fn profile_eventlog(
     json: bool,
     scenario: Option<&scenario::Scenario>,
 ) -> Result<ExitCode> {
-    use membound::source::ghc::eventlog::{self as eventlog, EventlogError, EventlogStream};
+    use membound::source::ghc::eventlog::{EventlogError, EventlogStream};
     // The reader has its own large buffer: a `BufReader` would only add a copy.
     let open = || -> Result<std::fs::File> {
         std::fs::File::open(file).with_context(|| format!("cannot read {}", file.display()))
@@ -638,20 +638,9 @@ fn profile_eventlog(
         return Ok(ExitCode::SUCCESS);
     }
     let Some(scenario) = scenario else {
-        // A count that failed means the full read fails too, at the same place or before, and
-        // that read's error is the one to report (it is the whole-file reader's).
-        let counted = eventlog::count_censuses(open()?);
-        let n = counted.as_ref().map_or(0, |n| *n as usize);
-        let mut summary = membound::report::summary::CensusSummary::new(n, opts);
-        let mut meta =
-            eventlog::for_each_census(open()?, |c, names| summary.push(c, names)).map_err(err)?;
-        counted.map_err(err)?;
-        for m in &meta.marks {
-            summary.mark(m.clone());
-        }
-        let (summary, notes) = summary.finish();
-        meta.notes.extend(notes);
-        print!("{}", summary.render(&meta));
+        let text = membound::report::summary::summarise_eventlog(open()?, open()?, opts)
+            .map_err(err)?;
+        print!("{text}");
         return Ok(ExitCode::SUCCESS);
     };
     let mut stream = EventlogStream::scan(open()?, opts).map_err(err)?;

@@ -7,13 +7,14 @@
 //! it never decides pass or fail.
 
 use crate::measure::metrics::Fit;
-use crate::source::ghc::eventlog::{Census, LabelNames};
+use crate::source::ghc::eventlog::{self, Census, EventlogError, LabelNames};
 use crate::source::ghc;
 use crate::timeline::TypeSample;
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, Timeline, XUnit};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Read;
 
 /// How many types the summary lists.
 pub const TOP_TYPES: usize = 10;
@@ -404,6 +405,30 @@ impl CensusSummary {
         };
         (summary, counts.notes())
     }
+}
+
+/// The summary text of an eventlog, streamed in two passes over the same bytes (`first` and
+/// `second`), in memory that does not grow with the censuses' contents: equal to [`summarise`]
+/// of what [`read_eventlog`](eventlog::read_eventlog) gives, and failing where it fails, with
+/// its error.
+pub fn summarise_eventlog<R: Read, S: Read>(
+    first: R,
+    second: S,
+    opts: &ghc::ReadOptions,
+) -> Result<String, EventlogError> {
+    // A count that failed means the full read fails too, at the same place or before (it
+    // checks more of each event), and that read's error is the one to report.
+    let counted = eventlog::count_censuses(first);
+    let n = counted.as_ref().map_or(0, |n| *n as usize);
+    let mut summary = CensusSummary::new(n, opts);
+    let mut meta = eventlog::for_each_census(second, |c, names| summary.push(c, names))?;
+    counted?;
+    for m in &meta.marks {
+        summary.mark(m.clone());
+    }
+    let (summary, notes) = summary.finish();
+    meta.notes.extend(notes);
+    Ok(summary.render(&meta))
 }
 
 /// The summary text of a whole timeline.
