@@ -798,6 +798,16 @@ impl State {
             let Some(event) = buf.get(at..at + head + size) else {
                 break;
             };
+            // Census rows are most of a heap profile's events: no record to return, so they
+            // skip `event`'s result. A payload shorter than a row's fields goes to `handle`,
+            // which knows what to say.
+            if ty.string_row && size >= format::SAMPLE_STRING_MIN {
+                if !self.skip_rows {
+                    self.sample_string(&event[head..]);
+                }
+                at += head + size;
+                continue;
+            }
             let time = be_u64(&event[2..]);
             match self.event(id, ty, time, &event[head..], offset + at as u64) {
                 Ok(None) => at += head + size,
@@ -818,8 +828,7 @@ impl State {
         p: &[u8],
         offset: u64,
     ) -> Result<Option<Record>, EventlogError> {
-        // Census rows are most of a heap profile's events: a payload shorter than a row's
-        // fields goes to `handle`, which knows what to say.
+        // As in `events`, for rows read by the slow path.
         if ty.string_row && p.len() >= format::SAMPLE_STRING_MIN {
             if !self.skip_rows {
                 self.sample_string(p);
@@ -934,7 +943,7 @@ impl State {
     }
 
     /// A census row labelled by a string (closure type, description, type, retainer set).
-    #[inline]
+    #[inline(always)]
     fn sample_string(&mut self, p: &[u8]) {
         let residency = be_u64(&p[1..]);
         if !self.census.is_open() {
