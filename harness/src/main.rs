@@ -618,22 +618,56 @@ fn profile_eventlog(
     };
     let err = |e: EventlogError| anyhow::anyhow!("{}: {e}", file.display());
     if json {
-        let mut stream = EventlogStream::scan(open()?, opts).map_err(err)?;
+        let stream = EventlogStream::scan(open()?, opts).map_err(err)?;
+        let second = open()?;
         let stdout = std::io::stdout();
         let mut json = TimelineJson::begin(stdout.lock(), stream.meta())?;
-        let mut failed = None;
-        stream
-            .counted(open()?, |c, names| match json.census(c, names) {
-                Ok(()) => true,
-                Err(e) => {
-                    failed = Some(e);
-                    false
+        // The second pass reads and counts on a thread of its own while this one writes: the
+        // two take about as long, so on two cores `--json` costs little more than its reading.
+        // Batches go through a bounded channel and come back to be reused: memory is a few
+        // batches, whatever the log's size.
+        let (full, ready) = std::sync::mpsc::sync_channel::<CensusBatch>(4);
+        let (spare, spares) = std::sync::mpsc::channel::<CensusBatch>();
+        let (read, stream, written) = std::thread::scope(|s| {
+            let reader = s.spawn(move || {
+                let mut stream = stream;
+                let mut batch = CensusBatch::default();
+                let mut named = 0;
+                let read = stream.counted(second, |c, names| {
+                    // A census's labels are named before it, in id order.
+                    while let Some(name) = names.get(named) {
+                        batch.names.push(name.to_owned());
+                        named += 1;
+                    }
+                    batch.push(c);
+                    if batch.len < CensusBatch::CENSUSES {
+                        return true;
+                    }
+                    let next = spares.try_recv().unwrap_or_default();
+                    // A writer that stopped (it failed) stops the reading.
+                    full.send(std::mem::replace(&mut batch, next)).is_ok()
+                });
+                if batch.len > 0 {
+                    let _ = full.send(batch);
                 }
-            })
-            .map_err(err)?;
-        if let Some(e) = failed {
-            return Err(e);
-        }
+                (read, stream)
+            });
+            let mut written = Ok(());
+            for mut batch in ready {
+                written = json.batch(&batch);
+                if written.is_err() {
+                    break;
+                }
+                batch.clear();
+                let _ = spare.send(batch);
+            }
+            let (read, stream) = reader
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (read, stream, written)
+        });
+        read.map_err(err)?;
+        written?;
         json.end(&stream.finish())?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -709,6 +743,43 @@ struct TimelineJson<W: std::io::Write> {
     first: bool,
     /// Per label index, once the label is seen.
     labels: Vec<Option<JsonLabel>>,
+    /// Every label's name, by index, as the batches bring them.
+    names: Vec<String>,
+}
+
+/// Censuses read by the second pass of `profile --json`, on their way to `TimelineJson`.
+#[derive(Default)]
+struct CensusBatch {
+    /// The first `len` are this batch's; the rest are buffers kept for reuse.
+    censuses: Vec<membound::source::ghc::eventlog::CountedCensus>,
+    len: usize,
+    /// The label names that the reader's table gained since the last batch, in id order.
+    names: Vec<String>,
+}
+
+impl CensusBatch {
+    /// Censuses per batch: enough that a channel operation is rare, few enough to stay small.
+    const CENSUSES: usize = 256;
+
+    fn push(&mut self, c: &membound::source::ghc::eventlog::CountedCensus) {
+        if self.len == self.censuses.len() {
+            self.censuses.push(Default::default());
+        }
+        // Field by field, so that the rows reuse their buffer.
+        let d = &mut self.censuses[self.len];
+        d.x = c.x;
+        d.time_ns = c.time_ns;
+        d.bytes_allocated = c.bytes_allocated;
+        d.live_bytes = c.live_bytes;
+        d.rows.clear();
+        d.rows.extend_from_slice(&c.rows);
+        self.len += 1;
+    }
+
+    fn clear(&mut self) {
+        self.len = 0;
+        self.names.clear();
+    }
 }
 
 /// A label's text in `TimelineJson`.
@@ -737,15 +808,21 @@ impl<W: std::io::Write> TimelineJson<W> {
             buf: Vec::with_capacity(JSON_CHUNK + (1 << 16)),
             first: true,
             labels: Vec::new(),
+            names: Vec::new(),
         })
     }
 
+    /// A batch's censuses, its new label names first.
+    fn batch(&mut self, batch: &CensusBatch) -> Result<()> {
+        self.names.extend(batch.names.iter().cloned());
+        for c in &batch.censuses[..batch.len] {
+            self.census(c)?;
+        }
+        Ok(())
+    }
+
     /// One census, as `serde_json::to_string_pretty` of its `Sample` indented into the array.
-    fn census(
-        &mut self,
-        c: &membound::source::ghc::eventlog::CountedCensus,
-        names: membound::source::ghc::eventlog::LabelNames<'_>,
-    ) -> Result<()> {
+    fn census(&mut self, c: &membound::source::ghc::eventlog::CountedCensus) -> Result<()> {
         let b = &mut self.buf;
         b.extend_from_slice(if self.first { b"\n    {" } else { b",\n    {" });
         self.first = false;
@@ -772,7 +849,11 @@ impl<W: std::io::Write> TimelineJson<W> {
                 let l = match &mut self.labels[at] {
                     Some(l) => l,
                     slot => {
-                        let name = serde_json::to_string(names.name(row.label))?;
+                        let name = self
+                            .names
+                            .get(at)
+                            .context("a census's label came without its name")?;
+                        let name = serde_json::to_string(name)?;
                         let key = format!("\n        {name}: {{\n          \"count\": ");
                         slot.insert(JsonLabel {
                             key: key.into_bytes().into_boxed_slice(),

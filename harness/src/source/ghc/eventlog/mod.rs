@@ -145,6 +145,11 @@ impl<'a> LabelNames<'a> {
         self.0.name(id)
     }
 
+    /// The normalised label whose id has this [`index`](LabelId::index), if any.
+    pub fn get(&self, index: usize) -> Option<&'a str> {
+        (index < self.len()).then(|| self.0.name(LabelId(index as u32)))
+    }
+
     /// How many labels the table holds (every id is below it).
     pub fn len(&self) -> usize {
         self.0.len()
