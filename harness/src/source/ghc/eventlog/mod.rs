@@ -470,7 +470,7 @@ impl EventlogStream {
         let (count, estimated) = if l.size == 0 {
             (0, false)
         } else {
-            let exact = bytes % l.size == 0;
+            let exact = bytes.is_multiple_of(l.size);
             if !exact && !l.noted {
                 l.noted = true;
                 // The first row a size does not divide, for `Counts`'s note: rare, so told
