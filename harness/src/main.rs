@@ -1356,3 +1356,22 @@ fn is_massif(file: &Path) -> bool {
         .is_ok()
         && membound::source::massif::sniff(&head)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::push_u64;
+
+    #[test]
+    fn integers_print_as_serde_json_prints_them() {
+        let mut edges = vec![0, u64::MAX, u64::MAX - 1];
+        for p in 0..20 {
+            let t = 10u64.pow(p);
+            edges.extend([t, t - 1, t + 1, t.wrapping_mul(7) / 3]);
+        }
+        for n in edges {
+            let mut out = Vec::new();
+            push_u64(&mut out, n);
+            assert_eq!(out, serde_json::to_string(&n).unwrap().into_bytes(), "{n}");
+        }
+    }
+}
