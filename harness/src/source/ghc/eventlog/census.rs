@@ -1,7 +1,8 @@
 //! `Accumulator`: the census being read, accumulated by interned label id so that the hot path
-//! (one sample row per live closure type per census, millions in a big log) costs one hash of
-//! the raw label bytes and an array add — no string allocation or comparison. A closed census is
-//! a [`Census`] of ids; only a caller that wants a [`Sample`] pays for label strings.
+//! (one sample row per live closure type per census, millions in a big log) costs a cache
+//! lookup of the raw label bytes (a hash only on a miss) and an array add — no string
+//! allocation. A closed census is a [`Census`] of ids; only a caller that wants a [`Sample`]
+//! pays for label strings, and `NameOrder` sorts a census by name without comparing names.
 
 use super::{Census, LabelId};
 use crate::timeline::{Sample, TypeSample};

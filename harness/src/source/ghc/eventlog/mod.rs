@@ -303,7 +303,8 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 /// An eventlog read in two passes so that memory does not grow with the censuses' contents:
 /// [`scan`](Self::scan) learns what a whole-file reader knows only at the end (facts, totals,
 /// the markers' places, closure sizes), then [`samples`](Self::samples) yields each census as
-/// the [`Sample`] [`read_eventlog`] would give, counts assigned, one at a time. Keeps 8 bytes
+/// the [`Sample`] [`read_eventlog`] would give, counts assigned, one at a time, or
+/// [`counted`](Self::counted) the same by label id, with no string per label. Keeps 8 bytes
 /// per census (its time, to place markers read after it) and one entry per label.
 pub struct EventlogStream {
     meta: Timeline,
