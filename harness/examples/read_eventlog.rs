@@ -3,9 +3,10 @@
 //!
 //! `read_eventlog LOG` streams (constant memory, whatever the log's size);
 //! `read_eventlog --timeline LOG` builds the whole `Timeline` as the harness does, which keeps
-//! every census and so grows with their number.
+//! every census and so grows with their number; `read_eventlog --count LOG` only counts the
+//! censuses, skipping their rows (the first pass of `membound profile`'s summary).
 
-use membound::source::ghc::eventlog::{EventlogReader, Record};
+use membound::source::ghc::eventlog::{count_censuses, EventlogReader, Record};
 use membound::source::ghc::{read_profile, ReadOptions};
 use std::fs::File;
 use std::path::Path;
@@ -13,9 +14,13 @@ use std::path::Path;
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let (timeline, path) = match args.as_slice() {
+        [flag, path] if flag == "--count" => {
+            println!("censuses {}", count_censuses(File::open(path)?)?);
+            return Ok(());
+        }
         [flag, path] if flag == "--timeline" => (true, path),
         [path] => (false, path),
-        _ => return Err("usage: read_eventlog [--timeline] LOG".into()),
+        _ => return Err("usage: read_eventlog [--timeline | --count] LOG".into()),
     };
     let (mut censuses, mut markers, mut peak, mut peak_at) = (0u64, 0u64, 0u64, 0u64);
     let truncated;

@@ -373,7 +373,7 @@ fn profile_json_is_the_whole_timeline() {
 }
 
 #[test]
-fn profile_streams_the_same_timeline_and_markers_as_the_whole_file_reader() {
+fn profile_streams_the_same_timeline_summary_and_markers_as_the_whole_file_reader() {
     let p = Project::new();
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
     let mut logs: Vec<_> = ["fixtures/ghc-events", "fixtures/clash", "."]
@@ -411,9 +411,17 @@ fn profile_streams_the_same_timeline_and_markers_as_the_whole_file_reader() {
                 .unified_diff()
                 .header("whole timeline", "profile --json")
         );
-        // The summary places markers by the same rule.
+        // The streamed summary is the whole timeline's, and places markers by the same rule.
         let out = p.cmd(&["profile", &f]).output().expect("profile");
         let text = stdout(&out);
+        let want = membound::report::summary::summarise(&whole);
+        assert!(
+            text == want,
+            "{f}: the streamed summary differs from the whole timeline's:\n{}",
+            similar::TextDiff::from_lines(want.as_str(), text.as_str())
+                .unified_diff()
+                .header("whole timeline", "profile")
+        );
         for m in &whole.marks {
             with_marks += 1;
             assert!(

@@ -7,10 +7,14 @@
 //! it never decides pass or fail.
 
 use crate::measure::metrics::Fit;
+use crate::source::ghc::eventlog::{self, Census, EventlogError, LabelNames};
+use crate::source::ghc;
+use crate::timeline::TypeSample;
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, Timeline, XUnit};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
+use std::io::Read;
 
 /// How many types the summary lists.
 pub const TOP_TYPES: usize = 10;
@@ -205,6 +209,226 @@ impl Summary {
         }
         s
     }
+}
+
+/// The summary of an eventlog's censuses, accumulated by label id ([`Census`] rows) rather than
+/// from [`Sample`]s: no string or map per label per census, so that a 200 MB eventlog is
+/// summarised at nearly the speed it is read. [`finish`](Self::finish) gives the [`Summary`]
+/// that the censuses' samples (counts assigned as [`ghc::assign_counts`] does) would have
+/// given, and the counting notes the reader of the whole log would add.
+///
+/// Counts need no first pass: a count is bytes divided by the closure size, so a label's peak
+/// count is its peak bytes divided by the size (floor division is monotonic), the size is
+/// declared or known from the label alone or inferred as the gcd of every row, and whether any
+/// row's count was an estimate is whether the size is inferred or fails to divide a row.
+#[derive(Debug)]
+pub struct CensusSummary {
+    n: usize,
+    seen: usize,
+    first_x: Option<u64>,
+    last_x: u64,
+    peak: Option<(u64, u64)>,
+    second_half: Vec<(u64, u64)>,
+    closure_sizes: BTreeMap<String, u64>,
+    /// Per label index, once the label has been in a census.
+    labels: Vec<Option<LabelStats>>,
+    /// The indices of `labels` in use, in the order they first appeared.
+    known: Vec<usize>,
+    marks: Vec<Mark>,
+}
+
+#[derive(Debug)]
+struct LabelStats {
+    name: String,
+    peak_bytes: u64,
+    /// The gcd of every row's bytes (0 until a non-zero row).
+    gcd_bytes: u64,
+    /// The declared or known closure size, which does not depend on the rows.
+    fixed_size: Option<u64>,
+    /// The first row's bytes that `fixed_size` does not divide, for the note.
+    indivisible: Option<u64>,
+    fit: Fit,
+    /// The census (its `seen` index) of the last row, and that row's bytes.
+    last: Option<(usize, u64)>,
+}
+
+impl CensusSummary {
+    /// A summary of `n` censuses (as [`count_censuses`](crate::source::ghc::eventlog::count_censuses)
+    /// gives) with the closure sizes a scenario declares.
+    pub fn new(n: usize, opts: &ghc::ReadOptions) -> Self {
+        CensusSummary {
+            n,
+            seen: 0,
+            first_x: None,
+            last_x: 0,
+            peak: None,
+            second_half: Vec::new(),
+            closure_sizes: opts.closure_sizes.clone(),
+            labels: Vec::new(),
+            known: Vec::new(),
+            marks: Vec::new(),
+        }
+    }
+
+    /// Adds the next census; `names` names its label ids.
+    pub fn push(&mut self, c: &Census, names: LabelNames<'_>) {
+        self.first_x.get_or_insert(c.x);
+        self.last_x = c.x;
+        if self.peak.is_none_or(|(_, b)| c.live_bytes > b) {
+            self.peak = Some((c.x, c.live_bytes));
+        }
+        let in_second_half = self.seen >= self.n / 2;
+        if in_second_half {
+            self.second_half.push((c.x, c.live_bytes));
+        }
+        for &(id, bytes) in &c.rows {
+            let i = id.index();
+            if self.labels.len() <= i {
+                self.labels.resize_with(i + 1, || None);
+            }
+            let e = match &mut self.labels[i] {
+                Some(e) => e,
+                slot => {
+                    let name = names.name(id).to_owned();
+                    let fixed_size = self
+                        .closure_sizes
+                        .get(&name)
+                        .copied()
+                        .or_else(|| ghc::known_closure_size(&name));
+                    self.known.push(i);
+                    slot.insert(LabelStats {
+                        name,
+                        peak_bytes: 0,
+                        gcd_bytes: 0,
+                        fixed_size,
+                        indivisible: None,
+                        fit: Fit::default(),
+                        last: None,
+                    })
+                }
+            };
+            e.peak_bytes = e.peak_bytes.max(bytes);
+            // A row equal to the label's last one changes nothing but the fit: rows repeat
+            // from census to census, and a division per row is a good part of the cost.
+            if e.last.is_none_or(|(_, b)| b != bytes) {
+                if e.gcd_bytes == 0 {
+                    e.gcd_bytes = bytes;
+                } else if bytes % e.gcd_bytes != 0 {
+                    e.gcd_bytes = gcd(e.gcd_bytes, bytes);
+                }
+                // The gcd is a multiple of the size while every row is: the first row that
+                // is not makes the gcd one too.
+                if let Some(size) = e.fixed_size.filter(|&s| s > 0) {
+                    if e.indivisible.is_none() && bytes % size != 0 {
+                        e.indivisible = Some(bytes);
+                    }
+                }
+            }
+            e.last = Some((self.seen, bytes));
+        }
+        if in_second_half {
+            // Every label known so far gets a point, 0 where it is absent from this census.
+            for &i in &self.known {
+                if let Some(e) = &mut self.labels[i] {
+                    let y = match e.last {
+                        Some((at, b)) if at == self.seen => b,
+                        _ => 0,
+                    };
+                    e.fit.push(c.x as f64, y as f64);
+                }
+            }
+        }
+        self.seen += 1;
+    }
+
+    /// Adds a marker.
+    pub fn mark(&mut self, m: Mark) {
+        self.marks.push(m);
+    }
+
+    /// The summary, and the counting notes (sizes inferred, sizes that did not divide) that
+    /// belong after the reader's notes.
+    pub fn finish(self) -> (Summary, Vec<String>) {
+        let opts = ghc::ReadOptions {
+            closure_sizes: self.closure_sizes,
+        };
+        let mut inference = ghc::SizeInference::default();
+        for e in self.labels.iter().flatten() {
+            inference.observe_label(&e.name, e.gcd_bytes);
+        }
+        let sizes = inference.sizes(&opts);
+        let mut counts = inference.counts(&opts);
+        let mut types = BTreeMap::new();
+        for e in self.labels.into_iter().flatten() {
+            let (peak_count, estimated) = match sizes.get(&e.name) {
+                Some(size) if size.bytes() > 0 => {
+                    if let Some(bytes) = e.indivisible {
+                        // `Counts` learns of the first such row as from the census's sample.
+                        let mut one = Sample::default();
+                        one.types.insert(
+                            e.name.clone(),
+                            TypeSample {
+                                bytes,
+                                ..TypeSample::default()
+                            },
+                        );
+                        counts.assign(&mut one);
+                    }
+                    (
+                        e.peak_bytes / size.bytes(),
+                        matches!(size, ghc::ClosureSize::Inferred(_)) || e.indivisible.is_some(),
+                    )
+                }
+                _ => (0, false),
+            };
+            types.insert(
+                e.name,
+                TypeStats {
+                    peak_bytes: e.peak_bytes,
+                    peak_count,
+                    estimated,
+                    gcd_bytes: e.gcd_bytes,
+                    fit: e.fit,
+                },
+            );
+        }
+        let summary = Summary {
+            n: self.n,
+            seen: self.seen,
+            unit: XUnit::Census,
+            first_x: self.first_x,
+            last_x: self.last_x,
+            peak: self.peak,
+            second_half: self.second_half,
+            types,
+            marks: self.marks,
+        };
+        (summary, counts.notes())
+    }
+}
+
+/// The summary text of an eventlog, streamed in two passes over the same bytes (`first` and
+/// `second`), in memory that does not grow with the censuses' contents: equal to [`summarise`]
+/// of what [`read_eventlog`](eventlog::read_eventlog) gives, and failing where it fails, with
+/// its error.
+pub fn summarise_eventlog<R: Read, S: Read>(
+    first: R,
+    second: S,
+    opts: &ghc::ReadOptions,
+) -> Result<String, EventlogError> {
+    // A count that failed means the full read fails too, at the same place or before (it
+    // checks more of each event), and that read's error is the one to report.
+    let counted = eventlog::count_censuses(first);
+    let n = counted.as_ref().map_or(0, |n| *n as usize);
+    let mut summary = CensusSummary::new(n, opts);
+    let mut meta = eventlog::for_each_census(second, |c, names| summary.push(c, names))?;
+    counted?;
+    for m in &meta.marks {
+        summary.mark(m.clone());
+    }
+    let (summary, notes) = summary.finish();
+    meta.notes.extend(notes);
+    Ok(summary.render(&meta))
 }
 
 /// The summary text of a whole timeline.

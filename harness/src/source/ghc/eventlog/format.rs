@@ -63,6 +63,9 @@ pub(crate) enum Handling {
     InfoTable,
 }
 
+/// The payload bytes of a string census row before its label: `u8 profile_id, u64 residency`.
+pub(crate) const SAMPLE_STRING_MIN: usize = 9;
+
 /// One entry of the table.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct KnownEvent {
@@ -186,7 +189,7 @@ pub(crate) const KNOWN_EVENTS: &[KnownEvent] = &[
     ev(162, "heap prof sample begin", SampleBegin, 8),   // (8) u64 era
     ev(163, "heap prof sample cost centre", SampleCostCentre, 10), // (var) u8 id, u64 residency,
                                                      //   u8 depth, depth × u32 cc
-    ev(164, "heap prof sample string", SampleString, 9), // (var) u8 id, u64 residency, label\0
+    ev(164, "heap prof sample string", SampleString, SAMPLE_STRING_MIN), // (var) u8 id, u64 residency, label\0
     ev(165, "heap prof sample end", SampleEnd, 8),   // (8) u64 era
     ev(166, "heap bio prof sample begin", BioSampleBegin, 16), // (16) u64 era, u64 time
     ev(167, "prof sample cost centre", Skip, 0),     // (var) time profile: u32 cap, u64 ticks, u8 depth, …

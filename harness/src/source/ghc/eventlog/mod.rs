@@ -125,6 +125,71 @@ pub struct Census {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct LabelId(u32);
 
+impl LabelId {
+    /// The id as an index: ids are dense, 0, 1, 2, … in the order labels first appear, so a
+    /// caller can keep per-label state in a `Vec`.
+    #[inline]
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+/// A reader's label table, to name the ids of its censuses ([`EventlogReader::labels`]).
+#[derive(Clone, Copy)]
+pub struct LabelNames<'a>(&'a Labels);
+
+impl<'a> LabelNames<'a> {
+    /// The normalised label of `id`.
+    #[inline]
+    pub fn name(&self, id: LabelId) -> &'a str {
+        self.0.name(id)
+    }
+
+    /// The normalised label whose id has this [`index`](LabelId::index), if any.
+    pub fn get(&self, index: usize) -> Option<&'a str> {
+        (index < self.len()).then(|| self.0.name(LabelId(index as u32)))
+    }
+
+    /// How many labels the table holds (every id is below it).
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Whether the table is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// A census with its rows in label-name order and counted by closure size, as
+/// [`EventlogStream::counted`] yields it: what the census's [`Sample`] says, by label id.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CountedCensus {
+    /// The census's index.
+    pub x: u64,
+    /// Time of the census's begin event since program start.
+    pub time_ns: u64,
+    /// The latest heap-allocated figure before the census, if any.
+    pub bytes_allocated: Option<u64>,
+    /// The sum of the rows.
+    pub live_bytes: u64,
+    /// One row per label, in the order of the labels' names.
+    pub rows: Vec<CountedRow>,
+}
+
+/// One label's row of a [`CountedCensus`]: a [`TypeSample`](crate::timeline::TypeSample) by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CountedRow {
+    /// The label.
+    pub label: LabelId,
+    /// Live bytes.
+    pub bytes: u64,
+    /// Live objects, by closure size (0 without a size).
+    pub count: u64,
+    /// `count` is an estimate (an inferred size, or one that does not divide `bytes`).
+    pub count_estimated: bool,
+}
+
 /// Reads an eventlog into a [`Timeline`] (`source` `ghc-eventlog`, x = census index) with counts
 /// assigned per [`ghc::assign_counts`]. Keeps every census; for constant memory use
 /// [`EventlogReader`] directly.
@@ -170,6 +235,49 @@ pub fn read_eventlog_meta<R: Read>(r: R) -> Result<(Timeline, u64), EventlogErro
     Ok((meta, times.len() as u64))
 }
 
+/// Reads an eventlog in one pass, calling `each` with every whole census (rows by label id,
+/// `names` to name them) in order: the timeline [`read_eventlog`] gives without its samples
+/// and without the counting notes (no counts are assigned), markers placed by time. Keeps
+/// 8 bytes per census (its time, to place markers) and the reader's tables.
+pub fn for_each_census<R: Read>(
+    r: R,
+    mut each: impl FnMut(&Census, LabelNames<'_>),
+) -> Result<Timeline, EventlogError> {
+    let mut reader = EventlogReader::new(r)?;
+    let mut times = Vec::new();
+    let mut markers = Vec::new();
+    while let Some(record) = reader.next_record()? {
+        match record {
+            Record::Census(c) => {
+                times.push(c.time_ns);
+                each(&c, reader.labels());
+                reader.state.census.recycle(c);
+            }
+            Record::Marker { time_ns, label, .. } => markers.push((time_ns, label)),
+        }
+    }
+    let mut meta = reader.into_timeline();
+    meta.marks = place_marks(markers, &times);
+    Ok(meta)
+}
+
+/// The number of whole censuses in an eventlog, in a pass that skips their rows unread: what a
+/// summary must know before its first census (growth and the steady state are over the second
+/// half). A log that [`read_eventlog`] reads has the same number of samples; an error here
+/// means [`read_eventlog`] fails too, at this offset or before.
+pub fn count_censuses<R: Read>(r: R) -> Result<u64, EventlogError> {
+    let mut reader = EventlogReader::new(r)?;
+    reader.state.skip_rows = true;
+    let mut n = 0;
+    while let Some(record) = reader.next_record()? {
+        if let Record::Census(c) = record {
+            n += 1;
+            reader.state.census.recycle(c);
+        }
+    }
+    Ok(n)
+}
+
 /// The one rule for where a marker goes: censuses are in time order (they all go through the
 /// RTS's global buffer) but markers come from per-capability buffers, flushed whenever they
 /// fill, so a marker is placed by its time: x is the number of censuses that began before it.
@@ -195,12 +303,29 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 /// An eventlog read in two passes so that memory does not grow with the censuses' contents:
 /// [`scan`](Self::scan) learns what a whole-file reader knows only at the end (facts, totals,
 /// the markers' places, closure sizes), then [`samples`](Self::samples) yields each census as
-/// the [`Sample`] [`read_eventlog`] would give, counts assigned, one at a time. Keeps 8 bytes
+/// the [`Sample`] [`read_eventlog`] would give, counts assigned, one at a time, or
+/// [`counted`](Self::counted) the same by label id, with no string per label. Keeps 8 bytes
 /// per census (its time, to place markers read after it) and one entry per label.
 pub struct EventlogStream {
     meta: Timeline,
     censuses: u64,
     counts: ghc::Counts,
+    /// Every label's closure size, for [`counted`](Self::counted).
+    sizes: BTreeMap<String, ghc::ClosureSize>,
+}
+
+/// How [`EventlogStream::counted`] counts one label, resolved when the label first appears.
+#[derive(Clone, Copy, Default)]
+struct LabelCount {
+    resolved: bool,
+    /// Closure size in bytes; 0 leaves the count at 0 (no size, or a declared 0).
+    size: u64,
+    inferred: bool,
+    /// A size that does not divide a row was reported to `counts` (its first such row only).
+    noted: bool,
+    /// The last row's bytes and what they counted: rows repeat from census to census, and a
+    /// division per row is a good part of a pass.
+    last: Option<(u64, u64, bool)>,
 }
 
 impl EventlogStream {
@@ -209,8 +334,9 @@ impl EventlogStream {
         let mut reader = EventlogReader::new(r)?;
         let mut times = Vec::new();
         let mut markers = Vec::new();
-        // The gcd of each label's bytes, by the reader's label id: no strings per census.
-        let mut gcds: Vec<Option<u64>> = Vec::new();
+        // The gcd of each label's bytes and its last row's, by the reader's label id: no
+        // strings per census.
+        let mut gcds: Vec<Option<(u64, u64)>> = Vec::new();
         while let Some(record) = reader.next_record()? {
             match record {
                 Record::Census(c) => {
@@ -220,15 +346,23 @@ impl EventlogStream {
                         if gcds.len() <= i {
                             gcds.resize(i + 1, None);
                         }
-                        gcds[i] = Some(gcds[i].map_or(bytes, |g| gcd(g, bytes)));
+                        gcds[i] = Some(match gcds[i] {
+                            None => (bytes, bytes),
+                            // Rows repeat from census to census, and most are a multiple of
+                            // the gcd so far: no division, or one.
+                            Some((g, last)) if last == bytes => (g, last),
+                            Some((g, _)) if g != 0 && bytes % g == 0 => (g, bytes),
+                            Some((g, _)) => (gcd(g, bytes), bytes),
+                        });
                     }
+                    reader.state.census.recycle(c);
                 }
                 Record::Marker { time_ns, label, .. } => markers.push((time_ns, label)),
             }
         }
         let mut sizes = ghc::SizeInference::default();
         for (i, g) in gcds.iter().enumerate() {
-            if let Some(g) = g {
+            if let Some((g, _)) = g {
                 sizes.observe_label(reader.label(LabelId(i as u32)), *g);
             }
         }
@@ -238,6 +372,7 @@ impl EventlogStream {
             meta,
             censuses: times.len() as u64,
             counts: sizes.counts(opts),
+            sizes: sizes.sizes(opts),
         })
     }
 
@@ -272,6 +407,91 @@ impl EventlogStream {
         Ok(())
     }
 
+    /// The second pass by label id: calls `each` with every census in order, its rows sorted
+    /// and counted as [`samples`](Self::samples) would give them but with no string per label,
+    /// and the reader's label table to name them, until `each` returns `false`.
+    pub fn counted<R: Read>(
+        &mut self,
+        r: R,
+        mut each: impl FnMut(&CountedCensus, LabelNames<'_>) -> bool,
+    ) -> Result<(), EventlogError> {
+        let mut reader = EventlogReader::new(r)?;
+        let mut order = census::NameOrder::default();
+        let mut idx = Vec::new();
+        let mut labels: Vec<LabelCount> = Vec::new();
+        let mut out = CountedCensus::default();
+        while let Some(record) = reader.next_record()? {
+            let Record::Census(c) = record else {
+                continue;
+            };
+            let names = &reader.state.labels;
+            order.order(names, &c.rows, &mut idx);
+            out.x = c.x;
+            out.time_ns = c.time_ns;
+            out.bytes_allocated = c.bytes_allocated;
+            out.live_bytes = c.live_bytes;
+            out.rows.clear();
+            for &i in &idx {
+                let (label, bytes) = c.rows[i as usize];
+                if labels.len() <= label.index() {
+                    labels.resize(label.index() + 1, LabelCount::default());
+                }
+                let (count, count_estimated) =
+                    self.count(&mut labels[label.index()], names.name(label), bytes);
+                out.rows.push(CountedRow {
+                    label,
+                    bytes,
+                    count,
+                    count_estimated,
+                });
+            }
+            if !each(&out, reader.labels()) {
+                break;
+            }
+            reader.state.census.recycle(c);
+        }
+        Ok(())
+    }
+
+    /// One row's count and whether it is estimated, as [`ghc::Counts::assign`] gives it.
+    #[inline]
+    fn count(&mut self, l: &mut LabelCount, name: &str, bytes: u64) -> (u64, bool) {
+        if let Some((b, count, estimated)) = l.last {
+            if b == bytes {
+                return (count, estimated);
+            }
+        }
+        if !l.resolved {
+            l.resolved = true;
+            if let Some(size) = self.sizes.get(name) {
+                l.size = size.bytes();
+                l.inferred = matches!(size, ghc::ClosureSize::Inferred(_));
+            }
+        }
+        let (count, estimated) = if l.size == 0 {
+            (0, false)
+        } else {
+            let exact = bytes.is_multiple_of(l.size);
+            if !exact && !l.noted {
+                l.noted = true;
+                // The first row a size does not divide, for `Counts`'s note: rare, so told
+                // as the one-type sample `Counts` takes.
+                let mut one = Sample::default();
+                one.types.insert(
+                    name.to_owned(),
+                    crate::timeline::TypeSample {
+                        bytes,
+                        ..Default::default()
+                    },
+                );
+                self.counts.assign(&mut one);
+            }
+            (bytes / l.size, l.inferred || !exact)
+        };
+        l.last = Some((bytes, count, estimated));
+        (count, estimated)
+    }
+
     /// The timeline's metadata with every note, as [`read_eventlog`] would give it (no samples).
     pub fn finish(mut self) -> Timeline {
         self.meta.notes.extend(self.counts.notes());
@@ -293,6 +513,9 @@ struct EventType {
     /// `None` for variable-size events (they carry a u16 size).
     size: Option<u16>,
     known: Option<&'static KnownEvent>,
+    /// `known` is a string census row (most of a heap profile's events), told without
+    /// following the pointer.
+    string_row: bool,
 }
 
 #[derive(Default)]
@@ -348,6 +571,11 @@ impl<R: Read> EventlogReader<R> {
         self.state.labels.name(id)
     }
 
+    /// The label table, to name the ids of the censuses this reader returned.
+    pub fn labels(&self) -> LabelNames<'_> {
+        LabelNames(&self.state.labels)
+    }
+
     /// A census as a [`Sample`]: `types` keyed by label with bytes only (counts are zero:
     /// [`ghc::assign_counts`] fills them once every census is known).
     pub fn sample(&self, census: &Census) -> Sample {
@@ -358,6 +586,13 @@ impl<R: Read> EventlogReader<R> {
     /// stops (then [`into_timeline`](Self::into_timeline) says `truncated`).
     pub fn next_record(&mut self) -> Result<Option<Record>, EventlogError> {
         while !self.state.done {
+            // The fast path, for every event but those that straddle a refill of the buffer.
+            let (used, fast) = self.state.events(self.input.bytes(), self.input.offset());
+            self.input.consume(used);
+            if let Some(record) = fast? {
+                return Ok(Some(record));
+            }
+            // The slow path, one event: refills, the data end, an undeclared id, truncation.
             let offset = self.input.offset();
             let io_err = |source| EventlogError::Io { offset, source };
             if !self.input.fill(2).map_err(io_err)? {
@@ -385,18 +620,8 @@ impl<R: Read> EventlogReader<R> {
                 self.state.truncate(offset);
                 break;
             }
-            let record = match ty.known {
-                Some(known) if known.handling != Handling::Skip => {
-                    let payload = &self.input.bytes()[head..head + size];
-                    self.state
-                        .handle(known, ty.size.is_some(), time, payload, offset)?
-                }
-                Some(_) => None,
-                None => {
-                    *self.state.unknown.entry(id).or_insert(0) += 1;
-                    None
-                }
-            };
+            let payload = &self.input.bytes()[head..head + size];
+            let record = self.state.event(id, ty, time, payload, offset)?;
             self.input.consume(head + size);
             if record.is_some() {
                 return Ok(record);
@@ -524,9 +749,11 @@ fn read_header<R: Read>(input: &mut Input<R>) -> Result<Vec<Option<EventType>>, 
             }
         }
         expect(input, format::ET_END, "the end of an event type (`ete\\0`)")?;
+        let known = known.get(&id).copied();
         let ty = EventType {
             size: (size != format::VARIABLE).then_some(size),
-            known: known.get(&id).copied(),
+            known,
+            string_row: known.is_some_and(|k| k.handling == Handling::SampleString),
         };
         if types.len() <= id as usize {
             types.resize(id as usize + 1, None);
@@ -550,6 +777,79 @@ impl State {
         if let Some((x, _, _)) = self.census.open.take() {
             self.notes
                 .push(format!("dropped census {x}: it may be incomplete"));
+        }
+    }
+
+    /// Interprets the whole events at the start of `buf` (its first byte at `offset` in the
+    /// stream) until one yields a record, errs, or is not whole, or the data ends or an id is
+    /// undeclared (those are left for `next_record`'s slow path): the bytes consumed, and the
+    /// record or error. Not generic over the input, so that the hot loop is compiled once and
+    /// with its callees inlined.
+    fn events(
+        &mut self,
+        buf: &[u8],
+        offset: u64,
+    ) -> (usize, Result<Option<Record>, EventlogError>) {
+        let mut at = 0;
+        while let Some(bytes) = buf.get(at..at + 12) {
+            let id = be_u16(bytes);
+            // The data end (0xffff) is never declared: it takes the slow path.
+            let Some(&Some(ty)) = self.types.get(id as usize) else {
+                break;
+            };
+            let (head, size) = match ty.size {
+                Some(size) => (10, size as usize),
+                None => (12, be_u16(&bytes[10..]) as usize),
+            };
+            let Some(event) = buf.get(at..at + head + size) else {
+                break;
+            };
+            // Census rows are most of a heap profile's events: no record to return, so they
+            // skip `event`'s result. A payload shorter than a row's fields goes to `handle`,
+            // which knows what to say.
+            if ty.string_row && size >= format::SAMPLE_STRING_MIN {
+                if !self.skip_rows {
+                    self.sample_string(&event[head..]);
+                }
+                at += head + size;
+                continue;
+            }
+            let time = be_u64(&event[2..]);
+            match self.event(id, ty, time, &event[head..], offset + at as u64) {
+                Ok(None) => at += head + size,
+                Ok(record) => return (at + head + size, Ok(record)),
+                Err(e) => return (at, Err(e)),
+            }
+        }
+        (at, Ok(None))
+    }
+
+    /// Interprets one whole event of declared type `ty`, `p` its payload.
+    #[inline]
+    fn event(
+        &mut self,
+        id: u16,
+        ty: EventType,
+        time: u64,
+        p: &[u8],
+        offset: u64,
+    ) -> Result<Option<Record>, EventlogError> {
+        // As in `events`, for rows read by the slow path.
+        if ty.string_row && p.len() >= format::SAMPLE_STRING_MIN {
+            if !self.skip_rows {
+                self.sample_string(p);
+            }
+            return Ok(None);
+        }
+        match ty.known {
+            Some(known) if known.handling != Handling::Skip => {
+                self.handle(known, ty.size.is_some(), time, p, offset)
+            }
+            Some(_) => Ok(None),
+            None => {
+                *self.unknown.entry(id).or_insert(0) += 1;
+                Ok(None)
+            }
         }
     }
 
@@ -649,22 +949,33 @@ impl State {
     }
 
     /// A census row labelled by a string (closure type, description, type, retainer set).
+    #[inline(always)]
     fn sample_string(&mut self, p: &[u8]) {
         let residency = be_u64(&p[1..]);
-        let raw = trim_nul(&p[9..]);
-        let raw = raw.split(|&b| b == 0).next().unwrap_or_default();
         if !self.census.is_open() {
             self.stray_rows += 1;
             return;
         }
-        let id = match self.labels.raw_id(raw) {
+        // The label is the text up to its first NUL (or the payload's end).
+        let text = &p[9..];
+        let id = match self.labels.cached_id(text) {
+            Some(id) => id,
+            None => self.string_label_id(text),
+        };
+        self.census.add(id, residency);
+    }
+
+    /// A string row's label id when the cache missed: by hash, or interned.
+    #[inline(never)]
+    fn string_label_id(&mut self, text: &[u8]) -> u32 {
+        let raw = text.split(|&b| b == 0).next().unwrap_or_default();
+        match self.labels.raw_id(text, raw) {
             Some(id) => id,
             None => {
                 let name = self.string_label(raw);
-                self.labels.intern_raw(raw, name)
+                self.labels.intern_raw(text, raw, name)
             }
-        };
-        self.census.add(id, residency);
+        }
     }
 
     /// A census row labelled by a cost-centre stack, whose depth the payload declares.
