@@ -254,8 +254,12 @@ pub struct Counts {
 impl Counts {
     /// Fills in `count` and `count_estimated` of the sample's types.
     pub fn assign(&mut self, sample: &mut Sample) {
+        // Both maps are sorted by label: walked side by side, each label is compared with its
+        // neighbours instead of searched for (a long run's timeline is counted in one pass).
+        let mut sizes = self.sizes.iter().peekable();
         for (label, t) in sample.types.iter_mut() {
-            let Some(size) = self.sizes.get(label.as_str()) else {
+            while sizes.next_if(|(l, _)| l.as_str() < label.as_str()).is_some() {}
+            let Some((_, size)) = sizes.next_if(|(l, _)| *l == label) else {
                 continue;
             };
             let b = size.bytes();
