@@ -1,6 +1,8 @@
 //! The `membound` command line end to end: scenario files in a temporary directory in,
 //! exit codes, messages and files out.
 
+mod common;
+
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
@@ -375,15 +377,7 @@ fn profile_json_is_the_whole_timeline() {
 #[test]
 fn profile_streams_the_same_timeline_summary_and_markers_as_the_whole_file_reader() {
     let p = Project::new();
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let mut logs: Vec<_> = ["fixtures/ghc-events", "fixtures/clash", "."]
-        .iter()
-        .flat_map(|d| std::fs::read_dir(dir.join(d)).expect("fixtures"))
-        .map(|e| e.expect("entry").path())
-        .filter(|f| f.extension().is_some_and(|e| e == "eventlog"))
-        .collect();
-    logs.sort();
-    assert!(logs.len() > 20, "{logs:?}");
+    let logs = common::eventlog_fixtures();
     let mut with_marks = 0;
     for log in logs {
         let opts = membound::source::ghc::ReadOptions::default();

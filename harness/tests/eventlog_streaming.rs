@@ -5,25 +5,18 @@
 //! read fails, the streamed one fails with the same error. (`tests/cli.rs` holds the CLI's
 //! output to the same references on the intact fixtures.)
 
+mod common;
+
 use membound::report::summary::{summarise, summarise_eventlog};
 use membound::source::ghc::eventlog::{
     read_eventlog, CountedCensus, EventlogError, EventlogStream, LabelNames,
 };
 use membound::source::ghc::{known_closure_size, ReadOptions};
 use membound::timeline::{Sample, Timeline, TypeSample};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 fn logs() -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
-    let mut logs: Vec<_> = ["fixtures/ghc-events", "fixtures/clash", "."]
-        .iter()
-        .flat_map(|d| std::fs::read_dir(dir.join(d)).expect("fixtures"))
-        .map(|e| e.expect("entry").path())
-        .filter(|f| f.extension().is_some_and(|e| e == "eventlog"))
-        .collect();
-    logs.sort();
-    assert!(logs.len() > 20, "{logs:?}");
-    logs
+    common::eventlog_fixtures()
 }
 
 /// The sample a counted census stands for.

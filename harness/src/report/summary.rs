@@ -23,13 +23,8 @@ pub const TOP_TYPES: usize = 10;
 /// taken over the second half of the samples, so the number of samples is given up front.
 #[derive(Debug)]
 pub struct Summary {
-    n: usize,
-    seen: usize,
+    res: Residency,
     unit: XUnit,
-    first_x: Option<u64>,
-    last_x: u64,
-    peak: Option<(u64, u64)>,
-    second_half: Vec<(u64, u64)>,
     types: BTreeMap<String, TypeStats>,
     marks: Vec<Mark>,
 }
@@ -45,6 +40,52 @@ struct TypeStats {
     fit: Fit,
 }
 
+/// The total residency of the samples so far: where they start and end, the peak, and the
+/// second half kept for the steady state and the growth. Shared by [`Summary`] and
+/// [`CensusSummary`].
+#[derive(Debug)]
+struct Residency {
+    n: usize,
+    seen: usize,
+    first_x: Option<u64>,
+    last_x: u64,
+    peak: Option<(u64, u64)>,
+    second_half: Vec<(u64, u64)>,
+}
+
+impl Residency {
+    fn new(n: usize) -> Self {
+        Residency {
+            n,
+            seen: 0,
+            first_x: None,
+            last_x: 0,
+            peak: None,
+            second_half: Vec::new(),
+        }
+    }
+
+    /// Takes in the next sample's total; whether it is in the second half. The caller adds its
+    /// types, then calls [`Residency::done`].
+    fn push(&mut self, x: u64, live_bytes: u64) -> bool {
+        self.first_x.get_or_insert(x);
+        self.last_x = x;
+        if self.peak.is_none_or(|(_, b)| live_bytes > b) {
+            self.peak = Some((x, live_bytes));
+        }
+        let in_second_half = self.seen >= self.n / 2;
+        if in_second_half {
+            self.second_half.push((x, live_bytes));
+        }
+        in_second_half
+    }
+
+    /// Ends the sample [`Residency::push`] began.
+    fn done(&mut self) {
+        self.seen += 1;
+    }
+}
+
 fn gcd(a: u64, b: u64) -> u64 {
     if b == 0 {
         a
@@ -57,13 +98,8 @@ impl Summary {
     /// A summary of `n` samples in `unit`.
     pub fn new(n: usize, unit: XUnit) -> Self {
         Summary {
-            n,
-            seen: 0,
+            res: Residency::new(n),
             unit,
-            first_x: None,
-            last_x: 0,
-            peak: None,
-            second_half: Vec::new(),
             types: BTreeMap::new(),
             marks: Vec::new(),
         }
@@ -71,15 +107,7 @@ impl Summary {
 
     /// Adds the next sample.
     pub fn push(&mut self, s: &Sample) {
-        self.first_x.get_or_insert(s.x);
-        self.last_x = s.x;
-        if self.peak.is_none_or(|(_, b)| s.live_bytes > b) {
-            self.peak = Some((s.x, s.live_bytes));
-        }
-        let in_second_half = self.seen >= self.n / 2;
-        if in_second_half {
-            self.second_half.push((s.x, s.live_bytes));
-        }
+        let in_second_half = self.res.push(s.x, s.live_bytes);
         for (label, t) in &s.types {
             // Looked up before inserting: a clone per label per sample was most of the cost.
             let e = match self.types.get_mut(label.as_str()) {
@@ -98,7 +126,7 @@ impl Summary {
                     .push(s.x as f64, s.types.get(label).map_or(0, |t| t.bytes) as f64);
             }
         }
-        self.seen += 1;
+        self.res.done();
     }
 
     /// Adds a marker.
@@ -126,14 +154,14 @@ impl Summary {
         let _ = writeln!(
             s,
             "samples: {} ({unit} {} to {})",
-            self.seen,
-            self.first_x.unwrap_or(0),
-            self.last_x
+            self.res.seen,
+            self.res.first_x.unwrap_or(0),
+            self.res.last_x
         );
-        if let Some((x, b)) = self.peak {
+        if let Some((x, b)) = self.res.peak {
             let _ = writeln!(s, "peak residency: {} at {unit} {x}", fmt_bytes(b as f64));
         }
-        let mut steady: Vec<u64> = self.second_half.iter().map(|(_, b)| *b).collect();
+        let mut steady: Vec<u64> = self.res.second_half.iter().map(|(_, b)| *b).collect();
         steady.sort_unstable();
         if let Some(m) = steady.get(steady.len() / 2) {
             let _ = writeln!(
@@ -144,7 +172,7 @@ impl Summary {
         }
         let (per, per_name) = (self.unit.per(), self.unit.per_name());
         if let Some((b, r2)) = crate::measure::metrics::slope(
-            self.second_half.iter().map(|(x, y)| (*x as f64, *y as f64)),
+            self.res.second_half.iter().map(|(x, y)| (*x as f64, *y as f64)),
         ) {
             let _ = writeln!(
                 s,
@@ -223,12 +251,7 @@ impl Summary {
 /// row's count was an estimate is whether the size is inferred or fails to divide a row.
 #[derive(Debug)]
 pub struct CensusSummary {
-    n: usize,
-    seen: usize,
-    first_x: Option<u64>,
-    last_x: u64,
-    peak: Option<(u64, u64)>,
-    second_half: Vec<(u64, u64)>,
+    res: Residency,
     closure_sizes: BTreeMap<String, u64>,
     /// Per label index, once the label has been in a census.
     labels: Vec<Option<LabelStats>>,
@@ -257,12 +280,7 @@ impl CensusSummary {
     /// gives) with the closure sizes a scenario declares.
     pub fn new(n: usize, opts: &ghc::ReadOptions) -> Self {
         CensusSummary {
-            n,
-            seen: 0,
-            first_x: None,
-            last_x: 0,
-            peak: None,
-            second_half: Vec::new(),
+            res: Residency::new(n),
             closure_sizes: opts.closure_sizes.clone(),
             labels: Vec::new(),
             known: Vec::new(),
@@ -272,15 +290,7 @@ impl CensusSummary {
 
     /// Adds the next census; `names` names its label ids.
     pub fn push(&mut self, c: &Census, names: LabelNames<'_>) {
-        self.first_x.get_or_insert(c.x);
-        self.last_x = c.x;
-        if self.peak.is_none_or(|(_, b)| c.live_bytes > b) {
-            self.peak = Some((c.x, c.live_bytes));
-        }
-        let in_second_half = self.seen >= self.n / 2;
-        if in_second_half {
-            self.second_half.push((c.x, c.live_bytes));
-        }
+        let in_second_half = self.res.push(c.x, c.live_bytes);
         for &(id, bytes) in &c.rows {
             let i = id.index();
             if self.labels.len() <= i {
@@ -324,21 +334,21 @@ impl CensusSummary {
                     }
                 }
             }
-            e.last = Some((self.seen, bytes));
+            e.last = Some((self.res.seen, bytes));
         }
         if in_second_half {
             // Every label known so far gets a point, 0 where it is absent from this census.
             for &i in &self.known {
                 if let Some(e) = &mut self.labels[i] {
                     let y = match e.last {
-                        Some((at, b)) if at == self.seen => b,
+                        Some((at, b)) if at == self.res.seen => b,
                         _ => 0,
                     };
                     e.fit.push(c.x as f64, y as f64);
                 }
             }
         }
-        self.seen += 1;
+        self.res.done();
     }
 
     /// Adds a marker.
@@ -393,13 +403,8 @@ impl CensusSummary {
             );
         }
         let summary = Summary {
-            n: self.n,
-            seen: self.seen,
+            res: self.res,
             unit: XUnit::Census,
-            first_x: self.first_x,
-            last_x: self.last_x,
-            peak: self.peak,
-            second_half: self.second_half,
             types,
             marks: self.marks,
         };

@@ -73,3 +73,18 @@ pub fn have(tool: &str, version_arg: &str) -> bool {
 pub fn have_ghc() -> bool {
     have("ghc", "--numeric-version")
 }
+
+/// Every eventlog fixture under `tests/data`, sorted: GHC's own test logs, the Clash runs and
+/// the hand-made ones. Checked to be more than 20, so a moved folder cannot empty a test.
+pub fn eventlog_fixtures() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut logs: Vec<_> = ["fixtures/ghc-events", "fixtures/clash", "."]
+        .iter()
+        .flat_map(|d| std::fs::read_dir(dir.join(d)).expect("fixtures"))
+        .map(|e| e.expect("entry").path())
+        .filter(|f| f.extension().is_some_and(|e| e == "eventlog"))
+        .collect();
+    logs.sort();
+    assert!(logs.len() > 20, "{logs:?}");
+    logs
+}
