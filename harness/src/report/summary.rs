@@ -9,7 +9,6 @@
 use crate::measure::metrics::Fit;
 use crate::source::ghc::eventlog::{self, Census, EventlogError, LabelNames};
 use crate::source::ghc;
-use crate::timeline::TypeSample;
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, Timeline, XUnit};
 use std::collections::BTreeMap;
@@ -373,16 +372,7 @@ impl CensusSummary {
             let (peak_count, estimated) = match sizes.get(&e.name) {
                 Some(size) if size.bytes() > 0 => {
                     if let Some(bytes) = e.indivisible {
-                        // `Counts` learns of the first such row as from the census's sample.
-                        let mut one = Sample::default();
-                        one.types.insert(
-                            e.name.clone(),
-                            TypeSample {
-                                bytes,
-                                ..TypeSample::default()
-                            },
-                        );
-                        counts.assign(&mut one);
+                        counts.note_indivisible(&e.name, bytes);
                     }
                     (
                         e.peak_bytes / size.bytes(),

@@ -263,19 +263,16 @@ enum Profile {
     IfAny,
 }
 
-/// The run's timeline: the eventlog (or `.hp`) GHC wrote, or, for a program killed before it
-/// wrote out its eventlog, the censuses the watcher read from the `.hp` as they were flushed.
 /// The timeline of a GHC program whose censuses the live watch already read from its `.hp`:
 /// those censuses, with what only the eventlog has (facts, totals, notes, `traceMarkerIO`
 /// markers) from a pass over it that skips the census rows. Reading the whole eventlog again
-/// was most of the watch's cost after the run. `None` (read the whole profile instead) unless
-/// the eventlog is whole and holds exactly the censuses the watch read: then the two are the
-/// same censuses, GHC writing both from one.
+/// was most of the watch's cost after the run. Only when the eventlog is whole and holds
+/// exactly the censuses the watch read: then the two are the same censuses, GHC writing both
+/// from one.
 fn watched_timeline(c: &CommandRun, eventlog: &Path, live: &mut Live) -> Watched {
     if c.profile != ProfileKind::GhcEventlog || live.census_count() == 0 {
         return Watched::NotTaken;
     }
-    let marks = live.marks();
     // The eventlog's pass and moving the censuses out are independent, and the program has
     // ended: one core each.
     let (meta, mut tl) = std::thread::scope(|s| {
@@ -299,7 +296,7 @@ fn watched_timeline(c: &CommandRun, eventlog: &Path, live: &mut Live) -> Watched
     tl.totals = meta.totals;
     tl.notes = meta.notes;
     tl.notes.extend(counting_notes);
-    tl.marks = marks.unwrap_or(meta.marks);
+    tl.marks = live.marks().unwrap_or(meta.marks);
     Watched::Whole(tl)
 }
 
@@ -315,6 +312,8 @@ enum Watched {
     NotTaken,
 }
 
+/// The run's timeline: the eventlog (or `.hp`) GHC wrote, or, for a program killed before it
+/// wrote out its eventlog, the censuses the watcher read from the `.hp` as they were flushed.
 fn final_timeline(
     c: &CommandRun,
     run_dir: &Path,
@@ -338,8 +337,6 @@ fn final_timeline(
         closure_sizes: c.closure_sizes.clone(),
     };
     let watched = live.census_count();
-    // Placed against the watch's censuses, so taken before they are moved out.
-    let live_marks = live.marks();
     let from_hp = match watched_timeline(c, &profile_path, live) {
         Watched::Whole(tl) => return Ok(tl),
         Watched::Disagrees(tl) => Some(tl),
@@ -376,7 +373,7 @@ fn final_timeline(
         ));
         tl = from_hp;
     }
-    if let Some(marks) = live_marks {
+    if let Some(marks) = live.marks() {
         // `Membound.marker` records each marker at the census it precedes, exactly; the
         // eventlog's copy (traceMarkerIO) could land one census off.
         tl.marks = marks;

@@ -57,15 +57,16 @@ pub(crate) struct Live<'s> {
     /// The `.hp` offset reached before the marker file was last read: samples ending there
     /// are checked.
     ready: u64,
-    /// Censuses accepted (bracketing empty samples dropped), x = index, with their end offset;
-    /// counted by declared and known closure sizes, as the live check sees them.
-    censuses: Vec<(u64, Sample)>,
+    /// Censuses accepted (bracketing empty samples dropped), x = index; counted by declared
+    /// and known closure sizes, as the live check sees them. Moved out by
+    /// [`Live::take_timeline`].
+    censuses: Vec<Sample>,
+    /// The `.hp` offset at the end of each accepted census: what markers are placed against,
+    /// kept when the censuses are moved out.
+    ends: Vec<u64>,
     /// The closure sizes learnt from the censuses so far, kept up while the program runs so
     /// that the timeline after the run costs no second pass over them.
     sizes: SizeInference,
-    /// The markers as placed when the censuses were moved out ([`Live::take_timeline`]): they
-    /// are placed against the censuses, which the watcher no longer holds.
-    taken_marks: Option<Option<Vec<Mark>>>,
     /// An empty sample after the first: a census only if another sample follows it.
     pending_empty: Option<(u64, Sample)>,
     seen_first: bool,
@@ -84,8 +85,8 @@ impl<'s> Live<'s> {
             parsed: VecDeque::new(),
             ready: 0,
             censuses: Vec::new(),
+            ends: Vec::new(),
             sizes: SizeInference::default(),
-            taken_marks: None,
             pending_empty: None,
             seen_first: false,
         }
@@ -93,22 +94,17 @@ impl<'s> Live<'s> {
 
     /// How many censuses have been read so far.
     pub(crate) fn census_count(&self) -> usize {
-        self.censuses.len()
+        self.ends.len()
     }
 
     /// The censuses read, moved out as a timeline with counts assigned as the `.hp` reader
     /// assigns them (the same sizes: [`SizeInference`] over the same censuses). Moved, not
     /// copied: copying tens of thousands of censuses was most of the cost after a run.
-    /// Afterwards the watcher holds no censuses; [`Live::marks`] still gives them placed.
+    /// Afterwards the watcher holds no samples; their count and the markers' places stay.
     pub(crate) fn take_timeline(&mut self) -> Timeline {
         let mut tl = Timeline::new("ghc-hp", XUnit::Census);
-        let marks = self.marks();
-        tl.marks = marks.clone().unwrap_or_default();
-        self.taken_marks = Some(marks);
-        tl.samples = std::mem::take(&mut self.censuses)
-            .into_iter()
-            .map(|(_, s)| s)
-            .collect();
+        tl.marks = self.marks().unwrap_or_default();
+        tl.samples = std::mem::take(&mut self.censuses);
         let mut counts = std::mem::take(&mut self.sizes).counts(&self.opts);
         for s in &mut tl.samples {
             counts.assign(s);
@@ -120,9 +116,6 @@ impl<'s> Live<'s> {
     /// The markers `Membound.marker` recorded, placed at the census each precedes; `None` if
     /// the program recorded none.
     pub(crate) fn marks(&self) -> Option<Vec<Mark>> {
-        if let Some(taken) = &self.taken_marks {
-            return taken.clone();
-        }
         (!self.marker_file.marks.is_empty()).then(|| self.resolved_marks())
     }
 
@@ -138,7 +131,7 @@ impl<'s> Live<'s> {
             .iter()
             .filter(|(offset, _)| *offset < end)
             .map(|(offset, label)| Mark {
-                x: self.censuses.partition_point(|(end, _)| end <= offset) as u64,
+                x: self.ends.partition_point(|end| end <= offset) as u64,
                 label: label.clone(),
             })
             .collect()
@@ -170,7 +163,8 @@ impl<'s> Live<'s> {
                     sample.x = x;
                     count_known(&mut sample, &self.opts);
                     self.sizes.observe(&sample);
-                    self.censuses.push((end, sample));
+                    self.censuses.push(sample);
+                    self.ends.push(end);
                     let placed = self.marks_before(end);
                     if placed.len() != known_marks {
                         known_marks = placed.len();
@@ -179,12 +173,12 @@ impl<'s> Live<'s> {
                         checker = Checker::new(&live_sc, u64::MAX, &[]);
                         // Replays the censuses before this one: windows a new marker opened or
                         // closed see the same samples they would have seen.
-                        for (_, s) in &self.censuses[..x as usize] {
+                        for s in &self.censuses[..x as usize] {
                             let _ = checker.check(s);
                         }
                     }
                     on_event(Event::Sample { x, end: None });
-                    if let Some(v) = checker.check(&self.censuses[x as usize].1) {
+                    if let Some(v) = checker.check(&self.censuses[x as usize]) {
                         let text = v.explain(XUnit::Census);
                         end_at_violation(sup, on_violation, text, on_event);
                         return Some(Stop { census: x });

@@ -56,7 +56,7 @@ fn debian_package(tool: &str) -> String {
     }
 }
 
-pub(crate) fn which(program: &str) -> Option<PathBuf> {
+fn which(program: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|d| d.join(program))

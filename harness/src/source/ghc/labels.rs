@@ -275,6 +275,18 @@ impl Counts {
         }
     }
 
+    /// Takes in a row of `label` that its size does not divide, as [`assign`](Self::assign)
+    /// would on meeting it, for a caller that counts by label id: only the first such row of a
+    /// label is noted.
+    pub fn note_indivisible(&mut self, label: &str, bytes: u64) {
+        let Some(size) = self.sizes.get(label).map(|s| s.bytes()) else {
+            return;
+        };
+        if size > 0 && !bytes.is_multiple_of(size) && !self.indivisible.contains_key(label) {
+            self.indivisible.insert(label.to_owned(), (size, bytes));
+        }
+    }
+
     /// The notes a reader adds to its timeline: sizes inferred, sizes that did not divide.
     pub fn notes(&self) -> Vec<String> {
         let mut notes = Vec::new();

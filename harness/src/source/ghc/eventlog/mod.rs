@@ -220,19 +220,7 @@ pub fn read_eventlog<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, Even
 /// number of whole censuses. For a run whose censuses were already read from its `.hp` (the
 /// live watch), this is all the eventlog adds, at a fraction of a full read's cost.
 pub fn read_eventlog_meta<R: Read>(r: R) -> Result<(Timeline, u64), EventlogError> {
-    let mut reader = EventlogReader::new(r)?;
-    reader.state.skip_rows = true;
-    let mut times = Vec::new();
-    let mut markers = Vec::new();
-    while let Some(record) = reader.next_record()? {
-        match record {
-            Record::Census(c) => times.push(c.time_ns),
-            Record::Marker { time_ns, label, .. } => markers.push((time_ns, label)),
-        }
-    }
-    let mut meta = reader.into_timeline();
-    meta.marks = place_marks(markers, &times);
-    Ok((meta, times.len() as u64))
+    one_pass(r, true, |_, _| {})
 }
 
 /// Reads an eventlog in one pass, calling `each` with every whole census (rows by label id,
@@ -241,9 +229,28 @@ pub fn read_eventlog_meta<R: Read>(r: R) -> Result<(Timeline, u64), EventlogErro
 /// 8 bytes per census (its time, to place markers) and the reader's tables.
 pub fn for_each_census<R: Read>(
     r: R,
-    mut each: impl FnMut(&Census, LabelNames<'_>),
+    each: impl FnMut(&Census, LabelNames<'_>),
 ) -> Result<Timeline, EventlogError> {
+    Ok(one_pass(r, false, each)?.0)
+}
+
+/// The number of whole censuses in an eventlog, in a pass that skips their rows unread: what a
+/// summary must know before its first census (growth and the steady state are over the second
+/// half). A log that [`read_eventlog`] reads has the same number of samples; an error here
+/// means [`read_eventlog`] fails too, at this offset or before.
+pub fn count_censuses<R: Read>(r: R) -> Result<u64, EventlogError> {
+    Ok(one_pass(r, true, |_, _| {})?.1)
+}
+
+/// The one pass the three above make: every census to `each` (empty ones where `skip_rows`),
+/// then the timeline without samples, markers placed by time, and the number of censuses.
+fn one_pass<R: Read>(
+    r: R,
+    skip_rows: bool,
+    mut each: impl FnMut(&Census, LabelNames<'_>),
+) -> Result<(Timeline, u64), EventlogError> {
     let mut reader = EventlogReader::new(r)?;
+    reader.state.skip_rows = skip_rows;
     let mut times = Vec::new();
     let mut markers = Vec::new();
     while let Some(record) = reader.next_record()? {
@@ -258,24 +265,7 @@ pub fn for_each_census<R: Read>(
     }
     let mut meta = reader.into_timeline();
     meta.marks = place_marks(markers, &times);
-    Ok(meta)
-}
-
-/// The number of whole censuses in an eventlog, in a pass that skips their rows unread: what a
-/// summary must know before its first census (growth and the steady state are over the second
-/// half). A log that [`read_eventlog`] reads has the same number of samples; an error here
-/// means [`read_eventlog`] fails too, at this offset or before.
-pub fn count_censuses<R: Read>(r: R) -> Result<u64, EventlogError> {
-    let mut reader = EventlogReader::new(r)?;
-    reader.state.skip_rows = true;
-    let mut n = 0;
-    while let Some(record) = reader.next_record()? {
-        if let Record::Census(c) = record {
-            n += 1;
-            reader.state.census.recycle(c);
-        }
-    }
-    Ok(n)
+    Ok((meta, times.len() as u64))
 }
 
 /// The one rule for where a marker goes: censuses are in time order (they all go through the
@@ -474,17 +464,7 @@ impl EventlogStream {
             let exact = bytes.is_multiple_of(l.size);
             if !exact && !l.noted {
                 l.noted = true;
-                // The first row a size does not divide, for `Counts`'s note: rare, so told
-                // as the one-type sample `Counts` takes.
-                let mut one = Sample::default();
-                one.types.insert(
-                    name.to_owned(),
-                    crate::timeline::TypeSample {
-                        bytes,
-                        ..Default::default()
-                    },
-                );
-                self.counts.assign(&mut one);
+                self.counts.note_indivisible(name, bytes);
             }
             (bytes / l.size, l.inferred || !exact)
         };
