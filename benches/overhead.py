@@ -7,8 +7,9 @@ For each CYCLES: `clash_register_wb_fixed` at that many cycles, blessed once int
 baseline directory (so each measured run is a passing run compared with its baseline, as on a
 pull request), then R alternating pairs: `membound run` (build cached, results and report
 written) against the same program alone with the same RTS options in a fresh directory. Prints
-wall-time medians and the overhead, and `membound run`'s own CPU time (user + system, its
-children excluded) per census.
+wall-time medians and the overhead, `membound run`'s own CPU time (user + system, its
+children excluded) per census, and its own peak RSS (`VmHWM` of the membound process alone,
+read from /proc every 2 ms until it exits; its launcher and the program are other processes).
 
 Needs a built membound (target/debug/membound, as `cargo test` builds it) and ghc with
 clash-prelude. Everything goes under target/bench-overhead/.
@@ -47,14 +48,24 @@ def membound(d, command):
             os.path.join(d, "baselines"), "--work-dir", os.path.join(d, "work")] + command
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
-    r = subprocess.run(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "CI": ""})
+    p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "CI": ""})
+    hwm = 0
+    while p.poll() is None:
+        try:
+            with open(f"/proc/{p.pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        hwm = max(hwm, int(line.split()[1]) * 1024)
+        except OSError:
+            pass
+        time.sleep(0.002)
     wall = time.time() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    if r.returncode != 0:
-        raise SystemExit(f"membound {' '.join(command)} failed:\n{r.stderr.decode(errors='replace')}")
+    if p.returncode != 0:
+        raise SystemExit(f"membound {' '.join(command)} failed:\n{p.stderr.read().decode(errors='replace')}")
     # RUSAGE_CHILDREN counts membound with its launcher and the program: the caller subtracts
     # the program's own CPU time.
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), hwm
 
 
 def alone(d, cycles):
@@ -77,14 +88,15 @@ def main():
     p.add_argument("cycles", nargs="*", type=int, default=[30000, 300000])
     p.add_argument("--repeats", type=int, default=7)
     a = p.parse_args()
-    print("| cycles | censuses | program alone (wall s) | `membound run` (wall s) | overhead | membound's own CPU per census |")
-    print("|---:|---:|---:|---:|---:|---:|")
+    print("| cycles | censuses | program alone (wall s) | `membound run` (wall s) | overhead | membound's own CPU per census | membound's own peak RSS |")
+    print("|---:|---:|---:|---:|---:|---:|---:|")
     for cycles in a.cycles:
         d = setup(cycles)
         membound(d, ["bless", NAME])  # builds, runs, writes the baseline
-        mb, direct, own = [], [], []
+        mb, direct, own, rss = [], [], [], []
         for _ in range(a.repeats):
-            w, cpu = membound(d, ["run", "--exact", NAME])
+            w, cpu, hwm = membound(d, ["run", "--exact", NAME])
+            rss.append(hwm)
             dw, dcpu = alone(d, cycles)
             mb.append(w)
             direct.append(dw)
@@ -92,7 +104,7 @@ def main():
         censuses = sum(1 for line in open(os.path.join(d, "alone", "out.hp")) if line.startswith("BEGIN_SAMPLE")) - 2
         m, t = statistics.median(mb), statistics.median(direct)
         print(f"| {cycles:,} | {censuses:,} | {t:.3f} | {m:.3f} | {m - t:+.3f} s ({100 * (m / t - 1):+.1f}%) "
-              f"| {1e6 * statistics.median(own) / censuses:.1f} µs |")
+              f"| {1e6 * statistics.median(own) / censuses:.1f} µs | {max(rss) / 2**20:.1f} MiB |")
 
 
 if __name__ == "__main__":

@@ -482,12 +482,17 @@ fn cmd_diagnose(cfg: &Config, filter: &str, how: Match) -> Result<ExitCode> {
             code = 1;
             continue;
         }
-        let out = match membound::source::run(&s, &cfg.run, &mut |e: Event| match &e {
-            Event::Building(what) | Event::Diagnosing(what) => {
-                eprintln!("scenario {}: {what}", s.name)
-            }
-            other => show_event(&s.name, other),
-        }) {
+        let out = match membound::source::run(
+            &s,
+            &cfg.run,
+            &mut |e: Event| match &e {
+                Event::Building(what) | Event::Diagnosing(what) => {
+                    eprintln!("scenario {}: {what}", s.name)
+                }
+                other => show_event(&s.name, other),
+            },
+            &mut (),
+        ) {
             Ok(out) => out,
             Err(e) => {
                 println!("scenario {}: the run failed: {e}", s.name);
@@ -672,8 +677,8 @@ fn profile_eventlog(
         return Ok(ExitCode::SUCCESS);
     }
     let Some(scenario) = scenario else {
-        let text = membound::report::summary::summarise_eventlog(open()?, open()?, opts)
-            .map_err(err)?;
+        let text =
+            membound::report::summary::summarise_eventlog(open()?, open()?, opts).map_err(err)?;
         print!("{text}");
         return Ok(ExitCode::SUCCESS);
     };
@@ -883,7 +888,10 @@ impl<W: std::io::Write> TimelineJson<W> {
         b.extend_from_slice(b"\n    }");
         if b.len() >= JSON_CHUNK {
             // A census ends a few bytes after its last newline.
-            let cut = b.iter().rposition(|&c| c == b'\n').map_or(b.len(), |i| i + 1);
+            let cut = b
+                .iter()
+                .rposition(|&c| c == b'\n')
+                .map_or(b.len(), |i| i + 1);
             self.out.write_all(&b[..cut])?;
             b.drain(..cut);
         }

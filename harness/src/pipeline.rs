@@ -9,10 +9,11 @@ use crate::errors::{BaselineError, RunError};
 use crate::judge::compare::{compare, table, unified_diff, Comparison};
 use crate::judge::verdict::{verdict, BaselineState, Hints, Inputs, Verdict};
 use crate::measure::invariant::{judge, Outcome};
-use crate::measure::metrics::measure;
+use crate::measure::metrics::{Measurement, Meter};
 use crate::scenario::{Expectation, Predicate, Scenario, Window};
 use crate::source::{self, Event, RunConfig};
-use crate::store::{Baseline, Store};
+use crate::store::{Baseline, ChartSampler, Store};
+use crate::timeline::{Sample, SampleSink, Shape};
 use crate::XUnit;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -231,40 +232,22 @@ fn execute(
     on_event: &mut dyn FnMut(Event),
     result: &mut ScenarioResult,
 ) {
-    match source::run(scenario, &cfg.run, on_event) {
+    let mut figures = Figures::new(scenario);
+    match source::run(scenario, &cfg.run, on_event, &mut figures) {
         Ok(out) => {
-            // Measuring and charting are a pass each over every census, and after the program
-            // has ended both cores are free: the verdict waits for the longer, not the sum.
-            let (m, chart) = std::thread::scope(|s| {
-                let chart = s.spawn(|| crate::store::downsample(&out.timeline));
-                let m = measure(scenario, &out.timeline);
-                let chart = chart
-                    .join()
-                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-                (m, chart)
-            });
+            let (m, chart) = figures.finish(&out.profile);
             let mut tc = toolchain();
             tc.extend(out.toolchain);
-            result.current = Some(Baseline::from_run(
-                scenario,
-                &m,
-                &out.outcomes,
-                chart,
-                tc,
-            ));
-            result.samples = out.timeline.samples.len();
+            result.current = Some(Baseline::from_run(scenario, &m, &out.outcomes, chart, tc));
+            result.samples = out.samples;
             result.invariant_problems = judge(scenario, &out.outcomes);
             result.invariants = invariant_results(scenario, &out.outcomes);
             result.stopped_at = out.stopped_at;
             result.simulated_cycles = out
-                .timeline
+                .profile
                 .facts
                 .get("stopped_at_cycle")
                 .and_then(|c| c.parse().ok());
-            // Freeing tens of thousands of censuses takes milliseconds the verdict need not
-            // wait for.
-            let timeline = out.timeline;
-            std::thread::spawn(move || drop(timeline));
         }
         Err(e) => {
             let text = match &e {
@@ -272,15 +255,11 @@ fn execute(
                     // The timeline so far goes into the result, so reports chart what happened
                     // up to the crash or the kill.
                     if !timeline.samples.is_empty() {
-                        let m = measure(scenario, timeline);
+                        let mut figures = Figures::new(scenario);
+                        timeline.feed(&mut figures);
+                        let (m, chart) = figures.finish(timeline);
                         result.current =
-                            Some(Baseline::from_run(
-                            scenario,
-                            &m,
-                            &[],
-                            crate::store::downsample(timeline),
-                            toolchain(),
-                        ));
+                            Some(Baseline::from_run(scenario, &m, &[], chart, toolchain()));
                         result.samples = timeline.samples.len();
                     }
                     format!(
@@ -293,6 +272,39 @@ fn execute(
             };
             result.run_error = Some(text);
         }
+    }
+}
+
+/// A run's figures and chart, computed as its samples stream by: what the pipeline keeps of a
+/// run instead of its samples.
+struct Figures<'a> {
+    meter: Meter<'a>,
+    chart: ChartSampler,
+}
+
+impl<'a> Figures<'a> {
+    fn new(scenario: &'a Scenario) -> Self {
+        Figures {
+            meter: Meter::new(scenario),
+            chart: ChartSampler::default(),
+        }
+    }
+
+    /// The measurement (with the profile's whole-run totals) and the chart.
+    fn finish(self, profile: &crate::Timeline) -> (Measurement, crate::store::ChartTimeline) {
+        (self.meter.finish(&profile.totals), self.chart.finish())
+    }
+}
+
+impl SampleSink for Figures<'_> {
+    fn begin(&mut self, shape: Shape<'_>) {
+        self.meter.begin(shape);
+        self.chart.begin(shape);
+    }
+
+    fn sample(&mut self, s: &Sample) {
+        self.meter.sample(s);
+        self.chart.sample(s);
     }
 }
 

@@ -217,6 +217,59 @@ impl Timeline {
     }
 }
 
+/// What a consumer of a streamed timeline knows before its first sample: enough to place its
+/// windows (the steady phase, evenly spaced chart points) without holding the samples.
+#[derive(Debug, Clone, Copy)]
+pub struct Shape<'a> {
+    /// What a sample's `x` counts.
+    pub x_unit: XUnit,
+    /// The phase marks of the samples to come.
+    pub marks: &'a [Mark],
+    /// How many samples will come.
+    pub count: usize,
+    /// The position of the last one, if any.
+    pub last_x: Option<u64>,
+}
+
+/// A consumer of a run's samples, one at a time, in increasing `x`: how the figures of a run
+/// are computed without a `Timeline` of every sample in memory (a GHC program's tens of
+/// thousands of censuses are re-read from its profile instead). [`SampleSink::begin`] starts
+/// over: a source that finds, after a pass, that fewer samples count (a run cut at a violation
+/// found after the fact) begins again with the new shape.
+pub trait SampleSink {
+    /// Forgets every sample so far; `shape` describes the samples to come.
+    fn begin(&mut self, shape: Shape<'_>);
+    /// One more sample.
+    fn sample(&mut self, s: &Sample);
+}
+
+/// The sink that keeps nothing: for a run whose figures are not wanted (`membound diagnose`
+/// wants only its violations).
+impl SampleSink for () {
+    fn begin(&mut self, _: Shape<'_>) {}
+    fn sample(&mut self, _: &Sample) {}
+}
+
+impl Timeline {
+    /// This timeline's shape, as a sink is told it before its samples.
+    pub fn shape(&self) -> Shape<'_> {
+        Shape {
+            x_unit: self.x_unit,
+            marks: &self.marks,
+            count: self.samples.len(),
+            last_x: self.end(),
+        }
+    }
+
+    /// Streams this timeline's samples into `sink`, from the beginning.
+    pub fn feed(&self, sink: &mut dyn SampleSink) {
+        sink.begin(self.shape());
+        for s in &self.samples {
+            sink.sample(s);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::XUnit;

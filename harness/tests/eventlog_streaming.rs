@@ -120,7 +120,11 @@ fn streamed_summaries_and_counts_are_the_whole_readers() {
     let mut with_censuses = 0;
     for log in logs() {
         let bytes = std::fs::read(&log).expect("read");
-        let name = log.file_name().expect("name").to_string_lossy().into_owned();
+        let name = log
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         let mut options = vec![ReadOptions::default()];
         if let Ok(t) = read_eventlog(&bytes[..], &ReadOptions::default()) {
             if !t.samples.is_empty() {
@@ -131,7 +135,10 @@ fn streamed_summaries_and_counts_are_the_whole_readers() {
         // Cuts anywhere (a killed program), and bytes flipped after the header (corruption).
         let step = (bytes.len() / 40).max(1);
         let mut variants: Vec<(String, Vec<u8>)> = vec![("whole".into(), bytes.clone())];
-        for cut in (0..bytes.len()).step_by(step).chain(bytes.len().saturating_sub(3)..bytes.len()) {
+        for cut in (0..bytes.len())
+            .step_by(step)
+            .chain(bytes.len().saturating_sub(3)..bytes.len())
+        {
             variants.push((format!("cut at {cut}"), bytes[..cut].to_vec()));
         }
         for at in (bytes.len() / 10..bytes.len()).step_by(step.max(7) + 3) {
@@ -141,7 +148,11 @@ fn streamed_summaries_and_counts_are_the_whole_readers() {
         }
         for opts in &options {
             for (what, b) in &variants {
-                check(b, opts, &format!("{name}, {what}, {:?}", opts.closure_sizes));
+                check(
+                    b,
+                    opts,
+                    &format!("{name}, {what}, {:?}", opts.closure_sizes),
+                );
             }
         }
     }

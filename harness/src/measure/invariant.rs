@@ -571,6 +571,21 @@ impl<'a> Checker<'a> {
         }
     }
 
+    /// Places the windows again, from `windows`: a scenario with the same invariants in the same
+    /// order, whose windows now resolve differently (the live watch learns a marker's census
+    /// only as the run goes). What each invariant has seen is kept, which is what a check from
+    /// the start would have seen as long as a window only moves where no sample has been
+    /// checked yet: a marker is placed at the census about to be checked, never before.
+    pub fn rewindow(&mut self, windows: &Scenario, end: u64, marks: &[Mark]) {
+        for (st, inv) in self.invariants.iter_mut().zip(&windows.invariants) {
+            debug_assert_eq!(st.inv.name, inv.name);
+            (st.window, st.unresolved) = match window_of(windows, &inv.during, end, marks) {
+                Ok(w) => (Some(w), None),
+                Err(e) => (None, Some(e)),
+            };
+        }
+    }
+
     /// Checks one more sample; returns the first violation it causes. After a violation the
     /// caller stops the run: this is the fail-fast point.
     pub fn check(&mut self, sample: &Sample) -> Option<&Violation> {

@@ -5,6 +5,7 @@
 //! baselines, no processes.
 
 use crate::scenario::{Endpoint, Scenario};
+use crate::timeline::{Sample, SampleSink, Shape};
 use crate::{Mark, Timeline, XUnit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -474,127 +475,210 @@ fn int(v: u64) -> Value {
 
 /// Computes the scenario's metrics from a timeline.
 pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
-    let end = run_end(scenario, tl);
-    let (s0, s1) = steady_window(scenario, end, &tl.marks);
-    let in_steady = |x: u64| x >= s0 && x <= s1;
-    let per = tl.x_unit.per();
-    let [peak_metric, steady_metric, growth_metric] = residency(tl.x_unit);
-    let mut m = Measurement::default();
-    let peak = tl
-        .samples
-        .iter()
-        .map(|s| s.peak_live_bytes.unwrap_or(0).max(s.live_bytes))
-        .max()
-        .unwrap_or(0);
-    m.metrics.insert(peak_metric.name.into(), int(peak));
-    let steady: Vec<u64> = tl
-        .samples
-        .iter()
-        .filter(|s| in_steady(s.x))
-        .map(|s| s.live_bytes)
-        .collect();
-    if let Some(med) = median(steady) {
-        m.metrics.insert(steady_metric.name.into(), int(med));
-    }
-    if let Some((b, r2)) = slope(
-        tl.samples
-            .iter()
-            .filter(|s| in_steady(s.x))
-            .map(|s| (s.x as f64, s.live_bytes as f64)),
-    ) {
-        m.metrics
-            .insert(growth_metric.name.into(), Value::float(b * per));
-        m.fit
-            .insert(growth_metric.name.into(), (r2 * 1000.0).round() / 1000.0);
-    }
-    if let Some(a) = tl.samples.iter().filter_map(|s| s.allocations).max() {
-        m.metrics.insert(ALLOCATIONS.name.into(), int(a));
-    }
-    if let Some(r) = tl
-        .samples
-        .iter()
-        .filter_map(|s| s.jemalloc.map(|j| j.resident))
-        .max()
-    {
-        m.metrics.insert(JEMALLOC_RESIDENT_PEAK.name.into(), int(r));
-    }
-    for (k, v) in &tl.totals {
-        if metric(k).is_some() {
-            m.metrics.insert(k.clone(), int(*v));
+    let mut meter = Meter::new(scenario);
+    tl.feed(&mut meter);
+    meter.finish(&tl.totals)
+}
+
+/// The scenario's metrics computed as the samples stream by ([`SampleSink`]): what is kept is
+/// per type, not per sample (a residency per steady sample for its median aside), so a run's
+/// tens of thousands of censuses need not be held to be measured. [`measure`] is this over a
+/// whole timeline.
+#[derive(Debug)]
+pub struct Meter<'a> {
+    scenario: &'a Scenario,
+    x_unit: XUnit,
+    steady: (u64, u64),
+    index: usize,
+    peak: u64,
+    steady_bytes: Vec<u64>,
+    fit: Fit,
+    /// The steady samples' positions, for the per-type growth fits (whose y sums are per label).
+    steady_x: Fit,
+    allocations: Option<u64>,
+    resident: Option<u64>,
+    labels: BTreeMap<String, LabelFigures>,
+}
+
+/// One type's figures so far.
+#[derive(Debug, Clone, Copy, Default)]
+struct LabelFigures {
+    peak_bytes: u64,
+    peak_count: u64,
+    /// The index of the last sample that had the type, and its count and bytes there.
+    last: (usize, u64, u64),
+    /// The y sums of the type's count over the steady samples (0 where it is absent): its
+    /// least-squares fit together with `Meter::steady_x`.
+    sy: f64,
+    sxy: f64,
+    syy: f64,
+}
+
+impl<'a> Meter<'a> {
+    /// A meter for `scenario`'s metrics; [`SampleSink::begin`] says what samples will come.
+    pub fn new(scenario: &'a Scenario) -> Self {
+        Meter {
+            scenario,
+            x_unit: scenario.x_unit(),
+            steady: (0, 0),
+            index: 0,
+            peak: 0,
+            steady_bytes: Vec::new(),
+            fit: Fit::default(),
+            steady_x: Fit::default(),
+            allocations: None,
+            resident: None,
+            labels: BTreeMap::new(),
         }
     }
-    let mut labels: BTreeMap<&str, (u64, u64)> = BTreeMap::new(); // label -> (peak bytes, peak count)
-    for s in &tl.samples {
-        for (l, t) in &s.types {
-            let e = labels.entry(l.as_str()).or_default();
-            e.0 = e.0.max(t.bytes);
-            e.1 = e.1.max(t.count);
+
+    /// The figures of the samples since the last `begin`, with the run's whole-run `totals`.
+    pub fn finish(self, totals: &BTreeMap<String, u64>) -> Measurement {
+        let per = self.x_unit.per();
+        let [peak_metric, steady_metric, growth_metric] = residency(self.x_unit);
+        let mut m = Measurement::default();
+        m.metrics.insert(peak_metric.name.into(), int(self.peak));
+        if let Some(med) = median(self.steady_bytes) {
+            m.metrics.insert(steady_metric.name.into(), int(med));
         }
-    }
-    let keep: Vec<&str> = match tl.x_unit {
-        XUnit::Cycles => labels.keys().copied().collect(),
-        XUnit::Millis => Vec::new(),
-        XUnit::Census | XUnit::Snapshot => {
-            let mut by_bytes: Vec<(&str, u64)> =
-                labels.iter().map(|(l, (b, _))| (*l, *b)).collect();
-            by_bytes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-            let mut keep: Vec<&str> = by_bytes
-                .iter()
-                .take(GHC_TOP_TYPES)
-                .map(|(l, _)| *l)
-                .collect();
-            for inv in &scenario.invariants {
-                if let Some(g) = predicate_glob(&inv.predicate) {
-                    keep.extend(labels.keys().filter(|l| crate::scenario::glob_match(g, l)));
-                }
+        if let Some((b, r2)) = self.fit.slope() {
+            m.metrics
+                .insert(growth_metric.name.into(), Value::float(b * per));
+            m.fit
+                .insert(growth_metric.name.into(), (r2 * 1000.0).round() / 1000.0);
+        }
+        if let Some(a) = self.allocations {
+            m.metrics.insert(ALLOCATIONS.name.into(), int(a));
+        }
+        if let Some(r) = self.resident {
+            m.metrics.insert(JEMALLOC_RESIDENT_PEAK.name.into(), int(r));
+        }
+        for (k, v) in totals {
+            if metric(k).is_some() {
+                m.metrics.insert(k.clone(), int(*v));
             }
-            keep.sort_unstable();
-            keep.dedup();
-            keep
         }
-    };
-    let last = tl.samples.last();
-    for label in keep {
-        let (peak_bytes, peak_count) = labels[label];
-        let final_t = last.and_then(|s| s.types.get(label));
-        let mut f = BTreeMap::new();
-        match tl.x_unit {
-            XUnit::Cycles => {
-                f.insert(TYPE_PEAK_COUNT.name.into(), int(peak_count));
-                f.insert(
-                    TYPE_FINAL_COUNT.name.into(),
-                    int(final_t.map_or(0, |t| t.count)),
-                );
-                let pts = tl
-                    .samples
+        let labels = &self.labels;
+        let keep: Vec<&str> = match self.x_unit {
+            XUnit::Cycles => labels.keys().map(String::as_str).collect(),
+            XUnit::Millis => Vec::new(),
+            XUnit::Census | XUnit::Snapshot => {
+                let mut by_bytes: Vec<(&str, u64)> = labels
                     .iter()
-                    .filter(|s| in_steady(s.x))
-                    .map(|s| (s.x as f64, s.types.get(label).map_or(0, |t| t.count) as f64));
-                if let Some((b, _)) = slope(pts) {
-                    f.insert(TYPE_GROWTH.name.into(), Value::float(b * per));
+                    .map(|(l, f)| (l.as_str(), f.peak_bytes))
+                    .collect();
+                by_bytes.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+                let mut keep: Vec<&str> = by_bytes
+                    .iter()
+                    .take(GHC_TOP_TYPES)
+                    .map(|(l, _)| *l)
+                    .collect();
+                for inv in &self.scenario.invariants {
+                    if let Some(g) = predicate_glob(&inv.predicate) {
+                        keep.extend(
+                            labels
+                                .keys()
+                                .map(String::as_str)
+                                .filter(|l| crate::scenario::glob_match(g, l)),
+                        );
+                    }
                 }
+                keep.sort_unstable();
+                keep.dedup();
+                keep
             }
-            XUnit::Census => {
-                f.insert(TYPE_PEAK_BYTES.name.into(), int(peak_bytes));
-                f.insert(
-                    TYPE_FINAL_BYTES.name.into(),
-                    int(final_t.map_or(0, |t| t.bytes)),
-                );
-                f.insert(TYPE_PEAK_COUNT.name.into(), int(peak_count));
+        };
+        let last_index = self.index.checked_sub(1);
+        for label in keep {
+            let l = labels[label];
+            // The last sample's figures: zero where it did not have the type.
+            let (final_count, final_bytes) = match Some(l.last.0) == last_index {
+                true => (l.last.1, l.last.2),
+                false => (0, 0),
+            };
+            let mut f = BTreeMap::new();
+            match self.x_unit {
+                XUnit::Cycles => {
+                    f.insert(TYPE_PEAK_COUNT.name.into(), int(l.peak_count));
+                    f.insert(TYPE_FINAL_COUNT.name.into(), int(final_count));
+                    let fit = Fit {
+                        sy: l.sy,
+                        sxy: l.sxy,
+                        syy: l.syy,
+                        ..self.steady_x
+                    };
+                    if let Some((b, _)) = fit.slope() {
+                        f.insert(TYPE_GROWTH.name.into(), Value::float(b * per));
+                    }
+                }
+                XUnit::Census => {
+                    f.insert(TYPE_PEAK_BYTES.name.into(), int(l.peak_bytes));
+                    f.insert(TYPE_FINAL_BYTES.name.into(), int(final_bytes));
+                    f.insert(TYPE_PEAK_COUNT.name.into(), int(l.peak_count));
+                }
+                // massif attributes bytes to sites; it counts no objects.
+                XUnit::Snapshot => {
+                    f.insert(TYPE_PEAK_BYTES.name.into(), int(l.peak_bytes));
+                    f.insert(TYPE_FINAL_BYTES.name.into(), int(final_bytes));
+                }
+                XUnit::Millis => {}
             }
-            // massif attributes bytes to sites; it counts no objects.
-            XUnit::Snapshot => {
-                f.insert(TYPE_PEAK_BYTES.name.into(), int(peak_bytes));
-                f.insert(
-                    TYPE_FINAL_BYTES.name.into(),
-                    int(final_t.map_or(0, |t| t.bytes)),
-                );
-            }
-            XUnit::Millis => {}
+            m.types.insert(label.to_owned(), f);
         }
-        m.types.insert(label.to_owned(), f);
+        m
     }
-    m
+}
+
+impl SampleSink for Meter<'_> {
+    fn begin(&mut self, shape: Shape<'_>) {
+        let end = match &self.scenario.run {
+            crate::scenario::Run::Simulator(s) => s.cycles,
+            crate::scenario::Run::Command(_) => shape.last_x.unwrap_or(0),
+        };
+        let steady = steady_window(self.scenario, end, shape.marks);
+        *self = Meter::new(self.scenario);
+        self.x_unit = shape.x_unit;
+        self.steady = steady;
+    }
+
+    fn sample(&mut self, s: &Sample) {
+        let index = self.index;
+        self.index += 1;
+        self.peak = self
+            .peak
+            .max(s.peak_live_bytes.unwrap_or(0).max(s.live_bytes));
+        let in_steady = s.x >= self.steady.0 && s.x <= self.steady.1;
+        let mut shifted = 0.0;
+        if in_steady {
+            self.steady_bytes.push(s.live_bytes);
+            self.fit.push(s.x as f64, s.live_bytes as f64);
+            if self.x_unit == XUnit::Cycles {
+                self.steady_x.push(s.x as f64, 0.0);
+                shifted = s.x as f64 - self.steady_x.x0.unwrap_or(0.0);
+            }
+        }
+        if let Some(a) = s.allocations {
+            self.allocations = Some(self.allocations.map_or(a, |m| m.max(a)));
+        }
+        if let Some(j) = s.jemalloc {
+            self.resident = Some(self.resident.map_or(j.resident, |m| m.max(j.resident)));
+        }
+        for (label, t) in &s.types {
+            let f = match self.labels.get_mut(label) {
+                Some(f) => f,
+                None => self.labels.entry(label.clone()).or_default(),
+            };
+            f.peak_bytes = f.peak_bytes.max(t.bytes);
+            f.peak_count = f.peak_count.max(t.count);
+            f.last = (index, t.count, t.bytes);
+            if in_steady && self.x_unit == XUnit::Cycles {
+                let y = t.count as f64;
+                f.sy += y;
+                f.sxy += shifted * y;
+                f.syy += y * y;
+            }
+        }
+    }
 }
 
 /// The type glob an invariant's predicate is about, if any.

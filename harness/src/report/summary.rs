@@ -7,8 +7,8 @@
 //! it never decides pass or fail.
 
 use crate::measure::metrics::Fit;
-use crate::source::ghc::eventlog::{self, Census, EventlogError, LabelNames};
 use crate::source::ghc;
+use crate::source::ghc::eventlog::{self, Census, EventlogError, LabelNames};
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, Timeline, XUnit};
 use std::collections::BTreeMap;
@@ -171,7 +171,10 @@ impl Summary {
         }
         let (per, per_name) = (self.unit.per(), self.unit.per_name());
         if let Some((b, r2)) = crate::measure::metrics::slope(
-            self.res.second_half.iter().map(|(x, y)| (*x as f64, *y as f64)),
+            self.res
+                .second_half
+                .iter()
+                .map(|(x, y)| (*x as f64, *y as f64)),
         ) {
             let _ = writeln!(
                 s,

@@ -7,10 +7,11 @@ use super::build::build;
 use super::live::{find_with_extension, marker_windows, Live, Stop};
 use super::probe::{self, LauncherReport};
 use super::supervise::{describe_status, Exit, Root, Supervised};
-use super::{Event, RunConfig, RunOutput};
+use super::{judged, Censuses, Cut, Event, RunConfig, RunOutput};
 use crate::errors::RunError;
-use crate::measure::invariant::{check_timeline, Outcome};
+use crate::measure::invariant::Outcome;
 use crate::scenario::{CommandRun, OnViolation, ProfileKind, Scenario};
+use crate::timeline::SampleSink;
 use crate::{Timeline, XUnit};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -39,6 +40,7 @@ pub(crate) fn run_command(
     c: &CommandRun,
     cfg: &RunConfig,
     on_event: &mut dyn FnMut(Event),
+    sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
     let on_violation = cfg.on_violation.unwrap_or(c.on_violation);
     if on_violation == OnViolation::Pause && !cfg.allow_pause {
@@ -54,11 +56,20 @@ pub(crate) fn run_command(
     match c.profile {
         ProfileKind::Rss => {
             let argv = plain_argv(c, exe.as_deref(), cfg);
-            return super::rss::run_rss(scenario, c, cfg, &run_dir, &argv, on_violation, on_event);
+            return super::rss::run_rss(
+                scenario,
+                c,
+                cfg,
+                &run_dir,
+                &argv,
+                on_violation,
+                on_event,
+                sink,
+            );
         }
         ProfileKind::Massif => {
             let argv = plain_argv(c, exe.as_deref(), cfg);
-            return super::massif::run_massif(scenario, cfg, &run_dir, &argv);
+            return super::massif::run_massif(scenario, cfg, &run_dir, &argv, sink);
         }
         ProfileKind::GhcEventlog | ProfileKind::GhcHp => {}
     }
@@ -82,7 +93,7 @@ pub(crate) fn run_command(
     } else {
         Profile::IfAny
     };
-    let mut tl = final_timeline(c, &run_dir, &mut live, profile)?;
+    let (mut tl, censuses) = final_timeline(c, &run_dir, &live, profile, stop.as_ref())?;
     tl.totals.insert(
         "rss.peak".into(),
         LauncherReport::read(&run_dir.join(LAUNCHER_FILE)).map_or(exit.peak_rss_polled, |r| {
@@ -101,11 +112,11 @@ pub(crate) fn run_command(
         tl.facts.insert("rts".into(), c.rts.join(" "));
     }
     let mut out = match stop {
-        Some(stop) => stopped_output(scenario, c, tl, &stop),
+        Some(stop) => stopped_output(scenario, c, tl, censuses, &stop, sink)?,
         None if !success || exit.killed.is_some() => {
-            return Err(failure(&argv[0], exit, status, tl))
+            return Err(failure(&argv[0], exit, status, censuses.into_timeline(tl)?))
         }
-        None => finished_output(scenario, tl),
+        None => judged(scenario, tl, censuses, Cut::AtViolation, sink)?,
     };
     if c.diagnose && matches!(c.profile, ProfileKind::GhcEventlog | ProfileKind::GhcHp) {
         attribute_first_violation(scenario, c, cfg, &mut out, on_event);
@@ -137,7 +148,7 @@ fn attribute_first_violation(
     on_event: &mut dyn FnMut(Event),
 ) {
     let RunOutput {
-        outcomes, timeline, ..
+        outcomes, profile, ..
     } = out;
     let first = outcomes
         .iter_mut()
@@ -147,7 +158,7 @@ fn attribute_first_violation(
         })
         .min_by_key(|v| v.x);
     if let Some(v) = first {
-        let attribution = super::diagnose::diagnose(scenario, c, cfg, v, &timeline.marks, on_event);
+        let attribution = super::diagnose::diagnose(scenario, c, cfg, v, &profile.marks, on_event);
         v.attribution = Some(Box::new(attribution));
     }
 }
@@ -263,63 +274,54 @@ enum Profile {
     IfAny,
 }
 
-/// The timeline of a GHC program whose censuses the live watch already read from its `.hp`:
-/// those censuses, with what only the eventlog has (facts, totals, notes, `traceMarkerIO`
-/// markers) from a pass over it that skips the census rows. Reading the whole eventlog again
-/// was most of the watch's cost after the run. Only when the eventlog is whole and holds
-/// exactly the censuses the watch read: then the two are the same censuses, GHC writing both
-/// from one.
-fn watched_timeline(c: &CommandRun, eventlog: &Path, live: &mut Live) -> Watched {
-    if c.profile != ProfileKind::GhcEventlog || live.census_count() == 0 {
-        return Watched::NotTaken;
+/// The profile of a GHC program whose censuses the live watch read from its `.hp`: what only
+/// the eventlog has (facts, totals, notes, `traceMarkerIO` markers) from a pass over it that
+/// skips the census rows, and the censuses to be read again from the `.hp`. Reading the whole
+/// eventlog again was most of the watch's cost after the run, and holding its censuses most of
+/// membound's memory. Only when the eventlog is whole and holds the censuses the watch read
+/// (all of them, or, for a run stopped at a violation, at least those up to it): then the two
+/// are the same censuses, GHC writing both from one.
+fn watched_profile<'l, 's>(
+    c: &CommandRun,
+    eventlog: &Path,
+    live: &'l Live<'s>,
+    stop: Option<&Stop>,
+) -> Option<(Timeline, Censuses<'l, 's>)> {
+    let watched = live.census_count() as u64;
+    if c.profile != ProfileKind::GhcEventlog || watched == 0 {
+        return None;
     }
-    // The eventlog's pass and moving the censuses out are independent, and the program has
-    // ended: one core each.
-    let (meta, mut tl) = std::thread::scope(|s| {
-        let meta = s.spawn(|| {
-            let file = std::fs::File::open(eventlog).ok()?;
-            crate::source::ghc::eventlog::read_eventlog_meta(std::io::BufReader::new(file)).ok()
-        });
-        let census_count = live.census_count() as u64;
-        let tl = live.take_timeline();
-        let meta = meta
-            .join()
-            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-        (meta.filter(|(m, n)| !m.truncated && *n == census_count), tl)
-    });
-    let Some((meta, _)) = meta else {
-        return Watched::Disagrees(tl);
+    let file = std::fs::File::open(eventlog).ok()?;
+    let (meta, in_log) =
+        crate::source::ghc::eventlog::read_eventlog_meta(std::io::BufReader::new(file)).ok()?;
+    let last = match stop {
+        Some(stop) => stop.census,
+        None => watched - 1,
     };
-    let counting_notes = std::mem::take(&mut tl.notes);
-    tl.source = meta.source;
+    let agrees = match stop {
+        Some(_) => in_log > last,
+        None => in_log == watched,
+    };
+    if meta.truncated || !agrees || last >= watched {
+        return None;
+    }
+    let mut tl = Timeline::new(meta.source, XUnit::Census);
     tl.facts = meta.facts;
     tl.totals = meta.totals;
     tl.notes = meta.notes;
-    tl.notes.extend(counting_notes);
     tl.marks = live.marks().unwrap_or(meta.marks);
-    Watched::Whole(tl)
+    Some((tl, Censuses::Watched { live, last }))
 }
 
-/// What [`watched_timeline`] made of the watch's censuses.
-enum Watched {
-    /// The run's timeline: the watch's censuses with the eventlog's metadata.
-    Whole(Timeline),
-    /// The censuses, moved out of the watcher, as a `.hp` timeline: the eventlog does not hold
-    /// the same censuses, so it is read whole and this is the fallback if it holds fewer.
-    Disagrees(Timeline),
-    /// Not applicable (no eventlog profile, or no census watched): the watcher still holds its
-    /// censuses.
-    NotTaken,
-}
-
-/// The run's timeline: the eventlog (or `.hp`) GHC wrote, or, for a program killed before it
+/// The run's profile: the eventlog (or `.hp`) GHC wrote, or, for a program killed before it
 /// wrote out its eventlog, the censuses the watcher read from the `.hp` as they were flushed.
-fn final_timeline(
+fn final_timeline<'l, 's>(
     c: &CommandRun,
     run_dir: &Path,
-    live: &mut Live,
+    live: &'l Live<'s>,
     profile: Profile,
-) -> Result<Timeline, RunError> {
+    stop: Option<&Stop>,
+) -> Result<(Timeline, Censuses<'l, 's>), RunError> {
     let profile_path = match c.profile {
         ProfileKind::GhcEventlog => run_dir.join(EVENTLOG_FILE),
         ProfileKind::GhcHp => {
@@ -333,15 +335,13 @@ fn final_timeline(
             })
         }
     };
+    if let Some(watched) = watched_profile(c, &profile_path, live, stop) {
+        return Ok(watched);
+    }
     let opts = crate::source::ghc::ReadOptions {
         closure_sizes: c.closure_sizes.clone(),
     };
     let watched = live.census_count();
-    let from_hp = match watched_timeline(c, &profile_path, live) {
-        Watched::Whole(tl) => return Ok(tl),
-        Watched::Disagrees(tl) => Some(tl),
-        Watched::NotTaken => None,
-    };
     let mut tl = match crate::source::ghc::read_profile(&profile_path, &opts) {
         Ok(tl) => tl,
         Err(_) if profile == Profile::Required && !profile_path.exists() => {
@@ -364,12 +364,17 @@ fn final_timeline(
     if tl.samples.len() < watched {
         // GHC 9.0 buffers its eventlog (no flush interval before 9.2), so a killed program's
         // log may hold only its header; the censuses the watcher read are the timeline so far.
-        let mut from_hp = from_hp.unwrap_or_else(|| live.take_timeline());
+        let in_log = tl.samples.len();
+        let mut from_hp = Timeline::new("ghc-hp", XUnit::Census);
+        from_hp.marks = live.marks().unwrap_or_default();
+        from_hp = Censuses::Watched {
+            live,
+            last: watched as u64 - 1,
+        }
+        .into_timeline(from_hp)?;
         from_hp.facts.extend(std::mem::take(&mut tl.facts));
         from_hp.notes.push(format!(
-            "the profile holds {} of the {} censuses the watcher read from the .hp file GHC wrote beside it: the timeline is the .hp's",
-            tl.samples.len(),
-            watched
+            "the profile holds {in_log} of the {watched} censuses the watcher read from the .hp file GHC wrote beside it: the timeline is the .hp's"
         ));
         tl = from_hp;
     }
@@ -378,21 +383,38 @@ fn final_timeline(
         // eventlog's copy (traceMarkerIO) could land one census off.
         tl.marks = marks;
     }
-    Ok(tl)
+    let samples = std::mem::take(&mut tl.samples);
+    Ok((tl, Censuses::Memory(samples)))
 }
 
-/// A run stopped at its first violation: the outcomes of the timeline up to it.
-fn stopped_output(scenario: &Scenario, c: &CommandRun, mut tl: Timeline, stop: &Stop) -> RunOutput {
+/// A run stopped at its first violation: the outcomes of its censuses up to it.
+fn stopped_output(
+    scenario: &Scenario,
+    c: &CommandRun,
+    mut tl: Timeline,
+    censuses: Censuses<'_, '_>,
+    stop: &Stop,
+    sink: &mut dyn SampleSink,
+) -> Result<RunOutput, RunError> {
     // Everything after the violating census depends on how far the program got before the
     // signal reached it: censuses, markers written after that census, and closure sizes
     // inferred from byte totals that include later censuses. None of it may reach a figure.
-    tl.samples.retain(|s| s.x <= stop.census);
+    // (Censuses read again from the `.hp` end at the stop already, and are counted by the
+    // sizes the watch learnt up to it.)
     tl.marks.retain(|m| m.x <= stop.census);
-    tl.notes.retain(|n| !n.starts_with("closure size"));
-    let opts = crate::source::ghc::ReadOptions {
-        closure_sizes: c.closure_sizes.clone(),
+    let censuses = match censuses {
+        Censuses::Memory(samples) => {
+            tl.samples = samples;
+            tl.samples.retain(|s| s.x <= stop.census);
+            tl.notes.retain(|n| !n.starts_with("closure size"));
+            let opts = crate::source::ghc::ReadOptions {
+                closure_sizes: c.closure_sizes.clone(),
+            };
+            crate::source::ghc::assign_counts(&mut tl, &opts);
+            Censuses::Memory(std::mem::take(&mut tl.samples))
+        }
+        watched => watched,
     };
-    crate::source::ghc::assign_counts(&mut tl, &opts);
     // The RTS's own totals (eventlog, `-t` statistics) run to wherever the signal caught the
     // program, past the violating census and differently each time: they would be neither the
     // timeline's figures nor repeatable.
@@ -401,34 +423,16 @@ fn stopped_output(scenario: &Scenario, c: &CommandRun, mut tl: Timeline, stop: &
         .insert("stopped_at_census".into(), stop.census.to_string());
     // The run ended before its later markers (`end`): their windows are open, as they were
     // live, rather than unresolved.
-    let (outcomes, stopped_at) = check_timeline(&marker_windows(scenario, &tl.marks), &tl);
-    RunOutput {
-        toolchain: toolchain(&tl),
-        timeline: tl,
-        outcomes,
-        // The live check found a violation at `stop.census`; the whole check over the same
-        // censuses can only find it there or earlier (an invariant not checkable live).
-        stopped_at: Some(stopped_at.unwrap_or(stop.census)),
-    }
+    let check = marker_windows(scenario, &tl.marks);
+    let mut out = judged(&check, tl, censuses, Cut::No, sink)?;
+    // The live check found a violation at `stop.census`; the whole check over the same
+    // censuses can only find it there or earlier (an invariant not checkable live).
+    out.stopped_at = Some(out.stopped_at.unwrap_or(stop.census));
+    Ok(out)
 }
 
-/// A run that ended by itself: the outcomes over its whole timeline, which ends at the first
-/// violation as a live run's would.
-pub(crate) fn finished_output(scenario: &Scenario, mut tl: Timeline) -> RunOutput {
-    let (outcomes, stopped_at) = check_timeline(scenario, &tl);
-    if let Some(x) = stopped_at {
-        // The same view a live run would have had: nothing after the first violation.
-        tl.samples.retain(|s| s.x <= x);
-    }
-    RunOutput {
-        toolchain: toolchain(&tl),
-        timeline: tl,
-        outcomes,
-        stopped_at,
-    }
-}
-
-fn toolchain(tl: &Timeline) -> BTreeMap<String, String> {
+/// The toolchain facts a GHC profile names.
+pub(crate) fn toolchain(tl: &Timeline) -> BTreeMap<String, String> {
     let mut toolchain = BTreeMap::new();
     if let Some(v) = tl.facts.get("rts_ident") {
         toolchain.insert("ghc_rts".into(), v.clone());

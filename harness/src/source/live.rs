@@ -20,13 +20,15 @@
 use super::command::MARKS_FILE;
 use super::supervise::{Root, Supervised};
 use super::Event;
+use crate::errors::RunError;
 use crate::measure::invariant::Checker;
 use crate::scenario::{CommandRun, Endpoint, OnViolation, Predicate, Scenario, Window};
 use crate::source::ghc::hp::HpFollower;
 use crate::source::ghc::{known_closure_size, ReadOptions, SizeInference};
-use crate::timeline::{Mark, Sample, Timeline, XUnit};
+use crate::timeline::{Mark, Sample, XUnit};
 use std::collections::VecDeque;
 use std::io::{Read, Seek, SeekFrom};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
@@ -57,19 +59,44 @@ pub(crate) struct Live<'s> {
     /// The `.hp` offset reached before the marker file was last read: samples ending there
     /// are checked.
     ready: u64,
-    /// Censuses accepted (bracketing empty samples dropped), x = index; counted by declared
-    /// and known closure sizes, as the live check sees them. Moved out by
-    /// [`Live::take_timeline`].
-    censuses: Vec<Sample>,
-    /// The `.hp` offset at the end of each accepted census: what markers are placed against,
-    /// kept when the censuses are moved out.
+    /// The `.hp` offset at the end of each accepted census (bracketing empty samples
+    /// dropped; x = index): what markers are placed against. The censuses themselves are not
+    /// kept: after the run they are read again from the file ([`Live::replay`]), so the
+    /// watch's memory does not grow with the run's length.
     ends: Vec<u64>,
     /// The closure sizes learnt from the censuses so far, kept up while the program runs so
-    /// that the timeline after the run costs no second pass over them.
+    /// that the counts after the run cost no extra pass.
     sizes: SizeInference,
+    brackets: Brackets,
+}
+
+/// The RTS's bracketing empty samples, dropped: the first, and an empty one not followed by
+/// another (the one written at exit).
+#[derive(Debug, Default)]
+struct Brackets {
     /// An empty sample after the first: a census only if another sample follows it.
     pending_empty: Option<(u64, Sample)>,
     seen_first: bool,
+}
+
+impl Brackets {
+    /// The censuses that `sample` (ending at `end`) makes whole: none, it, or an empty one
+    /// held back and then it.
+    fn accept(&mut self, end: u64, sample: Sample) -> Vec<(u64, Sample)> {
+        if !self.seen_first {
+            self.seen_first = true;
+            if sample.types.is_empty() {
+                return Vec::new();
+            }
+        }
+        let mut out: Vec<(u64, Sample)> = self.pending_empty.take().into_iter().collect();
+        if sample.types.is_empty() {
+            self.pending_empty = Some((end, sample));
+        } else {
+            out.push((end, sample));
+        }
+        out
+    }
 }
 
 impl<'s> Live<'s> {
@@ -84,11 +111,9 @@ impl<'s> Live<'s> {
             marker_file: MarkerFile::default(),
             parsed: VecDeque::new(),
             ready: 0,
-            censuses: Vec::new(),
             ends: Vec::new(),
             sizes: SizeInference::default(),
-            pending_empty: None,
-            seen_first: false,
+            brackets: Brackets::default(),
         }
     }
 
@@ -97,20 +122,57 @@ impl<'s> Live<'s> {
         self.ends.len()
     }
 
-    /// The censuses read, moved out as a timeline with counts assigned as the `.hp` reader
-    /// assigns them (the same sizes: [`SizeInference`] over the same censuses). Moved, not
-    /// copied: copying tens of thousands of censuses was most of the cost after a run.
-    /// Afterwards the watcher holds no samples; their count and the markers' places stay.
-    pub(crate) fn take_timeline(&mut self) -> Timeline {
-        let mut tl = Timeline::new("ghc-hp", XUnit::Census);
-        tl.marks = self.marks().unwrap_or_default();
-        tl.samples = std::mem::take(&mut self.censuses);
-        let mut counts = std::mem::take(&mut self.sizes).counts(&self.opts);
-        for s in &mut tl.samples {
-            counts.assign(s);
+    /// The censuses the watch read, read again from the `.hp` file, in order, up to census
+    /// `last`: the same parser and bracketing rule as the watch, counted as the `.hp` reader
+    /// counts them (by [`SizeInference`] over the same censuses). `f` may end the pass early.
+    /// Returns the notes of the counting (sizes inferred, sizes that did not divide).
+    pub(crate) fn replay(
+        &self,
+        last: u64,
+        f: &mut dyn FnMut(&Sample) -> ControlFlow<()>,
+    ) -> Result<Vec<String>, RunError> {
+        let path = self.hp.path.clone().ok_or_else(|| RunError::Profile {
+            path: self.run_dir.clone(),
+            message: "the .hp file the watch read is gone".into(),
+        })?;
+        let err = |message: String| RunError::Profile {
+            path: path.clone(),
+            message,
+        };
+        let mut file = std::fs::File::open(&path).map_err(|e| err(e.to_string()))?;
+        let mut follower = HpFollower::new();
+        let mut brackets = Brackets::default();
+        let mut counts = self.sizes.counts(&self.opts);
+        let mut x = 0u64;
+        let mut ended_early = false;
+        let mut buf = vec![0u8; 1 << 16];
+        'file: while x <= last {
+            let n = file.read(&mut buf).map_err(|e| err(e.to_string()))?;
+            if n == 0 {
+                break;
+            }
+            let parsed = follower.feed(&buf[..n]).map_err(|e| err(e.to_string()))?;
+            for (end, sample) in parsed {
+                for (_, mut census) in brackets.accept(end, sample) {
+                    census.x = x;
+                    count_known(&mut census, &self.opts);
+                    counts.assign(&mut census);
+                    ended_early = f(&census).is_break();
+                    x += 1;
+                    if ended_early || x > last {
+                        break 'file;
+                    }
+                }
+            }
         }
-        tl.notes.extend(counts.notes());
-        tl
+        // The file only grows: it holds every census the watch read.
+        if !ended_early && x < last.saturating_add(1).min(self.census_count() as u64) {
+            return Err(err(format!(
+                "the .hp file holds {x} censuses where the watch read {}",
+                self.census_count()
+            )));
+        }
+        Ok(counts.notes())
     }
 
     /// The markers `Membound.marker` recorded, placed at the census each precedes; `None` if
@@ -145,7 +207,7 @@ impl<'s> Live<'s> {
         on_event: &mut dyn FnMut(Event),
     ) -> Option<Stop> {
         let mut known_marks = 0;
-        let mut live_sc = live_scenario(self.scenario, &[], &self.opts);
+        let live_sc = live_scenario(self.scenario, &[], &self.opts);
         let mut checker = Checker::new(&live_sc, u64::MAX, &[]);
         loop {
             let exited = sup.has_exited();
@@ -157,28 +219,23 @@ impl<'s> Live<'s> {
                 let Some((end, sample)) = self.parsed.pop_front() else {
                     break;
                 };
-                for (end, sample) in self.accept(end, sample) {
-                    let x = self.censuses.len() as u64;
-                    let mut sample = sample;
+                for (end, mut sample) in self.brackets.accept(end, sample) {
+                    let x = self.ends.len() as u64;
                     sample.x = x;
                     count_known(&mut sample, &self.opts);
                     self.sizes.observe(&sample);
-                    self.censuses.push(sample);
                     self.ends.push(end);
                     let placed = self.marks_before(end);
                     if placed.len() != known_marks {
                         known_marks = placed.len();
-                        drop(checker);
-                        live_sc = live_scenario(self.scenario, &placed, &self.opts);
-                        checker = Checker::new(&live_sc, u64::MAX, &[]);
-                        // Replays the censuses before this one: windows a new marker opened or
-                        // closed see the same samples they would have seen.
-                        for s in &self.censuses[..x as usize] {
-                            let _ = checker.check(s);
-                        }
+                        // A new marker is placed at this census (it was recorded after the
+                        // last one was checked), so the windows it opens or closes move only
+                        // where no census has been checked yet.
+                        let windows = live_scenario(self.scenario, &placed, &self.opts);
+                        checker.rewindow(&windows, u64::MAX, &[]);
                     }
                     on_event(Event::Sample { x, end: None });
-                    if let Some(v) = checker.check(&self.censuses[x as usize]) {
+                    if let Some(v) = checker.check(&sample) {
                         let text = v.explain(XUnit::Census);
                         end_at_violation(sup, on_violation, text, on_event);
                         return Some(Stop { census: x });
@@ -191,24 +248,6 @@ impl<'s> Live<'s> {
             }
             sup.wait_exit_for(LIVE_POLL);
         }
-    }
-
-    /// Drops the RTS's bracketing empty samples: the first, and an empty one not followed by
-    /// another (the one written at exit).
-    fn accept(&mut self, end: u64, sample: Sample) -> Vec<(u64, Sample)> {
-        if !self.seen_first {
-            self.seen_first = true;
-            if sample.types.is_empty() {
-                return Vec::new();
-            }
-        }
-        let mut out: Vec<(u64, Sample)> = self.pending_empty.take().into_iter().collect();
-        if sample.types.is_empty() {
-            self.pending_empty = Some((end, sample));
-        } else {
-            out.push((end, sample));
-        }
-        out
     }
 }
 
@@ -357,6 +396,8 @@ pub(crate) fn marker_windows(scenario: &Scenario, marks: &[Mark]) -> Scenario {
 #[derive(Debug, Default)]
 pub(crate) struct HpTail {
     file: Option<(std::fs::File, u64)>,
+    /// The file, once found.
+    path: Option<PathBuf>,
     follower: HpFollower,
     failed: bool,
 }
@@ -372,8 +413,10 @@ impl HpTail {
         if self.file.is_none() {
             let found = find_with_extension(run_dir, "hp");
             self.file = found
+                .as_ref()
                 .and_then(|p| std::fs::File::open(p).ok())
                 .map(|f| (f, 0));
+            self.path = found.filter(|_| self.file.is_some());
         }
         let Some((file, pos)) = self.file.as_mut() else {
             return Vec::new();

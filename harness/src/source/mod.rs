@@ -27,10 +27,12 @@ pub use requirements::check_requirements;
 pub use supervise::own_peak_rss;
 
 use crate::errors::RunError;
-use crate::measure::invariant::Outcome;
+use crate::measure::invariant::{Checker, Outcome};
 use crate::scenario::{OnViolation, Run, Scenario};
+use crate::timeline::{Sample, SampleSink, Shape};
 use crate::Timeline;
 use std::collections::BTreeMap;
+use std::ops::ControlFlow;
 use std::path::PathBuf;
 
 /// Where and how the runner works. Built once by the front end from its environment.
@@ -88,11 +90,14 @@ impl Event {
     }
 }
 
-/// What a run produced.
+/// What a run produced. Its samples are not here: they went to the run's [`SampleSink`], every
+/// sample up to the end or up to the first violation, as they were read.
 #[derive(Debug, Clone)]
 pub struct RunOutput {
-    /// Every sample up to the end, or up to the first violation.
-    pub timeline: Timeline,
+    /// The run's profile without its samples: marks, totals, facts, notes.
+    pub profile: Timeline,
+    /// How many samples the sink was given.
+    pub samples: usize,
     /// Each invariant's outcome.
     pub outcomes: Vec<(String, Outcome)>,
     /// Where the run was stopped by a violation.
@@ -101,15 +106,176 @@ pub struct RunOutput {
     pub toolchain: BTreeMap<String, String>,
 }
 
-/// Runs a scenario to its timeline, checking invariants on the way.
+/// Runs a scenario, checking invariants on the way, and streams its samples into `sink`.
+/// On a failed run the samples so far are in the error's timeline instead.
 pub fn run(
     scenario: &Scenario,
     cfg: &RunConfig,
     on_event: &mut dyn FnMut(Event),
+    sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
     match &scenario.run {
-        Run::Simulator(s) => sim::run_sim(scenario, s, cfg, on_event),
-        Run::Command(c) => command::run_command(scenario, c, cfg, on_event),
+        Run::Simulator(s) => sim::run_sim(scenario, s, cfg, on_event, sink),
+        Run::Command(c) => command::run_command(scenario, c, cfg, on_event, sink),
     }
 }
 
+/// A run's samples, to be passed over without being held all at once: a timeline's samples in
+/// memory, or the censuses a GHC program's live watch read, read again from its `.hp` file.
+pub(crate) enum Censuses<'l, 's> {
+    /// In memory.
+    Memory(Vec<Sample>),
+    /// The first `last + 1` censuses the watch read.
+    Watched {
+        /// The watch.
+        live: &'l live::Live<'s>,
+        /// The index of the last census.
+        last: u64,
+    },
+}
+
+impl Censuses<'_, '_> {
+    /// How many samples there are.
+    fn count(&self) -> usize {
+        match self {
+            Censuses::Memory(v) => v.len(),
+            Censuses::Watched { last, .. } => *last as usize + 1,
+        }
+    }
+
+    /// The position of the last sample.
+    fn last_x(&self) -> Option<u64> {
+        match self {
+            Censuses::Memory(v) => v.last().map(|s| s.x),
+            Censuses::Watched { last, .. } => Some(*last),
+        }
+    }
+
+    /// Calls `f` on the samples in order, up to the one at index `upto`, until it breaks.
+    /// Returns the notes of counting them again (GHC censuses only).
+    fn pass(
+        &self,
+        upto: usize,
+        f: &mut dyn FnMut(&Sample) -> ControlFlow<()>,
+    ) -> Result<Vec<String>, RunError> {
+        match self {
+            Censuses::Memory(v) => {
+                for s in v.iter().take(upto.saturating_add(1)) {
+                    if f(s).is_break() {
+                        break;
+                    }
+                }
+                Ok(Vec::new())
+            }
+            Censuses::Watched { live, last } => live.replay((*last).min(upto as u64), f),
+        }
+    }
+
+    /// The samples as a timeline in memory, for a failed run's figures so far.
+    fn into_timeline(self, mut header: Timeline) -> Result<Timeline, RunError> {
+        match self {
+            Censuses::Memory(v) => header.samples = v,
+            Censuses::Watched { .. } => {
+                let mut samples = Vec::new();
+                let notes = self.pass(usize::MAX, &mut |s| {
+                    samples.push(s.clone());
+                    ControlFlow::Continue(())
+                })?;
+                header.samples = samples;
+                header.notes.extend(notes);
+            }
+        }
+        Ok(header)
+    }
+}
+
+/// Whether a violation found after the run cuts its samples there (a run that ended by
+/// itself: the same view a live run would have had) or not (a run already stopped).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cut {
+    AtViolation,
+    No,
+}
+
+/// Checks `censuses` against `check` (stopping at the first violation) and streams them into
+/// `sink` in the same pass: the output of a run whose samples are judged after it ended. A
+/// run cut at a violation is streamed again up to it, the sink's windows (its steady phase,
+/// its chart's points) being those of the cut run.
+fn judged(
+    check: &Scenario,
+    mut profile: Timeline,
+    censuses: Censuses<'_, '_>,
+    cut: Cut,
+    sink: &mut dyn SampleSink,
+) -> Result<RunOutput, RunError> {
+    let count = censuses.count();
+    let last_x = censuses.last_x();
+    let end = match &check.run {
+        Run::Simulator(s) => s.cycles,
+        Run::Command(_) => last_x.unwrap_or(0),
+    };
+    let mut checker = Checker::new(check, end, &profile.marks);
+    sink.begin(Shape {
+        x_unit: profile.x_unit,
+        marks: &profile.marks,
+        count,
+        last_x,
+    });
+    let mut violation: Option<(u64, usize)> = None;
+    let mut given = 0;
+    let notes = censuses.pass(usize::MAX, &mut |s| {
+        sink.sample(s);
+        given += 1;
+        if violation.is_none() && checker.check(s).is_some() {
+            violation = Some((s.x, given));
+            if cut == Cut::AtViolation {
+                return ControlFlow::Break(());
+            }
+        }
+        ControlFlow::Continue(())
+    })?;
+    profile.notes.extend(notes);
+    if let (Cut::AtViolation, Some((x, n))) = (cut, violation) {
+        if n < count {
+            sink.begin(Shape {
+                x_unit: profile.x_unit,
+                marks: &profile.marks,
+                count: n,
+                last_x: Some(x),
+            });
+            censuses.pass(n - 1, &mut |s| {
+                sink.sample(s);
+                ControlFlow::Continue(())
+            })?;
+        }
+        given = n;
+    }
+    Ok(RunOutput {
+        toolchain: command::toolchain(&profile),
+        profile,
+        samples: given,
+        outcomes: checker.outcomes(),
+        stopped_at: violation.map(|(x, _)| x),
+    })
+}
+
+impl RunOutput {
+    /// The output of a run checked as it ran, whose samples are in `timeline`: they are
+    /// streamed into `sink` and dropped.
+    fn streamed(
+        mut timeline: Timeline,
+        outcomes: Vec<(String, Outcome)>,
+        stopped_at: Option<u64>,
+        sink: &mut dyn SampleSink,
+    ) -> RunOutput {
+        timeline.feed(sink);
+        let samples = std::mem::take(&mut timeline.samples);
+        RunOutput {
+            samples: samples.len(),
+            profile: timeline,
+            outcomes,
+            stopped_at,
+            toolchain: BTreeMap::new(),
+        }
+    }
+}

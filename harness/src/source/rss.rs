@@ -10,17 +10,18 @@
 //! The figures are noisy by nature (page-granular, timing-dependent): the `rss.*` metrics have
 //! the noisy default tolerances.
 
-use super::command::{failure, finished_output, launcher_command, program_status};
+use super::command::{failure, launcher_command, program_status};
 use super::live::end_at_violation;
 use super::supervise::{rss_over, tree_of, Root, Supervised};
-use super::{Event, RunConfig, RunOutput};
+use super::{judged, Censuses, Cut, Event, RunConfig, RunOutput};
 use crate::errors::RunError;
-use crate::measure::invariant::{check_timeline, Checker};
+use crate::measure::invariant::Checker;
 use crate::scenario::{CommandRun, Endpoint, OnViolation, Scenario, Window};
-use crate::timeline::{Sample, Timeline, XUnit};
+use crate::timeline::{Sample, SampleSink, Timeline, XUnit};
 use std::path::Path;
 use std::time::Instant;
 
+#[allow(clippy::too_many_arguments)] // the run's context, passed down from run_command
 pub(crate) fn run_rss(
     scenario: &Scenario,
     c: &CommandRun,
@@ -29,6 +30,7 @@ pub(crate) fn run_rss(
     argv: &[String],
     on_violation: OnViolation,
     on_event: &mut dyn FnMut(Event),
+    sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
     let cmd = launcher_command(cfg, run_dir, argv);
     let start = Instant::now();
@@ -81,18 +83,17 @@ pub(crate) fn run_rss(
     if let Some(peak) = tl.samples.iter().map(|s| s.live_bytes).max() {
         tl.totals.insert("rss.peak".into(), peak);
     }
+    if stop.is_none() && (!success || exit.killed.is_some()) {
+        return Err(failure(&argv[0], exit, status, tl));
+    }
+    let samples = Censuses::Memory(std::mem::take(&mut tl.samples));
     match stop {
         Some(x) => {
-            let (outcomes, stopped_at) = check_timeline(scenario, &tl);
-            Ok(RunOutput {
-                timeline: tl,
-                outcomes,
-                stopped_at: Some(stopped_at.unwrap_or(x)),
-                toolchain: Default::default(),
-            })
+            let mut out = judged(scenario, tl, samples, Cut::No, sink)?;
+            out.stopped_at = Some(out.stopped_at.unwrap_or(x));
+            Ok(out)
         }
-        None if !success || exit.killed.is_some() => Err(failure(&argv[0], exit, status, tl)),
-        None => Ok(finished_output(scenario, tl)),
+        None => judged(scenario, tl, samples, Cut::AtViolation, sink),
     }
 }
 

@@ -7,8 +7,8 @@ use super::{Event, RunConfig, RunOutput};
 use crate::errors::RunError;
 use crate::measure::invariant::Checker;
 use crate::scenario::{Scenario, SimRun};
+use crate::timeline::SampleSink;
 use crate::{Timeline, XUnit};
-use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
 
@@ -17,6 +17,7 @@ pub(crate) fn run_sim(
     s: &SimRun,
     cfg: &RunConfig,
     on_event: &mut dyn FnMut(Event),
+    sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
     let request_json =
         serde_json::to_string(&request_of(s)).map_err(|e| RunError::Protocol(e.to_string()))?;
@@ -45,7 +46,7 @@ pub(crate) fn run_sim(
             .max(exit.peak_rss_polled),
     );
     let outcomes = checker.outcomes();
-    verdict(followed, exit, outcomes)
+    verdict(followed, exit, outcomes, sink)
 }
 
 /// The probe's request for a scenario's simulation.
@@ -151,6 +152,7 @@ fn verdict(
     f: Followed,
     exit: Exit,
     outcomes: Vec<(String, crate::measure::invariant::Outcome)>,
+    sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
     let Followed {
         mut timeline,
@@ -194,10 +196,5 @@ fn verdict(
             ));
         }
     }
-    Ok(RunOutput {
-        timeline,
-        outcomes,
-        stopped_at,
-        toolchain: BTreeMap::new(),
-    })
+    Ok(RunOutput::streamed(timeline, outcomes, stopped_at, sink))
 }

@@ -211,54 +211,150 @@ pub fn host_facts() -> BTreeMap<String, String> {
 /// Keeps at most [`CHART_POINTS`] evenly spaced samples, always including the first, the last
 /// and the peak, with the [`CHART_TYPES`] types of highest peak bytes.
 pub fn downsample(tl: &Timeline) -> ChartTimeline {
-    let n = tl.samples.len();
-    let mut idx: Vec<usize> = if n <= CHART_POINTS {
-        (0..n).collect()
-    } else {
-        (0..CHART_POINTS - 1)
-            .map(|i| i * (n - 1) / (CHART_POINTS - 2))
-            .collect()
-    };
-    if let Some((peak, _)) = tl
-        .samples
-        .iter()
-        .enumerate()
-        .max_by_key(|(_, s)| s.live_bytes)
-    {
-        if !idx.contains(&peak) {
-            idx.push(peak);
+    let mut chart = ChartSampler::default();
+    tl.feed(&mut chart);
+    chart.finish()
+}
+
+/// [`downsample`] as the samples stream by: it keeps the chart's points (and the peak so far)
+/// with their types' bytes, and each type's peak, never every sample.
+#[derive(Debug, Default)]
+pub struct ChartSampler {
+    x_unit: XUnit,
+    marks: Vec<Mark>,
+    /// The indices of the evenly spaced points, in increasing order, and how many have come.
+    wanted: Vec<usize>,
+    next: usize,
+    index: usize,
+    points: Vec<Snapshot>,
+    /// The last sample of the highest residency so far, and its index.
+    peak: Option<(usize, Snapshot)>,
+    type_peaks: BTreeMap<String, u64>,
+}
+
+/// One sample as a chart needs it: position, residency, every type's bytes.
+#[derive(Debug, Default, Clone)]
+struct Snapshot {
+    x: u64,
+    live_bytes: u64,
+    types: Vec<(String, u64)>,
+}
+
+impl Snapshot {
+    /// Overwrites this snapshot with `s`, reusing its buffers: the peak of a growing run is
+    /// replaced at every sample.
+    fn set(&mut self, s: &crate::timeline::Sample) {
+        self.x = s.x;
+        self.live_bytes = s.live_bytes;
+        self.types.truncate(s.types.len());
+        for (i, (l, t)) in s.types.iter().enumerate() {
+            match self.types.get_mut(i) {
+                Some((label, bytes)) => {
+                    label.clone_from(l);
+                    *bytes = t.bytes;
+                }
+                None => self.types.push((l.clone(), t.bytes)),
+            }
         }
     }
-    idx.sort_unstable();
-    idx.dedup();
-    let mut peaks: BTreeMap<&str, u64> = BTreeMap::new();
-    for s in &tl.samples {
-        for (l, t) in &s.types {
-            let e = peaks.entry(l).or_default();
-            *e = (*e).max(t.bytes);
-        }
+
+    fn bytes_of(&self, label: &str) -> u64 {
+        self.types
+            .binary_search_by(|(l, _)| l.as_str().cmp(label))
+            .map_or(0, |i| self.types[i].1)
     }
-    let mut top: Vec<(&str, u64)> = peaks.into_iter().collect();
-    top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-    let top: Vec<&str> = top.into_iter().take(CHART_TYPES).map(|(l, _)| l).collect();
-    let points = idx
-        .into_iter()
-        .map(|i| {
-            let s = &tl.samples[i];
-            ChartPoint {
+}
+
+impl ChartSampler {
+    /// The chart of the samples since the last `begin`.
+    pub fn finish(self) -> ChartTimeline {
+        let mut top: Vec<(&str, u64)> = self
+            .type_peaks
+            .iter()
+            .map(|(l, b)| (l.as_str(), *b))
+            .collect();
+        top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+        let top: Vec<&str> = top.into_iter().take(CHART_TYPES).map(|(l, _)| l).collect();
+        let mut snapshots: Vec<(usize, &Snapshot)> = self
+            .wanted
+            .iter()
+            .copied()
+            .zip(self.points.iter())
+            .collect();
+        if let Some((i, peak)) = &self.peak {
+            if !self.wanted.contains(i) {
+                snapshots.push((*i, peak));
+                snapshots.sort_by_key(|(i, _)| *i);
+            }
+        }
+        let points = snapshots
+            .into_iter()
+            .map(|(_, s)| ChartPoint {
                 x: s.x,
                 live_bytes: s.live_bytes,
                 types: top
                     .iter()
-                    .map(|l| ((*l).to_owned(), s.types.get(*l).map_or(0, |t| t.bytes)))
+                    .map(|l| ((*l).to_owned(), s.bytes_of(l)))
                     .collect(),
+            })
+            .collect();
+        ChartTimeline {
+            x_unit: self.x_unit,
+            points,
+            marks: self.marks,
+        }
+    }
+}
+
+impl crate::timeline::SampleSink for ChartSampler {
+    fn begin(&mut self, shape: crate::timeline::Shape<'_>) {
+        let n = shape.count;
+        let mut wanted: Vec<usize> = if n <= CHART_POINTS {
+            (0..n).collect()
+        } else {
+            (0..CHART_POINTS - 1)
+                .map(|i| i * (n - 1) / (CHART_POINTS - 2))
+                .collect()
+        };
+        wanted.dedup();
+        *self = ChartSampler {
+            x_unit: shape.x_unit,
+            marks: shape.marks.to_vec(),
+            wanted,
+            ..ChartSampler::default()
+        };
+    }
+
+    fn sample(&mut self, s: &crate::timeline::Sample) {
+        let index = self.index;
+        self.index += 1;
+        if self.wanted.get(self.next) == Some(&index) {
+            self.next += 1;
+            let mut snap = Snapshot::default();
+            snap.set(s);
+            self.points.push(snap);
+        }
+        // The last of equal peaks, as `Iterator::max_by_key` picks.
+        match &mut self.peak {
+            Some((_, p)) if p.live_bytes > s.live_bytes => {}
+            Some((i, p)) => {
+                *i = index;
+                p.set(s);
             }
-        })
-        .collect();
-    ChartTimeline {
-        x_unit: tl.x_unit,
-        points,
-        marks: tl.marks.clone(),
+            None => {
+                let mut snap = Snapshot::default();
+                snap.set(s);
+                self.peak = Some((index, snap));
+            }
+        }
+        for (l, t) in &s.types {
+            match self.type_peaks.get_mut(l) {
+                Some(b) => *b = (*b).max(t.bytes),
+                None => {
+                    self.type_peaks.insert(l.clone(), t.bytes);
+                }
+            }
+        }
     }
 }
 

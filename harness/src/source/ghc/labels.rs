@@ -258,7 +258,10 @@ impl Counts {
         // neighbours instead of searched for (a long run's timeline is counted in one pass).
         let mut sizes = self.sizes.iter().peekable();
         for (label, t) in sample.types.iter_mut() {
-            while sizes.next_if(|(l, _)| l.as_str() < label.as_str()).is_some() {}
+            while sizes
+                .next_if(|(l, _)| l.as_str() < label.as_str())
+                .is_some()
+            {}
             let Some((_, size)) = sizes.next_if(|(l, _)| *l == label) else {
                 continue;
             };

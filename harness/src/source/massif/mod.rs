@@ -9,11 +9,12 @@
 
 pub mod reader;
 
-use super::command::{failure, finished_output, launcher_command, program_status};
+use super::command::{failure, launcher_command, program_status};
 use super::supervise::{Root, Supervised};
-use super::{RunConfig, RunOutput};
+use super::{judged, Censuses, Cut, RunConfig, RunOutput};
 use crate::errors::RunError;
 use crate::scenario::Scenario;
+use crate::timeline::SampleSink;
 use crate::Timeline;
 pub use reader::{read_massif, sniff, MassifError};
 use std::io::BufReader;
@@ -53,6 +54,7 @@ pub(crate) fn run_massif(
     cfg: &RunConfig,
     run_dir: &Path,
     argv: &[String],
+    sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
     let mut full: Vec<String> = vec!["valgrind".into()];
     full.extend(MASSIF_OPTIONS.iter().map(|s| (*s).to_owned()));
@@ -96,7 +98,8 @@ pub(crate) fn run_massif(
         .file_name()
         .map_or_else(|| program.to_owned(), |n| n.to_string_lossy().into_owned());
     tl.facts.insert("program".into(), name);
-    let mut out = finished_output(scenario, tl);
+    let samples = Censuses::Memory(std::mem::take(&mut tl.samples));
+    let mut out = judged(scenario, tl, samples, Cut::AtViolation, sink)?;
     if let Some(v) = version() {
         out.toolchain.insert("valgrind".into(), v);
     }

@@ -121,7 +121,9 @@ impl Labels {
         let n = s.len as usize;
         // The spelling has no NUL, so equal bytes followed by a NUL or the end are the label.
         let whole = text.len() == n || text.get(n) == Some(&0);
-        let spelling = self.arena.get(s.at as usize..(s.at as usize).saturating_add(n))?;
+        let spelling = self
+            .arena
+            .get(s.at as usize..(s.at as usize).saturating_add(n))?;
         (whole && same(&text[..n], spelling)).then_some(s.id)
     }
 
