@@ -40,6 +40,9 @@ pub(crate) const LIVE_POLL: Duration = Duration::from_millis(20);
 /// How long a program told to stop (SIGINT) has to write out its eventlog before SIGKILL.
 pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
 
+/// Censuses handed from the parsing thread to the checking one at a time, in a replay.
+const REPLAY_BATCH: usize = 64;
+
 /// Where the live check stopped a run.
 #[derive(Debug, Clone)]
 pub(crate) struct Stop {
@@ -140,33 +143,67 @@ impl<'s> Live<'s> {
             message,
         };
         let mut file = std::fs::File::open(&path).map_err(|e| err(e.to_string()))?;
-        let mut follower = HpFollower::new();
-        let mut brackets = Brackets::default();
         let mut counts = self.sizes.counts(&self.opts);
-        let mut x = 0u64;
-        let mut ended_early = false;
-        let mut buf = vec![0u8; 1 << 16];
-        'file: while x <= last {
-            let n = file.read(&mut buf).map_err(|e| err(e.to_string()))?;
-            if n == 0 {
-                break;
-            }
-            let parsed = follower.feed(&buf[..n]).map_err(|e| err(e.to_string()))?;
-            for (end, sample) in parsed {
-                for (_, mut census) in brackets.accept(end, sample) {
+        let want = last.saturating_add(1).min(self.census_count() as u64);
+        // The program has ended and both cores are free: one parses the file while the other
+        // counts, checks and measures what it parsed. Batches keep the hand-over cheap, and
+        // a bounded channel keeps the censuses in flight few.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Sample>>(4);
+        let (x, ended_early, parsed) = std::thread::scope(|scope| {
+            let parser = scope.spawn(move || -> Result<(), String> {
+                let mut follower = HpFollower::new();
+                let mut brackets = Brackets::default();
+                let mut buf = vec![0u8; 1 << 16];
+                let mut sent = 0u64;
+                let mut batch = Vec::with_capacity(REPLAY_BATCH);
+                while sent < want {
+                    let n = file.read(&mut buf).map_err(|e| e.to_string())?;
+                    if n == 0 {
+                        break;
+                    }
+                    for (end, sample) in follower.feed(&buf[..n]).map_err(|e| e.to_string())? {
+                        for (_, census) in brackets.accept(end, sample) {
+                            if sent < want {
+                                batch.push(census);
+                                sent += 1;
+                            }
+                        }
+                    }
+                    if batch.len() >= REPLAY_BATCH || sent == want {
+                        let full = std::mem::replace(&mut batch, Vec::with_capacity(REPLAY_BATCH));
+                        if tx.send(full).is_err() {
+                            // The consumer has what it wanted.
+                            return Ok(());
+                        }
+                    }
+                }
+                if !batch.is_empty() {
+                    let _ = tx.send(batch);
+                }
+                Ok(())
+            });
+            let mut x = 0u64;
+            let mut ended_early = false;
+            'batches: for batch in rx.iter() {
+                for mut census in batch {
                     census.x = x;
-                    count_known(&mut census, &self.opts);
                     counts.assign(&mut census);
-                    ended_early = f(&census).is_break();
                     x += 1;
-                    if ended_early || x > last {
-                        break 'file;
+                    if f(&census).is_break() {
+                        ended_early = true;
+                        break 'batches;
                     }
                 }
             }
-        }
+            drop(rx);
+            let parsed = parser
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            (x, ended_early, parsed)
+        });
+        parsed.map_err(err)?;
         // The file only grows: it holds every census the watch read.
-        if !ended_early && x < last.saturating_add(1).min(self.census_count() as u64) {
+        if !ended_early && x < want {
             return Err(err(format!(
                 "the .hp file holds {x} censuses where the watch read {}",
                 self.census_count()

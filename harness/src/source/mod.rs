@@ -279,3 +279,81 @@ impl RunOutput {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::timeline::TypeSample;
+    use crate::XUnit;
+    use std::path::Path;
+
+    /// Records what a run streamed into it: each `begin`'s (count, last x), then the samples'
+    /// positions since the last one.
+    #[derive(Default)]
+    struct Recorder {
+        begins: Vec<(usize, Option<u64>)>,
+        xs: Vec<u64>,
+    }
+
+    impl SampleSink for Recorder {
+        fn begin(&mut self, shape: Shape<'_>) {
+            self.begins.push((shape.count, shape.last_x));
+            self.xs.clear();
+        }
+        fn sample(&mut self, s: &Sample) {
+            self.xs.push(s.x);
+        }
+    }
+
+    /// Scenario in (a command run with one residency bound), censuses with these residencies
+    /// in, what the sink was given and where the run stopped out.
+    fn check(residency: &[u64], cut: Cut) -> (Recorder, Option<u64>, usize) {
+        let toml = "[run]\ncommand = [\"p\"]\nprofile = \"ghc-hp\"\n\n[[invariant]]\nname = \"bounded\"\nmetric = \"heap\"\nmax = \"100 B\"\n";
+        let s = crate::scenario::parse(Path::new("t.toml"), toml, &sim::circuits::catalog())
+            .unwrap_or_else(|e| panic!("scenario should be valid: {e}"));
+        let samples = residency
+            .iter()
+            .enumerate()
+            .map(|(x, b)| Sample {
+                x: x as u64,
+                live_bytes: *b,
+                types: [("T".to_owned(), TypeSample { count: 1, bytes: *b, ..Default::default() })]
+                    .into(),
+                ..Sample::default()
+            })
+            .collect();
+        let mut sink = Recorder::default();
+        let out = judged(
+            &s,
+            Timeline::new("test", XUnit::Census),
+            Censuses::Memory(samples),
+            cut,
+            &mut sink,
+        )
+        .unwrap_or_else(|e| panic!("judged: {e}"));
+        (sink, out.stopped_at, out.samples)
+    }
+
+    #[test]
+    fn a_run_cut_at_a_violation_found_after_it_is_streamed_again_as_the_cut_run() {
+        let (sink, stopped, n) = check(&[10, 20, 200, 30, 40], Cut::AtViolation);
+        assert_eq!(stopped, Some(2));
+        assert_eq!(n, 3);
+        // First as the whole run, then again as the run up to the violation: the sink's
+        // steady window and chart are those of the samples that count.
+        assert_eq!(sink.begins, [(5, Some(4)), (3, Some(2))]);
+        assert_eq!(sink.xs, [0, 1, 2]);
+    }
+
+    #[test]
+    fn a_stopped_run_streams_every_census_once_and_a_passing_one_too() {
+        let (sink, stopped, n) = check(&[10, 200, 30], Cut::No);
+        assert_eq!((stopped, n), (Some(1), 3));
+        assert_eq!(sink.begins, [(3, Some(2))]);
+        assert_eq!(sink.xs, [0, 1, 2]);
+        let (sink, stopped, n) = check(&[10, 20, 30], Cut::AtViolation);
+        assert_eq!((stopped, n), (None, 3));
+        assert_eq!(sink.begins, [(3, Some(2))]);
+        assert_eq!(sink.xs, [0, 1, 2]);
+    }
+}

@@ -79,6 +79,8 @@ pub struct HpFollower {
     /// The open sample's rows, normalised label and bytes, in file order: put into its map
     /// only when it closes (see [`HpFollower::close`]).
     rows: Vec<(String, u64)>,
+    /// Each raw label seen, normalised.
+    normalised: std::collections::HashMap<String, String>,
     facts: Vec<(&'static str, String)>,
     mark_times: Vec<u64>,
 }
@@ -98,20 +100,30 @@ impl HpFollower {
     /// file offset at its end.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<(u64, Sample)>, HpError> {
         let mut out = Vec::new();
-        self.partial.extend_from_slice(bytes);
+        // Lines are read in place (the buffer is moved out while they are parsed): a copy of
+        // every line was a third of the reading.
+        let mut partial = std::mem::take(&mut self.partial);
+        partial.extend_from_slice(bytes);
         let mut start = 0;
-        while let Some(nl) = self.partial[start..].iter().position(|b| *b == b'\n') {
+        let mut result = Ok(());
+        while let Some(nl) = memchr_newline(&partial[start..]) {
             let end = start + nl + 1;
-            let text = String::from_utf8_lossy(&self.partial[start..end]).into_owned();
+            let text = String::from_utf8_lossy(&partial[start..end]);
             self.offset += (end - start) as u64;
             self.line_no += 1;
             start = end;
-            if let Some(sample) = self.line(text.trim_end_matches(['\n', '\r']))? {
-                out.push((self.offset, sample));
+            match self.line(text.trim_end_matches(['\n', '\r'])) {
+                Ok(Some(sample)) => out.push((self.offset, sample)),
+                Ok(None) => {}
+                Err(e) => {
+                    result = Err(e);
+                    break;
+                }
             }
         }
-        self.partial.drain(..start);
-        Ok(out)
+        partial.drain(..start);
+        self.partial = partial;
+        result.map(|()| out)
     }
 
     /// The whole profile, once the file has ended: `samples` are those [`feed`](Self::feed)
@@ -239,8 +251,16 @@ impl HpFollower {
                     .parse()
                     .map_err(|_| syntax(format!("bad byte count {value:?}")))?;
                 sample.live_bytes += bytes;
-                self.rows
-                    .push((ghc::normalise_label(label).into_owned(), bytes));
+                // A profile repeats a few dozen labels in every census: each is normalised once.
+                let normalised = match self.normalised.get(label) {
+                    Some(n) => n.clone(),
+                    None => {
+                        let n = ghc::normalise_label(label).into_owned();
+                        self.normalised.insert(label.to_owned(), n.clone());
+                        n
+                    }
+                };
+                self.rows.push((normalised, bytes));
                 Ok(None)
             }
         }
@@ -273,6 +293,11 @@ impl HpFollower {
         self.rows = rows;
         sample
     }
+}
+
+/// The index of the first newline.
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|b| *b == b'\n')
 }
 
 /// `label<TAB>bytes`; older tools wrote spaces, so fall back to the last whitespace.
