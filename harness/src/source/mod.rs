@@ -308,8 +308,8 @@ mod tests {
     /// Scenario in (a command run with one residency bound), censuses with these residencies
     /// in, what the sink was given and where the run stopped out.
     fn check(residency: &[u64], cut: Cut) -> (Recorder, Option<u64>, usize) {
-        let toml = "[run]\ncommand = [\"p\"]\nprofile = \"ghc-hp\"\n\n[[invariant]]\nname = \"bounded\"\nmetric = \"heap\"\nmax = \"100 B\"\n";
-        let s = crate::scenario::parse(Path::new("t.toml"), toml, &sim::circuits::catalog())
+        let toml = "description = \"t\"\n[run]\ncommand = [\"p\"]\nprofile = \"ghc-hp\"\n\n[[invariant]]\nname = \"bounded\"\nmetric = \"heap\"\nmax = \"100 B\"\n";
+        let s = crate::scenario::parse(Path::new("t.toml"), toml, &::sim::circuits::catalog())
             .unwrap_or_else(|e| panic!("scenario should be valid: {e}"));
         let samples = residency
             .iter()
@@ -317,8 +317,15 @@ mod tests {
             .map(|(x, b)| Sample {
                 x: x as u64,
                 live_bytes: *b,
-                types: [("T".to_owned(), TypeSample { count: 1, bytes: *b, ..Default::default() })]
-                    .into(),
+                types: [(
+                    "T".to_owned(),
+                    TypeSample {
+                        count: 1,
+                        bytes: *b,
+                        ..Default::default()
+                    },
+                )]
+                .into(),
                 ..Sample::default()
             })
             .collect();
