@@ -13,7 +13,7 @@ use crate::measure::metrics::{Measurement, Meter};
 use crate::scenario::{Expectation, Predicate, Scenario, Window};
 use crate::source::{self, Event, RunConfig};
 use crate::store::{Baseline, ChartSampler, Store};
-use crate::timeline::{Sample, SampleSink, Shape};
+use crate::timeline::{Sample, SampleSink};
 use crate::XUnit;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -292,19 +292,26 @@ impl<'a> Figures<'a> {
 
     /// The measurement (with the profile's whole-run totals) and the chart.
     fn finish(self, profile: &crate::Timeline) -> (Measurement, crate::store::ChartTimeline) {
-        (self.meter.finish(&profile.totals), self.chart.finish())
+        (
+            self.meter.finish(&profile.marks, &profile.totals),
+            self.chart.finish(&profile.marks),
+        )
     }
 }
 
 impl SampleSink for Figures<'_> {
-    fn begin(&mut self, shape: Shape<'_>) {
-        self.meter.begin(shape);
-        self.chart.begin(shape);
+    fn begin(&mut self, x_unit: XUnit) {
+        self.meter.begin(x_unit);
+        self.chart.begin(x_unit);
     }
 
     fn sample(&mut self, s: &Sample) {
         self.meter.sample(s);
         self.chart.sample(s);
+    }
+
+    fn recount(&mut self, size: &dyn Fn(&str) -> u64) {
+        self.meter.recount(size);
     }
 }
 

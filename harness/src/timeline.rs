@@ -217,53 +217,37 @@ impl Timeline {
     }
 }
 
-/// What a consumer of a streamed timeline knows before its first sample: enough to place its
-/// windows (the steady phase, evenly spaced chart points) without holding the samples.
-#[derive(Debug, Clone, Copy)]
-pub struct Shape<'a> {
-    /// What a sample's `x` counts.
-    pub x_unit: XUnit,
-    /// The phase marks of the samples to come.
-    pub marks: &'a [Mark],
-    /// How many samples will come.
-    pub count: usize,
-    /// The position of the last one, if any.
-    pub last_x: Option<u64>,
-}
-
 /// A consumer of a run's samples, one at a time, in increasing `x`: how the figures of a run
-/// are computed without a `Timeline` of every sample in memory (a GHC program's tens of
-/// thousands of censuses are re-read from its profile instead). [`SampleSink::begin`] starts
-/// over: a source that finds, after a pass, that fewer samples count (a run cut at a violation
-/// found after the fact) begins again with the new shape.
+/// are computed without a `Timeline` of every sample in memory. A sink needs nothing known in
+/// advance (a live watch does not know how long the run will be, nor where its markers
+/// fall): what depends on the whole run (the steady window, the chart's spacing) is settled
+/// when it is finished, with the run's marks. [`SampleSink::begin`] starts over: a source that
+/// finds, after a pass, that fewer samples count (a run cut at a violation found after the
+/// fact) begins again.
 pub trait SampleSink {
-    /// Forgets every sample so far; `shape` describes the samples to come.
-    fn begin(&mut self, shape: Shape<'_>);
+    /// Forgets every sample so far; the samples to come are in `x_unit`.
+    fn begin(&mut self, x_unit: XUnit);
     /// One more sample.
     fn sample(&mut self, s: &Sample);
+    /// The samples' counts so far were provisional: each type's count is its bytes divided by
+    /// `size(label)` (0 for a size of 0). A GHC census's closure sizes are learnt over the
+    /// whole run, after its censuses were given live.
+    fn recount(&mut self, size: &dyn Fn(&str) -> u64) {
+        let _ = size;
+    }
 }
 
 /// The sink that keeps nothing: for a run whose figures are not wanted (`membound diagnose`
 /// wants only its violations).
 impl SampleSink for () {
-    fn begin(&mut self, _: Shape<'_>) {}
+    fn begin(&mut self, _: XUnit) {}
     fn sample(&mut self, _: &Sample) {}
 }
 
 impl Timeline {
-    /// This timeline's shape, as a sink is told it before its samples.
-    pub fn shape(&self) -> Shape<'_> {
-        Shape {
-            x_unit: self.x_unit,
-            marks: &self.marks,
-            count: self.samples.len(),
-            last_x: self.end(),
-        }
-    }
-
     /// Streams this timeline's samples into `sink`, from the beginning.
     pub fn feed(&self, sink: &mut dyn SampleSink) {
-        sink.begin(self.shape());
+        sink.begin(self.x_unit);
         for s in &self.samples {
             sink.sample(s);
         }

@@ -5,7 +5,7 @@
 //! baselines, no processes.
 
 use crate::scenario::{Endpoint, Scenario};
-use crate::timeline::{Sample, SampleSink, Shape};
+use crate::timeline::{Sample, SampleSink};
 use crate::{Mark, Timeline, XUnit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -477,71 +477,74 @@ fn int(v: u64) -> Value {
 pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
     let mut meter = Meter::new(scenario);
     tl.feed(&mut meter);
-    meter.finish(&tl.totals)
+    meter.finish(&tl.marks, &tl.totals)
 }
 
-/// The scenario's metrics computed as the samples stream by ([`SampleSink`]): what is kept is
-/// per type, not per sample (a residency per steady sample for its median aside), so a run's
-/// tens of thousands of censuses need not be held to be measured. [`measure`] is this over a
-/// whole timeline.
+/// The scenario's metrics computed as the samples stream by ([`SampleSink`]), so that a run's
+/// tens of thousands of censuses need not be held to be measured: what is kept is per type,
+/// and per sample only its position and residency (16 bytes), since the steady window is
+/// known only once the run's end and markers are. [`measure`] is this over a whole timeline.
 #[derive(Debug)]
 pub struct Meter<'a> {
     scenario: &'a Scenario,
     x_unit: XUnit,
-    steady: (u64, u64),
-    index: usize,
+    /// Each sample's position and residency, in order.
+    residency: Vec<(u64, u64)>,
     peak: u64,
-    steady_bytes: Vec<u64>,
-    fit: Fit,
-    /// The steady samples' positions, for the per-type growth fits (whose y sums are per label).
-    steady_x: Fit,
     allocations: Option<u64>,
     resident: Option<u64>,
     labels: BTreeMap<String, LabelFigures>,
 }
 
 /// One type's figures so far.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct LabelFigures {
     peak_bytes: u64,
     peak_count: u64,
     /// The index of the last sample that had the type, and its count and bytes there.
     last: (usize, u64, u64),
-    /// The y sums of the type's count over the steady samples (0 where it is absent): its
-    /// least-squares fit together with `Meter::steady_x`.
-    sy: f64,
-    sxy: f64,
-    syy: f64,
+    /// The type's count at each sample that had it, by sample index: its growth over the
+    /// steady window (simulator runs only, whose sample count the scenario sets).
+    counts: Vec<(usize, u64)>,
 }
 
 impl<'a> Meter<'a> {
-    /// A meter for `scenario`'s metrics; [`SampleSink::begin`] says what samples will come.
+    /// A meter for `scenario`'s metrics.
     pub fn new(scenario: &'a Scenario) -> Self {
         Meter {
             scenario,
             x_unit: scenario.x_unit(),
-            steady: (0, 0),
-            index: 0,
+            residency: Vec::new(),
             peak: 0,
-            steady_bytes: Vec::new(),
-            fit: Fit::default(),
-            steady_x: Fit::default(),
             allocations: None,
             resident: None,
             labels: BTreeMap::new(),
         }
     }
 
-    /// The figures of the samples since the last `begin`, with the run's whole-run `totals`.
-    pub fn finish(self, totals: &BTreeMap<String, u64>) -> Measurement {
+    /// The figures of the samples since the last `begin`, with the run's `marks` (which place
+    /// the steady window) and whole-run `totals`.
+    pub fn finish(self, marks: &[Mark], totals: &BTreeMap<String, u64>) -> Measurement {
+        let end = match &self.scenario.run {
+            crate::scenario::Run::Simulator(s) => s.cycles,
+            crate::scenario::Run::Command(_) => self.residency.last().map_or(0, |r| r.0),
+        };
+        let (s0, s1) = steady_window(self.scenario, end, marks);
+        let in_steady = |x: u64| x >= s0 && x <= s1;
         let per = self.x_unit.per();
         let [peak_metric, steady_metric, growth_metric] = residency(self.x_unit);
         let mut m = Measurement::default();
         m.metrics.insert(peak_metric.name.into(), int(self.peak));
-        if let Some(med) = median(self.steady_bytes) {
+        let steady: Vec<(u64, u64)> = self
+            .residency
+            .iter()
+            .copied()
+            .filter(|(x, _)| in_steady(*x))
+            .collect();
+        if let Some(med) = median(steady.iter().map(|(_, b)| *b).collect()) {
             m.metrics.insert(steady_metric.name.into(), int(med));
         }
-        if let Some((b, r2)) = self.fit.slope() {
+        if let Some((b, r2)) = slope(steady.iter().map(|(x, b)| (*x as f64, *b as f64))) {
             m.metrics
                 .insert(growth_metric.name.into(), Value::float(b * per));
             m.fit
@@ -588,9 +591,21 @@ impl<'a> Meter<'a> {
                 keep
             }
         };
-        let last_index = self.index.checked_sub(1);
+        // The per-type growth fits share the steady samples' positions; a type absent from a
+        // sample counts 0 there, which adds nothing to its own sums.
+        let mut steady_x = Fit::default();
+        let mut shifted = vec![None; self.residency.len()];
+        if self.x_unit == XUnit::Cycles {
+            for (i, (x, _)) in self.residency.iter().enumerate() {
+                if in_steady(*x) {
+                    steady_x.push(*x as f64, 0.0);
+                    shifted[i] = Some(*x as f64 - steady_x.x0.unwrap_or(0.0));
+                }
+            }
+        }
+        let last_index = self.residency.len().checked_sub(1);
         for label in keep {
-            let l = labels[label];
+            let l = &labels[label];
             // The last sample's figures: zero where it did not have the type.
             let (final_count, final_bytes) = match Some(l.last.0) == last_index {
                 true => (l.last.1, l.last.2),
@@ -601,12 +616,15 @@ impl<'a> Meter<'a> {
                 XUnit::Cycles => {
                     f.insert(TYPE_PEAK_COUNT.name.into(), int(l.peak_count));
                     f.insert(TYPE_FINAL_COUNT.name.into(), int(final_count));
-                    let fit = Fit {
-                        sy: l.sy,
-                        sxy: l.sxy,
-                        syy: l.syy,
-                        ..self.steady_x
-                    };
+                    let mut fit = steady_x;
+                    for (i, count) in &l.counts {
+                        if let Some(x) = shifted[*i] {
+                            let y = *count as f64;
+                            fit.sy += y;
+                            fit.sxy += x * y;
+                            fit.syy += y * y;
+                        }
+                    }
                     if let Some((b, _)) = fit.slope() {
                         f.insert(TYPE_GROWTH.name.into(), Value::float(b * per));
                     }
@@ -630,39 +648,24 @@ impl<'a> Meter<'a> {
 }
 
 impl SampleSink for Meter<'_> {
-    fn begin(&mut self, shape: Shape<'_>) {
-        let end = match &self.scenario.run {
-            crate::scenario::Run::Simulator(s) => s.cycles,
-            crate::scenario::Run::Command(_) => shape.last_x.unwrap_or(0),
-        };
-        let steady = steady_window(self.scenario, end, shape.marks);
+    fn begin(&mut self, x_unit: XUnit) {
         *self = Meter::new(self.scenario);
-        self.x_unit = shape.x_unit;
-        self.steady = steady;
+        self.x_unit = x_unit;
     }
 
     fn sample(&mut self, s: &Sample) {
-        let index = self.index;
-        self.index += 1;
+        let index = self.residency.len();
+        self.residency.push((s.x, s.live_bytes));
         self.peak = self
             .peak
             .max(s.peak_live_bytes.unwrap_or(0).max(s.live_bytes));
-        let in_steady = s.x >= self.steady.0 && s.x <= self.steady.1;
-        let mut shifted = 0.0;
-        if in_steady {
-            self.steady_bytes.push(s.live_bytes);
-            self.fit.push(s.x as f64, s.live_bytes as f64);
-            if self.x_unit == XUnit::Cycles {
-                self.steady_x.push(s.x as f64, 0.0);
-                shifted = s.x as f64 - self.steady_x.x0.unwrap_or(0.0);
-            }
-        }
         if let Some(a) = s.allocations {
             self.allocations = Some(self.allocations.map_or(a, |m| m.max(a)));
         }
         if let Some(j) = s.jemalloc {
             self.resident = Some(self.resident.map_or(j.resident, |m| m.max(j.resident)));
         }
+        let per_sample = self.x_unit == XUnit::Cycles;
         for (label, t) in &s.types {
             let f = match self.labels.get_mut(label) {
                 Some(f) => f,
@@ -671,12 +674,19 @@ impl SampleSink for Meter<'_> {
             f.peak_bytes = f.peak_bytes.max(t.bytes);
             f.peak_count = f.peak_count.max(t.count);
             f.last = (index, t.count, t.bytes);
-            if in_steady && self.x_unit == XUnit::Cycles {
-                let y = t.count as f64;
-                f.sy += y;
-                f.sxy += shifted * y;
-                f.syy += y * y;
+            if per_sample {
+                f.counts.push((index, t.count));
             }
+        }
+    }
+
+    /// A count is bytes over size, so the peak count is the peak bytes over the size.
+    fn recount(&mut self, size: &dyn Fn(&str) -> u64) {
+        for (label, f) in &mut self.labels {
+            let count = |bytes: u64| bytes.checked_div(size(label)).unwrap_or(0);
+            f.peak_count = count(f.peak_bytes);
+            f.last.1 = count(f.last.2);
+            // `counts` are the simulator's, which are exact and never recounted.
         }
     }
 }

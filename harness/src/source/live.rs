@@ -21,11 +21,12 @@ use super::command::MARKS_FILE;
 use super::supervise::{Root, Supervised};
 use super::Event;
 use crate::errors::RunError;
-use crate::measure::invariant::Checker;
+use crate::measure::invariant::{Checker, Outcome};
 use crate::scenario::{CommandRun, Endpoint, OnViolation, Predicate, Scenario, Window};
 use crate::source::ghc::hp::HpFollower;
 use crate::source::ghc::{known_closure_size, ReadOptions, SizeInference};
-use crate::timeline::{Mark, Sample, XUnit};
+use crate::timeline::{Mark, Sample, SampleSink, XUnit};
+use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::io::{Read, Seek, SeekFrom};
 use std::ops::ControlFlow;
@@ -71,6 +72,12 @@ pub(crate) struct Live<'s> {
     /// that the counts after the run cost no extra pass.
     sizes: SizeInference,
     brackets: Brackets,
+    /// The first census bytes of each label that its declared or known closure size does not
+    /// divide, for the run's notes.
+    indivisible: BTreeMap<String, u64>,
+    /// Each invariant's outcome over the whole run, when every one was checked live and the
+    /// program ended by itself: then no check after the run is needed.
+    outcomes: Option<Vec<(String, Outcome)>>,
 }
 
 /// The RTS's bracketing empty samples, dropped: the first, and an empty one not followed by
@@ -117,12 +124,39 @@ impl<'s> Live<'s> {
             ends: Vec::new(),
             sizes: SizeInference::default(),
             brackets: Brackets::default(),
+            indivisible: BTreeMap::new(),
+            outcomes: None,
         }
     }
 
     /// How many censuses have been read so far.
     pub(crate) fn census_count(&self) -> usize {
         self.ends.len()
+    }
+
+    /// The outcomes of a run every invariant of which was checked live, if this one was.
+    pub(crate) fn outcomes(&self) -> Option<&[(String, Outcome)]> {
+        self.outcomes.as_deref()
+    }
+
+    /// The closure size of each label the watch saw, declared, known or learnt over every
+    /// census read: what its counts are bytes over (a size of 0 counts nothing).
+    pub(crate) fn sizes(&self) -> BTreeMap<String, u64> {
+        self.sizes
+            .sizes(&self.opts)
+            .into_iter()
+            .map(|(l, s)| (l, s.bytes()))
+            .collect()
+    }
+
+    /// The notes a count of every census read would make: sizes inferred, sizes that did not
+    /// divide a census's bytes.
+    pub(crate) fn count_notes(&self) -> Vec<String> {
+        let mut counts = self.sizes.counts(&self.opts);
+        for (label, bytes) in &self.indivisible {
+            counts.note_indivisible(label, *bytes);
+        }
+        counts.notes()
     }
 
     /// The censuses the watch read, read again from the `.hp` file, in order, up to census
@@ -237,15 +271,20 @@ impl<'s> Live<'s> {
     }
 
     /// Follows the program until it exits or violates an invariant; then stops or pauses it.
+    ///
+    /// Each census goes into `sink` as it is read, with the counts of its declared and known
+    /// closure sizes ([`SampleSink::recount`] settles the rest once the run has ended).
     pub(crate) fn follow(
         &mut self,
         sup: &mut Supervised,
         on_violation: OnViolation,
         on_event: &mut dyn FnMut(Event),
+        sink: &mut dyn SampleSink,
     ) -> Option<Stop> {
         let mut known_marks = 0;
         let live_sc = live_scenario(self.scenario, &[], &self.opts);
         let mut checker = Checker::new(&live_sc, u64::MAX, &[]);
+        sink.begin(XUnit::Census);
         loop {
             let exited = sup.has_exited();
             self.marker_file.poll(&self.run_dir);
@@ -259,9 +298,10 @@ impl<'s> Live<'s> {
                 for (end, mut sample) in self.brackets.accept(end, sample) {
                     let x = self.ends.len() as u64;
                     sample.x = x;
-                    count_known(&mut sample, &self.opts);
+                    count_known(&mut sample, &self.opts, &mut self.indivisible);
                     self.sizes.observe(&sample);
                     self.ends.push(end);
+                    sink.sample(&sample);
                     let placed = self.marks_before(end);
                     if placed.len() != known_marks {
                         known_marks = placed.len();
@@ -281,6 +321,14 @@ impl<'s> Live<'s> {
             }
             self.ready = self.hp.offset();
             if exited {
+                if live_sc.invariants.len() == self.scenario.invariants.len() {
+                    // Every invariant was checked live, on every census: placed as a check of
+                    // the whole run would place them (its end known, its markers all read),
+                    // the windows have seen what that check would see.
+                    let last = (self.ends.len() as u64).saturating_sub(1);
+                    checker.rewindow(self.scenario, last, &self.marks().unwrap_or_default());
+                    self.outcomes = Some(checker.outcomes());
+                }
                 return None;
             }
             sup.wait_exit_for(LIVE_POLL);
@@ -350,10 +398,13 @@ pub(crate) fn end_at_violation(
 /// counts the live check uses (see [`live_scenario`]).
 /// Counts a census's types whose closure size is declared or known; the rest stay 0 until the
 /// sizes inferred over the whole run are known (only those are checked live).
-fn count_known(s: &mut Sample, opts: &ReadOptions) {
+fn count_known(s: &mut Sample, opts: &ReadOptions, indivisible: &mut BTreeMap<String, u64>) {
     for (label, t) in s.types.iter_mut() {
         if let Some(size) = size_of(label, opts) {
             t.count = t.bytes / size;
+            if !t.bytes.is_multiple_of(size) && !indivisible.contains_key(label) {
+                indivisible.insert(label.clone(), t.bytes);
+            }
         }
     }
 }

@@ -29,7 +29,7 @@ pub use supervise::own_peak_rss;
 use crate::errors::RunError;
 use crate::measure::invariant::{Checker, Outcome};
 use crate::scenario::{OnViolation, Run, Scenario};
-use crate::timeline::{Sample, SampleSink, Shape};
+use crate::timeline::{Sample, SampleSink};
 use crate::Timeline;
 use std::collections::BTreeMap;
 use std::ops::ControlFlow;
@@ -135,14 +135,6 @@ pub(crate) enum Censuses<'l, 's> {
 }
 
 impl Censuses<'_, '_> {
-    /// How many samples there are.
-    fn count(&self) -> usize {
-        match self {
-            Censuses::Memory(v) => v.len(),
-            Censuses::Watched { last, .. } => *last as usize + 1,
-        }
-    }
-
     /// The position of the last sample.
     fn last_x(&self) -> Option<u64> {
         match self {
@@ -198,9 +190,8 @@ enum Cut {
 }
 
 /// Checks `censuses` against `check` (stopping at the first violation) and streams them into
-/// `sink` in the same pass: the output of a run whose samples are judged after it ended. A
-/// run cut at a violation is streamed again up to it, the sink's windows (its steady phase,
-/// its chart's points) being those of the cut run.
+/// `sink` in the same pass, up to that violation for a run cut there: the output of a run
+/// whose samples are judged after it ended.
 fn judged(
     check: &Scenario,
     mut profile: Timeline,
@@ -208,26 +199,20 @@ fn judged(
     cut: Cut,
     sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
-    let count = censuses.count();
     let last_x = censuses.last_x();
     let end = match &check.run {
         Run::Simulator(s) => s.cycles,
         Run::Command(_) => last_x.unwrap_or(0),
     };
     let mut checker = Checker::new(check, end, &profile.marks);
-    sink.begin(Shape {
-        x_unit: profile.x_unit,
-        marks: &profile.marks,
-        count,
-        last_x,
-    });
-    let mut violation: Option<(u64, usize)> = None;
+    sink.begin(profile.x_unit);
+    let mut violation = None;
     let mut given = 0;
     let notes = censuses.pass(usize::MAX, &mut |s| {
         sink.sample(s);
         given += 1;
         if violation.is_none() && checker.check(s).is_some() {
-            violation = Some((s.x, given));
+            violation = Some(s.x);
             if cut == Cut::AtViolation {
                 return ControlFlow::Break(());
             }
@@ -235,27 +220,12 @@ fn judged(
         ControlFlow::Continue(())
     })?;
     profile.notes.extend(notes);
-    if let (Cut::AtViolation, Some((x, n))) = (cut, violation) {
-        if n < count {
-            sink.begin(Shape {
-                x_unit: profile.x_unit,
-                marks: &profile.marks,
-                count: n,
-                last_x: Some(x),
-            });
-            censuses.pass(n - 1, &mut |s| {
-                sink.sample(s);
-                ControlFlow::Continue(())
-            })?;
-        }
-        given = n;
-    }
     Ok(RunOutput {
         toolchain: command::toolchain(&profile),
         profile,
         samples: given,
         outcomes: checker.outcomes(),
-        stopped_at: violation.map(|(x, _)| x),
+        stopped_at: violation,
     })
 }
 
@@ -287,21 +257,21 @@ mod tests {
     use crate::XUnit;
     use std::path::Path;
 
-    /// Records what a run streamed into it: each `begin`'s (count, last x), then the samples'
-    /// positions since the last one.
+    /// Records what a run streamed into it: the samples' positions, each pass (from a
+    /// `begin`) apart.
     #[derive(Default)]
     struct Recorder {
-        begins: Vec<(usize, Option<u64>)>,
-        xs: Vec<u64>,
+        passes: Vec<Vec<u64>>,
     }
 
     impl SampleSink for Recorder {
-        fn begin(&mut self, shape: Shape<'_>) {
-            self.begins.push((shape.count, shape.last_x));
-            self.xs.clear();
+        fn begin(&mut self, _: XUnit) {
+            self.passes.push(Vec::new());
         }
         fn sample(&mut self, s: &Sample) {
-            self.xs.push(s.x);
+            if let Some(pass) = self.passes.last_mut() {
+                pass.push(s.x);
+            }
         }
     }
 
@@ -342,25 +312,19 @@ mod tests {
     }
 
     #[test]
-    fn a_run_cut_at_a_violation_found_after_it_is_streamed_again_as_the_cut_run() {
+    fn a_run_cut_at_a_violation_found_after_it_is_streamed_up_to_it() {
         let (sink, stopped, n) = check(&[10, 20, 200, 30, 40], Cut::AtViolation);
-        assert_eq!(stopped, Some(2));
-        assert_eq!(n, 3);
-        // First as the whole run, then again as the run up to the violation: the sink's
-        // steady window and chart are those of the samples that count.
-        assert_eq!(sink.begins, [(5, Some(4)), (3, Some(2))]);
-        assert_eq!(sink.xs, [0, 1, 2]);
+        assert_eq!((stopped, n), (Some(2), 3));
+        assert_eq!(sink.passes, [vec![0, 1, 2]]);
     }
 
     #[test]
     fn a_stopped_run_streams_every_census_once_and_a_passing_one_too() {
         let (sink, stopped, n) = check(&[10, 200, 30], Cut::No);
         assert_eq!((stopped, n), (Some(1), 3));
-        assert_eq!(sink.begins, [(3, Some(2))]);
-        assert_eq!(sink.xs, [0, 1, 2]);
+        assert_eq!(sink.passes, [vec![0, 1, 2]]);
         let (sink, stopped, n) = check(&[10, 20, 30], Cut::AtViolation);
         assert_eq!((stopped, n), (None, 3));
-        assert_eq!(sink.begins, [(3, Some(2))]);
-        assert_eq!(sink.xs, [0, 1, 2]);
+        assert_eq!(sink.passes, [vec![0, 1, 2]]);
     }
 }

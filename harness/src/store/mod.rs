@@ -213,23 +213,39 @@ pub fn host_facts() -> BTreeMap<String, String> {
 pub fn downsample(tl: &Timeline) -> ChartTimeline {
     let mut chart = ChartSampler::default();
     tl.feed(&mut chart);
-    chart.finish()
+    chart.finish(&tl.marks)
 }
 
-/// [`downsample`] as the samples stream by: it keeps the chart's points (and the peak so far)
-/// with their types' bytes, and each type's peak, never every sample.
-#[derive(Debug, Default)]
+/// [`downsample`] as the samples stream by, without knowing how many will come: it keeps every
+/// `stride`-th sample (the stride doubling whenever more than twice [`CHART_POINTS`] are
+/// kept), the last and the peak, with their types' bytes, and each type's peak; the chart's
+/// points are chosen evenly among those at the end. Up to twice [`CHART_POINTS`] samples it is
+/// an even choice among all of them.
+#[derive(Debug)]
 pub struct ChartSampler {
     x_unit: XUnit,
-    marks: Vec<Mark>,
-    /// The indices of the evenly spaced points, in increasing order, and how many have come.
-    wanted: Vec<usize>,
-    next: usize,
+    stride: usize,
     index: usize,
-    points: Vec<Snapshot>,
-    /// The last sample of the highest residency so far, and its index.
+    /// The samples at multiples of `stride`, by index.
+    kept: Vec<(usize, Snapshot)>,
+    last: Option<(usize, Snapshot)>,
+    /// The last sample of the highest residency so far.
     peak: Option<(usize, Snapshot)>,
     type_peaks: BTreeMap<String, u64>,
+}
+
+impl Default for ChartSampler {
+    fn default() -> Self {
+        ChartSampler {
+            x_unit: XUnit::default(),
+            stride: 1,
+            index: 0,
+            kept: Vec::new(),
+            last: None,
+            peak: None,
+            type_peaks: BTreeMap::new(),
+        }
+    }
 }
 
 /// One sample as a chart needs it: position, residency, every type's bytes.
@@ -241,8 +257,14 @@ struct Snapshot {
 }
 
 impl Snapshot {
-    /// Overwrites this snapshot with `s`, reusing its buffers: the peak of a growing run is
-    /// replaced at every sample.
+    fn of(s: &crate::timeline::Sample) -> Self {
+        let mut snap = Snapshot::default();
+        snap.set(s);
+        snap
+    }
+
+    /// Overwrites this snapshot with `s`, reusing its buffers: the last sample and the peak of
+    /// a growing run are replaced at every sample.
     fn set(&mut self, s: &crate::timeline::Sample) {
         self.x = s.x;
         self.live_bytes = s.live_bytes;
@@ -266,8 +288,8 @@ impl Snapshot {
 }
 
 impl ChartSampler {
-    /// The chart of the samples since the last `begin`.
-    pub fn finish(self) -> ChartTimeline {
+    /// The chart of the samples since the last `begin`, with the run's marks.
+    pub fn finish(self, marks: &[Mark]) -> ChartTimeline {
         let mut top: Vec<(&str, u64)> = self
             .type_peaks
             .iter()
@@ -275,19 +297,27 @@ impl ChartSampler {
             .collect();
         top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         let top: Vec<&str> = top.into_iter().take(CHART_TYPES).map(|(l, _)| l).collect();
-        let mut snapshots: Vec<(usize, &Snapshot)> = self
-            .wanted
-            .iter()
-            .copied()
-            .zip(self.points.iter())
-            .collect();
-        if let Some((i, peak)) = &self.peak {
-            if !self.wanted.contains(i) {
-                snapshots.push((*i, peak));
-                snapshots.sort_by_key(|(i, _)| *i);
+        let mut candidates: Vec<&(usize, Snapshot)> = self.kept.iter().collect();
+        if let Some(last) = &self.last {
+            if candidates.last().is_none_or(|(i, _)| *i != last.0) {
+                candidates.push(last);
             }
         }
-        let points = snapshots
+        let n = candidates.len();
+        let mut chosen: Vec<&(usize, Snapshot)> = if n <= CHART_POINTS {
+            candidates
+        } else {
+            (0..CHART_POINTS - 1)
+                .map(|i| candidates[i * (n - 1) / (CHART_POINTS - 2)])
+                .collect()
+        };
+        if let Some(peak) = &self.peak {
+            if !chosen.iter().any(|(i, _)| *i == peak.0) {
+                chosen.push(peak);
+                chosen.sort_by_key(|(i, _)| *i);
+            }
+        }
+        let points = chosen
             .into_iter()
             .map(|(_, s)| ChartPoint {
                 x: s.x,
@@ -301,26 +331,15 @@ impl ChartSampler {
         ChartTimeline {
             x_unit: self.x_unit,
             points,
-            marks: self.marks,
+            marks: marks.to_vec(),
         }
     }
 }
 
 impl crate::timeline::SampleSink for ChartSampler {
-    fn begin(&mut self, shape: crate::timeline::Shape<'_>) {
-        let n = shape.count;
-        let mut wanted: Vec<usize> = if n <= CHART_POINTS {
-            (0..n).collect()
-        } else {
-            (0..CHART_POINTS - 1)
-                .map(|i| i * (n - 1) / (CHART_POINTS - 2))
-                .collect()
-        };
-        wanted.dedup();
+    fn begin(&mut self, x_unit: XUnit) {
         *self = ChartSampler {
-            x_unit: shape.x_unit,
-            marks: shape.marks.to_vec(),
-            wanted,
+            x_unit,
             ..ChartSampler::default()
         };
     }
@@ -328,11 +347,20 @@ impl crate::timeline::SampleSink for ChartSampler {
     fn sample(&mut self, s: &crate::timeline::Sample) {
         let index = self.index;
         self.index += 1;
-        if self.wanted.get(self.next) == Some(&index) {
-            self.next += 1;
-            let mut snap = Snapshot::default();
-            snap.set(s);
-            self.points.push(snap);
+        if index.is_multiple_of(self.stride) {
+            self.kept.push((index, Snapshot::of(s)));
+            if self.kept.len() > 2 * CHART_POINTS {
+                self.stride *= 2;
+                let stride = self.stride;
+                self.kept.retain(|(i, _)| i.is_multiple_of(stride));
+            }
+        }
+        match &mut self.last {
+            Some((i, last)) => {
+                *i = index;
+                last.set(s);
+            }
+            None => self.last = Some((index, Snapshot::of(s))),
         }
         // The last of equal peaks, as `Iterator::max_by_key` picks.
         match &mut self.peak {
@@ -341,11 +369,7 @@ impl crate::timeline::SampleSink for ChartSampler {
                 *i = index;
                 p.set(s);
             }
-            None => {
-                let mut snap = Snapshot::default();
-                snap.set(s);
-                self.peak = Some((index, snap));
-            }
+            None => self.peak = Some((index, Snapshot::of(s))),
         }
         for (l, t) in &s.types {
             match self.type_peaks.get_mut(l) {
