@@ -477,9 +477,11 @@ fn launcher_main(args: &[String]) -> i32 {
         status: None,
     };
     // Polled rather than blocking, so that a SIGTERM between a check and a blocking wait
-    // cannot be missed: the launcher must never outlive membound.
+    // cannot be missed: the launcher must never outlive membound. Between polls it waits on a
+    // pidfd of the program, so that its exit is seen at once, not up to a poll later.
+    let exit = crate::source::supervise::open_pidfd(program_pid);
     while !LAUNCHER_ENDING.load(std::sync::atomic::Ordering::SeqCst) {
-        if !launcher_reap(program_pid, &mut report) {
+        if !launcher_reap(program_pid, &mut report, exit.as_ref()) {
             break;
         }
         if report.status.is_some() {
@@ -495,9 +497,14 @@ fn launcher_main(args: &[String]) -> i32 {
     }
 }
 
-/// Reaps one child (the program or an adopted orphan) without blocking, sleeping briefly when
-/// none has exited. Returns `false` when the launcher has no children left.
-fn launcher_reap(program_pid: i32, report: &mut LauncherReport) -> bool {
+/// Reaps one child (the program or an adopted orphan) without blocking, waiting briefly when
+/// none has exited (on `exit`, a pidfd of the program, while it runs). Returns `false` when
+/// the launcher has no children left.
+fn launcher_reap(
+    program_pid: i32,
+    report: &mut LauncherReport,
+    exit: Option<&std::os::fd::OwnedFd>,
+) -> bool {
     let mut status = 0;
     // SAFETY: rusage is plain data; wait4 fills it.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -507,7 +514,20 @@ fn launcher_reap(program_pid: i32, report: &mut LauncherReport) -> bool {
         report.status = Some(status);
         report.peak_rss = usage.ru_maxrss.max(0) as u64 * 1024;
     } else if r == 0 {
-        std::thread::sleep(std::time::Duration::from_millis(5));
+        const BRIEFLY: std::time::Duration = std::time::Duration::from_millis(5);
+        match exit {
+            Some(fd) => {
+                use std::os::fd::AsRawFd;
+                let mut p = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                // SAFETY: one valid pollfd for the call; an EINTR only ends the wait early.
+                unsafe { libc::poll(&mut p, 1, BRIEFLY.as_millis() as i32) };
+            }
+            None => std::thread::sleep(BRIEFLY),
+        }
     } else if r < 0 {
         return std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR);
     }
@@ -526,7 +546,7 @@ fn launcher_end_descendants(program_pid: i32, report: &mut LauncherReport) {
                 libc::kill(p, libc::SIGKILL);
             }
         }
-        if !launcher_reap(program_pid, report) {
+        if !launcher_reap(program_pid, report, None) {
             return;
         }
     }

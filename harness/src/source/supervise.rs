@@ -365,9 +365,8 @@ fn kill_descendant(pid: i32, signal: i32) {
     }
 }
 
-/// The raw wait status once `pid` has exited, without reaping it (`WNOWAIT`).
 /// A pidfd for our child `pid` (Linux ≥ 5.3), or `None`.
-fn open_pidfd(pid: i32) -> Option<std::os::fd::OwnedFd> {
+pub(crate) fn open_pidfd(pid: i32) -> Option<std::os::fd::OwnedFd> {
     use std::os::fd::FromRawFd;
     // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1.
     let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
@@ -375,6 +374,7 @@ fn open_pidfd(pid: i32) -> Option<std::os::fd::OwnedFd> {
     (fd >= 0).then(|| unsafe { std::os::fd::OwnedFd::from_raw_fd(fd as i32) })
 }
 
+/// The raw wait status once `pid` has exited, without reaping it (`WNOWAIT`).
 fn peek_exit(pid: i32, flags: i32) -> Option<i32> {
     // SAFETY: siginfo_t is plain data; waitid fills it for our own child.
     let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
