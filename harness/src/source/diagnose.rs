@@ -24,7 +24,7 @@
 
 use super::build::build_steps;
 use super::command::{MARKS_ENV, MARKS_FILE};
-use super::live::{find_with_extension, HpTail, MarkerFile, STOP_GRACE};
+use super::live::{find_with_extension, HpTail, MarkerFile};
 use super::probe;
 use super::supervise::{Root, Supervised};
 use super::{Event, RunConfig};
@@ -40,7 +40,7 @@ use crate::source::ghc::ReadOptions;
 use crate::timeline::{Mark, Sample, Timeline};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 /// How long cost-centre labels may be in the `.hp` (`-L`): whole stacks and sets, never cut.
 const LABEL_LENGTH: &str = "-L400";
@@ -520,12 +520,7 @@ fn rerun(
         watch.poll();
         if let Some(target) = watch.target(eq) {
             if watch.censuses.len() as u64 > target {
-                sup.signal_group(libc::SIGINT);
-                let deadline = Instant::now() + STOP_GRACE;
-                while Instant::now() < deadline && !sup.has_exited() {
-                    std::thread::sleep(Duration::from_millis(10));
-                }
-                sup.kill();
+                super::live::stop_gracefully(&mut sup);
                 break;
             }
         }

@@ -336,6 +336,25 @@ impl<'s> Live<'s> {
     }
 }
 
+/// Ends the program: SIGINT to its group (the RTS throws `UserInterrupt` and writes out its
+/// eventlog buffers), SIGKILL if it is still there after [`STOP_GRACE`]. The exit is waited
+/// for on a pidfd, so the run goes on the moment the program has ended, not a poll later.
+pub(crate) fn stop_gracefully(sup: &mut Supervised) {
+    sup.signal_group(libc::SIGINT);
+    let deadline = Instant::now() + STOP_GRACE;
+    loop {
+        let now = Instant::now();
+        if now >= deadline {
+            break;
+        }
+        // Short waits where the kernel has no pidfd, and the wait is a sleep.
+        if sup.wait_exit_for((deadline - now).min(Duration::from_millis(10))) {
+            return;
+        }
+    }
+    sup.kill();
+}
+
 /// Stops (SIGINT, then SIGKILL after the grace) or pauses (SIGSTOP) the program's group.
 pub(crate) fn end_at_violation(
     sup: &mut Supervised,
@@ -346,15 +365,7 @@ pub(crate) fn end_at_violation(
     match on_violation {
         OnViolation::Stop => {
             // SIGINT makes GHC's RTS throw UserInterrupt and write out its eventlog buffers.
-            sup.signal_group(libc::SIGINT);
-            let deadline = Instant::now() + STOP_GRACE;
-            while Instant::now() < deadline {
-                if sup.has_exited() {
-                    return;
-                }
-                std::thread::sleep(Duration::from_millis(10));
-            }
-            sup.kill();
+            stop_gracefully(sup);
         }
         OnViolation::Pause => {
             sup.signal_group(libc::SIGSTOP);
