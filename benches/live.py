@@ -93,9 +93,14 @@ def membound_run(sdir, name, watch_hp=False):
 
 
 def exe():
+    """The scenarios' plain build: not the profiled one the attribution of a violation builds
+    beside it (its objects are `.p_o`), which runs several times slower."""
     builds = os.path.join(WORK, "work", "build")
-    outs = [os.path.join(builds, d, "out") for d in os.listdir(builds)]
-    return max((o for o in outs if os.path.isfile(o)), key=os.path.getmtime)
+    plain = [os.path.join(builds, d) for d in os.listdir(builds)
+             if os.path.isfile(os.path.join(builds, d, "out"))
+             and not any(f.endswith(".p_o") for f in os.listdir(os.path.join(builds, d)))]
+    assert plain, f"no plain build under {builds}"
+    return os.path.join(max(plain, key=os.path.getmtime), "out")
 
 
 def program(args, rts):
