@@ -143,23 +143,19 @@ impl Censuses<'_, '_> {
         }
     }
 
-    /// Calls `f` on the samples in order, up to the one at index `upto`, until it breaks.
-    /// Returns the notes of counting them again (GHC censuses only).
-    fn pass(
-        &self,
-        upto: usize,
-        f: &mut dyn FnMut(&Sample) -> ControlFlow<()>,
-    ) -> Result<Vec<String>, RunError> {
+    /// Calls `f` on the samples in order until it breaks. Returns the notes of counting them
+    /// again (GHC censuses only).
+    fn pass(&self, f: &mut dyn FnMut(&Sample) -> ControlFlow<()>) -> Result<Vec<String>, RunError> {
         match self {
             Censuses::Memory(v) => {
-                for s in v.iter().take(upto.saturating_add(1)) {
+                for s in v {
                     if f(s).is_break() {
                         break;
                     }
                 }
                 Ok(Vec::new())
             }
-            Censuses::Watched { live, last } => live.replay((*last).min(upto as u64), f),
+            Censuses::Watched { live, last } => live.replay(*last, f),
         }
     }
 
@@ -169,7 +165,7 @@ impl Censuses<'_, '_> {
             Censuses::Memory(v) => header.samples = v,
             Censuses::Watched { .. } => {
                 let mut samples = Vec::new();
-                let notes = self.pass(usize::MAX, &mut |s| {
+                let notes = self.pass(&mut |s| {
                     samples.push(s.clone());
                     ControlFlow::Continue(())
                 })?;
@@ -208,7 +204,7 @@ fn judged(
     sink.begin(profile.x_unit);
     let mut violation = None;
     let mut given = 0;
-    let notes = censuses.pass(usize::MAX, &mut |s| {
+    let notes = censuses.pass(&mut |s| {
         sink.sample(s);
         given += 1;
         if violation.is_none() && checker.check(s).is_some() {
