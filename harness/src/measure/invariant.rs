@@ -724,7 +724,7 @@ pub fn check_timeline(
     scenario: &Scenario,
     tl: &crate::Timeline,
 ) -> (Vec<(String, Outcome)>, Option<u64>) {
-    let end = crate::measure::metrics::run_end(scenario, tl);
+    let end = crate::measure::metrics::run_end(scenario, tl.end());
     let mut checker = Checker::new(scenario, end, &tl.marks);
     for s in &tl.samples {
         if checker.check(s).is_some() {

@@ -385,11 +385,12 @@ pub fn steady_window(scenario: &Scenario, end: u64, marks: &[Mark]) -> (u64, u64
     }
 }
 
-/// The run's end: the scenario's cycle count for simulator runs, else the last sample.
-pub fn run_end(scenario: &Scenario, tl: &Timeline) -> u64 {
+/// The run's end: the scenario's cycle count for simulator runs, else the last sample's
+/// position (`last_x`).
+pub fn run_end(scenario: &Scenario, last_x: Option<u64>) -> u64 {
     match &scenario.run {
         crate::scenario::Run::Simulator(s) => s.cycles,
-        crate::scenario::Run::Command(_) => tl.end().unwrap_or(0),
+        crate::scenario::Run::Command(_) => last_x.unwrap_or(0),
     }
 }
 
@@ -525,10 +526,7 @@ impl<'a> Meter<'a> {
     /// The figures of the samples since the last `begin`, with the run's `marks` (which place
     /// the steady window) and whole-run `totals`.
     pub fn finish(self, marks: &[Mark], totals: &BTreeMap<String, u64>) -> Measurement {
-        let end = match &self.scenario.run {
-            crate::scenario::Run::Simulator(s) => s.cycles,
-            crate::scenario::Run::Command(_) => self.residency.last().map_or(0, |r| r.0),
-        };
+        let end = run_end(self.scenario, self.residency.last().map(|r| r.0));
         let (s0, s1) = steady_window(self.scenario, end, marks);
         let in_steady = |x: u64| x >= s0 && x <= s1;
         let per = self.x_unit.per();

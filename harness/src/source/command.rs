@@ -383,13 +383,12 @@ fn final_timeline<'l, 's>(
         // GHC 9.0 buffers its eventlog (no flush interval before 9.2), so a killed program's
         // log may hold only its header; the censuses the watcher read are the timeline so far.
         let in_log = tl.samples.len();
-        let mut from_hp = Timeline::new("ghc-hp", XUnit::Census);
-        from_hp.marks = live.marks().unwrap_or_default();
-        from_hp = Censuses::Watched {
+        let mut from_hp = Censuses::Watched {
             live,
             last: watched as u64 - 1,
         }
-        .into_timeline(from_hp)?;
+        .into_timeline(Timeline::new("ghc-hp", XUnit::Census))?;
+        from_hp.marks = live.marks().unwrap_or_default();
         from_hp.facts.extend(std::mem::take(&mut tl.facts));
         from_hp.notes.push(format!(
             "the profile holds {in_log} of the {watched} censuses the watcher read from the .hp file GHC wrote beside it: the timeline is the .hp's"

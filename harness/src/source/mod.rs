@@ -195,11 +195,7 @@ fn judged(
     cut: Cut,
     sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
-    let last_x = censuses.last_x();
-    let end = match &check.run {
-        Run::Simulator(s) => s.cycles,
-        Run::Command(_) => last_x.unwrap_or(0),
-    };
+    let end = crate::measure::metrics::run_end(check, censuses.last_x());
     let mut checker = Checker::new(check, end, &profile.marks);
     sink.begin(profile.x_unit);
     let mut violation = None;

@@ -514,20 +514,7 @@ fn launcher_reap(
         report.status = Some(status);
         report.peak_rss = usage.ru_maxrss.max(0) as u64 * 1024;
     } else if r == 0 {
-        const BRIEFLY: std::time::Duration = std::time::Duration::from_millis(5);
-        match exit {
-            Some(fd) => {
-                use std::os::fd::AsRawFd;
-                let mut p = libc::pollfd {
-                    fd: fd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                // SAFETY: one valid pollfd for the call; an EINTR only ends the wait early.
-                unsafe { libc::poll(&mut p, 1, BRIEFLY.as_millis() as i32) };
-            }
-            None => std::thread::sleep(BRIEFLY),
-        }
+        crate::source::supervise::wait_on_pidfd(exit, std::time::Duration::from_millis(5));
     } else if r < 0 {
         return std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR);
     }

@@ -218,20 +218,7 @@ impl Supervised {
         if self.has_exited() {
             return true;
         }
-        match &self.pidfd {
-            Some(fd) => {
-                use std::os::fd::AsRawFd;
-                let mut p = libc::pollfd {
-                    fd: fd.as_raw_fd(),
-                    events: libc::POLLIN,
-                    revents: 0,
-                };
-                let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
-                // SAFETY: one valid pollfd for the call; an EINTR only ends the wait early.
-                unsafe { libc::poll(&mut p, 1, ms) };
-            }
-            None => std::thread::sleep(timeout),
-        }
+        wait_on_pidfd(self.pidfd.as_ref(), timeout);
         self.has_exited()
     }
 
@@ -362,6 +349,25 @@ fn kill_descendant(pid: i32, signal: i32) {
     // ended since yields ESRCH. Its id could in principle be reused within one poll interval.
     unsafe {
         libc::kill(pid, signal);
+    }
+}
+
+/// Waits up to `timeout` for the process of `pidfd` to exit (the descriptor becomes readable
+/// then), or sleeps it out without one. A signal only ends the wait early.
+pub(crate) fn wait_on_pidfd(pidfd: Option<&std::os::fd::OwnedFd>, timeout: Duration) {
+    match pidfd {
+        Some(fd) => {
+            use std::os::fd::AsRawFd;
+            let mut p = libc::pollfd {
+                fd: fd.as_raw_fd(),
+                events: libc::POLLIN,
+                revents: 0,
+            };
+            let ms = timeout.as_millis().min(i32::MAX as u128) as i32;
+            // SAFETY: one valid pollfd for the call; an EINTR only ends the wait early.
+            unsafe { libc::poll(&mut p, 1, ms) };
+        }
+        None => std::thread::sleep(timeout),
     }
 }
 

@@ -106,7 +106,7 @@ impl HpFollower {
         partial.extend_from_slice(bytes);
         let mut start = 0;
         let mut result = Ok(());
-        while let Some(nl) = memchr_newline(&partial[start..]) {
+        while let Some(nl) = partial[start..].iter().position(|b| *b == b'\n') {
             let end = start + nl + 1;
             let text = String::from_utf8_lossy(&partial[start..end]);
             self.offset += (end - start) as u64;
@@ -293,11 +293,6 @@ impl HpFollower {
         self.rows = rows;
         sample
     }
-}
-
-/// The index of the first newline.
-fn memchr_newline(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|b| *b == b'\n')
 }
 
 /// `label<TAB>bytes`; older tools wrote spaces, so fall back to the last whitespace.
