@@ -4,8 +4,10 @@
     python3 benches/live.py [N] [REPEATS]      (default N = 3000 cycles, 5 repeats; medians)
 
 Measures, with scenarios/haskell/RegisterWb.hs built as the clash scenarios build it:
-1. latency: from the moment GHC flushes lazy_unzip's first violating census to its `.hp`
-   (a watcher polls the file every 2 ms) to the moment `membound run` has exited with its verdict;
+1. latency at N and 10 N cycles, with the violation attributed (the committed scenario) and
+   without (`diagnose = false`): from the moment GHC flushes lazy_unzip's first violating
+   census to its `.hp` (a watcher polls the file every 2 ms) to the moment `membound run` has
+   exited with its verdict, and the census it stopped at;
 2. wall time of lazy_unzip at N and 10 N cycles: `membound run` (stops at the violation),
    the program alone under `+RTS -M2M` (what bittide's CI does, with a bound that `fixed`
    passes), and the program run to completion with membound's census options (the old
@@ -43,6 +45,11 @@ def scenarios(cycles):
         text = open(src).read().replace(f'"{v}", "3000"', f'"{v}", "{cycles}"')
         text = text.replace('timeout = "120s"', 'timeout = "30 min"')
         open(os.path.join(d, f"clash_register_wb_{v}.toml"), "w").write(text)
+        if v == "lazy_unzip":
+            # The same scenario without the profiled reruns that attribute the violation.
+            text = text.replace('profile = "ghc-eventlog"', 'profile = "ghc-eventlog"\ndiagnose = false')
+            text = "\n".join(l for l in text.splitlines() if not l.startswith(("expect_site", "expect_retainer")))
+            open(os.path.join(d, "clash_register_wb_lazy_unzip_plain.toml"), "w").write(text + "\n")
     return d
 
 
@@ -120,16 +127,21 @@ def median(xs):
 def main():
     small, large = scenarios(N), scenarios(10 * N)
     membound_run(small, "clash_register_wb_fixed")  # builds (cached) and warms up
+    membound_run(small, "clash_register_wb_lazy_unzip")  # and the attribution's profiled build
     print(f"# membound live watching, RegisterWb, N = {N} cycles, median of {REPEATS}")
-    lat, stops = [], []
-    for _ in range(REPEATS):
-        _, r, l = membound_run(small, "clash_register_wb_lazy_unzip", watch_hp=True)
-        if l is not None:
-            lat.append(l)
-        stops.append(r.get("stopped_at"))
-    print(f"latency, first violating census flushed -> verdict (lazy_unzip {N}): "
-          f"median {median(lat) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms, "
-          f"stopped at census {sorted(set(stops))}")
+    for cycles, sdir in ((N, small), (10 * N, large)):
+        for name, what in (("clash_register_wb_lazy_unzip", "attributed"),
+                           ("clash_register_wb_lazy_unzip_plain", "diagnose = false")):
+            lat, stops, walls = [], [], []
+            for _ in range(REPEATS):
+                w, r, l = membound_run(sdir, name, watch_hp=True)
+                walls.append(w)
+                if l is not None:
+                    lat.append(l)
+                stops.append(r.get("stopped_at"))
+            print(f"lazy_unzip {cycles:>6} cycles, {what}: first violating census flushed -> "
+                  f"verdict median {median(lat) * 1000:.0f} ms, max {max(lat) * 1000:.0f} ms; "
+                  f"membound run median {median(walls):.2f} s; stopped at census {sorted(set(stops))}")
     for cycles, sdir in ((N, small), (10 * N, large)):
         mb = [membound_run(sdir, "clash_register_wb_lazy_unzip")[0] for _ in range(REPEATS)]
         capped = [program(["lazy_unzip", str(cycles)], ["+RTS", "-M2M", "-RTS"]) for _ in range(REPEATS)]
