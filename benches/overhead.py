@@ -9,7 +9,8 @@ pull request), then R alternating pairs: `membound run` (build cached, results a
 written) against the same program alone with the same RTS options in a fresh directory. Prints
 wall-time medians and the overhead, `membound run`'s own CPU time (user + system, its
 children excluded) per census, and its own peak RSS (`VmHWM` of the membound process alone,
-read from /proc every 2 ms until it exits; its launcher and the program are other processes).
+read from /proc every 2 ms until it exits, in 3 more runs apart from the timed ones, whose
+wall time the polling would disturb; its launcher and the program are other processes).
 
 Needs a built membound (target/debug/membound, as `cargo test` builds it) and ghc with
 clash-prelude. Everything goes under target/bench-overhead/.
@@ -43,14 +44,19 @@ def setup(cycles):
     return d
 
 
-def membound(d, command):
-    args = [MEMBOUND, "--scenarios", os.path.join(d, "scenarios"), "--baselines",
+def membound(d, command, poll_rss=False, binary=MEMBOUND):
+    """Runs membound; returns (wall s, CPU s of membound with its children, peak VmHWM).
+
+    The peak RSS is read only when `poll_rss` is set: polling /proc every 2 ms takes a core's
+    share of a 2-core machine, so the timed runs do not poll and the RSS comes from runs of
+    its own."""
+    args = [binary, "--scenarios", os.path.join(d, "scenarios"), "--baselines",
             os.path.join(d, "baselines"), "--work-dir", os.path.join(d, "work")] + command
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "CI": ""})
     hwm = 0
-    while p.poll() is None:
+    while poll_rss and p.poll() is None:
         try:
             with open(f"/proc/{p.pid}/status") as f:
                 for line in f:
@@ -59,10 +65,11 @@ def membound(d, command):
         except OSError:
             pass
         time.sleep(0.002)
+    err = p.communicate()[1]
     wall = time.time() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if p.returncode != 0:
-        raise SystemExit(f"membound {' '.join(command)} failed:\n{p.stderr.read().decode(errors='replace')}")
+        raise SystemExit(f"membound {' '.join(command)} failed:\n{err.decode(errors='replace')}")
     # RUSAGE_CHILDREN counts membound with its launcher and the program: the caller subtracts
     # the program's own CPU time.
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), hwm
@@ -87,24 +94,33 @@ def main():
     p = argparse.ArgumentParser()
     p.add_argument("cycles", nargs="*", type=int, default=[30000, 300000])
     p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--membound", action="append", default=None,
+                   help="a membound binary to measure (repeat to compare builds side by side, "
+                        "alternating in one run; default target/debug/membound)")
     a = p.parse_args()
-    print("| cycles | censuses | program alone (wall s) | `membound run` (wall s) | overhead | membound's own CPU per census | membound's own peak RSS |")
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    binaries = a.membound or [MEMBOUND]
+    print("| membound | cycles | censuses | program alone (wall s) | `membound run` (wall s) | overhead | membound's own CPU per census | membound's own peak RSS |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|")
     for cycles in a.cycles:
         d = setup(cycles)
-        membound(d, ["bless", NAME])  # builds, runs, writes the baseline
-        mb, direct, own, rss = [], [], [], []
+        membound(d, ["bless", NAME], binary=binaries[0])  # builds, runs, writes the baseline
+        mb = {b: [] for b in binaries}
+        own = {b: [] for b in binaries}
+        direct = []
         for _ in range(a.repeats):
-            w, cpu, hwm = membound(d, ["run", "--exact", NAME])
-            rss.append(hwm)
-            dw, dcpu = alone(d, cycles)
-            mb.append(w)
-            direct.append(dw)
-            own.append(cpu - dcpu)
+            for b in binaries:
+                w, cpu, _ = membound(d, ["run", "--exact", NAME], binary=b)
+                dw, dcpu = alone(d, cycles)
+                mb[b].append(w)
+                direct.append(dw)
+                own[b].append(cpu - dcpu)
         censuses = sum(1 for line in open(os.path.join(d, "alone", "out.hp")) if line.startswith("BEGIN_SAMPLE")) - 2
-        m, t = statistics.median(mb), statistics.median(direct)
-        print(f"| {cycles:,} | {censuses:,} | {t:.3f} | {m:.3f} | {m - t:+.3f} s ({100 * (m / t - 1):+.1f}%) "
-              f"| {1e6 * statistics.median(own) / censuses:.1f} µs | {max(rss) / 2**20:.1f} MiB |")
+        t = statistics.median(direct)
+        for b in binaries:
+            rss = [membound(d, ["run", "--exact", NAME], poll_rss=True, binary=b)[2] for _ in range(3)]
+            m = statistics.median(mb[b])
+            print(f"| {os.path.relpath(b, ROOT)} | {cycles:,} | {censuses:,} | {t:.3f} | {m:.3f} | {m - t:+.3f} s ({100 * (m / t - 1):+.1f}%) "
+                  f"| {1e6 * statistics.median(own[b]) / censuses:.1f} µs | {max(rss) / 2**20:.1f} MiB |")
 
 
 if __name__ == "__main__":

@@ -421,10 +421,19 @@ fn write_reports(cfg: &Config, results: Vec<ScenarioResult>) -> Result<PathBuf> 
     };
     let md = cfg.run.work_dir.join("report.md");
     let html = cfg.run.work_dir.join("report.html");
-    membound::store::write_atomic(&md, membound::report::markdown(&input).as_bytes())
-        .context("writing the markdown report")?;
-    membound::store::write_atomic(&html, membound::report::html(&input).as_bytes())
-        .context("writing the HTML report")?;
+    let replaceable = membound::store::Durability::Replaceable;
+    membound::store::write_file(
+        &md,
+        membound::report::markdown(&input).as_bytes(),
+        replaceable,
+    )
+    .context("writing the markdown report")?;
+    membound::store::write_file(
+        &html,
+        membound::report::html(&input).as_bytes(),
+        replaceable,
+    )
+    .context("writing the HTML report")?;
     Ok(md)
 }
 

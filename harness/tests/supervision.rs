@@ -734,3 +734,101 @@ fn new_scenario_fields_are_validated_with_their_choices() {
         "names the line of the timeout: {t}"
     );
 }
+
+/// `Membound.marker "steady"`'s two writes with the marker file's one held back, as when a
+/// program is descheduled between them: the `.hp` size is taken after census 3, the line is
+/// appended only after two more censuses, well after the watch has checked them.
+const LATE_MARKER_HS: &str = r#"
+import Control.Concurrent (threadDelay)
+import Control.Monad (forM_, when)
+import Data.IORef
+import Debug.Trace (traceMarkerIO)
+import System.Environment (getProgName, lookupEnv)
+import System.Mem (performMajorGC)
+import System.Posix.Files (fileSize, getFileStatus)
+
+main :: IO ()
+main = do
+  side <- lookupEnv "MEMBOUND_MARKERS"
+  name <- getProgName
+  let hpSize = toInteger . fileSize <$> getFileStatus (name ++ ".hp")
+      record offset label = maybe (return ()) (\p -> appendFile p (show offset ++ " " ++ label ++ "\n")) side
+  ref <- newIORef []
+  held <- newIORef 0
+  forM_ [1 .. 8 :: Int] $ \i -> do
+    modifyIORef' ref (\xs -> let ys = replicate 1000 i ++ xs in length ys `seq` ys)
+    performMajorGC
+    when (i == 3) (traceMarkerIO "steady" >> hpSize >>= writeIORef held)
+    when (i == 5) (readIORef held >>= \o -> record o "steady")
+    threadDelay 200000
+  readIORef ref >>= print . length
+  traceMarkerIO "end"
+  hpSize >>= \o -> record o "end"
+"#;
+
+#[test]
+fn a_marker_that_arrives_after_its_census_was_checked_still_places_the_window_exactly() {
+    if !have_ghc() {
+        return;
+    }
+    let p = Project::new();
+    std::fs::create_dir_all(p.path("scenarios/haskell")).expect("mkdir");
+    std::fs::write(p.path("scenarios/haskell/Late.hs"), LATE_MARKER_HS).expect("write");
+    p.scenario(
+        "late_marker",
+        r#"description = "a marker written after the censuses it precedes were checked"
+[build]
+command = ["ghc", "-O1", "-eventlog", "-rtsopts", "-outputdir", "{outdir}", "-o", "{out}", "haskell/Late.hs"]
+inputs = ["haskell/Late.hs"]
+[run]
+command = ["{build}"]
+[phases]
+steady = { markers = ["steady", "end"] }
+[[invariant]]
+name = "heap bounded"
+during = "steady"
+metric = "heap"
+max = "64 MiB"
+[budget]
+timeout = "10 min"
+"#,
+    );
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("supervision-ghc");
+    let out = p
+        .cmd(&work, &["bless", "late_marker"])
+        .output()
+        .expect("bless");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(0), "{t}");
+    let baseline: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.path("baselines/late_marker.json")).expect("baseline file"),
+    )
+    .expect("baseline json");
+    let live = baseline["invariants"]["heap bounded"]["samples"]
+        .as_u64()
+        .expect("samples in the steady window");
+    // The reference: the same files judged after the run, markers from the eventlog.
+    let run_dir = work.join("runs/late_marker");
+    let profile = p
+        .cmd(
+            &work,
+            &[
+                "profile",
+                &run_dir.join("profile.eventlog").to_string_lossy(),
+                "--scenario",
+                &p.path("scenarios/late_marker.toml").to_string_lossy(),
+            ],
+        )
+        .output()
+        .expect("profile");
+    let pt = text(&profile);
+    let expected = format!("heap bounded: holds ({live} samples)");
+    assert!(
+        pt.contains(&expected),
+        "run: {live} samples; profile:\n{pt}\nrun:\n{t}"
+    );
+    assert!(
+        live >= 5,
+        "the window opens at census 3 of 8 or more: {live}"
+    );
+}
