@@ -64,7 +64,9 @@ pub enum RunError {
         figures: String,
         /// The last lines the child printed on stderr.
         stderr_tail: String,
-        /// The timeline up to the failure.
+        /// The profile up to the failure, with its samples when the source read them again
+        /// for the failure (a profile the program wrote); a simulator's went to the run's
+        /// sink as they came, and this holds none.
         timeline: Box<crate::Timeline>,
     },
     /// The simulator rejected the circuit or its parameters.

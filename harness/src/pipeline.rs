@@ -252,20 +252,27 @@ fn execute(
         Err(e) => {
             let text = match &e {
                 RunError::Child { timeline, .. } => {
-                    // The timeline so far goes into the result, so reports chart what happened
-                    // up to the crash or the kill.
-                    if !timeline.samples.is_empty() {
-                        let mut figures = Figures::new(scenario);
-                        timeline.feed(&mut figures);
-                        let (m, chart) = figures.finish(timeline);
+                    // The samples so far go into the result, so reports chart what happened
+                    // up to the crash or the kill: the failure's timeline holds them when its
+                    // source read them again for it (a profile written by the program), else
+                    // they are in this run's figures already (streamed, as the simulator's).
+                    let fed = if timeline.samples.is_empty() {
+                        figures
+                    } else {
+                        let mut again = Figures::new(scenario);
+                        timeline.feed(&mut again);
+                        again
+                    };
+                    let (samples, last) = (fed.samples, fed.last_x);
+                    if samples > 0 {
+                        let (m, chart) = fed.finish(timeline);
                         result.current =
                             Some(Baseline::from_run(scenario, &m, &[], chart, toolchain()));
-                        result.samples = timeline.samples.len();
+                        result.samples = samples;
                     }
                     format!(
-                        "{e}\n--- timeline so far: {} samples, last at {} ---",
-                        timeline.samples.len(),
-                        timeline.end().unwrap_or(0)
+                        "{e}\n--- timeline so far: {samples} samples, last at {} ---",
+                        last.unwrap_or(0)
                     )
                 }
                 _ => e.to_string(),
@@ -280,6 +287,10 @@ fn execute(
 struct Figures<'a> {
     meter: Meter<'a>,
     chart: ChartSampler,
+    /// Samples given since the last `begin`, and the last one's position: for the message of
+    /// a run that failed after streaming them.
+    samples: usize,
+    last_x: Option<u64>,
 }
 
 impl<'a> Figures<'a> {
@@ -287,6 +298,8 @@ impl<'a> Figures<'a> {
         Figures {
             meter: Meter::new(scenario),
             chart: ChartSampler::default(),
+            samples: 0,
+            last_x: None,
         }
     }
 
@@ -303,11 +316,15 @@ impl SampleSink for Figures<'_> {
     fn begin(&mut self, x_unit: XUnit) {
         self.meter.begin(x_unit);
         self.chart.begin(x_unit);
+        self.samples = 0;
+        self.last_x = None;
     }
 
     fn sample(&mut self, s: &Sample) {
         self.meter.sample(s);
         self.chart.sample(s);
+        self.samples += 1;
+        self.last_x = Some(s.x);
     }
 
     fn recount(&mut self, size: &dyn Fn(&str) -> u64) {

@@ -277,7 +277,20 @@ fn the_budget_kills_a_runaway_run() {
     let text = stdout(&out);
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("timed out after"), "{text}");
-    assert!(text.contains("timeline so far"), "{text}");
+    // The simulator's samples streamed into the run's figures before the kill: counted, and
+    // charted in the result.
+    let n: u64 = text
+        .split("timeline so far: ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no timeline so far in {text}"));
+    assert!(n > 0, "samples before the timeout: {text}");
+    let result: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(p.dir.path().join("work/results/slow.json")).expect("result"),
+    )
+    .expect("result json");
+    assert_eq!(result["samples"].as_u64(), Some(n), "{result}");
     assert!(start.elapsed().as_secs() < 30);
 }
 

@@ -221,27 +221,6 @@ fn judged(
     })
 }
 
-impl RunOutput {
-    /// The output of a run checked as it ran, whose samples are in `timeline`: they are
-    /// streamed into `sink` and dropped.
-    fn streamed(
-        mut timeline: Timeline,
-        outcomes: Vec<(String, Outcome)>,
-        stopped_at: Option<u64>,
-        sink: &mut dyn SampleSink,
-    ) -> RunOutput {
-        timeline.feed(sink);
-        let samples = std::mem::take(&mut timeline.samples);
-        RunOutput {
-            samples: samples.len(),
-            profile: timeline,
-            outcomes,
-            stopped_at,
-            toolchain: BTreeMap::new(),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,5 +1,6 @@
 //! Simulator scenarios: the probe child runs the circuit and streams samples; each is checked
-//! as it arrives, and the child is told to stop at the first violation.
+//! as it arrives and goes on into the run's sink (none is kept), and the child is told to stop
+//! at the first violation.
 
 use super::probe::{self, Message, Request};
 use super::supervise::{Exit, Root, Supervised};
@@ -36,7 +37,7 @@ pub(crate) fn run_sim(
         .take()
         .ok_or_else(|| RunError::Protocol("no stdout".into()))?;
     let mut checker = Checker::new(scenario, s.cycles, &[]);
-    let mut followed = follow(s, &sup, &mut checker, out, acks, on_event);
+    let mut followed = follow(s, &sup, &mut checker, out, acks, on_event, sink);
     let exit = sup.wait();
     followed.timeline.totals.insert(
         "rss.peak".into(),
@@ -46,7 +47,7 @@ pub(crate) fn run_sim(
             .max(exit.peak_rss_polled),
     );
     let outcomes = checker.outcomes();
-    verdict(followed, exit, outcomes, sink)
+    verdict(followed, exit, outcomes)
 }
 
 /// The probe's request for a scenario's simulation.
@@ -71,7 +72,10 @@ fn request_of(s: &SimRun) -> Request {
 
 /// What the probe's stream said.
 struct Followed {
+    /// The run's profile: its facts and totals; its samples went to the sink.
     timeline: Timeline,
+    /// How many samples went to the sink.
+    samples: usize,
     stopped_at: Option<u64>,
     /// Transactions, mismatches and the first mismatch, from `Done`.
     done: Option<(u64, u64, Option<String>)>,
@@ -79,7 +83,8 @@ struct Followed {
     child_peak_rss: Option<u64>,
 }
 
-/// Reads the probe's samples, checking each and answering go-ahead or stop.
+/// Reads the probe's samples, checking each, handing it to `sink` and answering go-ahead or
+/// stop.
 fn follow(
     s: &SimRun,
     sup: &Supervised,
@@ -87,9 +92,12 @@ fn follow(
     out: std::process::ChildStdout,
     mut acks: std::process::ChildStdin,
     on_event: &mut dyn FnMut(Event),
+    sink: &mut dyn SampleSink,
 ) -> Followed {
+    sink.begin(XUnit::Cycles);
     let mut f = Followed {
         timeline: Timeline::new(format!("sim:{}", s.circuit), XUnit::Cycles),
+        samples: 0,
         stopped_at: None,
         done: None,
         protocol_error: None,
@@ -106,7 +114,8 @@ fn follow(
                 });
                 let violated = checker.check(&sample).is_some();
                 let x = sample.x;
-                f.timeline.samples.push(sample);
+                sink.sample(&sample);
+                f.samples += 1;
                 // Stop at the first violation: the child reads this before its next sample and
                 // answers with its peak RSS. The watchdog still bounds the wait.
                 let answer: &[u8] = if violated && f.stopped_at.is_none() {
@@ -147,15 +156,15 @@ fn follow(
 }
 
 /// The run's output, or why it failed: killed, a protocol error, a crash, an early end, or a
-/// scoreboard mismatch.
+/// scoreboard mismatch. A failure's timeline has no samples: they are in the sink already.
 fn verdict(
     f: Followed,
     exit: Exit,
     outcomes: Vec<(String, crate::measure::invariant::Outcome)>,
-    sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
     let Followed {
         mut timeline,
+        samples,
         stopped_at,
         done,
         protocol_error,
@@ -196,5 +205,11 @@ fn verdict(
             ));
         }
     }
-    Ok(RunOutput::streamed(timeline, outcomes, stopped_at, sink))
+    Ok(RunOutput {
+        samples,
+        profile: timeline,
+        outcomes,
+        stopped_at,
+        toolchain: std::collections::BTreeMap::new(),
+    })
 }
