@@ -23,6 +23,8 @@ import statistics
 import subprocess
 import time
 
+from proc_hwm import peak_rss_until_exit
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 MEMBOUND = os.path.join(ROOT, "target/debug/membound")
 WORK = os.path.join(ROOT, "target/bench-overhead")
@@ -55,16 +57,7 @@ def membound(d, command, poll_rss=False, binary=MEMBOUND):
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.time()
     p = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "CI": ""})
-    hwm = 0
-    while poll_rss and p.poll() is None:
-        try:
-            with open(f"/proc/{p.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        hwm = max(hwm, int(line.split()[1]) * 1024)
-        except OSError:
-            pass
-        time.sleep(0.002)
+    hwm = peak_rss_until_exit(p, 0.002) if poll_rss else 0
     err = p.communicate()[1]
     wall = time.time() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)

@@ -16,6 +16,8 @@ import statistics
 import subprocess
 import time
 
+from proc_hwm import peak_rss_until_exit
+
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), ".."))
 WORK = os.path.join(ROOT, "target/bench-sim-memory")
 
@@ -35,16 +37,8 @@ def run(binary):
         [binary, "--scenarios", os.path.join(WORK, "scenarios"), "--baselines", os.path.join(WORK, "baselines"),
          "--work-dir", os.path.join(WORK, "work"), "run", "register_wb_long"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env={**os.environ, "CI": ""})
-    hwm, start = 0, time.time()
-    while p.poll() is None:
-        try:
-            with open(f"/proc/{p.pid}/status") as f:
-                for line in f:
-                    if line.startswith("VmHWM:"):
-                        hwm = max(hwm, int(line.split()[1]) * 1024)
-        except OSError:
-            pass
-        time.sleep(0.01)
+    start = time.time()
+    hwm = peak_rss_until_exit(p, 0.01)
     return hwm, time.time() - start
 
 

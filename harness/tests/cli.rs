@@ -279,12 +279,7 @@ fn the_budget_kills_a_runaway_run() {
     assert!(text.contains("timed out after"), "{text}");
     // The simulator's samples streamed into the run's figures before the kill: counted, and
     // charted in the result.
-    let n: u64 = text
-        .split("timeline so far: ")
-        .nth(1)
-        .and_then(|t| t.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no timeline so far in {text}"));
+    let n = samples_so_far(&text);
     assert!(n > 0, "samples before the timeout: {text}");
     let result: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(p.dir.path().join("work/results/slow.json")).expect("result"),
@@ -611,16 +606,20 @@ timeout = "3s"
         text.contains("timed out after 3s (killed by SIGKILL)"),
         "{text}"
     );
-    let n: u64 = text
-        .split("timeline so far: ")
-        .nth(1)
-        .and_then(|t| t.split(' ').next())
-        .and_then(|n| n.parse().ok())
-        .unwrap_or_else(|| panic!("no timeline so far in {text}"));
+    let n = samples_so_far(&text);
     assert!(
         n > 0,
         "the censuses written before the kill are read: {text}"
     );
+}
+
+/// N in a failure's `timeline so far: N samples, …`.
+fn samples_so_far(text: &str) -> u64 {
+    text.split("timeline so far: ")
+        .nth(1)
+        .and_then(|t| t.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no timeline so far in {text}"))
 }
 
 /// Each file's content, to see what a command wrote.
