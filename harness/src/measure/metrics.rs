@@ -484,13 +484,20 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
 /// The scenario's metrics computed as the samples stream by ([`SampleSink`]), so that a run's
 /// tens of thousands of censuses need not be held to be measured: what is kept is per type,
 /// and per sample only its position and residency (16 bytes), since the steady window is
-/// known only once the run's end and markers are. [`measure`] is this over a whole timeline.
+/// known only once the run's end and markers are (its median needs every residency in it).
+/// [`measure`] is this over a whole timeline.
 #[derive(Debug)]
 pub struct Meter<'a> {
     scenario: &'a Scenario,
     x_unit: XUnit,
     /// Each sample's position and residency, in order.
     residency: Vec<(u64, u64)>,
+    /// The steady window of a simulator run, known before its first sample (its end is the
+    /// scenario's cycle count, and it has no markers), so the per-type growth fits are summed
+    /// as the samples come; `None` for other runs.
+    type_window: Option<(u64, u64)>,
+    /// The steady samples' positions so far, the fit every type's growth shares.
+    steady_x: Fit,
     peak: u64,
     allocations: Option<u64>,
     resident: Option<u64>,
@@ -504,18 +511,24 @@ struct LabelFigures {
     peak_count: u64,
     /// The index of the last sample that had the type, and its count and bytes there.
     last: (usize, u64, u64),
-    /// The type's count at each sample that had it, by sample index: its growth over the
-    /// steady window (simulator runs only, whose sample count the scenario sets).
-    counts: Vec<(usize, u64)>,
+    /// Sums of the type's count y at the steady samples that had it (simulator runs): Σy,
+    /// Σxy, Σy², over `Meter::steady_x`'s positions, for its growth fit.
+    sums: (f64, f64, f64),
 }
 
 impl<'a> Meter<'a> {
     /// A meter for `scenario`'s metrics.
     pub fn new(scenario: &'a Scenario) -> Self {
+        let type_window = match &scenario.run {
+            crate::scenario::Run::Simulator(s) => Some(steady_window(scenario, s.cycles, &[])),
+            crate::scenario::Run::Command(_) => None,
+        };
         Meter {
             scenario,
             x_unit: scenario.x_unit(),
             residency: Vec::new(),
+            type_window,
+            steady_x: Fit::default(),
             peak: 0,
             allocations: None,
             resident: None,
@@ -589,18 +602,6 @@ impl<'a> Meter<'a> {
                 keep
             }
         };
-        // The per-type growth fits share the steady samples' positions; a type absent from a
-        // sample counts 0 there, which adds nothing to its own sums.
-        let mut steady_x = Fit::default();
-        let mut shifted = vec![None; self.residency.len()];
-        if self.x_unit == XUnit::Cycles {
-            for (i, (x, _)) in self.residency.iter().enumerate() {
-                if in_steady(*x) {
-                    steady_x.push(*x as f64, 0.0);
-                    shifted[i] = Some(*x as f64 - steady_x.x0.unwrap_or(0.0));
-                }
-            }
-        }
         let last_index = self.residency.len().checked_sub(1);
         for label in keep {
             let l = &labels[label];
@@ -614,15 +615,8 @@ impl<'a> Meter<'a> {
                 XUnit::Cycles => {
                     f.insert(TYPE_PEAK_COUNT.name.into(), int(l.peak_count));
                     f.insert(TYPE_FINAL_COUNT.name.into(), int(final_count));
-                    let mut fit = steady_x;
-                    for (i, count) in &l.counts {
-                        if let Some(x) = shifted[*i] {
-                            let y = *count as f64;
-                            fit.sy += y;
-                            fit.sxy += x * y;
-                            fit.syy += y * y;
-                        }
-                    }
+                    let mut fit = self.steady_x;
+                    (fit.sy, fit.sxy, fit.syy) = l.sums;
                     if let Some((b, _)) = fit.slope() {
                         f.insert(TYPE_GROWTH.name.into(), Value::float(b * per));
                     }
@@ -663,7 +657,16 @@ impl SampleSink for Meter<'_> {
         if let Some(j) = s.jemalloc {
             self.resident = Some(self.resident.map_or(j.resident, |m| m.max(j.resident)));
         }
-        let per_sample = self.x_unit == XUnit::Cycles;
+        // The per-type growth fits share the steady samples' positions (shifted to the first
+        // one, as `Fit::push` shifts them); a type absent from a sample counts 0 there, which
+        // adds nothing to its own sums.
+        let steady_x = match self.type_window {
+            Some((a, b)) if self.x_unit == XUnit::Cycles && s.x >= a && s.x <= b => {
+                self.steady_x.push(s.x as f64, 0.0);
+                Some(s.x as f64 - self.steady_x.x0.unwrap_or(0.0))
+            }
+            _ => None,
+        };
         for (label, t) in &s.types {
             let f = match self.labels.get_mut(label) {
                 Some(f) => f,
@@ -672,8 +675,11 @@ impl SampleSink for Meter<'_> {
             f.peak_bytes = f.peak_bytes.max(t.bytes);
             f.peak_count = f.peak_count.max(t.count);
             f.last = (index, t.count, t.bytes);
-            if per_sample {
-                f.counts.push((index, t.count));
+            if let Some(x) = steady_x {
+                let y = t.count as f64;
+                f.sums.0 += y;
+                f.sums.1 += x * y;
+                f.sums.2 += y * y;
             }
         }
     }
@@ -684,7 +690,7 @@ impl SampleSink for Meter<'_> {
             let count = |bytes: u64| bytes.checked_div(size(label)).unwrap_or(0);
             f.peak_count = count(f.peak_bytes);
             f.last.1 = count(f.last.2);
-            // `counts` are the simulator's, which are exact and never recounted.
+            // `sums` are the simulator's, whose counts are exact and never recounted.
         }
     }
 }
