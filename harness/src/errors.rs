@@ -94,6 +94,17 @@ pub enum RunError {
         /// The scenario.
         scenario: String,
     },
+    /// The live watch stopped the program at a violation that the check of the censuses up
+    /// to it, with every marker placed, does not find: a marker reached the watch after the
+    /// census it moves had been checked. The run is incomplete, so it is neither a pass nor
+    /// this violation.
+    #[error("scenario `{scenario}`: the live watch stopped the program at census {census} for a violation that the check with every marker placed does not confirm (a marker was written after that census was checked; the program may have been descheduled between the two); the run is incomplete (hint: run it again)")]
+    UnconfirmedStop {
+        /// The scenario.
+        scenario: String,
+        /// The census the program was stopped at.
+        census: u64,
+    },
 }
 
 /// A baseline that cannot be read or written.

@@ -762,38 +762,48 @@ main = do
     when (i == 5) (readIORef held >>= \o -> record o "steady")
     threadDelay 200000
   readIORef ref >>= print . length
-  traceMarkerIO "end"
-  hpSize >>= \o -> record o "end"
+  traceMarkerIO "done"
+  hpSize >>= \o -> record o "done"
 "#;
+
+/// A project with `haskell/Late.hs` (`program`) and a scenario `name` bounding its heap by
+/// `max` during `steady = { markers = ["steady", "done"] }` (not `"end"`, which is the run's
+/// end, not a marker).
+fn late_marker_project(name: &str, program: &str, max: &str) -> (Project, PathBuf) {
+    let p = Project::new();
+    std::fs::create_dir_all(p.path("scenarios/haskell")).expect("mkdir");
+    std::fs::write(p.path("scenarios/haskell/Late.hs"), program).expect("write");
+    p.scenario(
+        name,
+        &format!(
+            r#"description = "markers written after the censuses they precede were checked"
+[build]
+command = ["ghc", "-O1", "-eventlog", "-rtsopts", "-outputdir", "{{outdir}}", "-o", "{{out}}", "haskell/Late.hs"]
+inputs = ["haskell/Late.hs"]
+[run]
+command = ["{{build}}"]
+[phases]
+steady = {{ markers = ["steady", "done"] }}
+[[invariant]]
+name = "heap bounded"
+during = "steady"
+metric = "heap"
+max = "{max}"
+[budget]
+timeout = "10 min"
+"#
+        ),
+    );
+    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("supervision-ghc");
+    (p, work)
+}
 
 #[test]
 fn a_marker_that_arrives_after_its_census_was_checked_still_places_the_window_exactly() {
     if !have_ghc() {
         return;
     }
-    let p = Project::new();
-    std::fs::create_dir_all(p.path("scenarios/haskell")).expect("mkdir");
-    std::fs::write(p.path("scenarios/haskell/Late.hs"), LATE_MARKER_HS).expect("write");
-    p.scenario(
-        "late_marker",
-        r#"description = "a marker written after the censuses it precedes were checked"
-[build]
-command = ["ghc", "-O1", "-eventlog", "-rtsopts", "-outputdir", "{outdir}", "-o", "{out}", "haskell/Late.hs"]
-inputs = ["haskell/Late.hs"]
-[run]
-command = ["{build}"]
-[phases]
-steady = { markers = ["steady", "end"] }
-[[invariant]]
-name = "heap bounded"
-during = "steady"
-metric = "heap"
-max = "64 MiB"
-[budget]
-timeout = "10 min"
-"#,
-    );
-    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("supervision-ghc");
+    let (p, work) = late_marker_project("late_marker", LATE_MARKER_HS, "64 MiB");
     let out = p
         .cmd(&work, &["bless", "late_marker"])
         .output()
@@ -830,5 +840,61 @@ timeout = "10 min"
     assert!(
         live >= 5,
         "the window opens at census 3 of 8 or more: {live}"
+    );
+}
+
+/// Steady from census 1, `done` after census 3; the heap grows by kilobytes up to census 3, by
+/// megabytes after. `done` reaches the marker file only when the program is told to stop
+/// (SIGINT, `UserInterrupt`): after the watch has checked the censuses it precedes.
+const LATE_END_HS: &str = r#"
+import Control.Concurrent (threadDelay)
+import Control.Exception (AsyncException (UserInterrupt), catch, throwIO)
+import Control.Monad (forM_, when)
+import Data.IORef
+import Debug.Trace (traceMarkerIO)
+import System.Environment (getProgName, lookupEnv)
+import System.Mem (performMajorGC)
+import System.Posix.Files (fileSize, getFileStatus)
+
+main :: IO ()
+main = do
+  side <- lookupEnv "MEMBOUND_MARKERS"
+  name <- getProgName
+  let hpSize = toInteger . fileSize <$> getFileStatus (name ++ ".hp")
+      record offset label = maybe (return ()) (\p -> appendFile p (show offset ++ " " ++ label ++ "\n")) side
+  ref <- newIORef []
+  held <- newIORef 0
+  let body = forM_ [1 .. 8 :: Int] $ \i -> do
+        let cells = if i <= 3 then 1000 else 100000
+        modifyIORef' ref (\xs -> let ys = replicate cells i ++ xs in length ys `seq` ys)
+        performMajorGC
+        when (i == 1) (traceMarkerIO "steady" >> hpSize >>= \o -> record o "steady")
+        when (i == 3) (traceMarkerIO "done" >> hpSize >>= writeIORef held)
+        threadDelay 200000
+  body `catch` \e -> case e of
+    UserInterrupt -> readIORef held >>= \o -> record o "done" >> throwIO e
+    _ -> throwIO e
+  readIORef ref >>= print . length
+"#;
+
+#[test]
+fn a_stop_that_a_late_marker_does_not_confirm_is_an_error_not_a_pass() {
+    if !have_ghc() {
+        return;
+    }
+    // Live, `done` is not known yet when the megabytes come: the open window is violated and
+    // the program stopped. Then `done` arrives, placed before them: nothing in the window is
+    // over the bound, and the run, stopped early, is incomplete.
+    let (p, work) = late_marker_project("late_end", LATE_END_HS, "1 MiB");
+    let out = p.cmd(&work, &["run", "late_end"]).output().expect("run");
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(1), "{t}");
+    assert!(
+        t.contains("does not confirm") && t.contains("the run is incomplete"),
+        "{t}"
+    );
+    assert!(
+        !t.contains("... ok"),
+        "an incomplete run must not pass: {t}"
     );
 }

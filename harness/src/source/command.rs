@@ -443,7 +443,19 @@ fn stopped_output(
     let check = marker_windows(scenario, &tl.marks);
     let mut out = judged(&check, tl, censuses, Cut::No, sink)?;
     // The live check found a violation at `stop.census`; the whole check over the same
-    // censuses can only find it there or earlier (an invariant not checkable live).
+    // censuses finds it there or earlier (an invariant not checkable live), unless a marker
+    // came late and moved a window from under it: then the program was stopped for nothing
+    // the run can stand by, and the run is incomplete, which must not pass.
+    if !out
+        .outcomes
+        .iter()
+        .any(|(_, o)| matches!(o, Outcome::Violated(_)))
+    {
+        return Err(RunError::UnconfirmedStop {
+            scenario: scenario.name.clone(),
+            census: stop.census,
+        });
+    }
     out.stopped_at = Some(out.stopped_at.unwrap_or(stop.census));
     Ok(out)
 }

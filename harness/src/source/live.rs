@@ -322,6 +322,10 @@ impl<'s> Live<'s> {
                     if let Some(v) = checker.check(&sample) {
                         let text = v.explain(XUnit::Census);
                         end_at_violation(sup, on_violation, text, on_event);
+                        // A marker the program placed before this census but wrote after it
+                        // was checked (descheduled between the two) still places the windows
+                        // the run is judged by; one placed after it is dropped there.
+                        self.marker_file.poll(&self.run_dir);
                         return Some(Stop { census: x });
                     }
                 }
