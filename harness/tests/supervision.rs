@@ -512,41 +512,82 @@ main = do
   marker "end"
 "#;
 
-/// A project with `haskell/Leak.hs` and `haskell/Membound.hs`, built into a cached work
-/// directory shared by the GHC tests.
-fn leak_project(name: &str, steps: u32, extra: &str) -> (Project, PathBuf) {
+/// A project whose scenario `name` (`description`) builds the first of `sources` (file names
+/// under `haskell/`, with their text) and runs it with `args`, bounding its heap by `max`
+/// during `steady = { markers = ["steady", to] }`; built into a cached work directory shared
+/// by the GHC tests.
+fn ghc_project(
+    name: &str,
+    description: &str,
+    sources: &[(&str, &str)],
+    args: &[&str],
+    extra: &str,
+    to: &str,
+    max: &str,
+) -> (Project, PathBuf) {
     let p = Project::new();
     std::fs::create_dir_all(p.path("scenarios/haskell")).expect("mkdir");
-    std::fs::write(p.path("scenarios/haskell/Leak.hs"), LEAK_HS).expect("write");
-    std::fs::copy(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/haskell/Membound.hs"),
-        p.path("scenarios/haskell/Membound.hs"),
-    )
-    .expect("copy Membound.hs");
+    for (file, text) in sources {
+        std::fs::write(p.path("scenarios/haskell").join(file), text).expect("write");
+    }
+    let quoted = |v: &[&str]| {
+        v.iter()
+            .map(|a| format!("{a:?}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let inputs: Vec<String> = sources
+        .iter()
+        .map(|(f, _)| format!("haskell/{f}"))
+        .collect();
+    let inputs: Vec<&str> = inputs.iter().map(String::as_str).collect();
+    let command: Vec<&str> = std::iter::once("{build}")
+        .chain(args.iter().copied())
+        .collect();
     p.scenario(
         name,
         &format!(
-            r#"description = "a leak in its first censuses"
+            r#"description = "{description}"
 [build]
-command = ["ghc", "-O1", "-eventlog", "-rtsopts", "-ihaskell", "-outputdir", "{{outdir}}", "-o", "{{out}}", "haskell/Leak.hs"]
-inputs = ["haskell/Leak.hs", "haskell/Membound.hs"]
+command = ["ghc", "-O1", "-eventlog", "-rtsopts", "-ihaskell", "-outputdir", "{{outdir}}", "-o", "{{out}}", {main:?}]
+inputs = [{inputs}]
 [run]
-command = ["{{build}}", "{steps}"]
+command = [{command}]
 {extra}
 [phases]
-steady = {{ markers = ["steady", "end"] }}
+steady = {{ markers = ["steady", {to:?}] }}
 [[invariant]]
 name = "heap bounded"
 during = "steady"
 metric = "heap"
-max = "256 KiB"
+max = "{max}"
 [budget]
 timeout = "10 min"
-"#
+"#,
+            main = inputs[0],
+            inputs = quoted(&inputs),
+            command = quoted(&command),
         ),
     );
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("supervision-ghc");
     (p, work)
+}
+
+/// A project with `haskell/Leak.hs` and `haskell/Membound.hs` (see [`ghc_project`]).
+fn leak_project(name: &str, steps: u32, extra: &str) -> (Project, PathBuf) {
+    let membound_hs = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/haskell/Membound.hs"),
+    )
+    .expect("read Membound.hs");
+    ghc_project(
+        name,
+        "a leak in its first censuses",
+        &[("Leak.hs", LEAK_HS), ("Membound.hs", &membound_hs)],
+        &[&steps.to_string()],
+        extra,
+        "end",
+        "256 KiB",
+    )
 }
 
 #[test]
@@ -735,6 +776,24 @@ fn new_scenario_fields_are_validated_with_their_choices() {
     );
 }
 
+/// `Membound.marker`'s two writes as separate calls, so that the late-marker programs can
+/// hold the marker file's one back: the `.hp` size now, the line whenever they choose.
+const MARKER_FILE_HS: &str = r#"
+module MarkerFile (hpSize, record) where
+
+import System.Environment (getProgName, lookupEnv)
+import System.Posix.Files (fileSize, getFileStatus)
+
+hpSize :: IO Integer
+hpSize = do
+  name <- getProgName
+  toInteger . fileSize <$> getFileStatus (name ++ ".hp")
+
+record :: Integer -> String -> IO ()
+record offset label =
+  lookupEnv "MEMBOUND_MARKERS" >>= maybe (return ()) (\p -> appendFile p (show offset ++ " " ++ label ++ "\n"))
+"#;
+
 /// `Membound.marker "steady"`'s two writes with the marker file's one held back, as when a
 /// program is descheduled between them: the `.hp` size is taken after census 3, the line is
 /// appended only after two more censuses, well after the watch has checked them.
@@ -743,16 +802,11 @@ import Control.Concurrent (threadDelay)
 import Control.Monad (forM_, when)
 import Data.IORef
 import Debug.Trace (traceMarkerIO)
-import System.Environment (getProgName, lookupEnv)
+import MarkerFile (hpSize, record)
 import System.Mem (performMajorGC)
-import System.Posix.Files (fileSize, getFileStatus)
 
 main :: IO ()
 main = do
-  side <- lookupEnv "MEMBOUND_MARKERS"
-  name <- getProgName
-  let hpSize = toInteger . fileSize <$> getFileStatus (name ++ ".hp")
-      record offset label = maybe (return ()) (\p -> appendFile p (show offset ++ " " ++ label ++ "\n")) side
   ref <- newIORef []
   held <- newIORef 0
   forM_ [1 .. 8 :: Int] $ \i -> do
@@ -766,36 +820,19 @@ main = do
   hpSize >>= \o -> record o "done"
 "#;
 
-/// A project with `haskell/Late.hs` (`program`) and a scenario `name` bounding its heap by
-/// `max` during `steady = { markers = ["steady", "done"] }` (not `"end"`, which is the run's
-/// end, not a marker).
+/// A project with `haskell/Late.hs` (`program`) and `haskell/MarkerFile.hs`, bounding the
+/// heap by `max` from the marker `steady` to the marker `done` (not `"end"`, which is the
+/// run's end, not a marker; see [`ghc_project`]).
 fn late_marker_project(name: &str, program: &str, max: &str) -> (Project, PathBuf) {
-    let p = Project::new();
-    std::fs::create_dir_all(p.path("scenarios/haskell")).expect("mkdir");
-    std::fs::write(p.path("scenarios/haskell/Late.hs"), program).expect("write");
-    p.scenario(
+    ghc_project(
         name,
-        &format!(
-            r#"description = "markers written after the censuses they precede were checked"
-[build]
-command = ["ghc", "-O1", "-eventlog", "-rtsopts", "-outputdir", "{{outdir}}", "-o", "{{out}}", "haskell/Late.hs"]
-inputs = ["haskell/Late.hs"]
-[run]
-command = ["{{build}}"]
-[phases]
-steady = {{ markers = ["steady", "done"] }}
-[[invariant]]
-name = "heap bounded"
-during = "steady"
-metric = "heap"
-max = "{max}"
-[budget]
-timeout = "10 min"
-"#
-        ),
-    );
-    let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("supervision-ghc");
-    (p, work)
+        "markers written after the censuses they precede were checked",
+        &[("Late.hs", program), ("MarkerFile.hs", MARKER_FILE_HS)],
+        &[],
+        "",
+        "done",
+        max,
+    )
 }
 
 #[test]
@@ -852,16 +889,11 @@ import Control.Exception (AsyncException (UserInterrupt), catch, throwIO)
 import Control.Monad (forM_, when)
 import Data.IORef
 import Debug.Trace (traceMarkerIO)
-import System.Environment (getProgName, lookupEnv)
+import MarkerFile (hpSize, record)
 import System.Mem (performMajorGC)
-import System.Posix.Files (fileSize, getFileStatus)
 
 main :: IO ()
 main = do
-  side <- lookupEnv "MEMBOUND_MARKERS"
-  name <- getProgName
-  let hpSize = toInteger . fileSize <$> getFileStatus (name ++ ".hp")
-      record offset label = maybe (return ()) (\p -> appendFile p (show offset ++ " " ++ label ++ "\n")) side
   ref <- newIORef []
   held <- newIORef 0
   let body = forM_ [1 .. 8 :: Int] $ \i -> do
