@@ -76,11 +76,10 @@ pub struct HpFollower {
     saw_job: bool,
     /// The sample being read, with the line that began it.
     open: Option<(usize, Sample)>,
-    /// The open sample's rows, normalised label and bytes, in file order: put into its map
-    /// only when it closes (see [`HpFollower::close`]).
-    rows: Vec<(String, u64)>,
-    /// Each raw label seen, normalised.
-    normalised: std::collections::HashMap<String, String>,
+    /// The open sample's rows, as the rank of their normalised label in [`Labels`] and bytes,
+    /// in file order: put into its map only when it closes (see [`HpFollower::close`]).
+    rows: Vec<(u32, u64)>,
+    labels: Labels,
     facts: Vec<(&'static str, String)>,
     mark_times: Vec<u64>,
 }
@@ -251,16 +250,8 @@ impl HpFollower {
                     .parse()
                     .map_err(|_| syntax(format!("bad byte count {value:?}")))?;
                 sample.live_bytes += bytes;
-                // A profile repeats a few dozen labels in every census: each is normalised once.
-                let normalised = match self.normalised.get(label) {
-                    Some(n) => n.clone(),
-                    None => {
-                        let n = ghc::normalise_label(label).into_owned();
-                        self.normalised.insert(label.to_owned(), n.clone());
-                        n
-                    }
-                };
-                self.rows.push((normalised, bytes));
+                let id = self.labels.id(label);
+                self.rows.push((id, bytes));
                 Ok(None)
             }
         }
@@ -271,27 +262,83 @@ impl HpFollower {
     /// The closed sample with its rows: sorted, the rows of one normalised label summed, and
     /// built into the map in one go. GHC writes rows in no order, and a map grown row by row
     /// leaves its nodes half full: a long run's timeline took twice the memory, and every
-    /// pass over it twice the time.
+    /// pass over it twice the time. The rows are sorted by their labels' ranks, integers, not
+    /// by the labels: comparing labels (long common prefixes such as `clash-prelude:Clash.`)
+    /// was the largest part of the live watch's time per census.
     fn close(&mut self, mut sample: Sample) -> Sample {
         let mut rows = std::mem::take(&mut self.rows);
-        rows.sort_by(|a, b| a.0.cmp(&b.0));
-        let mut merged: Vec<(String, crate::timeline::TypeSample)> = Vec::with_capacity(rows.len());
-        for (label, bytes) in rows.drain(..) {
+        for row in rows.iter_mut() {
+            row.0 = self.labels.rank[row.0 as usize];
+        }
+        rows.sort_unstable_by_key(|r| r.0);
+        let mut merged: Vec<(u32, u64)> = Vec::with_capacity(rows.len());
+        for &(rank, bytes) in &rows {
             match merged.last_mut() {
-                Some((l, t)) if *l == label => t.bytes += bytes,
-                _ => merged.push((
-                    label,
+                Some((r, b)) if *r == rank => *b += bytes,
+                _ => merged.push((rank, bytes)),
+            }
+        }
+        sample.types = merged
+            .into_iter()
+            .map(|(rank, bytes)| {
+                (
+                    self.labels.names[self.labels.by_rank[rank as usize] as usize].clone(),
                     crate::timeline::TypeSample {
                         bytes,
                         ..Default::default()
                     },
-                )),
-            }
-        }
-        sample.types = merged.into_iter().collect();
+                )
+            })
+            .collect();
         // The buffer is kept for the next sample.
+        rows.clear();
         self.rows = rows;
         sample
+    }
+}
+
+/// The normalised labels of a profile, each with an id (in order of first sight) and a rank
+/// (its place in the labels' sorted order). A profile repeats a few dozen labels in every
+/// census: each is normalised once, and a census's rows are sorted by rank.
+#[derive(Debug, Default)]
+struct Labels {
+    /// Each raw label seen, with the id of its normalised form (two spellings of one label,
+    /// say two versions of a package, share it).
+    raw: std::collections::HashMap<String, u32>,
+    /// Normalised label by id.
+    names: Vec<String>,
+    /// Rank by id.
+    rank: Vec<u32>,
+    /// Id by rank.
+    by_rank: Vec<u32>,
+}
+
+impl Labels {
+    /// The id of `raw`'s normalised label, added if new. Adding shifts the ranks after it:
+    /// linear in the labels, and done once per label.
+    fn id(&mut self, raw: &str) -> u32 {
+        if let Some(&id) = self.raw.get(raw) {
+            return id;
+        }
+        let name = ghc::normalise_label(raw);
+        let at = self
+            .by_rank
+            .partition_point(|&id| self.names[id as usize].as_str() < name.as_ref());
+        let id = match self.by_rank.get(at) {
+            Some(&id) if self.names[id as usize] == name.as_ref() => id,
+            _ => {
+                let id = self.names.len() as u32;
+                self.names.push(name.into_owned());
+                for r in self.rank.iter_mut().filter(|r| **r as usize >= at) {
+                    *r += 1;
+                }
+                self.rank.push(at as u32);
+                self.by_rank.insert(at, id);
+                id
+            }
+        };
+        self.raw.insert(raw.to_owned(), id);
+        id
     }
 }
 
@@ -318,6 +365,7 @@ fn seconds_to_ns(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn read(text: &str) -> Result<Timeline, HpError> {
         read_hp(text.as_bytes(), &ReadOptions::default())
@@ -390,6 +438,56 @@ mod tests {
         assert_eq!(got[2].1.types["THUNK_1_0"].bytes, 24);
         assert_eq!(got[2].0, text.len() as u64);
         assert_eq!(f.offset(), text.len() as u64);
+    }
+
+    /// Labels first seen in later censuses sort before, between and after the earlier ones,
+    /// and two spellings of one label (two builds of a package) share its row: every census's
+    /// map is the sum by normalised label, whatever order the rows come in.
+    #[test]
+    fn censuses_sum_rows_by_normalised_label_whatever_their_order() {
+        let censuses: [&[(&str, u64)]; 4] = [
+            &[("m", 8), ("c", 16)],
+            &[("z", 24), ("a", 8), ("m", 16), ("c", 8)],
+            &[
+                ("p-1.0-abc:X.y", 32),
+                ("b", 8),
+                ("p-1.1-def:X.y", 16),
+                ("z", 8),
+                ("a", 8),
+            ],
+            &[
+                ("n", 8),
+                ("p-1.1-def:X.y", 8),
+                ("b", 40),
+                ("m", 8),
+                ("m", 24),
+            ],
+        ];
+        let mut text = HEAD.to_owned();
+        for (i, rows) in censuses.iter().enumerate() {
+            text += &format!("BEGIN_SAMPLE {i}.5\n");
+            for (label, bytes) in *rows {
+                text += &format!("{label}\t{bytes}\n");
+            }
+            text += &format!("END_SAMPLE {i}.5\n");
+        }
+        let t = read(&text).unwrap();
+        assert_eq!(t.samples.len(), censuses.len());
+        for (sample, rows) in t.samples.iter().zip(censuses) {
+            let mut expected = BTreeMap::<String, u64>::new();
+            for (label, bytes) in rows {
+                *expected
+                    .entry(ghc::normalise_label(label).into_owned())
+                    .or_default() += bytes;
+            }
+            let got: BTreeMap<String, u64> = sample
+                .types
+                .iter()
+                .map(|(label, t)| (label.clone(), t.bytes))
+                .collect();
+            assert_eq!(got, expected, "census {}", sample.x);
+        }
+        assert_eq!(t.samples[2].types["p:X.y"].bytes, 48);
     }
 
     #[test]
