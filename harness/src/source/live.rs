@@ -28,7 +28,7 @@ use crate::source::ghc::{known_closure_size, ReadOptions, SizeInference};
 use crate::timeline::{Mark, Sample, SampleSink, XUnit};
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
-use std::io::{Read, Seek, SeekFrom};
+use std::io::Read;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -505,10 +505,13 @@ pub(crate) fn marker_windows(scenario: &Scenario, marks: &[Mark]) -> Scenario {
 /// by its extension in the run directory (GHC names it after the program).
 #[derive(Debug, Default)]
 pub(crate) struct HpTail {
-    file: Option<(std::fs::File, u64)>,
+    /// The file, open once found; read on from where the last read ended.
+    file: Option<std::fs::File>,
     /// The file, once found.
     path: Option<PathBuf>,
     follower: HpFollower,
+    /// What was read and not yet fed, kept for the next poll: its capacity, too.
+    buf: Vec<u8>,
     failed: bool,
 }
 
@@ -522,24 +525,21 @@ impl HpTail {
         }
         if self.file.is_none() {
             let found = find_with_extension(run_dir, "hp");
-            self.file = found
-                .as_ref()
-                .and_then(|p| std::fs::File::open(p).ok())
-                .map(|f| (f, 0));
+            self.file = found.as_ref().and_then(|p| std::fs::File::open(p).ok());
             self.path = found.filter(|_| self.file.is_some());
         }
-        let Some((file, pos)) = self.file.as_mut() else {
+        let Some(file) = self.file.as_mut() else {
             return Vec::new();
         };
-        let mut buf = Vec::new();
-        if file.seek(SeekFrom::Start(*pos)).is_err() || file.read_to_end(&mut buf).is_err() {
-            return Vec::new();
-        }
-        *pos += buf.len() as u64;
-        self.follower.feed(&buf).unwrap_or_else(|_| {
+        // What a failed read got before failing is in `buf` still, and is fed; the rest comes
+        // with the next poll, from the descriptor's offset.
+        let _ = file.read_to_end(&mut self.buf);
+        let samples = self.follower.feed(&self.buf).unwrap_or_else(|_| {
             self.failed = true;
             Vec::new()
-        })
+        });
+        self.buf.clear();
+        samples
     }
 
     /// Bytes of whole lines parsed so far.
@@ -552,7 +552,9 @@ impl HpTail {
 /// grows: whole lines `<hp offset> <label>`.
 #[derive(Debug, Default)]
 pub(crate) struct MarkerFile {
-    read: u64,
+    /// The file, open once it exists: the program only appends to it, so an open descriptor
+    /// sees every line without opening the file again every poll.
+    file: Option<std::fs::File>,
     partial: Vec<u8>,
     /// Markers as (`.hp` size when recorded, label), in file order.
     pub(crate) marks: Vec<(u64, String)>,
@@ -561,15 +563,16 @@ pub(crate) struct MarkerFile {
 impl MarkerFile {
     /// Reads the lines added since the last call.
     pub(crate) fn poll(&mut self, run_dir: &Path) {
-        let Ok(mut f) = std::fs::File::open(run_dir.join(MARKS_FILE)) else {
+        if self.file.is_none() {
+            self.file = std::fs::File::open(run_dir.join(MARKS_FILE)).ok();
+        }
+        let Some(f) = self.file.as_mut() else {
             return;
         };
-        let mut buf = Vec::new();
-        if f.seek(SeekFrom::Start(self.read)).is_err() || f.read_to_end(&mut buf).is_err() {
+        // Reading on from where the last read ended: the descriptor's offset is the bytes read.
+        if f.read_to_end(&mut self.partial).is_err() {
             return;
         }
-        self.read += buf.len() as u64;
-        self.partial.extend_from_slice(&buf);
         while let Some(nl) = self.partial.iter().position(|b| *b == b'\n') {
             let line: Vec<u8> = self.partial.drain(..=nl).collect();
             let line = String::from_utf8_lossy(&line);
