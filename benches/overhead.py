@@ -6,17 +6,29 @@
 For each CYCLES: `clash_register_wb_fixed` at that many cycles, blessed once into a scratch
 baseline directory (so each measured run is a passing run compared with its baseline, as on a
 pull request), then R alternating pairs: `membound run` (build cached, results and report
-written) against the same program alone with the same RTS options in a fresh directory. Prints
-wall-time medians and the overhead, `membound run`'s own CPU time (user + system, its
-children excluded) per census, and its own peak RSS (`VmHWM` of the membound process alone,
+written) against the same program alone with the same RTS options in a fresh directory (with
+several builds, in ABBA order). Prints wall-time medians and the overhead of the medians; the
+median and quartiles of each pair's overhead (a `membound run` over the run alone right after
+it, which cancels the machine's slow drifts); membound's own CPU time per census (user + system of
+membound and its launcher: all its children's CPU less the program's own `total_cpu_seconds`
+from that run's `rts.stats`); the program's own CPU time under watch and alone (from their
+`rts.stats`: how much the watch, on the other core, slows the program it shares the machine
+with); and membound's own peak RSS (`VmHWM` of the membound process alone,
 read from /proc every 2 ms until it exits, in 3 more runs apart from the timed ones, whose
 wall time the polling would disturb; its launcher and the program are other processes).
 
 Needs a built membound (target/debug/membound, as `cargo test` builds it) and ghc with
 clash-prelude. Everything goes under target/bench-overhead/.
+
+With two or more CYCLES it also fits wall time = fixed + per-census cost, by least squares
+over the medians, for membound and for the program alone: the fit's per-census overhead is
+what watching costs as a run grows, apart from the fixed cost of starting membound, its
+launcher and writing the results.
 """
 import argparse
+import glob
 import os
+import re
 import resource
 import shutil
 import statistics
@@ -68,6 +80,22 @@ def membound(d, command, poll_rss=False, binary=MEMBOUND):
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), hwm
 
 
+def program_cpu(run_dir):
+    """The program's own CPU seconds, from the `rts.stats` GHC wrote in `run_dir`'s tree."""
+    stats = max(glob.glob(os.path.join(run_dir, "**", "rts.stats"), recursive=True), key=os.path.getmtime)
+    m = re.search(r'\("total_cpu_seconds", "([0-9.]+)"\)', open(stats).read())
+    if not m:
+        raise SystemExit(f"{stats}: no total_cpu_seconds")
+    return float(m.group(1))
+
+
+def fit(xs, ys):
+    """Least-squares (intercept, slope) of ys over xs."""
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+    return my - slope * mx, slope
+
+
 def alone(d, cycles):
     builds = os.path.join(d, "work", "build")
     exe = next(os.path.join(builds, b, "out") for b in os.listdir(builds)
@@ -80,7 +108,7 @@ def alone(d, cycles):
     subprocess.run([exe, "fixed", str(cycles)] + RTS, cwd=run, stdout=subprocess.DEVNULL, check=True)
     wall = time.time() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), program_cpu(run)
 
 
 def main():
@@ -92,28 +120,55 @@ def main():
                         "alternating in one run; default target/debug/membound)")
     a = p.parse_args()
     binaries = a.membound or [MEMBOUND]
-    print("| membound | cycles | censuses | program alone (wall s) | `membound run` (wall s) | overhead | membound's own CPU per census | membound's own peak RSS |")
-    print("|---|---:|---:|---:|---:|---:|---:|---:|")
+    print("| membound | cycles | censuses | program alone (wall s) | `membound run` (wall s) | overhead "
+          "| overhead by pair: median (quartiles) | membound's own CPU per census | program's CPU alone / watched "
+          "| membound's own peak RSS |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    points = {b: [] for b in binaries}
     for cycles in a.cycles:
         d = setup(cycles)
         membound(d, ["bless", NAME], binary=binaries[0])  # builds, runs, writes the baseline
         mb = {b: [] for b in binaries}
         own = {b: [] for b in binaries}
-        direct = []
-        for _ in range(a.repeats):
-            for b in binaries:
+        watched = {b: [] for b in binaries}
+        paired = {b: [] for b in binaries}
+        direct, direct_cpu = [], []
+        for i in range(a.repeats):
+            # ABBA order: a build measured always first (or always after another) would carry
+            # whatever the machine does at that place in the cycle.
+            for b in (binaries if i % 2 == 0 else binaries[::-1]):
                 w, cpu, _ = membound(d, ["run", "--exact", NAME], binary=b)
-                dw, dcpu = alone(d, cycles)
+                pcpu = program_cpu(os.path.join(d, "work"))
+                dw, _, dcpu = alone(d, cycles)
                 mb[b].append(w)
+                paired[b].append(w / dw - 1)
                 direct.append(dw)
-                own[b].append(cpu - dcpu)
+                direct_cpu.append(dcpu)
+                own[b].append(cpu - pcpu)
+                watched[b].append(pcpu)
         censuses = sum(1 for line in open(os.path.join(d, "alone", "out.hp")) if line.startswith("BEGIN_SAMPLE")) - 2
         t = statistics.median(direct)
         for b in binaries:
             rss = [membound(d, ["run", "--exact", NAME], poll_rss=True, binary=b)[2] for _ in range(3)]
             m = statistics.median(mb[b])
+            points[b].append((censuses, t, m))
+            q1, q2, q3 = statistics.quantiles(paired[b], n=4) if len(paired[b]) > 1 else [paired[b][0]] * 3
             print(f"| {os.path.relpath(b, ROOT)} | {cycles:,} | {censuses:,} | {t:.3f} | {m:.3f} | {m - t:+.3f} s ({100 * (m / t - 1):+.1f}%) "
-                  f"| {1e6 * statistics.median(own[b]) / censuses:.1f} µs | {max(rss) / 2**20:.1f} MiB |")
+                  f"| {100 * q2:+.1f}% ({100 * q1:+.1f}% to {100 * q3:+.1f}%) "
+                  f"| {1e6 * statistics.median(own[b]) / censuses:.1f} µs "
+                  f"| {statistics.median(direct_cpu):.3f} / {statistics.median(watched[b]):.3f} s "
+                  f"| {max(rss) / 2**20:.1f} MiB |")
+    if len(a.cycles) < 2:
+        return
+    print()
+    print("| membound | fixed cost: program alone / `membound run` | per census: program alone / `membound run` | per-census overhead |")
+    print("|---|---:|---:|---:|")
+    for b in binaries:
+        xs = [c for c, _, _ in points[b]]
+        t0, t1 = fit(xs, [t for _, t, _ in points[b]])
+        m0, m1 = fit(xs, [m for _, _, m in points[b]])
+        print(f"| {os.path.relpath(b, ROOT)} | {1e3 * t0:.1f} / {1e3 * m0:.1f} ms | {1e6 * t1:.1f} / {1e6 * m1:.1f} µs "
+              f"| {100 * (m1 / t1 - 1):+.1f}% |")
 
 
 if __name__ == "__main__":
