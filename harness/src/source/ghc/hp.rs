@@ -107,7 +107,12 @@ impl HpFollower {
         let mut result = Ok(());
         while let Some(nl) = partial[start..].iter().position(|b| *b == b'\n') {
             let end = start + nl + 1;
-            let text = String::from_utf8_lossy(&partial[start..end]);
+            // Valid UTF-8 (every profile GHC writes) is checked by the fast validator; only
+            // a line that fails it goes through the lossy one, chunk by chunk.
+            let text = match std::str::from_utf8(&partial[start..end]) {
+                Ok(text) => std::borrow::Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(&partial[start..end]),
+            };
             self.offset += (end - start) as u64;
             self.line_no += 1;
             start = end;
@@ -488,6 +493,16 @@ mod tests {
             assert_eq!(got, expected, "census {}", sample.x);
         }
         assert_eq!(t.samples[2].types["p:X.y"].bytes, 48);
+    }
+
+    /// A label that is not UTF-8 (a corrupted or hand-edited file) is read, not refused,
+    /// with the invalid bytes replaced.
+    #[test]
+    fn a_label_that_is_not_utf8_is_read_with_replacement() {
+        let mut bytes = format!("{HEAD}BEGIN_SAMPLE 0.5\n").into_bytes();
+        bytes.extend_from_slice(b"Main.T\xff\t48\nEND_SAMPLE 0.5\n");
+        let t = read_hp(bytes.as_slice(), &ReadOptions::default()).unwrap();
+        assert_eq!(t.samples[0].types["Main.T\u{FFFD}"].bytes, 48);
     }
 
     #[test]
