@@ -328,6 +328,7 @@ impl<'s> Live<'s> {
                         self.marker_file.poll(&self.run_dir);
                         return Some(Stop { census: x });
                     }
+                    self.hp.follower.recycle(sample);
                 }
             }
             self.ready = self.hp.offset();
@@ -501,6 +502,21 @@ pub(crate) fn marker_windows(scenario: &Scenario, marks: &[Mark]) -> Scenario {
     sc
 }
 
+/// Appends to `buf` what `file` holds past its offset. `read_to_end` would first ask for the
+/// file's size and offset (`statx`, `lseek`) for a size hint, two more syscalls per file on
+/// every poll.
+fn read_appended(file: &mut std::fs::File, buf: &mut Vec<u8>) -> std::io::Result<()> {
+    let mut chunk = [0u8; 16 * 1024];
+    loop {
+        match file.read(&mut chunk) {
+            Ok(0) => return Ok(()),
+            Ok(n) => buf.extend_from_slice(&chunk[..n]),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+}
+
 /// A program's `.hp` file, read as it grows and parsed line by line ([`HpFollower`]), found
 /// by its extension in the run directory (GHC names it after the program).
 #[derive(Debug, Default)]
@@ -533,7 +549,7 @@ impl HpTail {
         };
         // What a failed read got before failing is in `buf` still, and is fed; the rest comes
         // with the next poll, from the descriptor's offset.
-        let _ = file.read_to_end(&mut self.buf);
+        let _ = read_appended(file, &mut self.buf);
         let samples = self.follower.feed(&self.buf).unwrap_or_else(|_| {
             self.failed = true;
             Vec::new()
@@ -570,7 +586,7 @@ impl MarkerFile {
             return;
         };
         // Reading on from where the last read ended: the descriptor's offset is the bytes read.
-        if f.read_to_end(&mut self.partial).is_err() {
+        if read_appended(f, &mut self.partial).is_err() {
             return;
         }
         while let Some(nl) = self.partial.iter().position(|b| *b == b'\n') {

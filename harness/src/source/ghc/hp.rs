@@ -9,7 +9,8 @@
 //! an empty first or last sample is dropped.
 
 use super::labels::{self as ghc, ReadOptions};
-use crate::timeline::{Mark, Sample, Timeline, XUnit};
+use crate::timeline::{Mark, Sample, Timeline, TypeSample, XUnit};
+use std::collections::BTreeMap;
 use std::io::{self, Read};
 
 /// Why a `.hp` profile could not be read. Every variant carries the 1-based line.
@@ -80,6 +81,8 @@ pub struct HpFollower {
     /// in file order: put into its map only when it closes (see [`HpFollower::close`]).
     rows: Vec<(u32, u64)>,
     labels: Labels,
+    /// Type maps handed back by [`HpFollower::recycle`], for reuse.
+    spare: Vec<BTreeMap<String, TypeSample>>,
     facts: Vec<(&'static str, String)>,
     mark_times: Vec<u64>,
 }
@@ -276,29 +279,72 @@ impl HpFollower {
             row.0 = self.labels.rank[row.0 as usize];
         }
         rows.sort_unstable_by_key(|r| r.0);
-        let mut merged: Vec<(u32, u64)> = Vec::with_capacity(rows.len());
-        for &(rank, bytes) in &rows {
-            match merged.last_mut() {
-                Some((r, b)) if *r == rank => *b += bytes,
-                _ => merged.push((rank, bytes)),
+        // The rows of one label summed, in place: `rows[..n]` are the census's labels.
+        let mut n = 0;
+        for i in 0..rows.len() {
+            if n > 0 && rows[n - 1].0 == rows[i].0 {
+                rows[n - 1].1 += rows[i].1;
+            } else {
+                rows[n] = rows[i];
+                n += 1;
             }
         }
-        sample.types = merged
-            .into_iter()
-            .map(|(rank, bytes)| {
-                (
-                    self.labels.names[self.labels.by_rank[rank as usize] as usize].clone(),
-                    crate::timeline::TypeSample {
-                        bytes,
-                        ..Default::default()
-                    },
-                )
-            })
-            .collect();
+        let merged = &rows[..n];
+        let name = |rank: u32| &self.labels.names[self.labels.by_rank[rank as usize] as usize];
+        let fresh = |&(rank, bytes): &(u32, u64)| {
+            (
+                name(rank).clone(),
+                TypeSample {
+                    bytes,
+                    ..Default::default()
+                },
+            )
+        };
+        sample.types = match self.spare.pop() {
+            // The map of a census the caller is done with, updated in place: a steady run's
+            // censuses share most of their labels, so most entries are overwritten, and only
+            // the few labels that came or went are allocated or freed.
+            Some(mut types) => {
+                let mut next = merged.iter().peekable();
+                let mut came = Vec::new();
+                let mut went = Vec::new();
+                for (label, t) in types.iter_mut() {
+                    while let Some(row) = next.next_if(|&&(rank, _)| name(rank) < label) {
+                        came.push(*row);
+                    }
+                    match next.next_if(|&&(rank, _)| name(rank) == label) {
+                        Some(&(_, bytes)) => {
+                            *t = TypeSample {
+                                bytes,
+                                ..Default::default()
+                            }
+                        }
+                        None => went.push(label.clone()),
+                    }
+                }
+                came.extend(next);
+                for label in &went {
+                    types.remove(label);
+                }
+                types.extend(came.iter().map(fresh));
+                types
+            }
+            None => merged.iter().map(fresh).collect(),
+        };
         // The buffer is kept for the next sample.
         rows.clear();
         self.rows = rows;
         sample
+    }
+
+    /// Takes back a sample [`feed`](Self::feed) returned, once the caller is done with it: its
+    /// type map is reused for a later census.
+    pub fn recycle(&mut self, sample: Sample) {
+        // As many as one feed may return before the caller hands them back, and no more.
+        const SPARE: usize = 64;
+        if self.spare.len() < SPARE && !sample.types.is_empty() {
+            self.spare.push(sample.types);
+        }
     }
 }
 
@@ -370,7 +416,6 @@ fn seconds_to_ns(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::collections::BTreeMap;
 
     fn read(text: &str) -> Result<Timeline, HpError> {
         read_hp(text.as_bytes(), &ReadOptions::default())
@@ -445,6 +490,10 @@ mod tests {
         assert_eq!(f.offset(), text.len() as u64);
     }
 
+    fn bytes_by_label(s: &Sample) -> BTreeMap<String, u64> {
+        s.types.iter().map(|(l, t)| (l.clone(), t.bytes)).collect()
+    }
+
     /// Labels first seen in later censuses sort before, between and after the earlier ones,
     /// and two spellings of one label (two builds of a package) share its row: every census's
     /// map is the sum by normalised label, whatever order the rows come in.
@@ -485,14 +534,35 @@ mod tests {
                     .entry(ghc::normalise_label(label).into_owned())
                     .or_default() += bytes;
             }
-            let got: BTreeMap<String, u64> = sample
-                .types
-                .iter()
-                .map(|(label, t)| (label.clone(), t.bytes))
-                .collect();
-            assert_eq!(got, expected, "census {}", sample.x);
+            assert_eq!(bytes_by_label(sample), expected, "census {}", sample.x);
         }
         assert_eq!(t.samples[2].types["p:X.y"].bytes, 48);
+
+        // Handed back census by census, each map is updated into the next census: labels come
+        // and go (the third and fourth have labels of their own, the fifth the second's, the
+        // sixth the same in another order), and the censuses read the same.
+        let mut again = text.clone();
+        again += "BEGIN_SAMPLE 9.5\n";
+        for (label, bytes) in censuses[1] {
+            again += &format!("{label}\t{bytes}\n");
+        }
+        again += "END_SAMPLE 9.5\n";
+        again += "BEGIN_SAMPLE 10.5\n";
+        for (label, bytes) in censuses[1].iter().rev() {
+            again += &format!("{label}\t{}\n", bytes + 1);
+        }
+        again += "END_SAMPLE 10.5\n";
+        let whole = read(&again).unwrap();
+        let mut f = HpFollower::new();
+        let mut got = Vec::new();
+        for line in again.split_inclusive('\n') {
+            for (_, s) in f.feed(line.as_bytes()).unwrap() {
+                got.push(bytes_by_label(&s));
+                f.recycle(s);
+            }
+        }
+        let want: Vec<_> = whole.samples.iter().map(bytes_by_label).collect();
+        assert_eq!(got, want);
     }
 
     /// A label that is not UTF-8 (a corrupted or hand-edited file) is read, not refused,
