@@ -11,7 +11,8 @@ several builds, in ABBA order). Prints wall-time medians and the overhead of the
 median and quartiles of each pair's overhead (a `membound run` over the run alone right after
 it, which cancels the machine's slow drifts); membound's own CPU time per census (user + system of
 membound and its launcher: all its children's CPU less the program's own `total_cpu_seconds`
-from that run's `rts.stats`); the program's own CPU time under watch and alone (from their
+from that run's `rts.stats`, which leaves out about 2.5 ms of the program's start and exit, so
+this is that much high per run); the program's own CPU time under watch and alone (from their
 `rts.stats`: how much the watch, on the other core, slows the program it shares the machine
 with); and membound's own peak RSS (`VmHWM` of the membound process alone,
 read from /proc every 2 ms until it exits, in 3 more runs apart from the timed ones, whose

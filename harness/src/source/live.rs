@@ -526,7 +526,7 @@ pub(crate) struct HpTail {
     /// The file, once found.
     path: Option<PathBuf>,
     follower: HpFollower,
-    /// What was read and not yet fed, kept for the next poll: its capacity, too.
+    /// The bytes of one poll's read, cleared once fed; kept so that its capacity is.
     buf: Vec<u8>,
     failed: bool,
 }

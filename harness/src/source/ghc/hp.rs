@@ -358,14 +358,14 @@ struct Labels {
     raw: std::collections::HashMap<String, u32>,
     /// Normalised label by id.
     names: Vec<String>,
-    /// Rank by id.
+    /// Rank by id: derived from `by_rank`, kept for the rows' lookup.
     rank: Vec<u32>,
     /// Id by rank.
     by_rank: Vec<u32>,
 }
 
 impl Labels {
-    /// The id of `raw`'s normalised label, added if new. Adding shifts the ranks after it:
+    /// The id of `raw`'s normalised label, added if new. Adding one renumbers the ranks:
     /// linear in the labels, and done once per label.
     fn id(&mut self, raw: &str) -> u32 {
         if let Some(&id) = self.raw.get(raw) {
@@ -380,11 +380,12 @@ impl Labels {
             _ => {
                 let id = self.names.len() as u32;
                 self.names.push(name.into_owned());
-                for r in self.rank.iter_mut().filter(|r| **r as usize >= at) {
-                    *r += 1;
-                }
-                self.rank.push(at as u32);
                 self.by_rank.insert(at, id);
+                // `rank` is `by_rank` inverted.
+                self.rank.resize(self.names.len(), 0);
+                for (r, &id) in self.by_rank.iter().enumerate() {
+                    self.rank[id as usize] = r as u32;
+                }
                 id
             }
         };
