@@ -14,6 +14,13 @@ pub enum ScenarioError {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The scenarios directory holds no scenario file: running or checking nothing must not
+    /// look like a pass.
+    #[error("{path}: no scenario files (`*.toml`) in this directory (hint: pass the directory that holds them with `--scenarios DIR`, or add one, see the README)")]
+    NoScenarios {
+        /// The directory.
+        path: PathBuf,
+    },
     /// The file is not valid: syntax, unknown keys, wrong types or values.
     #[error("{path}:{line}:{column}: {message}")]
     Invalid {
@@ -147,16 +154,15 @@ pub enum BaselineError {
 impl BaselineError {
     /// The error with the command that recovers from it: a file that cannot be read is
     /// replaced by `--force`, which neither reads the old baseline nor a pending result.
-    pub fn with_hint(&self, bless: &str) -> String {
+    /// `forced` gives the command that force-blesses a scenario, quoted for a shell.
+    pub fn with_hint(&self, forced: &dyn Fn(&str) -> String) -> String {
         match self {
             BaselineError::Parse { path, scenario, .. } => {
+                let command = forced(scenario);
                 let what = if path.extension().is_some_and(|e| e == "new") {
-                    format!(
-                        "delete {} or run `{bless} --force {scenario}`",
-                        path.display()
-                    )
+                    format!("delete {} or run `{command}`", path.display())
                 } else {
-                    format!("re-create it with `{bless} --force {scenario}`")
+                    format!("re-create it with `{command}`")
                 };
                 format!("{self} (hint: {what})")
             }

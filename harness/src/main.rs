@@ -196,9 +196,13 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             results_dir: cli.work_dir.join("results"),
         },
         ci,
-        hints: Hints {
-            bless: format!("{} bless", cli.hint_command),
-        },
+        hints: Hints::for_command(
+            &cli.hint_command,
+            &hint_options(&cli)
+                .iter()
+                .map(|(o, v)| (*o, v.as_str()))
+                .collect::<Vec<_>>(),
+        ),
     };
     let how = |exact: bool| {
         if exact {
@@ -272,6 +276,22 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
     }
 }
 
+/// The options a command pasted from a hint needs to find this invocation's files: the
+/// scenarios and baselines directories, when not the defaults.
+fn hint_options(cli: &Cli) -> Vec<(&'static str, String)> {
+    let mut options = Vec::new();
+    for (option, dir, default) in [
+        ("--scenarios", &cli.scenarios, "scenarios"),
+        ("--baselines", &cli.baselines, "baselines"),
+    ] {
+        if dir != Path::new(default) {
+            // A directory that is not UTF-8 is named as closely as text can.
+            options.push((option, dir.to_string_lossy().into_owned()));
+        }
+    }
+    options
+}
+
 /// Loads the scenarios a filter selects; invalid files are errors that name file and line.
 fn load(cfg: &Config, filter: Option<&str>, how: Match) -> Result<Vec<Scenario>> {
     let all = scenario::load_dir(&cfg.run.scenarios_dir, &sim::circuits::catalog())?;
@@ -294,13 +314,30 @@ fn load(cfg: &Config, filter: Option<&str>, how: Match) -> Result<Vec<Scenario>>
         .collect();
     if out.is_empty() {
         bail!(
-            "no scenario in {} matches `{}` (scenarios: {})",
+            "no scenario in {} matches `{}` ({})",
             cfg.run.scenarios_dir.display(),
             filter.text(),
-            names.join(", ")
+            nearest_names(filter.text(), &names, "scenario")
         );
     }
     Ok(out)
+}
+
+/// How many names a filter that matches nothing lists, nearest first.
+const NEAREST_NAMES: usize = 5;
+
+/// The names nearest a filter that matched none of them, and how many there are: a
+/// directory of thousands is not listed whole.
+fn nearest_names(filter: &str, names: &[String], what: &str) -> String {
+    let mut near = scenario::nearest_first(filter, names.iter().map(String::as_str));
+    let more = near.len().saturating_sub(NEAREST_NAMES);
+    near.truncate(NEAREST_NAMES);
+    let listed = near.join(", ");
+    match (names.len(), more) {
+        (1, _) => format!("the one {what}: {listed}"),
+        (n, 0) => format!("{n} {what}s: {listed}"),
+        (n, _) => format!("{} {what}s; nearest: {listed}", membound::units::fmt_int(n as i128)),
+    }
 }
 
 /// Prints what the runner reports that a person at the terminal needs to know now: another
@@ -359,12 +396,17 @@ fn cmd_run(
                 }
                 let r = pipeline::check(s, cfg, &mut |e: Event| show_event(&s.name, &e));
                 let line = match r.verdict.status {
-                    Status::Passed => {
+                    st @ (Status::Passed | Status::LeakCaught) => {
+                        let word = if st == Status::LeakCaught {
+                            "leak caught"
+                        } else {
+                            "ok"
+                        };
                         let figures = membound::report::key_figures(&r);
                         if figures.is_empty() {
-                            format!("scenario {} ... ok", s.name)
+                            format!("scenario {} ... {word}", s.name)
                         } else {
-                            format!("scenario {} ... ok  {figures}", s.name)
+                            format!("scenario {} ... {word}  {figures}", s.name)
                         }
                     }
                     Status::Failed => format!("scenario {} ... FAILED", s.name),
@@ -394,8 +436,9 @@ fn cmd_run(
         println!("\n{}", pipeline::failure_message(r, &cfg.hints));
     }
     let count = |st: Status| results.iter().filter(|r| r.verdict.status == st).count();
-    let (passed, failed, ignored) = (
+    let (passed, caught, failed, ignored) = (
         count(Status::Passed),
+        count(Status::LeakCaught),
         count(Status::Failed),
         count(Status::Skipped),
     );
@@ -403,8 +446,14 @@ fn cmd_run(
     // A report that cannot be written is an error, not a footnote: CI would publish nothing.
     let report_path = write_reports(cfg, results)?;
     println!("memory report: {}", report_path.display());
+    // Said only when there are some, so the line keeps libtest's shape otherwise.
+    let caught = match caught {
+        0 => String::new(),
+        1 => "1 leak caught; ".to_owned(),
+        n => format!("{n} leaks caught; "),
+    };
     println!(
-        "\ntest result: {}. {passed} passed; {failed} failed; {ignored} ignored",
+        "\ntest result: {}. {passed} passed; {caught}{failed} failed; {ignored} ignored",
         if failed == 0 { "ok" } else { "FAILED" }
     );
     Ok(ExitCode::from(code as u8))
@@ -1284,10 +1333,10 @@ fn cmd_history(cfg: &Config, args: &HistoryArgs) -> Result<ExitCode> {
     let selected: Vec<&String> = names.iter().filter(|n| filter.matches(n)).collect();
     if selected.is_empty() && !names.is_empty() {
         bail!(
-            "no baseline in the history of {} matches `{}` (baselines: {})",
+            "no baseline in the history of {} matches `{}` ({})",
             cfg.store.dir.display(),
             filter.text(),
-            names.join(", ")
+            nearest_names(filter.text(), &names, "baseline")
         );
     }
     let start = match args.since {

@@ -8,9 +8,9 @@
 use crate::errors::{BaselineError, RunError};
 use crate::judge::compare::{compare, table, unified_diff, Comparison};
 use crate::judge::verdict::{verdict, BaselineState, Hints, Inputs, Verdict};
-use crate::measure::invariant::{judge, Outcome};
+use crate::measure::invariant::{judge, outcomes_by_name, Outcome};
 use crate::measure::metrics::{Measurement, Meter};
-use crate::scenario::{Expectation, Predicate, Scenario, Window};
+use crate::scenario::{Expectation, Predicate, Scenario};
 use crate::source::{self, Event, RunConfig};
 use crate::store::{Baseline, ChartSampler, Store};
 use crate::timeline::{Sample, SampleSink};
@@ -45,7 +45,8 @@ pub struct Config {
 pub struct InvariantResult {
     /// Its name.
     pub name: String,
-    /// Its window, as written (`always`, a phase name, or a range).
+    /// Its window in the scenario's words (`always`, `phase "steady" (from cycle 10,000 to the end)`,
+    /// `from cycle 30,000 to the end`).
     pub during: String,
     /// A live-bytes bound in bytes, for charts.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -116,7 +117,7 @@ pub fn check(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event))
     let _lock = match prepare(scenario, cfg, on_event) {
         Ok(lock) => lock,
         Err(e) => {
-            result.run_error = Some(e.with_hint(&cfg.hints.bless));
+            result.run_error = Some(write_error(&e, &cfg.hints));
             result.verdict = fold(&result, None, &BaselineState::Missing, cfg.ci);
             return result;
         }
@@ -130,7 +131,7 @@ pub fn check(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event))
         Err(e) => {
             result
                 .run_error
-                .get_or_insert(e.with_hint(&cfg.hints.bless));
+                .get_or_insert(e.with_hint(&|s| cfg.hints.bless_forced(s)));
             None
         }
     };
@@ -144,13 +145,27 @@ pub fn check(scenario: &Scenario, cfg: &Config, on_event: &mut dyn FnMut(Event))
     }
     result.baseline = baseline;
     if let Err(e) = write_files(scenario, cfg, &mut result) {
-        result.run_error = Some(format!(
-            "{} (hint: the work directory must be writable)",
-            e.with_hint(&cfg.hints.bless)
-        ));
+        result.run_error = Some(write_error(&e, &cfg.hints));
         result.verdict = fold(&result, None, &BaselineState::Missing, cfg.ci);
     }
     result
+}
+
+/// A file a check writes (a pending result beside the baselines, or the result under the
+/// work directory) could not be written: the error names that file, the OS's reason (read-only,
+/// no space, no permission) and the directory to fix.
+fn write_error(e: &BaselineError, hints: &Hints) -> String {
+    match e {
+        BaselineError::Io { path, source } => {
+            let dir = path.parent().unwrap_or(path.as_path());
+            format!(
+                "cannot write {}: {source} (hint: the directory {} must exist, be writable and have free space)",
+                path.display(),
+                dir.display()
+            )
+        }
+        other => other.with_hint(&|s| hints.bless_forced(s)),
+    }
 }
 
 /// Takes the scenario's lock and clears what an interrupted earlier run left behind.
@@ -178,6 +193,11 @@ fn fold(
         run_error: result.run_error.as_deref(),
         no_data: no_data(result),
         invariant_problems: &result.invariant_problems,
+        caught: result
+            .invariants
+            .iter()
+            .filter(|i| i.expected_violation && matches!(i.outcome, Outcome::Violated(_)))
+            .count(),
         baseline,
     })
 }
@@ -333,18 +353,15 @@ impl SampleSink for Figures<'_> {
 }
 
 fn invariant_results(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec<InvariantResult> {
+    let by_name = outcomes_by_name(outcomes);
     scenario
         .invariants
         .iter()
         .filter_map(|inv| {
-            let (_, o) = outcomes.iter().find(|(n, _)| *n == inv.name)?;
+            let o = *by_name.get(inv.name.as_str())?;
             Some(InvariantResult {
                 name: inv.name.clone(),
-                during: match &inv.during {
-                    Window::Always => "always".into(),
-                    Window::Phase(p) => p.clone(),
-                    Window::Range(a, b) => format!("{a:?}..{b:?}"),
-                },
+                during: scenario.window_text(&inv.during).to_string(),
                 max_live_bytes: match inv.predicate {
                     Predicate::LiveBytesMax(m) => Some(m),
                     _ => None,
@@ -433,7 +450,7 @@ pub enum BlessError {
 
 impl BlessError {
     fn store(e: BaselineError, hints: &Hints) -> BlessError {
-        BlessError::Baseline(e.with_hint(&hints.bless))
+        BlessError::Baseline(write_error(&e, hints))
     }
 }
 

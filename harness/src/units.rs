@@ -3,8 +3,27 @@
 //!
 //! Pure parsing and formatting; knows nothing of TOML or scenarios.
 
+/// The largest byte size a scenario may give: 1 EiB, far beyond any machine's memory, small
+/// enough that sums and conversions to `f64` of such sizes stay exact and never overflow.
+pub const MAX_BYTES: u64 = 1 << 60;
+
+/// The longest duration a scenario may give: 30 days. A timeout or interval beyond it is a
+/// mistake, and bounding it keeps every deadline computed from it (an `Instant` plus the
+/// duration) representable.
+pub const MAX_DURATION: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Checks a byte size against [`MAX_BYTES`].
+pub fn check_bytes(bytes: u64, text: &str) -> Result<u64, String> {
+    if bytes > MAX_BYTES {
+        return Err(format!(
+            "`{text}` is larger than the largest byte size membound accepts, 1 EiB (hint: a bound in bytes, e.g. \"512 MiB\" or \"2 GiB\")"
+        ));
+    }
+    Ok(bytes)
+}
+
 /// Parses a byte size: an integer, or a number with a unit (`B`, `KiB`, `MiB`, `GiB`, `kB`,
-/// `MB`, `GB`). Returns a message naming the accepted forms on failure.
+/// `MB`, `GB`), at most [`MAX_BYTES`]. Returns a message naming the accepted forms on failure.
 pub fn parse_bytes(text: &str) -> Result<u64, String> {
     let t = text.trim();
     let split = t
@@ -29,9 +48,10 @@ pub fn parse_bytes(text: &str) -> Result<u64, String> {
         }
     };
     let v = num * mult;
-    if !v.is_finite() || v < 0.0 || v > u64::MAX as f64 {
-        return Err(format!("`{text}` is out of range for a byte size"));
+    if !v.is_finite() || v < 0.0 || v > MAX_BYTES as f64 {
+        return check_bytes(u64::MAX, text);
     }
+    // In range, so the conversion is exact up to rounding and cannot saturate.
     Ok(v.round() as u64)
 }
 
@@ -53,7 +73,8 @@ pub fn parse_percent(text: &str) -> Result<f64, String> {
     Ok(v / 100.0)
 }
 
-/// Parses a duration: `"90s"`, `"500ms"`, `"2m"`, or a bare number of seconds.
+/// Parses a duration: `"90s"`, `"500ms"`, `"2m"`, or a bare number of seconds; at least a
+/// nanosecond and at most [`MAX_DURATION`].
 pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     let t = text.trim();
     let split = t
@@ -73,10 +94,22 @@ pub fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
             ))
         }
     };
-    if !secs.is_finite() || secs <= 0.0 {
+    if secs.is_nan() || secs <= 0.0 {
         return Err(format!("`{text}` must be a positive duration"));
     }
-    Ok(std::time::Duration::from_secs_f64(secs))
+    // Compared as seconds before any conversion: `Duration::from_secs_f64` panics on values
+    // it cannot hold (18446744073709551615s did).
+    if secs > MAX_DURATION.as_secs_f64() {
+        return Err(format!(
+            "`{text}` is longer than the longest duration membound accepts, 30 days (hint: write e.g. \"90s\", \"10m\")"
+        ));
+    }
+    match std::time::Duration::try_from_secs_f64(secs) {
+        Ok(d) if !d.is_zero() => Ok(d),
+        _ => Err(format!(
+            "`{text}` is shorter than a nanosecond (hint: write e.g. \"500ms\")"
+        )),
+    }
 }
 
 /// Formats bytes with a binary unit and three significant figures: `1.50 MiB`, `812 B`.
@@ -138,6 +171,56 @@ mod tests {
         assert_eq!(parse_duration("90s").map(|d| d.as_secs()), Ok(90));
         assert_eq!(parse_duration("2m").map(|d| d.as_secs()), Ok(120));
         assert!(parse_duration("-1s").is_err());
+    }
+
+    #[test]
+    fn sizes_and_durations_are_bounded_with_a_message() {
+        let e = parse_duration("18446744073709551615s").unwrap_err();
+        assert!(e.contains("longest duration membound accepts, 30 days"), "{e}");
+        assert!(parse_duration("31 days").is_err());
+        assert!(parse_duration("44641m").is_err());
+        assert_eq!(parse_duration("43200m").map(|d| d.as_secs()), Ok(30 * 24 * 3600));
+        assert!(parse_duration("0.0000000000001s").is_err());
+        let e = parse_bytes("18446744073709551615").unwrap_err();
+        assert!(e.contains("largest byte size membound accepts, 1 EiB"), "{e}");
+        assert!(parse_bytes("2048 GiB").is_ok());
+        assert!(parse_bytes("99999999999 GiB").is_err());
+        assert_eq!(check_bytes(MAX_BYTES, "x"), Ok(MAX_BYTES));
+        assert!(check_bytes(MAX_BYTES + 1, "x").is_err());
+    }
+
+    /// No text makes a unit parser panic: random strings over the characters they look at
+    /// (digits, dots, units, signs, exponents, spaces, multi-byte characters), from a fixed
+    /// seed so a failure repeats.
+    #[test]
+    fn no_input_panics() {
+        const PIECES: &[&str] = &[
+            "0", "1", "9", "18446744073709551615", ".", "_", "e", "E", "+", "-", "%", " ", "s",
+            "ms", "m", "min", "B", "KiB", "MiB", "GiB", "kB", "MB", "GB", "inf", "NaN", "é", "∞",
+            "1e308", "0x", "\u{0}",
+        ];
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let len = next() % 8;
+            let text: String = (0..len)
+                .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+                .collect();
+            if let Ok(b) = parse_bytes(&text) {
+                assert!(b <= MAX_BYTES, "{text:?}");
+            }
+            if let Ok(d) = parse_duration(&text) {
+                assert!(d <= MAX_DURATION && !d.is_zero(), "{text:?}");
+            }
+            if let Ok(p) = parse_percent(&text) {
+                assert!(p.is_finite() && p >= 0.0, "{text:?}");
+            }
+        }
     }
 
     #[test]

@@ -6,7 +6,8 @@
 
 use crate::measure::metrics::{kind, unit, Kind, Unit, Value};
 use crate::scenario::{Scenario, Tolerance};
-use crate::store::Baseline;
+use crate::store::{Baseline, InvariantRecord};
+use crate::XUnit;
 use crate::units::{fmt_bytes, fmt_int};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
@@ -34,12 +35,19 @@ pub enum RowVerdict {
     Added,
     /// In the baseline, not in the run.
     Removed,
+    /// Not compared: the run stopped at its expected violation at a point a noisy source set
+    /// (a wall-clock axis), so the figure says where the stop fell, which varies from run to
+    /// run. What such a scenario guards is the violation, which its verdict judges.
+    NotCompared,
 }
 
 impl RowVerdict {
     /// Whether this row fails the comparison.
     pub fn fails(self) -> bool {
-        !matches!(self, RowVerdict::Equal | RowVerdict::Within)
+        !matches!(
+            self,
+            RowVerdict::Equal | RowVerdict::Within | RowVerdict::NotCompared
+        )
     }
 
     /// A short word for tables.
@@ -51,6 +59,7 @@ impl RowVerdict {
             RowVerdict::Improved => "improved",
             RowVerdict::Added => "new",
             RowVerdict::Removed => "gone",
+            RowVerdict::NotCompared => "not compared",
         }
     }
 }
@@ -76,10 +85,11 @@ impl Row {
         Some(self.current?.as_f64() - self.baseline?.as_f64())
     }
 
-    /// The change as a fraction of the baseline.
+    /// The change as a fraction of the baseline; none when either side is missing (a metric
+    /// new or gone has no relative change, as it has no change).
     pub fn delta_rel(&self) -> Option<f64> {
-        let b = self.baseline?.as_f64();
-        (b != 0.0).then(|| self.delta().unwrap_or(0.0) / b.abs())
+        let (b, d) = (self.baseline?.as_f64(), self.delta()?);
+        (b != 0.0).then(|| d / b.abs())
     }
 }
 
@@ -166,22 +176,42 @@ pub fn judge(baseline: Option<Value>, current: Option<Value>, tol: Tolerance) ->
     }
 }
 
-/// Compares a run's result with the blessed baseline.
+/// Whether both results stopped at an expected violation (a caught leak) at a position a
+/// noisy source set: milliseconds of the wall clock, where the stop falls a little later or
+/// sooner on every run, and with it every figure measured up to it (peak, steady, growth).
+/// Cycles, censuses and snapshots repeat exactly, and their figures stay compared.
+pub fn stopped_where_noise_put_it(scenario: &Scenario, baseline: &Baseline, current: &Baseline) -> bool {
+    let caught = |b: &Baseline| {
+        b.invariants
+            .values()
+            .any(|i| matches!(i, InvariantRecord::Violated { expected: true, .. }))
+    };
+    scenario.x_unit() == XUnit::Millis && caught(baseline) && caught(current)
+}
+
+/// Compares a run's result with the blessed baseline. A caught leak on a noisy axis
+/// ([`stopped_where_noise_put_it`]) leaves the figures both sides have
+/// [`RowVerdict::NotCompared`]: the baseline records the violation instead.
 pub fn compare(scenario: &Scenario, baseline: &Baseline, current: &Baseline) -> Comparison {
     let old = crate::measure::metrics::flatten(&baseline.metrics, &baseline.types);
     let new = crate::measure::metrics::flatten(&current.metrics, &current.types);
     let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let noisy_stop = stopped_where_noise_put_it(scenario, baseline, current);
     let rows = names
         .into_iter()
         .map(|name| {
             let tolerance = tolerance_for(scenario, name);
             let (b, c) = (old.get(name).copied(), new.get(name).copied());
+            let verdict = match (b, c) {
+                (Some(_), Some(_)) if noisy_stop => RowVerdict::NotCompared,
+                _ => judge(b, c, tolerance),
+            };
             Row {
                 metric: name.clone(),
                 baseline: b,
                 current: c,
                 tolerance,
-                verdict: judge(b, c, tolerance),
+                verdict,
             }
         })
         .collect();
@@ -336,6 +366,80 @@ mod tests {
                 "{b:?} -> {c:?} under {tol:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_gone_metric_has_no_relative_change_either() {
+        let row = Row {
+            metric: "rss.peak".into(),
+            baseline: Some(Value::Int(100)),
+            current: None,
+            tolerance: t(0.0, 0.0),
+            verdict: RowVerdict::Removed,
+        };
+        assert_eq!(row.delta(), None);
+        assert_eq!(row.delta_rel(), None);
+        let cmp = Comparison {
+            rows: vec![row],
+            fingerprint_mismatch: None,
+        };
+        let text = table(&cmp, true);
+        let line = text.lines().nth(1).unwrap_or_default();
+        assert!(!line.contains('%'), "{line}");
+    }
+
+    /// A caught leak on the wall clock: its figures say where the stop fell, and are not
+    /// compared; a run that did not catch it, or a repeatable axis, is compared as ever.
+    #[test]
+    fn a_caught_leak_on_the_wall_clock_is_judged_by_its_violation_not_its_figures() {
+        let scenario = |profile: &str, unit: &str| {
+            crate::scenario::parse(
+                std::path::Path::new("s.toml"),
+                &format!(
+                    "description = \"d\"\n[run]\ncommand = [\"prog\"]\nprofile = \"{profile}\"\n[[invariant]]\nname = \"flat\"\nmetric = \"{unit}\"\nmax = 1\nexpect = \"violated\"\n"
+                ),
+                &sim::circuits::catalog(),
+            )
+            .expect("scenario")
+        };
+        let result = |peak: i64, caught: bool| {
+            let mut b = Baseline {
+                scenario: "s".into(),
+                fingerprint: "f".into(),
+                description: String::new(),
+                metrics: [("rss.peak".to_owned(), Value::Int(peak))].into(),
+                types: Default::default(),
+                fit: Default::default(),
+                invariants: Default::default(),
+                toolchain: Default::default(),
+                host: Default::default(),
+                timeline: Default::default(),
+            };
+            let record = if caught {
+                InvariantRecord::Violated {
+                    at: 500,
+                    expected: true,
+                }
+            } else {
+                InvariantRecord::Held { samples: 9 }
+            };
+            b.invariants.insert("flat".into(), record);
+            b
+        };
+        let rss = scenario("rss", "rss");
+        let verdict = |s: &Scenario, b, c| compare(s, &b, &c).rows[0].verdict;
+        let (blessed, rerun) = (result(20 << 20, true), result(43 << 20, true));
+        assert_eq!(verdict(&rss, blessed.clone(), rerun), RowVerdict::NotCompared);
+        assert!(!RowVerdict::NotCompared.fails());
+        assert_eq!(
+            verdict(&rss, blessed.clone(), result(43 << 20, false)),
+            RowVerdict::Regressed
+        );
+        let massif = scenario("massif", "heap");
+        assert_eq!(
+            verdict(&massif, blessed, result(43 << 20, true)),
+            RowVerdict::Regressed
+        );
     }
 
     #[test]

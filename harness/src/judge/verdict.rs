@@ -24,6 +24,11 @@ pub enum BaselineState {
 pub enum Status {
     /// It ran, its invariants are as declared, and its figures match the baseline.
     Passed,
+    /// It passed by catching what it exists to catch: its invariants are as declared, at least
+    /// one of them being an expected violation that happened (and named its culprit), and its
+    /// figures match the baseline. A pass, shown as its own status so that a caught leak never
+    /// reads as a plain "ok".
+    LeakCaught,
     /// Something in [`Verdict::reasons`] failed it.
     Failed,
     /// It could not run here (a tool it requires is missing) and nothing demands it: never a
@@ -104,16 +109,77 @@ impl Default for Hints {
 }
 
 impl Hints {
-    /// The command that blesses one scenario, e.g. `cargo xtask bless register_wb`.
+    /// Hints naming `command` (`membound`), with the options a pasted command needs to find the
+    /// same files as this invocation (`--scenarios s6` when not the default), each value
+    /// quoted for a POSIX shell.
+    pub fn for_command(command: &str, options: &[(&str, &str)]) -> Hints {
+        let mut bless = format!("{command} bless");
+        for (option, value) in options {
+            bless.push_str(&format!(" {option} {}", shell_quote(value)));
+        }
+        Hints { bless }
+    }
+
+    /// The command that blesses one scenario, e.g. `cargo xtask bless register_wb`: a name
+    /// that a shell would split or expand is quoted, and one that looks like an option comes
+    /// after `--`.
     pub fn bless_one(&self, scenario: &str) -> String {
-        format!("{} {scenario}", self.bless)
+        self.bless_with(&[], scenario)
+    }
+
+    /// [`Hints::bless_one`] with `--force`, which replaces a file that cannot be read.
+    pub fn bless_forced(&self, scenario: &str) -> String {
+        self.bless_with(&["--force"], scenario)
+    }
+
+    fn bless_with(&self, flags: &[&str], scenario: &str) -> String {
+        let mut s = self.bless.clone();
+        for f in flags {
+            s.push(' ');
+            s.push_str(f);
+        }
+        if scenario.starts_with('-') {
+            s.push_str(" --");
+        }
+        s.push(' ');
+        s.push_str(&shell_quote(scenario));
+        s
+    }
+}
+
+/// `text` as one word of a POSIX shell: as it is when it holds only characters no shell
+/// treats specially, else in single quotes (a quote inside written `'\''`).
+pub fn shell_quote(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "_-./:=@%+,".contains(c));
+    if plain {
+        text.to_owned()
+    } else {
+        format!("'{}'", text.replace('\'', "'\\''"))
     }
 }
 
 impl Reason {
     /// The reason as a reader wants it, naming the command that acts on it.
     pub fn message(&self, scenario: &str, hints: &Hints) -> String {
+        self.message_in(scenario, hints, true)
+    }
+
+    /// The reason as [`Reason::message`] words it, in a verdict that bless would accept or
+    /// not: a hint to bless is given only when blessing would work, else the reader is told
+    /// what must be fixed first.
+    fn message_in(&self, scenario: &str, hints: &Hints, blessable: bool) -> String {
         let bless = hints.bless_one(scenario);
+        if !blessable && self.blessable() {
+            let text = self.message_in(scenario, hints, true);
+            let cut = text.find(" (hint: ").or_else(|| text.find(": bless to lock it in"));
+            return format!(
+                "{} (bless will accept the run only once the problems above are fixed)",
+                cut.map_or(text.as_str(), |i| &text[..i])
+            );
+        }
         match self {
             Reason::MissingTool { message, required } => {
                 if *required {
@@ -176,9 +242,14 @@ impl Verdict {
         }
     }
 
-    /// Whether it passed.
+    /// Whether it passed, plainly or by catching its leak.
     pub fn passed(&self) -> bool {
-        self.status == Status::Passed
+        matches!(self.status, Status::Passed | Status::LeakCaught)
+    }
+
+    /// Whether it passed by catching the violation it expects.
+    pub fn leak_caught(&self) -> bool {
+        self.status == Status::LeakCaught
     }
 
     /// Whether it failed (a skip is neither a pass nor a failure).
@@ -209,9 +280,10 @@ impl Verdict {
 
     /// Every reason as text, for a failure message.
     pub fn messages(&self, scenario: &str, hints: &Hints) -> Vec<String> {
+        let blessable = self.blessable();
         self.reasons
             .iter()
-            .map(|r| r.message(scenario, hints))
+            .map(|r| r.message_in(scenario, hints, blessable))
             .collect()
     }
 }
@@ -227,6 +299,9 @@ pub struct Inputs<'a> {
     pub no_data: Option<&'a str>,
     /// Invariants not as declared: (name, explanation).
     pub invariant_problems: &'a [(String, String)],
+    /// How many invariants were violated as the scenario expects (the leak it exists to
+    /// catch was caught).
+    pub caught: usize,
     /// The baseline's state.
     pub baseline: &'a BaselineState,
 }
@@ -293,14 +368,12 @@ pub fn verdict(i: Inputs<'_>) -> Verdict {
             }
         }
     }
-    Verdict {
-        status: if reasons.is_empty() {
-            Status::Passed
-        } else {
-            Status::Failed
-        },
-        reasons,
-    }
+    let status = match (reasons.is_empty(), i.caught > 0) {
+        (true, false) => Status::Passed,
+        (true, true) => Status::LeakCaught,
+        (false, _) => Status::Failed,
+    };
+    Verdict { status, reasons }
 }
 
 /// The process exit code for a set of verdicts: 0 when none failed, 1 otherwise. Skips do not
@@ -347,6 +420,7 @@ mod tests {
             run_error: None,
             no_data: None,
             invariant_problems: &[],
+            caught: 0,
             baseline,
         }
     }
@@ -434,6 +508,43 @@ mod tests {
     }
 
     #[test]
+    fn a_bless_hint_is_given_only_when_bless_would_accept_the_run() {
+        let problem = vec![("x".to_owned(), "invariant `x` violated".to_owned())];
+        let missing = BaselineState::Missing;
+        let v = verdict(Inputs {
+            invariant_problems: &problem,
+            ..inputs(&missing)
+        });
+        let text = v.messages("s", &Hints::default()).join("\n");
+        assert!(!text.contains("cargo xtask bless"), "{text}");
+        assert!(
+            text.contains("no baseline for `s` (bless will accept the run only once the problems above are fixed)"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_caught_leak_is_its_own_pass() {
+        let equal = cmp(&[RowVerdict::Equal], false);
+        let caught = Inputs {
+            caught: 1,
+            ..inputs(&equal)
+        };
+        let v = verdict(caught);
+        assert_eq!(v.status, Status::LeakCaught);
+        assert!(v.passed() && v.leak_caught() && !v.failed());
+        assert_eq!(exit_code([&v]), 0);
+        // Anything else wrong still fails it.
+        let reg = cmp(&[RowVerdict::Regressed], false);
+        let v = verdict(Inputs {
+            caught: 1,
+            ..inputs(&reg)
+        });
+        assert_eq!(v.status, Status::Failed);
+        assert!(!verdict(inputs(&equal)).leak_caught());
+    }
+
+    #[test]
     fn hints_name_the_users_command() {
         let v = verdict(inputs(&BaselineState::Missing));
         let hints = Hints {
@@ -442,6 +553,24 @@ mod tests {
         let text = v.messages("s", &hints).join("\n");
         assert!(text.contains("`membound bless s`"), "{text}");
         assert!(!text.contains("xtask"), "{text}");
+    }
+
+    #[test]
+    fn hints_carry_directories_and_quote_what_a_shell_would_mangle() {
+        let hints = Hints::for_command("membound", &[("--scenarios", "s6"), ("--baselines", "my baselines")]);
+        assert_eq!(
+            hints.bless_one("nophase"),
+            "membound bless --scenarios s6 --baselines 'my baselines' nophase"
+        );
+        assert_eq!(hints.bless_one("-rf"), "membound bless --scenarios s6 --baselines 'my baselines' -- -rf");
+        assert_eq!(
+            hints.bless_forced("-rf"),
+            "membound bless --scenarios s6 --baselines 'my baselines' --force -- -rf"
+        );
+        assert_eq!(shell_quote("it's"), "'it'\\''s'");
+        assert_eq!(shell_quote("a*b"), "'a*b'");
+        assert_eq!(shell_quote(""), "''");
+        assert_eq!(shell_quote("register_wb-2"), "register_wb-2");
     }
 
     #[test]

@@ -224,13 +224,20 @@ fn overview(s: &mut String, views: &[View]) {
                 .iter()
                 .filter(|i| matches!(i.outcome, Outcome::Held { .. }))
                 .count();
-        let violated =
+        let violated = |expected: bool| {
             v.r.invariants
                 .iter()
-                .filter(|i| matches!(i.outcome, Outcome::Violated(_)))
-                .count();
-        let other = v.r.invariants.len() - held - violated;
+                .filter(|i| {
+                    i.expected_violation == expected && matches!(i.outcome, Outcome::Violated(_))
+                })
+                .count()
+        };
+        let (caught, violated) = (violated(true), violated(false));
+        let other = v.r.invariants.len() - held - caught - violated;
         let mut inv = format!("{held} held");
+        if caught > 0 {
+            let _ = write!(inv, ", {caught} caught as expected");
+        }
         if violated > 0 {
             let _ = write!(inv, ", {violated} violated");
         }

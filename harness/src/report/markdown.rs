@@ -96,7 +96,7 @@ fn overview(s: &mut String, views: &[View]) {
 
 fn icon(st: Status) -> &'static str {
     match st {
-        Status::Passed => "✅",
+        Status::Passed | Status::LeakCaught => "✅",
         Status::Improved => "⚠️",
         _ => "❌",
     }

@@ -338,7 +338,9 @@ impl<'a> View<'a> {
 
     fn status(&self) -> Status {
         let r = self.r;
-        if r.verdict.passed() {
+        if r.verdict.leak_caught() {
+            Status::LeakCaught
+        } else if r.verdict.passed() {
             Status::Passed
         } else if r.verdict.status == crate::judge::verdict::Status::Skipped {
             Status::Skipped
@@ -463,6 +465,8 @@ impl<'a> View<'a> {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Status {
     Passed,
+    /// Passed by catching the violation the scenario expects (the verdict's `LeakCaught`).
+    LeakCaught,
     Skipped,
     RunFailed,
     Invariant,
@@ -475,6 +479,7 @@ impl Status {
     fn word(self) -> &'static str {
         match self {
             Status::Passed => "passed",
+            Status::LeakCaught => "leak caught",
             Status::Skipped => "skipped",
             Status::RunFailed => "run failed",
             Status::Invariant => "invariant violated",
@@ -486,7 +491,7 @@ impl Status {
 
     fn css(self) -> &'static str {
         match self {
-            Status::Passed => "pass",
+            Status::Passed | Status::LeakCaught => "pass",
             Status::Improved | Status::Skipped => "improved",
             _ => "fail",
         }
@@ -498,6 +503,8 @@ struct Summary {
     /// Baselines the PR changed (re-blessed, added or removed).
     changed: usize,
     run: usize,
+    /// Passes that caught their expected violation, counted apart from plain passes.
+    caught: usize,
     failed: usize,
     skipped: usize,
     regressed: usize,
@@ -510,6 +517,7 @@ fn summary(input: &ReportInput) -> Summary {
     Summary {
         changed: input.blessed.len(),
         run: results.len(),
+        caught: results.iter().filter(|r| r.verdict.leak_caught()).count(),
         failed: results.iter().filter(|r| r.verdict.failed()).count(),
         skipped: results
             .iter()
@@ -525,6 +533,11 @@ impl Summary {
     fn line(&self, against: &str) -> String {
         let plural =
             |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
+        let caught = if self.caught > 0 {
+            format!(", {}", plural(self.caught, "leak caught", "leaks caught"))
+        } else {
+            String::new()
+        };
         let skipped = if self.skipped > 0 {
             format!(", {} skipped", self.skipped)
         } else {
@@ -541,9 +554,9 @@ impl Summary {
             String::new()
         };
         format!(
-            "{} run: {} passed, {} failed{skipped} · {} · {} · {}{changed} · compared with {against}",
+            "{} run: {} passed{caught}, {} failed{skipped} · {} · {} · {}{changed} · compared with {against}",
             plural(self.run, "scenario", "scenarios"),
-            self.run - self.failed - self.skipped,
+            self.run - self.caught - self.failed - self.skipped,
             self.failed,
             plural(self.regressed, "regression", "regressions"),
             plural(self.improved, "improvement", "improvements"),
@@ -563,12 +576,12 @@ fn against_all(input: &ReportInput) -> String {
     }
 }
 
-/// Invariants whose outcome is not the declared one: an unexpected violation, or an expected
-/// violation that did not happen.
+/// Invariants whose outcome is not the declared one: an unexpected violation, an expected
+/// violation that did not happen, or an invariant never evaluated.
 fn invariant_failures(r: &ScenarioResult) -> usize {
     r.invariants
         .iter()
-        .filter(|i| matches!(i.outcome, Outcome::Violated(_)) != i.expected_violation)
+        .filter(|i| !i.outcome.as_declared(i.expected_violation))
         .count()
 }
 
@@ -759,7 +772,7 @@ fn direction(r: &Row) -> &'static str {
         RowVerdict::Improved => "down",
         RowVerdict::Added => "new",
         RowVerdict::Removed => "gone",
-        RowVerdict::Equal | RowVerdict::Within => "=",
+        RowVerdict::Equal | RowVerdict::Within | RowVerdict::NotCompared => "=",
     }
 }
 
@@ -960,6 +973,7 @@ mod tests {
         let s = Summary {
             changed: 0,
             run: 4,
+            caught: 0,
             failed: 3,
             skipped: 0,
             regressed: 1,
@@ -973,6 +987,7 @@ mod tests {
         let s = Summary {
             changed: 2,
             run: 3,
+            caught: 0,
             failed: 1,
             skipped: 1,
             regressed: 0,
@@ -982,6 +997,21 @@ mod tests {
         assert_eq!(
             s.line("the blessed baselines"),
             "3 scenarios run: 1 passed, 1 failed, 1 skipped · 0 regressions · 0 improvements · 0 invariant failures · 2 baselines changed by this PR (listed above) · compared with the blessed baselines"
+        );
+        // A caught leak is counted apart from plain passes.
+        let s = Summary {
+            changed: 0,
+            run: 3,
+            caught: 2,
+            failed: 0,
+            skipped: 0,
+            regressed: 0,
+            improved: 0,
+            invariant_failures: 0,
+        };
+        assert_eq!(
+            s.line("the blessed baselines"),
+            "3 scenarios run: 1 passed, 2 leaks caught, 0 failed · 0 regressions · 0 improvements · 0 invariant failures · compared with the blessed baselines"
         );
     }
 

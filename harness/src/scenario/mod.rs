@@ -332,6 +332,49 @@ pub enum Window {
     Range(Endpoint, Endpoint),
 }
 
+impl Endpoint {
+    /// The endpoint in the words of a scenario file: `cycle 30,000`, `25% of the run`, `the
+    /// end`, `marker "steady"`.
+    fn words(&self, unit: crate::XUnit) -> String {
+        match self {
+            Endpoint::At(x) => unit.at(*x),
+            Endpoint::Fraction(f) => format!("{}% of the run", f * 100.0),
+            Endpoint::End => "the end".to_owned(),
+            Endpoint::Marker(m) => format!("marker \"{m}\""),
+        }
+    }
+}
+
+/// A window as a scenario file's reader says it (`always`, `phase "steady" (from cycle 10,000
+/// to the end)`, `from cycle 30,000 to the end`): the one way windows are shown, in errors,
+/// failures and reports.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowText<'a> {
+    scenario: &'a Scenario,
+    window: &'a Window,
+}
+
+impl std::fmt::Display for WindowText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let unit = self.scenario.x_unit();
+        let range = |f: &mut std::fmt::Formatter<'_>, a: &Endpoint, b: &Endpoint| {
+            write!(f, "from {} to {}", a.words(unit), b.words(unit))
+        };
+        match self.window {
+            Window::Always => write!(f, "always"),
+            Window::Phase(p) => match self.scenario.phase(p) {
+                Some(ph) => {
+                    write!(f, "phase \"{p}\" (")?;
+                    range(f, &ph.from, &ph.to)?;
+                    write!(f, ")")
+                }
+                None => write!(f, "phase \"{p}\""),
+            },
+            Window::Range(a, b) => range(f, a, b),
+        }
+    }
+}
+
 /// A predicate on the heap at one sample.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Predicate {
@@ -453,11 +496,19 @@ impl Scenario {
     pub fn phase(&self, name: &str) -> Option<&Phase> {
         self.phases.iter().find(|p| p.name == name)
     }
+
+    /// A window of this scenario in its own words (see [`WindowText`]).
+    pub fn window_text<'a>(&'a self, window: &'a Window) -> WindowText<'a> {
+        WindowText {
+            scenario: self,
+            window,
+        }
+    }
 }
 
 /// Reads and validates every `*.toml` in `dir`, sorted by name, against the circuits of
 /// `catalog`. A file that fails yields its error in place, so one bad file does not hide the
-/// others.
+/// others. A directory without any is an error ([`ScenarioError::NoScenarios`]).
 pub fn load_dir(
     dir: &Path,
     catalog: &Catalog,
@@ -470,26 +521,64 @@ pub fn load_dir(
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "toml"))
         .collect();
+    if paths.is_empty() {
+        return Err(ScenarioError::NoScenarios {
+            path: dir.to_owned(),
+        });
+    }
     paths.sort();
     Ok(paths.iter().map(|p| load(p, catalog)).collect())
 }
 
 /// Reads and validates one scenario file against the circuits of `catalog`.
 pub fn load(path: &Path, catalog: &Catalog) -> Result<Scenario, ScenarioError> {
-    let text = std::fs::read_to_string(path).map_err(|source| ScenarioError::Io {
+    let bytes = std::fs::read(path).map_err(|source| ScenarioError::Io {
         path: path.to_owned(),
         source,
     })?;
-    parse(path, &text, catalog)
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
+            // The prefix is valid UTF-8, so line and column count its characters.
+            let prefix = std::str::from_utf8(bytes.get(..valid).unwrap_or_default())
+                .unwrap_or_default();
+            let (line, column) = line_col(prefix, valid);
+            return Err(ScenarioError::Invalid {
+                path: path.to_owned(),
+                line,
+                column,
+                message: format!(
+                    "the file is not UTF-8: byte 0x{:02x} at byte offset {valid} does not belong to a UTF-8 character (hint: save the file as UTF-8; TOML files are UTF-8)",
+                    bytes.get(valid).copied().unwrap_or_default()
+                ),
+            });
+        }
+    };
+    // Build inputs are relative to the scenarios directory, the file's own.
+    let dir = path.parent().unwrap_or(Path::new("."));
+    parse_in(path, &text, catalog, Some(dir))
 }
 
 /// Validates scenario text against the circuits of `catalog`; `path` names the file in errors
-/// and gives the scenario its name.
+/// and gives the scenario its name. Files it names are not looked for ([`load`] does).
 pub fn parse(path: &Path, text: &str, catalog: &Catalog) -> Result<Scenario, ScenarioError> {
+    parse_in(path, text, catalog, None)
+}
+
+/// [`parse`], checking that each build input is a file in `inputs_dir` when one is given.
+fn parse_in(
+    path: &Path,
+    text: &str,
+    catalog: &Catalog,
+    inputs_dir: Option<&Path>,
+) -> Result<Scenario, ScenarioError> {
     let cx = Cx {
         path,
         text,
         catalog,
+        inputs_dir,
     };
     let name = path
         .file_stem()
@@ -514,9 +603,11 @@ pub fn parse(path: &Path, text: &str, catalog: &Catalog) -> Result<Scenario, Sce
         phases.push(cx.phase(pname, rp, x_unit, &run)?);
     }
     let mut invariants = Vec::new();
+    // A set, not a scan of the invariants so far: a scenario may have many thousands.
+    let mut names = std::collections::HashSet::new();
     for ri in &raw.invariant {
         let inv = cx.invariant(ri, &phases, x_unit, &run)?;
-        if invariants.iter().any(|i: &Invariant| i.name == inv.name) {
+        if !names.insert(inv.name.clone()) {
             return Err(cx.err(ri.span(), format!("two invariants are named `{}` (hint: names identify invariants in failures and baselines)", inv.name)));
         }
         invariants.push(inv);
@@ -547,7 +638,7 @@ pub fn parse(path: &Path, text: &str, catalog: &Catalog) -> Result<Scenario, Sce
     if let Some(m) = &raw.budget.max_rss {
         budget.max_rss = cx.bytes(m)?;
     }
-    Ok(Scenario {
+    let scenario = Scenario {
         name,
         path: path.to_owned(),
         description: raw.description.clone(),
@@ -557,7 +648,9 @@ pub fn parse(path: &Path, text: &str, catalog: &Catalog) -> Result<Scenario, Sce
         tolerances,
         budget,
         fingerprint: fingerprint(text),
-    })
+    };
+    cx.check_expected_violations(&scenario, &raw.invariant)?;
+    Ok(scenario)
 }
 
 /// Whether `label` matches `glob`, where `*` matches any run of characters.
@@ -734,6 +827,8 @@ struct Cx<'a> {
     path: &'a Path,
     text: &'a str,
     catalog: &'a Catalog,
+    /// The directory build inputs are relative to, when they are to be looked for.
+    inputs_dir: Option<&'a Path>,
 }
 
 /// The range keys of a phase or invariant, at most one of which is given.
@@ -850,6 +945,41 @@ impl Cx<'_> {
             column,
             message,
         }
+    }
+
+    /// A run stops at its first violation, so an invariant expected to hold beside one
+    /// expected to be violated would be checked only up to that violation, or never: it could
+    /// never be evaluated as declared, and passing it would be a false green. Such a scenario
+    /// is refused; several expected violations together are fine, since each must happen.
+    fn check_expected_violations(
+        &self,
+        scenario: &Scenario,
+        raw: &[Spanned<RawInvariant>],
+    ) -> Result<(), ScenarioError> {
+        let violated = |i: &&Invariant| matches!(i.expect, Expectation::Violated { .. });
+        let Some(leak) = scenario.invariants.iter().find(violated) else {
+            return Ok(());
+        };
+        let Some((held, span)) = scenario
+            .invariants
+            .iter()
+            .zip(raw)
+            .find(|(i, _)| i.expect == Expectation::Holds)
+        else {
+            return Ok(());
+        };
+        Err(self.err(
+            span.span(),
+            format!(
+                "invariant `{}` ({}) is expected to hold, but invariant `{}` ({}) expects a violation, and a run stops at its first violation: `{}` would be checked only up to there, or never (hint: move `{}` to a scenario of its own, such as the fixed variant's, or expect it violated too)",
+                held.name,
+                scenario.window_text(&held.during),
+                leak.name,
+                scenario.window_text(&leak.during),
+                held.name,
+                held.name
+            ),
+        ))
     }
 
     fn run(&self, raw: &RawScenario) -> Result<Run, ScenarioError> {
@@ -1107,6 +1237,14 @@ impl Cx<'_> {
                             .any(|c| matches!(c, std::path::Component::ParentDir))
                     {
                         return Err(self.err(i.span(), format!("build input `{}` must be a relative path inside the scenarios directory", i.get_ref())));
+                    }
+                    // Found now rather than when the build hashes its inputs, minutes into
+                    // a run.
+                    if let Some(dir) = self.inputs_dir {
+                        let full = dir.join(p);
+                        if !full.is_file() {
+                            return Err(self.err(i.span(), format!("build input `{}` is not a file: {} does not exist or is not a regular file (hint: inputs are paths relative to the scenarios directory {}, e.g. \"haskell/RegisterWb.hs\")", i.get_ref(), full.display(), dir.display())));
+                        }
                     }
                     inputs.push(p.to_owned());
                 }
@@ -1765,7 +1903,8 @@ impl Cx<'_> {
 
     fn bytes(&self, v: &Spanned<toml::Value>) -> Result<u64, ScenarioError> {
         match v.get_ref() {
-            toml::Value::Integer(i) if *i >= 0 => Ok(*i as u64),
+            toml::Value::Integer(i) if *i >= 0 => units::check_bytes(*i as u64, &i.to_string())
+                .map_err(|m| self.err(v.span(), m)),
             toml::Value::String(s) => units::parse_bytes(s).map_err(|m| self.err(v.span(), m)),
             other => Err(self.err(
                 v.span(),
@@ -2388,6 +2527,37 @@ max = "1 MiB"
         assert_eq!(
             nearest_first("ghcc", ["clash", "ghc", "cc"]),
             ["ghc", "cc", "clash"]
+        );
+    }
+
+    #[test]
+    fn an_invariant_to_hold_beside_an_expected_violation_is_refused() {
+        let both = OK.replace(
+            "max_count = 5_000\n",
+            "max_count = 5_000\nexpect = \"violated\"\n[[invariant]]\nname = \"late\"\ncycles = [\"50%\", \"end\"]\nmetric = \"live_bytes\"\nmax = 1\n",
+        );
+        check_err(&both, "t.toml:17:1: invariant `late` (from 50% of the run to the end) is expected to hold, but invariant `cells bounded` (phase \"steady\" (from cycle 2,000 to the end)) expects a violation");
+        // Two expected violations are fine: each must happen.
+        let two = both.replace("max = 1\n", "max = 1\nexpect = \"violated\"\n");
+        assert!(parse(Path::new("scenarios/t.toml"), &two).is_ok());
+    }
+
+    #[test]
+    fn windows_read_as_the_scenario_writes_them() {
+        let s = parse(Path::new("scenarios/t.toml"), OK).expect("valid");
+        let text = |w: &Window| s.window_text(w).to_string();
+        assert_eq!(text(&Window::Always), "always");
+        assert_eq!(
+            text(&Window::Range(Endpoint::At(30_000), Endpoint::End)),
+            "from cycle 30,000 to the end"
+        );
+        assert_eq!(
+            text(&Window::Phase("init".into())),
+            "phase \"init\" (from cycle 0 to cycle 2,000)"
+        );
+        assert_eq!(
+            text(&Window::Range(Endpoint::Fraction(0.25), Endpoint::Marker("m".into()))),
+            "from 25% of the run to marker \"m\""
         );
     }
 

@@ -143,14 +143,18 @@ impl Baseline {
         chart: ChartTimeline,
         toolchain: BTreeMap<String, String>,
     ) -> Baseline {
+        // A set, not a scan of the invariants per outcome: linear in many thousands of them.
+        let expected: std::collections::HashSet<&str> = scenario
+            .invariants
+            .iter()
+            .filter(|i| matches!(i.expect, crate::scenario::Expectation::Violated { .. }))
+            .map(|i| i.name.as_str())
+            .collect();
         let invariants = outcomes
             .iter()
             .map(|(name, o)| {
-                let expected = scenario.invariants.iter().any(|i| {
-                    &i.name == name
-                        && matches!(i.expect, crate::scenario::Expectation::Violated { .. })
-                });
-                (name.clone(), InvariantRecord::of(o, expected))
+                let record = InvariantRecord::of(o, expected.contains(name.as_str()));
+                (name.clone(), record)
             })
             .collect();
         Baseline {
@@ -557,6 +561,66 @@ fn process_alive(pid: i32) -> bool {
     r == 0 || std::io::Error::last_os_error().raw_os_error() == Some(libc::EPERM)
 }
 
+/// Any JSON value in which no object gives a key twice: deserialising it is the check, and
+/// its error names the key at the position of its second occurrence.
+struct NoDuplicateKeys;
+
+impl<'de> Deserialize<'de> for NoDuplicateKeys {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(NoDuplicateKeys)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
+    type Value = NoDuplicateKeys;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+        Ok(self)
+    }
+
+    fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+        Ok(self)
+    }
+
+    fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+        Ok(self)
+    }
+
+    fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+        Ok(self)
+    }
+
+    fn visit_str<E>(self, _: &str) -> Result<Self::Value, E> {
+        Ok(self)
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(self)
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+        while seq.next_element::<NoDuplicateKeys>()?.is_some() {}
+        Ok(self)
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut seen = std::collections::HashSet::new();
+        while let Some(key) = map.next_key::<String>()? {
+            if !seen.insert(key.clone()) {
+                return Err(serde::de::Error::custom(format!(
+                    "key `{key}` is given twice in one object, and only one value can be the baseline's (hint: keep the right one and delete the other)"
+                )));
+            }
+            map.next_value::<NoDuplicateKeys>()?;
+        }
+        Ok(self)
+    }
+}
+
 fn read_file(path: &Path, scenario: &str) -> Result<Option<Baseline>, BaselineError> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
@@ -568,13 +632,17 @@ fn read_file(path: &Path, scenario: &str) -> Result<Option<Baseline>, BaselineEr
             })
         }
     };
-    let b: Baseline = serde_json::from_str(&text).map_err(|e| BaselineError::Parse {
+    let parse_error = |e: serde_json::Error| BaselineError::Parse {
         path: path.to_owned(),
         line: e.line(),
         column: e.column(),
         message: e.to_string(),
         scenario: scenario.to_owned(),
-    })?;
+    };
+    let b: Baseline = serde_json::from_str(&text).map_err(parse_error)?;
+    // serde_json keeps the last of a key given twice: a hand-merged baseline would be
+    // compared with whichever value came last, so such a file is refused.
+    serde_json::from_str::<NoDuplicateKeys>(&text).map_err(parse_error)?;
     if b.scenario != scenario {
         // A baseline copied from another scenario would be compared with the wrong figures.
         let at = text.find("\"scenario\"").unwrap_or(0);
@@ -691,11 +759,39 @@ mod tests {
         let e = store
             .read("s")
             .expect_err("corrupt")
-            .with_hint("cargo xtask bless");
+            .with_hint(&|s| crate::judge::verdict::Hints::default().bless_forced(s));
         assert!(
             e.contains("s.json:2:") && e.contains("`cargo xtask bless --force s`"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn a_key_given_twice_is_refused_naming_it_and_where() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = Store {
+            dir: dir.path().to_owned(),
+            results_dir: dir.path().join("r"),
+        };
+        // A real baseline, its first metric given a second time right after itself.
+        let good = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../baselines/register_wb.json"),
+        )
+        .expect("a blessed baseline");
+        let at = good.find("\"metrics\": {\n").expect("metrics") + "\"metrics\": {\n".len();
+        let first = &good[at..at + good[at..].find('\n').expect("a metric line") + 1];
+        let key = first.trim().split('"').nth(1).expect("a key").to_owned();
+        let text = format!("{}{first}{}", &good[..at], &good[at..]);
+        let line = good[..at].matches('\n').count() + 2;
+        std::fs::write(store.path("register_wb"), &text).expect("write");
+        let e = store
+            .read("register_wb")
+            .expect_err("a duplicate key")
+            .to_string();
+        assert!(e.contains(&format!("register_wb.json:{line}:")), "{e}");
+        assert!(e.contains(&format!("key `{key}` is given twice")), "{e}");
+        std::fs::write(store.path("register_wb"), &good).expect("write");
+        assert!(store.read("register_wb").is_ok());
     }
 
     fn store(dir: &Path) -> Store {
