@@ -88,7 +88,7 @@ fn an_invariant_to_hold_beside_an_expected_violation_is_refused_at_load() {
     for cmd in ["check", "run", "bless"] {
         let (code, text) = p.run(&[cmd]);
         assert!(matches!(code, Some(1 | 2)), "{cmd} must fail: {text}");
-        assert_has(&text, "both.toml:14:1: invariant `late` (from cycle 30,000 to the end) is expected to hold, but invariant `cells bounded` (always) expects a violation, and a run stops at its first violation");
+        assert_has(&text, "both.toml:13:1: invariant `late` (from cycle 30,000 to the end) is expected to hold, but invariant `cells bounded` (always) expects a violation, and a run stops at its first violation");
     }
     assert!(!p.path("baselines/both.json").exists(), "nothing is blessed");
 }
@@ -250,7 +250,7 @@ fn a_build_input_that_is_no_file_fails_check_at_its_entry() {
     p.scenario("built", text);
     let (code, out) = p.run(&["check"]);
     assert_eq!(code, Some(1), "{out}");
-    assert_has(&out, "built.toml:4:24: build input `c/missing.c` is not a file");
+    assert_has(&out, "built.toml:4:23: build input `c/missing.c` is not a file");
     std::fs::write(p.path("scenarios/c/missing.c"), "").expect("write");
     let (code, out) = p.run(&["check"]);
     assert_eq!(code, Some(0), "{out}");
