@@ -56,14 +56,13 @@ impl Project {
         c
     }
 
-    /// The CLI as a user runs it directly.
+    /// The CLI as a user runs it directly, from the project's root with the default
+    /// directories (which hints then need not name).
     fn bare(&self, args: &[&str]) -> Command {
         let mut c = Command::cargo_bin("membound").expect("membound binary");
         c.env_remove("CI")
-            .arg("--scenarios")
-            .arg(self.dir.path().join("scenarios"))
-            .arg("--baselines")
-            .arg(self.dir.path().join("baselines"))
+            .current_dir(self.dir.path())
+            .args(["--scenarios", "scenarios", "--baselines", "baselines"])
             .arg("--work-dir")
             .arg(self.dir.path().join("work"))
             .args(args);
