@@ -174,11 +174,17 @@ impl Reason {
         let bless = hints.bless_one(scenario);
         if !blessable && self.blessable() {
             let text = self.message_in(scenario, hints, true);
-            let cut = text.find(" (hint: ").or_else(|| text.find(": bless to lock it in"));
-            return format!(
-                "{} (bless will accept the run only once the problems above are fixed)",
-                cut.map_or(text.as_str(), |i| &text[..i])
-            );
+            // Only the reasons that name the bless command change.
+            let cut = text
+                .find(" (hint: ")
+                .or_else(|| text.find(": bless to lock it in"));
+            return match cut {
+                Some(i) => format!(
+                    "{} (bless will accept the run only once the problems above are fixed)",
+                    &text[..i]
+                ),
+                None => text,
+            };
         }
         match self {
             Reason::MissingTool { message, required } => {
