@@ -94,7 +94,8 @@ fn trial_name(s: &Result<membound::scenario::Scenario, membound::errors::Scenari
         Ok(s) => s.name.clone(),
         Err(
             membound::errors::ScenarioError::Io { path, .. }
-            | membound::errors::ScenarioError::Invalid { path, .. },
+            | membound::errors::ScenarioError::Invalid { path, .. }
+            | membound::errors::ScenarioError::NoScenarios { path },
         ) => path
             .file_stem()
             .map_or("scenario".into(), |s| s.to_string_lossy().into_owned()),
