@@ -336,7 +336,10 @@ fn nearest_names(filter: &str, names: &[String], what: &str) -> String {
     match (names.len(), more) {
         (1, _) => format!("the one {what}: {listed}"),
         (n, 0) => format!("{n} {what}s: {listed}"),
-        (n, _) => format!("{} {what}s; nearest: {listed}", membound::units::fmt_int(n as i128)),
+        (n, _) => format!(
+            "{} {what}s; nearest: {listed}",
+            membound::units::fmt_int(n as i128)
+        ),
     }
 }
 

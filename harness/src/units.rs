@@ -176,13 +176,22 @@ mod tests {
     #[test]
     fn sizes_and_durations_are_bounded_with_a_message() {
         let e = parse_duration("18446744073709551615s").unwrap_err();
-        assert!(e.contains("longest duration membound accepts, 30 days"), "{e}");
+        assert!(
+            e.contains("longest duration membound accepts, 30 days"),
+            "{e}"
+        );
         assert!(parse_duration("31 days").is_err());
         assert!(parse_duration("44641m").is_err());
-        assert_eq!(parse_duration("43200m").map(|d| d.as_secs()), Ok(30 * 24 * 3600));
+        assert_eq!(
+            parse_duration("43200m").map(|d| d.as_secs()),
+            Ok(30 * 24 * 3600)
+        );
         assert!(parse_duration("0.0000000000001s").is_err());
         let e = parse_bytes("18446744073709551615").unwrap_err();
-        assert!(e.contains("largest byte size membound accepts, 1 EiB"), "{e}");
+        assert!(
+            e.contains("largest byte size membound accepts, 1 EiB"),
+            "{e}"
+        );
         assert!(parse_bytes("2048 GiB").is_ok());
         assert!(parse_bytes("99999999999 GiB").is_err());
         assert_eq!(check_bytes(MAX_BYTES, "x"), Ok(MAX_BYTES));
@@ -195,9 +204,36 @@ mod tests {
     #[test]
     fn no_input_panics() {
         const PIECES: &[&str] = &[
-            "0", "1", "9", "18446744073709551615", ".", "_", "e", "E", "+", "-", "%", " ", "s",
-            "ms", "m", "min", "B", "KiB", "MiB", "GiB", "kB", "MB", "GB", "inf", "NaN", "é", "∞",
-            "1e308", "0x", "\u{0}",
+            "0",
+            "1",
+            "9",
+            "18446744073709551615",
+            ".",
+            "_",
+            "e",
+            "E",
+            "+",
+            "-",
+            "%",
+            " ",
+            "s",
+            "ms",
+            "m",
+            "min",
+            "B",
+            "KiB",
+            "MiB",
+            "GiB",
+            "kB",
+            "MB",
+            "GB",
+            "inf",
+            "NaN",
+            "é",
+            "∞",
+            "1e308",
+            "0x",
+            "\u{0}",
         ];
         let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
         let mut next = || {

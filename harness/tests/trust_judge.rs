@@ -90,7 +90,10 @@ fn an_invariant_to_hold_beside_an_expected_violation_is_refused_at_load() {
         assert!(matches!(code, Some(1 | 2)), "{cmd} must fail: {text}");
         assert_has(&text, "both.toml:13:1: invariant `late` (from cycle 30,000 to the end) is expected to hold, but invariant `cells bounded` (always) expects a violation, and a run stops at its first violation");
     }
-    assert!(!p.path("baselines/both.json").exists(), "nothing is blessed");
+    assert!(
+        !p.path("baselines/both.json").exists(),
+        "nothing is blessed"
+    );
 }
 
 #[test]
@@ -99,7 +102,10 @@ fn an_empty_scenarios_directory_is_an_error_naming_it() {
     for cmd in ["check", "run", "bless"] {
         let (code, text) = p.run(&[cmd]);
         assert_eq!(code, Some(2), "{cmd} must fail: {text}");
-        assert_has(&text, "scenarios: no scenario files (`*.toml`) in this directory");
+        assert_has(
+            &text,
+            "scenarios: no scenario files (`*.toml`) in this directory",
+        );
     }
 }
 
@@ -143,12 +149,13 @@ fn paste_hint(p: &Project, text: &str) -> (Option<i32>, String) {
         .env_remove("CI")
         .output()
         .expect("run sh");
-    let text = String::from_utf8_lossy(&out.stdout).into_owned()
-        + &String::from_utf8_lossy(&out.stderr);
+    let text =
+        String::from_utf8_lossy(&out.stdout).into_owned() + &String::from_utf8_lossy(&out.stderr);
     (out.status.code(), format!("$ {hint}\n{text}"))
 }
 
-const HOLDS: &str = "[[invariant]]\nname = \"bytes bounded\"\nmetric = \"live_bytes\"\nmax = \"1 GiB\"\n";
+const HOLDS: &str =
+    "[[invariant]]\nname = \"bytes bounded\"\nmetric = \"live_bytes\"\nmax = \"1 GiB\"\n";
 
 #[test]
 fn a_hint_pasted_as_printed_works_with_the_users_directories_and_odd_names() {
@@ -238,7 +245,10 @@ fn a_blessed_rss_leak_scenario_is_caught_again_on_every_rerun_and_fails_when_not
     p.scenario("grow", &rss_leak_scenario(&exe, "fixed"));
     let (code, text) = p.run(&["run", "grow"]);
     assert_eq!(code, Some(1), "{text}");
-    assert_has(&text, "invariant `rss flat` was expected to be violated but held");
+    assert_has(
+        &text,
+        "invariant `rss flat` was expected to be violated but held",
+    );
 }
 
 #[test]
@@ -246,11 +256,18 @@ fn a_build_input_that_is_no_file_fails_check_at_its_entry() {
     let p = Project::new();
     let text = "description = \"d\"\n[build]\ncommand = [\"cc\", \"-o\", \"{out}\", \"c/prog.c\"]\ninputs = [\"c/prog.c\", \"c/missing.c\"]\n[run]\ncommand = [\"{build}\"]\nprofile = \"rss\"\n[[invariant]]\nname = \"r\"\nmetric = \"rss\"\nmax = \"1 GiB\"\n";
     std::fs::create_dir_all(p.path("scenarios/c")).expect("mkdir");
-    std::fs::write(p.path("scenarios/c/prog.c"), "int main(void) { return 0; }\n").expect("write");
+    std::fs::write(
+        p.path("scenarios/c/prog.c"),
+        "int main(void) { return 0; }\n",
+    )
+    .expect("write");
     p.scenario("built", text);
     let (code, out) = p.run(&["check"]);
     assert_eq!(code, Some(1), "{out}");
-    assert_has(&out, "built.toml:4:23: build input `c/missing.c` is not a file");
+    assert_has(
+        &out,
+        "built.toml:4:23: build input `c/missing.c` is not a file",
+    );
     std::fs::write(p.path("scenarios/c/missing.c"), "").expect("write");
     let (code, out) = p.run(&["check"]);
     assert_eq!(code, Some(0), "{out}");
@@ -265,7 +282,10 @@ fn a_scenario_file_that_is_not_utf8_names_the_first_bad_byte() {
     std::fs::write(p.path("scenarios/latin1.toml"), &text).expect("write");
     let (code, out) = p.run(&["check"]);
     assert_eq!(code, Some(1), "{out}");
-    assert_has(&out, "latin1.toml:1:17: the file is not UTF-8: byte 0xe9 at byte offset 16");
+    assert_has(
+        &out,
+        "latin1.toml:1:17: the file is not UTF-8: byte 0xe9 at byte offset 16",
+    );
 }
 
 #[test]
@@ -281,7 +301,10 @@ fn a_filter_matching_nothing_lists_the_nearest_names_and_the_count() {
         .lines()
         .find(|l| l.contains("no scenario in"))
         .unwrap_or_else(|| panic!("{out}"));
-    assert_has(line, "matches `sceanrio_0042` (300 scenarios; nearest: scenario_0042, ");
+    assert_has(
+        line,
+        "matches `sceanrio_0042` (300 scenarios; nearest: scenario_0042, ",
+    );
     assert!(line.len() < 300, "one short line: {line}");
 }
 
@@ -313,7 +336,10 @@ fn a_caught_leak_is_its_own_status_in_the_terminal_and_the_reports() {
     assert_eq!(code, Some(0), "{text}");
     assert_has(&text, "scenario caught ... leak caught");
     assert!(!text.contains("caught ... ok"), "{text}");
-    assert_has(&text, "test result: ok. 0 passed; 1 leak caught; 0 failed; 0 ignored");
+    assert_has(
+        &text,
+        "test result: ok. 0 passed; 1 leak caught; 0 failed; 0 ignored",
+    );
     let md = std::fs::read_to_string(p.path("work/report.md")).expect("markdown report");
     assert_has(&md, "1 scenario run: 0 passed, 1 leak caught, 0 failed");
     assert_has(&md, "| `caught` | leak caught |");

@@ -7,8 +7,8 @@
 use crate::measure::metrics::{kind, unit, Kind, Unit, Value};
 use crate::scenario::{Scenario, Tolerance};
 use crate::store::{Baseline, InvariantRecord};
-use crate::XUnit;
 use crate::units::{fmt_bytes, fmt_int};
+use crate::XUnit;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -180,7 +180,11 @@ pub fn judge(baseline: Option<Value>, current: Option<Value>, tol: Tolerance) ->
 /// noisy source set: milliseconds of the wall clock, where the stop falls a little later or
 /// sooner on every run, and with it every figure measured up to it (peak, steady, growth).
 /// Cycles, censuses and snapshots repeat exactly, and their figures stay compared.
-pub fn stopped_where_noise_put_it(scenario: &Scenario, baseline: &Baseline, current: &Baseline) -> bool {
+pub fn stopped_where_noise_put_it(
+    scenario: &Scenario,
+    baseline: &Baseline,
+    current: &Baseline,
+) -> bool {
     let caught = |b: &Baseline| {
         b.invariants
             .values()
@@ -429,7 +433,10 @@ mod tests {
         let rss = scenario("rss", "rss");
         let verdict = |s: &Scenario, b, c| compare(s, &b, &c).rows[0].verdict;
         let (blessed, rerun) = (result(20 << 20, true), result(43 << 20, true));
-        assert_eq!(verdict(&rss, blessed.clone(), rerun), RowVerdict::NotCompared);
+        assert_eq!(
+            verdict(&rss, blessed.clone(), rerun),
+            RowVerdict::NotCompared
+        );
         assert!(!RowVerdict::NotCompared.fails());
         assert_eq!(
             verdict(&rss, blessed.clone(), result(43 << 20, false)),

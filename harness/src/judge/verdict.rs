@@ -563,12 +563,18 @@ mod tests {
 
     #[test]
     fn hints_carry_directories_and_quote_what_a_shell_would_mangle() {
-        let hints = Hints::for_command("membound", &[("--scenarios", "s6"), ("--baselines", "my baselines")]);
+        let hints = Hints::for_command(
+            "membound",
+            &[("--scenarios", "s6"), ("--baselines", "my baselines")],
+        );
         assert_eq!(
             hints.bless_one("nophase"),
             "membound bless --scenarios s6 --baselines 'my baselines' nophase"
         );
-        assert_eq!(hints.bless_one("-rf"), "membound bless --scenarios s6 --baselines 'my baselines' -- -rf");
+        assert_eq!(
+            hints.bless_one("-rf"),
+            "membound bless --scenarios s6 --baselines 'my baselines' -- -rf"
+        );
         assert_eq!(
             hints.bless_forced("-rf"),
             "membound bless --scenarios s6 --baselines 'my baselines' --force -- -rf"

@@ -195,7 +195,10 @@ impl fmt::Display for Unevaluable {
                     )?;
                 }
                 if let Some(m) = measured {
-                    write!(f, "; they measured a growth of {m}, too few samples to judge")?;
+                    write!(
+                        f,
+                        "; they measured a growth of {m}, too few samples to judge"
+                    )?;
                 }
                 match x_unit {
                     XUnit::Cycles => write!(f, " (hint: sample more often with a smaller `sample_every` in `[run]`, or widen the window)"),
@@ -823,7 +826,9 @@ pub fn judge(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec<(String
 /// Outcomes by invariant name, so that pairing each invariant with its outcome is linear in
 /// their number (a scan per invariant was quadratic: minutes at 200,000 invariants). The first
 /// outcome of a name wins, as a scan would have found it.
-pub fn outcomes_by_name(outcomes: &[(String, Outcome)]) -> std::collections::HashMap<&str, &Outcome> {
+pub fn outcomes_by_name(
+    outcomes: &[(String, Outcome)],
+) -> std::collections::HashMap<&str, &Outcome> {
     let mut by_name = std::collections::HashMap::with_capacity(outcomes.len());
     for (name, o) in outcomes {
         by_name.entry(name.as_str()).or_insert(o);

@@ -542,8 +542,8 @@ pub fn load(path: &Path, catalog: &Catalog) -> Result<Scenario, ScenarioError> {
             let valid = e.utf8_error().valid_up_to();
             let bytes = e.as_bytes();
             // The prefix is valid UTF-8, so line and column count its characters.
-            let prefix = std::str::from_utf8(bytes.get(..valid).unwrap_or_default())
-                .unwrap_or_default();
+            let prefix =
+                std::str::from_utf8(bytes.get(..valid).unwrap_or_default()).unwrap_or_default();
             let (line, column) = line_col(prefix, valid);
             return Err(ScenarioError::Invalid {
                 path: path.to_owned(),
@@ -1903,8 +1903,9 @@ impl Cx<'_> {
 
     fn bytes(&self, v: &Spanned<toml::Value>) -> Result<u64, ScenarioError> {
         match v.get_ref() {
-            toml::Value::Integer(i) if *i >= 0 => units::check_bytes(*i as u64, &i.to_string())
-                .map_err(|m| self.err(v.span(), m)),
+            toml::Value::Integer(i) if *i >= 0 => {
+                units::check_bytes(*i as u64, &i.to_string()).map_err(|m| self.err(v.span(), m))
+            }
             toml::Value::String(s) => units::parse_bytes(s).map_err(|m| self.err(v.span(), m)),
             other => Err(self.err(
                 v.span(),
@@ -2556,7 +2557,10 @@ max = "1 MiB"
             "phase \"init\" (from cycle 0 to cycle 2,000)"
         );
         assert_eq!(
-            text(&Window::Range(Endpoint::Fraction(0.25), Endpoint::Marker("m".into()))),
+            text(&Window::Range(
+                Endpoint::Fraction(0.25),
+                Endpoint::Marker("m".into())
+            )),
             "from 25% of the run to marker \"m\""
         );
     }
