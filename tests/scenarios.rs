@@ -85,6 +85,19 @@ fn main() -> ExitCode {
             Err(Failed::from(e.to_string()))
         })],
     };
+    if !args.list {
+        // One run for every process of a nextest run (each test is a process of its own, and
+        // nextest gives them one id); a run of its own otherwise. Results already in the work
+        // directory are then an earlier run's, and no report shows them as this one's.
+        let id = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| membound::store::new_run_id());
+        if let Err(e) = cfg.store.begin_run(&id) {
+            eprintln!(
+                "error: cannot start the run in {}: {e}",
+                cfg.store.results_dir.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     libtest_mimic::run(&args, trials).exit_code()
 }
 
