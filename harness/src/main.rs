@@ -1058,30 +1058,23 @@ fn cmd_report(cfg: &Config, args: &ReportArgs) -> Result<ExitCode> {
             continue;
         }
         use membound::report::NoResultWhy;
-        let why = if refused.contains_key(&name) {
-            None // listed with the refused below
-        } else if !f.checked {
-            Some(Ok(())) // written before runs were recorded: shown as it is
-        } else if f.stamped.run.is_none() || f.stamped.run != f.dir_run {
-            Some(Err(NoResultWhy::EarlierRun))
-        } else {
-            let now =
-                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            if f.stamped.scenario_file.as_deref() == Some(membound::store::file_hash(&now).as_str())
-            {
-                Some(Ok(()))
-            } else {
-                Some(Err(NoResultWhy::ScenarioChanged))
-            }
-        };
-        match why {
-            Some(Ok(())) => results.push(f.stamped.result),
-            Some(Err(why)) => without_result.push(membound::report::NoResult {
-                scenario: name,
-                why,
-            }),
-            None => {}
+        use membound::store::Provenance;
+        if refused.contains_key(&name) {
+            continue; // listed with the refused below
         }
+        let now = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        let why = match f.stamped.provenance(f.dir_run.as_deref(), &now) {
+            Provenance::ThisRun | Provenance::Unrecorded => {
+                results.push(f.stamped.result);
+                continue;
+            }
+            Provenance::EarlierRun => NoResultWhy::EarlierRun,
+            Provenance::ScenarioChanged => NoResultWhy::ScenarioChanged,
+        };
+        without_result.push(membound::report::NoResult {
+            scenario: name,
+            why,
+        });
     }
     for (name, error) in refused {
         if filter.matches(&name) {
@@ -1152,11 +1145,9 @@ fn write_output(output: Option<&Path>, text: &str) -> Result<()> {
 /// A result file as `report` reads it.
 struct Found {
     stamped: membound::store::Stamped<ScenarioResult>,
-    /// The run its directory holds results of.
+    /// The run its directory holds results of; `None` for a directory written before runs
+    /// were recorded (no `run.id`).
     dir_run: Option<String>,
-    /// Whether the result can be checked against the run and its scenario file: false only
-    /// for a directory written before runs were recorded (no `run.id`).
-    checked: bool,
 }
 
 /// The result files of one directory, in name order.
@@ -1184,7 +1175,6 @@ fn read_results(dir: &Path) -> Result<Vec<(PathBuf, Found)>> {
                 p,
                 Found {
                     stamped,
-                    checked: dir_run.is_some(),
                     dir_run: dir_run.clone(),
                 },
             ))

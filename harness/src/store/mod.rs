@@ -671,6 +671,36 @@ pub struct Stamped<T> {
     pub result: T,
 }
 
+/// Where a result file stands against the run its directory holds and the scenario file as it
+/// is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provenance {
+    /// Of this run, from the scenario file as it is.
+    ThisRun,
+    /// From a directory without a [`RUN_FILE`]: written before runs were recorded (or by
+    /// hand), so nothing can be checked.
+    Unrecorded,
+    /// Of an earlier run than the directory's.
+    EarlierRun,
+    /// Of this run, but the scenario file changed since.
+    ScenarioChanged,
+}
+
+impl<T> Stamped<T> {
+    /// The result's provenance: `dir_run` is its directory's run ([`read_run`]), `scenario`
+    /// the bytes of its scenario file now.
+    pub fn provenance(&self, dir_run: Option<&str>, scenario: &[u8]) -> Provenance {
+        match dir_run {
+            None => Provenance::Unrecorded,
+            Some(run) if self.run.as_deref() != Some(run) => Provenance::EarlierRun,
+            Some(_) if self.scenario_file.as_deref() != Some(file_hash(scenario).as_str()) => {
+                Provenance::ScenarioChanged
+            }
+            Some(_) => Provenance::ThisRun,
+        }
+    }
+}
+
 /// A scenario's lock, held while it is checked or blessed.
 #[derive(Debug)]
 pub struct ScenarioLock {
@@ -1039,6 +1069,34 @@ mod tests {
         let changed = old.lines().zip(new.lines()).filter(|(a, b)| a != b).count();
         assert_eq!(old.lines().count(), new.lines().count());
         assert_eq!(changed, 1 + b.timeline.points.len());
+    }
+
+    #[test]
+    fn a_result_belongs_to_its_run_and_its_scenario_file() {
+        let r = Stamped {
+            run: Some("r2".to_owned()),
+            scenario_file: Some(file_hash(b"cycles = 1")),
+            result: (),
+        };
+        assert_eq!(r.provenance(Some("r2"), b"cycles = 1"), Provenance::ThisRun);
+        assert_eq!(
+            r.provenance(Some("r3"), b"cycles = 1"),
+            Provenance::EarlierRun
+        );
+        assert_eq!(
+            r.provenance(Some("r2"), b"cycles = 2"),
+            Provenance::ScenarioChanged
+        );
+        assert_eq!(r.provenance(None, b"cycles = 2"), Provenance::Unrecorded);
+        let unstamped = Stamped {
+            run: None,
+            scenario_file: None,
+            result: (),
+        };
+        assert_eq!(
+            unstamped.provenance(Some("r2"), b""),
+            Provenance::EarlierRun
+        );
     }
 
     #[test]
