@@ -14,6 +14,11 @@ use membound::store::Store;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+/// The kind of every test here; listed names are `[scenario] <name>`.
+const KIND: &str = "scenario";
+/// How a listed name begins.
+const KIND_PREFIX: &str = "[scenario] ";
+
 #[global_allocator]
 static ALLOC: membound::source::probe::CountingJemalloc =
     membound::source::probe::CountingJemalloc::new();
@@ -69,11 +74,18 @@ fn main() -> ExitCode {
             } else {
                 Match::Usual
             };
-            let filter = Filter::new(
-                args.filter.take().as_deref(),
-                how,
-                names.iter().map(String::as_str),
-            );
+            // nextest runs each test by the name it listed, kind included
+            // (`--exact '[scenario] register_wb'`): without the kind it is the scenario's name.
+            // Left in, it selected nothing, and every partition passed without running a
+            // scenario.
+            let text = args
+                .filter
+                .take()
+                .map(|f| match f.strip_prefix(KIND_PREFIX) {
+                    Some(name) => name.to_owned(),
+                    None => f,
+                });
+            let filter = Filter::new(text.as_deref(), how, names.iter().map(String::as_str));
             args.exact = false;
             list.into_iter()
                 .zip(&names)
@@ -85,6 +97,19 @@ fn main() -> ExitCode {
             Err(Failed::from(e.to_string()))
         })],
     };
+    if !args.list {
+        // One run for every process of a nextest run (each test is a process of its own, and
+        // nextest gives them one id); a run of its own otherwise. Results already in the work
+        // directory are then an earlier run's, and no report shows them as this one's.
+        let id = std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| membound::store::new_run_id());
+        if let Err(e) = cfg.store.begin_run(&id) {
+            eprintln!(
+                "error: cannot start the run in {}: {e}",
+                cfg.store.results_dir.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     libtest_mimic::run(&args, trials).exit_code()
 }
 
@@ -119,8 +144,8 @@ fn trial(
                 Status::Failed => Err(pipeline::failure_message(&r, &cfg.hints).into()),
             }
         })
-        .with_kind("scenario"),
+        .with_kind(KIND),
         // A file that does not parse is still a test, failing with the file, line and column.
-        Err(e) => Trial::test(name, move || Err(e.to_string().into())).with_kind("scenario"),
+        Err(e) => Trial::test(name, move || Err(e.to_string().into())).with_kind(KIND),
     }
 }

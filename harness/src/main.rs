@@ -32,9 +32,10 @@ struct Cli {
     /// Directory of scenario files.
     #[arg(long, global = true, default_value = "scenarios")]
     scenarios: PathBuf,
-    /// Directory of blessed baselines.
-    #[arg(long, global = true, default_value = "baselines")]
-    baselines: PathBuf,
+    /// Directory of blessed baselines [default: `baselines` beside the scenarios directory,
+    /// so that other scenarios are never judged against these baselines].
+    #[arg(long, global = true)]
+    baselines: Option<PathBuf>,
     /// Scratch directory for builds, profiles and results.
     #[arg(long, global = true, default_value = "target/membound")]
     work_dir: PathBuf,
@@ -48,7 +49,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
-    /// Run scenarios, compare with baselines, print the comparison; exit 1 on a failure.
+    /// Run scenarios, compare with baselines, print the comparison and write the memory report
+    /// (`<work-dir>/report.md` and `report.html`); exit 1 on a failure.
     Run {
         /// A scenario's name (only it), a glob (`register_wb_*`), or text names contain.
         filter: Option<String>,
@@ -63,6 +65,10 @@ enum Cmd {
         /// Default: each scenario's `on_violation`.
         #[arg(long, value_enum)]
         on_violation: Option<OnViolationArg>,
+        /// Also write the verdicts as JUnit XML to this file (each scenario's duration and
+        /// failure message), for CI systems that read test reports (GitLab, Jenkins).
+        #[arg(long, value_name = "FILE")]
+        junit: Option<PathBuf>,
     },
     /// Accept pending results (or run the scenarios) as the new baselines.
     Bless {
@@ -90,7 +96,8 @@ enum Cmd {
         #[arg(long)]
         exact: bool,
     },
-    /// Summarise a profile a program already wrote: eventlog, `.hp` or `+RTS -t` stats.
+    /// Summarise a profile a program already wrote: a GHC eventlog, `.hp` or `+RTS -t` stats,
+    /// or valgrind massif's `massif.out` (told by content, not by name).
     Profile {
         /// The profile file.
         file: PathBuf,
@@ -178,6 +185,10 @@ fn main() -> ExitCode {
 
 fn real_main(cli: Cli) -> Result<ExitCode> {
     let ci = pipeline::is_ci(std::env::var("CI").ok().as_deref());
+    let baselines = cli
+        .baselines
+        .clone()
+        .unwrap_or_else(|| default_baselines(&cli.scenarios));
     let cfg = Config {
         run: RunConfig {
             probe_program: std::env::current_exe()
@@ -192,7 +203,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             allow_pause: !ci,
         },
         store: Store {
-            dir: cli.baselines.clone(),
+            dir: baselines,
             results_dir: cli.work_dir.join("results"),
         },
         ci,
@@ -217,7 +228,8 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             exact,
             jobs,
             on_violation: _,
-        } => cmd_run(&cfg, filter.as_deref(), how(exact), jobs),
+            junit,
+        } => cmd_run(&cfg, filter.as_deref(), how(exact), jobs, junit.as_deref()),
         Cmd::Bless {
             filter,
             exact,
@@ -280,16 +292,22 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
 /// scenarios and baselines directories, when not the defaults.
 fn hint_options(cli: &Cli) -> Vec<(&'static str, String)> {
     let mut options = Vec::new();
-    for (option, dir, default) in [
-        ("--scenarios", &cli.scenarios, "scenarios"),
-        ("--baselines", &cli.baselines, "baselines"),
-    ] {
-        if dir != Path::new(default) {
-            // A directory that is not UTF-8 is named as closely as text can.
-            options.push((option, dir.to_string_lossy().into_owned()));
+    // A directory that is not UTF-8 is named as closely as text can.
+    if cli.scenarios != Path::new("scenarios") {
+        options.push(("--scenarios", cli.scenarios.to_string_lossy().into_owned()));
+    }
+    // Baselines given where the scenarios directory would not put them by default.
+    if let Some(b) = &cli.baselines {
+        if *b != default_baselines(&cli.scenarios) {
+            options.push(("--baselines", b.to_string_lossy().into_owned()));
         }
     }
     options
+}
+
+/// The baselines directory that goes with a scenarios directory: `baselines/` beside it.
+fn default_baselines(scenarios: &Path) -> PathBuf {
+    scenarios.parent().unwrap_or(Path::new("")).join("baselines")
 }
 
 /// Loads the scenarios a filter selects; invalid files are errors that name file and line.
@@ -369,7 +387,13 @@ fn cmd_run(
     filter: Option<&str>,
     how: Match,
     jobs: Option<usize>,
+    junit: Option<&Path>,
 ) -> Result<ExitCode> {
+    // Begun before the scenarios are loaded: a run that refuses them leaves no result a report
+    // could take for this run's.
+    cfg.store
+        .begin_run(&membound::store::new_run_id())
+        .context("starting the run")?;
     let scenarios = load(cfg, filter, how)?;
     let jobs = jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
@@ -387,7 +411,7 @@ fn cmd_run(
     });
     println!("running {} scenario(s)", scenarios.len());
     let queue = Mutex::new(scenarios.iter().collect::<Vec<_>>());
-    let results: Mutex<Vec<ScenarioResult>> = Mutex::new(Vec::new());
+    let results: Mutex<Vec<(ScenarioResult, std::time::Duration)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
         for _ in 0..jobs.min(scenarios.len()) {
             scope.spawn(|| loop {
@@ -397,7 +421,9 @@ fn cmd_run(
                 if let Some(b) = &bar {
                     b.set_message(s.name.clone());
                 }
+                let started = std::time::Instant::now();
                 let r = pipeline::check(s, cfg, &mut |e: Event| show_event(&s.name, &e));
+                let took = started.elapsed();
                 let line = match r.verdict.status {
                     st @ (Status::Passed | Status::LeakCaught) => {
                         let word = if st == Status::LeakCaught {
@@ -426,15 +452,23 @@ fn cmd_run(
                     }
                     None => println!("{line}"),
                 }
-                results.lock().unwrap_or_else(|p| p.into_inner()).push(r);
+                results
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push((r, took));
             });
         }
     });
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut results = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    results.sort_by(|a, b| a.scenario.cmp(&b.scenario));
+    let mut timed = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    timed.sort_by(|(a, _), (b, _)| a.scenario.cmp(&b.scenario));
+    if let Some(path) = junit {
+        write_output(Some(path), &membound::report::junit(&timed, &cfg.hints))
+            .context("writing the JUnit report")?;
+    }
+    let results: Vec<ScenarioResult> = timed.into_iter().map(|(r, _)| r).collect();
     for r in results.iter().filter(|r| r.verdict.failed()) {
         println!("\n{}", pipeline::failure_message(r, &cfg.hints));
     }
@@ -447,8 +481,12 @@ fn cmd_run(
     );
     let code = membound::judge::verdict::exit_code(results.iter().map(|r| &r.verdict));
     // A report that cannot be written is an error, not a footnote: CI would publish nothing.
-    let report_path = write_reports(cfg, results)?;
-    println!("memory report: {}", report_path.display());
+    let (md, html) = write_reports(cfg, results)?;
+    println!(
+        "memory report: {} (HTML, with charts: {})",
+        md.display(),
+        html.display()
+    );
     // Said only when there are some, so the line keeps libtest's shape otherwise.
     let caught = match caught {
         0 => String::new(),
@@ -462,14 +500,15 @@ fn cmd_run(
     Ok(ExitCode::from(code as u8))
 }
 
-/// Writes the markdown and HTML reports of these results next to them.
-fn write_reports(cfg: &Config, results: Vec<ScenarioResult>) -> Result<PathBuf> {
+/// Writes the markdown and HTML reports of these results next to them; returns their paths.
+fn write_reports(cfg: &Config, results: Vec<ScenarioResult>) -> Result<(PathBuf, PathBuf)> {
     let input = membound::report::ReportInput {
         results,
         base_ref: None,
         base: BTreeMap::new(),
         blessed: Vec::new(),
         hints: cfg.hints.clone(),
+        without_result: Vec::new(),
     };
     let md = cfg.run.work_dir.join("report.md");
     let html = cfg.run.work_dir.join("report.html");
@@ -486,7 +525,7 @@ fn write_reports(cfg: &Config, results: Vec<ScenarioResult>) -> Result<PathBuf> 
         replaceable,
     )
     .context("writing the HTML report")?;
-    Ok(md)
+    Ok((md, html))
 }
 
 fn cmd_bless(cfg: &Config, filter: Option<&str>, how: Match, mode: BlessMode) -> Result<ExitCode> {
@@ -1020,21 +1059,41 @@ fn cmd_report(cfg: &Config, args: &ReportArgs) -> Result<ExitCode> {
         args.results
     };
     // name → (file, result), merged over every directory: one scenario, one result.
-    let mut found: BTreeMap<String, (PathBuf, ScenarioResult)> = BTreeMap::new();
+    let mut found: BTreeMap<String, (PathBuf, Found)> = BTreeMap::new();
     for dir in dirs {
         for (p, r) in read_results(dir)? {
-            if let Some((other, _)) = found.get(&r.scenario) {
+            let name = &r.stamped.result.scenario;
+            if let Some((other, _)) = found.get(name) {
                 bail!(
                     "scenario `{}` has results in two directories: {} and {} (hint: each partition writes its own results directory and runs each scenario once; remove the stale one)",
-                    r.scenario,
+                    name,
                     other.display(),
                     p.display()
                 );
             }
-            found.insert(r.scenario.clone(), (p, r));
+            found.insert(name.clone(), (p, r));
+        }
+    }
+    // Every scenario file as it stands now: a refused one has no result of this run, whatever
+    // an earlier run left.
+    let mut refused: BTreeMap<String, String> = BTreeMap::new();
+    for s in scenario::load_dir(&cfg.run.scenarios_dir, &sim::circuits::catalog())? {
+        if let Err(e) = s {
+            let name = match &e {
+                membound::errors::ScenarioError::Io { path, .. }
+                | membound::errors::ScenarioError::Invalid { path, .. } => {
+                    path.file_stem().map(|s| s.to_string_lossy().into_owned())
+                }
+                // An empty directory refuses no scenario of its own.
+                membound::errors::ScenarioError::NoScenarios { .. } => None,
+            };
+            if let Some(name) = name {
+                refused.insert(name, e.to_string());
+            }
         }
     }
     let mut candidates: Vec<String> = found.keys().cloned().collect();
+    candidates.extend(refused.keys().cloned());
     let removed_names = match args.base {
         Some(git_ref) => {
             check_ref(git_ref)?;
@@ -1048,18 +1107,42 @@ fn cmd_report(cfg: &Config, args: &ReportArgs) -> Result<ExitCode> {
         Match::Usual,
         candidates.iter().map(String::as_str),
     );
-    // Results of scenarios since deleted or renamed are left behind in target/: skip them.
-    let results: Vec<ScenarioResult> = found
-        .into_values()
-        .map(|(_, r)| r)
-        .filter(|r| {
-            cfg.run
-                .scenarios_dir
-                .join(format!("{}.toml", r.scenario))
-                .is_file()
-                && filter.matches(&r.scenario)
-        })
-        .collect();
+    let mut without_result: Vec<membound::report::NoResult> = Vec::new();
+    let mut results: Vec<ScenarioResult> = Vec::new();
+    for (name, (_, f)) in found {
+        let file = cfg.run.scenarios_dir.join(format!("{name}.toml"));
+        // Results of scenarios since deleted or renamed are left behind in target/: skip them.
+        if !file.is_file() || !filter.matches(&name) {
+            continue;
+        }
+        use membound::report::NoResultWhy;
+        use membound::store::Provenance;
+        if refused.contains_key(&name) {
+            continue; // listed with the refused below
+        }
+        let now = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+        let why = match f.stamped.provenance(f.dir_run.as_deref(), &now) {
+            Provenance::ThisRun | Provenance::Unrecorded => {
+                results.push(f.stamped.result);
+                continue;
+            }
+            Provenance::EarlierRun => NoResultWhy::EarlierRun,
+            Provenance::ScenarioChanged => NoResultWhy::ScenarioChanged,
+        };
+        without_result.push(membound::report::NoResult {
+            scenario: name,
+            why,
+        });
+    }
+    for (name, error) in refused {
+        if filter.matches(&name) {
+            without_result.push(membound::report::NoResult {
+                scenario: name,
+                why: membound::report::NoResultWhy::Refused { error },
+            });
+        }
+    }
+    without_result.sort_by(|a, b| a.scenario.cmp(&b.scenario));
     let mut base_map = BTreeMap::new();
     let mut blessed = Vec::new();
     if let Some(git_ref) = args.base {
@@ -1097,6 +1180,7 @@ fn cmd_report(cfg: &Config, args: &ReportArgs) -> Result<ExitCode> {
         base: base_map,
         blessed,
         hints: cfg.hints.clone(),
+        without_result,
     };
     let text = match args.format {
         Format::Markdown => membound::report::markdown(&input),
@@ -1116,14 +1200,23 @@ fn write_output(output: Option<&Path>, text: &str) -> Result<()> {
     Ok(())
 }
 
+/// A result file as `report` reads it.
+struct Found {
+    stamped: membound::store::Stamped<ScenarioResult>,
+    /// The run its directory holds results of; `None` for a directory written before runs
+    /// were recorded (no `run.id`).
+    dir_run: Option<String>,
+}
+
 /// The result files of one directory, in name order.
-fn read_results(dir: &Path) -> Result<Vec<(PathBuf, ScenarioResult)>> {
+fn read_results(dir: &Path) -> Result<Vec<(PathBuf, Found)>> {
     let entries = std::fs::read_dir(dir).with_context(|| {
         format!(
             "reading results in {} (hint: run `cargo xtask run` or `cargo test` first)",
             dir.display()
         )
     })?;
+    let dir_run = membound::store::read_run(dir)?;
     let mut paths: Vec<PathBuf> = entries
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
@@ -1134,9 +1227,15 @@ fn read_results(dir: &Path) -> Result<Vec<(PathBuf, ScenarioResult)>> {
         .map(|p| {
             let text =
                 std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-            let r: ScenarioResult = serde_json::from_str(&text)
+            let stamped: membound::store::Stamped<ScenarioResult> = serde_json::from_str(&text)
                 .with_context(|| format!("{} is not a result file", p.display()))?;
-            Ok((p, r))
+            Ok((
+                p,
+                Found {
+                    stamped,
+                    dir_run: dir_run.clone(),
+                },
+            ))
         })
         .collect()
 }
@@ -1232,8 +1331,8 @@ fn last_commit(git_ref: &str, path: &Path) -> Result<Option<membound::report::Co
     Ok(out.lines().next().and_then(parse_commit))
 }
 
-/// A baseline as committed at a git ref; `None` if the file does not exist there.
-fn git_show(git_ref: &str, path: &Path) -> Result<Option<Baseline>> {
+/// A file's bytes as committed at a git ref; `None` if it does not exist there.
+fn git_show_bytes(git_ref: &str, path: &Path) -> Result<Option<Vec<u8>>> {
     let out = std::process::Command::new("git")
         .arg("show")
         .arg(format!("{git_ref}:{}", path.display()))
@@ -1251,9 +1350,30 @@ fn git_show(git_ref: &str, path: &Path) -> Result<Option<Baseline>> {
             fetch_hint(git_ref)
         );
     }
-    let b = serde_json::from_slice(&out.stdout)
+    Ok(Some(out.stdout))
+}
+
+/// A baseline as committed at a git ref; `None` if the file does not exist there.
+fn git_show(git_ref: &str, path: &Path) -> Result<Option<Baseline>> {
+    let Some(bytes) = git_show_bytes(git_ref, path)? else {
+        return Ok(None);
+    };
+    let b = serde_json::from_slice(&bytes)
         .with_context(|| format!("{git_ref}:{} is not a baseline", path.display()))?;
     Ok(Some(b))
+}
+
+/// A baseline as committed at a past commit, in any form the repository ever committed:
+/// `Ok(None)` if the file does not exist there, `Ok(Some(Err(why)))` if it cannot be read (the
+/// history shows that commit as unreadable and goes on). Only git failing is an error.
+fn git_show_past(git_ref: &str, path: &Path) -> Result<Option<Result<Baseline, String>>> {
+    let origin = format!("{git_ref}:{}", path.display());
+    Ok(
+        git_show_bytes(git_ref, path)?.map(|bytes| match String::from_utf8(bytes) {
+            Ok(text) => membound::store::parse_committed(&text, &origin).map_err(|e| e.to_string()),
+            Err(e) => Err(format!("{origin}: not UTF-8 text: {e}")),
+        }),
+    )
 }
 
 /// What `history` was asked for.
@@ -1276,7 +1396,7 @@ struct LoggedCommit {
 }
 
 fn cmd_history(cfg: &Config, args: &HistoryArgs) -> Result<ExitCode> {
-    use membound::report::{HistoryEntry, HistoryInput, ScenarioHistory, Shallow};
+    use membound::report::{HistoryEntry, HistoryInput, ScenarioHistory, Shallow, Unreadable};
     let hint = "run it inside the repository's work tree, with the baselines committed";
     if let Some(r) = args.since {
         check_ref(r)?;
@@ -1351,12 +1471,27 @@ fn cmd_history(cfg: &Config, args: &HistoryArgs) -> Result<ExitCode> {
     };
     let mut scenarios = Vec::new();
     for name in selected {
-        let mut entries = Vec::new();
+        let mut h = ScenarioHistory {
+            scenario: name.clone(),
+            ..ScenarioHistory::default()
+        };
+        // The past is read as it was written: a commit whose file this version cannot read is
+        // named and left out, never the end of the history.
+        let mut add = |commit: &membound::report::Commit,
+                       read: Option<Result<Baseline, String>>| {
+            match read {
+                Some(Err(reason)) => h.unreadable.push(Unreadable {
+                    commit: commit.clone(),
+                    reason,
+                }),
+                read => h.entries.push(HistoryEntry {
+                    commit: commit.clone(),
+                    baseline: read.and_then(Result::ok),
+                }),
+            }
+        };
         if let (Some(r), Some(c)) = (args.since, &start) {
-            entries.push(HistoryEntry {
-                commit: c.clone(),
-                baseline: git_show(r, &cfg.store.path(name))?,
-            });
+            add(c, git_show_past(r, &cfg.store.path(name))?);
         }
         for c in &commits {
             for (deleted, path) in c
@@ -1364,22 +1499,16 @@ fn cmd_history(cfg: &Config, args: &HistoryArgs) -> Result<ExitCode> {
                 .iter()
                 .filter(|(_, p)| stem(p).as_ref() == Some(name))
             {
-                let baseline = if *deleted {
+                let read = if *deleted {
                     None
                 } else {
                     // The path as git log printed it is from the root: `<commit>:<path>` is too.
-                    git_show(&c.full, Path::new(path))?
+                    git_show_past(&c.full, Path::new(path))?
                 };
-                entries.push(HistoryEntry {
-                    commit: c.commit.clone(),
-                    baseline,
-                });
+                add(&c.commit, read);
             }
         }
-        scenarios.push(ScenarioHistory {
-            scenario: name.clone(),
-            entries,
-        });
+        scenarios.push(h);
     }
     let shallow = if shallow {
         let depth = git(&["rev-list", "--count", "HEAD"], hint)?;

@@ -222,7 +222,7 @@ fn write_files(
             result.pending = Some(cfg.store.write_pending(current)?);
         }
     }
-    cfg.store.write_result(&scenario.name, result)?;
+    cfg.store.write_result(scenario, result)?;
     Ok(())
 }
 

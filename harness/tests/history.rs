@@ -7,6 +7,10 @@ use assert_cmd::Command;
 use serde_json::Value;
 use std::path::Path;
 
+/// A scenario file the report accepts (one it refuses is reported as refused, not run).
+const SCENARIO: &str =
+    "description = \"test\"\n[run]\nsimulator = \"register_wb\"\ncycles = 10_000\n";
+
 /// A baseline of scenario `name` with these whole-run metrics changed from the fixture's.
 fn baseline(name: &str, metrics: &[(&str, u64)]) -> String {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -80,7 +84,7 @@ fn repo() -> Repo {
         ),
     );
     write("baselines/other.json", &baseline("other", &[]));
-    write("scenarios/register_wb.toml", "");
+    write("scenarios/register_wb.toml", SCENARIO);
     commit("Bless register_wb and other", 1);
     write(
         "baselines/register_wb.json",
@@ -301,4 +305,98 @@ fn report_against_a_base_names_the_blessing_commit_and_removed_scenarios() {
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("git fetch origin nosuch"), "{err}");
+}
+
+/// The invariant outcomes of a baseline written as the prose committed before they were typed.
+fn with_prose_outcomes(json: &str) -> String {
+    let mut b: Value = serde_json::from_str(json).expect("json");
+    let invariants = b["invariants"].as_object_mut().expect("invariants");
+    assert!(!invariants.is_empty(), "the fixture has invariants");
+    for (_, v) in invariants.iter_mut() {
+        *v = Value::from(match v["outcome"].as_str() {
+            Some("held") => format!("held ({} samples)", v["samples"]),
+            other => panic!("fixture outcome {other:?}"),
+        });
+    }
+    serde_json::to_string_pretty(&b).expect("json")
+}
+
+/// A baseline committed when outcomes were prose, then one that is not JSON at all, then a
+/// typed one: the history reads the first, names the second as unreadable, and goes on.
+#[test]
+fn history_reads_every_committed_format_and_goes_past_an_unreadable_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let d = dir.path();
+    std::fs::create_dir_all(d.join("baselines")).expect("mkdir");
+    git(d, &["init", "-q"], 1);
+    let mut ids = Vec::new();
+    let mut commit = |text: &str, subject: &str, day: u32| {
+        std::fs::write(d.join("baselines/s.json"), text).expect("write");
+        git(d, &["add", "-A"], day);
+        git(d, &["commit", "-q", "-m", subject], day);
+        ids.push(git(d, &["log", "-1", "--format=%h"], day).trim().to_owned());
+    };
+    let prose = with_prose_outcomes(&baseline("s", &[("allocations.count", 100)]));
+    assert!(prose.contains("samples)\""), "{prose}");
+    commit(&prose, "Bless s (prose outcomes)", 1);
+    commit("{ \"scenario\": \"s\", oops", "Break s", 2);
+    commit(
+        &baseline("s", &[("allocations.count", 150)]),
+        "Re-bless s",
+        3,
+    );
+    let md = ok(d, &["history", "s", "--metric", "allocations.count"]);
+    assert!(
+        md.contains(&format!(
+            "| `{}` | 2026-11-01 | Bless s (prose outcomes) | 100 |  |  |",
+            ids[0]
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "Unreadable at {} (2026-11-02, Break s), left out: {}:baselines/s.json:1:",
+            ids[1],
+            git(d, &["rev-parse", &ids[1]], 4).trim()
+        )),
+        "{md}"
+    );
+    assert!(
+        md.contains(&format!(
+            "| `{}` | 2026-11-03 | Re-bless s | 150 | +50 | +50.0% |",
+            ids[2]
+        )),
+        "{md}"
+    );
+}
+
+/// This repository's own history of `baselines/` (every format it ever committed) is read
+/// whole: no commit is unreadable. Skipped in a copy without git history (a shallow clone reads
+/// what it has).
+#[test]
+fn history_reads_this_repositorys_own_baselines() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let log = std::process::Command::new("git")
+        .current_dir(&root)
+        .args(["log", "--format=%h", "--", "baselines/"])
+        .output()
+        .expect("run git");
+    let commits = String::from_utf8_lossy(&log.stdout).lines().count();
+    if !log.status.success() || commits == 0 {
+        assert!(
+            std::env::var("CI").map_or(true, |v| v != "true"),
+            "CI=true but the checkout has no git history of baselines/"
+        );
+        eprintln!("no git history of baselines/: skipped");
+        return;
+    }
+    let md = ok(&root, &["history", "register_wb", "--exact"]);
+    assert!(md.contains("### `register_wb`"), "{md}");
+    assert!(!md.contains("Unreadable at"), "{md}");
+    assert!(
+        md.contains("commits changed `baselines/register_wb.json`"),
+        "{md}"
+    );
+    let all = ok(&root, &["history", "--format", "html"]);
+    assert!(!all.contains("Unreadable at"), "{all}");
 }

@@ -5,6 +5,10 @@
 use assert_cmd::Command;
 use std::path::{Path, PathBuf};
 
+/// A scenario file the report accepts (one it refuses is reported as refused, not run).
+const SCENARIO: &str =
+    "description = \"test\"\n[run]\nsimulator = \"register_wb\"\ncycles = 10_000\n";
+
 /// The report fixture's results, as if one run had written them all.
 fn fixture_results() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/report/results");
@@ -29,7 +33,7 @@ fn project() -> tempfile::TempDir {
         let stem = p.file_stem().expect("stem").to_string_lossy().into_owned();
         std::fs::write(
             dir.path().join("scenarios").join(format!("{stem}.toml")),
-            "",
+            SCENARIO,
         )
         .expect("scenario file");
         std::fs::copy(p, dir.path().join("all").join(name)).expect("copy");

@@ -45,6 +45,7 @@ fn input() -> ReportInput {
         base,
         blessed: pr.blessed,
         hints: Default::default(),
+        without_result: Vec::new(),
     }
 }
 

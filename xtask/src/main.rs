@@ -14,7 +14,11 @@ const USAGE: &str = "\
 usage: cargo xtask <task> [args]
 
 tasks:
-  run [FILTER]        run scenarios against their baselines, write the memory report
+  run [FILTER] [--exact] [-j N] [--on-violation stop|pause] [--junit FILE]
+                      run scenarios against their baselines, write the memory report
+                      (target/membound/report.md and report.html); --exact matches whole
+                      names only, -j runs N at once (default: one per CPU), --junit also
+                      writes the verdicts as JUnit XML
   bless [FILTER] [--force]
                       accept new figures: writes only baselines that are new or moved
                       beyond tolerance (--force rewrites them all)
@@ -24,13 +28,16 @@ tasks:
   history [FILTER] [--metric NAME] [--since REF] [--format markdown|html] [-o FILE]
                       each baseline metric at every commit that changed it, from git
   profile FILE [--json] [--scenario FILE]
-                      summarise an eventlog, .hp or +RTS -t file a program wrote
+                      summarise an eventlog, .hp, +RTS -t or valgrind massif.out file
   check [FILE...]     validate scenario files without running them
   diagnose FILTER     run GHC scenarios and attribute their violations with a profiled
                       rerun: every retainer set and cost-centre stack that grew
 
 FILTER: a scenario's name selects only it; a glob (register_wb_*) selects whole names;
-other text selects the names that contain it. `cargo xtask <task> --help` shows its options.";
+other text selects the names that contain it. `cargo xtask <task> --help` shows its options.
+
+Every task takes --scenarios DIR (default scenarios/), --baselines DIR (default: baselines/
+beside the scenarios directory) and --work-dir DIR (default target/membound/).";
 
 fn main() -> ExitCode {
     match real_main() {
@@ -64,11 +71,20 @@ fn real_main() -> Result<ExitCode> {
     // `profile FILE` and `check FILE` take paths relative to where the user stands.
     let cwd = std::env::current_dir().context("reading the current directory")?;
     // Paths the user typed are relative to where they stand, but the CLI runs at the root:
-    // input files that exist, and the values of `-o`/`--output` and `--results`, are made absolute.
+    // input files that exist, and the values of the options that name files or directories,
+    // are made absolute.
     let mut rest: Vec<String> = Vec::new();
     for (i, a) in args.iter().enumerate().skip(1) {
         let p = Path::new(a);
-        let after_output = matches!(args[i - 1].as_str(), "-o" | "--output" | "--results");
+        let after_output = matches!(
+            args[i - 1].as_str(),
+            "-o" | "--output"
+                | "--results"
+                | "--junit"
+                | "--scenarios"
+                | "--baselines"
+                | "--work-dir"
+        );
         let input =
             matches!(sub.as_str(), "profile" | "check") && !a.starts_with('-') && p.exists();
         if (after_output || input) && p.is_relative() {
@@ -89,8 +105,11 @@ fn real_main() -> Result<ExitCode> {
             "--",
         ])
         // Relative to the root, where cargo runs the CLI: reports and failures then show
-        // `scenarios/x.toml`, not where this checkout happens to live.
-        .args(["--scenarios", "scenarios", "--baselines", "baselines"])
+        // `scenarios/x.toml`, not where this checkout happens to live. The baselines are not
+        // named: they follow the scenarios (`<scenarios>/../baselines`), so that a user's
+        // `--scenarios OTHER/scenarios` (which overrides this one) is judged against
+        // OTHER/baselines, never against this repository's.
+        .args(["--scenarios", "scenarios"])
         // Hints in failures then name the command the user types.
         .args(["--hint-command", "cargo xtask"])
         .arg("--work-dir")

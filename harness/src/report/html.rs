@@ -5,8 +5,8 @@ use super::svg::{esc, history_chart, Chart, Legend, LegendKind};
 use super::{
     accepted, against_all, blessed_rows, blessed_sorted, commits_phrase, direction, fmt_delta,
     fmt_delta_rel, fmt_history_step, fmt_history_value, fmt_opt, fmt_rel, fmt_tol, invariant_line,
-    nothing_shown, scope, series, summary, type_metric, views, BlessedChange, HistoryInput,
-    ReportInput, View,
+    nothing_shown, scope, series, summary, type_metric, unreadable_notes, views,
+    without_result_headline, BlessedChange, HistoryInput, ReportInput, View,
 };
 use crate::judge::compare::{Row, RowVerdict};
 use crate::measure::invariant::Outcome;
@@ -21,14 +21,17 @@ h2 code, h3 code { font-size: 0.95em; }
 h2 { font-size: 21px; margin: 40px 0 4px; padding-top: 14px; border-top: 2px solid #ddd; }
 h3 { font-size: 16px; margin: 22px 0 8px; }
 code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 13px; }
-pre { background: #f6f6f4; border: 1px solid #e2e2de; padding: 10px 12px; overflow-x: auto; white-space: pre-wrap; }
+pre { background: #f6f6f4; border: 1px solid #e2e2de; padding: 10px 12px; overflow-x: auto; white-space: pre-wrap; overflow-wrap: anywhere; }
+p, li, summary, figcaption, h2, h3 { overflow-wrap: anywhere; }
 .lead { font-size: 16px; margin: 0 0 18px; }
 .accepted { margin: 0 0 14px; padding: 6px 14px; background: #fff8e6; border-left: 4px solid #e0a800; }
+.missing { margin: 0 0 14px; padding: 6px 14px; background: #fbe1de; border-left: 4px solid #8f1d12; }
 .meta { color: #555; margin: 0 0 10px; }
-table { border-collapse: collapse; margin: 6px 0 12px; font-size: 14px; }
-th, td { border-bottom: 1px solid #e4e4e4; padding: 4px 10px; text-align: left; vertical-align: top; }
+table { border-collapse: collapse; margin: 6px 0 12px; font-size: 14px; max-width: 100%; }
+th, td { border-bottom: 1px solid #e4e4e4; padding: 4px 10px; text-align: left; vertical-align: top; overflow-wrap: anywhere; }
 th { background: #f3f3f1; font-weight: 600; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+@media (max-width: 900px) { main { padding: 16px 10px 32px; } th, td { padding: 4px 6px; } }
 .badge { display: inline-block; font-size: 13px; font-weight: 600; padding: 1px 8px; border-radius: 10px; vertical-align: middle; }
 .badge.pass { background: #dff3e4; color: #185c2b; }
 .badge.fail { background: #fbe1de; color: #8f1d12; }
@@ -81,6 +84,22 @@ pub fn html(input: &ReportInput) -> String {
                 blessed_anchor(a.scenario),
                 esc(a.scenario),
                 esc(&a.what)
+            );
+        }
+        s.push_str("</ul>\n</div>\n");
+    }
+    if let Some(head) = without_result_headline(input) {
+        let _ = writeln!(
+            s,
+            "<div class=\"missing\">\n<p><strong>{}:</strong></p>\n<ul>",
+            esc(&head)
+        );
+        for n in &input.without_result {
+            let _ = writeln!(
+                s,
+                "<li><code>{}</code> {}</li>",
+                esc(&n.scenario),
+                esc(&n.describe())
             );
         }
         s.push_str("</ul>\n</div>\n");
@@ -139,6 +158,9 @@ pub fn history_html(input: &HistoryInput) -> String {
             shown.len(),
             names.len()
         );
+        for n in unreadable_notes(h) {
+            let _ = writeln!(s, "<p class=\"meta\">{}</p>", esc(&n));
+        }
         if shown.is_empty() {
             let _ = writeln!(s, "<p>{}</p>", esc(&nothing_shown(input, h, &names)));
         }

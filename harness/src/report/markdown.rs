@@ -6,8 +6,9 @@ use super::svg::{trim_number, ByteAxis, BASELINE_COLOUR, CURRENT_COLOUR};
 use super::{
     accepted, against_all, blessed_rows, blessed_sorted, commits_phrase, direction, fmt_at,
     fmt_delta, fmt_delta_rel, fmt_history_step, fmt_history_value, fmt_opt, fmt_rel, fmt_tol,
-    invariant_line, nothing_shown, scope, series, summary, type_metric, views, BlessedChange,
-    HistoryInput, ReportInput, Status, View, MARKER, TOP_MOVERS,
+    invariant_line, nothing_shown, scope, series, summary, type_metric, unreadable_notes, views,
+    without_result_headline, BlessedChange, HistoryInput, ReportInput, Status, View, MARKER,
+    TOP_MOVERS,
 };
 use crate::judge::compare::Row;
 use crate::units::fmt_bytes;
@@ -36,6 +37,15 @@ pub fn markdown(input: &ReportInput) -> String {
                 |c| format!(" · in {} {}", code(&c.id), text(&c.subject)),
             );
             let _ = writeln!(s, "- {} {}{by}", code(a.scenario), text(&a.what));
+        }
+        s.push('\n');
+    }
+    // A scenario refused, or without a result of this run, is said before the summary: the
+    // summary counts only this run's results, and must not read as all green without it.
+    if let Some(head) = without_result_headline(input) {
+        let _ = writeln!(s, "**{}:**\n", text(&head));
+        for n in &input.without_result {
+            let _ = writeln!(s, "- {} {}", code(&n.scenario), text(&n.describe()));
         }
         s.push('\n');
     }
@@ -520,6 +530,9 @@ pub fn history_markdown(input: &HistoryInput) -> String {
             shown.len(),
             names.len()
         );
+        for n in unreadable_notes(h) {
+            let _ = writeln!(s, "{}\n", text(&n));
+        }
         if shown.is_empty() {
             let _ = writeln!(s, "{}\n", text(&nothing_shown(input, h, &names)));
         }

@@ -19,11 +19,13 @@
 //! `Verdict`.
 
 mod html;
+mod junit;
 mod markdown;
 pub mod summary;
 mod svg;
 
 pub use html::{history_html, html};
+pub use junit::junit;
 pub use markdown::{history_markdown, markdown};
 
 use crate::judge::compare::{default_tolerance, fmt_tol, fmt_value, judge, Row, RowVerdict};
@@ -56,6 +58,63 @@ pub struct ReportInput {
     /// The commands hints name.
     #[serde(default)]
     pub hints: Hints,
+    /// Scenarios this run has no result of, and why: a report never shows an earlier run's
+    /// result as this run's.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub without_result: Vec<NoResult>,
+}
+
+/// A scenario the report has no result of from this run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NoResult {
+    /// The scenario (its file's name).
+    pub scenario: String,
+    /// Why.
+    pub why: NoResultWhy,
+}
+
+/// Why a scenario has no result from this run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum NoResultWhy {
+    /// Its file is refused as it stands: no run can have checked it.
+    Refused {
+        /// The error, naming file, line and column.
+        error: String,
+    },
+    /// The result there is from an earlier run (this run refused before it, skipped it, or
+    /// could not write its result).
+    EarlierRun,
+    /// The result is this run's, but the scenario file changed after it ran.
+    ScenarioChanged,
+}
+
+impl NoResult {
+    /// One line for a reader.
+    pub fn describe(&self) -> String {
+        match &self.why {
+            NoResultWhy::Refused { error } => {
+                format!("scenario refused: {}", error.replace('\n', " "))
+            }
+            NoResultWhy::EarlierRun => {
+                "no result from this run (the result on disk is from an earlier run)".to_owned()
+            }
+            NoResultWhy::ScenarioChanged => {
+                "no result from this run of the scenario file as it is now (it changed after the run)".to_owned()
+            }
+        }
+    }
+}
+
+/// The headline of the scenarios without a result, or `None` when every scenario has one.
+fn without_result_headline(input: &ReportInput) -> Option<String> {
+    let n = input.without_result.len();
+    (n > 0).then(|| {
+        format!(
+            "{n} scenario{} without a result from this run (not counted below)",
+            if n == 1 { "" } else { "s" }
+        )
+    })
 }
 
 /// A baseline that changed between the base ref and the head of a pull request.
@@ -633,11 +692,11 @@ fn type_metric(metric: &str) -> Option<(&str, &str)> {
     metric.strip_prefix("types.")?.rsplit_once('.')
 }
 
-/// The run's peak residency metric: the simulator's or GHC's.
+/// The run's peak residency metric: its source's own (the simulator's live bytes, a GHC or
+/// massif heap, an `rss` run's resident set), told by the run's x-axis, not by trying names.
 fn peak_metric(b: &Baseline) -> Option<(&'static str, f64)> {
-    ["live_bytes.peak", "heap.peak"]
-        .into_iter()
-        .find_map(|m| b.metrics.get(m).map(|v| (m, v.as_f64())))
+    let [peak, _, _] = crate::measure::metrics::residency(b.timeline.x_unit);
+    b.metrics.get(peak.name).map(|v| (peak.name, v.as_f64()))
 }
 
 fn fmt_opt(metric: &str, v: Option<Value>) -> String {
@@ -814,6 +873,32 @@ pub struct ScenarioHistory {
     pub scenario: String,
     /// Oldest first.
     pub entries: Vec<HistoryEntry>,
+    /// Commits whose baseline file this version cannot read, oldest first: left out of the
+    /// values (a gap is not a change), and named so that nobody mistakes the history for whole.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable: Vec<Unreadable>,
+}
+
+/// A commit whose baseline file could not be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Unreadable {
+    /// The commit.
+    pub commit: Commit,
+    /// Why, with the file and where in it.
+    pub reason: String,
+}
+
+/// One line per unreadable commit of a scenario's history.
+fn unreadable_notes(h: &ScenarioHistory) -> Vec<String> {
+    h.unreadable
+        .iter()
+        .map(|u| {
+            format!(
+                "Unreadable at {} ({}, {}), left out: {}",
+                u.commit.id, u.commit.date, u.commit.subject, u.reason
+            )
+        })
+        .collect()
 }
 
 /// The baseline as one commit left it.
@@ -1038,6 +1123,33 @@ mod tests {
             "timeline": { "x_unit": "cycles", "points": [] },
         }))
         .expect("a baseline")
+    }
+
+    #[test]
+    fn the_overview_peak_is_the_sources_own_peak_metric() {
+        let with = |unit: &str, metrics: serde_json::Value| -> Baseline {
+            serde_json::from_value(serde_json::json!({
+                "scenario": "s", "fingerprint": "f", "description": "",
+                "metrics": metrics, "types": {}, "invariants": {},
+                "toolchain": {}, "host": {},
+                "timeline": { "x_unit": unit, "points": [] }
+            }))
+            .expect("a baseline")
+        };
+        // An rss run has no live bytes: its peak is its resident set's.
+        let rss = with(
+            "millis",
+            serde_json::json!({ "rss.peak": 9_437_184, "rss.steady": 9_000_000 }),
+        );
+        assert_eq!(peak_metric(&rss), Some(("rss.peak", 9_437_184.0)));
+        // A simulator run records rss.peak too, but its peak is its live bytes'.
+        let sim = with(
+            "cycles",
+            serde_json::json!({ "rss.peak": 9_437_184, "live_bytes.peak": 36_966 }),
+        );
+        assert_eq!(peak_metric(&sim), Some(("live_bytes.peak", 36_966.0)));
+        let massif = with("snapshot", serde_json::json!({ "heap.peak": 1_000 }));
+        assert_eq!(peak_metric(&massif), Some(("heap.peak", 1_000.0)));
     }
 
     fn headline(old: Option<Baseline>, new: Option<Baseline>) -> String {

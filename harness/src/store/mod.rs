@@ -33,14 +33,14 @@ pub struct Baseline {
     pub description: String,
     /// Whole-run metrics by name.
     pub metrics: BTreeMap<String, Value>,
-    /// Per-type metrics keyed by the whole label.
-    pub types: BTreeMap<String, BTreeMap<String, Value>>,
     /// r² of each growth slope, beside it for readers: a slope with a poor fit is a trend to
     /// doubt. Never compared.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fit: BTreeMap<String, f64>,
     /// Each invariant's outcome, typed (worded only when shown).
     pub invariants: BTreeMap<String, InvariantRecord>,
+    /// Per-type metrics keyed by the whole label.
+    pub types: BTreeMap<String, BTreeMap<String, Value>>,
     /// Toolchain versions (`rustc`, `ghc`).
     pub toolchain: BTreeMap<String, String>,
     /// Host facts (`os`, `arch`, `cpus`).
@@ -91,6 +91,31 @@ impl InvariantRecord {
                 reason: reason.clone(),
             },
         }
+    }
+
+    /// The record that `describe` wrote as prose in baselines committed before outcomes were
+    /// typed: `held (N samples)`, `violated at census N (expected)`. `None` for any other text
+    /// (the old prose of an unreached or unevaluable outcome lost its typed reason).
+    pub fn from_prose(prose: &str) -> Option<InvariantRecord> {
+        let number = |t: &str| t.replace(',', "").parse::<u64>().ok();
+        if let Some(rest) = prose.strip_prefix("held (") {
+            let n = number(rest.strip_suffix(" samples)")?)?;
+            return Some(InvariantRecord::Held {
+                samples: usize::try_from(n).ok()?,
+            });
+        }
+        let rest = prose.strip_prefix("violated at ")?;
+        let (rest, expected) = match rest.strip_suffix(" (expected)") {
+            Some(r) => (r, true),
+            None => (rest, false),
+        };
+        // `cycle 1,234`, `census 32`, `snapshot 7`, `1,250 ms`: the one number is the position.
+        let mut numbers = rest.split(' ').filter_map(number);
+        let at = numbers.next()?;
+        if numbers.next().is_some() {
+            return None;
+        }
+        Some(InvariantRecord::Violated { at, expected })
     }
 
     /// One line for a reader, with positions in `unit`.
@@ -191,10 +216,40 @@ impl Baseline {
         serde_json::to_string_pretty(&v).unwrap_or_default() + "\n"
     }
 
-    /// Pretty JSON with a trailing newline, as committed.
+    /// Pretty JSON with a trailing newline, as committed: what a reviewer reads first and
+    /// small (metrics, fits, invariants, then per-type metrics), the chart last with one point
+    /// per line, so that a re-blessed chart is as many changed lines as it has points, not
+    /// six per point. Read back by plain `serde_json` like any pretty JSON.
     pub fn to_json(&self) -> String {
+        let chartless = Baseline {
+            timeline: ChartTimeline {
+                points: Vec::new(),
+                ..self.timeline.clone()
+            },
+            ..self.clone()
+        };
         // Serialising plain maps and numbers cannot fail; an empty string would show in review.
-        serde_json::to_string_pretty(self).unwrap_or_default() + "\n"
+        let text = serde_json::to_string_pretty(&chartless).unwrap_or_default();
+        // The timeline is the last field, so its `points` are the last `"points": []` at its
+        // depth; keys inside strings are escaped and cannot match.
+        let empty = "\n    \"points\": []";
+        let Some(at) = text.rfind(empty) else {
+            return text + "\n";
+        };
+        let mut out = String::with_capacity(text.len() + self.timeline.points.len() * 120);
+        out.push_str(&text[..at]);
+        out.push_str("\n    \"points\": [");
+        for (i, p) in self.timeline.points.iter().enumerate() {
+            out.push_str(if i == 0 { "\n      " } else { ",\n      " });
+            out.push_str(&serde_json::to_string(p).unwrap_or_default());
+        }
+        if !self.timeline.points.is_empty() {
+            out.push_str("\n    ");
+        }
+        out.push(']');
+        out.push_str(&text[at + empty.len()..]);
+        out.push('\n');
+        out
     }
 }
 
@@ -526,16 +581,127 @@ impl Store {
         Ok(removed)
     }
 
-    /// Writes a run's result for reports: `<results_dir>/<name>.json`.
+    /// Writes a run's result for reports: `<results_dir>/<name>.json`, stamped with the
+    /// current run (see [`Store::begin_run`]; a run that was not begun is begun here) and the
+    /// hash of the scenario file it ran, so that a report never shows it as another run's.
     pub fn write_result<T: Serialize>(
         &self,
-        name: &str,
+        scenario: &Scenario,
         result: &T,
     ) -> Result<PathBuf, BaselineError> {
-        let p = self.results_dir.join(format!("{name}.json"));
-        let text = serde_json::to_string_pretty(result).unwrap_or_default() + "\n";
+        let run = match self.current_run()? {
+            Some(id) => id,
+            None => {
+                let id = new_run_id();
+                self.begin_run(&id)?;
+                id
+            }
+        };
+        let stamped = Stamped {
+            run: Some(run),
+            // A file that cannot be read now is stamped as unknown: no report can match it.
+            scenario_file: std::fs::read(&scenario.path).ok().map(|b| file_hash(&b)),
+            result,
+        };
+        let p = self.results_dir.join(format!("{}.json", scenario.name));
+        let text = serde_json::to_string_pretty(&stamped).unwrap_or_default() + "\n";
         write_file(&p, text.as_bytes(), Durability::Replaceable)?;
         Ok(p)
+    }
+
+    /// Starts a run: results written from now on belong to run `id`, and those already in the
+    /// results directory are an earlier run's. Every front end that runs scenarios begins a
+    /// run before anything can refuse it, so that a refused run leaves no result that a report
+    /// could take for its own. Beginning the run that is current already changes nothing (the
+    /// processes of one nextest run share its id).
+    pub fn begin_run(&self, id: &str) -> Result<(), BaselineError> {
+        if self.current_run()?.as_deref() == Some(id) {
+            return Ok(());
+        }
+        let p = self.results_dir.join(RUN_FILE);
+        write_file(&p, format!("{id}\n").as_bytes(), Durability::Replaceable)
+    }
+
+    /// The run the results directory's results belong to; `None` before any run was begun.
+    pub fn current_run(&self) -> Result<Option<String>, BaselineError> {
+        read_run(&self.results_dir)
+    }
+}
+
+/// The file in a results directory that names its current run.
+pub const RUN_FILE: &str = "run.id";
+
+/// The run a results directory's results belong to (its [`RUN_FILE`]); `None` when it has none
+/// (results made before runs were recorded, or by hand).
+pub fn read_run(results_dir: &Path) -> Result<Option<String>, BaselineError> {
+    let p = results_dir.join(RUN_FILE);
+    match std::fs::read_to_string(&p) {
+        Ok(t) => Ok(Some(t.trim().to_owned()).filter(|t| !t.is_empty())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(BaselineError::Io { path: p, source }),
+    }
+}
+
+/// A new run's id: unique across runs on one machine (the time and the process).
+pub fn new_run_id() -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("{nanos:x}-{}", std::process::id())
+}
+
+/// The hash a result records of its scenario file's bytes (FNV-1a, 64 bits).
+pub fn file_hash(bytes: &[u8]) -> String {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in bytes {
+        h ^= u64::from(*b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    format!("fnv1a64:{h:016x}")
+}
+
+/// A result file: the result, with the run it came from and the scenario file it ran. Both are
+/// `None` in results written before they were recorded.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Stamped<T> {
+    /// The run (the results directory's [`RUN_FILE`] when the result was written).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub run: Option<String>,
+    /// [`file_hash`] of the scenario file the result was made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scenario_file: Option<String>,
+    /// The result, its fields beside these two.
+    #[serde(flatten)]
+    pub result: T,
+}
+
+/// Where a result file stands against the run its directory holds and the scenario file as it
+/// is now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Provenance {
+    /// Of this run, from the scenario file as it is.
+    ThisRun,
+    /// From a directory without a [`RUN_FILE`]: written before runs were recorded (or by
+    /// hand), so nothing can be checked.
+    Unrecorded,
+    /// Of an earlier run than the directory's.
+    EarlierRun,
+    /// Of this run, but the scenario file changed since.
+    ScenarioChanged,
+}
+
+impl<T> Stamped<T> {
+    /// The result's provenance: `dir_run` is its directory's run ([`read_run`]), `scenario`
+    /// the bytes of its scenario file now.
+    pub fn provenance(&self, dir_run: Option<&str>, scenario: &[u8]) -> Provenance {
+        match dir_run {
+            None => Provenance::Unrecorded,
+            Some(run) if self.run.as_deref() != Some(run) => Provenance::EarlierRun,
+            Some(_) if self.scenario_file.as_deref() != Some(file_hash(scenario).as_str()) => {
+                Provenance::ScenarioChanged
+            }
+            Some(_) => Provenance::ThisRun,
+        }
     }
 }
 
@@ -619,6 +785,35 @@ impl<'de> serde::de::Visitor<'de> for NoDuplicateKeys {
         }
         Ok(self)
     }
+}
+
+/// A baseline as any commit of this repository wrote it, for `history`: the current form, or
+/// an older one this version still understands (invariant outcomes written as prose, `"held
+/// (1001 samples)"`, before they were typed). `origin` names the file in errors, e.g.
+/// `<commit>:baselines/x.json`. An older form that cannot be read typed (prose this version
+/// does not know) is the current form's error, which says where.
+pub fn parse_committed(text: &str, origin: &str) -> Result<Baseline, BaselineError> {
+    let current = match serde_json::from_str::<Baseline>(text) {
+        Ok(b) => return Ok(b),
+        Err(e) => e,
+    };
+    let legacy = serde_json::from_str::<serde_json::Value>(text)
+        .ok()
+        .and_then(|mut v| {
+            for (_, record) in v.get_mut("invariants")?.as_object_mut()? {
+                if let Some(prose) = record.as_str() {
+                    *record = serde_json::to_value(InvariantRecord::from_prose(prose)?).ok()?;
+                }
+            }
+            serde_json::from_value::<Baseline>(v).ok()
+        });
+    legacy.ok_or_else(|| BaselineError::Parse {
+        path: PathBuf::from(origin),
+        line: current.line(),
+        column: current.column(),
+        message: current.to_string(),
+        scenario: String::new(),
+    })
 }
 
 fn read_file(path: &Path, scenario: &str) -> Result<Option<Baseline>, BaselineError> {
@@ -848,6 +1043,156 @@ mod tests {
             r#"{"outcome":"held","samples":1,"extra":0}"#
         )
         .is_err());
+    }
+
+    #[test]
+    fn baselines_committed_with_prose_outcomes_are_read_typed() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let store = store(dir.path());
+        let mut tl = Timeline::new("t", XUnit::Cycles);
+        tl.samples.push(Sample::default());
+        let mut b = Baseline {
+            scenario: "s".into(),
+            fingerprint: "f".into(),
+            description: String::new(),
+            metrics: BTreeMap::new(),
+            types: BTreeMap::new(),
+            fit: BTreeMap::new(),
+            invariants: BTreeMap::new(),
+            toolchain: BTreeMap::new(),
+            host: BTreeMap::new(),
+            timeline: downsample(&tl),
+        };
+        b.invariants
+            .insert("bounded".into(), InvariantRecord::Held { samples: 1001 });
+        b.invariants.insert(
+            "leaks".into(),
+            InvariantRecord::Violated {
+                at: 12_000,
+                expected: true,
+            },
+        );
+        let old = b
+            .to_json()
+            .replace(
+                r#"{
+      "outcome": "held",
+      "samples": 1001
+    }"#,
+                r#""held (1001 samples)""#,
+            )
+            .replace(
+                r#"{
+      "outcome": "violated",
+      "at": 12000,
+      "expected": true
+    }"#,
+                r#""violated at cycle 12,000 (expected)""#,
+            );
+        assert!(old.contains("held (1001 samples)"), "{old}");
+        assert!(old.contains("violated at cycle 12,000 (expected)"), "{old}");
+        // The current reader refuses prose; history reads it as the record it stood for.
+        std::fs::write(store.path("s"), &old).expect("write");
+        assert!(store.read("s").is_err());
+        assert_eq!(
+            parse_committed(&old, "abc:baselines/s.json").expect("legacy"),
+            b
+        );
+        let unknown = old.replace("held (1001 samples)", "held, more or less");
+        let e = parse_committed(&unknown, "abc:baselines/s.json")
+            .expect_err("prose of no known form")
+            .to_string();
+        assert!(e.starts_with("abc:baselines/s.json:"), "{e}");
+    }
+
+    #[test]
+    fn a_baseline_is_written_reviewers_first_and_its_chart_one_point_per_line() {
+        let mut tl = Timeline::new("t", XUnit::Cycles);
+        for i in 0..200u64 {
+            let mut s = Sample {
+                x: i * 1000,
+                live_bytes: 40_000 + i,
+                ..Sample::default()
+            };
+            s.types.insert(
+                "Signal<u32>::Cons".into(),
+                crate::timeline::TypeSample {
+                    count: 3,
+                    bytes: 72,
+                    ..Default::default()
+                },
+            );
+            tl.samples.push(s);
+        }
+        let mut b = Baseline {
+            scenario: "s".into(),
+            fingerprint: "f".into(),
+            description: "a \"points\": [] in a description".into(),
+            metrics: BTreeMap::new(),
+            types: BTreeMap::new(),
+            fit: BTreeMap::new(),
+            invariants: BTreeMap::new(),
+            toolchain: BTreeMap::new(),
+            host: BTreeMap::new(),
+            timeline: downsample(&tl),
+        };
+        b.metrics
+            .insert("live_bytes.peak".into(), Value::Int(40_199));
+        b.invariants
+            .insert("bounded".into(), InvariantRecord::Held { samples: 200 });
+        let json = b.to_json();
+        let read: Baseline = serde_json::from_str(&json).expect("reads back");
+        assert_eq!(read, b);
+        let pos = |k: &str| json.find(k).unwrap_or_else(|| panic!("{k} in {json}"));
+        assert!(pos("\"metrics\"") < pos("\"invariants\""));
+        assert!(pos("\"invariants\"") < pos("\"types\""));
+        assert!(pos("\"types\"") < pos("\"timeline\""));
+        let point_lines = json
+            .lines()
+            .filter(|l| l.trim_start().starts_with("{\"x\":"))
+            .count();
+        assert_eq!(point_lines, b.timeline.points.len(), "{json}");
+        // One metric and the chart moved: the diff is that metric's line and the points' lines.
+        let mut moved = b.clone();
+        moved
+            .metrics
+            .insert("live_bytes.peak".into(), Value::Int(40_299));
+        for p in &mut moved.timeline.points {
+            p.live_bytes += 100;
+        }
+        let old = b.to_json();
+        let new = moved.to_json();
+        let changed = old.lines().zip(new.lines()).filter(|(a, b)| a != b).count();
+        assert_eq!(old.lines().count(), new.lines().count());
+        assert_eq!(changed, 1 + b.timeline.points.len());
+    }
+
+    #[test]
+    fn a_result_belongs_to_its_run_and_its_scenario_file() {
+        let r = Stamped {
+            run: Some("r2".to_owned()),
+            scenario_file: Some(file_hash(b"cycles = 1")),
+            result: (),
+        };
+        assert_eq!(r.provenance(Some("r2"), b"cycles = 1"), Provenance::ThisRun);
+        assert_eq!(
+            r.provenance(Some("r3"), b"cycles = 1"),
+            Provenance::EarlierRun
+        );
+        assert_eq!(
+            r.provenance(Some("r2"), b"cycles = 2"),
+            Provenance::ScenarioChanged
+        );
+        assert_eq!(r.provenance(None, b"cycles = 2"), Provenance::Unrecorded);
+        let unstamped = Stamped {
+            run: None,
+            scenario_file: None,
+            result: (),
+        };
+        assert_eq!(
+            unstamped.provenance(Some("r2"), b""),
+            Provenance::EarlierRun
+        );
     }
 
     #[test]

@@ -54,6 +54,7 @@ pub fn input() -> ReportInput {
         base,
         blessed: pr.blessed,
         hints: Default::default(),
+        without_result: Vec::new(),
     }
 }
 
