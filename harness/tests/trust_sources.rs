@@ -550,3 +550,42 @@ int main(void) {
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("invariant `heap bounded` violated"), "{text}");
 }
+
+// ---- 10: each source in its own words ----
+
+#[test]
+fn an_rss_failure_speaks_of_the_resident_set_not_of_censuses() {
+    let p = Project::new();
+    // Holds 30 MiB, then fails: the figures so far are the resident set's.
+    let exe = p.cc(
+        "fails",
+        r#"#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+int main(void) {
+    char *volatile p = malloc(30 << 20);
+    if (!p) return 2;
+    memset(p, 1, 30 << 20);
+    usleep(400 * 1000);
+    return p[5] == 1 ? 4 : 5;
+}"#,
+    );
+    scenario(
+        &p,
+        "fails",
+        &scenario_text(
+            &format!("[{:?}]", exe.display().to_string()),
+            "rss",
+            "sample_interval = \"50ms\"\n[[invariant]]\nname = \"rss bounded\"\nmetric = \"rss\"\nmax = \"1 GiB\"\n",
+        ),
+    );
+    let (code, text, _) = run(&p, "fails");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(text.contains("exit status 4"), "{text}");
+    assert!(text.contains("so far: peak resident set"), "{text}");
+    assert!(text.contains("last sample ("), "{text}");
+    assert!(
+        !text.contains("census") && !text.contains("top types"),
+        "{text}"
+    );
+}

@@ -603,29 +603,44 @@ pub(crate) fn failure(program: &str, exit: Exit, status: String, tl: Timeline) -
     }
 }
 
-/// `; so far: peak heap 1.2 MiB, last census (#41) 1.1 MiB, top types: …`, or nothing
-/// without a census.
+/// `; so far: peak heap 1.2 MiB, last census (#41) 1.1 MiB, top types: …`, in the words of
+/// the timeline's source ([`XUnit::residency_words`] and its kin: `peak resident set …, last
+/// sample (1,250 ms) …` for rss, `live heap` and `snapshot` for massif), or nothing without a
+/// sample.
 pub(crate) fn figures_so_far(tl: &Timeline) -> String {
     let Some(last) = tl.samples.last() else {
         return String::new();
     };
+    let unit = tl.x_unit;
     let peak = tl.samples.iter().map(|s| s.live_bytes).max().unwrap_or(0);
-    let mut types: Vec<(&String, u64)> = last.types.iter().map(|(l, t)| (l, t.bytes)).collect();
-    types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    let top: Vec<String> = types
-        .iter()
-        .take(3)
-        .map(|(l, b)| format!("{l} {}", crate::units::fmt_bytes(*b as f64)))
-        .collect();
-    format!(
-        "; so far: peak heap {}, last census (#{}) {}, top types: {}",
+    let mut text = format!(
+        "; so far: peak {residency} {}, last {sample} ({}) {}",
         crate::units::fmt_bytes(peak as f64),
-        last.x,
-        crate::units::fmt_bytes(last.live_bytes as f64),
-        if top.is_empty() {
-            "none".to_owned()
+        if unit.is_index() {
+            format!("#{}", last.x)
         } else {
-            top.join(", ")
-        }
-    )
+            unit.at(last.x)
+        },
+        crate::units::fmt_bytes(last.live_bytes as f64),
+        residency = unit.residency_words(),
+        sample = unit.sample_word(),
+    );
+    if let Some(what) = unit.breakdown_words() {
+        let mut types: Vec<(&String, u64)> = last.types.iter().map(|(l, t)| (l, t.bytes)).collect();
+        types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let top: Vec<String> = types
+            .iter()
+            .take(3)
+            .map(|(l, b)| format!("{l} {}", crate::units::fmt_bytes(*b as f64)))
+            .collect();
+        text.push_str(&format!(
+            ", top {what}: {}",
+            if top.is_empty() {
+                "none".to_owned()
+            } else {
+                top.join(", ")
+            }
+        ));
+    }
+    text
 }

@@ -315,6 +315,11 @@ pub const FIFO_WAIT: std::time::Duration = std::time::Duration::from_secs(10);
 /// a FIFO is opened without blocking and read once a writer has written to it or gone, within
 /// [`FIFO_WAIT`]; a FIFO nobody writes to is an error saying so, not a hang.
 pub fn open_profile(path: &Path) -> io::Result<File> {
+    open_profile_within(path, FIFO_WAIT)
+}
+
+/// [`open_profile`] waiting up to `wait` for a FIFO's writer.
+fn open_profile_within(path: &Path, wait: std::time::Duration) -> io::Result<File> {
     use std::os::unix::fs::{FileTypeExt, OpenOptionsExt};
     let is_fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
     if !is_fifo {
@@ -326,7 +331,7 @@ pub fn open_profile(path: &Path) -> io::Result<File> {
         .open(path)?;
     use std::os::fd::AsRawFd;
     let fd = file.as_raw_fd();
-    let deadline = std::time::Instant::now() + FIFO_WAIT;
+    let deadline = std::time::Instant::now() + wait;
     let mut ready = false;
     // POLLHUP alone, before any writer has opened the pipe, is reported by Linux for a FIFO
     // with no writer yet; data (POLLIN) or a writer come and gone is what ends the wait.
@@ -347,8 +352,8 @@ pub fn open_profile(path: &Path) -> io::Result<File> {
         return Err(io::Error::new(
             io::ErrorKind::TimedOut,
             format!(
-                "a named pipe nobody wrote to within {}s (hint: start the program or `cat` that writes it, or pass the file itself)",
-                FIFO_WAIT.as_secs()
+                "a named pipe nobody wrote to within {:.1}s (hint: start the program or `cat` that writes it, or pass the file itself)",
+                wait.as_secs_f64()
             ),
         ));
     }
@@ -417,5 +422,96 @@ mod tests {
             Some(ProfileKind::RtsStats)
         );
         assert_eq!(sniff(b"hello"), None);
+    }
+
+    #[test]
+    fn the_breakdown_is_the_last_h_flag_of_the_rts_options() {
+        let of = HeapBreakdown::of_rts_flags;
+        assert_eq!(of("leak"), None);
+        assert_eq!(of("leak +RTS -h -RTS"), None);
+        assert_eq!(
+            of("leak +RTS -hT -i0 -RTS"),
+            Some(HeapBreakdown::ClosureType)
+        );
+        assert_eq!(
+            of("leak +RTS -hT -hc -RTS"),
+            Some(HeapBreakdown::CostCentre)
+        );
+        assert_eq!(of("leak +RTS -hC"), Some(HeapBreakdown::CostCentre));
+        // A restriction is not a breakdown; a program argument is not an RTS option.
+        assert_eq!(
+            of("out lazy_unzip 100 +RTS -hc -hd:- -p -L400 -i0"),
+            Some(HeapBreakdown::CostCentre)
+        );
+        assert_eq!(
+            of("prog -hc +RTS -hT -RTS -hc"),
+            Some(HeapBreakdown::ClosureType)
+        );
+        assert_eq!(HeapBreakdown::CostCentre.flag(), "-hc");
+        assert_eq!(
+            HeapBreakdown::from_eventlog_code(7).map(HeapBreakdown::name),
+            Some("closure type")
+        );
+    }
+
+    const CUT_HP: &str = "JOB \"leak +RTS -hT -RTS\"\nDATE \"d\"\nSAMPLE_UNIT \"seconds\"\nVALUE_UNIT \"bytes\"\nBEGIN_SAMPLE 0.5\nTHUNK_1_0\t48\nEND_SAMPLE 0.5\nBEGIN_SAMPLE 1.0\nTHUNK_1_0\t24\n";
+
+    #[test]
+    fn a_cut_profile_is_incomplete_and_read_partially_only_on_request() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("cut.hp");
+        std::fs::write(&path, CUT_HP).expect("write");
+        let e = read_profile(&path, &ReadOptions::default()).expect_err("cut");
+        assert!(
+            e.to_string()
+                .contains("ends mid-record, inside the sample begun at line 8"),
+            "{e}"
+        );
+        let (tl, cut) = read_partial_profile(&path, &ReadOptions::default()).expect("partial");
+        assert_eq!((tl.samples.len(), cut), (1, Some(Cut::Sample { line: 8 })));
+        assert_eq!(HeapBreakdown::of(&tl), Some(HeapBreakdown::ClosureType));
+    }
+
+    #[test]
+    fn a_declared_size_that_divides_no_row_is_refused() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("whole.hp");
+        std::fs::write(&path, format!("{CUT_HP}END_SAMPLE 1.0\n")).expect("write");
+        let mut opts = ReadOptions::default();
+        opts.closure_sizes.insert("THUNK_1_0".into(), 1_000_000);
+        let e = read_profile(&path, &opts).expect_err("indivisible");
+        assert!(
+            e.to_string().contains(
+                "closure size 1000000 declared for `THUNK_1_0` does not divide its bytes in census 0 (48 bytes)"
+            ),
+            "{e}"
+        );
+        opts.closure_sizes.insert("THUNK_1_0".into(), 24);
+        assert_eq!(read_profile(&path, &opts).expect("whole").samples.len(), 2);
+    }
+
+    #[test]
+    fn a_profile_is_read_from_a_pipe_and_a_fifo_without_a_writer_does_not_hang() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let fifo = dir.path().join("fifo");
+        let c = std::ffi::CString::new(fifo.to_string_lossy().as_bytes()).expect("path");
+        // SAFETY: a valid NUL-terminated path.
+        assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+        let writer = {
+            let fifo = fifo.clone();
+            std::thread::spawn(move || {
+                let text = format!("{CUT_HP}END_SAMPLE 1.0\n");
+                std::fs::write(&fifo, text).expect("write fifo");
+            })
+        };
+        let tl = read_profile(&fifo, &ReadOptions::default()).expect("from a pipe");
+        writer.join().expect("writer");
+        assert_eq!(tl.samples.len(), 2);
+        // Nobody writes: an error within the bounded wait, not a hang.
+        let start = std::time::Instant::now();
+        let wait = std::time::Duration::from_millis(300);
+        let e = open_profile_within(&fifo, wait).expect_err("no writer");
+        assert!(e.to_string().contains("named pipe nobody wrote to"), "{e}");
+        assert!(start.elapsed() < wait + std::time::Duration::from_secs(5));
     }
 }
