@@ -95,7 +95,12 @@ pub(crate) fn run_command(
     } else {
         Profile::IfAny
     };
-    if let Some(e) = live.declared_mismatch() {
+    // A program that failed is reported as such: its failure is more fundamental than the
+    // counts of its censuses.
+    if let Some(e) = live
+        .declared_mismatch()
+        .filter(|_| profile != Profile::IfAny)
+    {
         return Err(RunError::Profile {
             path: live_hp_path(&run_dir, &live),
             message: e.to_string(),
@@ -112,7 +117,7 @@ pub(crate) fn run_command(
         }
     }
     let (mut tl, censuses) = final_timeline(c, &run_dir, &live, profile, stop.as_ref())?;
-    if let Censuses::Memory(samples) = &censuses {
+    if let (Censuses::Memory(samples), false) = (&censuses, profile == Profile::IfAny) {
         let opts = crate::source::ghc::ReadOptions {
             closure_sizes: c.closure_sizes.clone(),
         };
