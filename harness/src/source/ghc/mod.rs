@@ -333,8 +333,8 @@ fn open_profile_within(path: &Path, wait: std::time::Duration) -> io::Result<Fil
     let fd = file.as_raw_fd();
     let deadline = std::time::Instant::now() + wait;
     let mut ready = false;
-    // POLLHUP alone, before any writer has opened the pipe, is reported by Linux for a FIFO
-    // with no writer yet; data (POLLIN) or a writer come and gone is what ends the wait.
+    // Data (POLLIN), or a writer come and gone (POLLHUP: Linux reports it only once a writer
+    // has opened the FIFO, never for one that has had none), ends the wait.
     while std::time::Instant::now() < deadline {
         let mut p = libc::pollfd {
             fd,
@@ -343,7 +343,7 @@ fn open_profile_within(path: &Path, wait: std::time::Duration) -> io::Result<Fil
         };
         // SAFETY: one valid pollfd for the call.
         let r = unsafe { libc::poll(&mut p, 1, 50) };
-        if r > 0 && p.revents & libc::POLLIN != 0 {
+        if r > 0 && p.revents & (libc::POLLIN | libc::POLLHUP) != 0 {
             ready = true;
             break;
         }
