@@ -455,6 +455,9 @@ fn an_rss_spike_between_two_samples_is_not_missed() {
     let (code, text, _) = run(&p, "spike_between");
     assert_eq!(code, Some(1), "{text}");
     assert!(text.contains("invariant `rss bounded` violated"), "{text}");
+    // In the resident set's words, not a heap's.
+    assert!(text.contains("resident set ≤ 50.0 MiB"), "{text}");
+    assert!(!text.contains("live bytes"), "{text}");
     // After the last sample, just before the exit: the program's mark at exit.
     let exe = spike(&p, "spike_at_exit", 300, 100);
     scenario(
