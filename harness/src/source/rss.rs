@@ -53,10 +53,13 @@ pub(crate) fn run_rss(
     let mut stop = None;
     let mut tick = start;
     let mut marks = HighWater::default();
+    let mut pending = 0;
     while !sup.has_exited() {
         let tree = tree_of(sup.pid());
         let (rss, processes) = rss_over(&tree, Root::Launcher);
-        let peak = marks.since_last(tree.get(1..).unwrap_or_default());
+        // A reading that makes no sample (the same millisecond as the last) keeps its peak
+        // for the next one.
+        pending = pending.max(marks.since_last(tree.get(1..).unwrap_or_default()));
         let elapsed = start.elapsed();
         let x = elapsed.as_millis() as u64;
         // Before the launcher has started the program, and after it has ended, there is no
@@ -66,7 +69,7 @@ pub(crate) fn run_rss(
                 x,
                 // The highest the kernel saw since the last sample: a spike between two
                 // samples is not missed.
-                live_bytes: rss.max(peak),
+                live_bytes: rss.max(std::mem::take(&mut pending)),
                 rss: Some(rss),
                 time_ns: Some(elapsed.as_nanos() as u64),
                 ..Default::default()
