@@ -70,6 +70,39 @@ impl XUnit {
         }
     }
 
+    /// What a sample's total is, in a failure's words: the simulator's `live bytes`, a GHC
+    /// program's `heap`, massif's `live heap`, the rss sampler's `resident set`. The one place
+    /// a source's residency is named, so that no source speaks another's language.
+    pub fn residency_words(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "live bytes",
+            XUnit::Census => "heap",
+            XUnit::Millis => "resident set",
+            XUnit::Snapshot => "live heap",
+        }
+    }
+
+    /// What one sample is called: a `sample` (simulator, rss), a `census` (GHC), a
+    /// `snapshot` (massif).
+    pub fn sample_word(self) -> &'static str {
+        match self {
+            XUnit::Cycles | XUnit::Millis => "sample",
+            XUnit::Census => "census",
+            XUnit::Snapshot => "snapshot",
+        }
+    }
+
+    /// What a sample's breakdown is of: closure types (GHC), allocation sites (massif),
+    /// node types (simulator); `None` where samples have none (rss).
+    pub fn breakdown_words(self) -> Option<&'static str> {
+        match self {
+            XUnit::Cycles => Some("types"),
+            XUnit::Census => Some("types"),
+            XUnit::Snapshot => Some("sites"),
+            XUnit::Millis => None,
+        }
+    }
+
     /// A position in words: `cycle 1,000`, `census 14`, `1,250 ms`, `snapshot 7`.
     pub fn at(self, x: u64) -> String {
         let n = crate::units::fmt_int(x as i128);

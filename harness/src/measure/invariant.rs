@@ -942,7 +942,11 @@ fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> 
         }
         Predicate::LiveBytesMax(max) => (
             sample.live_bytes <= *max,
-            format!("live bytes ≤ {}", fmt_bytes(*max as f64)),
+            format!(
+                "{} ≤ {}",
+                st.scenario.x_unit().residency_words(),
+                fmt_bytes(*max as f64)
+            ),
             fmt_bytes(sample.live_bytes as f64),
         ),
         Predicate::LiveBytesGrowth(max) => {

@@ -4,7 +4,7 @@
 //! set or under valgrind massif are handed to [`super::rss`] and [`super::massif`] once built.
 
 use super::build::build;
-use super::live::{find_with_extension, marker_windows, Live, Stop};
+use super::live::{marker_windows, Live, Stop};
 use super::probe::{self, LauncherReport};
 use super::supervise::{describe_status, Exit, Root, Supervised};
 use super::{judged, Censuses, Cut, Event, RunConfig, RunOutput};
@@ -88,12 +88,50 @@ pub(crate) fn run_command(
     let stop = live.follow(&mut sup, on_violation, on_event, sink);
     let exit = sup.wait();
     let (status, success) = program_status(&run_dir, &exit);
-    let profile = if success || stop.is_some() {
+    let profile = if success && stop.is_none() && exit.killed.is_none() {
+        Profile::Whole
+    } else if success || stop.is_some() {
         Profile::Required
     } else {
         Profile::IfAny
     };
+    // A program that failed is reported as such: its failure is more fundamental than the
+    // counts of its censuses.
+    if let Some(e) = live
+        .declared_mismatch()
+        .filter(|_| profile != Profile::IfAny)
+    {
+        return Err(RunError::Profile {
+            path: live_hp_path(&run_dir, &live),
+            message: e.to_string(),
+        });
+    }
+    if profile == Profile::Whole {
+        // The program ended by itself: the RTS wrote its `.hp` out whole. A file that stops
+        // mid-sample holds less than the run, and what the watch checked of it is not the run.
+        if let Some((path, at)) = live.hp_cut() {
+            return Err(RunError::Profile {
+                message: crate::source::ghc::incomplete(at),
+                path,
+            });
+        }
+    }
     let (mut tl, censuses) = final_timeline(c, &run_dir, &live, profile, stop.as_ref())?;
+    if let (Censuses::Memory(samples), false) = (&censuses, profile == Profile::IfAny) {
+        let opts = crate::source::ghc::ReadOptions {
+            closure_sizes: c.closure_sizes.clone(),
+        };
+        if let Some(e) = samples.iter().find_map(|s| opts.check_sample(s).err()) {
+            return Err(RunError::Profile {
+                path: run_dir.clone(),
+                message: e.to_string(),
+            });
+        }
+    }
+    closure_type_profile(scenario_all, &tl).map_err(|message| RunError::Profile {
+        path: run_dir.clone(),
+        message,
+    })?;
     tl.totals.insert(
         "rss.peak".into(),
         LauncherReport::read(&run_dir.join(LAUNCHER_FILE)).map_or(exit.peak_rss_polled, |r| {
@@ -283,9 +321,66 @@ pub(crate) fn program_status(run_dir: &Path, exit: &Exit) -> (String, bool) {
     }
 }
 
+/// The `.hp` file the live watch read, or the run directory when it found none.
+fn live_hp_path(run_dir: &Path, live: &Live<'_>) -> PathBuf {
+    live.hp_cut()
+        .map(|(p, _)| p)
+        .or_else(|| {
+            super::live::files_with_extension(run_dir, "hp")
+                .into_iter()
+                .next()
+        })
+        .unwrap_or_else(|| run_dir.to_owned())
+}
+
+/// Whether the profile's rows are what the scenario's invariants are about: type invariants
+/// (`type = "…"`, `absent = true` included) are about closure types, so they need a `-hT`
+/// profile; on a cost-centre or retainer profile no type label ever appears, and every such
+/// invariant would hold. Which breakdown a profile has is told by its reader
+/// ([`HeapBreakdown::of`](crate::source::ghc::HeapBreakdown::of)); one that does not say is
+/// taken as it is (membound runs GHC programs with `-hT`).
+pub fn closure_type_profile(scenario: &Scenario, tl: &Timeline) -> Result<(), String> {
+    use crate::scenario::Predicate;
+    use crate::source::ghc::HeapBreakdown;
+    let Some(found) = HeapBreakdown::of(tl) else {
+        return Ok(());
+    };
+    if found == HeapBreakdown::ClosureType {
+        return Ok(());
+    }
+    let typed: Vec<String> = scenario
+        .invariants
+        .iter()
+        .filter(|i| {
+            i.retained_by.is_none()
+                && matches!(
+                    i.predicate,
+                    Predicate::TypeAbsent(_)
+                        | Predicate::TypeCount { .. }
+                        | Predicate::TypeGrowth { .. }
+                        | Predicate::TypeBytesMax { .. }
+                        | Predicate::TypeBytesGrowth { .. }
+                )
+        })
+        .map(|i| format!("`{}`", i.name))
+        .collect();
+    if typed.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "the profile is a {} profile (`{}`), whose rows are not closure types, but invariant(s) {} are about closure types (`type = \"…\"`): checked on it they would hold whatever the heap held (hint: type invariants need a closure-type profile, `+RTS -hT`; remove the `{}` from the scenario's `rts` or the program's options)",
+        found.name(),
+        found.flag(),
+        typed.join(", "),
+        found.flag(),
+    ))
+}
+
 /// Whether a run must have left a readable profile.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Profile {
+    /// It exited with status 0 by itself: its profile must be whole, every record of it.
+    Whole,
     /// It exited normally or was stopped with SIGINT: an unreadable profile is an error.
     Required,
     /// It failed: whatever it left is the timeline so far.
@@ -340,11 +435,24 @@ fn final_timeline<'l, 's>(
     profile: Profile,
     stop: Option<&Stop>,
 ) -> Result<(Timeline, Censuses<'l, 's>), RunError> {
+    let hps = super::live::files_with_extension(run_dir, "hp");
+    if hps.len() > 1 {
+        let list: Vec<String> = hps.iter().map(|p| p.display().to_string()).collect();
+        return Err(RunError::Profile {
+            path: run_dir.to_owned(),
+            message: format!(
+                "the run directory holds {} .hp files, {}: which one is the program's heap profile is not known, and none is read (hint: a program that starts other GHC programs leaves one per program; profile the one the scenario is about, e.g. run it directly, or give the others `+RTS -h` off)",
+                hps.len(),
+                list.join(", ")
+            ),
+        });
+    }
     let profile_path = match c.profile {
         ProfileKind::GhcEventlog => run_dir.join(EVENTLOG_FILE),
-        ProfileKind::GhcHp => {
-            find_with_extension(run_dir, "hp").unwrap_or_else(|| run_dir.join("profile.hp"))
-        }
+        ProfileKind::GhcHp => hps
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| run_dir.join("profile.hp")),
         // Dispatched to their own runners before the program runs.
         ProfileKind::Rss | ProfileKind::Massif => {
             return Err(RunError::Profile {
@@ -360,9 +468,28 @@ fn final_timeline<'l, 's>(
         closure_sizes: c.closure_sizes.clone(),
     };
     let watched = live.census_count();
-    let mut tl = match crate::source::ghc::read_profile(&profile_path, &opts) {
+    let read = if profile == Profile::Whole {
+        crate::source::ghc::read_profile(&profile_path, &opts)
+    } else {
+        // A program stopped or killed may have been caught mid-write: its whole records are
+        // the timeline so far.
+        crate::source::ghc::read_partial_profile(&profile_path, &opts).map(|(tl, _)| tl)
+    };
+    let mut tl = match read {
         Ok(tl) => tl,
-        Err(_) if profile == Profile::Required && !profile_path.exists() => {
+        Err(crate::source::ghc::ProfileError::Incomplete { at, .. }) => {
+            return Err(RunError::Profile {
+                path: profile_path,
+                message: crate::source::ghc::incomplete(at),
+            })
+        }
+        Err(crate::source::ghc::ProfileError::ClosureSize { source, .. }) => {
+            return Err(RunError::Profile {
+                path: profile_path,
+                message: source.to_string(),
+            })
+        }
+        Err(_) if profile != Profile::IfAny && !profile_path.exists() => {
             return Err(RunError::Profile {
                 message: format!("the program wrote no {} (hint: `profile = \"{}\"` is for GHC programs built with `-rtsopts`{}; any other program can be watched with `profile = \"rss\"`, and a C/C++ program's heap with `profile = \"massif\"`)",
                     if c.profile == ProfileKind::GhcEventlog { "eventlog" } else { ".hp heap profile" },
@@ -371,7 +498,7 @@ fn final_timeline<'l, 's>(
                 path: profile_path,
             })
         }
-        Err(e) if profile == Profile::Required && watched == 0 => {
+        Err(e) if profile != Profile::IfAny && watched == 0 => {
             return Err(RunError::Profile {
                 path: profile_path,
                 message: e.to_string(),
@@ -481,29 +608,44 @@ pub(crate) fn failure(program: &str, exit: Exit, status: String, tl: Timeline) -
     }
 }
 
-/// `; so far: peak heap 1.2 MiB, last census (#41) 1.1 MiB, top types: …`, or nothing
-/// without a census.
+/// `; so far: peak heap 1.2 MiB, last census (#41) 1.1 MiB, top types: …`, in the words of
+/// the timeline's source ([`XUnit::residency_words`] and its kin: `peak resident set …, last
+/// sample (1,250 ms) …` for rss, `live heap` and `snapshot` for massif), or nothing without a
+/// sample.
 pub(crate) fn figures_so_far(tl: &Timeline) -> String {
     let Some(last) = tl.samples.last() else {
         return String::new();
     };
+    let unit = tl.x_unit;
     let peak = tl.samples.iter().map(|s| s.live_bytes).max().unwrap_or(0);
-    let mut types: Vec<(&String, u64)> = last.types.iter().map(|(l, t)| (l, t.bytes)).collect();
-    types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-    let top: Vec<String> = types
-        .iter()
-        .take(3)
-        .map(|(l, b)| format!("{l} {}", crate::units::fmt_bytes(*b as f64)))
-        .collect();
-    format!(
-        "; so far: peak heap {}, last census (#{}) {}, top types: {}",
+    let mut text = format!(
+        "; so far: peak {residency} {}, last {sample} ({}) {}",
         crate::units::fmt_bytes(peak as f64),
-        last.x,
-        crate::units::fmt_bytes(last.live_bytes as f64),
-        if top.is_empty() {
-            "none".to_owned()
+        if unit.is_index() {
+            format!("#{}", last.x)
         } else {
-            top.join(", ")
-        }
-    )
+            unit.at(last.x)
+        },
+        crate::units::fmt_bytes(last.live_bytes as f64),
+        residency = unit.residency_words(),
+        sample = unit.sample_word(),
+    );
+    if let Some(what) = unit.breakdown_words() {
+        let mut types: Vec<(&String, u64)> = last.types.iter().map(|(l, t)| (l, t.bytes)).collect();
+        types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
+        let top: Vec<String> = types
+            .iter()
+            .take(3)
+            .map(|(l, b)| format!("{l} {}", crate::units::fmt_bytes(*b as f64)))
+            .collect();
+        text.push_str(&format!(
+            ", top {what}: {}",
+            if top.is_empty() {
+                "none".to_owned()
+            } else {
+                top.join(", ")
+            }
+        ));
+    }
+    text
 }

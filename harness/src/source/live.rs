@@ -24,7 +24,7 @@ use crate::errors::RunError;
 use crate::measure::invariant::{Checker, Outcome};
 use crate::scenario::{CommandRun, Endpoint, OnViolation, Predicate, Scenario, Window};
 use crate::source::ghc::hp::HpFollower;
-use crate::source::ghc::{known_closure_size, ReadOptions, SizeInference};
+use crate::source::ghc::{known_closure_size, Cut, IndivisibleSize, ReadOptions, SizeInference};
 use crate::timeline::{Mark, Sample, SampleSink, XUnit};
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
@@ -76,6 +76,9 @@ pub(crate) struct Live<'s> {
     /// The first census bytes of each label that its declared or known closure size does not
     /// divide, for the run's notes.
     indivisible: BTreeMap<String, u64>,
+    /// The first census row that a declared closure size does not divide: an error, since
+    /// every count of that label is wrong.
+    declared_mismatch: Option<IndivisibleSize>,
     /// Each invariant's outcome over the whole run, when every one was checked live and the
     /// program ended by itself: then no check after the run is needed.
     outcomes: Option<Vec<(String, Outcome)>>,
@@ -130,9 +133,21 @@ impl<'s> Live<'s> {
             sizes: SizeInference::default(),
             brackets: Brackets::default(),
             indivisible: BTreeMap::new(),
+            declared_mismatch: None,
             outcomes: None,
             late_marker: false,
         }
+    }
+
+    /// The first census row a declared closure size does not divide, if one did.
+    pub(crate) fn declared_mismatch(&self) -> Option<&IndivisibleSize> {
+        self.declared_mismatch.as_ref()
+    }
+
+    /// The `.hp` file the watch read, and where it stops short of a whole profile if it does
+    /// (meaningful once the program has exited: until then the file is still being written).
+    pub(crate) fn hp_cut(&self) -> Option<(PathBuf, Cut)> {
+        Some((self.hp.path.clone()?, self.hp.follower.cut()?))
     }
 
     /// How many censuses have been read so far.
@@ -305,6 +320,9 @@ impl<'s> Live<'s> {
                     let x = self.ends.len() as u64;
                     sample.x = x;
                     count_known(&mut sample, &self.opts, &mut self.indivisible);
+                    if self.declared_mismatch.is_none() {
+                        self.declared_mismatch = self.opts.check_sample(&sample).err();
+                    }
                     self.sizes.observe(&sample);
                     self.ends.push(end);
                     sink.sample(&sample);
@@ -540,7 +558,12 @@ impl HpTail {
             return Vec::new();
         }
         if self.file.is_none() {
-            let found = find_with_extension(run_dir, "hp");
+            // Several `.hp` files: which is the program's is not known, and none is followed
+            // (the run then fails, listing them: see `command::final_timeline`).
+            let found = match files_with_extension(run_dir, "hp").as_slice() {
+                [one] => Some(one.clone()),
+                _ => None,
+            };
             self.file = found.as_ref().and_then(|p| std::fs::File::open(p).ok());
             self.path = found.filter(|_| self.file.is_some());
         }
@@ -599,6 +622,18 @@ impl MarkerFile {
             }
         }
     }
+}
+
+/// Every file in `dir` whose extension is `ext`, sorted.
+pub(crate) fn files_with_extension(dir: &Path, ext: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == ext))
+        .collect();
+    found.sort();
+    found
 }
 
 /// The first file in `dir` whose extension is `ext`.

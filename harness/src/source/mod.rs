@@ -23,6 +23,7 @@ mod sim;
 mod supervise;
 
 pub use build::build;
+pub use command::closure_type_profile;
 pub use requirements::check_requirements;
 pub use supervise::own_peak_rss;
 

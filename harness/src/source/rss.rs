@@ -7,17 +7,25 @@
 //! first violation, as GHC programs are; windows that depend on the run's length (`"50%"`) can
 //! only be checked once it has ended, and are (see `docs/live.md`).
 //!
+//! A sample is the highest resident set since the previous one, not the instant's: the kernel
+//! keeps each process's high-water mark (`VmHWM`), read with the resident set, so a spike
+//! between two samples counts in the peak and in `max` checks (see [`HighWater`] for what it
+//! can and cannot see). At exit the program's own mark (`ru_maxrss`, from the launcher's
+//! `wait4`) becomes a last sample when it is above every sample.
+//!
 //! The figures are noisy by nature (page-granular, timing-dependent): the `rss.*` metrics have
 //! the noisy default tolerances.
 
-use super::command::{failure, launcher_command, program_status};
+use super::command::{failure, launcher_command, program_status, LAUNCHER_FILE};
 use super::live::end_at_violation;
-use super::supervise::{rss_over, tree_of, Root, Supervised};
+use super::probe::LauncherReport;
+use super::supervise::{rss_and_hwm, rss_over, tree_of, Root, Supervised};
 use super::{judged, Censuses, Cut, Event, RunConfig, RunOutput};
 use crate::errors::RunError;
 use crate::measure::invariant::Checker;
 use crate::scenario::{CommandRun, Endpoint, OnViolation, Scenario, Window};
 use crate::timeline::{Sample, SampleSink, Timeline, XUnit};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
@@ -44,8 +52,14 @@ pub(crate) fn run_rss(
     );
     let mut stop = None;
     let mut tick = start;
+    let mut marks = HighWater::default();
+    let mut pending = 0;
     while !sup.has_exited() {
-        let (rss, processes) = rss_over(&tree_of(sup.pid()), Root::Launcher);
+        let tree = tree_of(sup.pid());
+        let (rss, processes) = rss_over(&tree, Root::Launcher);
+        // A reading that makes no sample (the same millisecond as the last) keeps its peak
+        // for the next one.
+        pending = pending.max(marks.since_last(tree.get(1..).unwrap_or_default()));
         let elapsed = start.elapsed();
         let x = elapsed.as_millis() as u64;
         // Before the launcher has started the program, and after it has ended, there is no
@@ -53,7 +67,9 @@ pub(crate) fn run_rss(
         if processes > 0 && rss > 0 && tl.samples.last().is_none_or(|l| l.x < x) {
             let sample = Sample {
                 x,
-                live_bytes: rss,
+                // The highest the kernel saw since the last sample: a spike between two
+                // samples is not missed.
+                live_bytes: rss.max(std::mem::take(&mut pending)),
                 rss: Some(rss),
                 time_ns: Some(elapsed.as_nanos() as u64),
                 ..Default::default()
@@ -70,16 +86,40 @@ pub(crate) fn run_rss(
             }
         }
         // A fixed rate, not a fixed pause: the time a sample takes does not stretch the interval.
+        // The wait ends early when the program exits, so the verdict comes then, not at the
+        // next tick (a 10 s interval on a 0.5 s program).
         tick += c.sample_interval;
         let now = Instant::now();
         if tick > now {
-            std::thread::sleep(tick - now);
+            sup.wait_exit_for(tick - now);
         } else {
             tick = now;
         }
     }
     let exit = sup.wait();
     let (status, success) = program_status(run_dir, &exit);
+    if stop.is_none() {
+        // The program's own high-water mark, from the kernel when it was reaped (`ru_maxrss`,
+        // which covers the children it waited for): what the samples missed of its peak (a
+        // spike after the last sample, a child that lived and died between two) is not lost.
+        let sampled = tl.samples.iter().map(|s| s.live_bytes).max();
+        if let Some(r) = LauncherReport::read(&run_dir.join(LAUNCHER_FILE)) {
+            if r.peak_rss > 0 && sampled.is_none_or(|s| r.peak_rss > s) {
+                let elapsed = start.elapsed();
+                let x = (elapsed.as_millis() as u64).max(tl.samples.last().map_or(0, |l| l.x + 1));
+                tl.notes.push(format!(
+                    "the program's high-water mark at exit ({}) is above every sample: it is the sample at its exit, {x} ms",
+                    crate::units::fmt_bytes(r.peak_rss as f64)
+                ));
+                tl.samples.push(Sample {
+                    x,
+                    live_bytes: r.peak_rss,
+                    time_ns: Some(elapsed.as_nanos() as u64),
+                    ..Default::default()
+                });
+            }
+        }
+    }
     if let Some(peak) = tl.samples.iter().map(|s| s.live_bytes).max() {
         tl.totals.insert("rss.peak".into(), peak);
     }
@@ -94,6 +134,37 @@ pub(crate) fn run_rss(
             Ok(out)
         }
         None => judged(scenario, tl, samples, Cut::AtViolation, sink),
+    }
+}
+
+/// The kernel's high-water marks (`VmHWM`) of the program's processes, read at each sample:
+/// a process whose mark rose since the last reading reached it in between, even if its
+/// resident set is lower now.
+#[derive(Debug, Default)]
+struct HighWater {
+    /// Each process's mark at the last reading.
+    last: BTreeMap<i32, u64>,
+}
+
+impl HighWater {
+    /// The highest resident set of `pids` since the last call, as far as their marks say:
+    /// per process its new mark if it rose (or it is new), else its resident set now; summed
+    /// over the processes. An upper bound when several processes peaked at different moments;
+    /// blind to a process that started and ended between two readings (only the program's own
+    /// mark at exit, which covers the children it waited for, sees that).
+    fn since_last(&mut self, pids: &[i32]) -> u64 {
+        let mut sum = 0;
+        let mut seen = BTreeMap::new();
+        for &pid in pids {
+            let Some((rss, hwm)) = rss_and_hwm(pid) else {
+                continue;
+            };
+            let rose = self.last.get(&pid).is_none_or(|&old| hwm > old);
+            sum += if rose { hwm } else { rss };
+            seen.insert(pid, hwm);
+        }
+        self.last = seen;
+        sum
     }
 }
 

@@ -15,7 +15,7 @@
 
 use crate::errors::RunError;
 use std::collections::VecDeque;
-use std::io::{BufRead, BufReader};
+use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -135,11 +135,7 @@ impl Supervised {
             let (tx, rx) = mpsc::channel();
             // Detached: `wait` gives it READER_GRACE after the reap, then stops listening.
             std::thread::spawn(move || {
-                for line in BufReader::new(err).split(b'\n') {
-                    let Ok(line) = line else { break };
-                    let line = String::from_utf8_lossy(&line).into_owned();
-                    keep.lock().unwrap_or_else(|p| p.into_inner()).push(line);
-                }
+                keep_lines(err, &keep);
                 let _ = tx.send(());
             });
             rx
@@ -290,6 +286,11 @@ fn watch(pid: i32, limits: Limits, root: Root, shared: &Shared, woken: &mpsc::Re
             held_for += now - last;
         }
         last = now;
+        // A child that has exited (not yet reaped: only `wait` reaps) is past any limit's
+        // reach: ending it now would blame a finished program for a timeout it never ran into.
+        if peek_exit(pid, libc::WNOHANG).is_some() {
+            return;
+        }
         let tree = tree_of(pid);
         let (rss, processes) = rss_over(&tree, root);
         shared.peak.fetch_max(rss, Ordering::Relaxed);
@@ -472,6 +473,54 @@ pub(crate) fn signal_name(sig: i32) -> String {
     name.to_owned()
 }
 
+/// Bytes kept of one stderr line: a program may write hundreds of megabytes without a
+/// newline, and membound's memory must not grow with it. With [`STDERR_HEAD_LINES`] and
+/// [`STDERR_TAIL_LINES`] this bounds what is kept of a child's stderr to about 76 KiB.
+pub(crate) const STDERR_LINE_BYTES: usize = 2048;
+
+/// Reads `stream` to its end into `keep`, line by line, in fixed chunks: a line longer than
+/// [`STDERR_LINE_BYTES`] keeps its start and says how much was cut, so memory stays bounded
+/// whatever the child writes.
+fn keep_lines(mut stream: impl Read, keep: &Mutex<StderrKeep>) {
+    let mut chunk = vec![0u8; 64 * 1024];
+    let mut line: Vec<u8> = Vec::new();
+    let mut cut = 0u64;
+    let flush = |line: &mut Vec<u8>, cut: &mut u64| {
+        let mut text = String::from_utf8_lossy(line).into_owned();
+        if *cut > 0 {
+            text.push_str(&format!(" [… {} more byte(s) of this line cut …]", *cut));
+        }
+        keep.lock().unwrap_or_else(|p| p.into_inner()).push(text);
+        line.clear();
+        *cut = 0;
+    };
+    loop {
+        let n = match stream.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(_) => break,
+        };
+        let mut rest = &chunk[..n];
+        while !rest.is_empty() {
+            let (part, newline) = match rest.iter().position(|b| *b == b'\n') {
+                Some(i) => (&rest[..i], true),
+                None => (rest, false),
+            };
+            let room = STDERR_LINE_BYTES.saturating_sub(line.len());
+            line.extend_from_slice(&part[..part.len().min(room)]);
+            cut += part.len().saturating_sub(room) as u64;
+            rest = &rest[part.len() + usize::from(newline)..];
+            if newline {
+                flush(&mut line, &mut cut);
+            }
+        }
+    }
+    if !line.is_empty() || cut > 0 {
+        flush(&mut line, &mut cut);
+    }
+}
+
 /// The head and the tail of a stream of lines.
 #[derive(Default)]
 struct StderrKeep {
@@ -593,6 +642,19 @@ fn proc_status_bytes(pid: &str, field: &str) -> Option<u64> {
     Some(kib * 1024)
 }
 
+/// A process's resident set now and its high-water mark since exec (`VmRSS`, `VmHWM` of
+/// `/proc/<pid>/status`, read once), in bytes; `None` for a process gone or a zombie (whose
+/// memory, and with it the mark, is already released).
+pub(crate) fn rss_and_hwm(pid: i32) -> Option<(u64, u64)> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let field = |name: &str| -> Option<u64> {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kib: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+        Some(kib * 1024)
+    };
+    Some((field("VmRSS:")?, field("VmHWM:")?))
+}
+
 /// This process's peak RSS since exec (`VmHWM`): unlike `ru_maxrss`, it does not inherit the
 /// parent's high-water mark across fork, so it does not depend on which front end ran it.
 pub fn own_peak_rss() -> Option<u64> {
@@ -617,6 +679,44 @@ mod tests {
         assert!(kept.contains("usage line 199"), "{kept}");
         assert!(kept.contains("line(s) omitted"), "{kept}");
         assert!(kept.lines().count() <= STDERR_HEAD_LINES + STDERR_TAIL_LINES + 1);
+    }
+
+    /// A stream of `n` bytes of `b`, made as it is read.
+    struct Flood {
+        left: u64,
+        byte: u8,
+    }
+
+    impl Read for Flood {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(self.left as usize);
+            buf[..n].fill(self.byte);
+            self.left -= n as u64;
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn a_runaway_stderr_is_kept_bounded() {
+        // 300 MB without a newline, and 300 MB of short lines: what is kept stays small.
+        for byte in [b'x', b'\n'] {
+            let keep = Mutex::new(StderrKeep::default());
+            keep_lines(
+                Flood {
+                    left: 300_000_000,
+                    byte,
+                },
+                &keep,
+            );
+            let text = keep.lock().unwrap_or_else(|p| p.into_inner()).text();
+            let bound = (STDERR_HEAD_LINES + STDERR_TAIL_LINES) * (STDERR_LINE_BYTES + 64) + 64;
+            assert!(text.len() <= bound, "{} bytes kept", text.len());
+            if byte == b'x' {
+                assert!(text.contains("more byte(s) of this line cut"), "{text}");
+            } else {
+                assert!(text.contains("line(s) omitted"), "{text}");
+            }
+        }
     }
 
     #[test]

@@ -40,7 +40,16 @@ pub enum HpError {
 ///
 /// The same parser as the live watch: the whole file is fed to an [`HpFollower`], which then
 /// [finishes](HpFollower::finish) it.
-pub fn read_hp<R: Read>(mut r: R, opts: &ReadOptions) -> Result<Timeline, HpError> {
+pub fn read_hp<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, HpError> {
+    read_hp_cut(r, opts).map(|(t, _)| t)
+}
+
+/// [`read_hp`], and where the profile was cut short if it was (`truncated`): the line of the
+/// sample left open, or of the unfinished last line.
+pub fn read_hp_cut<R: Read>(
+    mut r: R,
+    opts: &ReadOptions,
+) -> Result<(Timeline, Option<super::Cut>), HpError> {
     let mut follower = HpFollower::new();
     let mut samples = Vec::new();
     let mut buf = vec![0u8; 64 * 1024];
@@ -58,7 +67,8 @@ pub fn read_hp<R: Read>(mut r: R, opts: &ReadOptions) -> Result<Timeline, HpErro
         };
         samples.extend(follower.feed(&buf[..n])?.into_iter().map(|(_, s)| s));
     }
-    follower.finish(samples, opts)
+    let cut = follower.cut();
+    follower.finish(samples, opts).map(|t| (t, cut))
 }
 
 /// A `.hp` profile read while the program writes it: feed it the bytes appended since the last
@@ -131,6 +141,19 @@ impl HpFollower {
         partial.drain(..start);
         self.partial = partial;
         result.map(|()| out)
+    }
+
+    /// Where the bytes fed so far stop short of a whole profile: inside a sample (the line
+    /// that began it) or inside a line (its number). `None` when they end after a whole
+    /// sample or header line. A file still being written is cut at most places; one whose
+    /// writer has exited must not be.
+    pub fn cut(&self) -> Option<super::Cut> {
+        if let Some((begun, _)) = &self.open {
+            return Some(super::Cut::Sample { line: *begun });
+        }
+        (!self.partial.is_empty()).then_some(super::Cut::Line {
+            line: self.line_no + 1,
+        })
     }
 
     /// The whole profile, once the file has ended: `samples` are those [`feed`](Self::feed)
@@ -209,6 +232,10 @@ impl HpFollower {
                     "JOB" => {
                         self.saw_job = true;
                         self.facts.push(("program", value.to_owned()));
+                        if let Some(b) = super::HeapBreakdown::of_rts_flags(value) {
+                            self.facts
+                                .push((super::BREAKDOWN_FACT, b.name().to_owned()));
+                        }
                     }
                     "DATE" => self.facts.push(("date", value.to_owned())),
                     "VALUE_UNIT" if value != "bytes" => {

@@ -54,6 +54,59 @@ fn is_version(part: &str) -> bool {
         && part.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
+/// A closure size declared in [`ReadOptions::closure_sizes`] that does not divide a census
+/// row of its label: every count of the label would be wrong (a size larger than the row turns
+/// a leak's thousands of closures into a count of 0), so it is an error, not an estimate.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error(
+    "closure size {size} declared for `{label}` does not divide its bytes in census {census} \
+     ({bytes} bytes): its counts would be wrong (hint: a closure of `{label}` takes a number of \
+     bytes that divides every census row of it; fix or remove its entry in `closure_sizes`)"
+)]
+pub struct IndivisibleSize {
+    /// The label.
+    pub label: String,
+    /// The declared size.
+    pub size: u64,
+    /// The census (its index) of the first row the size does not divide.
+    pub census: u64,
+    /// That row's bytes.
+    pub bytes: u64,
+}
+
+impl ReadOptions {
+    /// Whether a census row of `label` (`bytes` at census `census`) agrees with the label's
+    /// declared closure size, if it has one: a declared size of 0 counts nothing and divides
+    /// nothing, so it is never wrong.
+    pub fn check_declared(
+        &self,
+        label: &str,
+        census: u64,
+        bytes: u64,
+    ) -> Result<(), IndivisibleSize> {
+        match self.closure_sizes.get(label) {
+            Some(&size) if size > 0 && !bytes.is_multiple_of(size) => Err(IndivisibleSize {
+                label: label.to_owned(),
+                size,
+                census,
+                bytes,
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    /// [`check_declared`](Self::check_declared) over every row of a sample.
+    pub fn check_sample(&self, sample: &Sample) -> Result<(), IndivisibleSize> {
+        if self.closure_sizes.is_empty() {
+            return Ok(());
+        }
+        for (label, t) in &sample.types {
+            self.check_declared(label, sample.x, t.bytes)?;
+        }
+        Ok(())
+    }
+}
+
 /// Where a label's closure size came from, in order of preference.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ClosureSize {

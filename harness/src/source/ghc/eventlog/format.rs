@@ -212,18 +212,7 @@ pub(crate) const KNOWN_EVENTS: &[KnownEvent] = &[
 
 /// `HeapProfBreakdown` of the heap-profile-begin event, as `ghc-events` names it.
 pub(crate) fn breakdown_name(code: u32) -> &'static str {
-    match code {
-        1 => "cost centre",
-        2 => "module",
-        3 => "closure description",
-        4 => "type description",
-        5 => "retainer",
-        6 => "biography",
-        7 => "closure type",
-        8 => "info table",
-        9 => "era",
-        _ => "unknown",
-    }
+    crate::source::ghc::HeapBreakdown::from_eventlog_code(code).map_or("unknown", |b| b.name())
 }
 
 /// The breakdown whose string-sample labels are info-table addresses.

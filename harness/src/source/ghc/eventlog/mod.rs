@@ -69,6 +69,23 @@ pub enum EventlogError {
         /// Where the event starts.
         offset: u64,
     },
+    /// The log stops without its end-of-data marker where a whole log is needed (its censuses
+    /// judged by [`EventlogStream::samples`]): the part that was read is not the run.
+    #[error("the log ends mid-record at byte {offset}, without its end-of-data marker: it is incomplete, and a check of the part that was read would not be the run's (hint: the program ended before its runtime finished writing the log; run it again)")]
+    Incomplete {
+        /// Where it stops.
+        offset: u64,
+    },
+    /// A declared closure size does not divide a census row of its label (found by
+    /// [`EventlogStream::samples`]).
+    #[error("census ending by byte {offset}: {source}")]
+    ClosureSize {
+        /// Where the census's last event ends.
+        offset: u64,
+        /// The label, its size and the row.
+        #[source]
+        source: ghc::IndivisibleSize,
+    },
     /// An understood variable-size event too short for its own fields.
     #[error(
         "{name} event at byte {offset}: its {size}-byte payload is shorter than the {needed} bytes its fields \
@@ -198,6 +215,15 @@ pub struct CountedRow {
 /// In a truncated log, a marker after the last whole census goes at the end (x = the number of
 /// samples), since the censuses that preceded it in time may be the ones cut off.
 pub fn read_eventlog<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, EventlogError> {
+    read_eventlog_cut(r, opts).map(|(t, _)| t)
+}
+
+/// [`read_eventlog`], and the byte offset where the log stops without its end-of-data marker
+/// if it does (`truncated`).
+pub fn read_eventlog_cut<R: Read>(
+    r: R,
+    opts: &ReadOptions,
+) -> Result<(Timeline, Option<u64>), EventlogError> {
     let mut reader = EventlogReader::new(r)?;
     let mut samples = Vec::new();
     let mut markers = Vec::new();
@@ -207,12 +233,13 @@ pub fn read_eventlog<R: Read>(r: R, opts: &ReadOptions) -> Result<Timeline, Even
             Record::Marker { time_ns, label, .. } => markers.push((time_ns, label)),
         }
     }
+    let cut = reader.cut_at();
     let mut timeline = reader.into_timeline();
     let times: Vec<u64> = samples.iter().map(|s| s.time_ns.unwrap_or(0)).collect();
     timeline.marks = place_marks(markers, &times);
     timeline.samples = samples;
     ghc::assign_counts(&mut timeline, opts);
-    Ok(timeline)
+    Ok((timeline, cut))
 }
 
 /// What an eventlog says besides its censuses' rows, read in one pass that skips them: the
@@ -298,6 +325,9 @@ fn gcd(mut a: u64, mut b: u64) -> u64 {
 /// per census (its time, to place markers read after it) and one entry per label.
 pub struct EventlogStream {
     meta: Timeline,
+    /// Where the log stops without its end marker, if it does.
+    cut: Option<u64>,
+    opts: ReadOptions,
     censuses: u64,
     counts: ghc::Counts,
     /// Every label's closure size, for [`counted`](Self::counted).
@@ -356,10 +386,13 @@ impl EventlogStream {
                 sizes.observe_label(reader.label(LabelId(i as u32)), *g);
             }
         }
+        let cut = reader.cut_at();
         let mut meta = reader.into_timeline();
         meta.marks = place_marks(markers, &times);
         Ok(EventlogStream {
             meta,
+            cut,
+            opts: opts.clone(),
             censuses: times.len() as u64,
             counts: sizes.counts(opts),
             sizes: sizes.sizes(opts),
@@ -378,16 +411,27 @@ impl EventlogStream {
     }
 
     /// The second pass, over the same bytes: calls `each` with every census in order, until it
-    /// returns `false`.
+    /// returns `false`. For censuses to be judged: a log cut short is refused before the
+    /// first ([`EventlogError::Incomplete`]), and a declared closure size that does not divide
+    /// a row stops the pass there ([`EventlogError::ClosureSize`]).
     pub fn samples<R: Read>(
         &mut self,
         r: R,
         mut each: impl FnMut(Sample) -> bool,
     ) -> Result<(), EventlogError> {
+        if let Some(offset) = self.cut {
+            return Err(EventlogError::Incomplete { offset });
+        }
         let mut reader = EventlogReader::new(r)?;
         while let Some(record) = reader.next_record()? {
             if let Record::Census(c) = record {
                 let mut sample = reader.sample(&c);
+                self.opts
+                    .check_sample(&sample)
+                    .map_err(|source| EventlogError::ClosureSize {
+                        offset: reader.offset(),
+                        source,
+                    })?;
                 self.counts.assign(&mut sample);
                 if !each(sample) {
                     break;
@@ -503,6 +547,7 @@ struct State {
     types: Vec<Option<EventType>>,
     done: bool,
     truncated: bool,
+    cut_at: Option<u64>,
     census: Accumulator,
     censuses: u64,
     last_allocated: Option<u64>,
@@ -539,6 +584,11 @@ impl<R: Read> EventlogReader<R> {
     /// Bytes read so far.
     pub fn offset(&self) -> u64 {
         self.input.offset()
+    }
+
+    /// Where the log stopped without its end-of-data marker, once the reader has met it.
+    pub fn cut_at(&self) -> Option<u64> {
+        self.state.cut_at
     }
 
     /// Info-table provenance events seen (GHC ≥ 9.2 with `-finfo-table-map`).
@@ -620,7 +670,7 @@ impl<R: Read> EventlogReader<R> {
         t.facts = s.facts;
         if let Some(b) = s.breakdown {
             t.facts.insert(
-                "heap_profile_breakdown".into(),
+                super::BREAKDOWN_FACT.into(),
                 format::breakdown_name(b).into(),
             );
         }
@@ -753,6 +803,7 @@ impl State {
     fn truncate(&mut self, offset: u64) {
         self.done = true;
         self.truncated = true;
+        self.cut_at = Some(offset);
         self.notes.push(format!("the log stops at byte {offset} without its end marker (a killed or still running program?)"));
         if let Some((x, _, _)) = self.census.open.take() {
             self.notes
