@@ -120,12 +120,19 @@ fn attribute(
     let built = rerun_with(
         Mode::Builders,
         closures.as_deref(),
-        &Until::Census(window),
+        &Until::Census(window.clone()),
     )?;
-    let until = Until::time_of(&built);
-    let retained = rerun_with(Mode::Retainers, closures.as_deref(), &until)?;
+    let timed = Until::time_of(&built);
+    // A program that ends before its first timed census leaves no retainer census: its
+    // retainers are then taken at every GC, as far as the builders were, without `SET` lines.
+    let every_gc = Until::Census(window);
+    let mut retainers = |restrict: Option<&str>| {
+        rerun_with(Mode::Retainers, restrict, &timed)
+            .or_else(|_| rerun_with(Mode::Retainers, restrict, &every_gc))
+    };
+    let retained = retainers(closures.as_deref())?;
     let heap = match closures {
-        Some(_) => Some(rerun_with(Mode::Retainers, None, &until)?),
+        Some(_) => Some(retainers(None)?),
         None => None,
     };
     analyse(&Analysis {
@@ -535,7 +542,13 @@ fn rts_mode(mode: Mode, restrict: Option<&str>, until: &Until) -> Vec<String> {
         // `-V0` (no timer) keeps the censuses at every GC deterministic.
         Until::Census(_) => out.extend(["-i0".to_owned(), "-V0".to_owned()]),
         Until::Time { interval_ms, .. } => {
-            out.push(format!("-i{}.{:03}", interval_ms / 1000, interval_ms % 1000));
+            let secs = |ms: u64| format!("{}.{:03}", ms / 1000, ms % 1000);
+            out.push(format!("-i{}", secs(*interval_ms)));
+            // The RTS timer (10 ms by default) is what takes a timed census: a short window
+            // needs it to tick as often.
+            if *interval_ms < 10 {
+                out.push(format!("-V{}", secs(*interval_ms)));
+            }
         }
     }
     out
@@ -574,8 +587,7 @@ impl Until {
         Until::Time {
             from_ns: (from != to).then(|| time(from)),
             to_ns,
-            // The RTS timer ticks every 10 ms: no finer interval exists.
-            interval_ms: (to_ns / 20 / 1_000_000).clamp(10, 200),
+            interval_ms: (to_ns / 20 / 1_000_000).clamp(1, 200),
         }
     }
 }
