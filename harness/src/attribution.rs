@@ -304,7 +304,7 @@ pub struct Found {
 impl Found {
     /// The own functions named as retaining the growth, in rank order: the holders (see
     /// [`Found::holders`]) of the top `rows` sets of each table, then the own functions of those
-    /// sets that are not the growing chain itself.
+    /// sets (the chain's too: where the holder cannot be told from the chain, both count).
     pub fn retaining_functions(&self, rows: usize) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
         let top = |r: &RetainerGrowth| {
@@ -327,7 +327,6 @@ impl Found {
             .iter()
             .take(rows)
             .chain(self.heap_retainers.iter().take(rows))
-            .filter(|r| self.set_role(r) != Role::Chain)
         {
             for f in r.own_functions() {
                 if !out.contains(&f) {
@@ -359,7 +358,12 @@ impl Found {
         let mut out: Vec<Holder<'_>> = Vec::new();
         for (table, rows) in [(Table::Closures, &self.retainers), (Table::Heap, &self.heap_retainers)] {
             for r in rows.iter().filter(|r| r.bytes > 0) {
-                for (st, role) in r.retainers.iter().filter_map(|x| self.stack_roles(x)).flatten() {
+                for (st, role) in r
+                    .retainers
+                    .iter()
+                    .filter_map(|x| self.stack_roles(x, r.bytes))
+                    .flatten()
+                {
                     if role != Role::Holds {
                         continue;
                     }
@@ -378,16 +382,38 @@ impl Found {
                 }
             }
         }
+        // Largest first, from either table: a leak's root is often a holder of other closures.
+        out.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+        // A function that holds what a function it called holds (`system` over
+        // `singleMasterInterconnectC.goLazy`, both about as large) comes after it: the callee's
+        // retainer is the more precise answer.
+        let mut i = 0;
+        while i < out.len() {
+            let callee = (i + 1..out.len()).find(|&j| {
+                out[j].bytes.saturating_mul(2) >= out[i].bytes
+                    && out[j].stack.frames.iter().skip_while(|f| !f.own).skip(1).any(|f| f.name == out[i].frame.name)
+            });
+            match callee {
+                Some(j) => {
+                    let h = out.remove(j);
+                    out.insert(i, h);
+                }
+                None => i += 1,
+            }
+        }
         out
     }
 
     /// The role of each of a retainer's stacks, `None` when they are not known. An own
     /// retainer known only by candidate stacks is not known if one of them built the growth.
-    fn stack_roles<'a>(&self, x: &'a Retainer) -> Option<Vec<(&'a Stack, Role)>> {
+    fn stack_roles<'a>(&self, x: &'a Retainer, bytes: i64) -> Option<Vec<(&'a Stack, Role)>> {
         if !x.is_known() {
             return None;
         }
-        let roles: Vec<(&Stack, Role)> = x.known_stacks().map(|st| (st, self.role_of(st))).collect();
+        let roles: Vec<(&Stack, Role)> = x
+            .known_stacks()
+            .map(|st| (st, self.role_of(st, bytes)))
+            .collect();
         let candidates = !x.exact && x.stacks.len() > 1;
         if candidates && roles.iter().any(|(_, r)| *r == Role::Chain) {
             return None;
@@ -395,16 +421,29 @@ impl Found {
         Some(roles)
     }
 
-    /// What a retainer stack is to the growth: see [`Role`].
-    pub fn role_of(&self, st: &Stack) -> Role {
+    /// What a retainer stack is to a set's growth of `bytes`: see [`Role`]. A stack is the
+    /// chain when it built growing closures itself, or when its first own frame built at least
+    /// half as much as the set gained (a stream's cells are built by one stack of a function,
+    /// `appSignal#/registerWb.s2m`, and retained by its thunks under another,
+    /// `mapSignal#/registerWb.s2m`; a lookahead register that built a few closures and holds a
+    /// vector of thunks built elsewhere is not).
+    pub fn role_of(&self, st: &Stack, bytes: i64) -> Role {
         let path = st.path();
+        let own = st.own().map(|f| f.name.as_str());
+        let built_by_own: i64 = self
+            .built_by
+            .iter()
+            .filter(|g| g.bytes > 0 && own.is_some() && g.stack.own().map(|f| f.name.as_str()) == own)
+            .map(|g| g.bytes)
+            .sum();
         if self
             .built_by
             .iter()
             .any(|g| g.bytes > 0 && g.stack.path() == path)
+            || (built_by_own > 0 && built_by_own.saturating_mul(2) >= bytes)
         {
             Role::Chain
-        } else if st.own().is_some() {
+        } else if own.is_some() {
             Role::Holds
         } else {
             Role::Library
@@ -417,7 +456,7 @@ impl Found {
     pub fn set_role(&self, r: &RetainerGrowth) -> Role {
         let mut roles = Vec::new();
         for x in &r.retainers {
-            match self.stack_roles(x) {
+            match self.stack_roles(x, r.bytes) {
                 Some(known) => roles.extend(known.into_iter().map(|(_, role)| role)),
                 None => roles.push(Role::Unknown),
             }

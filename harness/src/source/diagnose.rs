@@ -977,90 +977,127 @@ fn split_entry(e: &str) -> (&str, &str) {
     }
 }
 
-/// The retainers' own stacks of each set of the census the `SET` lines describe, by the set's
-/// names (several sets may share names; their stacks are merged).
-fn exact_sets(p: &Profile, own: &OwnCode) -> BTreeMap<String, Vec<Stack>> {
-    let mut out: BTreeMap<String, Vec<Stack>> = BTreeMap::new();
+/// The sets of the census the `SET` lines describe, by their names (several sets may share
+/// names: `mapSignal#` is a different set for each stack that pushed it): each set's bytes
+/// there and its retainers' own stacks.
+fn exact_sets(p: &Profile, own: &OwnCode) -> BTreeMap<String, Vec<(u64, Vec<Stack>)>> {
+    let mut out: BTreeMap<String, Vec<(u64, Vec<Stack>)>> = BTreeMap::new();
     let Some(at) = p.sets_at else {
         return out;
     };
     let Some(sample) = p.timeline.samples.iter().find(|s| s.x == at) else {
         return out;
     };
-    for label in sample.types.keys() {
+    for (label, t) in &sample.types {
         let (Some(id), names) = split_label(label) else {
             continue;
         };
         let Some(def) = p.prof.set(id) else { continue };
-        let stacks = out.entry(names.to_owned()).or_default();
-        for entries in &def.stacks {
-            let st = set_stack(&p.prof, entries, own);
-            if !stacks.contains(&st) {
-                stacks.push(st);
-            }
-        }
+        let stacks = def
+            .stacks
+            .iter()
+            .map(|entries| set_stack(&p.prof, entries, own))
+            .collect();
+        out.entry(names.to_owned())
+            .or_default()
+            .push((t.bytes, stacks));
     }
     out
 }
 
+/// The retainers of one set whose stacks the `SET` line gives, one per name of its label.
+fn exact_retainers(names: &str, stacks: &[Stack]) -> Vec<Retainer> {
+    let mut out: Vec<Retainer> = Vec::new();
+    for name in names.split(',').filter(|n| !n.is_empty()) {
+        if out.iter().any(|r| r.name == name) {
+            continue;
+        }
+        let mine: Vec<Stack> = stacks
+            .iter()
+            .filter(|st| st.frames.first().is_some_and(|f| f.name == name))
+            .cloned()
+            .collect();
+        let own = mine
+            .first()
+            .and_then(|st| st.frames.first())
+            .is_some_and(|f| f.own);
+        out.push(Retainer {
+            name: name.to_owned(),
+            own,
+            candidates: mine.len(),
+            stacks: mine,
+            exact: true,
+        });
+    }
+    out
+}
+
+/// The growth of each retainer set. Sets are followed by their names across censuses (the RTS
+/// renumbers them); where the `SET` lines describe the last census, a name's growth is shared
+/// among that census's sets of that name in proportion to their bytes there, each with its
+/// retainers' own stacks.
 fn retainer_growth(p: &Profile, own: &OwnCode) -> Vec<RetainerGrowth> {
     let exact = exact_sets(p, own);
-    growth_rows(p, names_of)
-        .into_iter()
-        .map(|(names, bytes)| {
-            let retainers = if names == "MANY" {
-                Vec::new()
-            } else {
-                names
-                    .split(',')
-                    .filter(|n| !n.is_empty())
-                    .map(|name| {
-                        let mine: Vec<Stack> = exact
-                            .get(&names)
-                            .into_iter()
-                            .flatten()
-                            .filter(|st| st.frames.first().is_some_and(|f| f.name == name))
-                            .cloned()
-                            .collect();
-                        if let Some(top) = mine.first().and_then(|st| st.frames.first()) {
-                            return Retainer {
-                                name: name.to_owned(),
-                                own: top.own,
-                                candidates: mine.len(),
-                                stacks: mine,
-                                exact: true,
-                            };
-                        }
-                        let mut ids: Vec<u64> = p.prof.stacks_named(name).collect();
-                        ids.sort_by_key(|id| {
-                            std::cmp::Reverse(p.prof.node(*id).map_or(0, |n| n.entries))
-                        });
-                        let candidates = ids.len();
-                        let is_own = ids
-                            .first()
-                            .and_then(|id| p.prof.node(*id))
-                            .is_some_and(|n| own.node(n));
-                        Retainer {
-                            name: name.to_owned(),
-                            own: is_own,
-                            stacks: ids
-                                .iter()
-                                .take(STACKS_PER_RETAINER)
-                                .map(|id| frames(&p.prof, *id, own))
-                                .collect(),
-                            candidates,
-                            exact: false,
-                        }
-                    })
-                    .collect()
-            };
-            RetainerGrowth {
+    let mut rows = Vec::new();
+    for (names, bytes) in growth_rows(p, names_of) {
+        if names == "MANY" {
+            rows.push(RetainerGrowth {
                 label: names,
-                retainers,
+                retainers: Vec::new(),
                 bytes,
+            });
+            continue;
+        }
+        if let Some(sets) = exact.get(&names) {
+            let total: u64 = sets.iter().map(|(b, _)| *b).sum();
+            for (b, stacks) in sets {
+                let share = if total == 0 {
+                    bytes / sets.len() as i64
+                } else {
+                    (bytes as i128 * *b as i128 / total as i128) as i64
+                };
+                if share > 0 {
+                    rows.push(RetainerGrowth {
+                        label: names.clone(),
+                        retainers: exact_retainers(&names, stacks),
+                        bytes: share,
+                    });
+                }
             }
-        })
-        .collect()
+            continue;
+        }
+        let retainers = names
+            .split(',')
+            .filter(|n| !n.is_empty())
+            .map(|name| {
+                let mut ids: Vec<u64> = p.prof.stacks_named(name).collect();
+                ids.sort_by_key(|id| std::cmp::Reverse(p.prof.node(*id).map_or(0, |n| n.entries)));
+                let candidates = ids.len();
+                let is_own = ids
+                    .first()
+                    .and_then(|id| p.prof.node(*id))
+                    .is_some_and(|n| own.node(n));
+                Retainer {
+                    name: name.to_owned(),
+                    own: is_own,
+                    stacks: ids
+                        .iter()
+                        .take(STACKS_PER_RETAINER)
+                        .map(|id| frames(&p.prof, *id, own))
+                        .collect(),
+                    candidates,
+                    exact: false,
+                }
+            })
+            .collect();
+        rows.push(RetainerGrowth {
+            label: names,
+            retainers,
+            bytes,
+        });
+    }
+    rows.sort_by(|x, y| y.bytes.cmp(&x.bytes).then_with(|| x.label.cmp(&y.label)));
+    rows
 }
 
 fn builder_growth(p: &Profile, own: &OwnCode) -> Vec<StackGrowth> {
