@@ -309,7 +309,11 @@ impl Found {
         let mut out: Vec<&str> = Vec::new();
         let top = |r: &RetainerGrowth| {
             self.retainers.iter().take(rows).any(|x| std::ptr::eq(x, r))
-                || self.heap_retainers.iter().take(rows).any(|x| std::ptr::eq(x, r))
+                || self
+                    .heap_retainers
+                    .iter()
+                    .take(rows)
+                    .any(|x| std::ptr::eq(x, r))
         };
         for h in self.holders() {
             let f = top_level(&h.frame.name);
@@ -356,7 +360,10 @@ impl Found {
     /// of cells is retained by the thunks inside it, built where the cells were).
     pub fn holders(&self) -> Vec<Holder<'_>> {
         let mut out: Vec<Holder<'_>> = Vec::new();
-        for (table, rows) in [(Table::Closures, &self.retainers), (Table::Heap, &self.heap_retainers)] {
+        for (table, rows) in [
+            (Table::Closures, &self.retainers),
+            (Table::Heap, &self.heap_retainers),
+        ] {
             for r in rows.iter().filter(|r| r.bytes > 0) {
                 for (st, role) in r
                     .retainers
@@ -383,7 +390,7 @@ impl Found {
             }
         }
         // Largest first, from either table: a leak's root is often a holder of other closures.
-        out.sort_by(|a, b| b.bytes.cmp(&a.bytes));
+        out.sort_by_key(|h| std::cmp::Reverse(h.bytes));
         // A function that holds what a function it called holds (`system` over
         // `singleMasterInterconnectC.goLazy`, both about as large) comes after it: the callee's
         // retainer is the more precise answer.
@@ -391,7 +398,13 @@ impl Found {
         while i < out.len() {
             let callee = (i + 1..out.len()).find(|&j| {
                 out[j].bytes.saturating_mul(2) >= out[i].bytes
-                    && out[j].stack.frames.iter().skip_while(|f| !f.own).skip(1).any(|f| f.name == out[i].frame.name)
+                    && out[j]
+                        .stack
+                        .frames
+                        .iter()
+                        .skip_while(|f| !f.own)
+                        .skip(1)
+                        .any(|f| f.name == out[i].frame.name)
             });
             match callee {
                 Some(j) => {
@@ -433,7 +446,9 @@ impl Found {
         let built_by_own: i64 = self
             .built_by
             .iter()
-            .filter(|g| g.bytes > 0 && own.is_some() && g.stack.own().map(|f| f.name.as_str()) == own)
+            .filter(|g| {
+                g.bytes > 0 && own.is_some() && g.stack.own().map(|f| f.name.as_str()) == own
+            })
             .map(|g| g.bytes)
             .sum();
         if self
@@ -552,7 +567,10 @@ impl Found {
                 "    held by: not found: no growing retainer set reaches the program's own code apart from the growth's own chain (both tables below)"
             );
         } else {
-            let _ = writeln!(s, "    held by (what keeps the growth alive, apart from the growth itself):");
+            let _ = writeln!(
+                s,
+                "    held by (what keeps the growth alive, apart from the growth itself):"
+            );
             for h in holders.iter().take(rows) {
                 let _ = writeln!(
                     s,

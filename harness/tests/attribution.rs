@@ -194,7 +194,15 @@ fn retained_by_is_checked_on_a_retainer_profile() {
 /// A leak of `tests/data/holders/`: `file` run as `file VARIANT N`, its `ty` closures (of
 /// `size` bytes) bounded by `max_count`, with these expectations.
 #[allow(clippy::too_many_arguments)]
-fn holder(file: &str, variant: &str, n: u32, ty: &str, size: u32, max_count: u32, expect: &str) -> String {
+fn holder(
+    file: &str,
+    variant: &str,
+    n: u32,
+    ty: &str,
+    size: u32,
+    max_count: u32,
+    expect: &str,
+) -> String {
     let requires = if file == "DeviceUnzip3.hs" {
         r#"requires = ["ghc", "clash-prelude"]"#
     } else {
@@ -225,7 +233,9 @@ timeout = "300s"
 /// (`` `device.go.(...)` (via `map` of Clash.Sized.Vector) ``).
 fn holders_named(text: &str) -> Vec<String> {
     let mut out = Vec::new();
-    let mut lines = text.lines().skip_while(|l| !l.trim_start().starts_with("held by ("));
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("held by ("));
     lines.next();
     for l in lines {
         let t = l.trim_start();
@@ -247,20 +257,46 @@ fn holders_named(text: &str) -> Vec<String> {
 
 /// Runs the leaking variant, expecting a violation whose first holder is `first` and whose
 /// `expect_retainer` is `function`; then the fixed variant, expecting it to hold.
-fn check_holder(name: &str, file: &str, (lazy, fixed): (&str, &str), n: u32, ty: &str, size: u32, max_count: u32, first: &str, function: &str) {
+#[allow(clippy::too_many_arguments)]
+fn check_holder(
+    name: &str,
+    file: &str,
+    (lazy, fixed): (&str, &str),
+    n: u32,
+    ty: &str,
+    size: u32,
+    max_count: u32,
+    first: &str,
+    function: &str,
+) {
     let (_, text, outcome) = check(
         name,
-        &holder(file, lazy, n, ty, size, max_count, &format!("expect = \"violated\"\nexpect_retainer = \"{function}\"")),
+        &holder(
+            file,
+            lazy,
+            n,
+            ty,
+            size,
+            max_count,
+            &format!("expect = \"violated\"\nexpect_retainer = \"{function}\""),
+        ),
     );
     assert_eq!(outcome["outcome"], "violated", "{text}\n{outcome:#}");
-    assert_eq!(outcome["attribution"]["attribution"], "found", "{text}\n{outcome:#}");
+    assert_eq!(
+        outcome["attribution"]["attribution"], "found",
+        "{text}\n{outcome:#}"
+    );
     assert!(!text.contains("does not name the culprit"), "{text}");
     // A met expectation prints no failure: the failure's text is rendered from the result.
     let a: membound::attribution::Attribution =
         serde_json::from_value(outcome["attribution"].clone()).expect("attribution json");
     let failure = a.explain(membound::attribution::Detail::Failure);
     let held = holders_named(&failure);
-    assert_eq!(held.first().map(String::as_str), Some(first), "holders {held:?} in\n{failure}");
+    assert_eq!(
+        held.first().map(String::as_str),
+        Some(first),
+        "holders {held:?} in\n{failure}"
+    );
     let (_, text, outcome) = check(
         &format!("{name}_fixed"),
         &holder(file, fixed, n, ty, size, max_count, "expect = \"holds\""),
@@ -329,9 +365,20 @@ fn retained_by_a_device_counts_the_cells_its_library_map_holds() {
     }
     // `map` is clash-prelude's: the glob matches the device that called it.
     let held = |variant: &str, expect: &str| {
-        holder("DeviceUnzip3.hs", variant, 20_000, "clash-prelude:Clash.Signal.Internal.:-", 24, 5_000, expect)
-            .replace("[[invariant]]", "diagnose = false\n[[invariant]]")
-            .replace("name = \"bounded\"", "name = \"bounded\"\nretained_by = \"device\"")
+        holder(
+            "DeviceUnzip3.hs",
+            variant,
+            20_000,
+            "clash-prelude:Clash.Signal.Internal.:-",
+            24,
+            5_000,
+            expect,
+        )
+        .replace("[[invariant]]", "diagnose = false\n[[invariant]]")
+        .replace(
+            "name = \"bounded\"",
+            "name = \"bounded\"\nretained_by = \"device\"",
+        )
     };
     let (_, text, outcome) = check("held_by_device", &held("lazy", "expect = \"violated\""));
     assert_eq!(outcome["outcome"], "violated", "{text}\n{outcome:#}");

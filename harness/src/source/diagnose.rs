@@ -773,9 +773,9 @@ fn rerun(
             };
             let described = to == last
                 && timeline.samples.get(to as usize).is_some_and(|s| {
-                    s.types
-                        .keys()
-                        .all(|l| l == "MANY" || split_label(l).0.is_some_and(|id| prof.set(id).is_some()))
+                    s.types.keys().all(|l| {
+                        l == "MANY" || split_label(l).0.is_some_and(|id| prof.set(id).is_some())
+                    })
                 });
             ((from, to), described.then_some(to))
         }
@@ -1202,8 +1202,11 @@ mod tests {
             heap: None,
             own: OwnCode {
                 modules: ["Main".to_owned(), "Membound".to_owned()].into(),
-                files: ["haskell/RegisterWb.hs".to_owned(), "haskell/Membound.hs".to_owned()]
-                    .into(),
+                files: [
+                    "haskell/RegisterWb.hs".to_owned(),
+                    "haskell/Membound.hs".to_owned(),
+                ]
+                .into(),
             },
         })
         .expect("the fixture's growth is found");
