@@ -167,10 +167,14 @@ pub struct Retainer {
     pub name: String,
     /// Whether that cost centre is the program's own code.
     pub own: bool,
-    /// The stacks of the cost-centre tree whose top is `name`, most entered first.
+    /// The retainers' own stacks when `exact` (from the `.prof`'s `SET` lines); else the
+    /// stacks of the cost-centre tree whose top is `name`, most entered first.
     pub stacks: Vec<Stack>,
-    /// How many such stacks the tree has (more than `stacks` holds when many).
+    /// How many such stacks there are (more than `stacks` holds when many).
     pub candidates: usize,
+    /// Whether `stacks` are the retainers' own stacks, not candidates from the tree.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub exact: bool,
 }
 
 impl Retainer {
@@ -181,9 +185,84 @@ impl Retainer {
         if self.own {
             return vec![top_level(&self.name)];
         }
+        if self.exact {
+            let mut out: Vec<&str> = Vec::new();
+            for f in self.stacks.iter().filter_map(Stack::own_function) {
+                if !out.contains(&f) {
+                    out.push(f);
+                }
+            }
+            return out;
+        }
         match self.stacks.as_slice() {
             [only] if self.candidates == 1 => only.own_function().into_iter().collect(),
             _ => Vec::new(),
+        }
+    }
+}
+
+impl Retainer {
+    /// Whether the retainers' stacks are known well enough to name the program's function:
+    /// read from `SET` lines, or the tree has one stack for the name, or the name is own code
+    /// (it is its own first own frame, whichever of its stacks it was).
+    pub fn is_known(&self) -> bool {
+        self.exact || (self.candidates == 1 && self.stacks.len() == 1) || self.own
+    }
+
+    /// The stacks that are known to be this retainer's (none when [`Retainer::is_known`] is
+    /// false).
+    pub fn known_stacks(&self) -> impl Iterator<Item = &Stack> {
+        self.stacks.iter().filter(move |_| self.is_known())
+    }
+}
+
+/// What a retainer stack, or a retainer set, is to the growth.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// It reaches the program's own code and did not build the growing closures: it holds
+    /// them.
+    Holds,
+    /// It built the growing closures: it is the growing chain itself.
+    Chain,
+    /// Library or runtime code only (`SYSTEM`, a library's `CAF`).
+    Library,
+    /// Not known: the stacks are candidates, not the retainers' own.
+    Unknown,
+}
+
+/// Which table a holder was found in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    /// The retainers of the profiled closures (`-hr -hd<C>`).
+    Closures,
+    /// The retainers of the whole heap (`-hr`).
+    Heap,
+}
+
+/// A holder of the growth: a retainer stack that reaches the program's own code and did not
+/// build the growing closures.
+#[derive(Debug, Clone, Copy)]
+pub struct Holder<'a> {
+    /// The stack's first frame of the program's own code.
+    pub frame: &'a Frame,
+    /// The stack's top frame when it is library code (`map` inside an inlined `unzip3`).
+    pub via: Option<&'a Frame>,
+    /// Bytes of growth of the set it is in.
+    pub bytes: i64,
+    /// The set's label.
+    pub set: &'a str,
+    /// The retainer's whole stack.
+    pub stack: &'a Stack,
+    /// The table it was found in.
+    pub table: Table,
+}
+
+impl Holder<'_> {
+    /// `` `device.go` (via `map` of Clash.Sized.Vector) ``.
+    pub fn describe(&self) -> String {
+        match self.via {
+            Some(v) => format!("`{}` (via `{}` of {})", self.frame.name, v.name, v.module),
+            None => format!("`{}`", self.frame.name),
         }
     }
 }
@@ -223,10 +302,30 @@ pub struct Found {
 }
 
 impl Found {
-    /// The own functions named as retaining the growth, in rank order, from the restricted
-    /// table and then the whole heap's.
+    /// The own functions named as retaining the growth, in rank order: the holders (see
+    /// [`Found::holders`]) of the top `rows` sets of each table, then the own functions of those
+    /// sets (the chain's too: where the holder cannot be told from the chain, both count).
     pub fn retaining_functions(&self, rows: usize) -> Vec<&str> {
         let mut out: Vec<&str> = Vec::new();
+        let top = |r: &RetainerGrowth| {
+            self.retainers.iter().take(rows).any(|x| std::ptr::eq(x, r))
+                || self
+                    .heap_retainers
+                    .iter()
+                    .take(rows)
+                    .any(|x| std::ptr::eq(x, r))
+        };
+        for h in self.holders() {
+            let f = top_level(&h.frame.name);
+            let row = self
+                .retainers
+                .iter()
+                .chain(&self.heap_retainers)
+                .find(|r| r.label == h.set);
+            if row.is_some_and(top) && !out.contains(&f) {
+                out.push(f);
+            }
+        }
         for r in self
             .retainers
             .iter()
@@ -255,8 +354,143 @@ impl Found {
         out
     }
 
-    /// The one line a report shows: `retained by `system` (+28.2 KiB), …; the heap's growth by
-    /// …; built in `registerWb``.
+    /// What holds the growth, strongest first: the retainer stacks of growing sets (of the
+    /// profiled closures, then of the whole heap) that reach the program's own code and did not
+    /// build the growing closures. A stack that built them is the growing chain itself (a chain
+    /// of cells is retained by the thunks inside it, built where the cells were).
+    pub fn holders(&self) -> Vec<Holder<'_>> {
+        let mut out: Vec<Holder<'_>> = Vec::new();
+        for (table, rows) in [
+            (Table::Closures, &self.retainers),
+            (Table::Heap, &self.heap_retainers),
+        ] {
+            for r in rows.iter().filter(|r| r.bytes > 0) {
+                for (st, role) in r
+                    .retainers
+                    .iter()
+                    .filter_map(|x| self.stack_roles(x, r.bytes))
+                    .flatten()
+                {
+                    if role != Role::Holds {
+                        continue;
+                    }
+                    let Some(frame) = st.own() else { continue };
+                    if out.iter().any(|h| h.frame.name == frame.name) {
+                        continue;
+                    }
+                    out.push(Holder {
+                        frame,
+                        via: st.frames.first().filter(|f| !f.own),
+                        bytes: r.bytes,
+                        set: &r.label,
+                        stack: st,
+                        table,
+                    });
+                }
+            }
+        }
+        // Largest first, from either table: a leak's root is often a holder of other closures.
+        out.sort_by_key(|h| std::cmp::Reverse(h.bytes));
+        // A function that holds what a function it called holds (`system` over
+        // `singleMasterInterconnectC.goLazy`, both about as large) comes after it: the callee's
+        // retainer is the more precise answer.
+        let mut i = 0;
+        while i < out.len() {
+            let callee = (i + 1..out.len()).find(|&j| {
+                out[j].bytes.saturating_mul(2) >= out[i].bytes
+                    && out[j]
+                        .stack
+                        .frames
+                        .iter()
+                        .skip_while(|f| !f.own)
+                        .skip(1)
+                        .any(|f| f.name == out[i].frame.name)
+            });
+            match callee {
+                Some(j) => {
+                    let h = out.remove(j);
+                    out.insert(i, h);
+                }
+                None => i += 1,
+            }
+        }
+        out
+    }
+
+    /// The role of each of a retainer's stacks, `None` when they are not known. An own
+    /// retainer known only by candidate stacks is not known if one of them built the growth.
+    fn stack_roles<'a>(&self, x: &'a Retainer, bytes: i64) -> Option<Vec<(&'a Stack, Role)>> {
+        if !x.is_known() {
+            return None;
+        }
+        let roles: Vec<(&Stack, Role)> = x
+            .known_stacks()
+            .map(|st| (st, self.role_of(st, bytes)))
+            .collect();
+        let candidates = !x.exact && x.stacks.len() > 1;
+        if candidates && roles.iter().any(|(_, r)| *r == Role::Chain) {
+            return None;
+        }
+        Some(roles)
+    }
+
+    /// What a retainer stack is to a set's growth of `bytes`: see [`Role`]. A stack is the
+    /// chain when it built growing closures itself, or when its first own frame built at least
+    /// half as much as the set gained (a stream's cells are built by one stack of a function,
+    /// `appSignal#/registerWb.s2m`, and retained by its thunks under another,
+    /// `mapSignal#/registerWb.s2m`; a lookahead register that built a few closures and holds a
+    /// vector of thunks built elsewhere is not).
+    pub fn role_of(&self, st: &Stack, bytes: i64) -> Role {
+        let path = st.path();
+        let own = st.own().map(|f| f.name.as_str());
+        let built_by_own: i64 = self
+            .built_by
+            .iter()
+            .filter(|g| {
+                g.bytes > 0 && own.is_some() && g.stack.own().map(|f| f.name.as_str()) == own
+            })
+            .map(|g| g.bytes)
+            .sum();
+        if self
+            .built_by
+            .iter()
+            .any(|g| g.bytes > 0 && g.stack.path() == path)
+            || (built_by_own > 0 && built_by_own.saturating_mul(2) >= bytes)
+        {
+            Role::Chain
+        } else if own.is_some() {
+            Role::Holds
+        } else {
+            Role::Library
+        }
+    }
+
+    /// What a retainer set is to the growth: `Holds` if one of its retainers holds it, `Chain`
+    /// if every one is part of the growing chain, `Unknown` if its retainers' stacks are not
+    /// known (a library cost centre pushed in several places, no `SET` line).
+    pub fn set_role(&self, r: &RetainerGrowth) -> Role {
+        let mut roles = Vec::new();
+        for x in &r.retainers {
+            match self.stack_roles(x, r.bytes) {
+                Some(known) => roles.extend(known.into_iter().map(|(_, role)| role)),
+                None => roles.push(Role::Unknown),
+            }
+        }
+        if roles.contains(&Role::Holds) {
+            Role::Holds
+        } else if roles.contains(&Role::Unknown) {
+            Role::Unknown
+        } else if !roles.is_empty() && roles.iter().all(|x| *x == Role::Chain) {
+            Role::Chain
+        } else if roles.contains(&Role::Chain) || roles.is_empty() {
+            Role::Unknown
+        } else {
+            Role::Library
+        }
+    }
+
+    /// The one line a report shows: `held by `device.go` (+2.0 MiB, via `map`); retained by
+    /// `system` (+28.2 KiB), …; the heap's growth by …; built in `registerWb``.
     pub fn short(&self) -> String {
         let named = |rows: &[RetainerGrowth]| {
             let mut parts: Vec<(String, i64)> = Vec::new();
@@ -278,11 +512,22 @@ impl Found {
                 .join(", ")
         };
         let first = named(&self.retainers);
-        let mut s = if first.is_empty() {
-            "retained by library code only".to_owned()
+        let held: Vec<String> = self
+            .holders()
+            .iter()
+            .take(2)
+            .map(Holder::describe)
+            .collect();
+        let mut s = if held.is_empty() {
+            "holder not found".to_owned()
         } else {
-            format!("retained by {}", list(&first))
+            format!("held by {}", held.join(", "))
         };
+        if first.is_empty() {
+            s.push_str("; retained by library code only");
+        } else {
+            let _ = write!(s, "; retained by {}", list(&first));
+        }
         let heap = named(&self.heap_retainers);
         if !heap.is_empty() {
             let _ = write!(s, "; the heap's growth by {}", list(&heap));
@@ -315,11 +560,38 @@ impl Found {
             what,
             self.millis as f64 / 1000.0
         );
+        let holders = self.holders();
+        if holders.is_empty() {
+            let _ = writeln!(
+                s,
+                "    held by: not found: no growing retainer set reaches the program's own code apart from the growth's own chain (both tables below)"
+            );
+        } else {
+            let _ = writeln!(
+                s,
+                "    held by (what keeps the growth alive, apart from the growth itself):"
+            );
+            for h in holders.iter().take(rows) {
+                let _ = writeln!(
+                    s,
+                    "      {:>12}  {}  set {}{}",
+                    signed_bytes(h.bytes),
+                    h.describe(),
+                    h.set,
+                    match h.table {
+                        Table::Closures => "",
+                        Table::Heap => " (of the whole heap)",
+                    }
+                );
+                let _ = writeln!(s, "                    {}", h.stack.path());
+            }
+        }
         retainer_table(
             &mut s,
             &format!("what retains the growth of {what}"),
             &self.retainers,
             detail,
+            self,
         );
         if !self.heap_retainers.is_empty() {
             retainer_table(
@@ -327,6 +599,7 @@ impl Found {
                 "what retains the whole heap's growth",
                 &self.heap_retainers,
                 detail,
+                self,
             );
         }
         let _ = writeln!(s, "    where the growing closures were built:");
@@ -351,7 +624,13 @@ impl Found {
     }
 }
 
-fn retainer_table(s: &mut String, title: &str, rows_in: &[RetainerGrowth], detail: Detail) {
+fn retainer_table(
+    s: &mut String,
+    title: &str,
+    rows_in: &[RetainerGrowth],
+    detail: Detail,
+    found: &Found,
+) {
     let rows = match detail {
         Detail::Failure => SHOWN,
         Detail::Full => usize::MAX,
@@ -364,22 +643,27 @@ fn retainer_table(s: &mut String, title: &str, rows_in: &[RetainerGrowth], detai
         let own = r.own_functions();
         let _ = writeln!(
             s,
-            "      {:>12}  {}  set {}",
+            "      {:>12}  {}  set {}{}",
             signed_bytes(r.bytes),
             match (r.retainers.iter().find(|x| x.own), own.first()) {
                 (Some(x), _) => format!("`{}`", x.name),
                 (None, Some(f)) => format!("`{f}`"),
                 (None, None) => "(library code)".to_owned(),
             },
-            r.label
+            r.label,
+            match found.set_role(r) {
+                Role::Holds => "  [holds]",
+                Role::Chain => "  [the chain: built the growth]",
+                Role::Unknown | Role::Library => "",
+            }
         );
         for ret in &r.retainers {
             // A library name pushed in many places says little in a failure: its stacks are
             // for `membound diagnose`.
-            if detail == Detail::Failure && !ret.own && ret.candidates != 1 {
+            if detail == Detail::Failure && !ret.own && !ret.is_known() {
                 continue;
             }
-            let shown = if ret.own || detail == Detail::Full {
+            let shown = if ret.own || ret.exact || detail == Detail::Full {
                 2
             } else {
                 1

@@ -2,7 +2,9 @@
 //! built and run by `membound run`, its violation attributed by a profiled rerun, and the
 //! attribution matched against `expect_site` / `expect_retainer`; and the same program with a
 //! library that has no profiling build, where attribution is reported impossible and the
-//! verdict is unchanged.
+//! verdict is unchanged. Then leaks whose holder is a library call in the program's own
+//! function (`tests/data/holders/`): the failure names that function as the holder, first,
+//! and the fixed variant passes.
 
 use assert_cmd::Command;
 use std::path::Path;
@@ -41,9 +43,15 @@ fn check(name: &str, text: &str) -> (Option<i32>, String, serde_json::Value) {
     let scenarios = dir.path().join("scenarios");
     std::fs::create_dir_all(scenarios.join("haskell")).expect("mkdir");
     std::fs::create_dir_all(dir.path().join("baselines")).expect("mkdir");
-    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/attribution/haskell");
-    for f in ["Leak.hs", "LeakEvents.hs"] {
-        std::fs::copy(data.join(f), scenarios.join("haskell").join(f)).expect("copy");
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    for f in [
+        "attribution/haskell/Leak.hs",
+        "attribution/haskell/LeakEvents.hs",
+        "holders/DeviceUnzip3.hs",
+        "holders/Holders.hs",
+    ] {
+        let name = Path::new(f).file_name().expect("file name");
+        std::fs::copy(data.join(f), scenarios.join("haskell").join(name)).expect("copy");
     }
     std::fs::write(scenarios.join(format!("{name}.toml")), text).expect("write");
     let work = Path::new(env!("CARGO_TARGET_TMPDIR")).join("attribution");
@@ -181,4 +189,199 @@ fn retained_by_is_checked_on_a_retainer_profile() {
         text.contains("`retained_by = \"nosuch*\"` matches no retainer of the retainer profile (hint: retainers seen, nearest first:"),
         "{text}"
     );
+}
+
+/// A leak of `tests/data/holders/`: `file` run as `file VARIANT N`, its `ty` closures (of
+/// `size` bytes) bounded by `max_count`, with these expectations.
+#[allow(clippy::too_many_arguments)]
+fn holder(
+    file: &str,
+    variant: &str,
+    n: u32,
+    ty: &str,
+    size: u32,
+    max_count: u32,
+    expect: &str,
+) -> String {
+    let requires = if file == "DeviceUnzip3.hs" {
+        r#"requires = ["ghc", "clash-prelude"]"#
+    } else {
+        r#"requires = ["ghc"]"#
+    };
+    format!(
+        r#"description = "{file} {variant}"
+[build]
+command = ["ghc", "-O1", "-rtsopts", "-outputdir", "{{outdir}}", "-o", "{{out}}", "haskell/{file}"]
+inputs = ["haskell/{file}"]
+[run]
+command = ["{{build}}", "{variant}", "{n}"]
+profile = "ghc-hp"
+{requires}
+closure_sizes = {{ "{ty}" = {size} }}
+[[invariant]]
+name = "bounded"
+type = "{ty}"
+max_count = {max_count}
+{expect}
+[budget]
+timeout = "300s"
+"#
+    )
+}
+
+/// The failure's holders, in order: the rows under `held by (…):`, each as its description
+/// (`` `device.go.(...)` (via `map` of Clash.Sized.Vector) ``).
+fn holders_named(text: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut lines = text
+        .lines()
+        .skip_while(|l| !l.trim_start().starts_with("held by ("));
+    lines.next();
+    for l in lines {
+        let t = l.trim_start();
+        if !t.starts_with('+') {
+            if t.contains('/') || t.is_empty() {
+                continue;
+            }
+            break;
+        }
+        // `+15.2 MiB  `f` (via …)  set …`
+        if let Some((_, rest)) = t.split_once("  ") {
+            if let Some((who, _)) = rest.split_once("  set ") {
+                out.push(who.to_owned());
+            }
+        }
+    }
+    out
+}
+
+/// Runs the leaking variant, expecting a violation whose first holder is `first` and whose
+/// `expect_retainer` is `function`; then the fixed variant, expecting it to hold.
+#[allow(clippy::too_many_arguments)]
+fn check_holder(
+    name: &str,
+    file: &str,
+    (lazy, fixed): (&str, &str),
+    n: u32,
+    ty: &str,
+    size: u32,
+    max_count: u32,
+    first: &str,
+    function: &str,
+) {
+    let (_, text, outcome) = check(
+        name,
+        &holder(
+            file,
+            lazy,
+            n,
+            ty,
+            size,
+            max_count,
+            &format!("expect = \"violated\"\nexpect_retainer = \"{function}\""),
+        ),
+    );
+    assert_eq!(outcome["outcome"], "violated", "{text}\n{outcome:#}");
+    assert_eq!(
+        outcome["attribution"]["attribution"], "found",
+        "{text}\n{outcome:#}"
+    );
+    assert!(!text.contains("does not name the culprit"), "{text}");
+    // A met expectation prints no failure: the failure's text is rendered from the result.
+    let a: membound::attribution::Attribution =
+        serde_json::from_value(outcome["attribution"].clone()).expect("attribution json");
+    let failure = a.explain(membound::attribution::Detail::Failure);
+    let held = holders_named(&failure);
+    assert_eq!(
+        held.first().map(String::as_str),
+        Some(first),
+        "holders {held:?} in\n{failure}"
+    );
+    let (_, text, outcome) = check(
+        &format!("{name}_fixed"),
+        &holder(file, fixed, n, ty, size, max_count, "expect = \"holds\""),
+    );
+    assert_eq!(outcome["outcome"], "held", "{text}\n{outcome:#}");
+}
+
+#[test]
+fn clash_map_inside_a_lazy_unzip3_is_held_by_the_device_that_called_it() {
+    if !have_ghc() {
+        return;
+    }
+    check_holder(
+        "device_unzip3",
+        "DeviceUnzip3.hs",
+        ("lazy", "fixed"),
+        20_000,
+        "clash-prelude:Clash.Signal.Internal.:-",
+        24,
+        5_000,
+        "`device.go.(...)` (via `map` of Clash.Sized.Vector)",
+        "device",
+    );
+}
+
+#[test]
+fn a_lazy_record_field_holding_the_input_is_held_by_the_function_that_built_the_record() {
+    if !have_ghc() {
+        return;
+    }
+    check_holder(
+        "record_field",
+        "Holders.hs",
+        ("record_lazy", "record_fixed"),
+        300_000,
+        "ghc-prim:GHC.Types.:",
+        24,
+        50_000,
+        "`summarise`",
+        "summarise",
+    );
+}
+
+#[test]
+fn old_versions_of_a_data_map_kept_by_a_fold_are_held_by_the_folding_function() {
+    if !have_ghc() {
+        return;
+    }
+    check_holder(
+        "map_versions",
+        "Holders.hs",
+        ("map_lazy", "map_fixed"),
+        20_000,
+        "containers:Data.Map.Internal.Bin",
+        48,
+        20_000,
+        "`indexAll`",
+        "indexAll",
+    );
+}
+
+#[test]
+fn retained_by_a_device_counts_the_cells_its_library_map_holds() {
+    if !have_ghc() {
+        return;
+    }
+    // `map` is clash-prelude's: the glob matches the device that called it.
+    let held = |variant: &str, expect: &str| {
+        holder(
+            "DeviceUnzip3.hs",
+            variant,
+            20_000,
+            "clash-prelude:Clash.Signal.Internal.:-",
+            24,
+            5_000,
+            expect,
+        )
+        .replace("[[invariant]]", "diagnose = false\n[[invariant]]")
+        .replace(
+            "name = \"bounded\"",
+            "name = \"bounded\"\nretained_by = \"device\"",
+        )
+    };
+    let (_, text, outcome) = check("held_by_device", &held("lazy", "expect = \"violated\""));
+    assert_eq!(outcome["outcome"], "violated", "{text}\n{outcome:#}");
+    let (_, text, outcome) = check("held_by_device_fixed", &held("fixed", "expect = \"holds\""));
+    assert_eq!(outcome["outcome"], "held", "{text}\n{outcome:#}");
 }

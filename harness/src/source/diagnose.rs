@@ -19,6 +19,14 @@
 //!   first census.
 //! - Every rerun runs through the launcher under the scenario's budget, and is stopped with
 //!   SIGINT so the RTS writes its `.prof` (SIGKILL after the grace).
+//! - The cost-centre rerun (`-hc`) takes a census at every GC (`-i0`) and finds the equivalent
+//!   census; the retainer reruns (`-hr`) take one on the RTS timer, and are stopped by SIGINT
+//!   once a census is as far in mutator time as the `-hc` run's equivalent census. A timed
+//!   run takes no census at exit, so the `.prof`'s `SET` lines expand every retainer set of
+//!   its last census, taken while the leak was alive, to the retainers' whole stacks: a
+//!   library cost centre (`map`) is named with the program's function that called it.
+//! - The program's own code ([`OwnCode`]) is every module of the program being built: its
+//!   inputs, the sources on its command line and the modules under its `-i` directories.
 //!
 //! Produces data only; never changes an outcome.
 
@@ -38,6 +46,7 @@ use crate::source::ghc::hp::read_hp;
 use crate::source::ghc::prof::{read_prof, ProfFile};
 use crate::source::ghc::ReadOptions;
 use crate::timeline::{Mark, Sample, Timeline};
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
@@ -96,48 +105,138 @@ fn attribute(
     )));
     let exe = build_steps(&steps, build, cfg, on_event).map_err(build_failure)?;
     let closures = restriction(scenario, v);
-    let own_files: Vec<String> = build
-        .inputs
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
+    let own = own_code(build, &cfg.scenarios_dir);
     let window = Equivalent::of(scenario, v, plain_marks);
-    let mut runs = vec![
-        (Mode::Retainers, closures.clone()),
-        (Mode::Builders, closures.clone()),
-    ];
-    if closures.is_some() {
-        runs.push((Mode::Retainers, None));
-    }
-    let mut profiles = Vec::new();
-    for (mode, restrict) in &runs {
+    let mut rerun_with = |mode: Mode, restrict: Option<&str>, until: &Until| {
         on_event(Event::Diagnosing(format!(
             "rerunning `{}` with {}",
             scenario.name,
-            rts_mode(*mode, restrict.as_deref()).join(" ")
+            rts_mode(mode, restrict, until).join(" ")
         )));
-        profiles.push(rerun(
-            scenario,
-            c,
-            cfg,
-            &exe,
-            *mode,
-            restrict.as_deref(),
-            &window,
-        )?);
-    }
-    let mut profiles = profiles.into_iter();
-    let (Some(retained), Some(built)) = (profiles.next(), profiles.next()) else {
-        return Err(Impossible::RerunFailed {
-            detail: "fewer profiles than reruns".into(),
-        });
+        rerun(scenario, c, cfg, &exe, mode, restrict, until)
+    };
+    // The builders first: their equivalent census, in mutator time, is how far the timed
+    // retainer reruns go.
+    let built = rerun_with(
+        Mode::Builders,
+        closures.as_deref(),
+        &Until::Census(window.clone()),
+    )?;
+    let timed = Until::time_of(&built);
+    // A program that ends before its first timed census leaves no retainer census: its
+    // retainers are then taken at every GC, as far as the builders were, without `SET` lines.
+    let every_gc = Until::Census(window);
+    let mut retainers = |restrict: Option<&str>| {
+        rerun_with(Mode::Retainers, restrict, &timed)
+            .or_else(|_| rerun_with(Mode::Retainers, restrict, &every_gc))
+    };
+    let retained = retainers(closures.as_deref())?;
+    let heap = match closures {
+        Some(_) => Some(retainers(None)?),
+        None => None,
     };
     analyse(&Analysis {
         closures,
         retained,
         built,
-        heap: profiles.next(),
-        own_files,
+        heap,
+        own,
+    })
+}
+
+/// The program's own code, as opposed to installed libraries: every module of the program
+/// being built. Computed in one place ([`own_code`]); a cost centre is own code when its module
+/// or its source file is one of these.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct OwnCode {
+    /// Module names (`Main`, `Membound`).
+    pub modules: BTreeSet<String>,
+    /// Source files as GHC names them, relative to where it runs (`haskell/RegisterWb.hs`).
+    pub files: BTreeSet<String>,
+}
+
+impl OwnCode {
+    /// Whether a cost centre of `module`, defined in `src_file`, is the program's own code.
+    pub fn contains(&self, module: &str, src_file: Option<&str>) -> bool {
+        self.modules.contains(module) || src_file.is_some_and(|f| self.files.contains(f))
+    }
+
+    fn node(&self, n: &crate::source::ghc::prof::CcNode) -> bool {
+        self.contains(&n.module, n.src_file())
+    }
+}
+
+/// How many source files one `-i` directory may contribute (a directory of a whole tree is a
+/// mistake, not a program).
+const MAX_SOURCES_PER_DIR: usize = 10_000;
+
+/// The own code of a `ghc` build: its `[build] inputs`, the Haskell sources on its command
+/// line, and every Haskell source under its `-i` directories (relative to the scenarios
+/// directory, where the build runs), each file's module read from its header (`Main` without
+/// one). Unreadable files count by name only.
+pub(crate) fn own_code(build: &Build, scenarios_dir: &Path) -> OwnCode {
+    let is_source = |p: &str| p.ends_with(".hs") || p.ends_with(".lhs");
+    let mut files: BTreeSet<String> = build
+        .inputs
+        .iter()
+        .map(|p| p.to_string_lossy().into_owned())
+        .collect();
+    for a in &build.command {
+        if let Some(dirs) = a.strip_prefix("-i") {
+            for dir in dirs.split(':').filter(|d| !d.is_empty()) {
+                let mut found = Vec::new();
+                sources_under(scenarios_dir, Path::new(dir), &mut found);
+                files.extend(found);
+            }
+        } else if !a.starts_with('-') && is_source(a) {
+            files.insert(a.clone());
+        }
+    }
+    let modules = files
+        .iter()
+        .filter(|f| is_source(f))
+        .map(|f| {
+            std::fs::read_to_string(scenarios_dir.join(f))
+                .ok()
+                .and_then(|t| module_name(&t))
+                .unwrap_or_else(|| "Main".to_owned())
+        })
+        .collect();
+    OwnCode { modules, files }
+}
+
+fn sources_under(root: &Path, dir: &Path, out: &mut Vec<String>) {
+    let Ok(entries) = std::fs::read_dir(root.join(dir)) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for e in entries {
+        if out.len() >= MAX_SOURCES_PER_DIR {
+            return;
+        }
+        let rel = dir.join(e.file_name());
+        let name = e.file_name().to_string_lossy().into_owned();
+        if e.file_type().is_ok_and(|t| t.is_dir()) && !name.starts_with('.') {
+            sources_under(root, &rel, out);
+        } else if name.ends_with(".hs") || name.ends_with(".lhs") {
+            out.push(rel.to_string_lossy().into_owned());
+        }
+    }
+}
+
+/// The module a Haskell source declares: the first line starting `module M`.
+fn module_name(text: &str) -> Option<String> {
+    text.lines().find_map(|l| {
+        let rest = l.strip_prefix("module")?;
+        let name: String = rest
+            .trim_start()
+            .chars()
+            .take_while(|c| c.is_alphanumeric() || matches!(c, '.' | '_' | '\''))
+            .collect();
+        (rest.starts_with(char::is_whitespace)
+            && name.starts_with(|c: char| c.is_ascii_uppercase()))
+        .then_some(name)
     })
 }
 
@@ -151,25 +250,19 @@ pub(crate) struct Analysis {
     pub built: Profile,
     /// The `-hr` profile of the whole heap, when `closures` restricted the others.
     pub heap: Option<Profile>,
-    /// The build's inputs (relative to the scenarios directory, as GHC names sources): a cost
-    /// centre whose source is one of them is the program's own code.
-    pub own_files: Vec<String>,
+    /// The program's own code.
+    pub own: OwnCode,
 }
 
 /// Ranks the growth of each profile over its window into a [`Found`] (`millis` left 0).
 pub(crate) fn analyse(a: &Analysis) -> Result<Found, Impossible> {
     let (from, to) = a.retained.window;
-    let own = |n: &crate::source::ghc::prof::CcNode| {
-        n.module == "Main"
-            || n.src_file()
-                .is_some_and(|f| a.own_files.iter().any(|o| o == f))
-    };
-    let retainers = retainer_growth(&a.retained, &own);
-    let built_by = builder_growth(&a.built, &own);
+    let retainers = retainer_growth(&a.retained, &a.own);
+    let built_by = builder_growth(&a.built, &a.own);
     let heap_retainers = a
         .heap
         .as_ref()
-        .map(|p| retainer_growth(p, &own))
+        .map(|p| retainer_growth(p, &a.own))
         .unwrap_or_default();
     if retainers.is_empty() && built_by.is_empty() {
         return Err(Impossible::NotReproduced {
@@ -232,15 +325,18 @@ pub(crate) fn retained_by(
         "rerunning `{}` with -hr -hd{con} for `retained_by = \"{glob}\"`",
         scenario.name
     )));
-    let eq = Equivalent {
+    let eq = Until::Census(Equivalent {
         marker: None,
         to_offset: stopped_at.unwrap_or(u64::MAX),
         from_offset: Some(0),
-    };
+    });
     let p = match rerun(scenario, c, cfg, &exe, Mode::Retainers, Some(&con), &eq) {
         Ok(p) => p,
         Err(why) => return unevaluable(why.to_string()),
     };
+    let own = own_code(build, &cfg.scenarios_dir);
+    // Each retainer's name and the own functions it may stand for (see `holders_through`).
+    let mut through: BTreeMap<String, Vec<String>> = BTreeMap::new();
     let mut tl = Timeline::new("ghc-hp-retainers", crate::XUnit::Census);
     let mut seen: Vec<String> = Vec::new();
     let mut matched = false;
@@ -250,10 +346,15 @@ pub(crate) fn retained_by(
             let (_, names) = split_label(label);
             let mut hit = false;
             for n in names.split(',').filter(|n| !n.is_empty() && *n != "MANY") {
-                if !seen.iter().any(|x| x == n) {
-                    seen.push(n.to_owned());
+                let held = through
+                    .entry(n.to_owned())
+                    .or_insert_with(|| holders_through(&p.prof, n, &own));
+                for x in std::iter::once(n).chain(held.iter().map(String::as_str)) {
+                    if !seen.iter().any(|y| y == x) {
+                        seen.push(x.to_owned());
+                    }
+                    hit |= crate::scenario::glob_match(glob, x);
                 }
-                hit |= crate::scenario::glob_match(glob, n);
             }
             if hit {
                 bytes += t.bytes;
@@ -306,6 +407,29 @@ pub(crate) fn retained_by(
         .into_iter()
         .find(|(n, _)| *n == inv.name)
         .map_or_else(|| unevaluable("no outcome".into()), |(_, o)| o)
+}
+
+/// The program's functions a library retainer `name` may stand for in `retained_by`: the first
+/// own frame of each stack the tree has for it (`device.go.(...)` for `map`), and its top-level
+/// function. Only the last census's sets have their own stacks (`SET` lines), so every stack of
+/// the name counts: a set may be counted as held by a function that did not hold it, never the
+/// reverse.
+fn holders_through(prof: &ProfFile, name: &str, own: &OwnCode) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for id in prof.stacks_named(name) {
+        let st = frames(prof, id, own);
+        if st.frames.first().is_some_and(|f| f.own) {
+            continue;
+        }
+        if let Some(f) = st.own() {
+            for n in [f.name.as_str(), crate::attribution::top_level(&f.name)] {
+                if !out.iter().any(|x| x == n) {
+                    out.push(n.to_owned());
+                }
+            }
+        }
+    }
+    out
 }
 
 /// The profiled build's two steps, from a `ghc` build command.
@@ -406,7 +530,7 @@ pub(crate) fn constructor(label: &str) -> Option<String> {
     (!rest.is_empty() && rest != label).then(|| rest.to_owned())
 }
 
-fn rts_mode(mode: Mode, restrict: Option<&str>) -> Vec<String> {
+fn rts_mode(mode: Mode, restrict: Option<&str>, until: &Until) -> Vec<String> {
     let mut out = vec![match mode {
         Mode::Retainers => "-hr".to_owned(),
         Mode::Builders => "-hc".to_owned(),
@@ -414,7 +538,58 @@ fn rts_mode(mode: Mode, restrict: Option<&str>) -> Vec<String> {
     if let Some(c) = restrict {
         out.push(format!("-hd{c}"));
     }
+    match until {
+        // `-V0` (no timer) keeps the censuses at every GC deterministic.
+        Until::Census(_) => out.extend(["-i0".to_owned(), "-V0".to_owned()]),
+        Until::Time { interval_ms, .. } => {
+            let secs = |ms: u64| format!("{}.{:03}", ms / 1000, ms % 1000);
+            out.push(format!("-i{}", secs(*interval_ms)));
+            // The RTS timer (10 ms by default) is what takes a timed census: a short window
+            // needs it to tick as often.
+            if *interval_ms < 10 {
+                out.push(format!("-V{}", secs(*interval_ms)));
+            }
+        }
+    }
     out
+}
+
+/// How far a rerun goes, and when it takes its censuses.
+#[derive(Debug, Clone)]
+enum Until {
+    /// A census at every GC, stopped at the census equivalent to the violation.
+    Census(Equivalent),
+    /// A census every `interval_ms` of the RTS timer, stopped once a census is at `to_ns` of
+    /// mutator time or later; growth measured from the last census at or before `from_ns`
+    /// (`None`: everything live at the last census). No census is taken at exit, so the
+    /// `.prof`'s `SET` lines describe the last census, taken while the leak was alive.
+    Time {
+        from_ns: Option<u64>,
+        to_ns: u64,
+        interval_ms: u64,
+    },
+}
+
+impl Until {
+    /// As far as a `-i0` rerun's window, in mutator time (`BEGIN_SAMPLE` times are mutator
+    /// seconds, which censuses do not add to), with about 20 censuses up to its end.
+    fn time_of(p: &Profile) -> Until {
+        let (from, to) = p.window;
+        let time = |x: u64| {
+            p.timeline
+                .samples
+                .iter()
+                .find(|s| s.x == x)
+                .and_then(|s| s.time_ns)
+                .unwrap_or(0)
+        };
+        let to_ns = time(to);
+        Until::Time {
+            from_ns: (from != to).then(|| time(from)),
+            to_ns,
+            interval_ms: (to_ns / 20 / 1_000_000).clamp(1, 200),
+        }
+    }
 }
 
 /// Where the profiled run's window starts and how many censuses after it the violation came.
@@ -469,6 +644,9 @@ pub(crate) struct Profile {
     pub window: (u64, u64),
     /// The markers the rerun recorded, placed at the census each precedes.
     pub marks: Vec<Mark>,
+    /// The census the `.prof`'s `SET` lines describe, when they describe one of this run's
+    /// censuses (the last, of a timed run stopped while the program was alive).
+    pub sets_at: Option<u64>,
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -479,7 +657,7 @@ fn rerun(
     exe: &Path,
     mode: Mode,
     restrict: Option<&str>,
-    eq: &Equivalent,
+    until: &Until,
 ) -> Result<Profile, Impossible> {
     let failed = |detail: String| Impossible::RerunFailed { detail };
     let work = std::path::absolute(&cfg.work_dir).map_err(|e| failed(e.to_string()))?;
@@ -499,8 +677,8 @@ fn rerun(
         .map(|a| a.replace("{build}", &exe.to_string_lossy()))
         .collect();
     argv.push("+RTS".into());
-    argv.extend(rts_mode(mode, restrict));
-    argv.extend(["-p", LABEL_LENGTH, "-i0", "-A256k", "-V0"].map(str::to_owned));
+    argv.extend(rts_mode(mode, restrict, until));
+    argv.extend(["-p", LABEL_LENGTH, "-A256k"].map(str::to_owned));
     // The scenario's own options (a sparser census) after ours, as in the plain run.
     argv.extend(c.rts.iter().cloned());
     argv.push("-RTS".into());
@@ -518,11 +696,15 @@ fn rerun(
     loop {
         let exited = sup.has_exited();
         watch.poll();
-        if let Some(target) = watch.target(eq) {
-            if watch.censuses.len() as u64 > target {
-                super::live::stop_gracefully(&mut sup);
-                break;
-            }
+        let reached = match until {
+            Until::Census(eq) => watch
+                .target(eq)
+                .is_some_and(|target| watch.censuses.len() as u64 > target),
+            Until::Time { to_ns, .. } => watch.times.last().is_some_and(|t| t >= to_ns),
+        };
+        if reached {
+            super::live::stop_gracefully(&mut sup);
+            break;
         }
         if exited {
             break;
@@ -559,11 +741,45 @@ fn rerun(
         .len()
         .checked_sub(1)
         .ok_or_else(|| failed(format!("{} holds no census", hp.display())))? as u64;
-    let start = watch.start(eq).unwrap_or(0);
-    let to = start.saturating_add(eq.to_offset).min(last);
-    let from = eq
-        .from_offset
-        .map_or(0, |f| start.saturating_add(f).min(to));
+    let (window, sets_at) = match until {
+        Until::Census(eq) => {
+            let start = watch.start(eq).unwrap_or(0);
+            let to = start.saturating_add(eq.to_offset).min(last);
+            let from = eq
+                .from_offset
+                .map_or(0, |f| start.saturating_add(f).min(to));
+            ((from, to), None)
+        }
+        Until::Time { from_ns, .. } => {
+            // The last census that saw anything: the leak alive, the one `SET` lines describe.
+            let to = timeline
+                .samples
+                .iter()
+                .rposition(|s| !s.types.is_empty())
+                .unwrap_or(last as usize) as u64;
+            let from = match from_ns {
+                None => to,
+                Some(f) => {
+                    let at_or_before = timeline
+                        .samples
+                        .partition_point(|s| s.time_ns.unwrap_or(0) <= *f)
+                        .saturating_sub(1) as u64;
+                    if at_or_before >= to {
+                        to.saturating_sub(1)
+                    } else {
+                        at_or_before
+                    }
+                }
+            };
+            let described = to == last
+                && timeline.samples.get(to as usize).is_some_and(|s| {
+                    s.types.keys().all(|l| {
+                        l == "MANY" || split_label(l).0.is_some_and(|id| prof.set(id).is_some())
+                    })
+                });
+            ((from, to), described.then_some(to))
+        }
+    };
     let marks = watch
         .marker_file
         .marks
@@ -576,8 +792,9 @@ fn rerun(
     Ok(Profile {
         timeline,
         prof,
-        window: (from, to),
+        window,
         marks,
+        sets_at,
     })
 }
 
@@ -599,6 +816,8 @@ struct Watch {
     run_dir: PathBuf,
     hp: HpTail,
     censuses: Vec<u64>,
+    /// Each census's mutator time.
+    times: Vec<u64>,
     seen_first: bool,
     marker_file: MarkerFile,
 }
@@ -609,6 +828,7 @@ impl Watch {
             run_dir: run_dir.to_owned(),
             hp: HpTail::default(),
             censuses: Vec::new(),
+            times: Vec::new(),
             seen_first: false,
             marker_file: MarkerFile::default(),
         }
@@ -624,6 +844,7 @@ impl Watch {
                 continue;
             }
             self.censuses.push(end);
+            self.times.push(s.time_ns.unwrap_or(0));
         }
     }
 
@@ -645,27 +866,34 @@ impl Watch {
     }
 }
 
-fn growth_rows(p: &Profile) -> Vec<(String, i64)> {
+/// Each key's bytes gained over the profile's window, largest first. Labels are grouped by
+/// `key`: retainer sets by their names, as the RTS renumbers sets at every census.
+fn growth_rows(p: &Profile, key: fn(&str) -> &str) -> Vec<(String, i64)> {
     let (from, to) = p.window;
-    let empty = Sample::default();
-    let at = |x: u64| {
-        p.timeline
-            .samples
-            .iter()
-            .find(|s| s.x == x)
-            .unwrap_or(&empty)
+    let bytes_at = |x: u64| {
+        let mut by: BTreeMap<&str, i64> = BTreeMap::new();
+        if let Some(s) = p.timeline.samples.iter().find(|s| s.x == x) {
+            for (l, t) in &s.types {
+                *by.entry(key(l)).or_default() += t.bytes as i64;
+            }
+        }
+        by
     };
     // A violation at the run's first census: its growth is all that is live there.
-    let a = if from == to { &empty } else { at(from) };
-    let b = at(to);
-    let mut labels: Vec<&String> = a.types.keys().chain(b.types.keys()).collect();
-    labels.sort();
-    labels.dedup();
-    let mut rows: Vec<(String, i64)> = labels
+    let a = if from == to {
+        BTreeMap::new()
+    } else {
+        bytes_at(from)
+    };
+    let b = bytes_at(to);
+    let mut keys: Vec<&str> = a.keys().chain(b.keys()).copied().collect();
+    keys.sort_unstable();
+    keys.dedup();
+    let mut rows: Vec<(String, i64)> = keys
         .into_iter()
-        .map(|l| {
-            let bytes = |s: &Sample| s.types.get(l).map_or(0, |t| t.bytes as i64);
-            (l.clone(), bytes(b) - bytes(a))
+        .map(|k| {
+            let d = b.get(k).copied().unwrap_or(0) - a.get(k).copied().unwrap_or(0);
+            (k.to_owned(), d)
         })
         .filter(|(_, d)| *d > 0)
         .collect();
@@ -685,11 +913,15 @@ fn split_label(label: &str) -> (Option<u64>, &str) {
     (None, label)
 }
 
-fn frames(
-    prof: &ProfFile,
-    id: u64,
-    own: &dyn Fn(&crate::source::ghc::prof::CcNode) -> bool,
-) -> Stack {
+fn names_of(label: &str) -> &str {
+    split_label(label).1
+}
+
+fn whole_label(label: &str) -> &str {
+    label
+}
+
+fn frames(prof: &ProfFile, id: u64, own: &OwnCode) -> Stack {
     Stack {
         frames: prof
             .stack(id)
@@ -697,60 +929,179 @@ fn frames(
             .map(|n| Frame {
                 name: n.name.clone(),
                 module: n.module.clone(),
-                own: own(n),
+                own: own.node(n),
             })
             .collect(),
     }
 }
 
-fn retainer_growth(
-    p: &Profile,
-    own: &dyn Fn(&crate::source::ghc::prof::CcNode) -> bool,
-) -> Vec<RetainerGrowth> {
-    growth_rows(p)
-        .into_iter()
-        .map(|(label, bytes)| {
-            let (_, names) = split_label(&label);
-            let retainers = if label == "MANY" {
-                Vec::new()
-            } else {
-                names
-                    .split(',')
-                    .filter(|n| !n.is_empty())
-                    .map(|name| {
-                        let mut ids: Vec<u64> = p.prof.stacks_named(name).collect();
-                        ids.sort_by_key(|id| {
-                            std::cmp::Reverse(p.prof.node(*id).map_or(0, |n| n.entries))
-                        });
-                        let candidates = ids.len();
-                        let is_own = ids.first().and_then(|id| p.prof.node(*id)).is_some_and(own);
-                        Retainer {
-                            name: name.to_owned(),
-                            own: is_own,
-                            stacks: ids
-                                .iter()
-                                .take(STACKS_PER_RETAINER)
-                                .map(|id| frames(&p.prof, *id, own))
-                                .collect(),
-                            candidates,
-                        }
-                    })
-                    .collect()
-            };
-            RetainerGrowth {
-                label,
-                retainers,
-                bytes,
-            }
-        })
-        .collect()
+/// A `SET` line's stack: resolved through the tree (which knows each cost centre's source),
+/// or, if the tree has no such stack, read from its `Module.name` entries.
+fn set_stack(prof: &ProfFile, entries: &[String], own: &OwnCode) -> Stack {
+    if let Some(id) = prof.stack_of_set_entry(entries) {
+        return frames(prof, id, own);
+    }
+    Stack {
+        frames: entries
+            .iter()
+            .map(|e| {
+                let (module, name) = split_entry(e);
+                Frame {
+                    name: name.to_owned(),
+                    module: module.to_owned(),
+                    own: own.contains(module, None),
+                }
+            })
+            .collect(),
+    }
 }
 
-fn builder_growth(
-    p: &Profile,
-    own: &dyn Fn(&crate::source::ghc::prof::CcNode) -> bool,
-) -> Vec<StackGrowth> {
-    let mut rows: Vec<StackGrowth> = growth_rows(p)
+/// `Clash.Sized.Vector.map` → (`Clash.Sized.Vector`, `map`); `Main.device.go.(...)` →
+/// (`Main`, `device.go.(...)`); `GHC.Conc.Signal.CAF` → (`GHC.Conc.Signal`, `CAF`): the module
+/// is the capitalised segments before the name, the name at least the last segment.
+fn split_entry(e: &str) -> (&str, &str) {
+    let mut end = 0;
+    let mut at = 0;
+    for seg in e.split('.') {
+        let next = at + seg.len();
+        if next >= e.len() || !seg.starts_with(|c: char| c.is_ascii_uppercase()) {
+            break;
+        }
+        end = next;
+        at = next + 1;
+    }
+    if end == 0 {
+        ("", e)
+    } else {
+        (&e[..end], &e[end + 1..])
+    }
+}
+
+/// The sets of the census the `SET` lines describe, by their names (several sets may share
+/// names: `mapSignal#` is a different set for each stack that pushed it): each set's bytes
+/// there and its retainers' own stacks.
+fn exact_sets(p: &Profile, own: &OwnCode) -> BTreeMap<String, Vec<(u64, Vec<Stack>)>> {
+    let mut out: BTreeMap<String, Vec<(u64, Vec<Stack>)>> = BTreeMap::new();
+    let Some(at) = p.sets_at else {
+        return out;
+    };
+    let Some(sample) = p.timeline.samples.iter().find(|s| s.x == at) else {
+        return out;
+    };
+    for (label, t) in &sample.types {
+        let (Some(id), names) = split_label(label) else {
+            continue;
+        };
+        let Some(def) = p.prof.set(id) else { continue };
+        let stacks = def
+            .stacks
+            .iter()
+            .map(|entries| set_stack(&p.prof, entries, own))
+            .collect();
+        out.entry(names.to_owned())
+            .or_default()
+            .push((t.bytes, stacks));
+    }
+    out
+}
+
+/// The retainers of one set whose stacks the `SET` line gives, one per name of its label.
+fn exact_retainers(names: &str, stacks: &[Stack]) -> Vec<Retainer> {
+    let mut out: Vec<Retainer> = Vec::new();
+    for name in names.split(',').filter(|n| !n.is_empty()) {
+        if out.iter().any(|r| r.name == name) {
+            continue;
+        }
+        let mine: Vec<Stack> = stacks
+            .iter()
+            .filter(|st| st.frames.first().is_some_and(|f| f.name == name))
+            .cloned()
+            .collect();
+        let own = mine
+            .first()
+            .and_then(|st| st.frames.first())
+            .is_some_and(|f| f.own);
+        out.push(Retainer {
+            name: name.to_owned(),
+            own,
+            candidates: mine.len(),
+            stacks: mine,
+            exact: true,
+        });
+    }
+    out
+}
+
+/// The growth of each retainer set. Sets are followed by their names across censuses (the RTS
+/// renumbers them); where the `SET` lines describe the last census, a name's growth is shared
+/// among that census's sets of that name in proportion to their bytes there, each with its
+/// retainers' own stacks.
+fn retainer_growth(p: &Profile, own: &OwnCode) -> Vec<RetainerGrowth> {
+    let exact = exact_sets(p, own);
+    let mut rows = Vec::new();
+    for (names, bytes) in growth_rows(p, names_of) {
+        if names == "MANY" {
+            rows.push(RetainerGrowth {
+                label: names,
+                retainers: Vec::new(),
+                bytes,
+            });
+            continue;
+        }
+        if let Some(sets) = exact.get(&names) {
+            let total: u64 = sets.iter().map(|(b, _)| *b).sum();
+            for (b, stacks) in sets {
+                let share = if total == 0 {
+                    bytes / sets.len() as i64
+                } else {
+                    (bytes as i128 * *b as i128 / total as i128) as i64
+                };
+                if share > 0 {
+                    rows.push(RetainerGrowth {
+                        label: names.clone(),
+                        retainers: exact_retainers(&names, stacks),
+                        bytes: share,
+                    });
+                }
+            }
+            continue;
+        }
+        let retainers = names
+            .split(',')
+            .filter(|n| !n.is_empty())
+            .map(|name| {
+                let mut ids: Vec<u64> = p.prof.stacks_named(name).collect();
+                ids.sort_by_key(|id| std::cmp::Reverse(p.prof.node(*id).map_or(0, |n| n.entries)));
+                let candidates = ids.len();
+                let is_own = ids
+                    .first()
+                    .and_then(|id| p.prof.node(*id))
+                    .is_some_and(|n| own.node(n));
+                Retainer {
+                    name: name.to_owned(),
+                    own: is_own,
+                    stacks: ids
+                        .iter()
+                        .take(STACKS_PER_RETAINER)
+                        .map(|id| frames(&p.prof, *id, own))
+                        .collect(),
+                    candidates,
+                    exact: false,
+                }
+            })
+            .collect();
+        rows.push(RetainerGrowth {
+            label: names,
+            retainers,
+            bytes,
+        });
+    }
+    rows.sort_by(|x, y| y.bytes.cmp(&x.bytes).then_with(|| x.label.cmp(&y.label)));
+    rows
+}
+
+fn builder_growth(p: &Profile, own: &OwnCode) -> Vec<StackGrowth> {
+    let mut rows: Vec<StackGrowth> = growth_rows(p, whole_label)
         .into_iter()
         .map(|(label, bytes)| {
             let (id, names) = split_label(&label);
@@ -800,7 +1151,15 @@ fn series(p: &Profile, rows: &[RetainerGrowth]) -> Vec<(String, Vec<(u64, u64)>)
                 .samples
                 .iter()
                 .filter(|s| s.x >= from && s.x <= to)
-                .map(|s| (s.x, s.types.get(&r.label).map_or(0, |t| t.bytes)))
+                .map(|s| {
+                    let bytes = s
+                        .types
+                        .iter()
+                        .filter(|(l, _)| names_of(l) == r.label)
+                        .map(|(_, t)| t.bytes)
+                        .sum();
+                    (s.x, bytes)
+                })
                 .collect();
             (r.label.clone(), points)
         })
@@ -830,6 +1189,7 @@ mod tests {
             prof: read_prof(&prof).expect("fixture .prof reads"),
             window,
             marks: Vec::new(),
+            sets_at: None,
         }
     }
 
@@ -840,7 +1200,14 @@ mod tests {
             retained: profile("lazy_unzip-hr.hp", (0, 19)),
             built: profile(built, (0, 19)),
             heap: None,
-            own_files: vec!["haskell/RegisterWb.hs".into(), "haskell/Membound.hs".into()],
+            own: OwnCode {
+                modules: ["Main".to_owned(), "Membound".to_owned()].into(),
+                files: [
+                    "haskell/RegisterWb.hs".to_owned(),
+                    "haskell/Membound.hs".to_owned(),
+                ]
+                .into(),
+            },
         })
         .expect("the fixture's growth is found");
         let exact = |v: Vec<i64>| format!("{v:?}");

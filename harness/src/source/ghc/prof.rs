@@ -7,11 +7,12 @@
 //! starts with (`(609)mapSignal#/map/…`), so a label cut short by `-L` still resolves to its
 //! whole stack ([`ProfFile::stack`]).
 //!
-//! GHC 9.0 renumbers retainer sets at every census and writes `SET` lines at exit only for the
-//! sets of the last census (measured: a `-hr` run of 593 censuses wrote 9, all `CAF`/`SYSTEM`),
-//! so a set id from an earlier census names another set there. The sets are read, but a
-//! retainer label is expanded through the tree by its cost-centre names instead (see
-//! `source/diagnose.rs`).
+//! GHC 9.0 renumbers retainer sets at every census and writes `SET` lines at exit for the sets
+//! of the last census only, with that census's ids: each retainer's whole cost-centre stack,
+//! `Module.name` entries top first down to (excluding) `MAIN`. A stack resolves to its node of
+//! the tree ([`ProfFile::stack_of_set_entry`]), which says where each cost centre's source is.
+//! Under `-i0` the last census is the one at exit, after the leak has died; a run with a timed
+//! interval stopped by SIGINT takes no census at exit (see `source/diagnose.rs`).
 //!
 //! Architecture invariant: knows nothing of scenarios or timelines; never panics on input.
 
@@ -80,6 +81,8 @@ pub struct ProfFile {
     /// The retainer sets listed at exit.
     pub sets: Vec<RetainerSetDef>,
     by_id: BTreeMap<u64, usize>,
+    /// Each stack's `Module.name` entries joined with `,`, top first (a `SET` stack's form).
+    by_path: BTreeMap<String, u64>,
 }
 
 impl ProfFile {
@@ -101,6 +104,16 @@ impl ProfFile {
             at = n.parent;
         }
         out
+    }
+
+    /// The id of the tree's stack a `SET` line lists as `entries` (`Module.name`, top first).
+    pub fn stack_of_set_entry(&self, entries: &[String]) -> Option<u64> {
+        self.by_path.get(&entries.join(",")).copied()
+    }
+
+    /// The set listed as `SET id = {…}`.
+    pub fn set(&self, id: u64) -> Option<&RetainerSetDef> {
+        self.sets.iter().find(|s| s.id == id)
     }
 
     /// The ids of every stack whose top cost centre is `name`, in file order.
@@ -187,6 +200,19 @@ pub fn read_prof(text: &str) -> Result<ProfFile, ProfError> {
         prof.nodes.push(node);
         path.push((indent, index));
     }
+    // Parents come before children, so each path extends its parent's.
+    let mut paths: Vec<String> = Vec::with_capacity(prof.nodes.len());
+    for n in &prof.nodes {
+        let own = format!("{}.{}", n.module, n.name);
+        let path = match n.parent {
+            Some(p) if !(prof.nodes[p].parent.is_none() && prof.nodes[p].name == "MAIN") => {
+                format!("{own},{}", paths[p])
+            }
+            _ => own,
+        };
+        prof.by_path.insert(path.clone(), n.id);
+        paths.push(path);
+    }
     if prof.nodes.is_empty() {
         return Err(ProfError::Syntax {
             line: text.lines().count().max(1),
@@ -243,6 +269,7 @@ MAIN                     MAIN      <built-in>               259           0    0
 Retainer sets created during profiling:
 SET 2 = {<SYSTEM.SYSTEM>}
 SET 25 = {<GHC.Conc.Signal.CAF>, <Main.f,Main.main>}
+SET 26 = {<Clash.Signal.Internal.mapSignal#,Main.system,Main.CAF>}
 ";
 
     fn check(text: &str, expect: &str) {
@@ -261,7 +288,9 @@ SET 25 = {<GHC.Conc.Signal.CAF>, <Main.f,Main.main>}
                     );
                 }
                 for set in &p.sets {
-                    s += &format!("SET {} {:?}\n", set.id, set.stacks);
+                    let ids: Vec<Option<u64>> =
+                        set.stacks.iter().map(|e| p.stack_of_set_entry(e)).collect();
+                    s += &format!("SET {} {:?} {ids:?}\n", set.id, set.stacks);
                 }
                 s
             }
@@ -280,8 +309,9 @@ SET 25 = {<GHC.Conc.Signal.CAF>, <Main.f,Main.main>}
              534 Clash.Signal.Internal mapSignal# [src/Clash/Signal/Internal.hs:(717,1)-(721,59)] mapSignal#/system/CAF\n\
              518 Main main [haskell/R.hs:(425,1)-(452,71)] main/CAF\n\
              505 GHC.IO CAF [<no location info>] CAF\n\
-             SET 2 [[\"SYSTEM.SYSTEM\"]]\n\
-             SET 25 [[\"GHC.Conc.Signal.CAF\"], [\"Main.f\", \"Main.main\"]]\n",
+             SET 2 [[\"SYSTEM.SYSTEM\"]] [None]\n\
+             SET 25 [[\"GHC.Conc.Signal.CAF\"], [\"Main.f\", \"Main.main\"]] [None, None]\n\
+             SET 26 [[\"Clash.Signal.Internal.mapSignal#\", \"Main.system\", \"Main.CAF\"]] [Some(534)]\n",
         );
     }
 
