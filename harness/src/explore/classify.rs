@@ -142,6 +142,23 @@ pub struct LabelEvidence {
     pub runs: Vec<RunFigures>,
     /// What it does.
     pub class: Class,
+    /// How much its late level in bytes rose from the shortest run to the longest: what
+    /// orders suspected leaks, largest first, whatever their basis.
+    pub late_bytes_rise: f64,
+}
+
+/// The evidence of growing labels: the whole heap first, then those whose bytes rose most.
+pub fn growing(evidence: &[LabelEvidence]) -> Vec<&LabelEvidence> {
+    let mut g: Vec<&LabelEvidence> = evidence
+        .iter()
+        .filter(|e| matches!(e.class, Class::Growing { .. }))
+        .collect();
+    g.sort_by(|a, b| {
+        (a.label.is_some(), -a.late_bytes_rise)
+            .partial_cmp(&(b.label.is_some(), -b.late_bytes_rise))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    g
 }
 
 /// The x-position where the warm-up ends, and how it was found.
@@ -306,11 +323,18 @@ pub fn classify(
         longest_points = points;
     }
     let class = decide(&figures, &longest_points, basis, x_unit);
+    let late_bytes =
+        |r: &ExploredRun, i: usize| run_figures(r, warmup.end(i), label, Basis::Bytes).0.late;
+    let late_bytes_rise = match runs {
+        [first, .., last] => late_bytes(last, runs.len() - 1) - late_bytes(first, 0),
+        _ => 0.0,
+    };
     LabelEvidence {
         label: label.map(str::to_owned),
         basis,
         runs: figures,
         class,
+        late_bytes_rise,
     }
 }
 

@@ -32,7 +32,7 @@ use crate::source::{self, Event, RunConfig};
 use crate::timeline::{Sample, SampleSink, Timeline};
 use crate::units::fmt_int;
 use crate::XUnit;
-use classify::{Basis, Class, ExploredRun, LabelEvidence, Warmup};
+use classify::{Basis, ExploredRun, LabelEvidence, Warmup};
 use std::fmt::Write as _;
 
 /// How to explore.
@@ -89,11 +89,10 @@ pub struct Exploration {
 }
 
 impl Exploration {
-    /// The labels (and the heap, as `None`) that grow with the run's length.
+    /// The labels (and the heap, as `None`, first) that grow with the run's length, those
+    /// whose bytes rose most first.
     pub fn growing(&self) -> impl Iterator<Item = &LabelEvidence> {
-        self.evidence
-            .iter()
-            .filter(|e| matches!(e.class, Class::Growing { .. }))
+        classify::growing(&self.evidence).into_iter()
     }
 
     /// Whether a leak is suspected: something grows with the run's length.

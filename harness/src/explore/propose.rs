@@ -362,24 +362,25 @@ fn section(
         };
         let _ = writeln!(s, "\n[phases.{STEADY}]\n{range}");
     }
-    for e in evidence {
-        let what = e.label.as_deref().map_or_else(
+    let what = |e: &LabelEvidence| {
+        e.label.as_deref().map_or_else(
             || "the whole heap".to_owned(),
             |l| format!("`{}`", comment(l)),
+        )
+    };
+    for e in super::classify::growing(evidence) {
+        let _ = writeln!(
+            s,
+            "# LEAK SUSPECTED: {} grows with the run's length ({}); no invariant proposed for it.",
+            what(e),
+            figures_words(e)
         );
-        match &e.class {
-            Class::Growing { .. } => {
-                let _ = writeln!(
-                    s,
-                    "# LEAK SUSPECTED: {what} grows with the run's length ({}); no invariant proposed for it.",
-                    figures_words(e)
-                );
-            }
-            Class::Noise(_) => {
-                let _ = writeln!(s, "# not classified: {what}: {}", figures_words(e));
-            }
-            _ => {}
-        }
+    }
+    for e in evidence
+        .iter()
+        .filter(|e| matches!(e.class, Class::Noise(_)))
+    {
+        let _ = writeln!(s, "# not classified: {}: {}", what(e), figures_words(e));
     }
     for c in kept {
         s.push_str(&c.toml());
