@@ -86,6 +86,10 @@ pub struct Exploration {
     pub evidence: Vec<LabelEvidence>,
     /// The proposed scenario and what was left out of it.
     pub proposal: propose::Proposal,
+    /// For a GHC program with a growing label: the violation of a rerun that bounds that label
+    /// at its warm-up level, attributed like any failing run's (what retains the growth and
+    /// where it was built), or why it could not be made.
+    pub attribution: Option<String>,
 }
 
 impl Exploration {
@@ -186,7 +190,64 @@ pub fn explore(
         timeline.marks = out.profile.marks;
         runs.push(ExploredRun { length, timeline });
     }
-    examine(scenario, base, catalog, runs)
+    let shortest = runs.first().map(|r| r.length);
+    let mut found = examine(scenario, base, catalog, runs)?;
+    if let Some(length) = shortest {
+        found.attribution = attribute(scenario, &found, length, cfg, on_event);
+    }
+    Ok(found)
+}
+
+/// Reruns a GHC program at `length` with one invariant, the top growing label bounded by what
+/// it was when the warm-up ended, so that the source's diagnosis attributes its growth as it
+/// would a failing scenario's. `None` when nothing grows or the program is not a GHC program
+/// that diagnoses its violations.
+fn attribute(
+    scenario: &Scenario,
+    found: &Exploration,
+    length: Option<u64>,
+    cfg: &RunConfig,
+    on_event: &mut dyn FnMut(Event),
+) -> Option<String> {
+    use crate::scenario::{Cmp, Expectation, Invariant, Predicate, Run, Window};
+    let Run::Command(c) = &scenario.run else {
+        return None;
+    };
+    if !c.profile.is_ghc() || !c.diagnose {
+        return None;
+    }
+    let top = found.growing().find(|e| e.label.is_some())?;
+    let label = top.label.clone()?;
+    let first = top.runs.first()?;
+    let mut s = run_scenario(scenario, length, None);
+    s.invariants = vec![Invariant {
+        name: format!("{label} stays at its warm-up level"),
+        during: Window::Range(Endpoint::At(found.warmup.end(0)), Endpoint::End),
+        predicate: match top.basis {
+            Basis::Count => Predicate::TypeCount {
+                glob: label.clone(),
+                cmp: Cmp::AtMost,
+                n: first.warmup_max.max(first.min),
+            },
+            Basis::Bytes => Predicate::TypeBytesMax {
+                glob: label.clone(),
+                max: first.warmup_max.max(first.min),
+            },
+        },
+        expect: Expectation::Holds,
+        retained_by: None,
+    }];
+    let unit = scenario.x_unit();
+    Some(match source::run(&s, cfg, on_event, &mut ()) {
+        Ok(out) => match out.outcomes.into_iter().find_map(|(_, o)| match o {
+            crate::measure::invariant::Outcome::Violated(v) => Some(v),
+            _ => None,
+        }) {
+            Some(v) => v.explain(unit),
+            None => format!("the rerun that bounds `{label}` at its warm-up level was not violated, so there is nothing to attribute"),
+        },
+        Err(e) => format!("the rerun that attributes `{label}` failed: {e}"),
+    })
 }
 
 /// Classifies the runs' labels and proposes invariants: the pure half of [`explore`].
@@ -224,6 +285,7 @@ pub fn examine(
         warmup,
         evidence,
         proposal,
+        attribution: None,
     })
 }
 
@@ -314,13 +376,26 @@ pub fn render(e: &Exploration) -> String {
     for (a, b, c) in rows {
         let _ = writeln!(s, "{a:<w0$}  {b:<w1$}  {c}");
     }
-    for g in e.growing() {
+    /// Suspected leaks listed one a line; the rest are in the table.
+    const LISTED: usize = 5;
+    let growing: Vec<&LabelEvidence> = e.growing().collect();
+    if growing.len() > LISTED {
+        let _ = writeln!(
+            s,
+            "{} labels grow with the run's length; the {LISTED} whose bytes rose most:",
+            growing.len()
+        );
+    }
+    for g in growing.iter().take(LISTED) {
         let _ = writeln!(
             s,
             "leak suspected: {} grows with the run's length ({}); no invariant is proposed that would pass it",
             g.label.as_deref().map_or_else(|| "the whole heap".to_owned(), |l| format!("`{l}`")),
             propose::figures_words(g)
         );
+    }
+    if let Some(a) = &e.attribution {
+        let _ = writeln!(s, "what the top growing label's growth is (attributed on a rerun at the shortest length):\n{}", a.trim_end());
     }
     for (name, why) in &e.proposal.dropped {
         let _ = writeln!(s, "not proposed: `{name}`: {why}");
