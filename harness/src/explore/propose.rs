@@ -179,19 +179,37 @@ struct Candidate {
     growth: Option<(&'static str, u64)>,
 }
 
+/// How the invariants are written into the scenario.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// As invariants that hold: the scenario declares no expected violation.
+    Holding,
+    /// Commented out: the scenario expects a violation, and a scenario cannot also declare
+    /// invariants that hold (a run stops at its first violation); they belong in the fixed
+    /// variant's scenario.
+    Commented,
+    /// Declared violated, so that a scenario with expected violations parses with them: only
+    /// for checking them on the runs, whose raw outcomes do not depend on the expectation.
+    ForChecking,
+}
+
 impl Candidate {
-    fn toml(&self) -> String {
-        let mut s = format!(
-            "\n# evidence: {}\n[[invariant]]\nname = {}\nduring = {}\n",
-            comment(&self.evidence),
-            quote(&self.name),
-            quote(STEADY)
-        );
-        for l in &self.lines {
-            let _ = writeln!(s, "{l}");
-        }
+    fn toml(&self, form: Form) -> String {
+        let mut lines = vec![
+            "[[invariant]]".to_owned(),
+            format!("name = {}", quote(&self.name)),
+            format!("during = {}", quote(STEADY)),
+        ];
+        lines.extend(self.lines.iter().cloned());
         if let Some((k, v)) = self.growth {
-            let _ = writeln!(s, "{k} = {v}");
+            lines.push(format!("{k} = {v}"));
+        }
+        if form == Form::ForChecking {
+            lines.push("expect = \"violated\"".to_owned());
+        }
+        let mut s = format!("\n# evidence: {}\n", comment(&self.evidence));
+        for l in lines {
+            let _ = writeln!(s, "{}{l}", if form == Form::Commented { "# " } else { "" });
         }
         s
     }
@@ -333,6 +351,7 @@ fn section(
     warmup: &Warmup,
     evidence: &[LabelEvidence],
     kept: &[Candidate],
+    form: Form,
 ) -> String {
     let unit = scenario.x_unit();
     let mut s = String::new();
@@ -382,8 +401,14 @@ fn section(
     {
         let _ = writeln!(s, "# not classified: {}: {}", what(e), figures_words(e));
     }
+    if form == Form::Commented && !kept.is_empty() {
+        let _ = writeln!(
+            s,
+            "# This scenario expects a violation, and a run stops at its first one: the invariants\n# below held on every run explored, and belong in the fixed variant's scenario."
+        );
+    }
     for c in kept {
-        s.push_str(&c.toml());
+        s.push_str(&c.toml(form));
     }
     s
 }
@@ -400,12 +425,32 @@ pub fn propose(
     let mut dropped = Vec::new();
     let mut kept = candidates(scenario, runs, warmup, evidence, &mut dropped);
     let mut loosened = 0u32;
+    let expects_violation = scenario
+        .invariants
+        .iter()
+        .any(|i| matches!(i.expect, crate::scenario::Expectation::Violated { .. }));
+    let (form, check_form) = if expects_violation {
+        (Form::Commented, Form::ForChecking)
+    } else {
+        (Form::Holding, Form::Holding)
+    };
+    let parse = |text: &str| {
+        scenario::parse(&scenario.path, text, catalog)
+            .map_err(|e| ExploreError::Proposal(e.to_string()))
+    };
     loop {
-        let text = format!("{base}{}", section(scenario, runs, warmup, evidence, &kept));
-        let parsed = scenario::parse(&scenario.path, &text, catalog)
-            .map_err(|e| ExploreError::Proposal(e.to_string()))?;
+        let checked = format!(
+            "{base}{}",
+            section(scenario, runs, warmup, evidence, &kept, check_form)
+        );
+        let parsed = parse(&checked)?;
         let broken = first_broken(&parsed, &kept, runs);
         let Some((i, why)) = broken else {
+            let text = format!(
+                "{base}{}",
+                section(scenario, runs, warmup, evidence, &kept, form)
+            );
+            parse(&text)?;
             return Ok(Proposal {
                 base: base.to_owned(),
                 text,
