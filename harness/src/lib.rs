@@ -37,6 +37,7 @@
 #![warn(missing_docs)]
 
 // The folders are the pipeline's stages, in the order data flows through them.
+pub mod explore;
 pub mod judge;
 pub mod measure;
 pub mod pipeline;

@@ -126,6 +126,29 @@ enum Cmd {
         #[arg(long = "results", value_name = "DIR")]
         results: Vec<PathBuf>,
     },
+    /// Propose a scenario's memory invariants from runs at several lengths: which labels stay
+    /// bounded, exactly k, gone after init, or grow (a suspected leak: exit 1). Prints the
+    /// evidence and the proposal as a diff; writes it to `<work-dir>/explore/NAME.toml`.
+    #[command(
+        after_help = "Examples:\n  membound explore register_wb --lengths 20000,80000\n  membound explore --new my_sim --profile massif -- ./my_sim leaky {n}\n\nA command's length argument is written {n}; without it the program is explored along its\nown course (its first half against the whole). With --new and no growing label, the\nproposal is also written to <scenarios>/NAME.toml (never over an existing file)."
+    )]
+    Explore {
+        /// An existing scenario's exact name, or with `--new` the new scenario's name.
+        name: String,
+        /// Explore a program that has no scenario yet: its command follows `--`.
+        #[arg(long)]
+        new: bool,
+        /// With `--new`: the profile the program is watched through.
+        #[arg(long, value_enum, default_value_t = ProfileArg::GhcEventlog, requires = "new")]
+        profile: ProfileArg,
+        /// The lengths to run at, comma-separated (default: the scenario's own and 4× it; with
+        /// `--new`, 1000 and 4000 when the command has `{n}`).
+        #[arg(long, value_delimiter = ',')]
+        lengths: Vec<u64>,
+        /// With `--new`: the program and its arguments, `{n}` where it takes its length.
+        #[arg(last = true)]
+        command: Vec<String>,
+    },
     /// The history of baselines in git: each metric's value at every commit that changed it.
     History {
         /// A scenario's name (only it), a glob (`register_wb_*`), or text names contain.
@@ -160,6 +183,31 @@ impl OnViolationArg {
         match self {
             OnViolationArg::Stop => membound::scenario::OnViolation::Stop,
             OnViolationArg::Pause => membound::scenario::OnViolation::Pause,
+        }
+    }
+}
+
+/// The profiles `explore --new` can watch a program through.
+#[derive(Clone, Copy, ValueEnum)]
+enum ProfileArg {
+    /// A GHC program's eventlog (`+RTS -hT -l`; link it with `-rtsopts -eventlog`).
+    GhcEventlog,
+    /// A GHC program's `.hp` file.
+    GhcHp,
+    /// Any program's resident set, from /proc.
+    Rss,
+    /// Any program under valgrind massif.
+    Massif,
+}
+
+impl ProfileArg {
+    fn kind(self) -> membound::scenario::ProfileKind {
+        use membound::scenario::ProfileKind;
+        match self {
+            ProfileArg::GhcEventlog => ProfileKind::GhcEventlog,
+            ProfileArg::GhcHp => ProfileKind::GhcHp,
+            ProfileArg::Rss => ProfileKind::Rss,
+            ProfileArg::Massif => ProfileKind::Massif,
         }
     }
 }
@@ -267,6 +315,20 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 results: &results,
             },
         ),
+        Cmd::Explore {
+            name,
+            new,
+            profile,
+            lengths,
+            command,
+        } => cmd_explore(
+            &cfg,
+            &ExploreArgs {
+                name: &name,
+                new: new.then(|| (profile.kind(), command.as_slice())),
+                lengths,
+            },
+        ),
         Cmd::History {
             filter,
             exact,
@@ -307,7 +369,10 @@ fn hint_options(cli: &Cli) -> Vec<(&'static str, String)> {
 
 /// The baselines directory that goes with a scenarios directory: `baselines/` beside it.
 fn default_baselines(scenarios: &Path) -> PathBuf {
-    scenarios.parent().unwrap_or(Path::new("")).join("baselines")
+    scenarios
+        .parent()
+        .unwrap_or(Path::new(""))
+        .join("baselines")
 }
 
 /// Loads the scenarios a filter selects; invalid files are errors that name file and line.
@@ -622,6 +687,100 @@ fn cmd_diagnose(cfg: &Config, filter: &str, how: Match) -> Result<ExitCode> {
         }
     }
     Ok(ExitCode::from(code))
+}
+
+/// What `explore` was asked.
+struct ExploreArgs<'a> {
+    name: &'a str,
+    /// `--new`: the profile and the command.
+    new: Option<(membound::scenario::ProfileKind, &'a [String])>,
+    lengths: Vec<u64>,
+}
+
+fn cmd_explore(cfg: &Config, args: &ExploreArgs) -> Result<ExitCode> {
+    use membound::explore;
+    let catalog = sim::circuits::catalog();
+    let path = cfg.run.scenarios_dir.join(format!("{}.toml", args.name));
+    let mut lengths = args.lengths.clone();
+    let (scenario, base) = match args.new {
+        Some((profile, argv)) => {
+            if argv.is_empty() {
+                bail!("`explore --new {}` needs the program's command after `--` (e.g. `membound explore --new {} -- ./sim leaky {{n}}`)", args.name, args.name);
+            }
+            if path.exists() {
+                bail!(
+                    "{} exists: explore it with `membound explore {}`, or choose another name",
+                    path.display(),
+                    args.name
+                );
+            }
+            let has_n = argv
+                .iter()
+                .any(|a| a.contains(scenario::Length::PLACEHOLDER));
+            if has_n && lengths.is_empty() {
+                lengths = vec![1000, 4000];
+            }
+            let first = has_n.then(|| lengths.iter().copied().min().unwrap_or(1000));
+            let text = explore::propose::new_scenario(profile, argv, first);
+            let s = scenario::parse(&path, &text, &catalog).with_context(|| {
+                format!("the command cannot make a scenario named `{}`", args.name)
+            })?;
+            (s, text)
+        }
+        None => {
+            let text = std::fs::read_to_string(&path).with_context(|| {
+                format!("reading {} (hint: `membound explore NAME` takes an existing scenario's exact name; `--new NAME -- COMMAND` explores a program without one)", path.display())
+            })?;
+            (scenario::parse(&path, &text, &catalog)?, text)
+        }
+    };
+    let progress = std::io::stderr().is_terminal();
+    let found = explore::explore(
+        &scenario,
+        &base,
+        &catalog,
+        &cfg.run,
+        &explore::Options { lengths },
+        &mut |e| {
+            show_event(&scenario.name, &e);
+            if progress {
+                if let Event::Building(what) = &e {
+                    eprintln!("building {what}");
+                }
+            }
+        },
+    )?;
+    print!("{}", explore::render(&found));
+    let out = cfg
+        .run
+        .work_dir
+        .join("explore")
+        .join(format!("{}.toml", scenario.name));
+    membound::store::write_file(
+        &out,
+        found.proposal.text.as_bytes(),
+        membound::store::Durability::Replaceable,
+    )?;
+    println!("\n{}", found.proposal.diff(&path.display().to_string()));
+    println!("the proposal is in {}", out.display());
+    if found.leak_suspected() {
+        println!("a label grows with the run's length: fix the leak (`membound diagnose` attributes a GHC program's), then explore again");
+        return Ok(ExitCode::from(1));
+    }
+    if args.new.is_some() {
+        match membound::store::write_new(&path, found.proposal.text.as_bytes()) {
+            Ok(()) => {
+                println!(
+                    "written to {}: read each invariant's evidence, commit it, then `{} {}`",
+                    path.display(),
+                    cfg.hints.bless,
+                    args.name
+                );
+            }
+            Err(e) => println!("not written to {}: {e}", path.display()),
+        }
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn cmd_check(cfg: &Config, files: &[PathBuf]) -> Result<ExitCode> {

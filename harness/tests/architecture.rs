@@ -112,6 +112,9 @@ fn stages_after_the_sources_know_nothing_of_them() {
         &[
             "harness/src/source/",
             "harness/src/pipeline.rs", // sequences the stages: calls `source::run`
+            // runs a scenario at several lengths (`source::run`); its classes and proposal
+            // (`explore/classify.rs`, `explore/propose.rs`) see only timelines.
+            "harness/src/explore/mod.rs",
             // `membound profile` summarises a GHC profile: closure sizes are its subject.
             "harness/src/report/summary.rs",
             "harness/src/main.rs",

@@ -1,6 +1,6 @@
 //! `cargo xtask`: the workspace's chores, runnable with nothing but cargo.
 //!
-//! `cargo xtask run [FILTER]`, `bless [FILTER]`, `report …`, `history …` and `profile FILE`
+//! `cargo xtask run [FILTER]`, `bless [FILTER]`, `report …`, `history …`, `explore NAME` and `profile FILE`
 //! forward to the `membound` command line with the workspace's own directories (`scenarios/`,
 //! `baselines/`, `target/membound/`), so they work from any subdirectory. Like cargo-insta in front of insta,
 //! this crate holds no harness logic: what a run or a bless means lives in the library, and
@@ -30,6 +30,9 @@ tasks:
   profile FILE [--json] [--scenario FILE]
                       summarise an eventlog, .hp, +RTS -t or valgrind massif.out file
   check [FILE...]     validate scenario files without running them
+  explore NAME [--lengths N,M]
+                      run a scenario at several lengths and propose the invariants it
+                      keeps (exit 1 when a label grows: a suspected leak)
   diagnose FILTER     run GHC scenarios and attribute their violations with a profiled
                       rerun: every retainer set and cost-centre stack that grew
 
@@ -60,7 +63,7 @@ fn real_main() -> Result<ExitCode> {
     }
     if !matches!(
         sub.as_str(),
-        "run" | "bless" | "report" | "history" | "profile" | "check" | "diagnose"
+        "run" | "bless" | "report" | "history" | "profile" | "check" | "diagnose" | "explore"
     ) {
         bail!("unknown task `{sub}`\n{USAGE}");
     }

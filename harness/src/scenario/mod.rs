@@ -102,6 +102,31 @@ pub struct CommandRun {
     /// Time between two samples of the resident set (`sample_interval`, `profile = "rss"`
     /// only): [`CommandRun::DEFAULT_SAMPLE_INTERVAL`] unless set.
     pub sample_interval: Duration,
+    /// The run's length when `command` has an argument written `{n}` (`length = N`): `argv`
+    /// has N in its place, and `membound explore` runs the program at other lengths.
+    pub length: Option<Length>,
+}
+
+/// A command's length argument: `{n}` in `command`, `length = N` in `[run]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Length {
+    /// The value `{n}` stands for in this scenario's runs.
+    pub n: u64,
+    /// `command` as written, `{n}` included.
+    pub template: Vec<String>,
+}
+
+impl Length {
+    /// The placeholder a command's length argument is written as.
+    pub const PLACEHOLDER: &'static str = "{n}";
+
+    /// The command with `{n}` replaced by `n`.
+    pub fn argv(&self, n: u64) -> Vec<String> {
+        self.template
+            .iter()
+            .map(|a| a.replace(Self::PLACEHOLDER, &n.to_string()))
+            .collect()
+    }
 }
 
 impl CommandRun {
@@ -504,6 +529,36 @@ impl Scenario {
             window,
         }
     }
+
+    /// The run's length, when it can be varied: a simulator's `cycles`, or the `length` a
+    /// command's `{n}` argument stands for.
+    pub fn length(&self) -> Option<u64> {
+        match &self.run {
+            Run::Simulator(s) => Some(s.cycles),
+            Run::Command(c) => c.length.as_ref().map(|l| l.n),
+        }
+    }
+
+    /// This scenario run at another length (see [`Scenario::length`]); `None` when its length
+    /// cannot be varied (a command without `{n}`) or `n` is 0.
+    pub fn with_length(&self, n: u64) -> Option<Scenario> {
+        if n == 0 {
+            return None;
+        }
+        let mut s = self.clone();
+        match &mut s.run {
+            Run::Simulator(r) => {
+                r.cycles = n;
+                r.sample_every = r.sample_every.min(n);
+            }
+            Run::Command(c) => {
+                let l = c.length.as_mut()?;
+                l.n = n;
+                c.argv = l.argv(n);
+            }
+        }
+        Some(s)
+    }
 }
 
 /// Reads and validates every `*.toml` in `dir`, sorted by name, against the circuits of
@@ -757,6 +812,7 @@ struct RawRun {
     on_violation: Option<Spanned<String>>,
     diagnose: Option<Spanned<bool>>,
     sample_interval: Option<Spanned<String>>,
+    length: Option<Spanned<i64>>,
 }
 
 #[derive(Deserialize)]
@@ -1015,11 +1071,12 @@ impl Cx<'_> {
                 r.sample_interval.as_ref().map(|s| s.span()),
                 "sample_interval",
             ),
+            (r.length.as_ref().map(|s| s.span()), "length"),
         ] {
             if let Some(span) = present {
                 return Err(self.err(
                     span,
-                    format!("`{key}` applies to external commands, not to `simulator` runs"),
+                    format!("`{key}` applies to external commands, not to `simulator` runs (a simulator run's length is `cycles`)"),
                 ));
             }
         }
@@ -1283,9 +1340,13 @@ impl Cx<'_> {
             };
             requires.push(t.name.to_owned());
         }
+        let length = self.length(cmd, r.length.as_ref())?;
         Ok(Run::Command(CommandRun {
             build,
-            argv: cmd.get_ref().clone(),
+            argv: length
+                .as_ref()
+                .map_or_else(|| cmd.get_ref().clone(), |l| l.argv(l.n)),
+            length,
             profile,
             requires,
             closure_sizes,
@@ -1306,6 +1367,30 @@ impl Cx<'_> {
             diagnose: r.diagnose.as_ref().is_none_or(|d| *d.get_ref()),
             sample_interval,
         }))
+    }
+
+    /// `length = N` with `{n}` in `command`: both or neither.
+    fn length(
+        &self,
+        cmd: &Spanned<Vec<String>>,
+        length: Option<&Spanned<i64>>,
+    ) -> Result<Option<Length>, ScenarioError> {
+        let uses = cmd
+            .get_ref()
+            .iter()
+            .any(|a| a.contains(Length::PLACEHOLDER));
+        match (uses, length) {
+            (false, None) => Ok(None),
+            (true, None) => Err(self.err(cmd.span(), "`command` uses `{n}` but `[run]` has no `length` (hint: `length = 3000`, the value `{n}` stands for in runs; `membound explore` varies it)".into())),
+            (false, Some(l)) => Err(self.err(l.span(), "`length` is set but no argument of `command` is `{n}` (hint: write `{n}` where the program takes its length, e.g. command = [\"{build}\", \"{n}\"])".into())),
+            (true, Some(l)) if *l.get_ref() < 1 => {
+                Err(self.err(l.span(), "`length` must be at least 1".into()))
+            }
+            (true, Some(l)) => Ok(Some(Length {
+                n: *l.get_ref() as u64,
+                template: cmd.get_ref().clone(),
+            })),
+        }
     }
 
     /// `rts = [...]`: single RTS options; the harness brackets them with `+RTS … -RTS` itself.

@@ -873,8 +873,23 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), BaselineError> {
     write_file(path, bytes, Durability::Durable)
 }
 
+/// Writes a new file, whole or not at all, never over an existing one (a scenario `explore
+/// --new` proposes): an error of kind `AlreadyExists` when `path` is there.
+pub fn write_new(path: &Path, bytes: &[u8]) -> Result<(), BaselineError> {
+    write(path, bytes, Durability::Durable, false)
+}
+
 /// [`write_atomic`] with the durability `path` needs.
 pub fn write_file(path: &Path, bytes: &[u8], durability: Durability) -> Result<(), BaselineError> {
+    write(path, bytes, durability, true)
+}
+
+fn write(
+    path: &Path,
+    bytes: &[u8],
+    durability: Durability,
+    replace: bool,
+) -> Result<(), BaselineError> {
     let io = |source| BaselineError::Io {
         path: path.to_owned(),
         source,
@@ -903,7 +918,11 @@ pub fn write_file(path: &Path, bytes: &[u8], durability: Durability) -> Result<(
     if durability == Durability::Durable {
         tmp.as_file().sync_all().map_err(io)?;
     }
-    tmp.persist(path).map_err(|e| io(e.error))?;
+    if replace {
+        tmp.persist(path).map_err(|e| io(e.error))?;
+    } else {
+        tmp.persist_noclobber(path).map_err(|e| io(e.error))?;
+    }
     Ok(())
 }
 
