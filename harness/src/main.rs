@@ -815,6 +815,11 @@ fn cmd_check(cfg: &Config, files: &[PathBuf]) -> Result<ExitCode> {
 }
 
 fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<ExitCode> {
+    // A pipe (`profile <(cat x.eventlog)`) is read once into a temporary file: the readers
+    // below tell the kind from the file's first bytes and stream an eventlog twice.
+    let spooled = membound::source::ghc::spool(file)
+        .with_context(|| format!("cannot read {}", file.display()))?;
+    let file = spooled.as_ref().map_or(file, |t| t.path());
     let scenario = scenario_file
         .map(|f| scenario::load(f, &sim::circuits::catalog()))
         .transpose()?;
@@ -856,6 +861,9 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
     let Some(s) = &scenario else {
         return Ok(ExitCode::SUCCESS);
     };
+    // Type invariants on a profile that is not of closure types would hold whatever it holds.
+    membound::source::closure_type_profile(s, &tl)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let (outcomes, _) = membound::measure::invariant::check_timeline(s, &tl);
     Ok(print_outcomes(s, &outcomes, tl.x_unit))
 }
@@ -942,6 +950,8 @@ fn profile_eventlog(
         return Ok(ExitCode::SUCCESS);
     };
     let mut stream = EventlogStream::scan(open()?, opts).map_err(err)?;
+    membound::source::closure_type_profile(scenario, stream.meta())
+        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
     let n = stream.censuses() as usize;
     let mut summary = membound::report::summary::Summary::new(n, membound::XUnit::Census);
     for m in &stream.meta().marks {

@@ -191,7 +191,7 @@ fn fold(
     verdict(Inputs {
         missing_tool: missing_tool.map(|m| (m, ci)),
         run_error: result.run_error.as_deref(),
-        no_data: no_data(result),
+        no_data: no_data(result).as_deref(),
         invariant_problems: &result.invariant_problems,
         caught: result
             .invariants
@@ -203,10 +203,13 @@ fn fold(
 }
 
 /// A run that finished but measured nothing (a profile without a census) proves nothing.
-fn no_data(result: &ScenarioResult) -> Option<&'static str> {
-    (result.run_error.is_none() && result.current.is_some() && result.samples == 0).then_some(
-        "the run produced no sample (for a GHC program: its profile holds no census; was it built with -rtsopts, and did it run long enough for a major GC?)",
-    )
+fn no_data(result: &ScenarioResult) -> Option<String> {
+    (result.run_error.is_none() && result.current.is_some() && result.samples == 0).then(|| {
+        format!(
+            "the run produced no sample: {}",
+            result.x_unit.no_sample_words()
+        )
+    })
 }
 
 /// The files a check changes: the pending result, and the result for reports.
@@ -491,7 +494,7 @@ pub fn bless(
         return Err(failed(format!("the run failed: {e}")));
     }
     if let Some(e) = no_data(&result) {
-        return Err(failed(e.to_owned()));
+        return Err(failed(e));
     }
     let Some(current) = result.current.clone() else {
         return Err(failed("the run produced no result".into()));

@@ -103,6 +103,17 @@ impl XUnit {
         }
     }
 
+    /// Why a run of this kind may have produced no sample, and what to check: each source in
+    /// its own words.
+    pub fn no_sample_words(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "the simulator sent no sample (was `cycles` at least `sample_every`?)",
+            XUnit::Census => "its profile holds no census (was it built with -rtsopts, and did it run long enough for a major GC?)",
+            XUnit::Millis => "the program ended before its resident set was first sampled (hint: a shorter `sample_interval`)",
+            XUnit::Snapshot => "massif wrote no snapshot (did the program allocate with malloc/new?)",
+        }
+    }
+
     /// A position in words: `cycle 1,000`, `census 14`, `1,250 ms`, `snapshot 7`.
     pub fn at(self, x: u64) -> String {
         let n = crate::units::fmt_int(x as i128);

@@ -840,3 +840,58 @@ profile = "ghc-hp"
     assert_eq!(out.status.code(), Some(1), "{text}");
     assert!(text.contains("nothing was measured"), "{text}");
 }
+
+/// `profile <(cat x.eventlog)`: a pipe is read once into a temporary file, so the kind is
+/// told and the eventlog streamed twice as from the file itself.
+#[test]
+fn profile_reads_a_pipe() {
+    let p = Project::new();
+    let exe = assert_cmd::cargo::cargo_bin("membound");
+    let out = std::process::Command::new("bash")
+        .arg("-c")
+        .arg("\"$0\" --work-dir \"$1\" profile <(cat \"$2\")")
+        .arg(&exe)
+        .arg(p.dir.path().join("work"))
+        .arg(clash_fixture())
+        .output()
+        .expect("bash");
+    let text = stdout(&out);
+    assert!(out.status.success(), "{text}");
+    assert!(
+        text.contains("samples: 153 (census index 0 to 152)"),
+        "{text}"
+    );
+}
+
+/// `profile FILE --scenario S` refuses type invariants on a cost-centre profile, where every
+/// one of them would hold, as a run does.
+#[test]
+fn profile_refuses_type_invariants_on_a_cost_centre_profile() {
+    let p = Project::new();
+    p.scenario(
+        "typed",
+        r#"description = "type invariant"
+[run]
+command = ["prog"]
+profile = "ghc-hp"
+[[invariant]]
+name = "no list cells"
+type = "ghc-prim:GHC.Types.:"
+absent = true
+"#,
+    );
+    let hc = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/attribution/lazy_unzip-hc.hp");
+    let scenario = p.dir.path().join("scenarios/typed.toml");
+    let out = p
+        .cmd(&[
+            "profile",
+            &hc.to_string_lossy(),
+            "--scenario",
+            &scenario.to_string_lossy(),
+        ])
+        .output()
+        .expect("profile");
+    let text = stdout(&out);
+    assert_eq!(out.status.code(), Some(2), "{text}");
+    assert!(text.contains("cost centre profile (`-hc`)"), "{text}");
+}

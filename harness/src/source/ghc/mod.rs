@@ -368,6 +368,22 @@ fn open_profile_within(path: &Path, wait: std::time::Duration) -> io::Result<Fil
     Ok(file)
 }
 
+/// A profile that is not a regular file (a pipe, `<(cat x.eventlog)`, or a FIFO), copied
+/// into a temporary file so that it can be read more than once (`membound profile` streams an
+/// eventlog in two passes); `None` for a regular file, which is read where it is. A FIFO is
+/// opened as [`open_profile`] opens it: a writer that never comes is an error, not a hang.
+pub fn spool(path: &Path) -> io::Result<Option<tempfile::NamedTempFile>> {
+    if std::fs::metadata(path)?.is_file() {
+        return Ok(None);
+    }
+    let mut from = open_profile(path)?;
+    let mut to = tempfile::Builder::new()
+        .prefix("membound-profile-")
+        .tempfile()?;
+    io::copy(&mut from, to.as_file_mut())?;
+    Ok(Some(to))
+}
+
 /// Tells the profile kind from the first bytes of a file (a few hundred are plenty).
 pub fn sniff(head: &[u8]) -> Option<ProfileKind> {
     if head.starts_with(&eventlog::MAGIC) {
