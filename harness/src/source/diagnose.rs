@@ -89,18 +89,24 @@ fn attribute(
         .ok_or_else(|| Impossible::NoProfiledBuild {
             detail: "the scenario has no `[build]` step".into(),
         })?;
-    let steps = profiled_build(build)?;
+    if build.cabal.is_none() {
+        // Refused before the message: a build that is not `ghc` cannot be profiled.
+        profiled_build(build)?;
+    }
     on_event(Event::Diagnosing(format!(
         "rebuilding `{}` with profiling",
         scenario.name
     )));
-    let exe = build_steps(&steps, build, cfg, on_event).map_err(build_failure)?;
+    let exe = profiled_exe(build, cfg, on_event)?;
     let closures = restriction(scenario, v);
-    let own_files: Vec<String> = build
-        .inputs
-        .iter()
-        .map(|p| p.to_string_lossy().into_owned())
-        .collect();
+    let own_files: Vec<String> = match &build.cabal {
+        Some(_) => super::cabal::own_files(cfg).map_err(build_failure)?,
+        None => build
+            .inputs
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect(),
+    };
     let window = Equivalent::of(scenario, v, plain_marks);
     let mut runs = vec![
         (Mode::Retainers, closures.clone()),
@@ -222,9 +228,7 @@ pub(crate) fn retained_by(
     let Some(build) = &c.build else {
         return unevaluable("the scenario has no `[build]` step to profile".into());
     };
-    let exe = match profiled_build(build)
-        .and_then(|steps| build_steps(&steps, build, cfg, on_event).map_err(build_failure))
-    {
+    let exe = match profiled_exe(build, cfg, on_event) {
         Ok(exe) => exe,
         Err(why) => return unevaluable(why.to_string()),
     };
@@ -306,6 +310,25 @@ pub(crate) fn retained_by(
         .into_iter()
         .find(|(n, _)| *n == inv.name)
         .map_or_else(|| unevaluable("no outcome".into()), |(_, o)| o)
+}
+
+/// The profiled executable of `b`: a cabal build's from `cabal build --enable-profiling`
+/// (see `cabal`), a `ghc` build's from [`profiled_build`]'s steps, cached like the plain one.
+fn profiled_exe(
+    b: &Build,
+    cfg: &RunConfig,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<PathBuf, Impossible> {
+    match &b.cabal {
+        Some(target) => {
+            super::cabal::build(target, b, super::cabal::Flavour::Profiled, cfg, on_event)
+                .map_err(build_failure)
+        }
+        None => {
+            let steps = profiled_build(b)?;
+            build_steps(&steps, b, cfg, on_event).map_err(build_failure)
+        }
+    }
 }
 
 /// The profiled build's two steps, from a `ghc` build command.

@@ -11,6 +11,7 @@
 //! The runner reports progress as events and never prints.
 
 mod build;
+mod cabal;
 mod command;
 mod diagnose;
 pub mod ghc;
@@ -23,6 +24,7 @@ mod sim;
 mod supervise;
 
 pub use build::build;
+pub use cabal::LinkProblem;
 pub use requirements::check_requirements;
 pub use supervise::own_peak_rss;
 
