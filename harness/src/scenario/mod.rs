@@ -270,6 +270,7 @@ pub const KNOWN_TOOLS: &[Tool] = &[
     ghc_package("ghc-typelits-natnormalise"),
     ghc_package("ghc-typelits-knownnat"),
     ghc_package("ghc-typelits-extra"),
+    ghc_package("tasty"),
 ];
 
 /// The known tool called `name`.
