@@ -144,3 +144,14 @@ fn a_cabal_build_outside_any_cabal_project_says_so() {
     assert_ne!(code, Some(0), "{text}");
     assert!(text.contains("no cabal project at or above"), "{text}");
 }
+
+#[test]
+fn the_markers_package_is_the_markers_file_the_scenarios_build() {
+    // Two copies: the Clash scenarios' fingerprints hash `scenarios/haskell/Membound.hs`, and a
+    // cabal project builds the package. They must not drift apart.
+    let read = |p: &str| std::fs::read_to_string(repo().join(p)).expect(p);
+    assert_eq!(
+        read("haskell/membound-markers/src/Membound.hs"),
+        read("scenarios/haskell/Membound.hs")
+    );
+}
