@@ -49,6 +49,14 @@ pub enum RunError {
         /// The last lines it printed on stderr.
         stderr_tail: String,
     },
+    /// A `[build] inputs` entry names no file, or a file outside the repository.
+    #[error("build input `{input}`: {message}")]
+    Input {
+        /// The input as written.
+        input: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// A cabal build could not be found or gave no executable (`[build] cabal`).
     #[error("cabal: {0}")]
     Cabal(String),

@@ -140,7 +140,9 @@ pub struct Build {
     /// The command; `{out}` is the output executable's path, inputs are relative to the
     /// scenarios directory.
     pub command: Vec<String>,
-    /// Files whose content is part of the cache key, relative to the scenarios directory.
+    /// Files whose content is part of the cache key, relative to the scenarios directory: a
+    /// file, a directory (every file below it) or a glob; inside the repository (see
+    /// `source::inputs`).
     pub inputs: Vec<PathBuf>,
     /// Wall-clock limit of the build (`timeout = "10 min"`), [`Build::DEFAULT_TIMEOUT`] if unset.
     pub timeout: Duration,
@@ -1140,11 +1142,8 @@ impl Cx<'_> {
                 let mut inputs = Vec::new();
                 for i in &b.inputs {
                     let p = Path::new(i.get_ref());
-                    if p.is_absolute()
-                        || p.components()
-                            .any(|c| matches!(c, std::path::Component::ParentDir))
-                    {
-                        return Err(self.err(i.span(), format!("build input `{}` must be a relative path inside the scenarios directory", i.get_ref())));
+                    if p.is_absolute() {
+                        return Err(self.err(i.span(), format!("build input `{}` must be relative to the scenarios directory (it may reach into the repository around it: `../src`)", i.get_ref())));
                     }
                     inputs.push(p.to_owned());
                 }
@@ -2110,6 +2109,24 @@ name = "heap bounded"
 metric = "heap"
 max = "1 MiB"
 "#;
+
+    #[test]
+    fn build_inputs_may_reach_into_the_repository_but_are_relative() {
+        let build = |inputs: &str| {
+            CMD.replace("command = [\"prog\"]", "command = [\"{build}\"]")
+                + &format!("[build]\ncommand = [\"ghc\", \"-i../src\", \"../src/Main.hs\"]\ninputs = {inputs}\n")
+        };
+        let s = parse(Path::new("t.toml"), &build("[\"../src\", \"haskell/*.hs\"]")).expect("valid");
+        let Run::Command(c) = &s.run else {
+            panic!("a command run")
+        };
+        let inputs = &c.build.as_ref().expect("a build").inputs;
+        assert_eq!(inputs, &[PathBuf::from("../src"), PathBuf::from("haskell/*.hs")]);
+        check_err(
+            &build("[\"/src/Main.hs\"]"),
+            "t.toml:13:11: build input `/src/Main.hs` must be relative to the scenarios directory",
+        );
+    }
 
     #[test]
     fn a_cabal_build_names_one_target_and_no_inputs() {

@@ -51,13 +51,12 @@ pub(crate) fn build_steps(
             fnv(&mut h, &[0]);
         }
     }
-    for input in &c.inputs {
-        let p = cfg.scenarios_dir.join(input);
-        let bytes = std::fs::read(&p).map_err(|source| RunError::Io {
-            path: p.clone(),
+    for input in super::inputs::expand(&cfg.scenarios_dir, &c.inputs)? {
+        let bytes = std::fs::read(&input.path).map_err(|source| RunError::Io {
+            path: input.path.clone(),
             source,
         })?;
-        fnv(&mut h, input.to_string_lossy().as_bytes());
+        fnv(&mut h, input.name.as_bytes());
         fnv(&mut h, &bytes);
     }
     let work = std::path::absolute(&cfg.work_dir).map_err(|source| RunError::Io {

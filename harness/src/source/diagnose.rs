@@ -101,10 +101,10 @@ fn attribute(
     let closures = restriction(scenario, v);
     let own_files: Vec<String> = match &build.cabal {
         Some(_) => super::cabal::own_files(cfg).map_err(build_failure)?,
-        None => build
-            .inputs
-            .iter()
-            .map(|p| p.to_string_lossy().into_owned())
+        None => super::inputs::expand(&cfg.scenarios_dir, &build.inputs)
+            .map_err(build_failure)?
+            .into_iter()
+            .map(|f| f.name)
             .collect(),
     };
     let window = Equivalent::of(scenario, v, plain_marks);

@@ -15,6 +15,7 @@ mod cabal;
 mod command;
 mod diagnose;
 pub mod ghc;
+mod inputs;
 mod live;
 pub mod massif;
 pub mod probe;
