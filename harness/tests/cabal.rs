@@ -99,7 +99,10 @@ fn a_program_linked_without_rtsopts_is_told_the_ghc_options_line() {
     if !have_cabal() {
         return;
     }
-    let project = tiny_project("-O0", "main :: IO ()\nmain = print (sum [1 .. 1000 :: Int])\n");
+    let project = tiny_project(
+        "-O0",
+        "main :: IO ()\nmain = print (sum [1 .. 1000 :: Int])\n",
+    );
     let work = tempfile::tempdir().expect("tempdir");
     let (code, text) = check(project.path(), work.path());
     assert_eq!(code, Some(1), "{text}");
@@ -131,7 +134,10 @@ fn a_failing_cabal_build_keeps_ghcs_error() {
     let work = tempfile::tempdir().expect("tempdir");
     let (code, text) = check(project.path(), work.path());
     assert_eq!(code, Some(1), "{text}");
-    assert!(text.contains("build step `cabal build exe:x` failed"), "{text}");
+    assert!(
+        text.contains("build step `cabal build exe:x` failed"),
+        "{text}"
+    );
     assert!(text.contains("notDefinedAnywhere"), "{text}");
 }
 

@@ -2116,12 +2116,19 @@ max = "1 MiB"
             CMD.replace("command = [\"prog\"]", "command = [\"{build}\"]")
                 + &format!("[build]\ncommand = [\"ghc\", \"-i../src\", \"../src/Main.hs\"]\ninputs = {inputs}\n")
         };
-        let s = parse(Path::new("t.toml"), &build("[\"../src\", \"haskell/*.hs\"]")).expect("valid");
+        let s = parse(
+            Path::new("t.toml"),
+            &build("[\"../src\", \"haskell/*.hs\"]"),
+        )
+        .expect("valid");
         let Run::Command(c) = &s.run else {
             panic!("a command run")
         };
         let inputs = &c.build.as_ref().expect("a build").inputs;
-        assert_eq!(inputs, &[PathBuf::from("../src"), PathBuf::from("haskell/*.hs")]);
+        assert_eq!(
+            inputs,
+            &[PathBuf::from("../src"), PathBuf::from("haskell/*.hs")]
+        );
         check_err(
             &build("[\"/src/Main.hs\"]"),
             "t.toml:13:11: build input `/src/Main.hs` must be relative to the scenarios directory",

@@ -135,7 +135,14 @@ fn run_build_step(
     cfg: &RunConfig,
     report: &Path,
 ) -> Result<(), RunError> {
-    run_step(argv, &cfg.scenarios_dir, Stdio::null(), timeout, cfg, report)
+    run_step(
+        argv,
+        &cfg.scenarios_dir,
+        Stdio::null(),
+        timeout,
+        cfg,
+        report,
+    )
 }
 
 /// Runs one build command in `cwd` through the launcher under its timeout, its stdout to

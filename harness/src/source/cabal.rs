@@ -148,7 +148,11 @@ pub(crate) fn build(
         source,
     })?;
     drop(lock);
-    let exe = text.lines().rev().find(|l| !l.trim().is_empty()).map(str::trim);
+    let exe = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .map(str::trim);
     match exe {
         Some(p) if Path::new(p).is_file() => Ok(PathBuf::from(p)),
         _ => Err(RunError::Cabal(format!(
@@ -286,9 +290,7 @@ impl LinkProblem {
 /// What to change so that a program built by `build` takes membound's RTS options.
 pub(crate) fn link_fix(build: Option<&Build>) -> String {
     match build {
-        Some(Build {
-            cabal: Some(t), ..
-        }) => format!(
+        Some(Build { cabal: Some(t), .. }) => format!(
             "add `ghc-options: -rtsopts -eventlog` to the component `{}` in its .cabal file",
             t.0
         ),
@@ -314,7 +316,9 @@ mod tests {
     #[test]
     fn the_rts_says_which_link_option_is_missing() {
         assert_eq!(
-            LinkProblem::detect("p: Most RTS options are disabled. Link with -rtsopts to enable them."),
+            LinkProblem::detect(
+                "p: Most RTS options are disabled. Link with -rtsopts to enable them."
+            ),
             Some(LinkProblem::NoRtsopts)
         );
         assert_eq!(
@@ -328,7 +332,13 @@ mod tests {
     fn packages_of_a_cabal_project_are_its_own_code() {
         let d = tempfile::tempdir().unwrap();
         let root = d.path().join("project");
-        for dir in ["project/src", "project/test", "project/dist-newstyle/x", "markers/src", "libs/a/src"] {
+        for dir in [
+            "project/src",
+            "project/test",
+            "project/dist-newstyle/x",
+            "markers/src",
+            "libs/a/src",
+        ] {
             std::fs::create_dir_all(d.path().join(dir)).unwrap();
         }
         for f in [
@@ -357,7 +367,12 @@ mod tests {
         assert_eq!(find_project(&cfg.scenarios_dir).unwrap(), root);
         assert_eq!(
             own_files(&cfg).unwrap(),
-            ["src/A.hs", "src/Counter.hs", "src/Membound.hs", "test/Tests.hs"]
+            [
+                "src/A.hs",
+                "src/Counter.hs",
+                "src/Membound.hs",
+                "test/Tests.hs"
+            ]
         );
     }
 }

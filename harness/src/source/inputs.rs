@@ -62,7 +62,10 @@ pub(crate) fn expand(scenarios_dir: &Path, inputs: &[PathBuf]) -> Result<Vec<Inp
         } else if base.is_file() {
             found.push(base.clone());
         } else {
-            return Err(bad(format!("no such file or directory: {}", base.display())));
+            return Err(bad(format!(
+                "no such file or directory: {}",
+                base.display()
+            )));
         }
         let mut named: Vec<InputFile> = found
             .into_iter()
@@ -154,7 +157,10 @@ mod tests {
     #[test]
     fn files_directories_and_globs_expand_to_files_named_as_ghc_names_them() {
         let d = repo();
-        assert_eq!(names(d.path(), &["haskell/Main.hs"]).unwrap(), ["haskell/Main.hs"]);
+        assert_eq!(
+            names(d.path(), &["haskell/Main.hs"]).unwrap(),
+            ["haskell/Main.hs"]
+        );
         assert_eq!(
             names(d.path(), &["../src"]).unwrap(),
             ["../src/Sim/A.hs", "../src/Top.hs"]
