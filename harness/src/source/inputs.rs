@@ -53,7 +53,7 @@ pub(crate) fn expand(scenarios_dir: &Path, inputs: &[PathBuf]) -> Result<Vec<Inp
         let mut found = Vec::new();
         if text.contains('*') {
             walk(&base, &mut found);
-            found.retain(|p| glob_match(&text, &name_of(&dir, &literal, &base, p)));
+            found.retain(|p| glob_match(&text, &name_of(&literal, &base, p)));
             if found.is_empty() {
                 return Err(bad(format!("matches no file under {} (hint: `*` matches any run of characters, `/` included; a glob that matches nothing would leave the build's sources out of its cache key)", base.display())));
             }
@@ -70,7 +70,7 @@ pub(crate) fn expand(scenarios_dir: &Path, inputs: &[PathBuf]) -> Result<Vec<Inp
         let mut named: Vec<InputFile> = found
             .into_iter()
             .map(|p| InputFile {
-                name: name_of(&dir, &literal, &base, &p),
+                name: name_of(&literal, &base, &p),
                 path: p,
             })
             .collect();
@@ -81,7 +81,7 @@ pub(crate) fn expand(scenarios_dir: &Path, inputs: &[PathBuf]) -> Result<Vec<Inp
 }
 
 /// `p`'s name relative to the scenarios directory: the input's literal part, then the rest.
-fn name_of(_dir: &Path, literal: &str, base: &Path, p: &Path) -> String {
+fn name_of(literal: &str, base: &Path, p: &Path) -> String {
     let rest = p.strip_prefix(base).unwrap_or(p).to_string_lossy();
     match (literal.trim_end_matches('/'), rest.as_ref()) {
         (l, "") => l.to_owned(),

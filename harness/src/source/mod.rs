@@ -25,7 +25,6 @@ mod sim;
 mod supervise;
 
 pub use build::build;
-pub use cabal::LinkProblem;
 pub use requirements::check_requirements;
 pub use supervise::own_peak_rss;
 
