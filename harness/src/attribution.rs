@@ -71,7 +71,7 @@ pub enum Impossible {
 impl std::fmt::Display for Impossible {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            Impossible::NoProfiledBuild { detail } => write!(f, "no profiled build: {detail} (hint: attribution rebuilds the program from a `[build] command` that runs `ghc`)"),
+            Impossible::NoProfiledBuild { detail } => write!(f, "no profiled build: {detail} (hint: attribution rebuilds the program from a `[build] command` that runs `ghc`, or a `[build] cabal` target)"),
             Impossible::NoProfilingLibraries { detail } => write!(f, "the profiling libraries are not installed: {detail} (hint: `sudo apt-get install ghc-prof libghc-<package>-prof`, or `.ci/setup`)"),
             Impossible::ProfiledBuildFailed { detail } => write!(f, "the profiled build failed: {detail}"),
             Impossible::RerunFailed { detail } => write!(f, "the profiled rerun failed: {detail}"),

@@ -56,6 +56,30 @@ pub enum RunError {
         /// The last lines it printed on stderr.
         stderr_tail: String,
     },
+    /// A `[build] inputs` entry names no file, or a file outside the repository.
+    #[error("build input `{input}`: {message}")]
+    Input {
+        /// The input as written.
+        input: String,
+        /// What is wrong with it.
+        message: String,
+    },
+    /// A cabal build could not be found or gave no executable (`[build] cabal`).
+    #[error("cabal: {0}")]
+    Cabal(String),
+    /// A GHC program refused the RTS options membound runs it with: it was linked without
+    /// `-rtsopts` or `-eventlog`.
+    #[error("`{program}` was linked without `{flag}`, so its RTS refuses the options membound profiles it with (hint: {fix}, then run again){}", stderr_block(.stderr_tail))]
+    NotLinkedForProfiling {
+        /// The program.
+        program: String,
+        /// The link option it lacks.
+        flag: &'static str,
+        /// What to change in the build.
+        fix: String,
+        /// The head and tail of its stderr (the RTS's message).
+        stderr_tail: String,
+    },
     /// The probe child sent something that is not a sample.
     #[error("probe protocol error: {0}")]
     Protocol(String),

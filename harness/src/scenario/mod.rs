@@ -165,11 +165,22 @@ pub struct Build {
     /// The command; `{out}` is the output executable's path, inputs are relative to the
     /// scenarios directory.
     pub command: Vec<String>,
-    /// Files whose content is part of the cache key, relative to the scenarios directory.
+    /// Files whose content is part of the cache key, relative to the scenarios directory: a
+    /// file, a directory (every file below it) or a glob; inside the repository (see
+    /// `source::inputs`).
     pub inputs: Vec<PathBuf>,
     /// Wall-clock limit of the build (`timeout = "10 min"`), [`Build::DEFAULT_TIMEOUT`] if unset.
     pub timeout: Duration,
+    /// A cabal build (`cabal = "test:unittests"`) instead of `command`: `cabal build TARGET` in
+    /// the nearest cabal project above the scenarios directory, never cached by membound (cabal
+    /// decides what is stale); `command` and `inputs` are then empty. See `source::cabal`.
+    pub cabal: Option<CabalTarget>,
 }
+
+/// A cabal target as `cabal build` and `cabal list-bin` take it (`exe:sim`,
+/// `test:unittests`, `pkg:test:unittests`): one executable component.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CabalTarget(pub String);
 
 impl Build {
     /// Generous: a cold GHC build of a Clash program takes minutes, a hung one forever.
@@ -286,6 +297,7 @@ pub const KNOWN_TOOLS: &[Tool] = &[
     ghc_package("ghc-typelits-natnormalise"),
     ghc_package("ghc-typelits-knownnat"),
     ghc_package("ghc-typelits-extra"),
+    ghc_package("tasty"),
 ];
 
 /// The known tool called `name`.
@@ -818,7 +830,8 @@ struct RawRun {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBuild {
-    command: Spanned<Vec<String>>,
+    command: Option<Spanned<Vec<String>>>,
+    cabal: Option<Spanned<String>>,
     #[serde(default)]
     inputs: Vec<Spanned<String>>,
     timeout: Option<Spanned<String>>,
@@ -1215,6 +1228,35 @@ impl Cx<'_> {
         (spec.validate)(&resolved).map_err(|m| self.err(at(&m), format!("{}: {m}", spec.name)))
     }
 
+    /// `[build]`'s `command` or `cabal`: exactly one, and `inputs` only with `command`.
+    fn build_kind(
+        &self,
+        whole: &Spanned<RawBuild>,
+    ) -> Result<(Vec<String>, Option<CabalTarget>), ScenarioError> {
+        let b = whole.get_ref();
+        match (&b.command, &b.cabal) {
+            (Some(_), Some(t)) => Err(self.err(t.span(), "`[build]` has both `command` and `cabal` (hint: `cabal = \"test:NAME\"` builds a cabal project's component; `command` runs any other build)".into())),
+            (None, None) => Err(self.err(whole.span(), "`[build]` needs `command = [\"…\"]` or `cabal = \"TARGET\"` (e.g. `cabal = \"test:unittests\"`)".into())),
+            (Some(c), None) if c.get_ref().is_empty() => {
+                Err(self.err(c.span(), "`build.command` is empty".into()))
+            }
+            (Some(c), None) => Ok((c.get_ref().clone(), None)),
+            (None, Some(t)) => {
+                let target = t.get_ref();
+                if let Some(i) = b.inputs.first() {
+                    return Err(self.err(i.span(), "`inputs` apply to `command` builds: a `cabal` build is never cached by membound, cabal itself decides what is stale (hint: remove `inputs`)".into()));
+                }
+                if target.is_empty()
+                    || target.starts_with('-')
+                    || target.chars().any(char::is_whitespace)
+                {
+                    return Err(self.err(t.span(), format!("`cabal = \"{target}\"` is not a cabal target (hint: one executable component, e.g. \"exe:sim\" or \"test:unittests\")")));
+                }
+                Ok((Vec::new(), Some(CabalTarget(target.clone()))))
+            }
+        }
+    }
+
     fn command_run(
         &self,
         raw: &RawScenario,
@@ -1281,19 +1323,14 @@ impl Cx<'_> {
         };
         let build = match &raw.build {
             None => None,
-            Some(b) => {
-                let b = b.get_ref();
-                if b.command.get_ref().is_empty() {
-                    return Err(self.err(b.command.span(), "`build.command` is empty".into()));
-                }
+            Some(whole) => {
+                let b = whole.get_ref();
+                let (command, cabal) = self.build_kind(whole)?;
                 let mut inputs = Vec::new();
                 for i in &b.inputs {
                     let p = Path::new(i.get_ref());
-                    if p.is_absolute()
-                        || p.components()
-                            .any(|c| matches!(c, std::path::Component::ParentDir))
-                    {
-                        return Err(self.err(i.span(), format!("build input `{}` must be a relative path inside the scenarios directory", i.get_ref())));
+                    if p.is_absolute() {
+                        return Err(self.err(i.span(), format!("build input `{}` must be relative to the scenarios directory (it may reach into the repository around it: `../src`)", i.get_ref())));
                     }
                     // Found now rather than when the build hashes its inputs, minutes into
                     // a run.
@@ -1312,9 +1349,10 @@ impl Cx<'_> {
                     None => Build::DEFAULT_TIMEOUT,
                 };
                 Some(Build {
-                    command: b.command.get_ref().clone(),
+                    command,
                     inputs,
                     timeout,
+                    cabal,
                 })
             }
         };
@@ -2296,6 +2334,62 @@ name = "heap bounded"
 metric = "heap"
 max = "1 MiB"
 "#;
+
+    #[test]
+    fn build_inputs_may_reach_into_the_repository_but_are_relative() {
+        let build = |inputs: &str| {
+            CMD.replace("command = [\"prog\"]", "command = [\"{build}\"]")
+                + &format!("[build]\ncommand = [\"ghc\", \"-i../src\", \"../src/Main.hs\"]\ninputs = {inputs}\n")
+        };
+        let s = parse(
+            Path::new("t.toml"),
+            &build("[\"../src\", \"haskell/*.hs\"]"),
+        )
+        .expect("valid");
+        let Run::Command(c) = &s.run else {
+            panic!("a command run")
+        };
+        let inputs = &c.build.as_ref().expect("a build").inputs;
+        assert_eq!(
+            inputs,
+            &[PathBuf::from("../src"), PathBuf::from("haskell/*.hs")]
+        );
+        check_err(
+            &build("[\"/src/Main.hs\"]"),
+            "t.toml:13:11: build input `/src/Main.hs` must be relative to the scenarios directory",
+        );
+    }
+
+    #[test]
+    fn a_cabal_build_names_one_target_and_no_inputs() {
+        let cabal = CMD.replace(
+            "command = [\"prog\"]",
+            "command = [\"{build}\", \"-p\", \"Leaky\"]",
+        ) + "[build]\ncabal = \"test:unittests\"\n";
+        let s = parse(Path::new("t.toml"), &cabal).expect("valid");
+        let Run::Command(c) = &s.run else {
+            panic!("a command run")
+        };
+        let b = c.build.as_ref().expect("a build");
+        assert_eq!(b.cabal, Some(CabalTarget("test:unittests".into())));
+        assert!(b.command.is_empty() && b.inputs.is_empty());
+        check_err(
+            &(cabal.clone() + "command = [\"ghc\"]\n"),
+            "t.toml:12:9: `[build]` has both `command` and `cabal`",
+        );
+        check_err(
+            &(cabal.clone() + "inputs = [\"src/Counter.hs\"]\n"),
+            "t.toml:13:11: `inputs` apply to `command` builds: a `cabal` build is never cached by membound",
+        );
+        check_err(
+            &cabal.replace("\"test:unittests\"", "\"test:unit tests\""),
+            "t.toml:12:9: `cabal = \"test:unit tests\"` is not a cabal target",
+        );
+        check_err(
+            &cabal.replace("cabal = \"test:unittests\"\n", "timeout = \"1 min\"\n"),
+            "`[build]` needs `command = [\"…\"]` or `cabal = \"TARGET\"`",
+        );
+    }
 
     #[test]
     fn growth_windows_with_too_few_samples_are_rejected_with_the_sampling_to_use() {

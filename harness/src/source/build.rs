@@ -19,14 +19,17 @@ fn fnv(h: &mut u64, bytes: &[u8]) {
     }
 }
 
-/// Builds an external program unless a build with the same command and inputs is cached.
-/// Returns the executable's path.
+/// Builds an external program unless a build with the same command and inputs is cached (a
+/// cabal build is left to cabal, see `cabal`). Returns the executable's path.
 pub fn build(
     c: &crate::scenario::Build,
     cfg: &RunConfig,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<PathBuf, RunError> {
-    build_steps(std::slice::from_ref(&c.command), c, cfg, on_event)
+    match &c.cabal {
+        Some(target) => super::cabal::build(target, c, super::cabal::Flavour::Plain, cfg, on_event),
+        None => build_steps(std::slice::from_ref(&c.command), c, cfg, on_event),
+    }
 }
 
 /// Builds with several commands run in order in one scratch directory (the profiled build's
@@ -48,13 +51,12 @@ pub(crate) fn build_steps(
             fnv(&mut h, &[0]);
         }
     }
-    for input in &c.inputs {
-        let p = cfg.scenarios_dir.join(input);
-        let bytes = std::fs::read(&p).map_err(|source| RunError::Io {
-            path: p.clone(),
+    for input in super::inputs::expand(&cfg.scenarios_dir, &c.inputs)? {
+        let bytes = std::fs::read(&input.path).map_err(|source| RunError::Io {
+            path: input.path.clone(),
             source,
         })?;
-        fnv(&mut h, input.to_string_lossy().as_bytes());
+        fnv(&mut h, input.name.as_bytes());
         fnv(&mut h, &bytes);
     }
     let work = std::path::absolute(&cfg.work_dir).map_err(|source| RunError::Io {
@@ -133,14 +135,34 @@ fn run_build_step(
     cfg: &RunConfig,
     report: &Path,
 ) -> Result<(), RunError> {
+    run_step(
+        argv,
+        &cfg.scenarios_dir,
+        Stdio::null(),
+        timeout,
+        cfg,
+        report,
+    )
+}
+
+/// Runs one build command in `cwd` through the launcher under its timeout, its stdout to
+/// `stdout`; a failure keeps the head and tail of its stderr.
+pub(crate) fn run_step(
+    argv: &[String],
+    cwd: &Path,
+    stdout: Stdio,
+    timeout: Duration,
+    cfg: &RunConfig,
+    report: &Path,
+) -> Result<(), RunError> {
     let _ = std::fs::remove_file(report);
     let mut cmd = Command::new(&cfg.probe_program);
     cmd.arg(probe::EXEC_ARG)
         .arg(report)
         .args(argv)
-        .current_dir(&cfg.scenarios_dir)
+        .current_dir(cwd)
         .stdin(Stdio::null())
-        .stdout(Stdio::null());
+        .stdout(stdout);
     let limits = Limits {
         timeout,
         max_rss: None,

@@ -152,7 +152,18 @@ pub(crate) fn run_command(
     let mut out = match stop {
         Some(stop) => stopped_output(scenario, c, tl, censuses, &stop, sink)?,
         None if !success || exit.killed.is_some() => {
-            return Err(failure(&argv[0], exit, status, censuses.into_timeline(tl)?))
+            if let (Some(problem), None) = (
+                super::cabal::LinkProblem::detect(&exit.stderr),
+                &exit.killed,
+            ) {
+                return Err(RunError::NotLinkedForProfiling {
+                    program: argv[0].clone(),
+                    flag: problem.flag(),
+                    fix: super::cabal::link_fix(c.build.as_ref()),
+                    stderr_tail: exit.stderr,
+                });
+            }
+            return Err(failure(&argv[0], exit, status, censuses.into_timeline(tl)?));
         }
         None => match (&censuses, live.outcomes()) {
             // The sink has every census already and each invariant its outcome over all of

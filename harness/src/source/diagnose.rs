@@ -98,14 +98,32 @@ fn attribute(
         .ok_or_else(|| Impossible::NoProfiledBuild {
             detail: "the scenario has no `[build]` step".into(),
         })?;
-    let steps = profiled_build(build)?;
+    if build.cabal.is_none() {
+        // Refused before the message: a build that is not `ghc` cannot be profiled.
+        profiled_build(build)?;
+    }
     on_event(Event::Diagnosing(format!(
         "rebuilding `{}` with profiling",
         scenario.name
     )));
-    let exe = build_steps(&steps, build, cfg, on_event).map_err(build_failure)?;
+    let exe = profiled_exe(build, cfg, on_event)?;
     let closures = restriction(scenario, v);
-    let own = own_code(build, &cfg.scenarios_dir);
+    let mut own = own_code(build, &cfg.scenarios_dir);
+    match &build.cabal {
+        // A cabal project's own code is its packages' sources, named as GHC names them when
+        // cabal runs it in each package's directory.
+        Some(_) => own
+            .files
+            .extend(super::cabal::own_files(cfg).map_err(build_failure)?),
+        // Inputs may be directories and globs: every file they stand for is the program's.
+        None => own.add_sources(
+            super::inputs::expand(&cfg.scenarios_dir, &build.inputs)
+                .map_err(build_failure)?
+                .into_iter()
+                .map(|f| f.name),
+            &cfg.scenarios_dir,
+        ),
+    }
     let window = Equivalent::of(scenario, v, plain_marks);
     let mut rerun_with = |mode: Mode, restrict: Option<&str>, until: &Until| {
         on_event(Event::Diagnosing(format!(
@@ -156,6 +174,21 @@ pub(crate) struct OwnCode {
 }
 
 impl OwnCode {
+    /// Adds source files (relative to `dir`, where GHC runs) and the modules they define.
+    fn add_sources(&mut self, files: impl IntoIterator<Item = String>, dir: &Path) {
+        for f in files {
+            if f.ends_with(".hs") || f.ends_with(".lhs") {
+                if let Some(m) = std::fs::read_to_string(dir.join(&f))
+                    .ok()
+                    .and_then(|t| module_name(&t))
+                {
+                    self.modules.insert(m);
+                }
+            }
+            self.files.insert(f);
+        }
+    }
+
     /// Whether a cost centre of `module`, defined in `src_file`, is the program's own code.
     pub fn contains(&self, module: &str, src_file: Option<&str>) -> bool {
         self.modules.contains(module) || src_file.is_some_and(|f| self.files.contains(f))
@@ -315,9 +348,7 @@ pub(crate) fn retained_by(
     let Some(build) = &c.build else {
         return unevaluable("the scenario has no `[build]` step to profile".into());
     };
-    let exe = match profiled_build(build)
-        .and_then(|steps| build_steps(&steps, build, cfg, on_event).map_err(build_failure))
-    {
+    let exe = match profiled_exe(build, cfg, on_event) {
         Ok(exe) => exe,
         Err(why) => return unevaluable(why.to_string()),
     };
@@ -430,6 +461,25 @@ fn holders_through(prof: &ProfFile, name: &str, own: &OwnCode) -> Vec<String> {
         }
     }
     out
+}
+
+/// The profiled executable of `b`: a cabal build's from `cabal build --enable-profiling`
+/// (see `cabal`), a `ghc` build's from [`profiled_build`]'s steps, cached like the plain one.
+fn profiled_exe(
+    b: &Build,
+    cfg: &RunConfig,
+    on_event: &mut dyn FnMut(Event),
+) -> Result<PathBuf, Impossible> {
+    match &b.cabal {
+        Some(target) => {
+            super::cabal::build(target, b, super::cabal::Flavour::Profiled, cfg, on_event)
+                .map_err(build_failure)
+        }
+        None => {
+            let steps = profiled_build(b)?;
+            build_steps(&steps, b, cfg, on_event).map_err(build_failure)
+        }
+    }
 }
 
 /// The profiled build's two steps, from a `ghc` build command.

@@ -11,9 +11,11 @@
 //! The runner reports progress as events and never prints.
 
 mod build;
+mod cabal;
 mod command;
 mod diagnose;
 pub mod ghc;
+mod inputs;
 mod live;
 pub mod massif;
 pub mod probe;
