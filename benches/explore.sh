@@ -2,7 +2,9 @@
 # What `membound explore` costs against the runs it makes: for each Clash RegisterWb variant
 # (its length written {n}), the wall time of `membound explore NAME --lengths N,4N` beside the
 # wall time of the same program run alone at N and at 4N with the options explore's runs add
-# (+RTS -hT -i0 -A256k -V0 -l), measured in the same loop, REPS times each, medians.
+# (+RTS -hT -i0 -A256k -V0 -l), measured in the same loop, REPS times each, medians. For a
+# leaking variant explore also attributes its top growing label (a profiled rerun at N; the
+# profiled build is made once, before the timing, by the first exploration at tiny lengths).
 #
 #   benches/explore.sh [N] [REPS]        e.g. benches/explore.sh 3000 3
 set -euo pipefail
