@@ -145,6 +145,9 @@ enum Cmd {
         /// `--new`, 1000 and 4000 when the command has `{n}`).
         #[arg(long, value_delimiter = ',')]
         lengths: Vec<u64>,
+        /// Also write the evidence as an HTML page: each label's figure at every length.
+        #[arg(long, value_name = "FILE")]
+        html: Option<PathBuf>,
         /// With `--new`: the program and its arguments, `{n}` where it takes its length.
         #[arg(last = true)]
         command: Vec<String>,
@@ -320,6 +323,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             new,
             profile,
             lengths,
+            html,
             command,
         } => cmd_explore(
             &cfg,
@@ -327,6 +331,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 name: &name,
                 new: new.then(|| (profile.kind(), command.as_slice())),
                 lengths,
+                html: html.as_deref(),
             },
         ),
         Cmd::History {
@@ -695,6 +700,8 @@ struct ExploreArgs<'a> {
     /// `--new`: the profile and the command.
     new: Option<(membound::scenario::ProfileKind, &'a [String])>,
     lengths: Vec<u64>,
+    /// `--html FILE`.
+    html: Option<&'a Path>,
 }
 
 fn cmd_explore(cfg: &Config, args: &ExploreArgs) -> Result<ExitCode> {
@@ -763,6 +770,14 @@ fn cmd_explore(cfg: &Config, args: &ExploreArgs) -> Result<ExitCode> {
     )?;
     println!("\n{}", found.proposal.diff(&path.display().to_string()));
     println!("the proposal is in {}", out.display());
+    if let Some(page) = args.html {
+        membound::store::write_file(
+            page,
+            membound::report::explore_html(&found).as_bytes(),
+            membound::store::Durability::Replaceable,
+        )?;
+        println!("the evidence, charted: {}", page.display());
+    }
     if found.leak_suspected() {
         println!("a label grows with the run's length: fix the leak (`membound diagnose` attributes a GHC program's), then explore again");
         return Ok(ExitCode::from(1));

@@ -82,6 +82,16 @@ impl XUnit {
         }
     }
 
+    /// What a growth bound on total residency is of, in this source's words.
+    pub fn growth_words(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "live-byte growth",
+            XUnit::Census => "heap growth",
+            XUnit::Millis => "resident-set growth",
+            XUnit::Snapshot => "live-heap growth",
+        }
+    }
+
     /// What one sample is called: a `sample` (simulator, rss), a `census` (GHC), a
     /// `snapshot` (massif).
     pub fn sample_word(self) -> &'static str {
@@ -345,6 +355,16 @@ mod tests {
                 (label, at, per, y)
             );
         }
+        // Each source's growth bound in its own words: massif's and rss's are not GHC's.
+        assert_eq!(
+            [XUnit::Cycles, XUnit::Census, XUnit::Millis, XUnit::Snapshot].map(XUnit::growth_words),
+            [
+                "live-byte growth",
+                "heap growth",
+                "resident-set growth",
+                "live-heap growth"
+            ]
+        );
         // A growth per second of an axis in ms is 1000 x-units; per snapshot, one.
         assert_eq!((XUnit::Millis.per(), XUnit::Snapshot.per()), (1000.0, 1.0));
         assert_eq!(

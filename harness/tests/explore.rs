@@ -114,6 +114,44 @@ fn the_simulators_fixed_proposal_passes_it_and_catches_each_culprit() {
     }
 }
 
+/// `--html`: every label charted, one line per length, the suspected leak first.
+#[test]
+fn the_evidence_as_an_html_page() {
+    let p = Project::new(None);
+    p.scenario("leak", &register_wb("lazy_unzip"));
+    let page = p.path("explore.html");
+    let out = p.cmd(&[
+        "explore",
+        "leak",
+        "--lengths",
+        "20000,80000",
+        "--html",
+        &page.to_string_lossy(),
+    ]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let html = std::fs::read_to_string(&page).expect("page");
+    let charts = html.matches("<svg").count();
+    let rows = html.matches("<tr><td>").count();
+    assert!(
+        charts > 2 && charts == rows,
+        "{charts} charts for {rows} labels"
+    );
+    assert_eq!(
+        html.matches(r#"data-series="length""#).count(),
+        2 * charts,
+        "one line per length in each chart"
+    );
+    let first = html.find("<figcaption>").expect("a chart");
+    assert!(
+        html[first..].starts_with("<figcaption>(whole heap"),
+        "the whole heap grows first"
+    );
+    assert!(
+        html.contains("Signal&lt;WishboneS2M&gt;::Cons: GROWING"),
+        "{html}"
+    );
+}
+
 #[test]
 fn each_simulator_culprit_is_a_suspected_leak_and_exits_non_zero() {
     let p = Project::new(None);

@@ -183,8 +183,8 @@ impl Warmup {
     }
 }
 
-/// A label's figure at one sample, on its basis.
-fn figure(s: &Sample, label: Option<&str>, basis: Basis) -> u64 {
+/// A label's figure at one sample, on its basis (the whole heap's residency for `None`).
+pub fn figure(s: &Sample, label: Option<&str>, basis: Basis) -> u64 {
     match label {
         None => s.live_bytes,
         Some(l) => s.types.get(l).map_or(0, |t| match basis {

@@ -86,6 +86,9 @@ pub struct Exploration {
     pub evidence: Vec<LabelEvidence>,
     /// The proposed scenario and what was left out of it.
     pub proposal: propose::Proposal,
+    /// Each label's figure (and the whole heap's, first) at every sample of every run, in the
+    /// order of `evidence`: what the HTML page draws, one line per length.
+    pub curves: Vec<Curve>,
     /// For a GHC program with a growing label: the violation of a rerun that bounds that label
     /// at its warm-up level, attributed like any failing run's (what retains the growth and
     /// where it was built), or why it could not be made.
@@ -103,6 +106,13 @@ impl Exploration {
     pub fn leak_suspected(&self) -> bool {
         self.growing().next().is_some()
     }
+}
+
+/// One label's figure over each run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Curve {
+    /// Per run, shortest first: its length and its (x, figure) points.
+    pub runs: Vec<(Option<u64>, Vec<(u64, u64)>)>,
 }
 
 /// Keeps every sample of a run (explorations are short, and classes need all of them).
@@ -278,6 +288,23 @@ pub fn examine(
         ));
     }
     let proposal = propose::propose(scenario, base, catalog, &runs, &warmup, &evidence)?;
+    let curves = evidence
+        .iter()
+        .map(|e| Curve {
+            runs: runs
+                .iter()
+                .map(|r| {
+                    let points = r
+                        .timeline
+                        .samples
+                        .iter()
+                        .map(|s| (s.x, classify::figure(s, e.label.as_deref(), e.basis)))
+                        .collect();
+                    (r.length, points)
+                })
+                .collect(),
+        })
+        .collect();
     Ok(Exploration {
         scenario: scenario.name.clone(),
         x_unit,
@@ -285,6 +312,7 @@ pub fn examine(
         warmup,
         evidence,
         proposal,
+        curves,
         attribution: None,
     })
 }
@@ -322,7 +350,7 @@ fn warmup(
 }
 
 /// One length in words: `20,000 cycles`, `length 3,000`, or `its own length`.
-fn length_words(unit: XUnit, l: Option<u64>) -> String {
+pub fn length_words(unit: XUnit, l: Option<u64>) -> String {
     match (l, unit) {
         (Some(n), XUnit::Cycles) => format!("{} cycles", fmt_int(i128::from(n))),
         (Some(n), _) => format!("length {}", fmt_int(i128::from(n))),

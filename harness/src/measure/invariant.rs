@@ -954,7 +954,11 @@ fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> 
             let g = growth(&st.fit, per);
             (
                 g.is_none_or(|g| g <= *max),
-                format!("live-byte growth ≤ {} {per_name}", fmt_bytes(*max)),
+                format!(
+                    "{} ≤ {} {per_name}",
+                    st.scenario.x_unit().growth_words(),
+                    fmt_bytes(*max)
+                ),
                 format!("{} {per_name}", fmt_bytes(g.unwrap_or(0.0))),
             )
         }

@@ -24,7 +24,7 @@ mod markdown;
 pub mod summary;
 mod svg;
 
-pub use html::{history_html, html};
+pub use html::{explore_html, history_html, html};
 pub use junit::junit;
 pub use markdown::{history_markdown, markdown};
 

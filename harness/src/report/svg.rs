@@ -720,6 +720,19 @@ pub(super) fn history_chart(metric: &str, points: &[(Option<&str>, Option<f64>)]
 /// The retainer sets' retained bytes over a GHC attribution's window: one line per set, in the
 /// band colours, census index on x. `series` is (set label, (census, bytes) points).
 pub(super) fn retainer_chart(series: &[(String, Vec<(u64, u64)>)]) -> (String, Vec<Legend>) {
+    lines_chart("retainers", "retainer", XUnit::Census, true, series)
+}
+
+/// Lines of (x, value) points, one per series in the band colours, on a linear x axis in
+/// `unit` and a value axis in bytes or counts: retainer sets over censuses, or one label's
+/// figure at each length of an exploration.
+pub(super) fn lines_chart(
+    class: &str,
+    kind: &str,
+    unit: XUnit,
+    bytes: bool,
+    series: &[(String, Vec<(u64, u64)>)],
+) -> (String, Vec<Legend>) {
     let xs = series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x));
     let (x0, x1) = xs.fold((u64::MAX, 0), |(a, b), x| (a.min(x), b.max(x)));
     let (x0, x1) = if x0 > x1 {
@@ -732,7 +745,7 @@ pub(super) fn retainer_chart(series: &[(String, Vec<(u64, u64)>)]) -> (String, V
         .flat_map(|(_, p)| p.iter().map(|(_, b)| *b))
         .max()
         .unwrap_or(0);
-    let axis = ByteAxis::new(max as f64);
+    let axis = ValueAxis::new(0.0, max as f64, bytes);
     let x = Scale {
         d0: x0 as f64,
         d1: x1 as f64,
@@ -740,34 +753,36 @@ pub(super) fn retainer_chart(series: &[(String, Vec<(u64, u64)>)]) -> (String, V
         r1: W - RIGHT,
     };
     let y = Scale {
-        d0: 0.0,
-        d1: axis.top,
+        d0: axis.lo,
+        d1: axis.hi,
         r0: H - BOTTOM,
         r1: TOP,
     };
     let mut s = String::new();
     let _ = write!(
         s,
-        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart retainers" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img"><title>bytes retained by each retainer set, censuses {x0} to {x1}</title>"#
+        r#"<svg xmlns="http://www.w3.org/2000/svg" class="chart {class}" viewBox="0 0 {W} {H}" width="{W}" height="{H}" role="img"><title>{} {x0} to {x1}</title>"#,
+        unit.label()
     );
-    for (v, label) in axis.ticks() {
-        let py = y.at(v);
+    for (v, label) in &axis.ticks {
+        let py = y.at(*v);
         let _ = write!(
             s,
             r##"<line x1="{LEFT}" x2="{}" y1="{py:.1}" y2="{py:.1}" stroke="#e6e6e6"/><text class="ytick" x="{:.1}" y="{py:.1}" dy="0.32em" text-anchor="end">{}</text>"##,
             W - RIGHT,
             LEFT - 6.0,
-            esc(&label)
+            esc(label)
         );
     }
     let _ = write!(
         s,
-        r##"<line x1="{LEFT}" x2="{}" y1="{}" y2="{}" stroke="#444"/><text x="{:.1}" y="{}" text-anchor="middle" fill="#555">census index {x0} to {x1}</text>"##,
+        r##"<line x1="{LEFT}" x2="{}" y1="{}" y2="{}" stroke="#444"/><text x="{:.1}" y="{}" text-anchor="middle" fill="#555">{} {x0} to {x1}</text>"##,
         W - RIGHT,
         H - BOTTOM,
         H - BOTTOM,
         (LEFT + W - RIGHT) / 2.0,
-        H - BOTTOM + 28.0
+        H - BOTTOM + 28.0,
+        unit.label()
     );
     let mut legend = Vec::new();
     for (i, (label, points)) in series.iter().enumerate() {
@@ -786,7 +801,7 @@ pub(super) fn retainer_chart(series: &[(String, Vec<(u64, u64)>)]) -> (String, V
             .collect();
         let _ = write!(
             s,
-            r#"<path data-series="retainer" data-label="{}" d="{}" fill="none" stroke="{colour}" stroke-width="2" stroke-linejoin="round"/>"#,
+            r#"<path data-series="{kind}" data-label="{}" d="{}" fill="none" stroke="{colour}" stroke-width="2" stroke-linejoin="round"/>"#,
             esc(label),
             d.join(" ")
         );
