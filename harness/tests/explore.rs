@@ -401,3 +401,60 @@ expect_type = "Signal<WishboneS2M>::Cons"
     let out = p.cmd(&["check"]);
     assert!(out.status.success(), "{}", text(&out));
 }
+
+/// Whether the Verilator toolchain is here (Clash's Verilog, Verilator, massif); under CI it
+/// must be.
+fn have_verilator() -> bool {
+    have_clash()
+        && common::have("verilator", "--version")
+        && common::have("valgrind", "--version")
+        && common::have("clash", "--version")
+}
+
+/// The RegisterWb as hardware (Verilator, its C++ testbench) under massif: the fixed
+/// testbench keeps what it explores, the leak knob is a suspected leak at the scoreboard's
+/// allocation site.
+#[test]
+fn the_verilator_testbench_under_massif() {
+    if !have_verilator() {
+        return;
+    }
+    // The Verilator model is built once and cached across runs (about 40 s).
+    let p = Project::new(Some(
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("explore-verilator"),
+    ));
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("../scenarios/verilator");
+    std::fs::create_dir_all(p.path("scenarios/verilator")).expect("mkdir");
+    for e in std::fs::read_dir(&src).expect("scenarios/verilator") {
+        let e = e.expect("entry");
+        std::fs::copy(e.path(), p.path("scenarios/verilator").join(e.file_name())).expect("copy");
+    }
+    let original = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../scenarios/verilator_register_wb_massif_fixed.toml"),
+    )
+    .expect("read");
+    let with_n = |variant: &str| {
+        let start = original.find("[phases]").expect("phases");
+        let head = original[..start].replace(
+            "\"fixed\", \"300000\"]",
+            &format!("\"{variant}\", \"{{n}}\"]\nlength = 20000"),
+        );
+        assert!(
+            head.contains("{n}"),
+            "the Verilator scenario's command changed: {head}"
+        );
+        head
+    };
+    p.scenario("vfixed", &with_n("fixed"));
+    let (code, out) = explore(&p, "vfixed", "20000,80000");
+    assert_eq!(code, Some(0), "{out}");
+    assert!(p.proposal("vfixed").contains("[[invariant]]"), "{out}");
+    p.scenario("vleaky", &with_n("unbounded_log"));
+    let (code, out) = explore(&p, "vleaky", "20000,80000");
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("leak suspected: `") && out.contains("Scoreboard::record"),
+        "{out}"
+    );
+}
