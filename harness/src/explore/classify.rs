@@ -254,8 +254,8 @@ fn mean(v: &[u64]) -> f64 {
     }
 }
 
-/// Least-squares slope of `(x, y)` per `per` x-units.
-fn slope(points: &[(u64, u64)], per: f64) -> f64 {
+/// Least-squares slope of `(x, y)` per `per` x-units (0 for fewer than two x-positions).
+pub(crate) fn slope(points: &[(u64, u64)], per: f64) -> f64 {
     let n = points.len() as f64;
     if points.len() < 2 {
         return 0.0;

@@ -108,11 +108,14 @@ impl Exploration {
     }
 }
 
+/// A run's (x, figure) points for one label.
+pub type Points = Vec<(u64, u64)>;
+
 /// One label's figure over each run.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Curve {
-    /// Per run, shortest first: its length and its (x, figure) points.
-    pub runs: Vec<(Option<u64>, Vec<(u64, u64)>)>,
+    /// Per run, shortest first: its length and its points.
+    pub runs: Vec<(Option<u64>, Points)>,
 }
 
 /// Keeps every sample of a run (explorations are short, and classes need all of them).

@@ -321,24 +321,14 @@ fn too_sparse_for_growth(scenario: &Scenario, warmup: &Warmup) -> Option<String>
 fn heap_growth(runs: &[ExploredRun], warmup: &Warmup, unit: XUnit) -> u64 {
     let mut steepest = 0.0f64;
     for (i, r) in runs.iter().enumerate() {
-        let pts: Vec<(f64, f64)> = r
+        let points: Vec<(u64, u64)> = r
             .timeline
             .samples
             .iter()
             .filter(|s| s.x >= warmup.end(i))
-            .map(|s| (s.x as f64, s.live_bytes as f64))
+            .map(|s| (s.x, s.live_bytes))
             .collect();
-        let n = pts.len() as f64;
-        if pts.len() < 2 {
-            continue;
-        }
-        let mx = pts.iter().map(|p| p.0).sum::<f64>() / n;
-        let my = pts.iter().map(|p| p.1).sum::<f64>() / n;
-        let sxy: f64 = pts.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
-        let sxx: f64 = pts.iter().map(|p| (p.0 - mx) * (p.0 - mx)).sum();
-        if sxx > 0.0 {
-            steepest = steepest.max(sxy / sxx * unit.per());
-        }
+        steepest = steepest.max(super::classify::slope(&points, unit.per()));
     }
     headroom(steepest.ceil() as u64)
 }

@@ -75,18 +75,7 @@ pub(crate) fn build_steps(
     }
     // Scenarios sharing a program run in parallel threads (cargo test) or processes (nextest):
     // one builds it while the others wait on the lock, then find it cached.
-    let lock_path = builds.join(format!("{h:016x}.lock"));
-    let lock = std::fs::File::create(&lock_path).map_err(|source| RunError::Io {
-        path: lock_path.clone(),
-        source,
-    })?;
-    // SAFETY: flock on a descriptor we own; released when `lock` is dropped (closed).
-    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) } != 0 {
-        return Err(RunError::Io {
-            path: lock_path,
-            source: std::io::Error::last_os_error(),
-        });
-    }
+    let lock = lock_exclusive(&builds.join(format!("{h:016x}.lock")))?;
     if exe.is_file() {
         return Ok(exe);
     }
@@ -188,4 +177,22 @@ pub(crate) fn run_step(
         },
         stderr_tail: exit.stderr,
     })
+}
+
+/// Takes an exclusive lock on the file at `path` (made if missing), waiting for whoever holds
+/// it: builders of one program, or of one cabal project, take turns. Released when the returned
+/// file is dropped (closed).
+pub(crate) fn lock_exclusive(path: &std::path::Path) -> Result<std::fs::File, RunError> {
+    let lock = std::fs::File::create(path).map_err(|source| RunError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) } != 0 {
+        return Err(RunError::Io {
+            path: path.to_owned(),
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    Ok(lock)
 }

@@ -97,18 +97,7 @@ pub(crate) fn build(
     };
     // Scenarios of one project run in parallel (threads or processes): cabal's build
     // directory takes one builder at a time.
-    let lock_path = scratch.join(format!("{key}.lock"));
-    let lock = std::fs::File::create(&lock_path).map_err(|source| RunError::Io {
-        path: lock_path.clone(),
-        source,
-    })?;
-    // SAFETY: flock on a descriptor we own; released when `lock` is dropped (closed).
-    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) } != 0 {
-        return Err(RunError::Io {
-            path: lock_path,
-            source: std::io::Error::last_os_error(),
-        });
-    }
+    let lock = super::build::lock_exclusive(&scratch.join(format!("{key}.lock")))?;
     let report = scratch.join(format!("{key}.launcher"));
     let mut build_argv = vec!["cabal".to_owned(), "build".to_owned()];
     build_argv.extend(flags.iter().cloned());
