@@ -801,12 +801,7 @@ fn rerun(
             ((from, to), None)
         }
         Until::Time { from_ns, .. } => {
-            // The last census that saw anything: the leak alive, the one `SET` lines describe.
-            let to = timeline
-                .samples
-                .iter()
-                .rposition(|s| !s.types.is_empty())
-                .unwrap_or(last as usize) as u64;
+            let to = leak_census(&timeline).unwrap_or(last);
             let from = match from_ns {
                 None => to,
                 Some(f) => {
@@ -846,6 +841,21 @@ fn rerun(
         marks,
         sets_at,
     })
+}
+
+/// The census of a timed rerun where the profiled closures were largest: the leak alive. Not
+/// simply the last one: a program that ends by itself (faster than our poll) or cleans up
+/// after the SIGINT (tasty cancels its test threads) takes timed censuses after releasing the
+/// leak, and those hold only CAFs. Ties go to the later census, which is the one `SET` lines
+/// describe when the leak was still alive at the end. `None` when no census saw anything.
+fn leak_census(timeline: &Timeline) -> Option<u64> {
+    timeline
+        .samples
+        .iter()
+        .enumerate()
+        .filter(|(_, s)| !s.types.is_empty())
+        .max_by_key(|(i, s)| (s.live_bytes, *i))
+        .map(|(i, _)| i as u64)
 }
 
 fn tail(stderr: &str) -> String {
@@ -1268,6 +1278,35 @@ mod tests {
             exact(found.built_by.iter().map(|r| r.bytes).collect()),
         );
         assert_eq!(got, expect, "\n--- got ---\n{got}");
+    }
+
+    /// A timed rerun's censuses as the tasty example wrote them in CI: the leak grows, the
+    /// test ends (or is cancelled by our SIGINT) and a later census holds only CAFs. The
+    /// census analysed is the leak's largest, never the CAFs after it.
+    #[test]
+    fn a_timed_rerun_is_analysed_where_the_leak_was_largest() {
+        let census = |t: &str, rows: &str| format!("BEGIN_SAMPLE {t}\n{rows}END_SAMPLE {t}\n");
+        let hp = [
+            "JOB \"unittests\"\nDATE \"x\"\nSAMPLE_UNIT \"seconds\"\nVALUE_UNIT \"bytes\"\n"
+                .to_owned(),
+            census("0.00", ""),
+            census("0.01", "(12)counter.step\t1000\n(1)CAF\t500\n"),
+            census("0.02", "(12)counter.step\t9000\n(1)CAF\t500\n"),
+            census("0.03", "(1)CAF\t600\n"),
+        ]
+        .concat();
+        let timeline = read_hp(hp.as_bytes(), &ReadOptions::default()).expect("reads");
+        let at = leak_census(&timeline).expect("a census saw the leak");
+        let largest = &timeline.samples[at as usize];
+        assert_eq!(largest.live_bytes, 9500, "{timeline:?}");
+        // Nothing seen at all: no census to analyse.
+        let empty = [
+            "JOB \"x\"\nDATE \"x\"\nSAMPLE_UNIT \"seconds\"\nVALUE_UNIT \"bytes\"\n".to_owned(),
+            census("0.00", ""),
+        ]
+        .concat();
+        let timeline = read_hp(empty.as_bytes(), &ReadOptions::default()).expect("reads");
+        assert_eq!(leak_census(&timeline), None);
     }
 
     const TABLES: &str = include_str!("../../tests/data/attribution/lazy_unzip.tables");
