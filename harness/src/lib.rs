@@ -32,11 +32,12 @@
 //! ```
 //!
 //! What it must not do: print from library code (front ends and reporters print), read the
-//! environment (front ends pass a `Config`), write files other than through `baseline`, or let
-//! any stage after the sources depend on where a `Timeline` came from.
+//! environment (front ends pass a `Config`; tool lookup on `PATH` is the one exception), write
+//! files other than through `store`, or let any stage after the sources depend on where a
+//! `Timeline` came from. Each stage imports only the stages before it (ARCHITECTURE.md).
 #![warn(missing_docs)]
 
-// The folders are the pipeline's stages, in the order data flows through them.
+// The folders are the pipeline's stages (their order: ARCHITECTURE.md, "Module index").
 pub mod explore;
 pub mod judge;
 pub mod measure;
@@ -44,6 +45,7 @@ pub mod pipeline;
 pub mod report;
 pub mod scenario;
 pub mod source;
+pub mod spec;
 pub mod store;
 pub mod timeline;
 // Shared by every stage.

@@ -417,7 +417,7 @@ const NEAREST_NAMES: usize = 5;
 /// The names nearest a filter that matched none of them, and how many there are: a
 /// directory of thousands is not listed whole.
 fn nearest_names(filter: &str, names: &[String], what: &str) -> String {
-    let mut near = scenario::nearest_first(filter, names.iter().map(String::as_str));
+    let mut near = membound::spec::text::nearest_first(filter, names.iter().map(String::as_str));
     let more = near.len().saturating_sub(NEAREST_NAMES);
     near.truncate(NEAREST_NAMES);
     let listed = near.join(", ");

@@ -27,8 +27,9 @@ pub mod classify;
 pub mod propose;
 
 use crate::errors::RunError;
-use crate::scenario::{Endpoint, Scenario};
+use crate::scenario::Scenario;
 use crate::source::{self, Event, RunConfig};
+use crate::spec::invariant::Endpoint;
 use crate::timeline::{Sample, SampleSink, Timeline};
 use crate::units::fmt_int;
 use crate::XUnit;
@@ -222,7 +223,8 @@ fn attribute(
     cfg: &RunConfig,
     on_event: &mut dyn FnMut(Event),
 ) -> Option<String> {
-    use crate::scenario::{Cmp, Expectation, Invariant, Predicate, Run, Window};
+    use crate::scenario::Run;
+    use crate::spec::invariant::{Cmp, Expectation, Invariant, Predicate, Window};
     let Run::Command(c) = &scenario.run else {
         return None;
     };

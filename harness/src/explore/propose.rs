@@ -7,8 +7,8 @@
 use super::classify::{Basis, Class, ExploredRun, LabelEvidence, Warmup};
 use super::ExploreError;
 use crate::measure::invariant::{check_timeline, Outcome};
-use crate::measure::metrics::residency_invariant_metric;
 use crate::scenario::{self, ProfileKind, Scenario};
+use crate::spec::metric::residency_invariant_metric;
 use crate::units::fmt_int;
 use crate::XUnit;
 use std::fmt::Write as _;
@@ -301,7 +301,7 @@ fn candidates(
 /// simulator sampled every `sample_every` cycles has too few samples after the warm-up for a
 /// fit (explore's own runs are sampled more often).
 fn too_sparse_for_growth(scenario: &Scenario, warmup: &Warmup) -> Option<String> {
-    use crate::measure::invariant::MIN_GROWTH_SAMPLES;
+    use crate::spec::invariant::MIN_GROWTH_SAMPLES;
     let crate::scenario::Run::Simulator(r) = &scenario.run else {
         return None;
     };
@@ -415,10 +415,12 @@ pub fn propose(
     let mut dropped = Vec::new();
     let mut kept = candidates(scenario, runs, warmup, evidence, &mut dropped);
     let mut loosened = 0u32;
-    let expects_violation = scenario
-        .invariants
-        .iter()
-        .any(|i| matches!(i.expect, crate::scenario::Expectation::Violated { .. }));
+    let expects_violation = scenario.invariants.iter().any(|i| {
+        matches!(
+            i.expect,
+            crate::spec::invariant::Expectation::Violated { .. }
+        )
+    });
     let (form, check_form) = if expects_violation {
         (Form::Commented, Form::ForChecking)
     } else {

@@ -4,8 +4,9 @@
 //! Pure functions over `Baseline` values. A change beyond tolerance in either direction is
 //! reported: an improvement must be blessed so later drift cannot quietly eat it.
 
-use crate::measure::metrics::{kind, unit, Kind, Unit, Value};
-use crate::scenario::{Scenario, Tolerance};
+use crate::scenario::Scenario;
+use crate::spec::invariant::Tolerance;
+use crate::spec::metric::{kind, unit, Kind, Unit, Value};
 use crate::store::{Baseline, InvariantRecord};
 use crate::units::{fmt_bytes, fmt_int};
 use crate::XUnit;

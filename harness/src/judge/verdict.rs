@@ -396,8 +396,8 @@ pub fn exit_code<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> i32 {
 mod tests {
     use super::*;
     use crate::judge::compare::Row;
-    use crate::measure::metrics::Value;
-    use crate::scenario::Tolerance;
+    use crate::spec::invariant::Tolerance;
+    use crate::spec::metric::Value;
 
     fn cmp(verdicts: &[RowVerdict], fp: bool) -> BaselineState {
         let rows = verdicts

@@ -7,19 +7,14 @@
 //! It knows nothing of processes or baselines.
 
 use crate::measure::metrics::{resolve, Fit, MissingMarker};
-use crate::scenario::{
-    glob_match, nearest_first, Cmp, Expectation, Invariant, Predicate, Scenario, Window,
-};
+use crate::scenario::Scenario;
+use crate::spec::invariant::{Cmp, Expectation, Invariant, Predicate, Window, MIN_GROWTH_SAMPLES};
+use crate::spec::text::{glob_match, nearest_first};
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, SiteSample, XUnit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::fmt::{self, Write as _};
-
-/// Growth bounds are judged only once the window holds this many samples: a slope through two
-/// or three points says more about sampling phase than about a trend. A window that never
-/// reaches this many is [`Outcome::NotEvaluable`], never held.
-pub const MIN_GROWTH_SAMPLES: usize = 5;
 
 /// How many of the labels seen in a run a [`Unevaluable::NoMatchingType`] lists.
 const SEEN_LABELS: usize = 8;

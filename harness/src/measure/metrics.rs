@@ -4,7 +4,12 @@
 //! allocation count and per-type peaks; names as in DESIGN.md. Pure functions: no I/O, no
 //! baselines, no processes.
 
-use crate::scenario::{Endpoint, Scenario};
+use crate::scenario::Scenario;
+use crate::spec::invariant::Endpoint;
+use crate::spec::metric::{
+    metric, predicate_glob, residency, Value, ALLOCATIONS, JEMALLOC_RESIDENT_PEAK,
+    TYPE_FINAL_BYTES, TYPE_FINAL_COUNT, TYPE_GROWTH, TYPE_PEAK_BYTES, TYPE_PEAK_COUNT,
+};
 use crate::timeline::{Sample, SampleSink};
 use crate::{Mark, Timeline, XUnit};
 use serde::{Deserialize, Serialize};
@@ -13,296 +18,6 @@ use std::collections::BTreeMap;
 /// How many per-type entries a GHC measurement keeps (by peak bytes), besides those an
 /// invariant names: `-hT` profiles list dozens of RTS closure types nobody baselines.
 pub const GHC_TOP_TYPES: usize = 12;
-
-/// A metric's value: integers for exact counts and bytes, floats for derived slopes.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum Value {
-    /// An exact integer.
-    Int(i64),
-    /// A derived figure, rounded to three decimals so it prints and compares stably.
-    Float(f64),
-}
-
-impl Value {
-    /// The value as a float, for arithmetic.
-    pub fn as_f64(self) -> f64 {
-        match self {
-            Value::Int(i) => i as f64,
-            Value::Float(f) => f,
-        }
-    }
-
-    fn float(f: f64) -> Value {
-        Value::Float((f * 1000.0).round() / 1000.0)
-    }
-}
-
-/// Whether a metric is reproducible to the byte or an OS figure that varies between runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    /// Deterministic: the default tolerance is zero.
-    Exact,
-    /// Varies between runs (RSS, allocator pages): the default tolerance is relative + absolute.
-    Noisy,
-}
-
-/// What a metric's value counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unit {
-    /// Bytes.
-    Bytes,
-    /// Objects or events.
-    Count,
-    /// Bytes per [`XUnit::per_name`] (1000 cycles, census, second, snapshot): a growth slope of
-    /// a byte figure.
-    BytesPerX,
-    /// Objects per 1000 cycles: a growth slope of a count.
-    CountPerX,
-}
-
-/// Which runs produce a metric, told by their x-axis.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Runs {
-    /// Simulator runs (x in cycles).
-    Simulator,
-    /// GHC programs (x in censuses).
-    External,
-    /// Programs whose heap is profiled: GHC's censuses and massif's snapshots.
-    Heap,
-    /// Programs run under valgrind massif (x in snapshots).
-    Massif,
-    /// Programs whose resident set is sampled (`profile = "rss"`, x in milliseconds).
-    Rss,
-    /// Simulator and GHC runs.
-    Both,
-    /// Every run but massif's: under valgrind the process's resident set is valgrind's.
-    NotMassif,
-}
-
-impl Runs {
-    /// Whether runs with this x-axis produce the metric.
-    pub fn include(self, x_unit: XUnit) -> bool {
-        use XUnit::*;
-        match self {
-            Runs::Simulator => x_unit == Cycles,
-            Runs::External => x_unit == Census,
-            Runs::Heap => matches!(x_unit, Census | Snapshot),
-            Runs::Massif => x_unit == Snapshot,
-            Runs::Rss => x_unit == Millis,
-            Runs::Both => matches!(x_unit, Cycles | Census),
-            Runs::NotMassif => x_unit != Snapshot,
-        }
-    }
-}
-
-/// A whole-run metric: one entry of [`METRICS`], the one place metric names are spelt.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct MetricSpec {
-    /// Its name in baselines, tolerances and tables.
-    pub name: &'static str,
-    /// What it counts.
-    pub unit: Unit,
-    /// Exact, or noisy between runs (which sets its default tolerance).
-    pub kind: Kind,
-    /// Which runs produce it.
-    pub runs: Runs,
-}
-
-const fn exact(name: &'static str, unit: Unit, runs: Runs) -> MetricSpec {
-    MetricSpec {
-        name,
-        unit,
-        kind: Kind::Exact,
-        runs,
-    }
-}
-
-/// Highest live bytes of a simulator run (exact, from the counting allocator).
-pub const LIVE_BYTES_PEAK: MetricSpec = exact("live_bytes.peak", Unit::Bytes, Runs::Simulator);
-/// Median live bytes over the steady phase.
-pub const LIVE_BYTES_STEADY: MetricSpec = exact("live_bytes.steady", Unit::Bytes, Runs::Simulator);
-/// Least-squares growth of live bytes over the steady phase, per 1000 cycles.
-pub const LIVE_BYTES_GROWTH: MetricSpec = exact(
-    "live_bytes.growth_per_kcycle",
-    Unit::BytesPerX,
-    Runs::Simulator,
-);
-/// Allocations made by the simulation.
-pub const ALLOCATIONS: MetricSpec = exact("allocations.count", Unit::Count, Runs::Simulator);
-/// jemalloc's highest resident bytes.
-pub const JEMALLOC_RESIDENT_PEAK: MetricSpec = MetricSpec {
-    name: "jemalloc.resident.peak",
-    unit: Unit::Bytes,
-    kind: Kind::Noisy,
-    runs: Runs::Simulator,
-};
-/// Highest heap total of an external program: a GHC census, or massif's useful heap bytes.
-pub const HEAP_PEAK: MetricSpec = exact("heap.peak", Unit::Bytes, Runs::Heap);
-/// Median heap total over the steady phase.
-pub const HEAP_STEADY: MetricSpec = exact("heap.steady", Unit::Bytes, Runs::Heap);
-/// Least-squares growth of the heap census total over the steady phase, per census.
-pub const HEAP_GROWTH: MetricSpec =
-    exact("heap.growth_per_census", Unit::BytesPerX, Runs::External);
-/// Least-squares growth of massif's useful heap bytes over the steady phase, per snapshot.
-/// Exact: with `--time-unit=B` a deterministic program's snapshots repeat bit for bit.
-pub const HEAP_GROWTH_SNAPSHOT: MetricSpec =
-    exact("heap.growth_per_snapshot", Unit::BytesPerX, Runs::Massif);
-/// GHC's own `max_bytes_used` (`+RTS -t`).
-pub const GHC_MAX_BYTES_USED: MetricSpec = exact("ghc.max_bytes_used", Unit::Bytes, Runs::External);
-/// GHC's own `bytes allocated` (`+RTS -t`).
-pub const GHC_BYTES_ALLOCATED: MetricSpec =
-    exact("ghc.bytes_allocated", Unit::Bytes, Runs::External);
-/// The process's peak resident set size (for `profile = "rss"`, of its whole process tree as
-/// sampled).
-pub const RSS_PEAK: MetricSpec = MetricSpec {
-    name: "rss.peak",
-    unit: Unit::Bytes,
-    kind: Kind::Noisy,
-    runs: Runs::NotMassif,
-};
-/// Median sampled resident set of the process tree over the steady phase.
-pub const RSS_STEADY: MetricSpec = MetricSpec {
-    name: "rss.steady",
-    unit: Unit::Bytes,
-    kind: Kind::Noisy,
-    runs: Runs::Rss,
-};
-/// Least-squares growth of the sampled resident set over the steady phase, per second.
-pub const RSS_GROWTH: MetricSpec = MetricSpec {
-    name: "rss.growth_per_second",
-    unit: Unit::BytesPerX,
-    kind: Kind::Noisy,
-    runs: Runs::Rss,
-};
-
-/// Every whole-run metric.
-pub const METRICS: &[MetricSpec] = &[
-    LIVE_BYTES_PEAK,
-    LIVE_BYTES_STEADY,
-    LIVE_BYTES_GROWTH,
-    ALLOCATIONS,
-    JEMALLOC_RESIDENT_PEAK,
-    HEAP_PEAK,
-    HEAP_STEADY,
-    HEAP_GROWTH,
-    HEAP_GROWTH_SNAPSHOT,
-    GHC_MAX_BYTES_USED,
-    GHC_BYTES_ALLOCATED,
-    RSS_PEAK,
-    RSS_STEADY,
-    RSS_GROWTH,
-];
-
-/// A per-type field, the `<field>` of `types.<label>.<field>`; all are exact.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct TypeField {
-    /// Its name.
-    pub name: &'static str,
-    /// What it counts.
-    pub unit: Unit,
-    /// Which runs produce it.
-    pub runs: Runs,
-}
-
-/// Highest live count of a type.
-pub const TYPE_PEAK_COUNT: TypeField = TypeField {
-    name: "peak_count",
-    unit: Unit::Count,
-    runs: Runs::Both,
-};
-/// Live count of a type at the last sample (simulator).
-pub const TYPE_FINAL_COUNT: TypeField = TypeField {
-    name: "final_count",
-    unit: Unit::Count,
-    runs: Runs::Simulator,
-};
-/// Growth of a type's count over the steady phase, per 1000 cycles (simulator).
-pub const TYPE_GROWTH: TypeField = TypeField {
-    name: "growth_per_kcycle",
-    unit: Unit::CountPerX,
-    runs: Runs::Simulator,
-};
-/// Highest live bytes of a type (GHC) or allocation site (massif).
-pub const TYPE_PEAK_BYTES: TypeField = TypeField {
-    name: "peak_bytes",
-    unit: Unit::Bytes,
-    runs: Runs::Heap,
-};
-/// Live bytes of a type or allocation site at the last census or snapshot.
-pub const TYPE_FINAL_BYTES: TypeField = TypeField {
-    name: "final_bytes",
-    unit: Unit::Bytes,
-    runs: Runs::Heap,
-};
-
-/// Every per-type field, in the order tables show them.
-pub const TYPE_FIELDS: &[TypeField] = &[
-    TYPE_PEAK_COUNT,
-    TYPE_FINAL_COUNT,
-    TYPE_GROWTH,
-    TYPE_PEAK_BYTES,
-    TYPE_FINAL_BYTES,
-];
-
-/// The whole-run metric called `name`.
-pub fn metric(name: &str) -> Option<&'static MetricSpec> {
-    METRICS.iter().find(|m| m.name == name)
-}
-
-/// The names of the whole-run metrics runs with this x-axis produce (and may set tolerances
-/// for, besides `types.<label>.<field>`).
-pub fn metric_names(x_unit: XUnit) -> Vec<&'static str> {
-    METRICS
-        .iter()
-        .filter(|m| m.runs.include(x_unit))
-        .map(|m| m.name)
-        .collect()
-}
-
-/// The per-type fields runs with this x-axis produce.
-pub fn type_fields(x_unit: XUnit) -> Vec<&'static str> {
-    TYPE_FIELDS
-        .iter()
-        .filter(|f| f.runs.include(x_unit))
-        .map(|f| f.name)
-        .collect()
-}
-
-/// The peak, steady and growth metrics of total residency for runs with this x-axis.
-pub fn residency(x_unit: XUnit) -> [&'static MetricSpec; 3] {
-    match x_unit {
-        XUnit::Cycles => [&LIVE_BYTES_PEAK, &LIVE_BYTES_STEADY, &LIVE_BYTES_GROWTH],
-        XUnit::Census => [&HEAP_PEAK, &HEAP_STEADY, &HEAP_GROWTH],
-        XUnit::Millis => [&RSS_PEAK, &RSS_STEADY, &RSS_GROWTH],
-        XUnit::Snapshot => [&HEAP_PEAK, &HEAP_STEADY, &HEAP_GROWTH_SNAPSHOT],
-    }
-}
-
-/// What `metric = "…"` of an invariant on total residency is called for runs with this
-/// x-axis: the prefix of its [`residency`] metrics.
-pub fn residency_invariant_metric(x_unit: XUnit) -> &'static str {
-    match x_unit {
-        XUnit::Cycles => "live_bytes",
-        XUnit::Census | XUnit::Snapshot => "heap",
-        XUnit::Millis => "rss",
-    }
-}
-
-/// The unit of a flat metric name (`types.<label>.<field>` included), if it is known.
-pub fn unit(name: &str) -> Option<Unit> {
-    if let Some(m) = metric(name) {
-        return Some(m.unit);
-    }
-    let (_, field) = name.strip_prefix("types.")?.rsplit_once('.')?;
-    TYPE_FIELDS.iter().find(|f| f.name == field).map(|f| f.unit)
-}
-
-/// The kind of a metric, by name: noisy only for the table's noisy metrics; per-type and
-/// unknown metrics are exact (a change is never hidden by default).
-pub fn kind(name: &str) -> Kind {
-    metric(name).map_or(Kind::Exact, |m| m.kind)
-}
 
 /// The named figures of one run.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -593,7 +308,7 @@ impl<'a> Meter<'a> {
                             labels
                                 .keys()
                                 .map(String::as_str)
-                                .filter(|l| crate::scenario::glob_match(g, l)),
+                                .filter(|l| crate::spec::text::glob_match(g, l)),
                         );
                     }
                 }
@@ -695,19 +410,6 @@ impl SampleSink for Meter<'_> {
     }
 }
 
-/// The type glob an invariant's predicate is about, if any.
-pub fn predicate_glob(p: &crate::scenario::Predicate) -> Option<&str> {
-    use crate::scenario::Predicate::*;
-    match p {
-        TypeAbsent(g)
-        | TypeCount { glob: g, .. }
-        | TypeGrowth { glob: g, .. }
-        | TypeBytesMax { glob: g, .. }
-        | TypeBytesGrowth { glob: g, .. } => Some(g),
-        LiveBytesMax(_) | LiveBytesGrowth(_) => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -719,29 +421,6 @@ mod tests {
         let (b, r2) = slope([(1e9, 7.0), (1e9 + 1.0, 7.0)].into_iter()).expect("fit");
         assert_eq!((b, r2), (0.0, 1.0));
         assert_eq!(slope([(1.0, 1.0)].into_iter()), None);
-    }
-
-    #[test]
-    fn the_table_spells_every_metric_once() {
-        let mut names: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
-        names.sort_unstable();
-        names.dedup();
-        assert_eq!(names.len(), METRICS.len());
-        assert_eq!(kind("rss.peak"), Kind::Noisy);
-        assert_eq!(kind("jemalloc.resident.peak"), Kind::Noisy);
-        assert_eq!(kind("types.Signal<Bool>::Cons.peak_count"), Kind::Exact);
-        assert_eq!(unit("types.a.b.peak_bytes"), Some(Unit::Bytes));
-        assert_eq!(unit("heap.growth_per_census"), Some(Unit::BytesPerX));
-        assert!(metric_names(XUnit::Cycles).contains(&"rss.peak"));
-        assert!(!metric_names(XUnit::Cycles).contains(&"heap.peak"));
-        assert_eq!(
-            type_fields(XUnit::Cycles),
-            ["peak_count", "final_count", "growth_per_kcycle"]
-        );
-        assert_eq!(
-            type_fields(XUnit::Census),
-            ["peak_count", "peak_bytes", "final_bytes"]
-        );
     }
 
     #[test]

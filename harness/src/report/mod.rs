@@ -31,9 +31,9 @@ pub use markdown::{history_markdown, markdown};
 use crate::judge::compare::{default_tolerance, fmt_tol, fmt_value, judge, Row, RowVerdict};
 use crate::judge::verdict::Hints;
 use crate::measure::invariant::Outcome;
-use crate::measure::metrics::Value;
 use crate::pipeline::ScenarioResult;
-use crate::scenario::Tolerance;
+use crate::spec::invariant::Tolerance;
+use crate::spec::metric::Value;
 use crate::store::{Baseline, ChartTimeline};
 use crate::units::fmt_int;
 use crate::XUnit;
@@ -695,7 +695,7 @@ fn type_metric(metric: &str) -> Option<(&str, &str)> {
 /// The run's peak residency metric: its source's own (the simulator's live bytes, a GHC or
 /// massif heap, an `rss` run's resident set), told by the run's x-axis, not by trying names.
 fn peak_metric(b: &Baseline) -> Option<(&'static str, f64)> {
-    let [peak, _, _] = crate::measure::metrics::residency(b.timeline.x_unit);
+    let [peak, _, _] = crate::spec::metric::residency(b.timeline.x_unit);
     b.metrics.get(peak.name).map(|v| (peak.name, v.as_f64()))
 }
 

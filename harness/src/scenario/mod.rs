@@ -7,7 +7,10 @@
 pub mod select;
 
 use crate::errors::ScenarioError;
-use crate::measure::invariant::MIN_GROWTH_SAMPLES;
+use crate::spec::invariant::{
+    Cmp, Endpoint, Expectation, Invariant, Phase, Predicate, Tolerance, Window, MIN_GROWTH_SAMPLES,
+};
+use crate::spec::text::{glob_match, line_col, nearest_first};
 use crate::units;
 use serde::Deserialize;
 use sim::circuits::{Catalog, ParamKind, ParamValue};
@@ -305,83 +308,6 @@ pub fn tool(name: &str) -> Option<&'static Tool> {
     KNOWN_TOOLS.iter().find(|t| t.name == name)
 }
 
-/// A named range of the timeline.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Phase {
-    /// Its name, used by invariants' `during`.
-    pub name: String,
-    /// Where it starts (inclusive).
-    pub from: Endpoint,
-    /// Where it ends (inclusive).
-    pub to: Endpoint,
-}
-
-/// A point on the timeline's x-axis, resolved against a run.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Endpoint {
-    /// An absolute position (cycle or census index).
-    At(u64),
-    /// A fraction of the run's length.
-    Fraction(f64),
-    /// The end of the run.
-    End,
-    /// The position of the first user marker with this label.
-    Marker(String),
-}
-
-/// A memory invariant: a predicate on the heap over a window of the timeline.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Invariant {
-    /// Its name, as printed in failures.
-    pub name: String,
-    /// Where on the timeline it must hold.
-    pub during: Window,
-    /// What must hold.
-    pub predicate: Predicate,
-    /// Whether the scenario exists to show it violated.
-    pub expect: Expectation,
-    /// `retained_by = "GLOB"`: the type predicate counts only the closures whose retainer set
-    /// has a cost centre matching the glob, checked on a retainer profile of a profiled rerun
-    /// (GHC programs only; see `docs/attribution.md`).
-    pub retained_by: Option<String>,
-}
-
-impl Endpoint {
-    /// The position on a run of `end` x-units, when it does not depend on the run's markers.
-    pub fn position(&self, end: u64) -> Option<u64> {
-        match self {
-            Endpoint::At(x) => Some(*x),
-            Endpoint::End => Some(end),
-            Endpoint::Fraction(f) => Some((f * end as f64).round() as u64),
-            Endpoint::Marker(_) => None,
-        }
-    }
-}
-
-/// The timeline over which an invariant must hold.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Window {
-    /// At every sample.
-    Always,
-    /// Within a named phase.
-    Phase(String),
-    /// Within an explicit range.
-    Range(Endpoint, Endpoint),
-}
-
-impl Endpoint {
-    /// The endpoint in the words of a scenario file: `cycle 30,000`, `25% of the run`, `the
-    /// end`, `marker "steady"`.
-    fn words(&self, unit: crate::XUnit) -> String {
-        match self {
-            Endpoint::At(x) => unit.at(*x),
-            Endpoint::Fraction(f) => format!("{}% of the run", f * 100.0),
-            Endpoint::End => "the end".to_owned(),
-            Endpoint::Marker(m) => format!("marker \"{m}\""),
-        }
-    }
-}
-
 /// A window as a scenario file's reader says it (`always`, `phase "steady" (from cycle 10,000
 /// to the end)`, `from cycle 30,000 to the end`): the one way windows are shown, in errors,
 /// failures and reports.
@@ -410,89 +336,6 @@ impl std::fmt::Display for WindowText<'_> {
             Window::Range(a, b) => range(f, a, b),
         }
     }
-}
-
-/// A predicate on the heap at one sample.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Predicate {
-    /// No live object of a type matching the glob.
-    TypeAbsent(String),
-    /// The summed count of live objects of types matching the glob compares to `n`.
-    TypeCount {
-        /// Glob on type labels (`*` matches anything).
-        glob: String,
-        /// The comparison.
-        cmp: Cmp,
-        /// The bound.
-        n: u64,
-    },
-    /// The count of types matching the glob grows by at most `max` per 1000 x-units over the
-    /// window so far (least squares).
-    TypeGrowth {
-        /// Glob on type labels.
-        glob: String,
-        /// The bound, objects per 1000 cycles (or per census for GHC).
-        max: f64,
-    },
-    /// The summed live bytes of types (or massif allocation sites) matching the glob are at
-    /// most `max` (`max_bytes`).
-    TypeBytesMax {
-        /// Glob on type labels.
-        glob: String,
-        /// The bound in bytes.
-        max: u64,
-    },
-    /// The summed live bytes of the massif allocation sites matching the glob grow by at most
-    /// `max` bytes per snapshot over the window so far: massif attributes bytes, not objects.
-    TypeBytesGrowth {
-        /// Glob on site labels.
-        glob: String,
-        /// The bound, bytes per snapshot.
-        max: f64,
-    },
-    /// Total residency at most `max` bytes.
-    LiveBytesMax(u64),
-    /// Total residency grows by at most `max` bytes per 1000 x-units over the window so far.
-    LiveBytesGrowth(f64),
-}
-
-/// A comparison of a count with its bound.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Cmp {
-    /// ≤
-    AtMost,
-    /// ≥
-    AtLeast,
-    /// ==
-    Exactly,
-}
-
-/// What the scenario expects of an invariant.
-#[derive(Debug, Clone, PartialEq, Default)]
-pub enum Expectation {
-    /// It holds at every sample of its window.
-    #[default]
-    Holds,
-    /// It is violated, and the report of the violation names this type and site.
-    Violated {
-        /// A glob that the top growing type must match.
-        culprit_type: Option<String>,
-        /// The creation site that must appear for that type. For a GHC program: a function of
-        /// the program named as building the growing closures by the attribution.
-        culprit_site: Option<String>,
-        /// A function of a GHC program that the attribution must name as retaining the growth
-        /// (`expect_retainer`).
-        culprit_retainer: Option<String>,
-    },
-}
-
-/// A two-sided tolerance on one metric: a change within either bound passes.
-#[derive(Debug, Clone, Copy, PartialEq, Default, serde::Serialize, serde::Deserialize)]
-pub struct Tolerance {
-    /// A fraction of the baseline value (0.10 for 10%).
-    pub relative: f64,
-    /// An absolute amount in the metric's unit.
-    pub absolute: f64,
 }
 
 /// Limits on a run.
@@ -720,34 +563,6 @@ fn parse_in(
     Ok(scenario)
 }
 
-/// Whether `label` matches `glob`, where `*` matches any run of characters.
-pub fn glob_match(glob: &str, label: &str) -> bool {
-    // Iterative matcher with single backtrack point: linear enough for labels, no allocation.
-    let (g, l) = (glob.as_bytes(), label.as_bytes());
-    let (mut gi, mut li) = (0, 0);
-    let (mut star, mut mark) = (None, 0);
-    while li < l.len() {
-        if gi < g.len() && g[gi] != b'*' && g[gi] == l[li] {
-            gi += 1;
-            li += 1;
-        } else if gi < g.len() && g[gi] == b'*' {
-            star = Some(gi);
-            mark = li;
-            gi += 1;
-        } else if let Some(s) = star {
-            gi = s + 1;
-            mark += 1;
-            li = mark;
-        } else {
-            return false;
-        }
-    }
-    while gi < g.len() && g[gi] == b'*' {
-        gi += 1;
-    }
-    gi == g.len()
-}
-
 /// FNV-1a over the canonical JSON of the measurement-relevant tables: stable across key order,
 /// comments and formatting, different when anything that changes the measurement changes.
 fn fingerprint(text: &str) -> String {
@@ -969,40 +784,6 @@ fn suggest_sample_every(a: u64, b: u64, cycles: u64) -> Option<u64> {
         every = (every - every / 10).min(every - 1);
     }
     (sim_samples_in(a, b, every, cycles) >= need).then_some(every)
-}
-
-/// The candidates ordered by edit distance to `target`, nearest first (ties by name).
-pub fn nearest_first<'c>(
-    target: &str,
-    candidates: impl IntoIterator<Item = &'c str>,
-) -> Vec<&'c str> {
-    let mut v: Vec<(usize, &str)> = candidates
-        .into_iter()
-        .map(|c| (edit_distance(target, c), c))
-        .collect();
-    v.sort();
-    v.dedup();
-    v.into_iter().map(|(_, c)| c).collect()
-}
-
-/// Levenshtein distance over characters, in O(|a|·|b|) time and O(|b|) space.
-pub fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut diag = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = if ca == *cb {
-                diag
-            } else {
-                1 + diag.min(above).min(row[j])
-            };
-            diag = above;
-        }
-    }
-    row[b.len()]
 }
 
 impl Cx<'_> {
@@ -1861,7 +1642,7 @@ impl Cx<'_> {
         x_unit: crate::XUnit,
     ) -> Result<Predicate, ScenarioError> {
         let r = ri.get_ref();
-        let expected = crate::measure::metrics::residency_invariant_metric(x_unit);
+        let expected = crate::spec::metric::residency_invariant_metric(x_unit);
         if metric.get_ref() != expected {
             return Err(self.err(metric.span(), format!("unknown invariant metric `{}` (hint: `{expected}` for this kind of run; per-type bounds use `type = \"glob\"`)", metric.get_ref())));
         }
@@ -1991,12 +1772,12 @@ impl Cx<'_> {
         x_unit: crate::XUnit,
     ) -> Result<(), ScenarioError> {
         let k = key.get_ref();
-        let names = crate::measure::metrics::metric_names(x_unit);
+        let names = crate::spec::metric::metric_names(x_unit);
         if names.contains(&k.as_str()) {
             return Ok(());
         }
         if let Some(rest) = k.strip_prefix("types.") {
-            let fields = crate::measure::metrics::type_fields(x_unit);
+            let fields = crate::spec::metric::type_fields(x_unit);
             if let Some((label, field)) = rest.rsplit_once('.') {
                 if !label.is_empty() && fields.contains(&field) {
                     return Ok(());
@@ -2057,15 +1838,6 @@ impl Cx<'_> {
             _ => self.number(v),
         }
     }
-}
-
-/// 1-based line and column (in characters) of a byte offset.
-pub fn line_col(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
-    let before = text.get(..offset).unwrap_or(text);
-    let line = before.matches('\n').count() + 1;
-    let col = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
-    (line, col)
 }
 
 #[cfg(test)]
@@ -2222,15 +1994,6 @@ max_count = 5_000
                 let _ = parse(Path::new("t.toml"), &t);
             }
         }
-    }
-
-    #[test]
-    fn globs() {
-        assert!(glob_match("Signal<*>::Cons", "Signal<WishboneS2M>::Cons"));
-        assert!(!glob_match("Signal<*>::Cons", "Signal<WishboneS2M>::Thunk"));
-        assert!(glob_match("*", ""));
-        assert!(glob_match("*:-", "clash-prelude:Clash.Signal.Internal.:-"));
-        assert!(!glob_match("a*b*c", "abca"));
     }
 
     #[test]
@@ -2698,16 +2461,6 @@ max = "1 MiB"
         assert_eq!(sim_samples_in(0, 10_500, 1_000, 10_500), 12);
         assert_eq!(suggest_sample_every(0, 100_000, 100_000), Some(25_000));
         assert_eq!(suggest_sample_every(10, 12, 100), None);
-    }
-
-    #[test]
-    fn nearest_names_first() {
-        assert_eq!(edit_distance("kitten", "sitting"), 3);
-        assert_eq!(edit_distance("", "abc"), 3);
-        assert_eq!(
-            nearest_first("ghcc", ["clash", "ghc", "cc"]),
-            ["ghc", "cc", "clash"]
-        );
     }
 
     #[test]

@@ -351,8 +351,8 @@ fn live_hp_path(run_dir: &Path, live: &Live<'_>) -> PathBuf {
 /// ([`HeapBreakdown::of`](crate::source::ghc::HeapBreakdown::of)); one that does not say is
 /// taken as it is (membound runs GHC programs with `-hT`).
 pub fn closure_type_profile(scenario: &Scenario, tl: &Timeline) -> Result<(), String> {
-    use crate::scenario::Predicate;
     use crate::source::ghc::HeapBreakdown;
+    use crate::spec::invariant::Predicate;
     let Some(found) = HeapBreakdown::of(tl) else {
         return Ok(());
     };

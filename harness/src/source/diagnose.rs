@@ -41,10 +41,11 @@ use crate::attribution::{
 };
 use crate::errors::RunError;
 use crate::measure::invariant::{Outcome, Unevaluable, Violation};
-use crate::scenario::{Build, CommandRun, Endpoint, Predicate, Scenario, Window};
+use crate::scenario::{Build, CommandRun, Scenario};
 use crate::source::ghc::hp::read_hp;
 use crate::source::ghc::prof::{read_prof, ProfFile};
 use crate::source::ghc::ReadOptions;
+use crate::spec::invariant::{Endpoint, Predicate, Window};
 use crate::timeline::{Mark, Sample, Timeline};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -326,7 +327,7 @@ pub(crate) fn retained_by(
     scenario: &Scenario,
     c: &CommandRun,
     cfg: &RunConfig,
-    inv: &crate::scenario::Invariant,
+    inv: &crate::spec::invariant::Invariant,
     stopped_at: Option<u64>,
     on_event: &mut dyn FnMut(Event),
 ) -> Outcome {
@@ -384,7 +385,7 @@ pub(crate) fn retained_by(
                     if !seen.iter().any(|y| y == x) {
                         seen.push(x.to_owned());
                     }
-                    hit |= crate::scenario::glob_match(glob, x);
+                    hit |= crate::spec::text::glob_match(glob, x);
                 }
             }
             if hit {
@@ -407,8 +408,8 @@ pub(crate) fn retained_by(
         );
         tl.samples.push(sample);
     }
-    if !matched && !seen.iter().any(|n| crate::scenario::glob_match(glob, n)) {
-        let seen = crate::scenario::nearest_first(glob, seen.iter().map(String::as_str))
+    if !matched && !seen.iter().any(|n| crate::spec::text::glob_match(glob, n)) {
+        let seen = crate::spec::text::nearest_first(glob, seen.iter().map(String::as_str))
             .into_iter()
             .take(8)
             .map(str::to_owned)
@@ -428,7 +429,7 @@ pub(crate) fn retained_by(
         },
     );
     let mut single = scenario.clone();
-    single.invariants = vec![crate::scenario::Invariant {
+    single.invariants = vec![crate::spec::invariant::Invariant {
         retained_by: None,
         ..inv.clone()
     }];

@@ -6,7 +6,7 @@
 //! (the scenarios directory itself outside a repository).
 
 use crate::errors::RunError;
-use crate::scenario::glob_match;
+use crate::spec::text::glob_match;
 use std::path::{Component, Path, PathBuf};
 
 /// One file of an input: its name as the build's commands see it (relative to the scenarios

@@ -7,8 +7,9 @@
 
 use crate::errors::BaselineError;
 use crate::measure::invariant::{Outcome, Unevaluable, Unreached};
-use crate::measure::metrics::{Measurement, Value};
+use crate::measure::metrics::Measurement;
 use crate::scenario::Scenario;
+use crate::spec::metric::Value;
 use crate::{Mark, Timeline, XUnit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -172,7 +173,12 @@ impl Baseline {
         let expected: std::collections::HashSet<&str> = scenario
             .invariants
             .iter()
-            .filter(|i| matches!(i.expect, crate::scenario::Expectation::Violated { .. }))
+            .filter(|i| {
+                matches!(
+                    i.expect,
+                    crate::spec::invariant::Expectation::Violated { .. }
+                )
+            })
             .map(|i| i.name.as_str())
             .collect();
         let invariants = outcomes
@@ -841,7 +847,7 @@ fn read_file(path: &Path, scenario: &str) -> Result<Option<Baseline>, BaselineEr
     if b.scenario != scenario {
         // A baseline copied from another scenario would be compared with the wrong figures.
         let at = text.find("\"scenario\"").unwrap_or(0);
-        let (line, column) = crate::scenario::line_col(&text, at);
+        let (line, column) = crate::spec::text::line_col(&text, at);
         return Err(BaselineError::Parse {
             path: path.to_owned(),
             line,
