@@ -155,7 +155,17 @@ impl XUnit {
         }
     }
 
-    /// What a growth slope is per, in words.
+    /// What a growth slope is per, as short as a figure's unit (`12 B/kcycle`, `3 B/s`).
+    pub fn per_short(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "kcycle",
+            XUnit::Census => "census",
+            XUnit::Millis => "s",
+            XUnit::Snapshot => "snapshot",
+        }
+    }
+
+    /// What a growth slope is per, in words: `per 1000 cycles`, `per census`.
     pub fn per_name(self) -> &'static str {
         match self {
             XUnit::Cycles => "per 1000 cycles",

@@ -432,3 +432,19 @@ fn only_the_front_ends_and_tool_lookup_read_the_environment() {
         ],
     );
 }
+
+#[test]
+fn metric_names_are_spelt_only_in_the_metric_table() {
+    check(
+        "a metric's name is spelt once, in `spec/metric.rs`; code reads it from the table",
+        &[
+            "\"live_bytes.",
+            "\"heap.",
+            "\"rss.",
+            "\"ghc.",
+            "\"allocations.",
+            "\"jemalloc.",
+        ],
+        &["harness/src/spec/metric.rs", "xtask/", "tests/"],
+    );
+}

@@ -242,15 +242,9 @@ pub fn fmt_value(metric: &str, v: f64) -> String {
     }
 }
 
-/// Whether a metric is measured in bytes.
+/// Whether a figure is measured in bytes (a byte slope included), by the metric table.
 pub fn is_bytes(metric: &str) -> bool {
-    metric.ends_with("_bytes")
-        || metric.starts_with("live_bytes.")
-        || metric.starts_with("heap.")
-        || metric.starts_with("rss.")
-        || metric.starts_with("jemalloc.")
-        || metric.starts_with("ghc.max_bytes")
-        || metric == "ghc.bytes_allocated"
+    matches!(unit(metric), Some(Unit::Bytes | Unit::BytesPerX))
 }
 
 /// A tolerance as people read it: `exact`, `±10%`, `±10% or 2.00 MiB`.
@@ -412,7 +406,11 @@ mod tests {
                 scenario: "s".into(),
                 fingerprint: "f".into(),
                 description: String::new(),
-                metrics: [("rss.peak".to_owned(), Value::Int(peak))].into(),
+                metrics: [(
+                    crate::spec::metric::Metric::of(&crate::spec::metric::RSS_PEAK),
+                    Value::Int(peak),
+                )]
+                .into(),
                 types: Default::default(),
                 fit: Default::default(),
                 invariants: Default::default(),

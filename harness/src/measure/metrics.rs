@@ -7,7 +7,7 @@
 use crate::scenario::Scenario;
 use crate::spec::invariant::Endpoint;
 use crate::spec::metric::{
-    metric, predicate_glob, residency, Value, ALLOCATIONS, JEMALLOC_RESIDENT_PEAK,
+    predicate_glob, residency, Metric, Value, ALLOCATIONS, JEMALLOC_RESIDENT_PEAK,
     TYPE_FINAL_BYTES, TYPE_FINAL_COUNT, TYPE_GROWTH, TYPE_PEAK_BYTES, TYPE_PEAK_COUNT,
 };
 use crate::timeline::{Sample, SampleSink};
@@ -23,7 +23,7 @@ pub const GHC_TOP_TYPES: usize = 12;
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Measurement {
     /// Whole-run metrics by name (`live_bytes.peak`, ...).
-    pub metrics: BTreeMap<String, Value>,
+    pub metrics: BTreeMap<Metric, Value>,
     /// Per-type metrics keyed by the whole label (labels contain dots), then by field.
     pub types: BTreeMap<String, BTreeMap<String, Value>>,
     /// Fit quality of the growth slopes (r²), for readers; never compared.
@@ -34,10 +34,13 @@ pub struct Measurement {
 /// Every metric as (flat name, value), per-type ones as `types.<label>.<field>`: the names
 /// tables, tolerances and the CLI use.
 pub fn flatten(
-    metrics: &BTreeMap<String, Value>,
+    metrics: &BTreeMap<Metric, Value>,
     types: &BTreeMap<String, BTreeMap<String, Value>>,
 ) -> BTreeMap<String, Value> {
-    let mut out = metrics.clone();
+    let mut out: BTreeMap<String, Value> = metrics
+        .iter()
+        .map(|(m, v)| (m.name().to_owned(), *v))
+        .collect();
     for (label, fields) in types {
         for (field, v) in fields {
             out.insert(format!("types.{label}.{field}"), *v);
@@ -260,7 +263,7 @@ impl<'a> Meter<'a> {
         let per = self.x_unit.per();
         let [peak_metric, steady_metric, growth_metric] = residency(self.x_unit);
         let mut m = Measurement::default();
-        m.metrics.insert(peak_metric.name.into(), int(self.peak));
+        m.metrics.insert(peak_metric, int(self.peak));
         let steady: Vec<(u64, u64)> = self
             .residency
             .iter()
@@ -268,23 +271,25 @@ impl<'a> Meter<'a> {
             .filter(|(x, _)| in_steady(*x))
             .collect();
         if let Some(med) = median(steady.iter().map(|(_, b)| *b).collect()) {
-            m.metrics.insert(steady_metric.name.into(), int(med));
+            m.metrics.insert(steady_metric, int(med));
         }
         if let Some((b, r2)) = slope(steady.iter().map(|(x, b)| (*x as f64, *b as f64))) {
-            m.metrics
-                .insert(growth_metric.name.into(), Value::float(b * per));
+            m.metrics.insert(growth_metric, Value::float(b * per));
             m.fit
-                .insert(growth_metric.name.into(), (r2 * 1000.0).round() / 1000.0);
+                .insert(growth_metric.name().into(), (r2 * 1000.0).round() / 1000.0);
         }
         if let Some(a) = self.allocations {
-            m.metrics.insert(ALLOCATIONS.name.into(), int(a));
+            m.metrics.insert(Metric::of(&ALLOCATIONS), int(a));
         }
         if let Some(r) = self.resident {
-            m.metrics.insert(JEMALLOC_RESIDENT_PEAK.name.into(), int(r));
+            m.metrics
+                .insert(Metric::of(&JEMALLOC_RESIDENT_PEAK), int(r));
         }
+        // A source's totals are metrics (`ghc.bytes_allocated`, `rss.peak`) and facts shown by
+        // `profile` but never compared (`ghc.heap_size.max`, the simulator's `transactions`).
         for (k, v) in totals {
-            if metric(k).is_some() {
-                m.metrics.insert(k.clone(), int(*v));
+            if let Some(metric) = Metric::parse(k) {
+                m.metrics.insert(metric, int(*v));
             }
         }
         let labels = &self.labels;

@@ -163,31 +163,25 @@ pub fn key_figures(r: &ScenarioResult) -> String {
     parts.join(" · ")
 }
 
-/// Peak, steady and growth of a baseline, simulator's or GHC's, as short phrases.
+/// Peak, steady and growth of a baseline as short phrases: the residency metrics of its
+/// source, told by its x-axis (the simulator's live bytes, a heap, an `rss` run's resident set).
 fn baseline_figures(b: &Baseline) -> Vec<String> {
-    let get = |names: &[&str]| {
-        names
-            .iter()
-            .find_map(|m| b.metrics.get(*m).map(|v| v.as_f64()))
-    };
+    let x_unit = b.timeline.x_unit;
+    let [peak, steady, growth] = crate::spec::metric::residency(x_unit);
+    let get = |m| b.metrics.get(&m).map(|v| v.as_f64());
     let mut out = Vec::new();
-    // The residency figures of the run's kind; an rss run has only `rss.*`.
-    if let Some(p) = get(&["live_bytes.peak", "heap.peak", "rss.peak"]) {
+    if let Some(p) = get(peak) {
         out.push(format!("peak {}", crate::units::fmt_bytes(p)));
     }
-    if let Some(s) = get(&["live_bytes.steady", "heap.steady", "rss.steady"]) {
+    if let Some(s) = get(steady) {
         out.push(format!("steady {}", crate::units::fmt_bytes(s)));
     }
-    for (name, per) in [
-        ("live_bytes.growth_per_kcycle", "kcycle"),
-        ("heap.growth_per_census", "census"),
-        ("heap.growth_per_snapshot", "snapshot"),
-        ("rss.growth_per_second", "s"),
-    ] {
-        if let Some(g) = get(&[name]) {
-            out.push(format!("growth {}/{per}", crate::units::fmt_bytes(g)));
-            break;
-        }
+    if let Some(g) = get(growth) {
+        out.push(format!(
+            "growth {}/{}",
+            crate::units::fmt_bytes(g),
+            x_unit.per_short()
+        ));
     }
     out
 }
@@ -696,7 +690,7 @@ fn type_metric(metric: &str) -> Option<(&str, &str)> {
 /// massif heap, an `rss` run's resident set), told by the run's x-axis, not by trying names.
 fn peak_metric(b: &Baseline) -> Option<(&'static str, f64)> {
     let [peak, _, _] = crate::spec::metric::residency(b.timeline.x_unit);
-    b.metrics.get(peak.name).map(|v| (peak.name, v.as_f64()))
+    b.metrics.get(&peak).map(|v| (peak.name(), v.as_f64()))
 }
 
 fn fmt_opt(metric: &str, v: Option<Value>) -> String {

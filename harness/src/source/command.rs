@@ -133,7 +133,7 @@ pub(crate) fn run_command(
         message,
     })?;
     tl.totals.insert(
-        "rss.peak".into(),
+        crate::spec::metric::RSS_PEAK.name.into(),
         LauncherReport::read(&run_dir.join(LAUNCHER_FILE)).map_or(exit.peak_rss_polled, |r| {
             r.peak_rss.max(exit.peak_rss_polled)
         }),
@@ -573,7 +573,8 @@ fn stopped_output(
     // The RTS's own totals (eventlog, `-t` statistics) run to wherever the signal caught the
     // program, past the violating census and differently each time: they would be neither the
     // timeline's figures nor repeatable.
-    tl.totals.retain(|k, _| !k.starts_with("ghc."));
+    tl.totals
+        .retain(|k, _| !k.starts_with(crate::spec::metric::RTS_PREFIX));
     tl.facts
         .insert("stopped_at_census".into(), stop.census.to_string());
     // The run ended before its later markers (`end`): their windows are open, as they were

@@ -122,7 +122,8 @@ pub(crate) fn run_rss(
         }
     }
     if let Some(peak) = tl.samples.iter().map(|s| s.live_bytes).max() {
-        tl.totals.insert("rss.peak".into(), peak);
+        tl.totals
+            .insert(crate::spec::metric::RSS_PEAK.name.into(), peak);
     }
     if stop.is_none() && (!success || exit.killed.is_some()) {
         return Err(failure(&argv[0], exit, status, tl));

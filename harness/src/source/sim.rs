@@ -40,7 +40,7 @@ pub(crate) fn run_sim(
     let mut followed = follow(s, &sup, &mut checker, out, acks, on_event, sink);
     let exit = sup.wait();
     followed.timeline.totals.insert(
-        "rss.peak".into(),
+        crate::spec::metric::RSS_PEAK.name.into(),
         followed
             .child_peak_rss
             .unwrap_or(exit.peak_rss_polled)

@@ -169,6 +169,17 @@ pub const RSS_GROWTH: MetricSpec = MetricSpec {
     runs: Runs::Rss,
 };
 
+/// The namespace of the figures GHC's RTS reports itself (`+RTS -t --machine-readable`, the
+/// eventlog's heap events): `ghc.bytes_allocated`, `ghc.max_bytes_used`, and facts such as
+/// `ghc.heap_size.max` that are shown but never compared.
+pub const RTS_PREFIX: &str = "ghc.";
+
+/// The largest live heap the eventlog's heap events report (`HEAP_LIVE`): a fact `profile`
+/// shows, never compared (the census residency is the heap's metric).
+pub const GHC_HEAP_LIVE_MAX: &str = "ghc.heap_live.max";
+/// The largest heap the RTS held from the OS (`HEAP_SIZE` events): a fact, never compared.
+pub const GHC_HEAP_SIZE_MAX: &str = "ghc.heap_size.max";
+
 /// Every whole-run metric.
 pub const METRICS: &[MetricSpec] = &[
     LIVE_BYTES_PEAK,
@@ -243,6 +254,148 @@ pub fn metric(name: &str) -> Option<&'static MetricSpec> {
     METRICS.iter().find(|m| m.name == name)
 }
 
+/// A whole-run metric: a row of [`METRICS`], the key of a measurement's and a baseline's
+/// figures. Compared, ordered and hashed by name (baselines list them alphabetically); its
+/// name is parsed and printed only at the serde boundary, where an unknown name is an error
+/// that lists the known ones.
+#[derive(Clone, Copy)]
+pub struct Metric(&'static MetricSpec);
+
+impl Metric {
+    /// The metric of a row of the table.
+    pub const fn of(spec: &'static MetricSpec) -> Metric {
+        Metric(spec)
+    }
+
+    /// The metric called `name`, if the table has one.
+    pub fn parse(name: &str) -> Option<Metric> {
+        metric(name).map(Metric)
+    }
+
+    /// Its name in baselines, tolerances and tables.
+    pub fn name(self) -> &'static str {
+        self.0.name
+    }
+
+    /// Its row of the table.
+    pub fn spec(self) -> &'static MetricSpec {
+        self.0
+    }
+}
+
+impl PartialEq for Metric {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Metric {}
+
+impl PartialOrd for Metric {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Metric {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
+    }
+}
+
+impl std::hash::Hash for Metric {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.name().hash(state);
+    }
+}
+
+impl std::fmt::Debug for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Metric({})", self.name())
+    }
+}
+
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl Serialize for Metric {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Metric {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Metric, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Metric::parse(&name).ok_or_else(|| {
+            let known: Vec<&str> = METRICS.iter().map(|m| m.name).collect();
+            serde::de::Error::custom(format!(
+                "unknown metric `{name}` (known: {})",
+                known.join(", ")
+            ))
+        })
+    }
+}
+
+/// A figure as comparison tables, tolerances and `history --metric` name it: a whole-run
+/// metric, or one field of one type's (`types.<label>.<field>`; labels contain dots, fields do
+/// not). Its unit and kind come from the table, never from how its name looks.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Figure {
+    /// A whole-run metric.
+    Metric(Metric),
+    /// A per-type field.
+    Type {
+        /// The type (or site) label.
+        label: String,
+        /// The field.
+        field: &'static TypeField,
+    },
+}
+
+impl Figure {
+    /// The figure a flat name names, if the table knows it.
+    pub fn parse(name: &str) -> Option<Figure> {
+        if let Some(m) = Metric::parse(name) {
+            return Some(Figure::Metric(m));
+        }
+        let (label, field) = name.strip_prefix("types.")?.rsplit_once('.')?;
+        let field = TYPE_FIELDS.iter().find(|f| f.name == field)?;
+        Some(Figure::Type {
+            label: label.to_owned(),
+            field,
+        })
+    }
+
+    /// What it counts.
+    pub fn unit(&self) -> Unit {
+        match self {
+            Figure::Metric(m) => m.spec().unit,
+            Figure::Type { field, .. } => field.unit,
+        }
+    }
+
+    /// Exact or noisy: per-type fields are exact.
+    pub fn kind(&self) -> Kind {
+        match self {
+            Figure::Metric(m) => m.spec().kind,
+            Figure::Type { .. } => Kind::Exact,
+        }
+    }
+}
+
+impl std::fmt::Display for Figure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Figure::Metric(m) => f.write_str(m.name()),
+            Figure::Type { label, field } => write!(f, "types.{label}.{}", field.name),
+        }
+    }
+}
+
 /// The names of the whole-run metrics runs with this x-axis produce (and may set tolerances
 /// for, besides `types.<label>.<field>`).
 pub fn metric_names(x_unit: XUnit) -> Vec<&'static str> {
@@ -263,13 +416,14 @@ pub fn type_fields(x_unit: XUnit) -> Vec<&'static str> {
 }
 
 /// The peak, steady and growth metrics of total residency for runs with this x-axis.
-pub fn residency(x_unit: XUnit) -> [&'static MetricSpec; 3] {
-    match x_unit {
+pub fn residency(x_unit: XUnit) -> [Metric; 3] {
+    let [peak, steady, growth] = match x_unit {
         XUnit::Cycles => [&LIVE_BYTES_PEAK, &LIVE_BYTES_STEADY, &LIVE_BYTES_GROWTH],
         XUnit::Census => [&HEAP_PEAK, &HEAP_STEADY, &HEAP_GROWTH],
         XUnit::Millis => [&RSS_PEAK, &RSS_STEADY, &RSS_GROWTH],
         XUnit::Snapshot => [&HEAP_PEAK, &HEAP_STEADY, &HEAP_GROWTH_SNAPSHOT],
-    }
+    };
+    [Metric(peak), Metric(steady), Metric(growth)]
 }
 
 /// What `metric = "…"` of an invariant on total residency is called for runs with this
@@ -282,19 +436,15 @@ pub fn residency_invariant_metric(x_unit: XUnit) -> &'static str {
     }
 }
 
-/// The unit of a flat metric name (`types.<label>.<field>` included), if it is known.
+/// The unit of a flat figure name (`types.<label>.<field>` included), if the table knows it.
 pub fn unit(name: &str) -> Option<Unit> {
-    if let Some(m) = metric(name) {
-        return Some(m.unit);
-    }
-    let (_, field) = name.strip_prefix("types.")?.rsplit_once('.')?;
-    TYPE_FIELDS.iter().find(|f| f.name == field).map(|f| f.unit)
+    Figure::parse(name).map(|f| f.unit())
 }
 
-/// The kind of a metric, by name: noisy only for the table's noisy metrics; per-type and
-/// unknown metrics are exact (a change is never hidden by default).
+/// The kind of a figure, by name: noisy only for the table's noisy metrics; per-type and
+/// unknown figures are exact (a change is never hidden by default).
 pub fn kind(name: &str) -> Kind {
-    metric(name).map_or(Kind::Exact, |m| m.kind)
+    Figure::parse(name).map_or(Kind::Exact, |f| f.kind())
 }
 
 /// The type glob an invariant's predicate is about, if any.
@@ -313,6 +463,29 @@ pub fn predicate_glob(p: &Predicate) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_metric_is_its_table_row_and_an_unknown_name_is_refused() {
+        let m: Metric = serde_json::from_str("\"rss.peak\"").expect("known");
+        assert_eq!(m, Metric::of(&RSS_PEAK));
+        assert_eq!(serde_json::to_string(&m).expect("json"), "\"rss.peak\"");
+        let e = serde_json::from_str::<Metric>("\"rss.peek\"").expect_err("unknown");
+        assert!(
+            e.to_string()
+                .contains("unknown metric `rss.peek` (known: live_bytes.peak"),
+            "{e}"
+        );
+        let f = Figure::parse("types.a.b.peak_bytes").expect("a type field");
+        assert_eq!(
+            (f.unit(), f.kind(), f.to_string().as_str()),
+            (Unit::Bytes, Kind::Exact, "types.a.b.peak_bytes")
+        );
+        assert_eq!(Figure::parse("types.a.b.weight"), None);
+        assert_eq!(
+            Figure::parse("heap.growth_per_census").map(|f| f.unit()),
+            Some(Unit::BytesPerX)
+        );
+    }
 
     #[test]
     fn the_table_spells_every_metric_once() {

@@ -77,13 +77,14 @@ pub fn assert_consistent(input: &ReportInput) {
                 r.scenario,
                 row.metric
             );
-            let get = |x: &Baseline| match row
-                .metric
-                .strip_prefix("types.")
-                .and_then(|m| m.rsplit_once('.'))
-            {
-                Some((label, field)) => x.types.get(label).and_then(|f| f.get(field)).copied(),
-                None => x.metrics.get(&row.metric).copied(),
+            let figure = membound::spec::metric::Figure::parse(&row.metric).unwrap_or_else(|| {
+                panic!("{}: `{}` is in the metric table", r.scenario, row.metric)
+            });
+            let get = |x: &Baseline| match &figure {
+                membound::spec::metric::Figure::Type { label, field } => {
+                    x.types.get(label).and_then(|f| f.get(field.name)).copied()
+                }
+                membound::spec::metric::Figure::Metric(m) => x.metrics.get(m).copied(),
             };
             assert_eq!(row.baseline, get(b), "{}: {}", r.scenario, row.metric);
             assert_eq!(row.current, get(c), "{}: {}", r.scenario, row.metric);

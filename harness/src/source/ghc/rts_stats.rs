@@ -103,7 +103,11 @@ impl RtsStats {
     /// figures are authoritative.
     pub fn merge_into(&self, timeline: &mut Timeline) {
         for (name, value) in &self.values {
-            let key = format!("ghc.{}", name.replace(' ', "_"));
+            let key = format!(
+                "{}{}",
+                crate::spec::metric::RTS_PREFIX,
+                name.replace(' ', "_")
+            );
             match value.parse::<u64>() {
                 Ok(v) => {
                     timeline.totals.insert(key, v);

@@ -675,9 +675,12 @@ impl<R: Read> EventlogReader<R> {
             );
         }
         for (key, v) in [
-            ("ghc.bytes_allocated", s.last_allocated),
-            ("ghc.heap_live.max", s.max_live),
-            ("ghc.heap_size.max", s.max_size),
+            (
+                crate::spec::metric::GHC_BYTES_ALLOCATED.name,
+                s.last_allocated,
+            ),
+            (crate::spec::metric::GHC_HEAP_LIVE_MAX, s.max_live),
+            (crate::spec::metric::GHC_HEAP_SIZE_MAX, s.max_size),
         ] {
             if let Some(v) = v {
                 t.totals.insert(key.into(), v);
