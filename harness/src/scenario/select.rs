@@ -6,7 +6,7 @@
 //! whole names (`register_wb_*`); anything else selects the names that contain it, as
 //! `cargo test` filters tests. `--exact` makes any filter a whole name.
 
-use super::glob_match;
+use crate::spec::text::glob_match;
 
 /// A parsed filter.
 #[derive(Debug, Clone, PartialEq, Eq)]
