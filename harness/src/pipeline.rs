@@ -7,8 +7,9 @@
 
 use crate::errors::{BaselineError, RunError};
 use crate::judge::compare::{compare, table, unified_diff, Comparison};
+use crate::judge::invariants::{problems, InvariantProblem};
 use crate::judge::verdict::{verdict, BaselineState, Hints, Inputs, Verdict};
-use crate::measure::invariant::{judge, outcomes_by_name, Outcome};
+use crate::measure::invariant::{outcomes_by_name, Outcome};
 use crate::measure::metrics::{Measurement, Meter};
 use crate::scenario::Scenario;
 use crate::source::{self, Event, RunConfig};
@@ -96,7 +97,7 @@ pub struct ScenarioResult {
     /// Invariants not as declared (unexpected violations, culprits not named, windows never
     /// evaluated): (invariant, explanation).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub invariant_problems: Vec<(String, String)>,
+    pub invariant_problems: Vec<InvariantProblem>,
     /// Where a mismatching result was left for review.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pending: Option<PathBuf>,
@@ -264,7 +265,7 @@ fn execute(
             tc.extend(out.toolchain);
             result.current = Some(Baseline::from_run(scenario, &m, &out.outcomes, chart, tc));
             result.samples = out.samples;
-            result.invariant_problems = judge(scenario, &out.outcomes);
+            result.invariant_problems = problems(scenario, &out.outcomes);
             result.invariants = invariant_results(scenario, &out.outcomes);
             result.stopped_at = out.stopped_at;
             result.simulated_cycles = out
@@ -513,7 +514,7 @@ pub fn bless(
         return Ok(Blessed::Unchanged);
     }
     cfg.store
-        .bless(&current, &result.invariant_problems)
+        .bless(&current, &worded(&result.invariant_problems))
         .map_err(err)?;
     if let BaselineState::Compared(c) = state {
         result.comparison = Some(c);
@@ -521,6 +522,14 @@ pub fn bless(
     result.baseline = old;
     result.verdict = v;
     Ok(Blessed::Written(Box::new(result)))
+}
+
+/// Invariant problems as the store records a refused blessing: (invariant, explanation).
+fn worded(problems: &[InvariantProblem]) -> Vec<(String, String)> {
+    problems
+        .iter()
+        .map(|p| (p.invariant.clone(), p.message()))
+        .collect()
 }
 
 #[cfg(test)]

@@ -7,6 +7,7 @@
 //! (and the command a hint names, from [`Hints`]) are chosen only when a reason is shown.
 
 use crate::judge::compare::{Comparison, RowVerdict};
+use crate::judge::invariants::InvariantProblem;
 use serde::{Deserialize, Serialize};
 
 /// The state of a scenario's baseline for this run.
@@ -37,7 +38,7 @@ pub enum Status {
 }
 
 /// Why a scenario did not pass, most fundamental first.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", tag = "reason")]
 pub enum Reason {
     /// A tool the scenario requires is not installed.
@@ -59,10 +60,8 @@ pub enum Reason {
     },
     /// An invariant is not as declared (violated, not evaluated, culprit not named).
     Invariant {
-        /// The invariant's name.
-        invariant: String,
-        /// The explanation, multi-line.
-        message: String,
+        /// Which, and why.
+        problem: InvariantProblem,
     },
     /// No baseline exists.
     NoBaseline,
@@ -196,7 +195,7 @@ impl Reason {
             }
             Reason::RunFailed { message } => format!("the run failed: {message}"),
             Reason::NoData { message } => format!("nothing was measured: {message}"),
-            Reason::Invariant { message, .. } => message.clone(),
+            Reason::Invariant { problem } => problem.message(),
             Reason::NoBaseline => {
                 format!("no baseline for `{scenario}` (hint: create it with `{bless}`)")
             }
@@ -230,7 +229,7 @@ impl Reason {
 }
 
 /// A scenario's verdict.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
     /// Passed, failed or skipped.
     pub status: Status,
@@ -303,8 +302,8 @@ pub struct Inputs<'a> {
     pub run_error: Option<&'a str>,
     /// The run produced no sample: where the data should have come from.
     pub no_data: Option<&'a str>,
-    /// Invariants not as declared: (name, explanation).
-    pub invariant_problems: &'a [(String, String)],
+    /// Invariants not as declared.
+    pub invariant_problems: &'a [InvariantProblem],
     /// How many invariants were violated as the scenario expects (the leak it exists to
     /// catch was caught).
     pub caught: usize,
@@ -343,10 +342,7 @@ pub fn verdict(i: Inputs<'_>) -> Verdict {
     reasons.extend(
         i.invariant_problems
             .iter()
-            .map(|(invariant, message)| Reason::Invariant {
-                invariant: invariant.clone(),
-                message: message.clone(),
-            }),
+            .map(|p| Reason::Invariant { problem: p.clone() }),
     );
     // A failed run is never compared: its partial figures would only add noise.
     if i.run_error.is_none() && i.no_data.is_none() {
@@ -395,6 +391,15 @@ pub fn exit_code<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> i32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An invariant `x` that held where the scenario expected its leak to be caught.
+    fn violated_x() -> InvariantProblem {
+        InvariantProblem {
+            invariant: "x".into(),
+            x_unit: crate::XUnit::Cycles,
+            problem: crate::judge::invariants::Problem::UndetectedLeak { samples: 3 },
+        }
+    }
     use crate::judge::compare::Row;
     use crate::spec::invariant::Tolerance;
     use crate::spec::metric::Value;
@@ -443,7 +448,7 @@ mod tests {
     #[test]
     fn table() {
         use RowVerdict::*;
-        let problem = vec![("x".to_owned(), "invariant `x` violated".to_owned())];
+        let problem = vec![violated_x()];
         let equal = cmp(&[Equal, Within], false);
         check(inputs(&equal), Status::Passed, false, "");
         let reg = cmp(&[Equal, Regressed], false);
@@ -473,7 +478,7 @@ mod tests {
             },
             Status::Failed,
             false,
-            "invariant `x` violated",
+            "invariant `x` was expected to be violated but held at all 3 samples",
         );
         check(
             Inputs {
@@ -515,7 +520,7 @@ mod tests {
 
     #[test]
     fn a_bless_hint_is_given_only_when_bless_would_accept_the_run() {
-        let problem = vec![("x".to_owned(), "invariant `x` violated".to_owned())];
+        let problem = vec![violated_x()];
         let missing = BaselineState::Missing;
         let v = verdict(Inputs {
             invariant_problems: &problem,

@@ -8,7 +8,7 @@
 
 use crate::measure::metrics::{resolve, Fit, MissingMarker};
 use crate::scenario::Scenario;
-use crate::spec::invariant::{Cmp, Expectation, Invariant, Predicate, Window, MIN_GROWTH_SAMPLES};
+use crate::spec::invariant::{Cmp, Invariant, Predicate, Window, MIN_GROWTH_SAMPLES};
 use crate::spec::text::{glob_match, nearest_first};
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, SiteSample, XUnit};
@@ -763,61 +763,6 @@ pub fn check_timeline(
     (checker.outcomes(), None)
 }
 
-/// Whether the outcomes are what the scenario declares: expected violations happened and
-/// named their culprit, and every other invariant held. Returns the problems found, each as
-/// (invariant name, explanation).
-///
-/// Nothing that was not evaluated passes: an invariant that could not be judged is a problem
-/// whatever was expected, and a window with no sample is one unless a violation stopped the
-/// run before the window opened.
-pub fn judge(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec<(String, String)> {
-    let unit = scenario.x_unit();
-    let mut problems = Vec::new();
-    let by_name = outcomes_by_name(outcomes);
-    for inv in &scenario.invariants {
-        let Some(o) = by_name.get(inv.name.as_str()) else {
-            problems.push((
-                inv.name.clone(),
-                format!(
-                    "invariant `{}` has no outcome: it was never checked",
-                    inv.name
-                ),
-            ));
-            continue;
-        };
-        let problem = match (&inv.expect, o) {
-            (_, Outcome::NotEvaluable { reason }) => Some(format!(
-                "invariant `{}` could not be evaluated: {reason}",
-                inv.name
-            )),
-            (Expectation::Holds, Outcome::Held { .. }) => None,
-            (Expectation::Holds, Outcome::Violated(v)) => Some(v.explain(unit)),
-            // Even when a violation stopped the run before the window opened: an invariant
-            // never checked has not held, whatever stopped the run.
-            (Expectation::Holds, Outcome::NotReached { reason, .. }) => Some(format!(
-                "invariant `{}` was never checked: {reason}",
-                inv.name
-            )),
-            (Expectation::Violated { culprit_type, culprit_site, culprit_retainer }, Outcome::Violated(v)) => v
-                .names_culprit(culprit_type.as_deref(), culprit_site.as_deref(), culprit_retainer.as_deref())
-                .err()
-                .map(|e| format!("invariant `{}` was violated as expected, but the report does not name the culprit: {e}\n{}", inv.name, v.explain(unit))),
-            (Expectation::Violated { .. }, Outcome::Held { samples }) => Some(format!(
-                "invariant `{}` was expected to be violated but held at all {samples} samples: the leak this scenario exists to catch went undetected",
-                inv.name
-            )),
-            (Expectation::Violated { .. }, Outcome::NotReached { reason, .. }) => Some(format!(
-                "invariant `{}` was expected to be violated but was never checked: {reason}",
-                inv.name
-            )),
-        };
-        if let Some(p) = problem {
-            problems.push((inv.name.clone(), p));
-        }
-    }
-    problems
-}
-
 /// Outcomes by invariant name, so that pairing each invariant with its outcome is linear in
 /// their number (a scan per invariant was quadratic: minutes at 200,000 invariants). The first
 /// outcome of a name wins, as a scan would have found it.
@@ -1129,11 +1074,11 @@ mod tests {
                 }
             };
         }
-        let problems = judge(&s, &outcomes);
+        let problems = crate::judge::invariants::problems(&s, &outcomes);
         if problems.is_empty() {
             got.push_str("PASS\n");
         }
-        for (name, p) in problems {
+        for (name, p) in problems.iter().map(|p| (p.invariant.clone(), p.message())) {
             assert!(
                 p.contains(&format!("`{name}`")),
                 "a problem names its invariant: {p}"
@@ -1443,9 +1388,9 @@ mod tests {
         tl.samples = samples;
         let (outcomes, stopped) = check_timeline(&s, &tl);
         assert_eq!(stopped, None);
-        let problems = judge(&s, &outcomes);
+        let problems = crate::judge::invariants::problems(&s, &outcomes);
         assert_eq!(problems.len(), 1, "{:?}", problems.first());
-        assert_eq!(problems[0].0, format!("n{}", N - 1));
+        assert_eq!(problems[0].invariant, format!("n{}", N - 1));
         let record = crate::store::Baseline::from_run(
             &s,
             &crate::measure::metrics::Measurement::default(),
