@@ -237,6 +237,12 @@ fn main() -> ExitCode {
 }
 
 fn real_main(cli: Cli) -> Result<Exit> {
+    let cfg = config(&cli)?;
+    dispatch(&cfg, cli.command)
+}
+
+/// The pipeline's configuration from the command line and the environment (`CI`).
+fn config(cli: &Cli) -> Result<Config> {
     let ci = pipeline::is_ci(std::env::var("CI").ok().as_deref());
     let baselines = cli
         .baselines
@@ -262,33 +268,31 @@ fn real_main(cli: Cli) -> Result<Exit> {
         ci,
         hints: Hints::for_command(
             &cli.hint_command,
-            &hint_options(&cli)
+            &hint_options(cli)
                 .iter()
                 .map(|(o, v)| (*o, v.as_str()))
                 .collect::<Vec<_>>(),
         ),
     };
-    let how = |exact: bool| {
-        if exact {
-            Match::WholeName
-        } else {
-            Match::Usual
-        }
-    };
-    match cli.command {
+    Ok(cfg)
+}
+
+/// Runs the command.
+fn dispatch(cfg: &Config, command: Cmd) -> Result<Exit> {
+    match command {
         Cmd::Run {
             filter,
             exact,
             jobs,
             on_violation: _,
             junit,
-        } => cmd_run(&cfg, filter.as_deref(), how(exact), jobs, junit.as_deref()),
+        } => cmd_run(cfg, filter.as_deref(), how(exact), jobs, junit.as_deref()),
         Cmd::Bless {
             filter,
             exact,
             force,
         } => cmd_bless(
-            &cfg,
+            cfg,
             filter.as_deref(),
             how(exact),
             if force {
@@ -297,8 +301,8 @@ fn real_main(cli: Cli) -> Result<Exit> {
                 BlessMode::Changed
             },
         ),
-        Cmd::Check { files } => cmd_check(&cfg, &files),
-        Cmd::Diagnose { filter, exact } => cmd_diagnose(&cfg, &filter, how(exact)),
+        Cmd::Check { files } => cmd_check(cfg, &files),
+        Cmd::Diagnose { filter, exact } => cmd_diagnose(cfg, &filter, how(exact)),
         Cmd::Profile {
             file,
             json,
@@ -311,7 +315,7 @@ fn real_main(cli: Cli) -> Result<Exit> {
             output,
             results,
         } => cmd_report(
-            &cfg,
+            cfg,
             &ReportArgs {
                 filter: filter.as_deref(),
                 base: base.as_deref(),
@@ -328,7 +332,7 @@ fn real_main(cli: Cli) -> Result<Exit> {
             html,
             command,
         } => cmd_explore(
-            &cfg,
+            cfg,
             &ExploreArgs {
                 name: &name,
                 new: new.then(|| (profile.kind(), command.as_slice())),
@@ -344,7 +348,7 @@ fn real_main(cli: Cli) -> Result<Exit> {
             format,
             output,
         } => cmd_history(
-            &cfg,
+            cfg,
             &HistoryArgs {
                 filter: filter.as_deref(),
                 how: how(exact),
@@ -354,6 +358,15 @@ fn real_main(cli: Cli) -> Result<Exit> {
                 output: output.as_deref(),
             },
         ),
+    }
+}
+
+/// How a filter matches names: `--exact` against whole names only.
+fn how(exact: bool) -> Match {
+    if exact {
+        Match::WholeName
+    } else {
+        Match::Usual
     }
 }
 
@@ -470,6 +483,37 @@ fn cmd_run(
     let jobs = jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    println!("running {} scenario(s)", scenarios.len());
+    let mut timed = check_all(cfg, &scenarios, jobs);
+    timed.sort_by(|(a, _), (b, _)| a.scenario.cmp(&b.scenario));
+    if let Some(path) = junit {
+        write_output(Some(path), &membound::report::junit(&timed, &cfg.hints))
+            .context("writing the JUnit report")?;
+    }
+    let results: Vec<ScenarioResult> = timed.into_iter().map(|(r, _)| r).collect();
+    for r in results.iter().filter(|r| r.verdict.failed()) {
+        println!("\n{}", pipeline::failure_message(r, &cfg.hints));
+    }
+    let exit = verdict::exit_code(results.iter().map(|r| &r.verdict));
+    let totals = totals_line(&results);
+    // A report that cannot be written is an error, not a footnote: CI would publish nothing.
+    let (md, html) = write_reports(cfg, results)?;
+    println!(
+        "memory report: {} (HTML, with charts: {})",
+        md.display(),
+        html.display()
+    );
+    println!("\n{totals}");
+    Ok(exit)
+}
+
+/// Checks the scenarios on `jobs` threads, printing a line for each as it ends (above a
+/// progress bar at a terminal); each result with how long it took, in the order they ended.
+fn check_all(
+    cfg: &Config,
+    scenarios: &[Scenario],
+    jobs: usize,
+) -> Vec<(ScenarioResult, std::time::Duration)> {
     let fancy = !cfg.ci && std::io::stderr().is_terminal();
     let bar = fancy.then(|| {
         let b = indicatif::ProgressBar::new(scenarios.len() as u64);
@@ -481,7 +525,6 @@ fn cmd_run(
         );
         b
     });
-    println!("running {} scenario(s)", scenarios.len());
     let queue = Mutex::new(scenarios.iter().collect::<Vec<_>>());
     let results: Mutex<Vec<(ScenarioResult, std::time::Duration)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -496,27 +539,7 @@ fn cmd_run(
                 let started = std::time::Instant::now();
                 let r = pipeline::check(s, cfg, &mut |e: Event| show_event(&s.name, &e));
                 let took = started.elapsed();
-                let line = match r.verdict.status {
-                    st @ (Status::Passed | Status::LeakCaught) => {
-                        let word = if st == Status::LeakCaught {
-                            "leak caught"
-                        } else {
-                            "ok"
-                        };
-                        let figures = membound::report::key_figures(&r);
-                        if figures.is_empty() {
-                            format!("scenario {} ... {word}", s.name)
-                        } else {
-                            format!("scenario {} ... {word}  {figures}", s.name)
-                        }
-                    }
-                    Status::Failed => format!("scenario {} ... FAILED", s.name),
-                    Status::Skipped => format!(
-                        "scenario {} ... ignored, {}",
-                        s.name,
-                        r.verdict.messages(&s.name, &cfg.hints).join("; ")
-                    ),
-                };
+                let line = status_line(cfg, s, &r);
                 match &bar {
                     Some(b) => {
                         b.println(line);
@@ -534,16 +557,37 @@ fn cmd_run(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut timed = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    timed.sort_by(|(a, _), (b, _)| a.scenario.cmp(&b.scenario));
-    if let Some(path) = junit {
-        write_output(Some(path), &membound::report::junit(&timed, &cfg.hints))
-            .context("writing the JUnit report")?;
+    results.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A scenario's line as `run` prints it when it ends, in libtest's shape: `scenario NAME ...
+/// ok` with its key figures, `leak caught`, `FAILED`, or `ignored` with why.
+fn status_line(cfg: &Config, s: &Scenario, r: &ScenarioResult) -> String {
+    match r.verdict.status {
+        st @ (Status::Passed | Status::LeakCaught) => {
+            let word = if st == Status::LeakCaught {
+                "leak caught"
+            } else {
+                "ok"
+            };
+            let figures = membound::report::key_figures(r);
+            if figures.is_empty() {
+                format!("scenario {} ... {word}", s.name)
+            } else {
+                format!("scenario {} ... {word}  {figures}", s.name)
+            }
+        }
+        Status::Failed => format!("scenario {} ... FAILED", s.name),
+        Status::Skipped => format!(
+            "scenario {} ... ignored, {}",
+            s.name,
+            r.verdict.messages(&s.name, &cfg.hints).join("; ")
+        ),
     }
-    let results: Vec<ScenarioResult> = timed.into_iter().map(|(r, _)| r).collect();
-    for r in results.iter().filter(|r| r.verdict.failed()) {
-        println!("\n{}", pipeline::failure_message(r, &cfg.hints));
-    }
+}
+
+/// The last line of `run`: `test result: ok. 3 passed; 1 leak caught; 0 failed; 0 ignored`.
+fn totals_line(results: &[ScenarioResult]) -> String {
     let count = |st: Status| results.iter().filter(|r| r.verdict.status == st).count();
     let (passed, caught, failed, ignored) = (
         count(Status::Passed),
@@ -551,25 +595,16 @@ fn cmd_run(
         count(Status::Failed),
         count(Status::Skipped),
     );
-    let exit = verdict::exit_code(results.iter().map(|r| &r.verdict));
-    // A report that cannot be written is an error, not a footnote: CI would publish nothing.
-    let (md, html) = write_reports(cfg, results)?;
-    println!(
-        "memory report: {} (HTML, with charts: {})",
-        md.display(),
-        html.display()
-    );
     // Said only when there are some, so the line keeps libtest's shape otherwise.
     let caught = match caught {
         0 => String::new(),
         1 => "1 leak caught; ".to_owned(),
         n => format!("{n} leaks caught; "),
     };
-    println!(
-        "\ntest result: {}. {passed} passed; {caught}{failed} failed; {ignored} ignored",
+    format!(
+        "test result: {}. {passed} passed; {caught}{failed} failed; {ignored} ignored",
         if failed == 0 { "ok" } else { "FAILED" }
-    );
-    Ok(exit)
+    )
 }
 
 /// Writes the markdown and HTML reports of these results next to them; returns their paths.
@@ -716,12 +751,16 @@ struct ExploreArgs<'a> {
     html: Option<&'a Path>,
 }
 
-fn cmd_explore(cfg: &Config, args: &ExploreArgs) -> Result<Exit> {
+/// The scenario `explore` runs and its text: an existing scenario's file, or with `--new` one
+/// made from the command (whose `{n}` makes the lengths default to 1,000 and 4,000).
+fn explore_subject(
+    path: &Path,
+    args: &ExploreArgs,
+    catalog: &sim::circuits::Catalog,
+    lengths: &mut Vec<u64>,
+) -> Result<(Scenario, String)> {
     use membound::explore;
-    let catalog = sim::circuits::catalog();
-    let path = cfg.run.scenarios_dir.join(format!("{}.toml", args.name));
-    let mut lengths = args.lengths.clone();
-    let (scenario, base) = match args.new {
+    Ok(match args.new {
         Some((profile, argv)) => {
             if argv.is_empty() {
                 bail!("`explore --new {}` needs the program's command after `--` (e.g. `membound explore --new {} -- ./sim leaky {{n}}`)", args.name, args.name);
@@ -737,22 +776,30 @@ fn cmd_explore(cfg: &Config, args: &ExploreArgs) -> Result<Exit> {
                 .iter()
                 .any(|a| a.contains(scenario::Length::PLACEHOLDER));
             if has_n && lengths.is_empty() {
-                lengths = vec![1000, 4000];
+                *lengths = vec![1000, 4000];
             }
             let first = has_n.then(|| lengths.iter().copied().min().unwrap_or(1000));
             let text = explore::propose::new_scenario(profile, argv, first);
-            let s = scenario::parse(&path, &text, &catalog).with_context(|| {
+            let s = scenario::parse(path, &text, catalog).with_context(|| {
                 format!("the command cannot make a scenario named `{}`", args.name)
             })?;
             (s, text)
         }
         None => {
-            let text = std::fs::read_to_string(&path).with_context(|| {
+            let text = std::fs::read_to_string(path).with_context(|| {
                 format!("reading {} (hint: `membound explore NAME` takes an existing scenario's exact name; `--new NAME -- COMMAND` explores a program without one)", path.display())
             })?;
-            (scenario::parse(&path, &text, &catalog)?, text)
+            (scenario::parse(path, &text, catalog)?, text)
         }
-    };
+    })
+}
+
+fn cmd_explore(cfg: &Config, args: &ExploreArgs) -> Result<Exit> {
+    use membound::explore;
+    let catalog = sim::circuits::catalog();
+    let path = cfg.run.scenarios_dir.join(format!("{}.toml", args.name));
+    let mut lengths = args.lengths.clone();
+    let (scenario, base) = explore_subject(&path, args, &catalog, &mut lengths)?;
     let progress = std::io::stderr().is_terminal();
     let found = explore::explore(
         &scenario,
