@@ -6,12 +6,16 @@
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand, ValueEnum};
-use membound::judge::verdict::{Hints, Status};
+use membound::judge::verdict::{self, BlessFate, Diagnosis, Exit, Hints, Status};
 use membound::pipeline::{self, BlessMode, Blessed, Config, ScenarioResult};
+use membound::report::{
+    BlessedChange, HistoryEntry, HistoryInput, ScenarioHistory, Shallow, Unreadable,
+};
 use membound::scenario::select::{Filter, Match};
 use membound::scenario::{self, Scenario};
 use membound::source::{Event, RunConfig};
-use membound::store::{Baseline, Store};
+use membound::store::git::{Commit, LoggedCommit, Repo};
+use membound::store::{results, Baseline, Store};
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -225,16 +229,20 @@ fn main() -> ExitCode {
     let argv: Vec<String> = std::env::args().collect();
     membound::source::probe::maybe_run_as_child(&argv, &sim::circuits::catalog());
     let cli = Cli::parse();
-    match real_main(cli) {
-        Ok(code) => code,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            ExitCode::from(2)
-        }
-    }
+    let exit = real_main(cli).unwrap_or_else(|e| {
+        eprintln!("error: {e:#}");
+        Exit::Error
+    });
+    ExitCode::from(exit.code())
 }
 
-fn real_main(cli: Cli) -> Result<ExitCode> {
+fn real_main(cli: Cli) -> Result<Exit> {
+    let cfg = config(&cli)?;
+    dispatch(&cfg, cli.command)
+}
+
+/// The pipeline's configuration from the command line and the environment (`CI`).
+fn config(cli: &Cli) -> Result<Config> {
     let ci = pipeline::is_ci(std::env::var("CI").ok().as_deref());
     let baselines = cli
         .baselines
@@ -260,33 +268,31 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
         ci,
         hints: Hints::for_command(
             &cli.hint_command,
-            &hint_options(&cli)
+            &hint_options(cli)
                 .iter()
                 .map(|(o, v)| (*o, v.as_str()))
                 .collect::<Vec<_>>(),
         ),
     };
-    let how = |exact: bool| {
-        if exact {
-            Match::WholeName
-        } else {
-            Match::Usual
-        }
-    };
-    match cli.command {
+    Ok(cfg)
+}
+
+/// Runs the command.
+fn dispatch(cfg: &Config, command: Cmd) -> Result<Exit> {
+    match command {
         Cmd::Run {
             filter,
             exact,
             jobs,
             on_violation: _,
             junit,
-        } => cmd_run(&cfg, filter.as_deref(), how(exact), jobs, junit.as_deref()),
+        } => cmd_run(cfg, filter.as_deref(), how(exact), jobs, junit.as_deref()),
         Cmd::Bless {
             filter,
             exact,
             force,
         } => cmd_bless(
-            &cfg,
+            cfg,
             filter.as_deref(),
             how(exact),
             if force {
@@ -295,8 +301,8 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 BlessMode::Changed
             },
         ),
-        Cmd::Check { files } => cmd_check(&cfg, &files),
-        Cmd::Diagnose { filter, exact } => cmd_diagnose(&cfg, &filter, how(exact)),
+        Cmd::Check { files } => cmd_check(cfg, &files),
+        Cmd::Diagnose { filter, exact } => cmd_diagnose(cfg, &filter, how(exact)),
         Cmd::Profile {
             file,
             json,
@@ -309,7 +315,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             output,
             results,
         } => cmd_report(
-            &cfg,
+            cfg,
             &ReportArgs {
                 filter: filter.as_deref(),
                 base: base.as_deref(),
@@ -326,7 +332,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             html,
             command,
         } => cmd_explore(
-            &cfg,
+            cfg,
             &ExploreArgs {
                 name: &name,
                 new: new.then(|| (profile.kind(), command.as_slice())),
@@ -342,7 +348,7 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
             format,
             output,
         } => cmd_history(
-            &cfg,
+            cfg,
             &HistoryArgs {
                 filter: filter.as_deref(),
                 how: how(exact),
@@ -352,6 +358,15 @@ fn real_main(cli: Cli) -> Result<ExitCode> {
                 output: output.as_deref(),
             },
         ),
+    }
+}
+
+/// How a filter matches names: `--exact` against whole names only.
+fn how(exact: bool) -> Match {
+    if exact {
+        Match::WholeName
+    } else {
+        Match::Usual
     }
 }
 
@@ -458,7 +473,7 @@ fn cmd_run(
     how: Match,
     jobs: Option<usize>,
     junit: Option<&Path>,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     // Begun before the scenarios are loaded: a run that refuses them leaves no result a report
     // could take for this run's.
     cfg.store
@@ -468,6 +483,37 @@ fn cmd_run(
     let jobs = jobs
         .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
         .max(1);
+    println!("running {} scenario(s)", scenarios.len());
+    let mut timed = check_all(cfg, &scenarios, jobs);
+    timed.sort_by(|(a, _), (b, _)| a.scenario.cmp(&b.scenario));
+    if let Some(path) = junit {
+        write_output(Some(path), &membound::report::junit(&timed, &cfg.hints))
+            .context("writing the JUnit report")?;
+    }
+    let results: Vec<ScenarioResult> = timed.into_iter().map(|(r, _)| r).collect();
+    for r in results.iter().filter(|r| r.verdict.failed()) {
+        println!("\n{}", pipeline::failure_message(r, &cfg.hints));
+    }
+    let exit = verdict::exit_code(results.iter().map(|r| &r.verdict));
+    let totals = totals_line(&results);
+    // A report that cannot be written is an error, not a footnote: CI would publish nothing.
+    let (md, html) = write_reports(cfg, results)?;
+    println!(
+        "memory report: {} (HTML, with charts: {})",
+        md.display(),
+        html.display()
+    );
+    println!("\n{totals}");
+    Ok(exit)
+}
+
+/// Checks the scenarios on `jobs` threads, printing a line for each as it ends (above a
+/// progress bar at a terminal); each result with how long it took, in the order they ended.
+fn check_all(
+    cfg: &Config,
+    scenarios: &[Scenario],
+    jobs: usize,
+) -> Vec<(ScenarioResult, std::time::Duration)> {
     let fancy = !cfg.ci && std::io::stderr().is_terminal();
     let bar = fancy.then(|| {
         let b = indicatif::ProgressBar::new(scenarios.len() as u64);
@@ -479,7 +525,6 @@ fn cmd_run(
         );
         b
     });
-    println!("running {} scenario(s)", scenarios.len());
     let queue = Mutex::new(scenarios.iter().collect::<Vec<_>>());
     let results: Mutex<Vec<(ScenarioResult, std::time::Duration)>> = Mutex::new(Vec::new());
     std::thread::scope(|scope| {
@@ -494,27 +539,7 @@ fn cmd_run(
                 let started = std::time::Instant::now();
                 let r = pipeline::check(s, cfg, &mut |e: Event| show_event(&s.name, &e));
                 let took = started.elapsed();
-                let line = match r.verdict.status {
-                    st @ (Status::Passed | Status::LeakCaught) => {
-                        let word = if st == Status::LeakCaught {
-                            "leak caught"
-                        } else {
-                            "ok"
-                        };
-                        let figures = membound::report::key_figures(&r);
-                        if figures.is_empty() {
-                            format!("scenario {} ... {word}", s.name)
-                        } else {
-                            format!("scenario {} ... {word}  {figures}", s.name)
-                        }
-                    }
-                    Status::Failed => format!("scenario {} ... FAILED", s.name),
-                    Status::Skipped => format!(
-                        "scenario {} ... ignored, {}",
-                        s.name,
-                        r.verdict.messages(&s.name, &cfg.hints).join("; ")
-                    ),
-                };
+                let line = status_line(cfg, s, &r);
                 match &bar {
                     Some(b) => {
                         b.println(line);
@@ -532,16 +557,37 @@ fn cmd_run(
     if let Some(b) = bar {
         b.finish_and_clear();
     }
-    let mut timed = results.into_inner().unwrap_or_else(|p| p.into_inner());
-    timed.sort_by(|(a, _), (b, _)| a.scenario.cmp(&b.scenario));
-    if let Some(path) = junit {
-        write_output(Some(path), &membound::report::junit(&timed, &cfg.hints))
-            .context("writing the JUnit report")?;
+    results.into_inner().unwrap_or_else(|p| p.into_inner())
+}
+
+/// A scenario's line as `run` prints it when it ends, in libtest's shape: `scenario NAME ...
+/// ok` with its key figures, `leak caught`, `FAILED`, or `ignored` with why.
+fn status_line(cfg: &Config, s: &Scenario, r: &ScenarioResult) -> String {
+    match r.verdict.status {
+        st @ (Status::Passed | Status::LeakCaught) => {
+            let word = if st == Status::LeakCaught {
+                "leak caught"
+            } else {
+                "ok"
+            };
+            let figures = membound::report::key_figures(r);
+            if figures.is_empty() {
+                format!("scenario {} ... {word}", s.name)
+            } else {
+                format!("scenario {} ... {word}  {figures}", s.name)
+            }
+        }
+        Status::Failed => format!("scenario {} ... FAILED", s.name),
+        Status::Skipped => format!(
+            "scenario {} ... ignored, {}",
+            s.name,
+            r.verdict.messages(&s.name, &cfg.hints).join("; ")
+        ),
     }
-    let results: Vec<ScenarioResult> = timed.into_iter().map(|(r, _)| r).collect();
-    for r in results.iter().filter(|r| r.verdict.failed()) {
-        println!("\n{}", pipeline::failure_message(r, &cfg.hints));
-    }
+}
+
+/// The last line of `run`: `test result: ok. 3 passed; 1 leak caught; 0 failed; 0 ignored`.
+fn totals_line(results: &[ScenarioResult]) -> String {
     let count = |st: Status| results.iter().filter(|r| r.verdict.status == st).count();
     let (passed, caught, failed, ignored) = (
         count(Status::Passed),
@@ -549,25 +595,16 @@ fn cmd_run(
         count(Status::Failed),
         count(Status::Skipped),
     );
-    let code = membound::judge::verdict::exit_code(results.iter().map(|r| &r.verdict));
-    // A report that cannot be written is an error, not a footnote: CI would publish nothing.
-    let (md, html) = write_reports(cfg, results)?;
-    println!(
-        "memory report: {} (HTML, with charts: {})",
-        md.display(),
-        html.display()
-    );
     // Said only when there are some, so the line keeps libtest's shape otherwise.
     let caught = match caught {
         0 => String::new(),
         1 => "1 leak caught; ".to_owned(),
         n => format!("{n} leaks caught; "),
     };
-    println!(
-        "\ntest result: {}. {passed} passed; {caught}{failed} failed; {ignored} ignored",
+    format!(
+        "test result: {}. {passed} passed; {caught}{failed} failed; {ignored} ignored",
         if failed == 0 { "ok" } else { "FAILED" }
-    );
-    Ok(ExitCode::from(code as u8))
+    )
 }
 
 /// Writes the markdown and HTML reports of these results next to them; returns their paths.
@@ -598,13 +635,14 @@ fn write_reports(cfg: &Config, results: Vec<ScenarioResult>) -> Result<(PathBuf,
     Ok((md, html))
 }
 
-fn cmd_bless(cfg: &Config, filter: Option<&str>, how: Match, mode: BlessMode) -> Result<ExitCode> {
+fn cmd_bless(cfg: &Config, filter: Option<&str>, how: Match, mode: BlessMode) -> Result<Exit> {
     let scenarios = load(cfg, filter, how)?;
-    let mut refused = 0;
+    let mut fates = Vec::new();
     for s in &scenarios {
-        match pipeline::bless(s, cfg, mode, &mut |e| show_event(&s.name, &e)) {
+        let fate = match pipeline::bless(s, cfg, mode, &mut |e| show_event(&s.name, &e)) {
             Ok(Blessed::Unchanged) => {
-                println!("{}: unchanged (within tolerance of its baseline)", s.name)
+                println!("{}: unchanged (within tolerance of its baseline)", s.name);
+                BlessFate::Blessed
             }
             Ok(Blessed::AcceptedPending(cmp)) => {
                 println!(
@@ -615,6 +653,7 @@ fn cmd_bless(cfg: &Config, filter: Option<&str>, how: Match, mode: BlessMode) ->
                 if let Some(c) = cmp {
                     print!("{}", membound::judge::compare::table(&c, false));
                 }
+                BlessFate::Blessed
             }
             Ok(Blessed::Written(r)) => {
                 println!("{}: blessed {}", s.name, cfg.store.path(&s.name).display());
@@ -622,76 +661,84 @@ fn cmd_bless(cfg: &Config, filter: Option<&str>, how: Match, mode: BlessMode) ->
                     Some(c) => print!("{}", membound::judge::compare::table(c, false)),
                     None => println!("  (new baseline)"),
                 }
+                BlessFate::Blessed
             }
-            Err(e @ pipeline::BlessError::MissingTool(_)) => println!("{}: {e}", s.name),
-            Err(e) => {
-                refused += 1;
+            Err(e @ pipeline::BlessError::MissingTool(_)) => {
                 println!("{}: {e}", s.name);
+                BlessFate::NotRun
             }
-        }
+            Err(e) => {
+                println!("{}: {e}", s.name);
+                BlessFate::Refused
+            }
+        };
+        fates.push(fate);
     }
-    Ok(if refused == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(verdict::bless_exit(fates))
 }
 
 /// `membound diagnose`: the scenario's run with attribution on, its violations' tables in
 /// full. No baseline is read or written: this explains, it does not judge.
-fn cmd_diagnose(cfg: &Config, filter: &str, how: Match) -> Result<ExitCode> {
-    let mut code = 0;
-    for mut s in load(cfg, Some(filter), how)? {
-        let membound::scenario::Run::Command(c) = &mut s.run else {
-            println!("scenario {}: a simulator scenario; its failures already name types, sites and holders", s.name);
+fn cmd_diagnose(cfg: &Config, filter: &str, how: Match) -> Result<Exit> {
+    let diagnoses: Vec<Diagnosis> = load(cfg, Some(filter), how)?
+        .into_iter()
+        .map(|s| diagnose_one(cfg, s))
+        .collect();
+    Ok(verdict::diagnose_exit(diagnoses))
+}
+
+/// Runs one scenario through the source's own run, attribution on, and prints what it found.
+fn diagnose_one(cfg: &Config, mut s: Scenario) -> Diagnosis {
+    let membound::scenario::Run::Command(c) = &mut s.run else {
+        println!(
+            "scenario {}: a simulator scenario; its failures already name types, sites and holders",
+            s.name
+        );
+        return Diagnosis::NotNeeded;
+    };
+    c.diagnose = true;
+    if let Err(missing) = membound::source::check_requirements(&s, &cfg.run) {
+        println!("scenario {}: not run, {missing}", s.name);
+        return Diagnosis::MissingTool;
+    }
+    let out = match membound::source::run(
+        &s,
+        &cfg.run,
+        &mut |e: Event| match &e {
+            Event::Building(what) | Event::Diagnosing(what) => {
+                eprintln!("scenario {}: {what}", s.name)
+            }
+            other => show_event(&s.name, other),
+        },
+        &mut (),
+    ) {
+        Ok(out) => out,
+        Err(e) => {
+            println!("scenario {}: the run failed: {e}", s.name);
+            return Diagnosis::RunFailed;
+        }
+    };
+    let mut any = false;
+    for (_, o) in &out.outcomes {
+        let membound::measure::invariant::Outcome::Violated(v) = o else {
             continue;
         };
-        c.diagnose = true;
-        if let Err(missing) = membound::source::check_requirements(&s, &cfg.run) {
-            println!("scenario {}: not run, {missing}", s.name);
-            code = 1;
-            continue;
-        }
-        let out = match membound::source::run(
-            &s,
-            &cfg.run,
-            &mut |e: Event| match &e {
-                Event::Building(what) | Event::Diagnosing(what) => {
-                    eprintln!("scenario {}: {what}", s.name)
-                }
-                other => show_event(&s.name, other),
-            },
-            &mut (),
-        ) {
-            Ok(out) => out,
-            Err(e) => {
-                println!("scenario {}: the run failed: {e}", s.name);
-                code = 1;
-                continue;
-            }
-        };
-        let mut any = false;
-        for (_, o) in &out.outcomes {
-            let membound::measure::invariant::Outcome::Violated(v) = o else {
-                continue;
-            };
-            any = true;
-            let mut v = v.clone();
-            let attribution = v.attribution.take();
-            println!("scenario {}:\n{}", s.name, v.explain(s.x_unit()));
-            match attribution {
-                Some(a) => println!("{}", a.explain(membound::attribution::Detail::Full)),
-                None => println!("  not attributed (only a run's first violation is)"),
-            }
-        }
-        if !any {
-            println!(
-                "scenario {}: no invariant was violated, nothing to attribute",
-                s.name
-            );
+        any = true;
+        let mut v = v.clone();
+        let attribution = v.attribution.take();
+        println!("scenario {}:\n{}", s.name, v.explain(s.x_unit()));
+        match attribution {
+            Some(a) => println!("{}", a.explain(membound::attribution::Detail::Full)),
+            None => println!("  not attributed (only a run's first violation is)"),
         }
     }
-    Ok(ExitCode::from(code))
+    if !any {
+        println!(
+            "scenario {}: no invariant was violated, nothing to attribute",
+            s.name
+        );
+    }
+    Diagnosis::Ran
 }
 
 /// What `explore` was asked.
@@ -704,12 +751,16 @@ struct ExploreArgs<'a> {
     html: Option<&'a Path>,
 }
 
-fn cmd_explore(cfg: &Config, args: &ExploreArgs) -> Result<ExitCode> {
+/// The scenario `explore` runs and its text: an existing scenario's file, or with `--new` one
+/// made from the command (whose `{n}` makes the lengths default to 1,000 and 4,000).
+fn explore_subject(
+    path: &Path,
+    args: &ExploreArgs,
+    catalog: &sim::circuits::Catalog,
+    lengths: &mut Vec<u64>,
+) -> Result<(Scenario, String)> {
     use membound::explore;
-    let catalog = sim::circuits::catalog();
-    let path = cfg.run.scenarios_dir.join(format!("{}.toml", args.name));
-    let mut lengths = args.lengths.clone();
-    let (scenario, base) = match args.new {
+    Ok(match args.new {
         Some((profile, argv)) => {
             if argv.is_empty() {
                 bail!("`explore --new {}` needs the program's command after `--` (e.g. `membound explore --new {} -- ./sim leaky {{n}}`)", args.name, args.name);
@@ -725,22 +776,30 @@ fn cmd_explore(cfg: &Config, args: &ExploreArgs) -> Result<ExitCode> {
                 .iter()
                 .any(|a| a.contains(scenario::Length::PLACEHOLDER));
             if has_n && lengths.is_empty() {
-                lengths = vec![1000, 4000];
+                *lengths = vec![1000, 4000];
             }
             let first = has_n.then(|| lengths.iter().copied().min().unwrap_or(1000));
             let text = explore::propose::new_scenario(profile, argv, first);
-            let s = scenario::parse(&path, &text, &catalog).with_context(|| {
+            let s = scenario::parse(path, &text, catalog).with_context(|| {
                 format!("the command cannot make a scenario named `{}`", args.name)
             })?;
             (s, text)
         }
         None => {
-            let text = std::fs::read_to_string(&path).with_context(|| {
+            let text = std::fs::read_to_string(path).with_context(|| {
                 format!("reading {} (hint: `membound explore NAME` takes an existing scenario's exact name; `--new NAME -- COMMAND` explores a program without one)", path.display())
             })?;
-            (scenario::parse(&path, &text, &catalog)?, text)
+            (scenario::parse(path, &text, catalog)?, text)
         }
-    };
+    })
+}
+
+fn cmd_explore(cfg: &Config, args: &ExploreArgs) -> Result<Exit> {
+    use membound::explore;
+    let catalog = sim::circuits::catalog();
+    let path = cfg.run.scenarios_dir.join(format!("{}.toml", args.name));
+    let mut lengths = args.lengths.clone();
+    let (scenario, base) = explore_subject(&path, args, &catalog, &mut lengths)?;
     let progress = std::io::stderr().is_terminal();
     let found = explore::explore(
         &scenario,
@@ -780,7 +839,7 @@ fn cmd_explore(cfg: &Config, args: &ExploreArgs) -> Result<ExitCode> {
     }
     if found.leak_suspected() {
         println!("a label grows with the run's length: fix the leak (`membound diagnose` attributes a GHC program's), then explore again");
-        return Ok(ExitCode::from(1));
+        return Ok(verdict::explore_exit(true));
     }
     if args.new.is_some() {
         match membound::store::write_new(&path, found.proposal.text.as_bytes()) {
@@ -795,10 +854,10 @@ fn cmd_explore(cfg: &Config, args: &ExploreArgs) -> Result<ExitCode> {
             Err(e) => println!("not written to {}: {e}", path.display()),
         }
     }
-    Ok(ExitCode::SUCCESS)
+    Ok(verdict::explore_exit(false))
 }
 
-fn cmd_check(cfg: &Config, files: &[PathBuf]) -> Result<ExitCode> {
+fn cmd_check(cfg: &Config, files: &[PathBuf]) -> Result<Exit> {
     let results: Vec<Result<Scenario, membound::errors::ScenarioError>> = if files.is_empty() {
         scenario::load_dir(&cfg.run.scenarios_dir, &sim::circuits::catalog())?
     } else {
@@ -807,8 +866,7 @@ fn cmd_check(cfg: &Config, files: &[PathBuf]) -> Result<ExitCode> {
             .map(|f| scenario::load(f, &sim::circuits::catalog()))
             .collect()
     };
-    let mut bad = 0;
-    for r in results {
+    for r in &results {
         match r {
             Ok(s) => println!(
                 "{}: ok ({} invariants, fingerprint {})",
@@ -816,20 +874,13 @@ fn cmd_check(cfg: &Config, files: &[PathBuf]) -> Result<ExitCode> {
                 s.invariants.len(),
                 s.fingerprint
             ),
-            Err(e) => {
-                bad += 1;
-                println!("{e}");
-            }
+            Err(e) => println!("{e}"),
         }
     }
-    Ok(if bad == 0 {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    })
+    Ok(verdict::check_exit(&results))
 }
 
-fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<ExitCode> {
+fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<Exit> {
     // A pipe (`profile <(cat x.eventlog)`) is read once into a temporary file: the readers
     // below tell the kind from the file's first bytes and stream an eventlog twice.
     let spooled = membound::source::ghc::spool(file)
@@ -870,11 +921,11 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
     };
     if json {
         println!("{}", serde_json::to_string_pretty(&tl)?);
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     }
     print!("{}", membound::report::summary::summarise(&tl));
     let Some(s) = &scenario else {
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     };
     // Type invariants on a profile that is not of closure types would hold whatever it holds.
     membound::source::closure_type_profile(s, &tl)
@@ -884,20 +935,18 @@ fn cmd_profile(file: &Path, json: bool, scenario_file: Option<&Path>) -> Result<
 }
 
 /// `profile` of an eventlog, in two streaming passes: memory does not grow with the censuses'
-/// contents, whether summarised, checked against a scenario or written as JSON. Markers are
-/// placed by time in every mode.
+/// contents, whether summarised, checked against a scenario or written as JSON
+/// (`write_eventlog_json`). Markers are placed by time in every mode.
 ///
 /// The summary's first pass only counts censuses (skipping their rows), since growth and the
 /// steady state are over the second half; its second reads them by label id
-/// (`summarise_eventlog`). `--json` needs every label's closure size before its first census, so its
-/// first pass reads the rows (`EventlogStream::scan`) and its second writes each census
-/// straight from label ids (`TimelineJson`). With a scenario, the checker takes `Sample`s.
+/// (`summarise_eventlog`). With a scenario, the checker takes `Sample`s.
 fn profile_eventlog(
     file: &Path,
     opts: &membound::source::ghc::ReadOptions,
     json: bool,
     scenario: Option<&scenario::Scenario>,
-) -> Result<ExitCode> {
+) -> Result<Exit> {
     use membound::source::ghc::eventlog::{EventlogError, EventlogStream};
     // The reader has its own large buffer: a `BufReader` would only add a copy.
     let open = || -> Result<std::fs::File> {
@@ -905,64 +954,19 @@ fn profile_eventlog(
     };
     let err = |e: EventlogError| anyhow::anyhow!("{}: {e}", file.display());
     if json {
-        let stream = EventlogStream::scan(open()?, opts).map_err(err)?;
-        let second = open()?;
+        use membound::report::timeline_json::{write_eventlog_json, TimelineJsonError};
         let stdout = std::io::stdout();
-        let mut json = TimelineJson::begin(stdout.lock(), stream.meta())?;
-        // The second pass reads and counts on a thread of its own while this one writes: the
-        // two take about as long, so on two cores `--json` costs little more than its reading.
-        // Batches go through a bounded channel and come back to be reused: memory is a few
-        // batches, whatever the log's size.
-        let (full, ready) = std::sync::mpsc::sync_channel::<CensusBatch>(4);
-        let (spare, spares) = std::sync::mpsc::channel::<CensusBatch>();
-        let (read, stream, written) = std::thread::scope(|s| {
-            let reader = s.spawn(move || {
-                let mut stream = stream;
-                let mut batch = CensusBatch::default();
-                let mut named = 0;
-                let read = stream.counted(second, |c, names| {
-                    // A census's labels are named before it, in id order.
-                    while let Some(name) = names.get(named) {
-                        batch.names.push(name.to_owned());
-                        named += 1;
-                    }
-                    batch.push(c);
-                    if batch.len < CensusBatch::CENSUSES {
-                        return true;
-                    }
-                    let next = spares.try_recv().unwrap_or_default();
-                    // A writer that stopped (it failed) stops the reading.
-                    full.send(std::mem::replace(&mut batch, next)).is_ok()
-                });
-                if batch.len > 0 {
-                    let _ = full.send(batch);
-                }
-                (read, stream)
-            });
-            let mut written = Ok(());
-            for mut batch in ready {
-                written = json.batch(&batch);
-                if written.is_err() {
-                    break;
-                }
-                batch.clear();
-                let _ = spare.send(batch);
-            }
-            let (read, stream) = reader
-                .join()
-                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
-            (read, stream, written)
-        });
-        read.map_err(err)?;
-        written?;
-        json.end(&stream.finish())?;
-        return Ok(ExitCode::SUCCESS);
+        return match write_eventlog_json(open()?, open()?, opts, stdout.lock()) {
+            Ok(()) => Ok(Exit::Success),
+            Err(TimelineJsonError::Eventlog(e)) => Err(err(e)),
+            Err(e) => Err(e.into()),
+        };
     }
     let Some(scenario) = scenario else {
         let text =
             membound::report::summary::summarise_eventlog(open()?, open()?, opts).map_err(err)?;
         print!("{text}");
-        return Ok(ExitCode::SUCCESS);
+        return Ok(Exit::Success);
     };
     let mut stream = EventlogStream::scan(open()?, opts).map_err(err)?;
     membound::source::closure_type_profile(scenario, stream.meta())
@@ -991,238 +995,26 @@ fn profile_eventlog(
     Ok(print_outcomes(scenario, &checker.outcomes(), meta.x_unit))
 }
 
-/// Prints a scenario's invariant outcomes on a profile; exit 1 when any is violated or could not
-/// be evaluated.
+/// Prints a scenario's invariant outcomes on a profile, and the exit status they make.
 fn print_outcomes(
     s: &scenario::Scenario,
     outcomes: &[(String, membound::measure::invariant::Outcome)],
     x_unit: membound::XUnit,
-) -> ExitCode {
+) -> Exit {
     use membound::measure::invariant::Outcome;
-    let mut code = ExitCode::SUCCESS;
     println!("\ninvariants of {}:", s.path.display());
     for (name, o) in outcomes {
         match o {
             Outcome::Held { samples } => println!("  {name}: holds ({samples} samples)"),
             Outcome::NotReached { reason, .. } => println!("  {name}: not checked: {reason}"),
-            Outcome::NotEvaluable { reason } => {
-                code = ExitCode::from(1);
-                println!("  {name}: not evaluable: {reason}")
-            }
+            Outcome::NotEvaluable { reason } => println!("  {name}: not evaluable: {reason}"),
             Outcome::Violated(v) => {
-                code = ExitCode::from(1);
                 print!("  {}", v.explain(x_unit).replace('\n', "\n  "));
                 println!();
             }
         }
     }
-    code
-}
-
-/// A `Timeline` written as the pretty JSON `serde_json` gives for a whole one, census by
-/// census: the fields before `samples` from the first pass, those after it at the end, and
-/// each census written straight from its label ids in `serde_json`'s layout (each label's key
-/// escaped by `serde_json` once), since formatting a `Sample` per census was most of the time.
-/// `tests/cli.rs` holds the output to `serde_json::to_string_pretty` of the whole timeline.
-struct TimelineJson<W: std::io::Write> {
-    out: W,
-    /// Text not yet written: handed to `out` in large pieces that end with a newline (stdout is
-    /// line-buffered, and finds a piece's last newline at once).
-    buf: Vec<u8>,
-    first: bool,
-    /// Per label index, once the label is seen.
-    labels: Vec<Option<JsonLabel>>,
-    /// Every label's name, by index, as the batches bring them.
-    names: Vec<String>,
-}
-
-/// Censuses read by the second pass of `profile --json`, on their way to `TimelineJson`.
-#[derive(Default)]
-struct CensusBatch {
-    /// The first `len` are this batch's; the rest are buffers kept for reuse.
-    censuses: Vec<membound::source::ghc::eventlog::CountedCensus>,
-    len: usize,
-    /// The label names that the reader's table gained since the last batch, in id order.
-    names: Vec<String>,
-}
-
-impl CensusBatch {
-    /// Censuses per batch: enough that a channel operation is rare, few enough to stay small.
-    const CENSUSES: usize = 256;
-
-    fn push(&mut self, c: &membound::source::ghc::eventlog::CountedCensus) {
-        if self.len == self.censuses.len() {
-            self.censuses.push(Default::default());
-        }
-        // Field by field, so that the rows reuse their buffer.
-        let d = &mut self.censuses[self.len];
-        d.x = c.x;
-        d.time_ns = c.time_ns;
-        d.bytes_allocated = c.bytes_allocated;
-        d.live_bytes = c.live_bytes;
-        d.rows.clear();
-        d.rows.extend_from_slice(&c.rows);
-        self.len += 1;
-    }
-
-    fn clear(&mut self) {
-        self.len = 0;
-        self.names.clear();
-    }
-}
-
-/// A label's text in `TimelineJson`.
-struct JsonLabel {
-    /// `\n        "label": {\n          "count": `, escaped by `serde_json`.
-    key: Box<[u8]>,
-    /// The label's last row (bytes, count, estimated) and its whole text: rows repeat from
-    /// census to census, and most are then one copy.
-    last: Option<(u64, u64, bool)>,
-    text: Vec<u8>,
-}
-
-/// How much text `TimelineJson` gathers before writing it.
-const JSON_CHUNK: usize = 1 << 20;
-
-impl<W: std::io::Write> TimelineJson<W> {
-    /// The fields before `samples`, cut from the JSON of the timeline without samples.
-    fn begin(mut out: W, meta: &membound::Timeline) -> Result<Self> {
-        let whole = serde_json::to_string_pretty(meta)?;
-        let (head, _) = whole
-            .split_once("\n  \"samples\": []")
-            .context("the timeline's JSON has its samples on one line")?;
-        write!(out, "{head}\n  \"samples\": [")?;
-        Ok(TimelineJson {
-            out,
-            buf: Vec::with_capacity(JSON_CHUNK + (1 << 16)),
-            first: true,
-            labels: Vec::new(),
-            names: Vec::new(),
-        })
-    }
-
-    /// A batch's censuses, its new label names first.
-    fn batch(&mut self, batch: &CensusBatch) -> Result<()> {
-        self.names.extend(batch.names.iter().cloned());
-        for c in &batch.censuses[..batch.len] {
-            self.census(c)?;
-        }
-        Ok(())
-    }
-
-    /// One census, as `serde_json::to_string_pretty` of its `Sample` indented into the array.
-    fn census(&mut self, c: &membound::source::ghc::eventlog::CountedCensus) -> Result<()> {
-        let b = &mut self.buf;
-        b.extend_from_slice(if self.first { b"\n    {" } else { b",\n    {" });
-        self.first = false;
-        b.extend_from_slice(b"\n      \"x\": ");
-        push_u64(b, c.x);
-        b.extend_from_slice(b",\n      \"live_bytes\": ");
-        push_u64(b, c.live_bytes);
-        if let Some(a) = c.bytes_allocated {
-            b.extend_from_slice(b",\n      \"bytes_allocated\": ");
-            push_u64(b, a);
-        }
-        b.extend_from_slice(b",\n      \"time_ns\": ");
-        push_u64(b, c.time_ns);
-        if !c.rows.is_empty() {
-            b.extend_from_slice(b",\n      \"types\": {");
-            for (i, row) in c.rows.iter().enumerate() {
-                if i > 0 {
-                    b.push(b',');
-                }
-                let at = row.label.index();
-                if self.labels.len() <= at {
-                    self.labels.resize_with(at + 1, || None);
-                }
-                let l = match &mut self.labels[at] {
-                    Some(l) => l,
-                    slot => {
-                        let name = self
-                            .names
-                            .get(at)
-                            .context("a census's label came without its name")?;
-                        let name = serde_json::to_string(name)?;
-                        let key = format!("\n        {name}: {{\n          \"count\": ");
-                        slot.insert(JsonLabel {
-                            key: key.into_bytes().into_boxed_slice(),
-                            last: None,
-                            text: Vec::new(),
-                        })
-                    }
-                };
-                let this = (row.bytes, row.count, row.count_estimated);
-                if l.last != Some(this) {
-                    let t = &mut l.text;
-                    t.clear();
-                    t.extend_from_slice(&l.key);
-                    push_u64(t, row.count);
-                    t.extend_from_slice(b",\n          \"bytes\": ");
-                    push_u64(t, row.bytes);
-                    if row.count_estimated {
-                        t.extend_from_slice(b",\n          \"count_estimated\": true");
-                    }
-                    t.extend_from_slice(b"\n        }");
-                    l.last = Some(this);
-                }
-                b.extend_from_slice(&l.text);
-            }
-            b.extend_from_slice(b"\n      }");
-        }
-        b.extend_from_slice(b"\n    }");
-        if b.len() >= JSON_CHUNK {
-            // A census ends a few bytes after its last newline.
-            let cut = b
-                .iter()
-                .rposition(|&c| c == b'\n')
-                .map_or(b.len(), |i| i + 1);
-            self.out.write_all(&b[..cut])?;
-            b.drain(..cut);
-        }
-        Ok(())
-    }
-
-    /// The fields after `samples`: the pretty JSON of the timeline without samples, from just
-    /// after its empty `samples` (so field order and skipped fields are serde's own).
-    fn end(mut self, meta: &membound::Timeline) -> Result<()> {
-        self.out.write_all(&self.buf)?;
-        write!(self.out, "{}]", if self.first { "" } else { "\n  " })?;
-        let whole = serde_json::to_string_pretty(meta)?;
-        let (_, rest) = whole
-            .split_once("\n  \"samples\": []")
-            .context("the timeline's JSON has its samples on one line")?;
-        writeln!(self.out, "{rest}")?;
-        self.out.flush()?;
-        Ok(())
-    }
-}
-
-/// Two decimal digits per pair, for `push_u64`.
-const DIGIT_PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
-2021222324252627282930313233343536373839\
-4041424344454647484950515253545556575859\
-6061626364656667686970717273747576777879\
-8081828384858687888990919293949596979899";
-
-/// Appends `n` in decimal, as `serde_json` (`itoa`) writes an integer.
-fn push_u64(out: &mut Vec<u8>, mut n: u64) {
-    let mut text = [0u8; 20];
-    let mut at = text.len();
-    while n >= 100 {
-        let d = (n % 100) as usize * 2;
-        n /= 100;
-        at -= 2;
-        text[at..at + 2].copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
-    }
-    if n >= 10 {
-        let d = n as usize * 2;
-        at -= 2;
-        text[at..at + 2].copy_from_slice(&DIGIT_PAIRS[d..d + 2]);
-    } else {
-        at -= 1;
-        text[at] = b'0' + n as u8;
-    }
-    out.extend_from_slice(&text[at..]);
+    verdict::outcomes_exit(outcomes.iter().map(|(_, o)| o))
 }
 
 /// What `report` was asked for.
@@ -1235,133 +1027,52 @@ struct ReportArgs<'a> {
     results: &'a [PathBuf],
 }
 
-fn cmd_report(cfg: &Config, args: &ReportArgs) -> Result<ExitCode> {
+fn cmd_report(cfg: &Config, args: &ReportArgs) -> Result<Exit> {
     let default_dirs = [cfg.store.results_dir.clone()];
     let dirs = if args.results.is_empty() {
         &default_dirs[..]
     } else {
         args.results
     };
-    // name → (file, result), merged over every directory: one scenario, one result.
-    let mut found: BTreeMap<String, (PathBuf, Found)> = BTreeMap::new();
-    for dir in dirs {
-        for (p, r) in read_results(dir)? {
-            let name = &r.stamped.result.scenario;
-            if let Some((other, _)) = found.get(name) {
-                bail!(
-                    "scenario `{}` has results in two directories: {} and {} (hint: each partition writes its own results directory and runs each scenario once; remove the stale one)",
-                    name,
-                    other.display(),
-                    p.display()
-                );
-            }
-            found.insert(name.clone(), (p, r));
-        }
-    }
-    // Every scenario file as it stands now: a refused one has no result of this run, whatever
-    // an earlier run left.
-    let mut refused: BTreeMap<String, String> = BTreeMap::new();
-    for s in scenario::load_dir(&cfg.run.scenarios_dir, &sim::circuits::catalog())? {
-        if let Err(e) = s {
-            let name = match &e {
-                membound::errors::ScenarioError::Io { path, .. }
-                | membound::errors::ScenarioError::Invalid { path, .. } => {
-                    path.file_stem().map(|s| s.to_string_lossy().into_owned())
-                }
-                // An empty directory refuses no scenario of its own.
-                membound::errors::ScenarioError::NoScenarios { .. } => None,
-            };
-            if let Some(name) = name {
-                refused.insert(name, e.to_string());
-            }
-        }
-    }
-    let mut candidates: Vec<String> = found.keys().cloned().collect();
-    candidates.extend(refused.keys().cloned());
-    let removed_names = match args.base {
+    let found = results::merge::<ScenarioResult>(dirs, |r| &r.scenario)?;
+    let refused = refused_scenarios(cfg)?;
+    let repo = Repo::new(&cfg.store);
+    let removed = match args.base {
         Some(git_ref) => {
-            check_ref(git_ref)?;
-            removed_at_head(cfg, git_ref)?
+            repo.check_ref(git_ref)?;
+            repo.removed_since(git_ref)?
         }
         None => Vec::new(),
     };
-    candidates.extend(removed_names.iter().cloned());
-    let filter = Filter::new(
-        args.filter,
-        Match::Usual,
-        candidates.iter().map(String::as_str),
-    );
-    let mut without_result: Vec<membound::report::NoResult> = Vec::new();
-    let mut results: Vec<ScenarioResult> = Vec::new();
-    for (name, (_, f)) in found {
+    let candidates = found.keys().chain(refused.keys()).chain(&removed);
+    let filter = Filter::new(args.filter, Match::Usual, candidates.map(String::as_str));
+    let mut read = Vec::new();
+    for (name, f) in found {
         let file = cfg.run.scenarios_dir.join(format!("{name}.toml"));
-        // Results of scenarios since deleted or renamed are left behind in target/: skip them.
-        if !file.is_file() || !filter.matches(&name) {
+        // Results of scenarios since deleted or renamed are left behind in target/, and a
+        // refused file (listed as refused) may not even be readable: neither is read.
+        if !file.is_file() || !filter.matches(&name) || refused.contains_key(&name) {
             continue;
         }
-        use membound::report::NoResultWhy;
-        use membound::store::Provenance;
-        if refused.contains_key(&name) {
-            continue; // listed with the refused below
-        }
-        let now = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-        let why = match f.stamped.provenance(f.dir_run.as_deref(), &now) {
-            Provenance::ThisRun | Provenance::Unrecorded => {
-                results.push(f.stamped.result);
-                continue;
-            }
-            Provenance::EarlierRun => NoResultWhy::EarlierRun,
-            Provenance::ScenarioChanged => NoResultWhy::ScenarioChanged,
-        };
-        without_result.push(membound::report::NoResult {
-            scenario: name,
-            why,
-        });
+        let provenance = f.provenance(&file)?;
+        read.push((f.stamped.result, provenance));
     }
-    for (name, error) in refused {
-        if filter.matches(&name) {
-            without_result.push(membound::report::NoResult {
-                scenario: name,
-                why: membound::report::NoResultWhy::Refused { error },
-            });
+    let refused = refused
+        .into_iter()
+        .filter(|(n, _)| filter.matches(n))
+        .collect();
+    let (results, without_result) = membound::report::sort_results(read, refused);
+    let (base, blessed) = match args.base {
+        Some(git_ref) => {
+            let removed: Vec<&String> = removed.iter().filter(|n| filter.matches(n)).collect();
+            base_baselines(cfg, &repo, git_ref, &results, &removed)?
         }
-    }
-    without_result.sort_by(|a, b| a.scenario.cmp(&b.scenario));
-    let mut base_map = BTreeMap::new();
-    let mut blessed = Vec::new();
-    if let Some(git_ref) = args.base {
-        for r in &results {
-            let rel = cfg.store.path(&r.scenario);
-            let old = git_show(git_ref, &rel)?;
-            let new: Option<Baseline> = cfg.store.read(&r.scenario)?;
-            if old != new {
-                blessed.push(membound::report::BlessedChange {
-                    scenario: r.scenario.clone(),
-                    old: old.clone(),
-                    new,
-                    commit: last_commit(git_ref, &rel)?,
-                });
-            }
-            if let Some(o) = old {
-                base_map.insert(r.scenario.clone(), o);
-            }
-        }
-        // A baseline the PR deleted has no result to carry it: say so, or a reviewer never
-        // learns the scenario stopped being guarded.
-        for name in removed_names.iter().filter(|n| filter.matches(n)) {
-            let rel = cfg.store.path(name);
-            blessed.push(membound::report::BlessedChange {
-                scenario: name.clone(),
-                old: git_show(git_ref, &rel)?,
-                new: None,
-                commit: last_commit(git_ref, &rel)?,
-            });
-        }
-    }
+        None => (BTreeMap::new(), Vec::new()),
+    };
     let input = membound::report::ReportInput {
         results,
         base_ref: args.base.map(String::from),
-        base: base_map,
+        base,
         blessed,
         hints: cfg.hints.clone(),
         without_result,
@@ -1371,7 +1082,67 @@ fn cmd_report(cfg: &Config, args: &ReportArgs) -> Result<ExitCode> {
         Format::Html => membound::report::html(&input),
     };
     write_output(args.output, &text)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(Exit::Success)
+}
+
+/// Every scenario file the scenarios directory refuses as it stands now, by name, with its
+/// error: such a scenario has no result of this run, whatever an earlier run left.
+fn refused_scenarios(cfg: &Config) -> Result<BTreeMap<String, String>> {
+    use membound::errors::ScenarioError;
+    let mut refused = BTreeMap::new();
+    for s in scenario::load_dir(&cfg.run.scenarios_dir, &sim::circuits::catalog())? {
+        let Err(e) = s else { continue };
+        let name = match &e {
+            ScenarioError::Io { path, .. } | ScenarioError::Invalid { path, .. } => {
+                path.file_stem().map(|s| s.to_string_lossy().into_owned())
+            }
+            // An empty directory refuses no scenario of its own.
+            ScenarioError::NoScenarios { .. } => None,
+        };
+        if let Some(name) = name {
+            refused.insert(name, e.to_string());
+        }
+    }
+    Ok(refused)
+}
+
+/// The baselines at the base ref of the results' scenarios, and the baselines the PR changed:
+/// blessed anew (with the commit that did it), or removed (`removed`: a baseline the PR
+/// deleted has no result to carry it, and a reviewer must learn the scenario stopped being
+/// guarded).
+fn base_baselines(
+    cfg: &Config,
+    repo: &Repo,
+    git_ref: &str,
+    results: &[ScenarioResult],
+    removed: &[&String],
+) -> Result<(BTreeMap<String, Baseline>, Vec<BlessedChange>)> {
+    let mut base = BTreeMap::new();
+    let mut blessed = Vec::new();
+    for r in results {
+        let old = repo.baseline_at(git_ref, &r.scenario)?;
+        let new: Option<Baseline> = cfg.store.read(&r.scenario)?;
+        if old != new {
+            blessed.push(BlessedChange {
+                scenario: r.scenario.clone(),
+                old: old.clone(),
+                new,
+                commit: repo.last_commit(git_ref, &r.scenario)?,
+            });
+        }
+        if let Some(o) = old {
+            base.insert(r.scenario.clone(), o);
+        }
+    }
+    for name in removed {
+        blessed.push(BlessedChange {
+            scenario: name.to_string(),
+            old: repo.baseline_at(git_ref, name)?,
+            new: None,
+            commit: repo.last_commit(git_ref, name)?,
+        });
+    }
+    Ok((base, blessed))
 }
 
 /// Writes a report to a file, or prints it.
@@ -1384,182 +1155,6 @@ fn write_output(output: Option<&Path>, text: &str) -> Result<()> {
     Ok(())
 }
 
-/// A result file as `report` reads it.
-struct Found {
-    stamped: membound::store::Stamped<ScenarioResult>,
-    /// The run its directory holds results of; `None` for a directory written before runs
-    /// were recorded (no `run.id`).
-    dir_run: Option<String>,
-}
-
-/// The result files of one directory, in name order.
-fn read_results(dir: &Path) -> Result<Vec<(PathBuf, Found)>> {
-    let entries = std::fs::read_dir(dir).with_context(|| {
-        format!(
-            "reading results in {} (hint: run `cargo xtask run` or `cargo test` first)",
-            dir.display()
-        )
-    })?;
-    let dir_run = membound::store::read_run(dir)?;
-    let mut paths: Vec<PathBuf> = entries
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "json"))
-        .collect();
-    paths.sort();
-    paths
-        .into_iter()
-        .map(|p| {
-            let text =
-                std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-            let stamped: membound::store::Stamped<ScenarioResult> = serde_json::from_str(&text)
-                .with_context(|| format!("{} is not a result file", p.display()))?;
-            Ok((
-                p,
-                Found {
-                    stamped,
-                    dir_run: dir_run.clone(),
-                },
-            ))
-        })
-        .collect()
-}
-
-/// Runs git with these arguments and returns its standard output; a failure says what git
-/// said and, as `hint`, how to recover.
-fn git(args: &[&str], hint: &str) -> Result<String> {
-    let out = std::process::Command::new("git")
-        .args(args)
-        .output()
-        .with_context(|| format!("running git {} (hint: is git installed?)", args.join(" ")))?;
-    if !out.status.success() {
-        bail!(
-            "git {} failed: {} (hint: {hint})",
-            args.join(" "),
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    String::from_utf8(out.stdout)
-        .with_context(|| format!("git {} printed text that is not UTF-8", args.join(" ")))
-}
-
-/// How to get a ref git does not know: `origin/main` is fetched from `origin`.
-fn fetch_hint(git_ref: &str) -> String {
-    match git_ref.split_once('/') {
-        Some((remote, branch)) if !remote.is_empty() && !branch.is_empty() => {
-            format!("fetch the base ref: git fetch {remote} {branch}")
-        }
-        _ => format!("fetch the base ref: git fetch origin {git_ref}"),
-    }
-}
-
-/// Fails early, with the fetch to run, when git does not know the ref.
-fn check_ref(git_ref: &str) -> Result<()> {
-    git(
-        &[
-            "rev-parse",
-            "--verify",
-            "--quiet",
-            &format!("{git_ref}^{{commit}}"),
-        ],
-        &fetch_hint(git_ref),
-    )
-    .map(|_| ())
-    .with_context(|| format!("git does not know the ref `{git_ref}`"))
-}
-
-/// The scenarios with a baseline committed at the ref.
-fn baselines_at(cfg: &Config, git_ref: &str) -> Result<Vec<String>> {
-    let dir = format!("{}/", cfg.store.dir.display());
-    let listing = git(
-        &["ls-tree", "--name-only", git_ref, "--", &dir],
-        &fetch_hint(git_ref),
-    )?;
-    Ok(listing
-        .lines()
-        .filter_map(|l| Path::new(l).file_name()?.to_str()?.strip_suffix(".json"))
-        .map(str::to_owned)
-        .collect())
-}
-
-/// Scenarios whose baseline exists at the ref but not in the working tree: removed by the PR.
-fn removed_at_head(cfg: &Config, git_ref: &str) -> Result<Vec<String>> {
-    Ok(baselines_at(cfg, git_ref)?
-        .into_iter()
-        .filter(|name| !cfg.store.path(name).exists())
-        .collect())
-}
-
-/// The separator of fields in the `--format` of git log (a control character no subject has).
-const FIELD: char = '\u{1f}';
-/// The commit fields reports show: short id, committer date, subject.
-const COMMIT_FORMAT: &str = "--format=%h%x1f%cs%x1f%s";
-
-fn parse_commit(line: &str) -> Option<membound::report::Commit> {
-    let mut f = line.splitn(3, FIELD);
-    Some(membound::report::Commit {
-        id: f.next()?.to_owned(),
-        date: f.next()?.to_owned(),
-        subject: f.next()?.to_owned(),
-    })
-}
-
-/// The last commit after the base ref that changed a baseline file; `None` if none did (the
-/// change is not committed yet).
-fn last_commit(git_ref: &str, path: &Path) -> Result<Option<membound::report::Commit>> {
-    let range = format!("{git_ref}..HEAD");
-    let path = path.to_string_lossy();
-    let out = git(
-        &["log", "-1", COMMIT_FORMAT, &range, "--", &path],
-        &fetch_hint(git_ref),
-    )?;
-    Ok(out.lines().next().and_then(parse_commit))
-}
-
-/// A file's bytes as committed at a git ref; `None` if it does not exist there.
-fn git_show_bytes(git_ref: &str, path: &Path) -> Result<Option<Vec<u8>>> {
-    let out = std::process::Command::new("git")
-        .arg("show")
-        .arg(format!("{git_ref}:{}", path.display()))
-        .output()
-        .context("running git (hint: is git installed?)")?;
-    if !out.status.success() {
-        let err = String::from_utf8_lossy(&out.stderr);
-        if err.contains("does not exist") || err.contains("exists on disk, but not in") {
-            return Ok(None);
-        }
-        bail!(
-            "git show {git_ref}:{}: {} (hint: {})",
-            path.display(),
-            err.trim(),
-            fetch_hint(git_ref)
-        );
-    }
-    Ok(Some(out.stdout))
-}
-
-/// A baseline as committed at a git ref; `None` if the file does not exist there.
-fn git_show(git_ref: &str, path: &Path) -> Result<Option<Baseline>> {
-    let Some(bytes) = git_show_bytes(git_ref, path)? else {
-        return Ok(None);
-    };
-    let b = serde_json::from_slice(&bytes)
-        .with_context(|| format!("{git_ref}:{} is not a baseline", path.display()))?;
-    Ok(Some(b))
-}
-
-/// A baseline as committed at a past commit, in any form the repository ever committed:
-/// `Ok(None)` if the file does not exist there, `Ok(Some(Err(why)))` if it cannot be read (the
-/// history shows that commit as unreadable and goes on). Only git failing is an error.
-fn git_show_past(git_ref: &str, path: &Path) -> Result<Option<Result<Baseline, String>>> {
-    let origin = format!("{git_ref}:{}", path.display());
-    Ok(
-        git_show_bytes(git_ref, path)?.map(|bytes| match String::from_utf8(bytes) {
-            Ok(text) => membound::store::parse_committed(&text, &origin).map_err(|e| e.to_string()),
-            Err(e) => Err(format!("{origin}: not UTF-8 text: {e}")),
-        }),
-    )
-}
-
 /// What `history` was asked for.
 struct HistoryArgs<'a> {
     filter: Option<&'a str>,
@@ -1570,74 +1165,63 @@ struct HistoryArgs<'a> {
     output: Option<&'a Path>,
 }
 
-/// One commit of `git log --name-status` over the baselines: the files it added, modified or
-/// deleted, as (deleted, path from the repository's root).
-struct LoggedCommit {
-    commit: membound::report::Commit,
-    /// The full id, to read files at.
-    full: String,
-    files: Vec<(bool, String)>,
+fn cmd_history(cfg: &Config, args: &HistoryArgs) -> Result<Exit> {
+    let repo = Repo::new(&cfg.store);
+    if let Some(r) = args.since {
+        repo.check_ref(r)?;
+    }
+    let depth = repo.shallow_depth()?;
+    let commits = repo.baseline_log(args.since)?;
+    let selected = history_scenarios(cfg, &repo, &commits, args)?;
+    let start = match args.since {
+        Some(r) => repo.commit_at(r)?.map(|c| (r, c)),
+        None => None,
+    };
+    let scenarios = selected
+        .iter()
+        .map(|name| scenario_history(cfg, &repo, name, start.as_ref(), &commits))
+        .collect::<Result<_>>()?;
+    let input = HistoryInput {
+        scenarios,
+        metric: args.metric.map(String::from),
+        since: args.since.map(String::from),
+        shallow: depth.map(|depth| Shallow {
+            oldest: commits.first().map(|c| c.commit.clone()),
+            depth,
+        }),
+    };
+    let text = match args.format {
+        Format::Markdown => membound::report::history_markdown(&input),
+        Format::Html => membound::report::history_html(&input),
+    };
+    write_output(args.output, &text)?;
+    Ok(Exit::Success)
 }
 
-fn cmd_history(cfg: &Config, args: &HistoryArgs) -> Result<ExitCode> {
-    use membound::report::{HistoryEntry, HistoryInput, ScenarioHistory, Shallow, Unreadable};
-    let hint = "run it inside the repository's work tree, with the baselines committed";
-    if let Some(r) = args.since {
-        check_ref(r)?;
-    }
-    let shallow = git(&["rev-parse", "--is-shallow-repository"], hint)?.trim() == "true";
-    let dir = format!("{}/", cfg.store.dir.display());
-    let range = args.since.map(|r| format!("{r}..HEAD"));
-    let mut log_args = vec![
-        "log",
-        "--no-renames",
-        "--name-status",
-        "--format=%x1e%H%x1f%h%x1f%cs%x1f%s",
-    ];
-    if let Some(r) = &range {
-        log_args.push(r);
-    }
-    log_args.extend(["--", &dir]);
-    let log = git(&log_args, hint)?;
-    let mut commits: Vec<LoggedCommit> = log
-        .split('\u{1e}')
-        .filter(|r| !r.trim().is_empty())
-        .filter_map(|record| {
-            let mut lines = record.lines();
-            let (full, rest) = lines.next()?.split_once(FIELD)?;
-            let commit = parse_commit(rest)?;
-            let files = lines
-                .filter_map(|l| {
-                    let (status, path) = l.split_once('\t')?;
-                    Some((status.starts_with('D'), path.to_owned()))
-                })
-                .filter(|(_, p)| p.ends_with(".json"))
-                .collect();
-            Some(LoggedCommit {
-                commit,
-                full: full.to_owned(),
-                files,
-            })
-        })
-        .collect();
-    commits.reverse(); // oldest first
-    let stem = |p: &str| {
-        Path::new(p)
-            .file_stem()
-            .map(|s| s.to_string_lossy().into_owned())
-    };
+/// The scenarios whose history is asked for: those with a baseline in the log (or, with
+/// `--since`, at the ref: a baseline untouched since still has a history, its value at the
+/// ref) that the filter selects. A filter that selects none of them is an error.
+fn history_scenarios(
+    cfg: &Config,
+    repo: &Repo,
+    commits: &[LoggedCommit],
+    args: &HistoryArgs,
+) -> Result<Vec<String>> {
     let mut names: Vec<String> = commits
         .iter()
-        .flat_map(|c| c.files.iter().filter_map(|(_, p)| stem(p)))
+        .flat_map(|c| c.files.iter().filter_map(|t| t.scenario()))
         .collect();
-    // A baseline untouched since `--since` still has a history: its value at the ref.
     if let Some(r) = args.since {
-        names.extend(baselines_at(cfg, r)?);
+        names.extend(repo.baselines_at(r)?);
     }
     names.sort();
     names.dedup();
     let filter = Filter::new(args.filter, args.how, names.iter().map(String::as_str));
-    let selected: Vec<&String> = names.iter().filter(|n| filter.matches(n)).collect();
+    let selected: Vec<String> = names
+        .iter()
+        .filter(|n| filter.matches(n))
+        .cloned()
+        .collect();
     if selected.is_empty() && !names.is_empty() {
         bail!(
             "no baseline in the history of {} matches `{}` ({})",
@@ -1646,78 +1230,52 @@ fn cmd_history(cfg: &Config, args: &HistoryArgs) -> Result<ExitCode> {
             nearest_names(filter.text(), &names, "baseline")
         );
     }
-    let start = match args.since {
-        Some(r) => git(&["log", "-1", COMMIT_FORMAT, r], &fetch_hint(r))?
-            .lines()
-            .next()
-            .and_then(parse_commit),
-        None => None,
+    Ok(selected)
+}
+
+/// One scenario's baseline at the start (the `--since` ref and its commit) and at every commit
+/// that touched it. The past is read as it was written: a commit whose file this version
+/// cannot read is named and left out, never the end of the history.
+fn scenario_history(
+    cfg: &Config,
+    repo: &Repo,
+    name: &str,
+    start: Option<&(&str, Commit)>,
+    commits: &[LoggedCommit],
+) -> Result<ScenarioHistory> {
+    let mut h = ScenarioHistory {
+        scenario: name.to_owned(),
+        ..ScenarioHistory::default()
     };
-    let mut scenarios = Vec::new();
-    for name in selected {
-        let mut h = ScenarioHistory {
-            scenario: name.clone(),
-            ..ScenarioHistory::default()
-        };
-        // The past is read as it was written: a commit whose file this version cannot read is
-        // named and left out, never the end of the history.
-        let mut add = |commit: &membound::report::Commit,
-                       read: Option<Result<Baseline, String>>| {
-            match read {
-                Some(Err(reason)) => h.unreadable.push(Unreadable {
-                    commit: commit.clone(),
-                    reason,
-                }),
-                read => h.entries.push(HistoryEntry {
-                    commit: commit.clone(),
-                    baseline: read.and_then(Result::ok),
-                }),
-            }
-        };
-        if let (Some(r), Some(c)) = (args.since, &start) {
-            add(c, git_show_past(r, &cfg.store.path(name))?);
-        }
-        for c in &commits {
-            for (deleted, path) in c
-                .files
-                .iter()
-                .filter(|(_, p)| stem(p).as_ref() == Some(name))
-            {
-                let read = if *deleted {
-                    None
-                } else {
-                    // The path as git log printed it is from the root: `<commit>:<path>` is too.
-                    git_show_past(&c.full, Path::new(path))?
-                };
-                add(&c.commit, read);
-            }
-        }
-        scenarios.push(h);
+    let mut add = |commit: &Commit, read: Option<Result<Baseline, String>>| match read {
+        Some(Err(reason)) => h.unreadable.push(Unreadable {
+            commit: commit.clone(),
+            reason,
+        }),
+        read => h.entries.push(HistoryEntry {
+            commit: commit.clone(),
+            baseline: read.and_then(Result::ok),
+        }),
+    };
+    if let Some((r, c)) = start {
+        add(c, repo.baseline_in_past(r, &cfg.store.path(name))?);
     }
-    let shallow = if shallow {
-        let depth = git(&["rev-list", "--count", "HEAD"], hint)?;
-        Some(Shallow {
-            oldest: commits.first().map(|c| c.commit.clone()),
-            depth: depth
-                .trim()
-                .parse()
-                .with_context(|| format!("git rev-list --count HEAD printed `{}`", depth.trim()))?,
-        })
-    } else {
-        None
-    };
-    let input = HistoryInput {
-        scenarios,
-        metric: args.metric.map(String::from),
-        since: args.since.map(String::from),
-        shallow,
-    };
-    let text = match args.format {
-        Format::Markdown => membound::report::history_markdown(&input),
-        Format::Html => membound::report::history_html(&input),
-    };
-    write_output(args.output, &text)?;
-    Ok(ExitCode::SUCCESS)
+    for c in commits {
+        for t in c
+            .files
+            .iter()
+            .filter(|t| t.scenario().as_deref() == Some(name))
+        {
+            let read = if t.deleted {
+                None
+            } else {
+                // The path as git log printed it is from the root: `<commit>:<path>` is too.
+                repo.baseline_in_past(&c.full, Path::new(&t.path))?
+            };
+            add(&c.commit, read);
+        }
+    }
+    Ok(h)
 }
 
 fn is_eventlog(file: &Path) -> bool {
@@ -1737,23 +1295,4 @@ fn is_massif(file: &Path) -> bool {
         .and_then(|mut f| f.read_exact(&mut head))
         .is_ok()
         && membound::source::massif::sniff(&head)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::push_u64;
-
-    #[test]
-    fn integers_print_as_serde_json_prints_them() {
-        let mut edges = vec![0, u64::MAX, u64::MAX - 1];
-        for p in 0..20 {
-            let t = 10u64.pow(p);
-            edges.extend([t, t - 1, t + 1, t.wrapping_mul(7) / 3]);
-        }
-        for n in edges {
-            let mut out = Vec::new();
-            push_u64(&mut out, n);
-            assert_eq!(out, serde_json::to_string(&n).unwrap().into_bytes(), "{n}");
-        }
-    }
 }

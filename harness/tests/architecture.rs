@@ -57,7 +57,8 @@ fn check(rule: &str, needles: &[&str], allowed: &[&str]) {
 #[test]
 fn only_sources_spawn_the_processes_a_scenario_runs() {
     check(
-        "only `source/` spawns processes (the CLI runs `git show` for reports, xtask runs cargo)",
+        "only `source/` spawns the processes a scenario runs (`store::git` runs git for reports and \
+         history, xtask runs cargo)",
         &[
             "Command::new",
             "process::Command",
@@ -66,8 +67,9 @@ fn only_sources_spawn_the_processes_a_scenario_runs() {
         ],
         &[
             "harness/src/source/",
-            "harness/src/store/", // `kill(pid, 0)` asks whether a temp file's writer lives
-            "harness/src/main.rs",
+            // `kill(pid, 0)` asks whether a temp file's writer lives.
+            "harness/src/store/mod.rs",
+            "harness/src/store/git.rs",
             "xtask/src/main.rs",
         ],
     );
@@ -103,8 +105,10 @@ fn stages_after_the_sources_know_nothing_of_them() {
             // runs a scenario at several lengths (`source::run`); its classes and proposal
             // (`explore/classify.rs`, `explore/propose.rs`) see only timelines.
             "harness/src/explore/mod.rs",
-            // `membound profile` summarises a GHC profile: closure sizes are its subject.
+            // `membound profile` summarises a GHC profile: closure sizes are its subject, and
+            // `--json` streams the eventlog by label id.
             "harness/src/report/summary.rs",
+            "harness/src/report/timeline_json.rs",
             "harness/src/main.rs",
             "harness/src/lib.rs",
             "xtask/",

@@ -307,6 +307,41 @@ fn report_against_a_base_names_the_blessing_commit_and_removed_scenarios() {
     assert!(err.contains("git fetch origin nosuch"), "{err}");
 }
 
+/// A baseline at the base ref passes the checks of one read from disk: one copied from another
+/// scenario would compare the PR with the wrong figures, so the report refuses it and says where.
+#[test]
+fn report_refuses_a_base_baseline_of_another_scenario() {
+    let r = repo();
+    let d = r.dir.path();
+    std::fs::write(d.join("baselines/register_wb.json"), baseline("other", &[])).expect("write");
+    git(d, &["commit", "-q", "-a", "-m", "Copy other's baseline"], 5);
+    // The working tree's own is right: only the committed one is refused.
+    std::fs::write(
+        d.join("baselines/register_wb.json"),
+        baseline("register_wb", &[]),
+    )
+    .expect("write");
+    std::fs::create_dir_all(d.join("results")).expect("mkdir");
+    let result = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/data/report/results/register_wb_steady.json");
+    let mut v: Value =
+        serde_json::from_str(&std::fs::read_to_string(result).expect("fixture")).expect("json");
+    v["scenario"] = Value::from("register_wb");
+    std::fs::write(
+        d.join("results/register_wb.json"),
+        serde_json::to_string(&v).expect("json"),
+    )
+    .expect("write");
+    let out = membound(d, &["report", "--base", "HEAD", "--results", "results"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("HEAD:baselines/register_wb.json:")
+            && err.contains("it belongs to scenario `other`, not `register_wb`"),
+        "{err}"
+    );
+}
+
 /// The invariant outcomes of a baseline written as the prose committed before they were typed.
 fn with_prose_outcomes(json: &str) -> String {
     let mut b: Value = serde_json::from_str(json).expect("json");

@@ -157,3 +157,22 @@ pub fn problems(scenario: &Scenario, outcomes: &[(String, Outcome)]) -> Vec<Inva
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::judge::verdict::Reason;
+
+    #[test]
+    fn a_problem_reads_back_as_it_was_written() {
+        let p = InvariantProblem {
+            invariant: "x".into(),
+            x_unit: XUnit::Cycles,
+            problem: Problem::UndetectedLeak { samples: 3 },
+        };
+        let r = Reason::Invariant { problem: p };
+        let text = serde_json::to_string(&r).expect("json");
+        let back: Reason = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+        assert_eq!(back, r);
+    }
+}

@@ -1,5 +1,5 @@
-//! `Verdict`: whether a scenario passed, failed or was skipped, and the process exit code, from
-//! one pure function.
+//! `Verdict`: whether a scenario passed, failed or was skipped, from one pure function; and
+//! [`Exit`], the exit status of every command, from one function per kind of judgement.
 //!
 //! Everything that can fail a scenario (a missing tool, the run itself, its invariants, its
 //! baseline) is folded here and nowhere else, so front ends (tests, CLI, xtask) agree on what
@@ -8,6 +8,7 @@
 
 use crate::judge::compare::{Comparison, RowVerdict};
 use crate::judge::invariants::InvariantProblem;
+use crate::measure::invariant::Outcome;
 use serde::{Deserialize, Serialize};
 
 /// The state of a scenario's baseline for this run.
@@ -378,14 +379,107 @@ pub fn verdict(i: Inputs<'_>) -> Verdict {
     Verdict { status, reasons }
 }
 
-/// The process exit code for a set of verdicts: 0 when none failed, 1 otherwise. Skips do not
-/// fail a run (under CI a missing tool is a failure, not a skip).
-pub fn exit_code<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> i32 {
-    if verdicts.into_iter().any(Verdict::failed) {
-        1
-    } else {
-        0
+/// How a `membound` command ends: its process's exit status. Every command's judgement comes
+/// to one of these, through one function per kind of judgement below, so that no front end
+/// chooses a number of its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u8)]
+pub enum Exit {
+    /// What was asked was done, and nothing it judged failed (a scenario skipped for a missing
+    /// tool outside CI is no failure).
+    Success = 0,
+    /// What was asked was done, and something it judged failed: a scenario, a scenario file, an
+    /// invariant on a profile, a bless refused, a run that could not be diagnosed, a suspected
+    /// leak.
+    Failure = 1,
+    /// What was asked could not be done: bad arguments or input, or an error (a file, git, a
+    /// report that cannot be written) before anything was judged.
+    Error = 2,
+}
+
+impl Exit {
+    /// The status as the process reports it.
+    pub fn code(self) -> u8 {
+        self as u8
     }
+
+    /// Fails when any of `failed` is true.
+    fn failing_if(mut failed: impl Iterator<Item = bool>) -> Exit {
+        if failed.any(|f| f) {
+            Exit::Failure
+        } else {
+            Exit::Success
+        }
+    }
+}
+
+/// The exit status for a set of verdicts (`run`): a failure when any failed. Skips do not fail
+/// a run (under CI a missing tool is a failure, not a skip).
+pub fn exit_code<'a>(verdicts: impl IntoIterator<Item = &'a Verdict>) -> Exit {
+    Exit::failing_if(verdicts.into_iter().map(Verdict::failed))
+}
+
+/// The exit status of `check`: a failure when any scenario file was refused.
+pub fn check_exit<T, E>(files: &[Result<T, E>]) -> Exit {
+    Exit::failing_if(files.iter().map(Result::is_err))
+}
+
+/// The exit status of checking a scenario's invariants on a profile (`profile --scenario`): a
+/// failure when any was violated or could not be evaluated. One whose window the profile does
+/// not reach is shown as not checked, and does not fail it.
+pub fn outcomes_exit<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Exit {
+    Exit::failing_if(
+        outcomes
+            .into_iter()
+            .map(|o| matches!(o, Outcome::Violated(_) | Outcome::NotEvaluable { .. })),
+    )
+}
+
+/// What `bless` did with one scenario, as its exit status sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BlessFate {
+    /// Its baseline is the run's: written, accepted from a pending result, or unchanged.
+    Blessed,
+    /// Not run: a tool it requires is missing. Nothing was refused.
+    NotRun,
+    /// Refused (its invariants are not as declared, it measured nothing, its run failed) or
+    /// not written.
+    Refused,
+}
+
+/// The exit status of `bless`: a failure when any scenario was refused.
+pub fn bless_exit(fates: impl IntoIterator<Item = BlessFate>) -> Exit {
+    Exit::failing_if(fates.into_iter().map(|f| f == BlessFate::Refused))
+}
+
+/// What `diagnose` did with one scenario, as its exit status sees it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Diagnosis {
+    /// It ran: its violations are explained, or it had none.
+    Ran,
+    /// A simulator scenario: its failures already name types, sites and holders.
+    NotNeeded,
+    /// Not run: a tool it requires is missing.
+    MissingTool,
+    /// Its run failed, so there is nothing to attribute.
+    RunFailed,
+}
+
+/// The exit status of `diagnose`: a failure when a scenario could not be run (a missing tool
+/// or a failed run), since then nothing was explained. A violation is what `diagnose`
+/// explains, not a failure of it.
+pub fn diagnose_exit(diagnoses: impl IntoIterator<Item = Diagnosis>) -> Exit {
+    Exit::failing_if(
+        diagnoses
+            .into_iter()
+            .map(|d| matches!(d, Diagnosis::MissingTool | Diagnosis::RunFailed)),
+    )
+}
+
+/// The exit status of `explore`: a failure when a label grows with the run's length (a
+/// suspected leak, for which no invariant is proposed).
+pub fn explore_exit(leak_suspected: bool) -> Exit {
+    Exit::failing_if(std::iter::once(leak_suspected))
 }
 
 #[cfg(test)]
@@ -544,7 +638,7 @@ mod tests {
         let v = verdict(caught);
         assert_eq!(v.status, Status::LeakCaught);
         assert!(v.passed() && v.leak_caught() && !v.failed());
-        assert_eq!(exit_code([&v]), 0);
+        assert_eq!(exit_code([&v]), Exit::Success);
         // Anything else wrong still fails it.
         let reg = cmp(&[RowVerdict::Regressed], false);
         let v = verdict(Inputs {
@@ -599,9 +693,72 @@ mod tests {
             missing_tool: Some(("no ghc", false)),
             ..inputs(&equal)
         });
-        assert_eq!(exit_code([&pass, &pass]), 0);
-        assert_eq!(exit_code([&pass, &skip]), 0);
-        assert_eq!(exit_code([&pass, &fail]), 1);
-        assert_eq!(exit_code([]), 0);
+        assert_eq!(exit_code([&pass, &pass]), Exit::Success);
+        assert_eq!(exit_code([&pass, &skip]), Exit::Success);
+        assert_eq!(exit_code([&pass, &fail]), Exit::Failure);
+        assert_eq!(exit_code([]), Exit::Success);
+    }
+
+    #[test]
+    fn exit_statuses_are_the_documented_numbers() {
+        assert_eq!(
+            [Exit::Success, Exit::Failure, Exit::Error].map(Exit::code),
+            [0, 1, 2]
+        );
+    }
+
+    #[test]
+    fn check_fails_on_any_refused_file() {
+        let ok: Result<(), &str> = Ok(());
+        let bad: Result<(), &str> = Err("s.toml:1:1: unknown key");
+        assert_eq!(check_exit(&[ok, ok]), Exit::Success);
+        assert_eq!(check_exit(&[ok, bad]), Exit::Failure);
+        assert_eq!(check_exit::<(), ()>(&[]), Exit::Success);
+    }
+
+    #[test]
+    fn profile_outcomes_fail_when_violated_or_not_evaluable_only() {
+        use crate::measure::invariant::{Unevaluable, Unreached};
+        let held = Outcome::Held { samples: 3 };
+        let unreached = Outcome::NotReached {
+            reason: Unreached::OpensAfterEnd {
+                opens: 10,
+                end: 5,
+                x_unit: crate::XUnit::Census,
+            },
+            stopped_at: None,
+        };
+        let unevaluable = Outcome::NotEvaluable {
+            reason: Unevaluable::TooFewSamples {
+                samples: 1,
+                needed: 2,
+                x_unit: crate::XUnit::Census,
+                stopped_at: None,
+                measured: None,
+            },
+        };
+        assert_eq!(outcomes_exit([&held, &unreached]), Exit::Success);
+        assert_eq!(outcomes_exit([&held, &unevaluable]), Exit::Failure);
+    }
+
+    #[test]
+    fn bless_fails_only_on_a_refusal() {
+        use BlessFate::*;
+        assert_eq!(bless_exit([Blessed, NotRun]), Exit::Success);
+        assert_eq!(bless_exit([Blessed, Refused, NotRun]), Exit::Failure);
+    }
+
+    #[test]
+    fn diagnose_fails_when_a_scenario_could_not_be_run() {
+        use Diagnosis::*;
+        assert_eq!(diagnose_exit([Ran, NotNeeded]), Exit::Success);
+        assert_eq!(diagnose_exit([Ran, MissingTool]), Exit::Failure);
+        assert_eq!(diagnose_exit([RunFailed]), Exit::Failure);
+    }
+
+    #[test]
+    fn explore_fails_on_a_suspected_leak() {
+        assert_eq!(explore_exit(false), Exit::Success);
+        assert_eq!(explore_exit(true), Exit::Failure);
     }
 }

@@ -23,6 +23,7 @@ mod junit;
 mod markdown;
 pub mod summary;
 mod svg;
+pub mod timeline_json;
 
 pub use html::{explore_html, history_html, html};
 pub use junit::junit;
@@ -34,7 +35,7 @@ use crate::measure::invariant::Outcome;
 use crate::pipeline::ScenarioResult;
 use crate::spec::invariant::Tolerance;
 use crate::spec::metric::Value;
-use crate::store::{Baseline, ChartTimeline};
+use crate::store::{Baseline, ChartTimeline, Provenance};
 use crate::units::fmt_int;
 use crate::XUnit;
 use serde::{Deserialize, Serialize};
@@ -89,6 +90,47 @@ pub enum NoResultWhy {
     ScenarioChanged,
 }
 
+impl NoResultWhy {
+    /// Why a result of this provenance is not the run's, or `None` when it is (a directory
+    /// without a run recorded cannot be checked, and is taken as it is).
+    pub fn of(provenance: Provenance) -> Option<NoResultWhy> {
+        match provenance {
+            Provenance::ThisRun | Provenance::Unrecorded => None,
+            Provenance::EarlierRun => Some(NoResultWhy::EarlierRun),
+            Provenance::ScenarioChanged => Some(NoResultWhy::ScenarioChanged),
+        }
+    }
+}
+
+/// The results a report shows, and the scenarios it lists without one (in name order): each
+/// result read with its provenance, and the scenarios whose files are refused as they stand
+/// (name, error), which no run can have checked, whatever an earlier run left.
+pub fn sort_results(
+    read: Vec<(ScenarioResult, Provenance)>,
+    refused: BTreeMap<String, String>,
+) -> (Vec<ScenarioResult>, Vec<NoResult>) {
+    let mut results = Vec::new();
+    let mut without_result = Vec::new();
+    for (result, provenance) in read {
+        if refused.contains_key(&result.scenario) {
+            continue;
+        }
+        match NoResultWhy::of(provenance) {
+            None => results.push(result),
+            Some(why) => without_result.push(NoResult {
+                scenario: result.scenario,
+                why,
+            }),
+        }
+    }
+    without_result.extend(refused.into_iter().map(|(scenario, error)| NoResult {
+        scenario,
+        why: NoResultWhy::Refused { error },
+    }));
+    without_result.sort_by(|a, b| a.scenario.cmp(&b.scenario));
+    (results, without_result)
+}
+
 impl NoResult {
     /// One line for a reader.
     pub fn describe(&self) -> String {
@@ -133,17 +175,7 @@ pub struct BlessedChange {
     pub commit: Option<Commit>,
 }
 
-/// A commit as reports name it.
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
-pub struct Commit {
-    /// The abbreviated id, as `git log --format=%h` prints it.
-    pub id: String,
-    /// The committer date, `YYYY-MM-DD` (`%cs`); empty when not known.
-    #[serde(default, skip_serializing_if = "String::is_empty")]
-    pub date: String,
-    /// The subject line.
-    pub subject: String,
-}
+pub use crate::store::git::Commit;
 
 /// A passing scenario's key figures in one line, as `membound run` prints them beside `ok`:
 /// `peak 36.1 KiB · steady 35.9 KiB · growth 0 B/kcycle`, then, for each whole-run metric that
@@ -1037,6 +1069,49 @@ impl Series {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn passed(scenario: &str) -> ScenarioResult {
+        serde_json::from_value(serde_json::json!({
+            "scenario": scenario,
+            "path": format!("{scenario}.toml"),
+            "x_unit": "cycles",
+            "invariants": [],
+            "verdict": {"status": "passed", "reasons": []},
+        }))
+        .expect("a result")
+    }
+
+    #[test]
+    fn a_report_shows_only_this_runs_results_of_files_it_accepts() {
+        let read = vec![
+            (passed("now"), Provenance::ThisRun),
+            (passed("old_dir"), Provenance::Unrecorded),
+            (passed("earlier"), Provenance::EarlierRun),
+            (passed("edited"), Provenance::ScenarioChanged),
+            (passed("broken"), Provenance::ThisRun),
+        ];
+        let refused = BTreeMap::from([("broken".to_owned(), "broken.toml:1:1: bad".to_owned())]);
+        let (shown, without) = sort_results(read, refused);
+        let shown: Vec<&str> = shown.iter().map(|r| r.scenario.as_str()).collect();
+        assert_eq!(shown, ["now", "old_dir"]);
+        let without: Vec<(&str, &NoResultWhy)> = without
+            .iter()
+            .map(|n| (n.scenario.as_str(), &n.why))
+            .collect();
+        assert_eq!(
+            without,
+            [
+                (
+                    "broken",
+                    &NoResultWhy::Refused {
+                        error: "broken.toml:1:1: bad".into()
+                    }
+                ),
+                ("earlier", &NoResultWhy::EarlierRun),
+                ("edited", &NoResultWhy::ScenarioChanged),
+            ]
+        );
+    }
 
     #[test]
     fn type_metrics_split_at_the_last_dot() {

@@ -5,6 +5,9 @@
 //! interrupt mid-bless leaves every baseline either old or new, never torn. Pending results go
 //! to `<name>.json.new` (never in CI); run results for reports go under `target/membound/`.
 
+pub mod git;
+pub mod results;
+
 use crate::errors::BaselineError;
 use crate::measure::invariant::{Outcome, Unevaluable, Unreached};
 use crate::measure::metrics::Measurement;
@@ -833,6 +836,12 @@ fn read_file(path: &Path, scenario: &str) -> Result<Option<Baseline>, BaselineEr
             })
         }
     };
+    parse_baseline(&text, path, scenario).map(Some)
+}
+
+/// A baseline of `scenario` in the current form, checked: no key given twice, and no other
+/// scenario's. `path` names it in errors (a file, or `<ref>:<file>` for one in git).
+fn parse_baseline(text: &str, path: &Path, scenario: &str) -> Result<Baseline, BaselineError> {
     let parse_error = |e: serde_json::Error| BaselineError::Parse {
         path: path.to_owned(),
         line: e.line(),
@@ -840,14 +849,14 @@ fn read_file(path: &Path, scenario: &str) -> Result<Option<Baseline>, BaselineEr
         message: e.to_string(),
         scenario: scenario.to_owned(),
     };
-    let b: Baseline = serde_json::from_str(&text).map_err(parse_error)?;
+    let b: Baseline = serde_json::from_str(text).map_err(parse_error)?;
     // serde_json keeps the last of a key given twice: a hand-merged baseline would be
     // compared with whichever value came last, so such a file is refused.
-    serde_json::from_str::<NoDuplicateKeys>(&text).map_err(parse_error)?;
+    serde_json::from_str::<NoDuplicateKeys>(text).map_err(parse_error)?;
     if b.scenario != scenario {
         // A baseline copied from another scenario would be compared with the wrong figures.
         let at = text.find("\"scenario\"").unwrap_or(0);
-        let (line, column) = crate::spec::text::line_col(&text, at);
+        let (line, column) = crate::spec::text::line_col(text, at);
         return Err(BaselineError::Parse {
             path: path.to_owned(),
             line,
@@ -856,7 +865,7 @@ fn read_file(path: &Path, scenario: &str) -> Result<Option<Baseline>, BaselineEr
             scenario: scenario.to_owned(),
         });
     }
-    Ok(Some(b))
+    Ok(b)
 }
 
 /// How much a write must survive, beyond membound itself crashing.
