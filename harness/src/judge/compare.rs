@@ -198,34 +198,56 @@ pub fn stopped_where_noise_put_it(
 /// ([`stopped_where_noise_put_it`]) leaves the figures both sides have
 /// [`RowVerdict::NotCompared`]: the baseline records the violation instead.
 pub fn compare(scenario: &Scenario, baseline: &Baseline, current: &Baseline) -> Comparison {
-    let old = crate::measure::metrics::flatten(&baseline.metrics, &baseline.types);
-    let new = crate::measure::metrics::flatten(&current.metrics, &current.types);
-    let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
     let noisy_stop = stopped_where_noise_put_it(scenario, baseline, current);
-    let rows = names
-        .into_iter()
-        .map(|name| {
-            let tolerance = tolerance_for(scenario, name);
-            let (b, c) = (old.get(name).copied(), new.get(name).copied());
-            let verdict = match (b, c) {
-                (Some(_), Some(_)) if noisy_stop => RowVerdict::NotCompared,
-                _ => judge(b, c, tolerance),
-            };
-            Row {
-                metric: name.clone(),
-                baseline: b,
-                current: c,
-                tolerance,
-                verdict,
-            }
-        })
-        .collect();
+    let mut rows = figure_rows(Some(baseline), Some(current), |name| {
+        tolerance_for(scenario, name)
+    });
+    if noisy_stop {
+        for r in rows
+            .iter_mut()
+            .filter(|r| r.baseline.is_some() && r.current.is_some())
+        {
+            r.verdict = RowVerdict::NotCompared;
+        }
+    }
     let fingerprint_mismatch = (baseline.fingerprint != current.fingerprint)
         .then(|| (baseline.fingerprint.clone(), current.fingerprint.clone()));
     Comparison {
         rows,
         fingerprint_mismatch,
     }
+}
+
+/// The one comparison of two sets of figures: a row for every figure either side has (whole-run
+/// metrics and `types.<label>.<field>`, by flat name), judged under `tolerance(name)`. A run
+/// against its baseline, against the base ref's baseline, and a re-blessed baseline against
+/// the one it replaced are all compared here; a side that is absent (a baseline added or
+/// removed) has no figures.
+pub fn figure_rows(
+    old: Option<&Baseline>,
+    new: Option<&Baseline>,
+    tolerance: impl Fn(&str) -> Tolerance,
+) -> Vec<Row> {
+    let flat = |b: Option<&Baseline>| {
+        b.map(|b| crate::measure::metrics::flatten(&b.metrics, &b.types))
+            .unwrap_or_default()
+    };
+    let (old, new) = (flat(old), flat(new));
+    let names: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    names
+        .into_iter()
+        .map(|name| {
+            let tolerance = tolerance(name);
+            let (b, c) = (old.get(name).copied(), new.get(name).copied());
+            Row {
+                metric: name.clone(),
+                baseline: b,
+                current: c,
+                tolerance,
+                verdict: judge(b, c, tolerance),
+            }
+        })
+        .collect()
 }
 
 /// Formats a metric's value with its unit: bytes for byte metrics, plain integers for counts.

@@ -229,6 +229,27 @@ impl Reason {
     }
 }
 
+/// A verdict in one word, most fundamental failure first: what a report's overview shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Headline {
+    /// Passed.
+    Passed,
+    /// Passed by catching the violation the scenario expects.
+    LeakCaught,
+    /// Not run here: a tool it requires is missing.
+    Skipped,
+    /// The run itself failed.
+    RunFailed,
+    /// An invariant is not as declared.
+    Invariant,
+    /// A figure regressed beyond tolerance.
+    Regressed,
+    /// A figure improved beyond tolerance (bless to lock it in).
+    Improved,
+    /// Failed otherwise (no baseline, nothing measured, a changed scenario).
+    Failed,
+}
+
 /// A scenario's verdict.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Verdict {
@@ -261,6 +282,22 @@ impl Verdict {
     /// Whether it failed (a skip is neither a pass nor a failure).
     pub fn failed(&self) -> bool {
         self.status == Status::Failed
+    }
+
+    /// What the verdict comes to in one word, as a report's overview shows it: its status,
+    /// and for a failure the most fundamental of its reasons.
+    pub fn headline(&self) -> Headline {
+        let any = |f: fn(&Reason) -> bool| self.reasons.iter().any(f);
+        match self.status {
+            Status::LeakCaught => Headline::LeakCaught,
+            Status::Passed => Headline::Passed,
+            Status::Skipped => Headline::Skipped,
+            Status::Failed if any(|r| matches!(r, Reason::RunFailed { .. })) => Headline::RunFailed,
+            Status::Failed if any(|r| matches!(r, Reason::Invariant { .. })) => Headline::Invariant,
+            Status::Failed if self.regressed() => Headline::Regressed,
+            Status::Failed if self.improved() => Headline::Improved,
+            Status::Failed => Headline::Failed,
+        }
     }
 
     /// Some metric regressed beyond tolerance.
@@ -609,6 +646,39 @@ mod tests {
             Status::Failed,
             false,
             "CI=true",
+        );
+    }
+
+    #[test]
+    fn a_headline_is_the_most_fundamental_reason() {
+        let failed = |reasons: Vec<Reason>| Verdict {
+            status: Status::Failed,
+            reasons,
+        };
+        let run = Reason::RunFailed {
+            message: "crashed".into(),
+        };
+        let invariant = Reason::Invariant {
+            problem: violated_x(),
+        };
+        let regressed = Reason::Regressed { count: 1 };
+        let improved = Reason::Improved { count: 1 };
+        assert_eq!(
+            failed(vec![regressed.clone(), run]).headline(),
+            Headline::RunFailed
+        );
+        assert_eq!(
+            failed(vec![improved.clone(), invariant]).headline(),
+            Headline::Invariant
+        );
+        assert_eq!(
+            failed(vec![improved.clone(), regressed]).headline(),
+            Headline::Regressed
+        );
+        assert_eq!(failed(vec![improved]).headline(), Headline::Improved);
+        assert_eq!(
+            failed(vec![Reason::NoBaseline]).headline(),
+            Headline::Failed
         );
     }
 

@@ -6,7 +6,7 @@ use super::{
     accepted, against_all, blessed_rows, blessed_sorted, commits_phrase, direction, fmt_delta,
     fmt_delta_rel, fmt_history_step, fmt_history_value, fmt_opt, fmt_rel, fmt_tol, invariant_line,
     nothing_shown, scope, series, summary, type_metric, unreadable_notes, views,
-    without_result_headline, BlessedChange, HistoryInput, ReportInput, View,
+    without_result_headline, BlessedChange, HistoryInput, ReportInput, Shown, View,
 };
 use crate::judge::compare::{Row, RowVerdict};
 use crate::measure::invariant::Outcome;

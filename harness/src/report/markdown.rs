@@ -7,10 +7,11 @@ use super::{
     accepted, against_all, blessed_rows, blessed_sorted, commits_phrase, direction, fmt_at,
     fmt_delta, fmt_delta_rel, fmt_history_step, fmt_history_value, fmt_opt, fmt_rel, fmt_tol,
     invariant_line, nothing_shown, scope, series, summary, type_metric, unreadable_notes, views,
-    without_result_headline, BlessedChange, HistoryInput, ReportInput, Status, View, MARKER,
+    without_result_headline, BlessedChange, HistoryInput, ReportInput, Shown, View, MARKER,
     TOP_MOVERS,
 };
 use crate::judge::compare::Row;
+use crate::judge::verdict::Headline;
 use crate::units::fmt_bytes;
 use std::fmt::Write as _;
 
@@ -104,10 +105,10 @@ fn overview(s: &mut String, views: &[View]) {
     s.push('\n');
 }
 
-fn icon(st: Status) -> &'static str {
+fn icon(st: Headline) -> &'static str {
     match st {
-        Status::Passed | Status::LeakCaught => "✅",
-        Status::Improved => "⚠️",
+        Headline::Passed | Headline::LeakCaught => "✅",
+        Headline::Improved => "⚠️",
         _ => "❌",
     }
 }

@@ -29,8 +29,8 @@ pub use html::{explore_html, history_html, html};
 pub use junit::junit;
 pub use markdown::{history_markdown, markdown};
 
-use crate::judge::compare::{default_tolerance, fmt_tol, fmt_value, judge, Row, RowVerdict};
-use crate::judge::verdict::Hints;
+use crate::judge::compare::{default_tolerance, figure_rows, fmt_tol, fmt_value, Row, RowVerdict};
+use crate::judge::verdict::{Headline, Hints};
 use crate::measure::invariant::Outcome;
 use crate::pipeline::ScenarioResult;
 use crate::spec::invariant::Tolerance;
@@ -421,25 +421,8 @@ impl<'a> View<'a> {
         self.r.x_unit
     }
 
-    fn status(&self) -> Status {
-        let r = self.r;
-        if r.verdict.leak_caught() {
-            Status::LeakCaught
-        } else if r.verdict.passed() {
-            Status::Passed
-        } else if r.verdict.status == crate::judge::verdict::Status::Skipped {
-            Status::Skipped
-        } else if r.run_error.is_some() {
-            Status::RunFailed
-        } else if invariant_failures(r) > 0 || !r.invariant_problems.is_empty() {
-            Status::Invariant
-        } else if r.verdict.regressed() {
-            Status::Regressed
-        } else if r.verdict.improved() {
-            Status::Improved
-        } else {
-            Status::Failed
-        }
+    fn status(&self) -> Headline {
+        self.r.verdict.headline()
     }
 
     /// Whole-run rows that moved.
@@ -546,38 +529,32 @@ impl<'a> View<'a> {
     }
 }
 
-/// A scenario's status, most fundamental failure first.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Status {
-    Passed,
-    /// Passed by catching the violation the scenario expects (the verdict's `LeakCaught`).
-    LeakCaught,
-    Skipped,
-    RunFailed,
-    Invariant,
-    Regressed,
-    Improved,
-    Failed,
+/// How the overview shows a verdict's headline.
+trait Shown {
+    /// Its word.
+    fn word(self) -> &'static str;
+    /// Its CSS class.
+    fn css(self) -> &'static str;
 }
 
-impl Status {
+impl Shown for Headline {
     fn word(self) -> &'static str {
         match self {
-            Status::Passed => "passed",
-            Status::LeakCaught => "leak caught",
-            Status::Skipped => "skipped",
-            Status::RunFailed => "run failed",
-            Status::Invariant => "invariant violated",
-            Status::Regressed => "regressed",
-            Status::Improved => "improved: bless to lock it in",
-            Status::Failed => "failed",
+            Headline::Passed => "passed",
+            Headline::LeakCaught => "leak caught",
+            Headline::Skipped => "skipped",
+            Headline::RunFailed => "run failed",
+            Headline::Invariant => "invariant violated",
+            Headline::Regressed => "regressed",
+            Headline::Improved => "improved: bless to lock it in",
+            Headline::Failed => "failed",
         }
     }
 
     fn css(self) -> &'static str {
         match self {
-            Status::Passed | Status::LeakCaught => "pass",
-            Status::Improved | Status::Skipped => "improved",
+            Headline::Passed | Headline::LeakCaught => "pass",
+            Headline::Improved | Headline::Skipped => "improved",
             _ => "fail",
         }
     }
@@ -685,32 +662,12 @@ fn views(input: &ReportInput) -> Vec<View<'_>> {
 /// Compares a run with a baseline other than the one the run was judged against (the base
 /// ref's), under the scenario's tolerances as the run's own comparison recorded them.
 fn rows_against(base: &Baseline, current: &Baseline, tolerances: &[Row]) -> Vec<Row> {
-    let (old, new) = (flat(base), flat(current));
-    let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
-    names.sort();
-    names.dedup();
-    names
-        .into_iter()
-        .map(|name| {
-            let tolerance = tolerances
-                .iter()
-                .find(|r| &r.metric == name)
-                .map_or_else(|| default_tolerance(name), |r| r.tolerance);
-            let (b, c) = (old.get(name).copied(), new.get(name).copied());
-            Row {
-                metric: name.clone(),
-                baseline: b,
-                current: c,
-                tolerance,
-                verdict: judge(b, c, tolerance),
-            }
-        })
-        .collect()
-}
-
-/// Metrics by flat name, as comparisons name them (`types.<label>.<field>`).
-fn flat(b: &Baseline) -> BTreeMap<String, Value> {
-    crate::measure::metrics::flatten(&b.metrics, &b.types)
+    figure_rows(Some(base), Some(current), |name| {
+        tolerances
+            .iter()
+            .find(|r| r.metric == name)
+            .map_or_else(|| default_tolerance(name), |r| r.tolerance)
+    })
 }
 
 /// `types.<label>.<field>` split into label and field (labels contain dots, fields do not).
@@ -817,29 +774,10 @@ fn invariant_line(unit: XUnit, i: &crate::pipeline::InvariantResult) -> (bool, S
 /// What changed in a blessed baseline: rows of metrics that differ, without tolerances (the
 /// change was accepted; this shows by how much).
 fn blessed_rows(c: &BlessedChange) -> Vec<Row> {
-    let empty = BTreeMap::new();
-    let old = c.old.as_ref().map_or_else(|| empty.clone(), flat);
-    let new = c.new.as_ref().map_or(empty, flat);
-    let mut names: Vec<&String> = old.keys().chain(new.keys()).collect();
-    names.sort();
-    names.dedup();
-    names
+    let exact = Tolerance::default();
+    figure_rows(c.old.as_ref(), c.new.as_ref(), |_| exact)
         .into_iter()
-        .filter_map(|name| {
-            let (b, c) = (old.get(name).copied(), new.get(name).copied());
-            let exact = Tolerance {
-                relative: 0.0,
-                absolute: 0.0,
-            };
-            let verdict = judge(b, c, exact);
-            (verdict != RowVerdict::Equal).then(|| Row {
-                metric: name.clone(),
-                baseline: b,
-                current: c,
-                tolerance: exact,
-                verdict,
-            })
-        })
+        .filter(|r| r.verdict != RowVerdict::Equal)
         .collect()
 }
 
