@@ -456,6 +456,36 @@ impl Cx<'_> {
                 return Err(self.err(span, format!("`{key}` applies to `simulator` runs; an external command takes its own arguments in `command`")));
             }
         }
+        let profile = self.profile(r)?;
+        let sample_interval = self.sample_interval(r, profile)?;
+        let build = self.build(raw)?;
+        if cmd.get_ref().iter().any(|a| a.contains("{build}")) && build.is_none() {
+            return Err(self.err(
+                cmd.span(),
+                "`command` uses `{build}` but there is no `[build]` section".into(),
+            ));
+        }
+        let closure_sizes = self.closure_sizes(r)?;
+        let requires = self.requires(r)?;
+        let length = self.length(cmd, r.length.as_ref())?;
+        Ok(Run::Command(CommandRun {
+            build,
+            argv: length
+                .as_ref()
+                .map_or_else(|| cmd.get_ref().clone(), |l| l.argv(l.n)),
+            length,
+            profile,
+            requires,
+            closure_sizes,
+            rts: self.rts_options(&r.rts)?,
+            on_violation: self.on_violation(r)?,
+            diagnose: r.diagnose.as_ref().is_none_or(|d| *d.get_ref()),
+            sample_interval,
+        }))
+    }
+
+    /// The run's profile kind, and the keys that apply only to some kinds.
+    fn profile(&self, r: &RawRun) -> Result<ProfileKind, ScenarioError> {
         let profile = match &r.profile {
             None => ProfileKind::GhcEventlog,
             Some(p) => ProfileKind::from_name(p.get_ref()).ok_or_else(|| {
@@ -486,6 +516,11 @@ impl Cx<'_> {
         if let (ProfileKind::Massif, Some(v)) = (profile, &r.on_violation) {
             return Err(self.err(v.span(), "`on_violation` does not apply to `profile = \"massif\"`: massif writes its snapshots when the program exits, so they are checked after the run, when there is nothing left to stop or pause (see docs/live.md)".into()));
         }
+        Ok(profile)
+    }
+
+    /// `sample_interval`, for `profile = "rss"` only.
+    fn sample_interval(&self, r: &RawRun, profile: ProfileKind) -> Result<Duration, ScenarioError> {
         let sample_interval = match &r.sample_interval {
             Some(s) if profile != ProfileKind::Rss => {
                 return Err(self.err(s.span(), "`sample_interval` applies to `profile = \"rss\"`: other profiles are sampled by the program's runtime (GHC's censuses, massif's snapshots)".into()))
@@ -499,6 +534,11 @@ impl Cx<'_> {
             }
             None => CommandRun::DEFAULT_SAMPLE_INTERVAL,
         };
+        Ok(sample_interval)
+    }
+
+    /// The `[build]` section: its command or cabal target, inputs and timeout.
+    fn build(&self, raw: &RawScenario) -> Result<Option<Build>, ScenarioError> {
         let build = match &raw.build {
             None => None,
             Some(whole) => {
@@ -534,12 +574,11 @@ impl Cx<'_> {
                 })
             }
         };
-        if cmd.get_ref().iter().any(|a| a.contains("{build}")) && build.is_none() {
-            return Err(self.err(
-                cmd.span(),
-                "`command` uses `{build}` but there is no `[build]` section".into(),
-            ));
-        }
+        Ok(build)
+    }
+
+    /// `closure_sizes`, in bytes, none of them zero.
+    fn closure_sizes(&self, r: &RawRun) -> Result<BTreeMap<String, u64>, ScenarioError> {
         let mut closure_sizes = BTreeMap::new();
         for (label, size) in &r.closure_sizes {
             let bytes = self.bytes(size)?;
@@ -548,6 +587,11 @@ impl Cx<'_> {
             }
             closure_sizes.insert(label.clone(), bytes);
         }
+        Ok(closure_sizes)
+    }
+
+    /// `requires`, every tool one membound knows.
+    fn requires(&self, r: &RawRun) -> Result<Vec<String>, ScenarioError> {
         let mut requires = Vec::new();
         for req in &r.requires {
             let Some(t) = tool(req.get_ref()) else {
@@ -556,33 +600,24 @@ impl Cx<'_> {
             };
             requires.push(t.name.to_owned());
         }
-        let length = self.length(cmd, r.length.as_ref())?;
-        Ok(Run::Command(CommandRun {
-            build,
-            argv: length
-                .as_ref()
-                .map_or_else(|| cmd.get_ref().clone(), |l| l.argv(l.n)),
-            length,
-            profile,
-            requires,
-            closure_sizes,
-            rts: self.rts_options(&r.rts)?,
-            on_violation: match &r.on_violation {
-                None => OnViolation::Stop,
-                Some(v) => OnViolation::from_name(v.get_ref()).ok_or_else(|| {
-                    self.err(
-                        v.span(),
-                        format!(
-                            "unknown on_violation `{}` (hint: one of {})",
-                            v.get_ref(),
-                            OnViolation::NAMES.join(", ")
-                        ),
-                    )
-                })?,
-            },
-            diagnose: r.diagnose.as_ref().is_none_or(|d| *d.get_ref()),
-            sample_interval,
-        }))
+        Ok(requires)
+    }
+
+    /// `on_violation`: stop by default.
+    fn on_violation(&self, r: &RawRun) -> Result<OnViolation, ScenarioError> {
+        Ok(match &r.on_violation {
+            None => OnViolation::Stop,
+            Some(v) => OnViolation::from_name(v.get_ref()).ok_or_else(|| {
+                self.err(
+                    v.span(),
+                    format!(
+                        "unknown on_violation `{}` (hint: one of {})",
+                        v.get_ref(),
+                        OnViolation::NAMES.join(", ")
+                    ),
+                )
+            })?,
+        })
     }
 
     /// `length = N` with `{n}` in `command`: both or neither.
