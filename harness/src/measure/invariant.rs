@@ -7,8 +7,7 @@
 //! It knows nothing of processes or baselines.
 
 use crate::measure::metrics::{resolve, Fit, MissingMarker};
-use crate::scenario::Scenario;
-use crate::spec::invariant::{Cmp, Invariant, Predicate, Window, MIN_GROWTH_SAMPLES};
+use crate::spec::invariant::{Cmp, Invariant, Plan, Predicate, Window, MIN_GROWTH_SAMPLES};
 use crate::spec::text::{glob_match, nearest_first};
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, SiteSample, XUnit};
@@ -539,7 +538,7 @@ impl<'a> Labels<'a> {
 #[derive(Debug)]
 struct State<'a> {
     inv: &'a Invariant,
-    scenario: &'a Scenario,
+    x_unit: XUnit,
     window: Option<(u64, u64)>,
     /// The window's first sample, shared by every invariant whose window opened at it: one
     /// copy per sample, not one per invariant (200,000 invariants held 200,000 copies).
@@ -553,18 +552,19 @@ struct State<'a> {
 impl<'a> Checker<'a> {
     /// A checker for a run whose end is known in advance (simulator runs). For profiles read
     /// after the fact, pass the last sample's position.
-    pub fn new(scenario: &'a Scenario, end: u64, marks: &[Mark]) -> Self {
-        let invariants = scenario
+    pub fn new(plan: impl Into<Plan<'a>>, end: u64, marks: &[Mark]) -> Self {
+        let plan = plan.into();
+        let invariants = plan
             .invariants
             .iter()
             .map(|inv| {
-                let (window, unresolved) = match window_of(scenario, &inv.during, end, marks) {
+                let (window, unresolved) = match window_of(&plan, &inv.during, end, marks) {
                     Ok(w) => (Some(w), None),
                     Err(e) => (None, Some(e)),
                 };
                 State {
                     inv,
-                    scenario,
+                    x_unit: plan.x_unit,
                     window,
                     first: None,
                     fit: Fit::default(),
@@ -575,8 +575,7 @@ impl<'a> Checker<'a> {
             })
             .collect();
         let labels = Labels::new(
-            scenario
-                .invariants
+            plan.invariants
                 .iter()
                 .filter_map(|i| must_match(&i.predicate)),
         );
@@ -592,10 +591,11 @@ impl<'a> Checker<'a> {
     /// only as the run goes). What each invariant has seen is kept, which is what a check from
     /// the start would have seen as long as a window only moves where no sample has been
     /// checked yet: a marker is placed at the census about to be checked, never before.
-    pub fn rewindow(&mut self, windows: &Scenario, end: u64, marks: &[Mark]) {
-        for (st, inv) in self.invariants.iter_mut().zip(&windows.invariants) {
+    pub fn rewindow<'w>(&mut self, windows: impl Into<Plan<'w>>, end: u64, marks: &[Mark]) {
+        let windows = windows.into();
+        for (st, inv) in self.invariants.iter_mut().zip(windows.invariants) {
             debug_assert_eq!(st.inv.name, inv.name);
-            (st.window, st.unresolved) = match window_of(windows, &inv.during, end, marks) {
+            (st.window, st.unresolved) = match window_of(&windows, &inv.during, end, marks) {
                 Ok(w) => (Some(w), None),
                 Err(e) => (None, Some(e)),
             };
@@ -652,7 +652,7 @@ impl<'a> Checker<'a> {
     }
 
     fn outcome(&self, st: &State<'_>, stop: Option<u64>) -> Outcome {
-        let unit = st.scenario.x_unit();
+        let unit = st.x_unit;
         if let Some(v) = &st.violation {
             return Outcome::Violated(v.clone());
         }
@@ -749,12 +749,13 @@ fn must_match(p: &Predicate) -> Option<&str> {
 
 /// Checks a whole timeline after the fact (profiles of external programs), stopping at the
 /// first violation like a live run would.
-pub fn check_timeline(
-    scenario: &Scenario,
+pub fn check_timeline<'a>(
+    plan: impl Into<Plan<'a>>,
     tl: &crate::Timeline,
 ) -> (Vec<(String, Outcome)>, Option<u64>) {
-    let end = crate::measure::metrics::run_end(scenario, tl.end());
-    let mut checker = Checker::new(scenario, end, &tl.marks);
+    let plan = plan.into();
+    let end = plan.end(tl.end());
+    let mut checker = Checker::new(plan, end, &tl.marks);
     for s in &tl.samples {
         if checker.check(s).is_some() {
             return (checker.outcomes(), Some(s.x));
@@ -777,7 +778,7 @@ pub fn outcomes_by_name(
 }
 
 fn window_of(
-    scenario: &Scenario,
+    plan: &Plan<'_>,
     w: &Window,
     end: u64,
     marks: &[Mark],
@@ -791,7 +792,7 @@ fn window_of(
         Window::Always => Ok((0, u64::MAX)),
         // Validation refuses a window naming an undefined phase; should one slip through, an
         // always-open window checks more, never less.
-        Window::Phase(name) => match scenario.phase(name) {
+        Window::Phase(name) => match plan.phase(name) {
             Some(p) => both(&p.from, &p.to),
             None => Ok((0, u64::MAX)),
         },
@@ -822,8 +823,8 @@ fn matching<'s>(
 }
 
 fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> Option<Violation> {
-    let per = st.scenario.x_unit().per();
-    let per_name = st.scenario.x_unit().per_name();
+    let per = st.x_unit.per();
+    let per_name = st.x_unit.per_name();
     let (ok, predicate, value) = match &st.inv.predicate {
         Predicate::TypeAbsent(g) => {
             let n: u64 = matching(sample, g).map(|(_, t)| t.count).sum();
@@ -884,7 +885,7 @@ fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> 
             sample.live_bytes <= *max,
             format!(
                 "{} ≤ {}",
-                st.scenario.x_unit().residency_words(),
+                st.x_unit.residency_words(),
                 fmt_bytes(*max as f64)
             ),
             fmt_bytes(sample.live_bytes as f64),
@@ -896,7 +897,7 @@ fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> 
                 g.is_none_or(|g| g <= *max),
                 format!(
                     "{} ≤ {} {per_name}",
-                    st.scenario.x_unit().growth_words(),
+                    st.x_unit.growth_words(),
                     fmt_bytes(*max)
                 ),
                 format!("{} {per_name}", fmt_bytes(g.unwrap_or(0.0))),

@@ -4,8 +4,7 @@
 //! allocation count and per-type peaks; names as in DESIGN.md. Pure functions: no I/O, no
 //! baselines, no processes.
 
-use crate::scenario::Scenario;
-use crate::spec::invariant::Endpoint;
+use crate::spec::invariant::{Endpoint, Plan};
 use crate::spec::metric::{
     predicate_glob, residency, Metric, Value, ALLOCATIONS, JEMALLOC_RESIDENT_PEAK,
     TYPE_FINAL_BYTES, TYPE_FINAL_COUNT, TYPE_GROWTH, TYPE_PEAK_BYTES, TYPE_PEAK_COUNT,
@@ -93,8 +92,8 @@ pub fn resolve(e: &Endpoint, end: u64, marks: &[Mark]) -> Result<u64, MissingMar
 }
 
 /// The steady window: the phase named `steady` if there is one, else the second half.
-pub fn steady_window(scenario: &Scenario, end: u64, marks: &[Mark]) -> (u64, u64) {
-    match scenario.phase("steady") {
+pub fn steady_window<'a>(plan: impl Into<Plan<'a>>, end: u64, marks: &[Mark]) -> (u64, u64) {
+    match plan.into().phase("steady") {
         Some(p) => match (resolve(&p.from, end, marks), resolve(&p.to, end, marks)) {
             (Ok(a), Ok(b)) => (a, b),
             _ => (end / 2, end),
@@ -105,11 +104,8 @@ pub fn steady_window(scenario: &Scenario, end: u64, marks: &[Mark]) -> (u64, u64
 
 /// The run's end: the scenario's cycle count for simulator runs, else the last sample's
 /// position (`last_x`).
-pub fn run_end(scenario: &Scenario, last_x: Option<u64>) -> u64 {
-    match &scenario.run {
-        crate::scenario::Run::Simulator(s) => s.cycles,
-        crate::scenario::Run::Command(_) => last_x.unwrap_or(0),
-    }
+pub fn run_end<'a>(plan: impl Into<Plan<'a>>, last_x: Option<u64>) -> u64 {
+    plan.into().end(last_x)
 }
 
 /// Least-squares slope of y over x, and r². `None` with fewer than two distinct x.
@@ -193,8 +189,8 @@ fn int(v: u64) -> Value {
 }
 
 /// Computes the scenario's metrics from a timeline.
-pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
-    let mut meter = Meter::new(scenario);
+pub fn measure<'a>(plan: impl Into<Plan<'a>>, tl: &Timeline) -> Measurement {
+    let mut meter = Meter::new(plan);
     tl.feed(&mut meter);
     meter.finish(&tl.marks, &tl.totals)
 }
@@ -206,7 +202,7 @@ pub fn measure(scenario: &Scenario, tl: &Timeline) -> Measurement {
 /// [`measure`] is this over a whole timeline.
 #[derive(Debug)]
 pub struct Meter<'a> {
-    scenario: &'a Scenario,
+    plan: Plan<'a>,
     x_unit: XUnit,
     /// Each sample's position and residency, in order.
     residency: Vec<(u64, u64)>,
@@ -235,15 +231,13 @@ struct LabelFigures {
 }
 
 impl<'a> Meter<'a> {
-    /// A meter for `scenario`'s metrics.
-    pub fn new(scenario: &'a Scenario) -> Self {
-        let type_window = match &scenario.run {
-            crate::scenario::Run::Simulator(s) => Some(steady_window(scenario, s.cycles, &[])),
-            crate::scenario::Run::Command(_) => None,
-        };
+    /// A meter for a scenario's metrics (its [`Plan`]).
+    pub fn new(plan: impl Into<Plan<'a>>) -> Self {
+        let plan = plan.into();
+        let type_window = plan.known_end.map(|end| steady_window(plan, end, &[]));
         Meter {
-            scenario,
-            x_unit: scenario.x_unit(),
+            plan,
+            x_unit: plan.x_unit,
             residency: Vec::new(),
             type_window,
             steady_x: Fit::default(),
@@ -257,8 +251,8 @@ impl<'a> Meter<'a> {
     /// The figures of the samples since the last `begin`, with the run's `marks` (which place
     /// the steady window) and whole-run `totals`.
     pub fn finish(self, marks: &[Mark], totals: &BTreeMap<String, u64>) -> Measurement {
-        let end = run_end(self.scenario, self.residency.last().map(|r| r.0));
-        let (s0, s1) = steady_window(self.scenario, end, marks);
+        let end = run_end(self.plan, self.residency.last().map(|r| r.0));
+        let (s0, s1) = steady_window(self.plan, end, marks);
         let in_steady = |x: u64| x >= s0 && x <= s1;
         let per = self.x_unit.per();
         let [peak_metric, steady_metric, growth_metric] = residency(self.x_unit);
@@ -307,7 +301,7 @@ impl<'a> Meter<'a> {
                     .take(GHC_TOP_TYPES)
                     .map(|(l, _)| *l)
                     .collect();
-                for inv in &self.scenario.invariants {
+                for inv in self.plan.invariants {
                     if let Some(g) = predicate_glob(&inv.predicate) {
                         keep.extend(
                             labels
@@ -361,7 +355,7 @@ impl<'a> Meter<'a> {
 
 impl SampleSink for Meter<'_> {
     fn begin(&mut self, x_unit: XUnit) {
-        *self = Meter::new(self.scenario);
+        *self = Meter::new(self.plan);
         self.x_unit = x_unit;
     }
 

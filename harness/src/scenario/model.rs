@@ -1,7 +1,7 @@
 //! What a valid scenario is: the run, its build, budget, phases, invariants and tolerances, as
 //! the validator leaves them. Types only, with the small questions a reader asks of them.
 
-use crate::spec::invariant::{Endpoint, Invariant, Phase, Tolerance, Window};
+use crate::spec::invariant::{Endpoint, Invariant, Phase, Plan, Tolerance, Window};
 use sim::circuits::ParamValue;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -400,5 +400,19 @@ impl Scenario {
             }
         }
         Some(s)
+    }
+}
+
+impl<'a> From<&'a Scenario> for Plan<'a> {
+    fn from(s: &'a Scenario) -> Plan<'a> {
+        Plan {
+            x_unit: s.x_unit(),
+            phases: &s.phases,
+            invariants: &s.invariants,
+            known_end: match &s.run {
+                Run::Simulator(sim) => Some(sim.cycles),
+                Run::Command(_) => None,
+            },
+        }
     }
 }

@@ -168,3 +168,30 @@ pub struct Tolerance {
     /// An absolute amount in the metric's unit.
     pub absolute: f64,
 }
+
+/// What measuring and checking a run need of its scenario: its x-axis, phases and invariants,
+/// and its end when the run's length is known before it runs (a simulator's cycles). The
+/// checker and the meter take this, never a whole scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Plan<'a> {
+    /// The run's x-axis.
+    pub x_unit: XUnit,
+    /// The named windows.
+    pub phases: &'a [Phase],
+    /// What must hold, in the scenario's order.
+    pub invariants: &'a [Invariant],
+    /// The run's end when known in advance (a simulator run's cycles); else the last sample's.
+    pub known_end: Option<u64>,
+}
+
+impl<'a> Plan<'a> {
+    /// The phase called `name`.
+    pub fn phase(&self, name: &str) -> Option<&'a Phase> {
+        self.phases.iter().find(|p| p.name == name)
+    }
+
+    /// The run's end: known in advance, else the last sample's position (0 for none).
+    pub fn end(&self, last_x: Option<u64>) -> u64 {
+        self.known_end.unwrap_or_else(|| last_x.unwrap_or(0))
+    }
+}
