@@ -31,9 +31,8 @@
 //! Produces data only; never changes an outcome.
 
 use super::build::build_steps;
-use super::command::{MARKS_ENV, MARKS_FILE};
+use super::launch::{launcher_command, MARKS_ENV, MARKS_FILE};
 use super::live::{find_with_extension, HpTail, MarkerFile};
-use super::probe;
 use super::supervise::{Root, Supervised};
 use super::{Event, RunConfig};
 use crate::attribution::{
@@ -49,7 +48,6 @@ use crate::spec::invariant::{Endpoint, Predicate, Window};
 use crate::timeline::{Mark, Sample, Timeline};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// How long cost-centre labels may be in the `.hp` (`-L`): whole stacks and sets, never cut.
@@ -733,14 +731,8 @@ fn rerun(
     // The scenario's own options (a sparser census) after ours, as in the plain run.
     argv.extend(c.rts.iter().cloned());
     argv.push("-RTS".into());
-    let mut cmd = Command::new(&cfg.probe_program);
-    cmd.arg(probe::EXEC_ARG)
-        .arg(run_dir.join("launcher"))
-        .args(&argv)
-        .env(MARKS_ENV, MARKS_FILE)
-        .current_dir(&run_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
+    let mut cmd = launcher_command(cfg, &run_dir, &argv);
+    cmd.env(MARKS_ENV, MARKS_FILE);
     let (mut sup, _child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Launcher)
         .map_err(|e| failed(e.to_string()))?;
     let mut watch = Watch::new(&run_dir);

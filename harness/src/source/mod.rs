@@ -16,6 +16,7 @@ mod command;
 mod diagnose;
 pub mod ghc;
 mod inputs;
+mod launch;
 mod live;
 pub mod massif;
 pub mod probe;
@@ -31,7 +32,7 @@ pub use supervise::own_peak_rss;
 
 use crate::errors::RunError;
 use crate::measure::invariant::{Checker, Outcome};
-use crate::scenario::{OnViolation, Run, Scenario};
+use crate::scenario::{OnViolation, ProfileKind, Run, Scenario};
 use crate::timeline::{Sample, SampleSink};
 use crate::Timeline;
 use std::collections::BTreeMap;
@@ -117,9 +118,23 @@ pub fn run(
     on_event: &mut dyn FnMut(Event),
     sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
-    match &scenario.run {
-        Run::Simulator(s) => sim::run_sim(scenario, s, cfg, on_event, sink),
-        Run::Command(c) => command::run_command(scenario, c, cfg, on_event, sink),
+    let c = match &scenario.run {
+        Run::Simulator(s) => return sim::run_sim(scenario, s, cfg, on_event, sink),
+        Run::Command(c) => c,
+    };
+    let program = launch::Prepared::new(scenario, c, cfg, on_event)?;
+    match c.profile {
+        ProfileKind::GhcEventlog | ProfileKind::GhcHp => {
+            command::run_command(scenario, c, cfg, &program, on_event, sink)
+        }
+        ProfileKind::Rss => rss::run_rss(scenario, c, cfg, &program, on_event, sink),
+        ProfileKind::Massif => massif::run_massif(
+            scenario,
+            cfg,
+            &program.run_dir,
+            &program.plain_argv(c, cfg),
+            sink,
+        ),
     }
 }
 
@@ -216,7 +231,7 @@ fn judged(
     })?;
     profile.notes.extend(notes);
     Ok(RunOutput {
-        toolchain: command::toolchain(&profile),
+        toolchain: launch::toolchain(&profile),
         profile,
         samples: given,
         outcomes: checker.outcomes(),

@@ -16,32 +16,31 @@
 //! The figures are noisy by nature (page-granular, timing-dependent): the `rss.*` metrics have
 //! the noisy default tolerances.
 
-use super::command::{failure, launcher_command, program_status, LAUNCHER_FILE};
+use super::launch::{failure, launcher_command, program_status, Prepared, LAUNCHER_FILE};
 use super::live::end_at_violation;
 use super::probe::LauncherReport;
 use super::supervise::{rss_and_hwm, rss_over, tree_of, Root, Supervised};
 use super::{judged, Censuses, Cut, Event, RunConfig, RunOutput};
 use crate::errors::RunError;
 use crate::measure::invariant::Checker;
-use crate::scenario::{CommandRun, OnViolation, Scenario};
+use crate::scenario::{CommandRun, Scenario};
 use crate::spec::invariant::{Endpoint, Window};
 use crate::timeline::{Sample, SampleSink, Timeline, XUnit};
 use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Instant;
 
-#[allow(clippy::too_many_arguments)] // the run's context, passed down from run_command
+/// Runs the program, sampling its resident set and checking it as it goes.
 pub(crate) fn run_rss(
     scenario: &Scenario,
     c: &CommandRun,
     cfg: &RunConfig,
-    run_dir: &Path,
-    argv: &[String],
-    on_violation: OnViolation,
+    program: &Prepared,
     on_event: &mut dyn FnMut(Event),
     sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
-    let cmd = launcher_command(cfg, run_dir, argv);
+    let run_dir = program.run_dir.as_path();
+    let argv = program.plain_argv(c, cfg);
+    let cmd = launcher_command(cfg, run_dir, &argv);
     let start = Instant::now();
     let (mut sup, _child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Launcher)?;
     let live_sc = live_scenario(scenario);
@@ -80,7 +79,7 @@ pub(crate) fn run_rss(
             if let Some(last) = tl.samples.last() {
                 if let Some(v) = checker.check(last) {
                     let text = v.explain(XUnit::Millis);
-                    end_at_violation(&mut sup, on_violation, text, on_event);
+                    end_at_violation(&mut sup, program.on_violation, text, on_event);
                     stop = Some(x);
                     break;
                 }

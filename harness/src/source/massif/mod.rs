@@ -9,7 +9,7 @@
 
 pub mod reader;
 
-use super::command::{failure, launcher_command, program_status};
+use super::launch::{failure, launcher_command, program_status};
 use super::supervise::{Root, Supervised};
 use super::{judged, Censuses, Cut, RunConfig, RunOutput};
 use crate::errors::RunError;
