@@ -42,7 +42,7 @@ use crate::errors::RunError;
 use crate::measure::invariant::{Outcome, Unevaluable, Violation};
 use crate::scenario::{Build, CommandRun, Scenario};
 use crate::source::ghc::hp::read_hp;
-use crate::source::ghc::prof::read_prof;
+use crate::source::ghc::prof::{read_prof, ProfFile};
 use crate::source::ghc::ReadOptions;
 use crate::spec::invariant::{Endpoint, Predicate, Window};
 use crate::timeline::{Mark, Sample, Timeline};
@@ -297,47 +297,7 @@ pub(crate) fn retained_by(
         Err(why) => return unevaluable(why.to_string()),
     };
     let own = own_code(build, &cfg.scenarios_dir);
-    // Each retainer's name and the own functions it may stand for (see `holders_through`).
-    let mut through: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut tl = Timeline::new("ghc-hp-retainers", crate::XUnit::Census);
-    let mut seen: Vec<String> = Vec::new();
-    let mut matched = false;
-    for s in p.timeline.samples.iter().filter(|s| s.x <= p.window.1) {
-        let mut bytes = 0;
-        for (label, t) in &s.types {
-            let (_, names) = split_label(label);
-            let mut hit = false;
-            for n in names.split(',').filter(|n| !n.is_empty() && *n != "MANY") {
-                let held = through
-                    .entry(n.to_owned())
-                    .or_insert_with(|| holders_through(&p.prof, n, &own));
-                for x in std::iter::once(n).chain(held.iter().map(String::as_str)) {
-                    if !seen.iter().any(|y| y == x) {
-                        seen.push(x.to_owned());
-                    }
-                    hit |= crate::spec::text::glob_match(glob, x);
-                }
-            }
-            if hit {
-                bytes += t.bytes;
-            }
-        }
-        matched |= bytes > 0;
-        let mut sample = Sample {
-            x: s.x,
-            live_bytes: bytes,
-            time_ns: s.time_ns,
-            ..Sample::default()
-        };
-        sample.types.insert(
-            ty.clone(),
-            crate::TypeSample {
-                bytes,
-                ..Default::default()
-            },
-        );
-        tl.samples.push(sample);
-    }
+    let (mut tl, matched, seen) = retained_timeline(&p, glob, &ty, &own);
     if !matched && !seen.iter().any(|n| crate::spec::text::glob_match(glob, n)) {
         let seen = crate::spec::text::nearest_first(glob, seen.iter().map(String::as_str))
             .into_iter()
@@ -369,6 +329,59 @@ pub(crate) fn retained_by(
         .into_iter()
         .find(|(n, _)| *n == inv.name)
         .map_or_else(|| unevaluable("no outcome".into()), |(_, o)| o)
+}
+
+/// The bytes of the profile `p`'s sets that a retainer matching `glob` holds (by its name or
+/// an own function it stands for), census by census up to the window's end, as the type `ty`;
+/// whether any census had such bytes, and every name seen, in order.
+fn retained_timeline(
+    p: &Profile,
+    glob: &str,
+    ty: &str,
+    own: &OwnCode,
+) -> (Timeline, bool, Vec<String>) {
+    // Each retainer's name and the own functions it may stand for (see `holders_through`).
+    let mut through: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    let mut tl = Timeline::new("ghc-hp-retainers", crate::XUnit::Census);
+    let mut seen: Vec<String> = Vec::new();
+    let mut matched = false;
+    for s in p.timeline.samples.iter().filter(|s| s.x <= p.window.1) {
+        let mut bytes = 0;
+        for (label, t) in &s.types {
+            let (_, names) = split_label(label);
+            let mut hit = false;
+            for n in names.split(',').filter(|n| !n.is_empty() && *n != "MANY") {
+                let held = through
+                    .entry(n.to_owned())
+                    .or_insert_with(|| holders_through(&p.prof, n, own));
+                for x in std::iter::once(n).chain(held.iter().map(String::as_str)) {
+                    if !seen.iter().any(|y| y == x) {
+                        seen.push(x.to_owned());
+                    }
+                    hit |= crate::spec::text::glob_match(glob, x);
+                }
+            }
+            if hit {
+                bytes += t.bytes;
+            }
+        }
+        matched |= bytes > 0;
+        let mut sample = Sample {
+            x: s.x,
+            live_bytes: bytes,
+            time_ns: s.time_ns,
+            ..Sample::default()
+        };
+        sample.types.insert(
+            ty.to_owned(),
+            crate::TypeSample {
+                bytes,
+                ..Default::default()
+            },
+        );
+        tl.samples.push(sample);
+    }
+    (tl, matched, seen)
 }
 
 /// The profiled executable of `b`: a cabal build's from `cabal build --enable-profiling`
@@ -591,6 +604,8 @@ impl Equivalent {
     }
 }
 
+/// Reruns the profiled program `exe` with `mode`'s heap profile of `restrict` (or the whole
+/// heap) until `until`, and reads what it left.
 #[allow(clippy::too_many_arguments)]
 fn rerun(
     scenario: &Scenario,
@@ -601,6 +616,51 @@ fn rerun(
     restrict: Option<&str>,
     until: &Until,
 ) -> Result<Profile, Impossible> {
+    let failed = |detail: String| Impossible::RerunFailed { detail };
+    let run_dir = rerun_dir(scenario, cfg, mode, restrict)?;
+    let argv = rerun_argv(c, exe, mode, restrict, until);
+    let mut cmd = launcher_command(cfg, &run_dir, &argv);
+    cmd.env(MARKS_ENV, MARKS_FILE);
+    let (mut sup, _child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Launcher)
+        .map_err(|e| failed(e.to_string()))?;
+    let watch = follow_until(&mut sup, &run_dir, until);
+    let exit = sup.wait();
+    if let Some(k) = &exit.killed {
+        // The budget or the timeout, not our stop.
+        return Err(failed(format!("{k}{}", tail(&exit.stderr))));
+    }
+    let (hp, timeline, prof) = read_rerun(&run_dir, &exit.stderr)?;
+    let last = timeline
+        .samples
+        .len()
+        .checked_sub(1)
+        .ok_or_else(|| failed(format!("{} holds no census", hp.display())))? as u64;
+    let (window, sets_at) = window(until, &watch, &timeline, &prof, last);
+    let marks = watch
+        .marker_file
+        .marks
+        .iter()
+        .map(|(offset, label)| Mark {
+            x: watch.censuses.partition_point(|end| end <= offset) as u64,
+            label: label.clone(),
+        })
+        .collect();
+    Ok(Profile {
+        timeline,
+        prof,
+        window,
+        marks,
+        sets_at,
+    })
+}
+
+/// A rerun's own run directory beside the plain run's, emptied.
+fn rerun_dir(
+    scenario: &Scenario,
+    cfg: &RunConfig,
+    mode: Mode,
+    restrict: Option<&str>,
+) -> Result<PathBuf, Impossible> {
     let failed = |detail: String| Impossible::RerunFailed { detail };
     let work = std::path::absolute(&cfg.work_dir).map_err(|e| failed(e.to_string()))?;
     let tag = match (mode, restrict) {
@@ -613,6 +673,17 @@ fn rerun(
         .join(format!("{}.diagnose.{tag}", scenario.name));
     let _ = std::fs::remove_dir_all(&run_dir);
     std::fs::create_dir_all(&run_dir).map_err(|e| failed(format!("{}: {e}", run_dir.display())))?;
+    Ok(run_dir)
+}
+
+/// The program's command line with the rerun's RTS options, then the scenario's own.
+fn rerun_argv(
+    c: &CommandRun,
+    exe: &Path,
+    mode: Mode,
+    restrict: Option<&str>,
+    until: &Until,
+) -> Vec<String> {
     let mut argv: Vec<String> = c
         .argv
         .iter()
@@ -624,11 +695,13 @@ fn rerun(
     // The scenario's own options (a sparser census) after ours, as in the plain run.
     argv.extend(c.rts.iter().cloned());
     argv.push("-RTS".into());
-    let mut cmd = launcher_command(cfg, &run_dir, &argv);
-    cmd.env(MARKS_ENV, MARKS_FILE);
-    let (mut sup, _child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Launcher)
-        .map_err(|e| failed(e.to_string()))?;
-    let mut watch = Watch::new(&run_dir);
+    argv
+}
+
+/// Follows the rerun's censuses until `until` is reached (then stops it with SIGINT, so that
+/// the RTS writes its `.prof`) or it exits.
+fn follow_until(sup: &mut Supervised, run_dir: &Path, until: &Until) -> Watch {
+    let mut watch = Watch::new(run_dir);
     loop {
         let exited = sup.has_exited();
         watch.poll();
@@ -639,7 +712,7 @@ fn rerun(
             Until::Time { to_ns, .. } => watch.times.last().is_some_and(|t| t >= to_ns),
         };
         if reached {
-            super::live::stop_gracefully(&mut sup);
+            super::live::stop_gracefully(sup);
             break;
         }
         if exited {
@@ -647,37 +720,45 @@ fn rerun(
         }
         sup.wait_exit_for(super::live::LIVE_POLL);
     }
-    let exit = sup.wait();
-    if let Some(k) = &exit.killed {
-        // The budget or the timeout, not our stop.
-        return Err(failed(format!("{k}{}", tail(&exit.stderr))));
-    }
-    let hp = find_with_extension(&run_dir, "hp").ok_or_else(|| {
+    watch
+}
+
+/// The `.hp` a rerun wrote (its path and censuses) and its `.prof`.
+fn read_rerun(run_dir: &Path, stderr: &str) -> Result<(PathBuf, Timeline, ProfFile), Impossible> {
+    let failed = |detail: String| Impossible::RerunFailed { detail };
+    let hp = find_with_extension(run_dir, "hp").ok_or_else(|| {
         failed(format!(
             "no .hp file in {}{}",
             run_dir.display(),
-            tail(&exit.stderr)
+            tail(stderr)
         ))
     })?;
     let bytes = std::fs::read(&hp).map_err(|e| failed(format!("{}: {e}", hp.display())))?;
     let timeline = read_hp(&bytes[..], &ReadOptions::default())
         .map_err(|e| failed(format!("{}: {e}", hp.display())))?;
-    let prof_path = find_with_extension(&run_dir, "prof").ok_or_else(|| {
+    let prof_path = find_with_extension(run_dir, "prof").ok_or_else(|| {
         failed(format!(
             "no .prof file in {} (the program did not exit through the RTS){}",
             run_dir.display(),
-            tail(&exit.stderr)
+            tail(stderr)
         ))
     })?;
     let text = std::fs::read_to_string(&prof_path)
         .map_err(|e| failed(format!("{}: {e}", prof_path.display())))?;
     let prof = read_prof(&text).map_err(|e| failed(format!("{}: {e}", prof_path.display())))?;
-    let last = timeline
-        .samples
-        .len()
-        .checked_sub(1)
-        .ok_or_else(|| failed(format!("{} holds no census", hp.display())))? as u64;
-    let (window, sets_at) = match until {
+    Ok((hp, timeline, prof))
+}
+
+/// The censuses growth is measured between in a rerun whose last census is `last`, and the
+/// census the `.prof`'s `SET` lines describe, when they describe one of them.
+fn window(
+    until: &Until,
+    watch: &Watch,
+    timeline: &Timeline,
+    prof: &ProfFile,
+    last: u64,
+) -> ((u64, u64), Option<u64>) {
+    match until {
         Until::Census(eq) => {
             let start = watch.start(eq).unwrap_or(0);
             let to = start.saturating_add(eq.to_offset).min(last);
@@ -687,7 +768,7 @@ fn rerun(
             ((from, to), None)
         }
         Until::Time { from_ns, .. } => {
-            let to = leak_census(&timeline).unwrap_or(last);
+            let to = leak_census(timeline).unwrap_or(last);
             let from = match from_ns {
                 None => to,
                 Some(f) => {
@@ -710,23 +791,7 @@ fn rerun(
                 });
             ((from, to), described.then_some(to))
         }
-    };
-    let marks = watch
-        .marker_file
-        .marks
-        .iter()
-        .map(|(offset, label)| Mark {
-            x: watch.censuses.partition_point(|end| end <= offset) as u64,
-            label: label.clone(),
-        })
-        .collect();
-    Ok(Profile {
-        timeline,
-        prof,
-        window,
-        marks,
-        sets_at,
-    })
+    }
 }
 
 /// The census of a timed rerun where the profiled closures were largest: the leak alive. Not
