@@ -2,7 +2,7 @@
 //! found by a profiled rerun (`source/diagnose`) and carried by the violation it explains.
 //!
 //! Data, plus how it reads and how it is ranked: the reruns' profiles as data ([`rerun`]) are
-//! ranked into an `Attribution` by [`rank`], a pure function the reruns in `source/` call;
+//! ranked into an `Attribution` by `rank`, a pure function the reruns in `source/` call;
 //! rendered by the violation's explanation and the reports, matched against `expect_site` /
 //! `expect_retainer`. It knows nothing of processes or files.
 

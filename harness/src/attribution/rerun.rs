@@ -1,4 +1,4 @@
-//! What a profiled rerun of a GHC program left, as data for the ranking ([`super::rank`]):
+//! What a profiled rerun of a GHC program left, as data for the ranking (`rank`):
 //! its censuses and the window growth is measured over ([`Profile`]), its `.prof` file
 //! ([`ProfFile`]: the cost-centre tree by stack id, and the `SET` lines of a retainer
 //! profile's last census), and which code is the program's own ([`OwnCode`]).

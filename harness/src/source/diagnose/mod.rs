@@ -1,8 +1,10 @@
 //! Attribution of a GHC program's violation: the program is rebuilt with profiling, rerun to
 //! the census equivalent to the violation with a retainer profile (`-hr`) and a cost-centre
-//! profile (`-hc`) of the growing closures, and the growth over the violated window is ranked
-//! by retainer set and by cost-centre stack, each expanded through the `.prof` cost-centre tree
-//! into an [`Attribution`]. See `docs/attribution.md`.
+//! profile (`-hc`) of the growing closures, and the profiles it leaves are ranked by
+//! [`crate::attribution::rank`] (growth over the violated window by retainer set and by
+//! cost-centre stack, each expanded through the `.prof` cost-centre tree) into an
+//! [`Attribution`]. The same reruns check `retained_by` invariants ([`retained`]). See
+//! `docs/attribution.md`.
 //!
 //! - The profiled build is derived from the scenario's `[build] command`, which must run
 //!   `ghc`: first the same command with `-dynamic` (type-checker plugins such as
@@ -28,25 +30,30 @@
 //! - The program's own code ([`OwnCode`]) is every module of the program being built: its
 //!   inputs, the sources on its command line and the modules under its `-i` directories.
 //!
-//! Produces data only; never changes an outcome.
+//! The diagnosis produces data only and never changes an outcome; `retained` returns the
+//! outcome of its own invariants.
+
+mod retained;
+
+pub(crate) use retained::retained_by;
 
 use super::build::build_steps;
 use super::launch::{launcher_command, MARKS_ENV, MARKS_FILE};
 use super::live::{find_with_extension, HpTail, MarkerFile};
 use super::supervise::{Root, Supervised};
 use super::{Event, RunConfig};
-use crate::attribution::rank::{analyse, holders_through, split_label, Analysis};
+use crate::attribution::rank::{analyse, split_label, Analysis};
 use crate::attribution::rerun::{OwnCode, Profile};
 use crate::attribution::{Attribution, Found, Impossible};
 use crate::errors::RunError;
-use crate::measure::invariant::{Outcome, Unevaluable, Violation};
+use crate::measure::invariant::Violation;
 use crate::scenario::{Build, CommandRun, Scenario};
 use crate::source::ghc::hp::read_hp;
 use crate::source::ghc::prof::{read_prof, ProfFile};
 use crate::source::ghc::ReadOptions;
 use crate::spec::invariant::{Endpoint, Predicate, Window};
-use crate::timeline::{Mark, Sample, Timeline};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::timeline::{Mark, Timeline};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -105,23 +112,7 @@ fn attribute(
     )));
     let exe = profiled_exe(build, cfg, on_event)?;
     let closures = restriction(scenario, v);
-    let mut own = own_code(build, &cfg.scenarios_dir);
-    match &build.cabal {
-        // A cabal project's own code is its packages' sources, named as GHC names them when
-        // cabal runs it in each package's directory.
-        Some(_) => own
-            .files
-            .extend(super::cabal::own_files(cfg).map_err(build_failure)?),
-        // Inputs may be directories and globs: every file they stand for is the program's.
-        None => add_sources(
-            &mut own,
-            super::inputs::expand(&cfg.scenarios_dir, &build.inputs)
-                .map_err(build_failure)?
-                .into_iter()
-                .map(|f| f.name),
-            &cfg.scenarios_dir,
-        ),
-    }
+    let own = program_code(build, cfg)?;
     let window = Equivalent::of(scenario, v, plain_marks);
     let mut rerun_with = |mode: Mode, restrict: Option<&str>, until: &Until| {
         on_event(Event::Diagnosing(format!(
@@ -174,6 +165,29 @@ fn add_sources(own: &mut OwnCode, files: impl IntoIterator<Item = String>, dir: 
         }
         own.files.insert(f);
     }
+}
+
+/// The own code of the program `build` builds: [`own_code`], with a cabal project's packages'
+/// sources, or every file a `ghc` build's inputs stand for.
+fn program_code(build: &Build, cfg: &RunConfig) -> Result<OwnCode, Impossible> {
+    let mut own = own_code(build, &cfg.scenarios_dir);
+    match &build.cabal {
+        // A cabal project's own code is its packages' sources, named as GHC names them when
+        // cabal runs it in each package's directory.
+        Some(_) => own
+            .files
+            .extend(super::cabal::own_files(cfg).map_err(build_failure)?),
+        // Inputs may be directories and globs: every file they stand for is the program's.
+        None => add_sources(
+            &mut own,
+            super::inputs::expand(&cfg.scenarios_dir, &build.inputs)
+                .map_err(build_failure)?
+                .into_iter()
+                .map(|f| f.name),
+            &cfg.scenarios_dir,
+        ),
+    }
+    Ok(own)
 }
 
 /// How many source files one `-i` directory may contribute (a directory of a whole tree is a
@@ -248,140 +262,6 @@ fn module_name(text: &str) -> Option<String> {
             && name.starts_with(|c: char| c.is_ascii_uppercase()))
         .then_some(name)
     })
-}
-
-/// The outcome of a `retained_by` invariant: its type predicate checked, census by census, on
-/// the bytes of a `-hr -hd<C>` profile whose retainer set has a cost centre matching the glob.
-/// The rerun goes as far as the plain run did (to `stopped_at`, or to its end).
-pub(crate) fn retained_by(
-    scenario: &Scenario,
-    c: &CommandRun,
-    cfg: &RunConfig,
-    inv: &crate::spec::invariant::Invariant,
-    stopped_at: Option<u64>,
-    on_event: &mut dyn FnMut(Event),
-) -> Outcome {
-    let unevaluable = |reason: String| Outcome::NotEvaluable {
-        reason: Unevaluable::NoRetainerProfile { reason },
-    };
-    let glob = inv.retained_by.as_deref().unwrap_or("*");
-    let ty = match &inv.predicate {
-        Predicate::TypeAbsent(g)
-        | Predicate::TypeCount { glob: g, .. }
-        | Predicate::TypeGrowth { glob: g, .. } => g.clone(),
-        _ => return unevaluable("`retained_by` needs a type predicate".into()),
-    };
-    let Some(con) = constructor(&ty) else {
-        return unevaluable(format!(
-            "`{ty}` is not a constructor a `-hd` restriction can name"
-        ));
-    };
-    let Some(build) = &c.build else {
-        return unevaluable("the scenario has no `[build]` step to profile".into());
-    };
-    let exe = match profiled_exe(build, cfg, on_event) {
-        Ok(exe) => exe,
-        Err(why) => return unevaluable(why.to_string()),
-    };
-    on_event(Event::Diagnosing(format!(
-        "rerunning `{}` with -hr -hd{con} for `retained_by = \"{glob}\"`",
-        scenario.name
-    )));
-    let eq = Until::Census(Equivalent {
-        marker: None,
-        to_offset: stopped_at.unwrap_or(u64::MAX),
-        from_offset: Some(0),
-    });
-    let p = match rerun(scenario, c, cfg, &exe, Mode::Retainers, Some(&con), &eq) {
-        Ok(p) => p,
-        Err(why) => return unevaluable(why.to_string()),
-    };
-    let own = own_code(build, &cfg.scenarios_dir);
-    let (mut tl, matched, seen) = retained_timeline(&p, glob, &ty, &own);
-    if !matched && !seen.iter().any(|n| crate::spec::text::glob_match(glob, n)) {
-        let seen = crate::spec::text::nearest_first(glob, seen.iter().map(String::as_str))
-            .into_iter()
-            .take(8)
-            .map(str::to_owned)
-            .collect();
-        return Outcome::NotEvaluable {
-            reason: Unevaluable::NoMatchingRetainer {
-                glob: glob.to_owned(),
-                seen,
-            },
-        };
-    }
-    tl.marks = p.marks.clone();
-    crate::source::ghc::assign_counts(
-        &mut tl,
-        &ReadOptions {
-            closure_sizes: c.closure_sizes.clone(),
-        },
-    );
-    let mut single = scenario.clone();
-    single.invariants = vec![crate::spec::invariant::Invariant {
-        retained_by: None,
-        ..inv.clone()
-    }];
-    let single = super::live::marker_windows(&single, &tl.marks);
-    let (outcomes, _) = crate::measure::invariant::check_timeline(&single, &tl);
-    outcomes
-        .into_iter()
-        .find(|(n, _)| *n == inv.name)
-        .map_or_else(|| unevaluable("no outcome".into()), |(_, o)| o)
-}
-
-/// The bytes of the profile `p`'s sets that a retainer matching `glob` holds (by its name or
-/// an own function it stands for), census by census up to the window's end, as the type `ty`;
-/// whether any census had such bytes, and every name seen, in order.
-fn retained_timeline(
-    p: &Profile,
-    glob: &str,
-    ty: &str,
-    own: &OwnCode,
-) -> (Timeline, bool, Vec<String>) {
-    // Each retainer's name and the own functions it may stand for (see `holders_through`).
-    let mut through: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut tl = Timeline::new("ghc-hp-retainers", crate::XUnit::Census);
-    let mut seen: Vec<String> = Vec::new();
-    let mut matched = false;
-    for s in p.timeline.samples.iter().filter(|s| s.x <= p.window.1) {
-        let mut bytes = 0;
-        for (label, t) in &s.types {
-            let (_, names) = split_label(label);
-            let mut hit = false;
-            for n in names.split(',').filter(|n| !n.is_empty() && *n != "MANY") {
-                let held = through
-                    .entry(n.to_owned())
-                    .or_insert_with(|| holders_through(&p.prof, n, own));
-                for x in std::iter::once(n).chain(held.iter().map(String::as_str)) {
-                    if !seen.iter().any(|y| y == x) {
-                        seen.push(x.to_owned());
-                    }
-                    hit |= crate::spec::text::glob_match(glob, x);
-                }
-            }
-            if hit {
-                bytes += t.bytes;
-            }
-        }
-        matched |= bytes > 0;
-        let mut sample = Sample {
-            x: s.x,
-            live_bytes: bytes,
-            time_ns: s.time_ns,
-            ..Sample::default()
-        };
-        sample.types.insert(
-            ty.to_owned(),
-            crate::TypeSample {
-                bytes,
-                ..Default::default()
-            },
-        );
-        tl.samples.push(sample);
-    }
-    (tl, matched, seen)
 }
 
 /// The profiled executable of `b`: a cabal build's from `cabal build --enable-profiling`
