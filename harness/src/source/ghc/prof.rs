@@ -13,7 +13,7 @@
 //! `Module.name` entries top first down to (excluding) `MAIN`. A stack resolves to its node of
 //! the tree ([`ProfFile::stack_of_set_entry`]), which says where each cost centre's source is.
 //! Under `-i0` the last census is the one at exit, after the leak has died; a run with a timed
-//! interval stopped by SIGINT takes no census at exit (see `source/diagnose.rs`).
+//! interval stopped by SIGINT takes no census at exit (see `source/diagnose`).
 //!
 //! Architecture invariant: knows nothing of scenarios or timelines; never panics on input.
 
