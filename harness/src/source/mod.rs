@@ -9,6 +9,10 @@
 //! Every child runs in its own process group, killed whole on timeout or when the RSS of its
 //! process tree exceeds the budget; nothing is left behind, even when membound itself dies.
 //! The runner reports progress as events and never prints.
+//!
+//! [`run`] is the one dispatch over the kinds of run: the simulator (`sim`), or an external
+//! program prepared by `launch` and run by `command` (GHC programs), `rss` or `massif`, which
+//! share `launch` and import none of each other.
 
 mod build;
 mod cabal;
