@@ -260,7 +260,7 @@ pub struct Violation {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub long_lived: Vec<LongLived>,
     /// For a GHC program: what retains the growth and where it was built, from a profiled
-    /// rerun (`source/diagnose.rs`), or why that was not possible. Added by the source after
+    /// rerun (`source/diagnose/`), or why that was not possible. Added by the source after
     /// the check; `None` when not attempted (simulator runs, `diagnose = false`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribution: Option<Box<crate::attribution::Attribution>>,

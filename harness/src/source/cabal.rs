@@ -82,19 +82,7 @@ pub(crate) fn build(
         source,
     })?;
     let key = format!("{:016x}", fnv(project.to_string_lossy().as_bytes()));
-    let flags: Vec<String> = match flavour {
-        Flavour::Plain => Vec::new(),
-        Flavour::Profiled => {
-            let dir = work.join("cabal-prof").join(&key);
-            vec![
-                "--enable-profiling".into(),
-                // -fprof-auto, as for a `ghc` build (diagnose.rs): local bindings get cost
-                // centres, so thunks are attributed to the program's code.
-                "--profiling-detail=all-functions".into(),
-                format!("--builddir={}", dir.display()),
-            ]
-        }
-    };
+    let flags = flavour_flags(flavour, &work, &key);
     // Scenarios of one project run in parallel (threads or processes): cabal's build
     // directory takes one builder at a time.
     let lock = super::build::lock_exclusive(&scratch.join(format!("{key}.lock")))?;
@@ -137,6 +125,35 @@ pub(crate) fn build(
         source,
     })?;
     drop(lock);
+    listed_exe(&text, &list_argv, &project, target)
+}
+
+/// The options of a build's flavour: the profiled one builds with profiling into its own
+/// build directory, `<work>/cabal-prof/<project>/`.
+fn flavour_flags(flavour: Flavour, work: &Path, key: &str) -> Vec<String> {
+    match flavour {
+        Flavour::Plain => Vec::new(),
+        Flavour::Profiled => {
+            let dir = work.join("cabal-prof").join(key);
+            vec![
+                "--enable-profiling".into(),
+                // -fprof-auto, as for a `ghc` build (`diagnose`): local bindings get cost
+                // centres, so thunks are attributed to the program's code.
+                "--profiling-detail=all-functions".into(),
+                format!("--builddir={}", dir.display()),
+            ]
+        }
+    }
+}
+
+/// The executable `cabal list-bin` printed (`text`, its last non-empty line), which must be a
+/// file.
+fn listed_exe(
+    text: &str,
+    list_argv: &[String],
+    project: &Path,
+    target: &CabalTarget,
+) -> Result<PathBuf, RunError> {
     let exe = text
         .lines()
         .rev()

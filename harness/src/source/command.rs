@@ -1,33 +1,28 @@
-//! External programs: built, run through the launcher with their profile kind's RTS options,
-//! their `.hp` censuses checked live as GHC flushes them (see [`super::live`]), and their
-//! profile read into a `Timeline` once they have ended. Programs profiled by their resident
-//! set or under valgrind massif are handed to [`super::rss`] and [`super::massif`] once built.
+//! GHC programs: run through the launcher with their profile kind's RTS options, their `.hp`
+//! censuses checked live as GHC flushes them (see [`super::live`]), and their profile read into
+//! a `Timeline` once they have ended; their first violation attributed by [`super::diagnose`].
+//! Programs profiled by their resident set or under valgrind massif are [`super::rss`]'s and
+//! [`super::massif`]'s.
 
-use super::build::build;
+use super::launch::{
+    failure, launcher_command, program_status, toolchain, Prepared, LAUNCHER_FILE, MARKS_ENV,
+    MARKS_FILE,
+};
 use super::live::{marker_windows, Live, Stop};
-use super::probe::{self, LauncherReport};
-use super::supervise::{describe_status, Exit, Root, Supervised};
+use super::probe::LauncherReport;
+use super::supervise::{Exit, Root, Supervised};
 use super::{judged, Censuses, Cut, Event, RunConfig, RunOutput};
 use crate::errors::RunError;
 use crate::measure::invariant::Outcome;
-use crate::scenario::{CommandRun, OnViolation, ProfileKind, Scenario};
+use crate::scenario::{CommandRun, ProfileKind, Scenario};
 use crate::timeline::SampleSink;
 use crate::{Timeline, XUnit};
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 
 /// Where an external program writes its eventlog, relative to its run directory.
 const EVENTLOG_FILE: &str = "profile.eventlog";
 /// Where it writes `+RTS -t --machine-readable` statistics.
 const STATS_FILE: &str = "rts.stats";
-/// Where the launcher writes its [`LauncherReport`].
-pub(crate) const LAUNCHER_FILE: &str = "launcher";
-/// Where `Membound.marker` (scenarios/haskell/Membound.hs) records markers for the watcher;
-/// passed to the program in [`MARKS_ENV`].
-pub(crate) const MARKS_FILE: &str = "markers";
-/// The environment variable naming [`MARKS_FILE`] to the program.
-pub(crate) const MARKS_ENV: &str = "MEMBOUND_MARKERS";
 
 /// The options that make GHC's censuses deterministic: a census at every major GC (`-i0`)
 /// with a fixed small allocation area, as GHC's own testsuite does for residency tests, and no
@@ -35,46 +30,19 @@ pub(crate) const MARKS_ENV: &str = "MEMBOUND_MARKERS";
 /// bytes from run to run.
 const EXACT_RTS: &[&str] = &["-hT", "-i0", "-A256k", "-V0"];
 
+/// Runs a GHC program (`profile = "ghc-eventlog"` or `"ghc-hp"`) through the launcher, its
+/// censuses checked live, and judges its profile once it has ended.
 pub(crate) fn run_command(
     scenario: &Scenario,
     c: &CommandRun,
     cfg: &RunConfig,
+    program: &Prepared,
     on_event: &mut dyn FnMut(Event),
     sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
-    let on_violation = cfg.on_violation.unwrap_or(c.on_violation);
-    if on_violation == OnViolation::Pause && !cfg.allow_pause {
-        return Err(RunError::PauseRefused {
-            scenario: scenario.name.clone(),
-        });
-    }
-    let exe = match &c.build {
-        Some(b) => Some(build(b, cfg, on_event)?),
-        None => None,
-    };
-    let run_dir = fresh_run_dir(cfg, scenario)?;
-    match c.profile {
-        ProfileKind::Rss => {
-            let argv = plain_argv(c, exe.as_deref(), cfg);
-            return super::rss::run_rss(
-                scenario,
-                c,
-                cfg,
-                &run_dir,
-                &argv,
-                on_violation,
-                on_event,
-                sink,
-            );
-        }
-        ProfileKind::Massif => {
-            let argv = plain_argv(c, exe.as_deref(), cfg);
-            return super::massif::run_massif(scenario, cfg, &run_dir, &argv, sink);
-        }
-        ProfileKind::GhcEventlog | ProfileKind::GhcHp => {}
-    }
-    let argv = program_argv(c, exe.as_deref(), cfg);
-    let mut cmd = launcher_command(cfg, &run_dir, &argv);
+    let run_dir = program.run_dir.as_path();
+    let argv = program_argv(c, program, cfg);
+    let mut cmd = launcher_command(cfg, run_dir, &argv);
     // Relative to the run directory (the program's cwd): what the program allocates for
     // the path must not depend on where the checkout lives, or exact figures would.
     cmd.env(MARKS_ENV, MARKS_FILE);
@@ -82,12 +50,10 @@ pub(crate) fn run_command(
     // `retained_by` invariants are checked on a retainer profile afterwards, not on these
     // censuses (which do not know retainers).
     let plain = without_retained_by(scenario);
-    let scenario_all = scenario;
-    let scenario = &plain;
-    let mut live = Live::new(scenario, c, &run_dir);
-    let stop = live.follow(&mut sup, on_violation, on_event, sink);
+    let mut live = Live::new(&plain, c, run_dir);
+    let stop = live.follow(&mut sup, program.on_violation, on_event, sink);
     let exit = sup.wait();
-    let (status, success) = program_status(&run_dir, &exit);
+    let (status, success) = program_status(run_dir, &exit);
     let profile = if success && stop.is_none() && exit.killed.is_none() {
         Profile::Whole
     } else if success || stop.is_some() {
@@ -95,6 +61,34 @@ pub(crate) fn run_command(
     } else {
         Profile::IfAny
     };
+    refuse_unfaithful_hp(run_dir, &live, profile)?;
+    let (mut tl, censuses) = final_timeline(c, run_dir, &live, profile, stop.as_ref())?;
+    refuse_unjudgeable(scenario, c, run_dir, &tl, &censuses, profile)?;
+    add_run_figures(c, run_dir, &exit, &mut tl);
+    let mut out = match stop {
+        Some(stop) => stopped_output(&plain, c, tl, censuses, &stop, sink)?,
+        None if !success || exit.killed.is_some() => {
+            return Err(failed(c, &argv[0], exit, status, tl, censuses))
+        }
+        None => finished_output(&plain, tl, censuses, &live, sink)?,
+    };
+    if c.diagnose {
+        attribute_first_violation(&plain, c, cfg, &mut out, on_event);
+    }
+    for inv in scenario
+        .invariants
+        .iter()
+        .filter(|i| i.retained_by.is_some())
+    {
+        let o = super::diagnose::retained_by(scenario, c, cfg, inv, out.stopped_at, on_event);
+        out.outcomes.push((inv.name.clone(), o));
+    }
+    Ok(out)
+}
+
+/// Refuses a `.hp` the live watch cannot stand by: closure sizes it declared that divide no
+/// row, or, from a program that ended by itself, a file cut mid-sample.
+fn refuse_unfaithful_hp(run_dir: &Path, live: &Live<'_>, profile: Profile) -> Result<(), RunError> {
     // A program that failed is reported as such: its failure is more fundamental than the
     // counts of its censuses.
     if let Some(e) = live
@@ -102,7 +96,7 @@ pub(crate) fn run_command(
         .filter(|_| profile != Profile::IfAny)
     {
         return Err(RunError::Profile {
-            path: live_hp_path(&run_dir, &live),
+            path: live_hp_path(run_dir, live),
             message: e.to_string(),
         });
     }
@@ -116,22 +110,39 @@ pub(crate) fn run_command(
             });
         }
     }
-    let (mut tl, censuses) = final_timeline(c, &run_dir, &live, profile, stop.as_ref())?;
-    if let (Censuses::Memory(samples), false) = (&censuses, profile == Profile::IfAny) {
+    Ok(())
+}
+
+/// Refuses a profile whose figures would mislead: a census whose closure sizes divide no row,
+/// or type invariants on a profile that is not of closure types.
+fn refuse_unjudgeable(
+    scenario: &Scenario,
+    c: &CommandRun,
+    run_dir: &Path,
+    tl: &Timeline,
+    censuses: &Censuses<'_, '_>,
+    profile: Profile,
+) -> Result<(), RunError> {
+    if let (Censuses::Memory(samples), false) = (censuses, profile == Profile::IfAny) {
         let opts = crate::source::ghc::ReadOptions {
             closure_sizes: c.closure_sizes.clone(),
         };
         if let Some(e) = samples.iter().find_map(|s| opts.check_sample(s).err()) {
             return Err(RunError::Profile {
-                path: run_dir.clone(),
+                path: run_dir.to_owned(),
                 message: e.to_string(),
             });
         }
     }
-    closure_type_profile(scenario_all, &tl).map_err(|message| RunError::Profile {
-        path: run_dir.clone(),
+    closure_type_profile(scenario, tl).map_err(|message| RunError::Profile {
+        path: run_dir.to_owned(),
         message,
-    })?;
+    })
+}
+
+/// Adds what the launcher and the RTS measured besides the censuses: the peak RSS, the `-t`
+/// statistics, and whether the scenario's own RTS options made the figures inexact.
+fn add_run_figures(c: &CommandRun, run_dir: &Path, exit: &Exit, tl: &mut Timeline) {
     tl.totals.insert(
         crate::spec::metric::RSS_PEAK.name.into(),
         LauncherReport::read(&run_dir.join(LAUNCHER_FILE)).map_or(exit.peak_rss_polled, |r| {
@@ -140,7 +151,7 @@ pub(crate) fn run_command(
     );
     if let Ok(text) = std::fs::read_to_string(run_dir.join(STATS_FILE)) {
         if let Ok(st) = crate::source::ghc::rts_stats::RtsStats::parse(&text) {
-            st.merge_into(&mut tl);
+            st.merge_into(tl);
         }
     }
     if !c.rts.is_empty() {
@@ -149,54 +160,63 @@ pub(crate) fn run_command(
         tl.facts.insert("exact".into(), "false".into());
         tl.facts.insert("rts".into(), c.rts.join(" "));
     }
-    let mut out = match stop {
-        Some(stop) => stopped_output(scenario, c, tl, censuses, &stop, sink)?,
-        None if !success || exit.killed.is_some() => {
-            if let (Some(problem), None) = (
-                super::cabal::LinkProblem::detect(&exit.stderr),
-                &exit.killed,
-            ) {
-                return Err(RunError::NotLinkedForProfiling {
-                    program: argv[0].clone(),
-                    flag: problem.flag(),
-                    fix: super::cabal::link_fix(c.build.as_ref()),
-                    stderr_tail: exit.stderr,
-                });
-            }
-            return Err(failure(&argv[0], exit, status, censuses.into_timeline(tl)?));
+}
+
+/// A program that failed (not stopped by membound): an RTS that refused membound's options,
+/// with the line that fixes the build, or the failure with its figures so far.
+fn failed(
+    c: &CommandRun,
+    program: &str,
+    exit: Exit,
+    status: String,
+    tl: Timeline,
+    censuses: Censuses<'_, '_>,
+) -> RunError {
+    if let (Some(problem), None) = (
+        super::cabal::LinkProblem::detect(&exit.stderr),
+        &exit.killed,
+    ) {
+        return RunError::NotLinkedForProfiling {
+            program: program.to_owned(),
+            flag: problem.flag(),
+            fix: super::cabal::link_fix(c.build.as_ref()),
+            stderr_tail: exit.stderr,
+        };
+    }
+    match censuses.into_timeline(tl) {
+        Ok(tl) => failure(program, exit, status, tl),
+        Err(e) => e,
+    }
+}
+
+/// A run that ended by itself: its censuses judged, or, when the live watch already judged
+/// every one of them under the final markers, its outcomes as they are.
+fn finished_output(
+    scenario: &Scenario,
+    mut tl: Timeline,
+    censuses: Censuses<'_, '_>,
+    live: &Live<'_>,
+    sink: &mut dyn SampleSink,
+) -> Result<RunOutput, RunError> {
+    match (&censuses, live.outcomes()) {
+        // The sink has every census already and each invariant its outcome over all of
+        // them, under the markers the final timeline has: nothing to read again.
+        (Censuses::Watched { .. }, Some(outcomes))
+            if tl.marks == live.marks().unwrap_or_default() =>
+        {
+            let sizes = live.sizes();
+            sink.recount(&|label| sizes.get(label).copied().unwrap_or(0));
+            tl.notes.extend(live.count_notes());
+            Ok(RunOutput {
+                toolchain: toolchain(&tl),
+                samples: live.census_count(),
+                outcomes: outcomes.to_vec(),
+                stopped_at: None,
+                profile: tl,
+            })
         }
-        None => match (&censuses, live.outcomes()) {
-            // The sink has every census already and each invariant its outcome over all of
-            // them, under the markers the final timeline has: nothing to read again.
-            (Censuses::Watched { .. }, Some(outcomes))
-                if tl.marks == live.marks().unwrap_or_default() =>
-            {
-                let sizes = live.sizes();
-                sink.recount(&|label| sizes.get(label).copied().unwrap_or(0));
-                tl.notes.extend(live.count_notes());
-                RunOutput {
-                    toolchain: toolchain(&tl),
-                    samples: live.census_count(),
-                    outcomes: outcomes.to_vec(),
-                    stopped_at: None,
-                    profile: tl,
-                }
-            }
-            _ => judged(scenario, tl, censuses, Cut::AtViolation, sink)?,
-        },
-    };
-    if c.diagnose && matches!(c.profile, ProfileKind::GhcEventlog | ProfileKind::GhcHp) {
-        attribute_first_violation(scenario, c, cfg, &mut out, on_event);
+        _ => judged(scenario, tl, censuses, Cut::AtViolation, sink),
     }
-    for inv in scenario_all
-        .invariants
-        .iter()
-        .filter(|i| i.retained_by.is_some())
-    {
-        let o = super::diagnose::retained_by(scenario_all, c, cfg, inv, out.stopped_at, on_event);
-        out.outcomes.push((inv.name.clone(), o));
-    }
-    Ok(out)
 }
 
 fn without_retained_by(scenario: &Scenario) -> Scenario {
@@ -230,62 +250,10 @@ fn attribute_first_violation(
     }
 }
 
-/// `argv` run through the launcher in `run_dir`, so that the program's peak RSS is its own and
-/// nothing it starts outlives the run (see probe::launcher_main).
-pub(crate) fn launcher_command(cfg: &RunConfig, run_dir: &Path, argv: &[String]) -> Command {
-    let mut cmd = Command::new(&cfg.probe_program);
-    cmd.arg(probe::EXEC_ARG)
-        .arg(run_dir.join(LAUNCHER_FILE))
-        .args(argv)
-        .current_dir(run_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    cmd
-}
-
-/// The run directory, emptied.
-fn fresh_run_dir(cfg: &RunConfig, scenario: &Scenario) -> Result<PathBuf, RunError> {
-    let work = std::path::absolute(&cfg.work_dir).map_err(|source| RunError::Io {
-        path: cfg.work_dir.clone(),
-        source,
-    })?;
-    let run_dir = work.join("runs").join(&scenario.name);
-    // The last run's profiles (a long run's are 100 MB) are renamed out of the way and deleted
-    // beside the new run: unlinking them took a tenth of a second before the program started.
-    let old = work
-        .join("runs")
-        .join(format!(".old-{}-{}", scenario.name, std::process::id()));
-    if std::fs::rename(&run_dir, &old).is_err() {
-        let _ = std::fs::remove_dir_all(&run_dir);
-    }
-    // Also what an earlier membound, ended before its deletion finished, left behind (the
-    // scenario's lock is held: no other run of it is using them).
-    let prefix = format!(".old-{}-", scenario.name);
-    let stale: Vec<PathBuf> = std::fs::read_dir(work.join("runs"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
-        .map(|e| e.path())
-        .collect();
-    if !stale.is_empty() {
-        std::thread::spawn(move || {
-            for d in stale {
-                let _ = std::fs::remove_dir_all(d);
-            }
-        });
-    }
-    std::fs::create_dir_all(&run_dir).map_err(|source| RunError::Io {
-        path: run_dir.clone(),
-        source,
-    })?;
-    Ok(run_dir)
-}
-
 /// The program, its arguments with `{build}` substituted, and the RTS options of its profile
 /// kind followed by the scenario's own.
-fn program_argv(c: &CommandRun, exe: Option<&Path>, cfg: &RunConfig) -> Vec<String> {
-    let mut argv = plain_argv(c, exe, cfg);
+fn program_argv(c: &CommandRun, program: &Prepared, cfg: &RunConfig) -> Vec<String> {
+    let mut argv = program.plain_argv(c, cfg);
     argv.push("+RTS".into());
     argv.extend(EXACT_RTS.iter().map(|s| (*s).to_owned()));
     if c.profile == ProfileKind::GhcEventlog {
@@ -298,38 +266,6 @@ fn program_argv(c: &CommandRun, exe: Option<&Path>, cfg: &RunConfig) -> Vec<Stri
     argv.extend(c.rts.iter().cloned());
     argv.push("-RTS".into());
     argv
-}
-
-/// The program and its arguments with `{build}` substituted; a relative program path with a
-/// `/` is relative to the scenarios directory.
-fn plain_argv(c: &CommandRun, exe: Option<&Path>, cfg: &RunConfig) -> Vec<String> {
-    let mut argv: Vec<String> = c
-        .argv
-        .iter()
-        .map(|a| match exe {
-            Some(e) => a.replace("{build}", &e.to_string_lossy()),
-            None => a.clone(),
-        })
-        .collect();
-    if Path::new(&argv[0]).is_relative() && argv[0].contains('/') {
-        argv[0] = cfg
-            .scenarios_dir
-            .join(&argv[0])
-            .to_string_lossy()
-            .into_owned();
-    }
-    argv
-}
-
-/// The program's own exit (from the launcher's report), or the launcher's when it wrote none.
-pub(crate) fn program_status(run_dir: &Path, exit: &Exit) -> (String, bool) {
-    match LauncherReport::read(&run_dir.join(LAUNCHER_FILE)).and_then(|r| r.status) {
-        Some(s) => (
-            describe_status(s),
-            libc::WIFEXITED(s) && libc::WEXITSTATUS(s) == 0,
-        ),
-        None => (exit.status.clone(), exit.success),
-    }
 }
 
 /// The `.hp` file the live watch read, or the run directory when it found none.
@@ -446,77 +382,12 @@ fn final_timeline<'l, 's>(
     profile: Profile,
     stop: Option<&Stop>,
 ) -> Result<(Timeline, Censuses<'l, 's>), RunError> {
-    let hps = super::live::files_with_extension(run_dir, "hp");
-    if hps.len() > 1 {
-        let list: Vec<String> = hps.iter().map(|p| p.display().to_string()).collect();
-        return Err(RunError::Profile {
-            path: run_dir.to_owned(),
-            message: format!(
-                "the run directory holds {} .hp files, {}: which one is the program's heap profile is not known, and none is read (hint: a program that starts other GHC programs leaves one per program; profile the one the scenario is about, e.g. run it directly, or give the others `+RTS -h` off)",
-                hps.len(),
-                list.join(", ")
-            ),
-        });
-    }
-    let profile_path = match c.profile {
-        ProfileKind::GhcEventlog => run_dir.join(EVENTLOG_FILE),
-        ProfileKind::GhcHp => hps
-            .into_iter()
-            .next()
-            .unwrap_or_else(|| run_dir.join("profile.hp")),
-        // Dispatched to their own runners before the program runs.
-        ProfileKind::Rss | ProfileKind::Massif => {
-            return Err(RunError::Profile {
-                path: run_dir.to_owned(),
-                message: "not a GHC profile kind".into(),
-            })
-        }
-    };
+    let profile_path = profile_path(c, run_dir)?;
     if let Some(watched) = watched_profile(c, &profile_path, live, stop) {
         return Ok(watched);
     }
-    let opts = crate::source::ghc::ReadOptions {
-        closure_sizes: c.closure_sizes.clone(),
-    };
     let watched = live.census_count();
-    let read = if profile == Profile::Whole {
-        crate::source::ghc::read_profile(&profile_path, &opts)
-    } else {
-        // A program stopped or killed may have been caught mid-write: its whole records are
-        // the timeline so far.
-        crate::source::ghc::read_partial_profile(&profile_path, &opts).map(|(tl, _)| tl)
-    };
-    let mut tl = match read {
-        Ok(tl) => tl,
-        Err(crate::source::ghc::ProfileError::Incomplete { at, .. }) => {
-            return Err(RunError::Profile {
-                path: profile_path,
-                message: crate::source::ghc::incomplete(at),
-            })
-        }
-        Err(crate::source::ghc::ProfileError::ClosureSize { source, .. }) => {
-            return Err(RunError::Profile {
-                path: profile_path,
-                message: source.to_string(),
-            })
-        }
-        Err(_) if profile != Profile::IfAny && !profile_path.exists() => {
-            return Err(RunError::Profile {
-                message: format!("the program wrote no {} (hint: `profile = \"{}\"` is for GHC programs built with `-rtsopts`{}; any other program can be watched with `profile = \"rss\"`, and a C/C++ program's heap with `profile = \"massif\"`)",
-                    if c.profile == ProfileKind::GhcEventlog { "eventlog" } else { ".hp heap profile" },
-                    if c.profile == ProfileKind::GhcEventlog { "ghc-eventlog" } else { "ghc-hp" },
-                    if c.profile == ProfileKind::GhcEventlog { " and `-eventlog`" } else { "" }),
-                path: profile_path,
-            })
-        }
-        Err(e) if profile != Profile::IfAny && watched == 0 => {
-            return Err(RunError::Profile {
-                path: profile_path,
-                message: e.to_string(),
-            })
-        }
-        Err(_) => Timeline::new("ghc", XUnit::Census),
-    };
+    let mut tl = read_ghc_profile(c, profile_path, profile, watched)?;
     if tl.samples.len() < watched {
         // GHC 9.0 buffers its eventlog (no flush interval before 9.2), so a killed program's
         // log may hold only its header; the censuses the watcher read are the timeline so far.
@@ -540,6 +411,86 @@ fn final_timeline<'l, 's>(
     }
     let samples = std::mem::take(&mut tl.samples);
     Ok((tl, Censuses::Memory(samples)))
+}
+
+/// The profile GHC was asked to write: the eventlog, or the one `.hp` in the run directory
+/// (several are refused: which is the program's is not known).
+fn profile_path(c: &CommandRun, run_dir: &Path) -> Result<PathBuf, RunError> {
+    let hps = super::live::files_with_extension(run_dir, "hp");
+    if hps.len() > 1 {
+        let list: Vec<String> = hps.iter().map(|p| p.display().to_string()).collect();
+        return Err(RunError::Profile {
+            path: run_dir.to_owned(),
+            message: format!(
+                "the run directory holds {} .hp files, {}: which one is the program's heap profile is not known, and none is read (hint: a program that starts other GHC programs leaves one per program; profile the one the scenario is about, e.g. run it directly, or give the others `+RTS -h` off)",
+                hps.len(),
+                list.join(", ")
+            ),
+        });
+    }
+    match c.profile {
+        ProfileKind::GhcEventlog => Ok(run_dir.join(EVENTLOG_FILE)),
+        ProfileKind::GhcHp => Ok(hps
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| run_dir.join("profile.hp"))),
+        // Dispatched to their own runners before the program runs.
+        ProfileKind::Rss | ProfileKind::Massif => Err(RunError::Profile {
+            path: run_dir.to_owned(),
+            message: "not a GHC profile kind".into(),
+        }),
+    }
+}
+
+/// The profile at `path` read whole, or, from a program stopped or killed, what it holds of
+/// whole records; an unreadable one is the error it is when the run must have left one.
+fn read_ghc_profile(
+    c: &CommandRun,
+    profile_path: PathBuf,
+    profile: Profile,
+    watched: usize,
+) -> Result<Timeline, RunError> {
+    let opts = crate::source::ghc::ReadOptions {
+        closure_sizes: c.closure_sizes.clone(),
+    };
+    let read = if profile == Profile::Whole {
+        crate::source::ghc::read_profile(&profile_path, &opts)
+    } else {
+        // A program stopped or killed may have been caught mid-write: its whole records are
+        // the timeline so far.
+        crate::source::ghc::read_partial_profile(&profile_path, &opts).map(|(tl, _)| tl)
+    };
+    match read {
+        Ok(tl) => Ok(tl),
+        Err(crate::source::ghc::ProfileError::Incomplete { at, .. }) => {
+            Err(RunError::Profile {
+                path: profile_path,
+                message: crate::source::ghc::incomplete(at),
+            })
+        }
+        Err(crate::source::ghc::ProfileError::ClosureSize { source, .. }) => {
+            Err(RunError::Profile {
+                path: profile_path,
+                message: source.to_string(),
+            })
+        }
+        Err(_) if profile != Profile::IfAny && !profile_path.exists() => {
+            Err(RunError::Profile {
+                message: format!("the program wrote no {} (hint: `profile = \"{}\"` is for GHC programs built with `-rtsopts`{}; any other program can be watched with `profile = \"rss\"`, and a C/C++ program's heap with `profile = \"massif\"`)",
+                    if c.profile == ProfileKind::GhcEventlog { "eventlog" } else { ".hp heap profile" },
+                    if c.profile == ProfileKind::GhcEventlog { "ghc-eventlog" } else { "ghc-hp" },
+                    if c.profile == ProfileKind::GhcEventlog { " and `-eventlog`" } else { "" }),
+                path: profile_path,
+            })
+        }
+        Err(e) if profile != Profile::IfAny && watched == 0 => {
+            Err(RunError::Profile {
+                path: profile_path,
+                message: e.to_string(),
+            })
+        }
+        Err(_) => Ok(Timeline::new("ghc", XUnit::Census)),
+    }
 }
 
 /// A run stopped at its first violation: the outcomes of its censuses up to it.
@@ -597,67 +548,4 @@ fn stopped_output(
     }
     out.stopped_at = Some(out.stopped_at.unwrap_or(stop.census));
     Ok(out)
-}
-
-/// The toolchain facts a GHC profile names.
-pub(crate) fn toolchain(tl: &Timeline) -> BTreeMap<String, String> {
-    let mut toolchain = BTreeMap::new();
-    if let Some(v) = tl.facts.get("rts_ident") {
-        toolchain.insert("ghc_rts".into(), v.clone());
-    }
-    toolchain
-}
-
-/// A failed program: what happened, with its figures so far.
-pub(crate) fn failure(program: &str, exit: Exit, status: String, tl: Timeline) -> RunError {
-    let what = exit.killed.unwrap_or_else(|| format!("`{program}` failed"));
-    RunError::Child {
-        what,
-        status,
-        figures: figures_so_far(&tl),
-        stderr_tail: exit.stderr,
-        timeline: Box::new(tl),
-    }
-}
-
-/// `; so far: peak heap 1.2 MiB, last census (#41) 1.1 MiB, top types: …`, in the words of
-/// the timeline's source ([`XUnit::residency_words`] and its kin: `peak resident set …, last
-/// sample (1,250 ms) …` for rss, `live heap` and `snapshot` for massif), or nothing without a
-/// sample.
-pub(crate) fn figures_so_far(tl: &Timeline) -> String {
-    let Some(last) = tl.samples.last() else {
-        return String::new();
-    };
-    let unit = tl.x_unit;
-    let peak = tl.samples.iter().map(|s| s.live_bytes).max().unwrap_or(0);
-    let mut text = format!(
-        "; so far: peak {residency} {}, last {sample} ({}) {}",
-        crate::units::fmt_bytes(peak as f64),
-        if unit.is_index() {
-            format!("#{}", last.x)
-        } else {
-            unit.at(last.x)
-        },
-        crate::units::fmt_bytes(last.live_bytes as f64),
-        residency = unit.residency_words(),
-        sample = unit.sample_word(),
-    );
-    if let Some(what) = unit.breakdown_words() {
-        let mut types: Vec<(&String, u64)> = last.types.iter().map(|(l, t)| (l, t.bytes)).collect();
-        types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
-        let top: Vec<String> = types
-            .iter()
-            .take(3)
-            .map(|(l, b)| format!("{l} {}", crate::units::fmt_bytes(*b as f64)))
-            .collect();
-        text.push_str(&format!(
-            ", top {what}: {}",
-            if top.is_empty() {
-                "none".to_owned()
-            } else {
-                top.join(", ")
-            }
-        ));
-    }
-    text
 }

@@ -17,7 +17,7 @@
 //! its eventlog buffers until exit, counts from inferred closure sizes or type globs) is
 //! checked after the run, on the whole timeline, as before: never passed unchecked.
 
-use super::command::MARKS_FILE;
+use super::launch::MARKS_FILE;
 use super::supervise::{Root, Supervised};
 use super::Event;
 use crate::errors::RunError;

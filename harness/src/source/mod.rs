@@ -9,6 +9,10 @@
 //! Every child runs in its own process group, killed whole on timeout or when the RSS of its
 //! process tree exceeds the budget; nothing is left behind, even when membound itself dies.
 //! The runner reports progress as events and never prints.
+//!
+//! [`run`] is the one dispatch over the kinds of run: the simulator (`sim`), or an external
+//! program prepared by `launch` and run by `command` (GHC programs), `rss` or `massif`, which
+//! share `launch` and import none of each other.
 
 mod build;
 mod cabal;
@@ -16,6 +20,7 @@ mod command;
 mod diagnose;
 pub mod ghc;
 mod inputs;
+mod launch;
 mod live;
 pub mod massif;
 pub mod probe;
@@ -31,7 +36,7 @@ pub use supervise::own_peak_rss;
 
 use crate::errors::RunError;
 use crate::measure::invariant::{Checker, Outcome};
-use crate::scenario::{OnViolation, Run, Scenario};
+use crate::scenario::{OnViolation, ProfileKind, Run, Scenario};
 use crate::timeline::{Sample, SampleSink};
 use crate::Timeline;
 use std::collections::BTreeMap;
@@ -117,9 +122,23 @@ pub fn run(
     on_event: &mut dyn FnMut(Event),
     sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
-    match &scenario.run {
-        Run::Simulator(s) => sim::run_sim(scenario, s, cfg, on_event, sink),
-        Run::Command(c) => command::run_command(scenario, c, cfg, on_event, sink),
+    let c = match &scenario.run {
+        Run::Simulator(s) => return sim::run_sim(scenario, s, cfg, on_event, sink),
+        Run::Command(c) => c,
+    };
+    let program = launch::Prepared::new(scenario, c, cfg, on_event)?;
+    match c.profile {
+        ProfileKind::GhcEventlog | ProfileKind::GhcHp => {
+            command::run_command(scenario, c, cfg, &program, on_event, sink)
+        }
+        ProfileKind::Rss => rss::run_rss(scenario, c, cfg, &program, on_event, sink),
+        ProfileKind::Massif => massif::run_massif(
+            scenario,
+            cfg,
+            &program.run_dir,
+            &program.plain_argv(c, cfg),
+            sink,
+        ),
     }
 }
 
@@ -216,7 +235,7 @@ fn judged(
     })?;
     profile.notes.extend(notes);
     Ok(RunOutput {
-        toolchain: command::toolchain(&profile),
+        toolchain: launch::toolchain(&profile),
         profile,
         samples: given,
         outcomes: checker.outcomes(),

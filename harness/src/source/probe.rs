@@ -217,6 +217,46 @@ impl JemallocReader {
     }
 }
 
+/// The sample at `cycle`: the counters `c` relative to `zero`, less the harness's own
+/// allocations, and the census of live nodes by type and creation site.
+fn census_sample(
+    cycle: u64,
+    c: &Counters,
+    zero: &Counters,
+    jemalloc: Option<&JemallocReader>,
+    harness_allocs: u64,
+) -> Sample {
+    let mut sample = Sample {
+        x: cycle,
+        live_bytes: c.live.wrapping_sub(zero.live),
+        peak_live_bytes: Some(c.peak.wrapping_sub(zero.live)),
+        allocations: Some(c.allocations - harness_allocs),
+        jemalloc: jemalloc.and_then(JemallocReader::read),
+        // RSS is left to the parent (polled, and the exact peak from wait4): reading
+        // /proc here at every sample cost more than the rest of the sample together.
+        ..Default::default()
+    };
+    for e in sim::census::snapshot() {
+        if e.live == 0 {
+            continue;
+        }
+        let t = sample.types.entry(e.label).or_default();
+        t.count += e.live;
+        t.bytes += e.live * e.node_bytes;
+        t.sites.push(SiteSample {
+            site: e.site,
+            count: e.live,
+            oldest_birth: e.oldest_birth.unwrap_or(cycle),
+            newest_birth: e.newest_birth.unwrap_or(cycle),
+        });
+    }
+    for t in sample.types.values_mut() {
+        t.sites
+            .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.site.cmp(&b.site)));
+    }
+    sample
+}
+
 /// Runs a probe child: simulates `request` with a circuit of `catalog`, writing samples to `out`
 /// and reading go-aheads from `acks`. Returns an error text for the parent's report.
 pub fn run_child(
@@ -242,34 +282,7 @@ pub fn run_child(
     let mut emit =
         |cycle: u64, line: &mut Vec<u8>, harness_allocs: &mut u64| -> Result<(), String> {
             let c = counters();
-            let mut sample = Sample {
-                x: cycle,
-                live_bytes: c.live.wrapping_sub(zero.live),
-                peak_live_bytes: Some(c.peak.wrapping_sub(zero.live)),
-                allocations: Some(c.allocations - *harness_allocs),
-                jemalloc: jemalloc.as_ref().and_then(JemallocReader::read),
-                // RSS is left to the parent (polled, and the exact peak from wait4): reading
-                // /proc here at every sample cost more than the rest of the sample together.
-                ..Default::default()
-            };
-            for e in sim::census::snapshot() {
-                if e.live == 0 {
-                    continue;
-                }
-                let t = sample.types.entry(e.label).or_default();
-                t.count += e.live;
-                t.bytes += e.live * e.node_bytes;
-                t.sites.push(SiteSample {
-                    site: e.site,
-                    count: e.live,
-                    oldest_birth: e.oldest_birth.unwrap_or(cycle),
-                    newest_birth: e.newest_birth.unwrap_or(cycle),
-                });
-            }
-            for t in sample.types.values_mut() {
-                t.sites
-                    .sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.site.cmp(&b.site)));
-            }
+            let sample = census_sample(cycle, &c, &zero, jemalloc.as_ref(), *harness_allocs);
             line.clear();
             serde_json::to_writer(&mut *line, &Message::Sample(sample))
                 .map_err(|e| e.to_string())?;

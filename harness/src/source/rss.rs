@@ -16,41 +16,77 @@
 //! The figures are noisy by nature (page-granular, timing-dependent): the `rss.*` metrics have
 //! the noisy default tolerances.
 
-use super::command::{failure, launcher_command, program_status, LAUNCHER_FILE};
+use super::launch::{failure, launcher_command, program_status, Prepared, LAUNCHER_FILE};
 use super::live::end_at_violation;
 use super::probe::LauncherReport;
 use super::supervise::{rss_and_hwm, rss_over, tree_of, Root, Supervised};
 use super::{judged, Censuses, Cut, Event, RunConfig, RunOutput};
 use crate::errors::RunError;
 use crate::measure::invariant::Checker;
-use crate::scenario::{CommandRun, OnViolation, Scenario};
+use crate::scenario::{CommandRun, Scenario};
 use crate::spec::invariant::{Endpoint, Window};
 use crate::timeline::{Sample, SampleSink, Timeline, XUnit};
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Instant;
 
-#[allow(clippy::too_many_arguments)] // the run's context, passed down from run_command
+/// Runs the program, sampling its resident set and checking it as it goes.
 pub(crate) fn run_rss(
     scenario: &Scenario,
     c: &CommandRun,
     cfg: &RunConfig,
-    run_dir: &Path,
-    argv: &[String],
-    on_violation: OnViolation,
+    program: &Prepared,
     on_event: &mut dyn FnMut(Event),
     sink: &mut dyn SampleSink,
 ) -> Result<RunOutput, RunError> {
-    let cmd = launcher_command(cfg, run_dir, argv);
+    let run_dir = program.run_dir.as_path();
+    let argv = program.plain_argv(c, cfg);
+    let cmd = launcher_command(cfg, run_dir, &argv);
     let start = Instant::now();
     let (mut sup, _child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Launcher)?;
-    let live_sc = live_scenario(scenario);
-    let mut checker = Checker::new(&live_sc, u64::MAX, &[]);
     let mut tl = Timeline::new("rss", XUnit::Millis);
     tl.facts.insert(
         "sample_interval_ms".into(),
         c.sample_interval.as_millis().to_string(),
     );
+    let stop = sample_until_exit(scenario, c, program, &mut sup, start, &mut tl, on_event);
+    let exit = sup.wait();
+    let (status, success) = program_status(run_dir, &exit);
+    if stop.is_none() {
+        add_exit_mark(run_dir, start, &mut tl);
+    }
+    if let Some(peak) = tl.samples.iter().map(|s| s.live_bytes).max() {
+        tl.totals
+            .insert(crate::spec::metric::RSS_PEAK.name.into(), peak);
+    }
+    if stop.is_none() && (!success || exit.killed.is_some()) {
+        return Err(failure(&argv[0], exit, status, tl));
+    }
+    let samples = Censuses::Memory(std::mem::take(&mut tl.samples));
+    match stop {
+        Some(x) => {
+            let mut out = judged(scenario, tl, samples, Cut::No, sink)?;
+            out.stopped_at = Some(out.stopped_at.unwrap_or(x));
+            Ok(out)
+        }
+        None => judged(scenario, tl, samples, Cut::AtViolation, sink),
+    }
+}
+
+/// Samples the program's resident set into `tl` every `sample_interval` until it exits, or
+/// until a sample violates an invariant that can be checked live: then the program is stopped
+/// or paused, and the sample's position returned.
+fn sample_until_exit(
+    scenario: &Scenario,
+    c: &CommandRun,
+    program: &Prepared,
+    sup: &mut Supervised,
+    start: Instant,
+    tl: &mut Timeline,
+    on_event: &mut dyn FnMut(Event),
+) -> Option<u64> {
+    let live_sc = live_scenario(scenario);
+    let mut checker = Checker::new(&live_sc, u64::MAX, &[]);
     let mut stop = None;
     let mut tick = start;
     let mut marks = HighWater::default();
@@ -80,7 +116,7 @@ pub(crate) fn run_rss(
             if let Some(last) = tl.samples.last() {
                 if let Some(v) = checker.check(last) {
                     let text = v.explain(XUnit::Millis);
-                    end_at_violation(&mut sup, on_violation, text, on_event);
+                    end_at_violation(sup, program.on_violation, text, on_event);
                     stop = Some(x);
                     break;
                 }
@@ -97,45 +133,31 @@ pub(crate) fn run_rss(
             tick = now;
         }
     }
-    let exit = sup.wait();
-    let (status, success) = program_status(run_dir, &exit);
-    if stop.is_none() {
-        // The program's own high-water mark, from the kernel when it was reaped (`ru_maxrss`,
-        // which covers the children it waited for): what the samples missed of its peak (a
-        // spike after the last sample, a child that lived and died between two) is not lost.
-        let sampled = tl.samples.iter().map(|s| s.live_bytes).max();
-        if let Some(r) = LauncherReport::read(&run_dir.join(LAUNCHER_FILE)) {
-            if r.peak_rss > 0 && sampled.is_none_or(|s| r.peak_rss > s) {
-                let elapsed = start.elapsed();
-                let x = (elapsed.as_millis() as u64).max(tl.samples.last().map_or(0, |l| l.x + 1));
-                tl.notes.push(format!(
-                    "the program's high-water mark at exit ({}) is above every sample: it is the sample at its exit, {x} ms",
-                    crate::units::fmt_bytes(r.peak_rss as f64)
-                ));
-                tl.samples.push(Sample {
-                    x,
-                    live_bytes: r.peak_rss,
-                    time_ns: Some(elapsed.as_nanos() as u64),
-                    ..Default::default()
-                });
-            }
+    stop
+}
+
+/// The program's own high-water mark, as the sample at its exit when it is above every
+/// sample.
+fn add_exit_mark(run_dir: &Path, start: Instant, tl: &mut Timeline) {
+    // The program's own high-water mark, from the kernel when it was reaped (`ru_maxrss`,
+    // which covers the children it waited for): what the samples missed of its peak (a
+    // spike after the last sample, a child that lived and died between two) is not lost.
+    let sampled = tl.samples.iter().map(|s| s.live_bytes).max();
+    if let Some(r) = LauncherReport::read(&run_dir.join(LAUNCHER_FILE)) {
+        if r.peak_rss > 0 && sampled.is_none_or(|s| r.peak_rss > s) {
+            let elapsed = start.elapsed();
+            let x = (elapsed.as_millis() as u64).max(tl.samples.last().map_or(0, |l| l.x + 1));
+            tl.notes.push(format!(
+                "the program's high-water mark at exit ({}) is above every sample: it is the sample at its exit, {x} ms",
+                crate::units::fmt_bytes(r.peak_rss as f64)
+            ));
+            tl.samples.push(Sample {
+                x,
+                live_bytes: r.peak_rss,
+                time_ns: Some(elapsed.as_nanos() as u64),
+                ..Default::default()
+            });
         }
-    }
-    if let Some(peak) = tl.samples.iter().map(|s| s.live_bytes).max() {
-        tl.totals
-            .insert(crate::spec::metric::RSS_PEAK.name.into(), peak);
-    }
-    if stop.is_none() && (!success || exit.killed.is_some()) {
-        return Err(failure(&argv[0], exit, status, tl));
-    }
-    let samples = Censuses::Memory(std::mem::take(&mut tl.samples));
-    match stop {
-        Some(x) => {
-            let mut out = judged(scenario, tl, samples, Cut::No, sink)?;
-            out.stopped_at = Some(out.stopped_at.unwrap_or(x));
-            Ok(out)
-        }
-        None => judged(scenario, tl, samples, Cut::AtViolation, sink),
     }
 }
 

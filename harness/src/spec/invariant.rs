@@ -6,7 +6,7 @@ use crate::timeline::XUnit;
 
 /// Growth bounds are judged only once the window holds this many samples: a slope through two
 /// or three points says more about sampling phase than about a trend. A window that never
-/// reaches this many is [`Outcome::NotEvaluable`], never held.
+/// reaches this many is `Outcome::NotEvaluable` (the checker's), never held.
 pub const MIN_GROWTH_SAMPLES: usize = 5;
 
 /// A named range of the timeline.

@@ -1,7 +1,8 @@
 //! GHC `.prof` files (`+RTS -p`, written at exit): the main function is [`read_prof`], giving
-//! the cost-centre tree ([`ProfFile::nodes`], each node one cost-centre stack with its id,
-//! cost centre, module and source span) and the retainer sets a retainer profile lists
-//! ([`ProfFile::sets`], `SET n = {<A.f,B.g>, …}`). Errors are [`ProfError`]s with line numbers.
+//! a [`ProfFile`] (`attribution`'s data, which the ranking reads): the cost-centre tree
+//! ([`ProfFile::nodes`], each node one cost-centre stack with its id, cost centre, module and
+//! source span) and the retainer sets a retainer profile lists ([`ProfFile::sets`],
+//! `SET n = {<A.f,B.g>, …}`). Errors are [`ProfError`]s with line numbers.
 //!
 //! The tree's `no.` column is the cost-centre stack's id, the same number a `-hc` `.hp` label
 //! starts with (`(609)mapSignal#/map/…`), so a label cut short by `-L` still resolves to its
@@ -12,11 +13,11 @@
 //! `Module.name` entries top first down to (excluding) `MAIN`. A stack resolves to its node of
 //! the tree ([`ProfFile::stack_of_set_entry`]), which says where each cost centre's source is.
 //! Under `-i0` the last census is the one at exit, after the leak has died; a run with a timed
-//! interval stopped by SIGINT takes no census at exit (see `source/diagnose.rs`).
+//! interval stopped by SIGINT takes no census at exit (see `source/diagnose`).
 //!
 //! Architecture invariant: knows nothing of scenarios or timelines; never panics on input.
 
-use std::collections::BTreeMap;
+pub use crate::attribution::rerun::{CcNode, ProfFile, RetainerSetDef};
 
 /// Why a `.prof` file could not be read. Every variant carries the 1-based line.
 #[derive(Debug, thiserror::Error)]
@@ -29,100 +30,6 @@ pub enum ProfError {
         /// What is wrong, with a hint where one helps.
         what: String,
     },
-}
-
-/// One cost-centre stack of the tree: its top cost centre and where the tree puts it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CcNode {
-    /// The stack's id (the tree's `no.` column).
-    pub id: u64,
-    /// The top cost centre's name (`singleMasterInterconnectC.goLazy`, `mapSignal#`).
-    pub name: String,
-    /// Its module (`Main`, `Clash.Signal.Internal`).
-    pub module: String,
-    /// Its source span as GHC wrote it (`haskell/RegisterWb.hs:(216,1)-(233,77)`,
-    /// `<entire-module>`).
-    pub src: String,
-    /// How often it was entered.
-    pub entries: u64,
-    /// The stack it was pushed on (an index into [`ProfFile::nodes`]), `None` for the root.
-    pub parent: Option<usize>,
-}
-
-impl CcNode {
-    /// The file of [`CcNode::src`], when it names one (`haskell/RegisterWb.hs`).
-    pub fn src_file(&self) -> Option<&str> {
-        if self.src.starts_with('<') {
-            return None;
-        }
-        Some(
-            self.src
-                .split_once(':')
-                .map_or(self.src.as_str(), |(f, _)| f),
-        )
-    }
-}
-
-/// One `SET n = {…}` line: a retainer set's id and each retainer's stack, top first, as
-/// `Module.name` entries.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RetainerSetDef {
-    /// The set's id in the last census.
-    pub id: u64,
-    /// Each retainer's cost-centre stack, top first.
-    pub stacks: Vec<Vec<String>>,
-}
-
-/// What a `.prof` file holds that attribution uses.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct ProfFile {
-    /// The cost-centre tree, in file order (parents before children).
-    pub nodes: Vec<CcNode>,
-    /// The retainer sets listed at exit.
-    pub sets: Vec<RetainerSetDef>,
-    by_id: BTreeMap<u64, usize>,
-    /// Each stack's `Module.name` entries joined with `,`, top first (a `SET` stack's form).
-    by_path: BTreeMap<String, u64>,
-}
-
-impl ProfFile {
-    /// The node of the stack with this id.
-    pub fn node(&self, id: u64) -> Option<&CcNode> {
-        self.by_id.get(&id).map(|&i| &self.nodes[i])
-    }
-
-    /// The stack with this id, top first, down to (excluding) the `MAIN` root.
-    pub fn stack(&self, id: u64) -> Vec<&CcNode> {
-        let mut out = Vec::new();
-        let mut at = self.by_id.get(&id).copied();
-        while let Some(i) = at {
-            let n = &self.nodes[i];
-            if n.parent.is_none() && n.name == "MAIN" {
-                break;
-            }
-            out.push(n);
-            at = n.parent;
-        }
-        out
-    }
-
-    /// The id of the tree's stack a `SET` line lists as `entries` (`Module.name`, top first).
-    pub fn stack_of_set_entry(&self, entries: &[String]) -> Option<u64> {
-        self.by_path.get(&entries.join(",")).copied()
-    }
-
-    /// The set listed as `SET id = {…}`.
-    pub fn set(&self, id: u64) -> Option<&RetainerSetDef> {
-        self.sets.iter().find(|s| s.id == id)
-    }
-
-    /// The ids of every stack whose top cost centre is `name`, in file order.
-    pub fn stacks_named<'a>(&'a self, name: &'a str) -> impl Iterator<Item = u64> + 'a {
-        self.nodes
-            .iter()
-            .filter(move |n| n.name == name)
-            .map(|n| n.id)
-    }
 }
 
 /// Reads a `.prof` file. A file without a cost-centre tree (a run without `-p`) is an error
@@ -191,27 +98,12 @@ pub fn read_prof(text: &str) -> Result<ProfFile, ProfError> {
             entries,
             parent,
         };
-        let index = prof.nodes.len();
-        if prof.by_id.insert(id, index).is_some() {
-            return Err(syntax(format!(
+        let index = prof.push_node(node).ok_or_else(|| {
+            syntax(format!(
                 "stack id {id} appears twice in the cost-centre tree"
-            )));
-        }
-        prof.nodes.push(node);
+            ))
+        })?;
         path.push((indent, index));
-    }
-    // Parents come before children, so each path extends its parent's.
-    let mut paths: Vec<String> = Vec::with_capacity(prof.nodes.len());
-    for n in &prof.nodes {
-        let own = format!("{}.{}", n.module, n.name);
-        let path = match n.parent {
-            Some(p) if !(prof.nodes[p].parent.is_none() && prof.nodes[p].name == "MAIN") => {
-                format!("{own},{}", paths[p])
-            }
-            _ => own,
-        };
-        prof.by_path.insert(path.clone(), n.id);
-        paths.push(path);
     }
     if prof.nodes.is_empty() {
         return Err(ProfError::Syntax {
@@ -321,6 +213,10 @@ SET 26 = {<Clash.Signal.Internal.mapSignal#,Main.system,Main.CAF>}
         check(
             "COST CENTRE MODULE SRC no. entries %time %alloc %time %alloc\nMAIN MAIN <built-in> x 0 0.0 0.0 0.0 100.0\n",
             "error: line 2: expected `<cost centre> <module> <src> <no.> <entries> …` in the cost-centre tree, found \"MAIN MAIN <built-in> x 0 0.0 0.0 0.0 100.0\" (hint: is the file cut or edited?)\n",
+        );
+        check(
+            "COST CENTRE MODULE SRC no. entries %time %alloc %time %alloc\nMAIN MAIN <built-in> 1 0 0.0 0.0 0.0 100.0\n f Main <entire-module> 1 0 0.0 0.0 0.0 100.0\n",
+            "error: line 3: stack id 1 appears twice in the cost-centre tree\n",
         );
         check(
             "SET 3 = <a>\n",

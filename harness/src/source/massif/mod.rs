@@ -9,7 +9,7 @@
 
 pub mod reader;
 
-use super::command::{failure, launcher_command, program_status};
+use super::launch::{failure, launcher_command, program_status};
 use super::supervise::{Root, Supervised};
 use super::{judged, Censuses, Cut, RunConfig, RunOutput};
 use crate::errors::RunError;
@@ -18,7 +18,7 @@ use crate::timeline::SampleSink;
 use crate::Timeline;
 pub use reader::{read_massif, sniff, MassifError};
 use std::io::BufReader;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Where massif writes each process's snapshots, relative to the run directory (the program's
 /// cwd): `massif.out.<pid>`, valgrind expanding `%p` in every process it follows.
@@ -129,50 +129,10 @@ pub(crate) fn run_massif(
             message: format!("`{program}` exited normally but valgrind wrote no massif output (hint: massif profiles programs that allocate with malloc/new; check that `valgrind --tool=massif {program}` runs, and that the program does not change its working directory)"),
         });
     }
-    let mut processes = Vec::new();
-    for (pid, path) in files {
-        let timeline = read_massif_file(&path).map_err(|e| RunError::Profile {
-            path: path.clone(),
-            message: e.to_string(),
-        })?;
-        processes.push(Process {
-            pid,
-            peak: peak_of(&timeline),
-            path,
-            timeline,
-        });
-    }
-    if processes.iter().all(|p| {
-        p.timeline
-            .samples
-            .iter()
-            .all(|s| s.live_bytes == 0 && s.types.is_empty())
-    }) {
-        // Nothing to judge: every heap bound would hold on it, whatever the program does.
-        let snapshots: usize = processes.iter().map(|p| p.timeline.samples.len()).sum();
-        return Err(RunError::Profile {
-            path: processes[0].path.clone(),
-            message: format!("massif saw no heap allocation by `{program}` in {snapshots} snapshot(s) of {} process(es) (hint: massif sees malloc/new; a GHC program allocates its heap with mmap, so profile it with `profile = \"ghc-eventlog\"`, and any program's memory with `profile = \"rss\"`)", processes.len()),
-        });
-    }
+    let mut processes = read_processes(files, program)?;
     // Highest peak first: the program a shell started comes before the shell.
     processes.sort_by(|a, b| b.peak.cmp(&a.peak).then(a.pid.cmp(&b.pid)));
-    let mut chosen = 0;
-    if processes.len() > 1 {
-        for (i, p) in processes.iter().enumerate() {
-            let out = judged(
-                scenario,
-                p.timeline.clone(),
-                Censuses::Memory(p.timeline.samples.clone()),
-                Cut::AtViolation,
-                &mut Discard,
-            )?;
-            if out.stopped_at.is_some() {
-                chosen = i;
-                break;
-            }
-        }
-    }
+    let chosen = first_violating(scenario, &processes)?;
     let listed: Vec<String> = processes
         .iter()
         .map(|p| {
@@ -204,6 +164,61 @@ pub(crate) fn run_massif(
         out.toolchain.insert("valgrind".into(), v);
     }
     Ok(out)
+}
+
+/// Every process's massif file, read; refused when none saw a heap allocation (every heap
+/// bound would hold on it, whatever the program does).
+fn read_processes(files: Vec<(u32, PathBuf)>, program: &str) -> Result<Vec<Process>, RunError> {
+    let mut processes = Vec::new();
+    for (pid, path) in files {
+        let timeline = read_massif_file(&path).map_err(|e| RunError::Profile {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        processes.push(Process {
+            pid,
+            peak: peak_of(&timeline),
+            path,
+            timeline,
+        });
+    }
+    if processes.iter().all(|p| {
+        p.timeline
+            .samples
+            .iter()
+            .all(|s| s.live_bytes == 0 && s.types.is_empty())
+    }) {
+        // Nothing to judge: every heap bound would hold on it, whatever the program does.
+        let snapshots: usize = processes.iter().map(|p| p.timeline.samples.len()).sum();
+        return Err(RunError::Profile {
+            path: processes[0].path.clone(),
+            message: format!("massif saw no heap allocation by `{program}` in {snapshots} snapshot(s) of {} process(es) (hint: massif sees malloc/new; a GHC program allocates its heap with mmap, so profile it with `profile = \"ghc-eventlog\"`, and any program's memory with `profile = \"rss\"`)", processes.len()),
+        });
+    }
+    Ok(processes)
+}
+
+/// The index of the first of `processes` (in their order) that violates an invariant; 0, the
+/// highest peak, when none does or there is only one (then not checked here: the run's own
+/// check does it).
+fn first_violating(scenario: &Scenario, processes: &[Process]) -> Result<usize, RunError> {
+    let mut chosen = 0;
+    if processes.len() > 1 {
+        for (i, p) in processes.iter().enumerate() {
+            let out = judged(
+                scenario,
+                p.timeline.clone(),
+                Censuses::Memory(p.timeline.samples.clone()),
+                Cut::AtViolation,
+                &mut Discard,
+            )?;
+            if out.stopped_at.is_some() {
+                chosen = i;
+                break;
+            }
+        }
+    }
+    Ok(chosen)
 }
 
 /// A timeline's highest heap.

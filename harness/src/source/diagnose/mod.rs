@@ -1,8 +1,10 @@
 //! Attribution of a GHC program's violation: the program is rebuilt with profiling, rerun to
 //! the census equivalent to the violation with a retainer profile (`-hr`) and a cost-centre
-//! profile (`-hc`) of the growing closures, and the growth over the violated window is ranked
-//! by retainer set and by cost-centre stack, each expanded through the `.prof` cost-centre tree
-//! into an [`Attribution`]. See `docs/attribution.md`.
+//! profile (`-hc`) of the growing closures, and the profiles it leaves are ranked by
+//! [`crate::attribution::rank`] (growth over the violated window by retainer set and by
+//! cost-centre stack, each expanded through the `.prof` cost-centre tree) into an
+//! [`Attribution`]. The same reruns check `retained_by` invariants ([`retained`]). See
+//! `docs/attribution.md`.
 //!
 //! - The profiled build is derived from the scenario's `[build] command`, which must run
 //!   `ghc`: first the same command with `-dynamic` (type-checker plugins such as
@@ -28,34 +30,35 @@
 //! - The program's own code ([`OwnCode`]) is every module of the program being built: its
 //!   inputs, the sources on its command line and the modules under its `-i` directories.
 //!
-//! Produces data only; never changes an outcome.
+//! The diagnosis produces data only and never changes an outcome; `retained` returns the
+//! outcome of its own invariants.
+
+mod retained;
+
+pub(crate) use retained::retained_by;
 
 use super::build::build_steps;
-use super::command::{MARKS_ENV, MARKS_FILE};
+use super::launch::{launcher_command, MARKS_ENV, MARKS_FILE};
 use super::live::{find_with_extension, HpTail, MarkerFile};
-use super::probe;
 use super::supervise::{Root, Supervised};
 use super::{Event, RunConfig};
-use crate::attribution::{
-    Attribution, Found, Frame, Impossible, Retainer, RetainerGrowth, Stack, StackGrowth,
-};
+use crate::attribution::rank::{analyse, split_label, Analysis};
+use crate::attribution::rerun::{OwnCode, Profile};
+use crate::attribution::{Attribution, Found, Impossible};
 use crate::errors::RunError;
-use crate::measure::invariant::{Outcome, Unevaluable, Violation};
+use crate::measure::invariant::Violation;
 use crate::scenario::{Build, CommandRun, Scenario};
 use crate::source::ghc::hp::read_hp;
 use crate::source::ghc::prof::{read_prof, ProfFile};
 use crate::source::ghc::ReadOptions;
 use crate::spec::invariant::{Endpoint, Predicate, Window};
-use crate::timeline::{Mark, Sample, Timeline};
-use std::collections::{BTreeMap, BTreeSet};
+use crate::timeline::{Mark, Timeline};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Instant;
 
 /// How long cost-centre labels may be in the `.hp` (`-L`): whole stacks and sets, never cut.
 const LABEL_LENGTH: &str = "-L400";
-/// How many stacks of one retainer's name a table keeps.
-const STACKS_PER_RETAINER: usize = 3;
 
 /// One profiled rerun: its heap-profile mode and closure restriction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -109,22 +112,7 @@ fn attribute(
     )));
     let exe = profiled_exe(build, cfg, on_event)?;
     let closures = restriction(scenario, v);
-    let mut own = own_code(build, &cfg.scenarios_dir);
-    match &build.cabal {
-        // A cabal project's own code is its packages' sources, named as GHC names them when
-        // cabal runs it in each package's directory.
-        Some(_) => own
-            .files
-            .extend(super::cabal::own_files(cfg).map_err(build_failure)?),
-        // Inputs may be directories and globs: every file they stand for is the program's.
-        None => own.add_sources(
-            super::inputs::expand(&cfg.scenarios_dir, &build.inputs)
-                .map_err(build_failure)?
-                .into_iter()
-                .map(|f| f.name),
-            &cfg.scenarios_dir,
-        ),
-    }
+    let own = program_code(build, cfg)?;
     let window = Equivalent::of(scenario, v, plain_marks);
     let mut rerun_with = |mode: Mode, restrict: Option<&str>, until: &Until| {
         on_event(Event::Diagnosing(format!(
@@ -163,41 +151,43 @@ fn attribute(
     })
 }
 
-/// The program's own code, as opposed to installed libraries: every module of the program
-/// being built. Computed in one place ([`own_code`]); a cost centre is own code when its module
-/// or its source file is one of these.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct OwnCode {
-    /// Module names (`Main`, `Membound`).
-    pub modules: BTreeSet<String>,
-    /// Source files as GHC names them, relative to where it runs (`haskell/RegisterWb.hs`).
-    pub files: BTreeSet<String>,
+/// Adds source files (relative to `dir`, where GHC runs) to the program's own code, and the
+/// modules they define.
+fn add_sources(own: &mut OwnCode, files: impl IntoIterator<Item = String>, dir: &Path) {
+    for f in files {
+        if f.ends_with(".hs") || f.ends_with(".lhs") {
+            if let Some(m) = std::fs::read_to_string(dir.join(&f))
+                .ok()
+                .and_then(|t| module_name(&t))
+            {
+                own.modules.insert(m);
+            }
+        }
+        own.files.insert(f);
+    }
 }
 
-impl OwnCode {
-    /// Adds source files (relative to `dir`, where GHC runs) and the modules they define.
-    fn add_sources(&mut self, files: impl IntoIterator<Item = String>, dir: &Path) {
-        for f in files {
-            if f.ends_with(".hs") || f.ends_with(".lhs") {
-                if let Some(m) = std::fs::read_to_string(dir.join(&f))
-                    .ok()
-                    .and_then(|t| module_name(&t))
-                {
-                    self.modules.insert(m);
-                }
-            }
-            self.files.insert(f);
-        }
+/// The own code of the program `build` builds: [`own_code`], with a cabal project's packages'
+/// sources, or every file a `ghc` build's inputs stand for.
+fn program_code(build: &Build, cfg: &RunConfig) -> Result<OwnCode, Impossible> {
+    let mut own = own_code(build, &cfg.scenarios_dir);
+    match &build.cabal {
+        // A cabal project's own code is its packages' sources, named as GHC names them when
+        // cabal runs it in each package's directory.
+        Some(_) => own
+            .files
+            .extend(super::cabal::own_files(cfg).map_err(build_failure)?),
+        // Inputs may be directories and globs: every file they stand for is the program's.
+        None => add_sources(
+            &mut own,
+            super::inputs::expand(&cfg.scenarios_dir, &build.inputs)
+                .map_err(build_failure)?
+                .into_iter()
+                .map(|f| f.name),
+            &cfg.scenarios_dir,
+        ),
     }
-
-    /// Whether a cost centre of `module`, defined in `src_file`, is the program's own code.
-    pub fn contains(&self, module: &str, src_file: Option<&str>) -> bool {
-        self.modules.contains(module) || src_file.is_some_and(|f| self.files.contains(f))
-    }
-
-    fn node(&self, n: &crate::source::ghc::prof::CcNode) -> bool {
-        self.contains(&n.module, n.src_file())
-    }
+    Ok(own)
 }
 
 /// How many source files one `-i` directory may contribute (a directory of a whole tree is a
@@ -272,196 +262,6 @@ fn module_name(text: &str) -> Option<String> {
             && name.starts_with(|c: char| c.is_ascii_uppercase()))
         .then_some(name)
     })
-}
-
-/// What [`analyse`] ranks: the profiles of the reruns, read.
-pub(crate) struct Analysis {
-    /// The `-hd` restriction of `retained` and `built`, `None` for the whole heap.
-    pub closures: Option<String>,
-    /// The `-hr` profile of those closures.
-    pub retained: Profile,
-    /// The `-hc` profile of those closures.
-    pub built: Profile,
-    /// The `-hr` profile of the whole heap, when `closures` restricted the others.
-    pub heap: Option<Profile>,
-    /// The program's own code.
-    pub own: OwnCode,
-}
-
-/// Ranks the growth of each profile over its window into a [`Found`] (`millis` left 0).
-pub(crate) fn analyse(a: &Analysis) -> Result<Found, Impossible> {
-    let (from, to) = a.retained.window;
-    let retainers = retainer_growth(&a.retained, &a.own);
-    let built_by = builder_growth(&a.built, &a.own);
-    let heap_retainers = a
-        .heap
-        .as_ref()
-        .map(|p| retainer_growth(p, &a.own))
-        .unwrap_or_default();
-    if retainers.is_empty() && built_by.is_empty() {
-        return Err(Impossible::NotReproduced {
-            detail: format!(
-                "between censuses {from} and {to} of the profiled run nothing {} grew",
-                a.closures
-                    .as_deref()
-                    .map_or("on the heap".to_owned(), |c| format!("of `{c}`"))
-            ),
-        });
-    }
-    Ok(Found {
-        closures: a.closures.clone(),
-        from_census: from,
-        to_census: to,
-        series: series(&a.retained, &retainers),
-        retainers,
-        built_by,
-        heap_retainers,
-        millis: 0,
-    })
-}
-
-/// The outcome of a `retained_by` invariant: its type predicate checked, census by census, on
-/// the bytes of a `-hr -hd<C>` profile whose retainer set has a cost centre matching the glob.
-/// The rerun goes as far as the plain run did (to `stopped_at`, or to its end).
-pub(crate) fn retained_by(
-    scenario: &Scenario,
-    c: &CommandRun,
-    cfg: &RunConfig,
-    inv: &crate::spec::invariant::Invariant,
-    stopped_at: Option<u64>,
-    on_event: &mut dyn FnMut(Event),
-) -> Outcome {
-    let unevaluable = |reason: String| Outcome::NotEvaluable {
-        reason: Unevaluable::NoRetainerProfile { reason },
-    };
-    let glob = inv.retained_by.as_deref().unwrap_or("*");
-    let ty = match &inv.predicate {
-        Predicate::TypeAbsent(g)
-        | Predicate::TypeCount { glob: g, .. }
-        | Predicate::TypeGrowth { glob: g, .. } => g.clone(),
-        _ => return unevaluable("`retained_by` needs a type predicate".into()),
-    };
-    let Some(con) = constructor(&ty) else {
-        return unevaluable(format!(
-            "`{ty}` is not a constructor a `-hd` restriction can name"
-        ));
-    };
-    let Some(build) = &c.build else {
-        return unevaluable("the scenario has no `[build]` step to profile".into());
-    };
-    let exe = match profiled_exe(build, cfg, on_event) {
-        Ok(exe) => exe,
-        Err(why) => return unevaluable(why.to_string()),
-    };
-    on_event(Event::Diagnosing(format!(
-        "rerunning `{}` with -hr -hd{con} for `retained_by = \"{glob}\"`",
-        scenario.name
-    )));
-    let eq = Until::Census(Equivalent {
-        marker: None,
-        to_offset: stopped_at.unwrap_or(u64::MAX),
-        from_offset: Some(0),
-    });
-    let p = match rerun(scenario, c, cfg, &exe, Mode::Retainers, Some(&con), &eq) {
-        Ok(p) => p,
-        Err(why) => return unevaluable(why.to_string()),
-    };
-    let own = own_code(build, &cfg.scenarios_dir);
-    // Each retainer's name and the own functions it may stand for (see `holders_through`).
-    let mut through: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let mut tl = Timeline::new("ghc-hp-retainers", crate::XUnit::Census);
-    let mut seen: Vec<String> = Vec::new();
-    let mut matched = false;
-    for s in p.timeline.samples.iter().filter(|s| s.x <= p.window.1) {
-        let mut bytes = 0;
-        for (label, t) in &s.types {
-            let (_, names) = split_label(label);
-            let mut hit = false;
-            for n in names.split(',').filter(|n| !n.is_empty() && *n != "MANY") {
-                let held = through
-                    .entry(n.to_owned())
-                    .or_insert_with(|| holders_through(&p.prof, n, &own));
-                for x in std::iter::once(n).chain(held.iter().map(String::as_str)) {
-                    if !seen.iter().any(|y| y == x) {
-                        seen.push(x.to_owned());
-                    }
-                    hit |= crate::spec::text::glob_match(glob, x);
-                }
-            }
-            if hit {
-                bytes += t.bytes;
-            }
-        }
-        matched |= bytes > 0;
-        let mut sample = Sample {
-            x: s.x,
-            live_bytes: bytes,
-            time_ns: s.time_ns,
-            ..Sample::default()
-        };
-        sample.types.insert(
-            ty.clone(),
-            crate::TypeSample {
-                bytes,
-                ..Default::default()
-            },
-        );
-        tl.samples.push(sample);
-    }
-    if !matched && !seen.iter().any(|n| crate::spec::text::glob_match(glob, n)) {
-        let seen = crate::spec::text::nearest_first(glob, seen.iter().map(String::as_str))
-            .into_iter()
-            .take(8)
-            .map(str::to_owned)
-            .collect();
-        return Outcome::NotEvaluable {
-            reason: Unevaluable::NoMatchingRetainer {
-                glob: glob.to_owned(),
-                seen,
-            },
-        };
-    }
-    tl.marks = p.marks.clone();
-    crate::source::ghc::assign_counts(
-        &mut tl,
-        &ReadOptions {
-            closure_sizes: c.closure_sizes.clone(),
-        },
-    );
-    let mut single = scenario.clone();
-    single.invariants = vec![crate::spec::invariant::Invariant {
-        retained_by: None,
-        ..inv.clone()
-    }];
-    let single = super::live::marker_windows(&single, &tl.marks);
-    let (outcomes, _) = crate::measure::invariant::check_timeline(&single, &tl);
-    outcomes
-        .into_iter()
-        .find(|(n, _)| *n == inv.name)
-        .map_or_else(|| unevaluable("no outcome".into()), |(_, o)| o)
-}
-
-/// The program's functions a library retainer `name` may stand for in `retained_by`: the first
-/// own frame of each stack the tree has for it (`device.go.(...)` for `map`), and its top-level
-/// function. Only the last census's sets have their own stacks (`SET` lines), so every stack of
-/// the name counts: a set may be counted as held by a function that did not hold it, never the
-/// reverse.
-fn holders_through(prof: &ProfFile, name: &str, own: &OwnCode) -> Vec<String> {
-    let mut out: Vec<String> = Vec::new();
-    for id in prof.stacks_named(name) {
-        let st = frames(prof, id, own);
-        if st.frames.first().is_some_and(|f| f.own) {
-            continue;
-        }
-        if let Some(f) = st.own() {
-            for n in [f.name.as_str(), crate::attribution::top_level(&f.name)] {
-                if !out.iter().any(|x| x == n) {
-                    out.push(n.to_owned());
-                }
-            }
-        }
-    }
-    out
 }
 
 /// The profiled executable of `b`: a cabal build's from `cabal build --enable-profiling`
@@ -684,22 +484,8 @@ impl Equivalent {
     }
 }
 
-/// A profiled rerun's profile: its censuses, its `.prof`, and the censuses growth is
-/// measured between.
-pub(crate) struct Profile {
-    /// The censuses (from the `.hp`, or an eventlog).
-    pub timeline: Timeline,
-    /// The `.prof` written at exit.
-    pub prof: ProfFile,
-    /// (from, to) census indices.
-    pub window: (u64, u64),
-    /// The markers the rerun recorded, placed at the census each precedes.
-    pub marks: Vec<Mark>,
-    /// The census the `.prof`'s `SET` lines describe, when they describe one of this run's
-    /// censuses (the last, of a timed run stopped while the program was alive).
-    pub sets_at: Option<u64>,
-}
-
+/// Reruns the profiled program `exe` with `mode`'s heap profile of `restrict` (or the whole
+/// heap) until `until`, and reads what it left.
 #[allow(clippy::too_many_arguments)]
 fn rerun(
     scenario: &Scenario,
@@ -710,6 +496,51 @@ fn rerun(
     restrict: Option<&str>,
     until: &Until,
 ) -> Result<Profile, Impossible> {
+    let failed = |detail: String| Impossible::RerunFailed { detail };
+    let run_dir = rerun_dir(scenario, cfg, mode, restrict)?;
+    let argv = rerun_argv(c, exe, mode, restrict, until);
+    let mut cmd = launcher_command(cfg, &run_dir, &argv);
+    cmd.env(MARKS_ENV, MARKS_FILE);
+    let (mut sup, _child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Launcher)
+        .map_err(|e| failed(e.to_string()))?;
+    let watch = follow_until(&mut sup, &run_dir, until);
+    let exit = sup.wait();
+    if let Some(k) = &exit.killed {
+        // The budget or the timeout, not our stop.
+        return Err(failed(format!("{k}{}", tail(&exit.stderr))));
+    }
+    let (hp, timeline, prof) = read_rerun(&run_dir, &exit.stderr)?;
+    let last = timeline
+        .samples
+        .len()
+        .checked_sub(1)
+        .ok_or_else(|| failed(format!("{} holds no census", hp.display())))? as u64;
+    let (window, sets_at) = window(until, &watch, &timeline, &prof, last);
+    let marks = watch
+        .marker_file
+        .marks
+        .iter()
+        .map(|(offset, label)| Mark {
+            x: watch.censuses.partition_point(|end| end <= offset) as u64,
+            label: label.clone(),
+        })
+        .collect();
+    Ok(Profile {
+        timeline,
+        prof,
+        window,
+        marks,
+        sets_at,
+    })
+}
+
+/// A rerun's own run directory beside the plain run's, emptied.
+fn rerun_dir(
+    scenario: &Scenario,
+    cfg: &RunConfig,
+    mode: Mode,
+    restrict: Option<&str>,
+) -> Result<PathBuf, Impossible> {
     let failed = |detail: String| Impossible::RerunFailed { detail };
     let work = std::path::absolute(&cfg.work_dir).map_err(|e| failed(e.to_string()))?;
     let tag = match (mode, restrict) {
@@ -722,6 +553,17 @@ fn rerun(
         .join(format!("{}.diagnose.{tag}", scenario.name));
     let _ = std::fs::remove_dir_all(&run_dir);
     std::fs::create_dir_all(&run_dir).map_err(|e| failed(format!("{}: {e}", run_dir.display())))?;
+    Ok(run_dir)
+}
+
+/// The program's command line with the rerun's RTS options, then the scenario's own.
+fn rerun_argv(
+    c: &CommandRun,
+    exe: &Path,
+    mode: Mode,
+    restrict: Option<&str>,
+    until: &Until,
+) -> Vec<String> {
     let mut argv: Vec<String> = c
         .argv
         .iter()
@@ -733,17 +575,13 @@ fn rerun(
     // The scenario's own options (a sparser census) after ours, as in the plain run.
     argv.extend(c.rts.iter().cloned());
     argv.push("-RTS".into());
-    let mut cmd = Command::new(&cfg.probe_program);
-    cmd.arg(probe::EXEC_ARG)
-        .arg(run_dir.join("launcher"))
-        .args(&argv)
-        .env(MARKS_ENV, MARKS_FILE)
-        .current_dir(&run_dir)
-        .stdin(Stdio::null())
-        .stdout(Stdio::null());
-    let (mut sup, _child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Launcher)
-        .map_err(|e| failed(e.to_string()))?;
-    let mut watch = Watch::new(&run_dir);
+    argv
+}
+
+/// Follows the rerun's censuses until `until` is reached (then stops it with SIGINT, so that
+/// the RTS writes its `.prof`) or it exits.
+fn follow_until(sup: &mut Supervised, run_dir: &Path, until: &Until) -> Watch {
+    let mut watch = Watch::new(run_dir);
     loop {
         let exited = sup.has_exited();
         watch.poll();
@@ -754,7 +592,7 @@ fn rerun(
             Until::Time { to_ns, .. } => watch.times.last().is_some_and(|t| t >= to_ns),
         };
         if reached {
-            super::live::stop_gracefully(&mut sup);
+            super::live::stop_gracefully(sup);
             break;
         }
         if exited {
@@ -762,37 +600,45 @@ fn rerun(
         }
         sup.wait_exit_for(super::live::LIVE_POLL);
     }
-    let exit = sup.wait();
-    if let Some(k) = &exit.killed {
-        // The budget or the timeout, not our stop.
-        return Err(failed(format!("{k}{}", tail(&exit.stderr))));
-    }
-    let hp = find_with_extension(&run_dir, "hp").ok_or_else(|| {
+    watch
+}
+
+/// The `.hp` a rerun wrote (its path and censuses) and its `.prof`.
+fn read_rerun(run_dir: &Path, stderr: &str) -> Result<(PathBuf, Timeline, ProfFile), Impossible> {
+    let failed = |detail: String| Impossible::RerunFailed { detail };
+    let hp = find_with_extension(run_dir, "hp").ok_or_else(|| {
         failed(format!(
             "no .hp file in {}{}",
             run_dir.display(),
-            tail(&exit.stderr)
+            tail(stderr)
         ))
     })?;
     let bytes = std::fs::read(&hp).map_err(|e| failed(format!("{}: {e}", hp.display())))?;
     let timeline = read_hp(&bytes[..], &ReadOptions::default())
         .map_err(|e| failed(format!("{}: {e}", hp.display())))?;
-    let prof_path = find_with_extension(&run_dir, "prof").ok_or_else(|| {
+    let prof_path = find_with_extension(run_dir, "prof").ok_or_else(|| {
         failed(format!(
             "no .prof file in {} (the program did not exit through the RTS){}",
             run_dir.display(),
-            tail(&exit.stderr)
+            tail(stderr)
         ))
     })?;
     let text = std::fs::read_to_string(&prof_path)
         .map_err(|e| failed(format!("{}: {e}", prof_path.display())))?;
     let prof = read_prof(&text).map_err(|e| failed(format!("{}: {e}", prof_path.display())))?;
-    let last = timeline
-        .samples
-        .len()
-        .checked_sub(1)
-        .ok_or_else(|| failed(format!("{} holds no census", hp.display())))? as u64;
-    let (window, sets_at) = match until {
+    Ok((hp, timeline, prof))
+}
+
+/// The censuses growth is measured between in a rerun whose last census is `last`, and the
+/// census the `.prof`'s `SET` lines describe, when they describe one of them.
+fn window(
+    until: &Until,
+    watch: &Watch,
+    timeline: &Timeline,
+    prof: &ProfFile,
+    last: u64,
+) -> ((u64, u64), Option<u64>) {
+    match until {
         Until::Census(eq) => {
             let start = watch.start(eq).unwrap_or(0);
             let to = start.saturating_add(eq.to_offset).min(last);
@@ -802,7 +648,7 @@ fn rerun(
             ((from, to), None)
         }
         Until::Time { from_ns, .. } => {
-            let to = leak_census(&timeline).unwrap_or(last);
+            let to = leak_census(timeline).unwrap_or(last);
             let from = match from_ns {
                 None => to,
                 Some(f) => {
@@ -825,23 +671,7 @@ fn rerun(
                 });
             ((from, to), described.then_some(to))
         }
-    };
-    let marks = watch
-        .marker_file
-        .marks
-        .iter()
-        .map(|(offset, label)| Mark {
-            x: watch.censuses.partition_point(|end| end <= offset) as u64,
-            label: label.clone(),
-        })
-        .collect();
-    Ok(Profile {
-        timeline,
-        prof,
-        window,
-        marks,
-        sets_at,
-    })
+    }
 }
 
 /// The census of a timed rerun where the profiled closures were largest: the leak alive. Not
@@ -927,359 +757,9 @@ impl Watch {
     }
 }
 
-/// Each key's bytes gained over the profile's window, largest first. Labels are grouped by
-/// `key`: retainer sets by their names, as the RTS renumbers sets at every census.
-fn growth_rows(p: &Profile, key: fn(&str) -> &str) -> Vec<(String, i64)> {
-    let (from, to) = p.window;
-    let bytes_at = |x: u64| {
-        let mut by: BTreeMap<&str, i64> = BTreeMap::new();
-        if let Some(s) = p.timeline.samples.iter().find(|s| s.x == x) {
-            for (l, t) in &s.types {
-                *by.entry(key(l)).or_default() += t.bytes as i64;
-            }
-        }
-        by
-    };
-    // A violation at the run's first census: its growth is all that is live there.
-    let a = if from == to {
-        BTreeMap::new()
-    } else {
-        bytes_at(from)
-    };
-    let b = bytes_at(to);
-    let mut keys: Vec<&str> = a.keys().chain(b.keys()).copied().collect();
-    keys.sort_unstable();
-    keys.dedup();
-    let mut rows: Vec<(String, i64)> = keys
-        .into_iter()
-        .map(|k| {
-            let d = b.get(k).copied().unwrap_or(0) - a.get(k).copied().unwrap_or(0);
-            (k.to_owned(), d)
-        })
-        .filter(|(_, d)| *d > 0)
-        .collect();
-    rows.sort_by(|x, y| y.1.cmp(&x.1).then_with(|| x.0.cmp(&y.0)));
-    rows
-}
-
-/// `(329)mapSignal#,singleMasterInterconnectC.goLazy` → (329, the names).
-fn split_label(label: &str) -> (Option<u64>, &str) {
-    if let Some(rest) = label.strip_prefix('(') {
-        if let Some((id, names)) = rest.split_once(')') {
-            if let Ok(id) = id.parse() {
-                return (Some(id), names);
-            }
-        }
-    }
-    (None, label)
-}
-
-fn names_of(label: &str) -> &str {
-    split_label(label).1
-}
-
-fn whole_label(label: &str) -> &str {
-    label
-}
-
-fn frames(prof: &ProfFile, id: u64, own: &OwnCode) -> Stack {
-    Stack {
-        frames: prof
-            .stack(id)
-            .into_iter()
-            .map(|n| Frame {
-                name: n.name.clone(),
-                module: n.module.clone(),
-                own: own.node(n),
-            })
-            .collect(),
-    }
-}
-
-/// A `SET` line's stack: resolved through the tree (which knows each cost centre's source),
-/// or, if the tree has no such stack, read from its `Module.name` entries.
-fn set_stack(prof: &ProfFile, entries: &[String], own: &OwnCode) -> Stack {
-    if let Some(id) = prof.stack_of_set_entry(entries) {
-        return frames(prof, id, own);
-    }
-    Stack {
-        frames: entries
-            .iter()
-            .map(|e| {
-                let (module, name) = split_entry(e);
-                Frame {
-                    name: name.to_owned(),
-                    module: module.to_owned(),
-                    own: own.contains(module, None),
-                }
-            })
-            .collect(),
-    }
-}
-
-/// `Clash.Sized.Vector.map` → (`Clash.Sized.Vector`, `map`); `Main.device.go.(...)` →
-/// (`Main`, `device.go.(...)`); `GHC.Conc.Signal.CAF` → (`GHC.Conc.Signal`, `CAF`): the module
-/// is the capitalised segments before the name, the name at least the last segment.
-fn split_entry(e: &str) -> (&str, &str) {
-    let mut end = 0;
-    let mut at = 0;
-    for seg in e.split('.') {
-        let next = at + seg.len();
-        if next >= e.len() || !seg.starts_with(|c: char| c.is_ascii_uppercase()) {
-            break;
-        }
-        end = next;
-        at = next + 1;
-    }
-    if end == 0 {
-        ("", e)
-    } else {
-        (&e[..end], &e[end + 1..])
-    }
-}
-
-/// The sets of the census the `SET` lines describe, by their names (several sets may share
-/// names: `mapSignal#` is a different set for each stack that pushed it): each set's bytes
-/// there and its retainers' own stacks.
-fn exact_sets(p: &Profile, own: &OwnCode) -> BTreeMap<String, Vec<(u64, Vec<Stack>)>> {
-    let mut out: BTreeMap<String, Vec<(u64, Vec<Stack>)>> = BTreeMap::new();
-    let Some(at) = p.sets_at else {
-        return out;
-    };
-    let Some(sample) = p.timeline.samples.iter().find(|s| s.x == at) else {
-        return out;
-    };
-    for (label, t) in &sample.types {
-        let (Some(id), names) = split_label(label) else {
-            continue;
-        };
-        let Some(def) = p.prof.set(id) else { continue };
-        let stacks = def
-            .stacks
-            .iter()
-            .map(|entries| set_stack(&p.prof, entries, own))
-            .collect();
-        out.entry(names.to_owned())
-            .or_default()
-            .push((t.bytes, stacks));
-    }
-    out
-}
-
-/// The retainers of one set whose stacks the `SET` line gives, one per name of its label.
-fn exact_retainers(names: &str, stacks: &[Stack]) -> Vec<Retainer> {
-    let mut out: Vec<Retainer> = Vec::new();
-    for name in names.split(',').filter(|n| !n.is_empty()) {
-        if out.iter().any(|r| r.name == name) {
-            continue;
-        }
-        let mine: Vec<Stack> = stacks
-            .iter()
-            .filter(|st| st.frames.first().is_some_and(|f| f.name == name))
-            .cloned()
-            .collect();
-        let own = mine
-            .first()
-            .and_then(|st| st.frames.first())
-            .is_some_and(|f| f.own);
-        out.push(Retainer {
-            name: name.to_owned(),
-            own,
-            candidates: mine.len(),
-            stacks: mine,
-            exact: true,
-        });
-    }
-    out
-}
-
-/// The growth of each retainer set. Sets are followed by their names across censuses (the RTS
-/// renumbers them); where the `SET` lines describe the last census, a name's growth is shared
-/// among that census's sets of that name in proportion to their bytes there, each with its
-/// retainers' own stacks.
-fn retainer_growth(p: &Profile, own: &OwnCode) -> Vec<RetainerGrowth> {
-    let exact = exact_sets(p, own);
-    let mut rows = Vec::new();
-    for (names, bytes) in growth_rows(p, names_of) {
-        if names == "MANY" {
-            rows.push(RetainerGrowth {
-                label: names,
-                retainers: Vec::new(),
-                bytes,
-            });
-            continue;
-        }
-        if let Some(sets) = exact.get(&names) {
-            let total: u64 = sets.iter().map(|(b, _)| *b).sum();
-            for (b, stacks) in sets {
-                let share = if total == 0 {
-                    bytes / sets.len() as i64
-                } else {
-                    (bytes as i128 * *b as i128 / total as i128) as i64
-                };
-                if share > 0 {
-                    rows.push(RetainerGrowth {
-                        label: names.clone(),
-                        retainers: exact_retainers(&names, stacks),
-                        bytes: share,
-                    });
-                }
-            }
-            continue;
-        }
-        let retainers = names
-            .split(',')
-            .filter(|n| !n.is_empty())
-            .map(|name| {
-                let mut ids: Vec<u64> = p.prof.stacks_named(name).collect();
-                ids.sort_by_key(|id| std::cmp::Reverse(p.prof.node(*id).map_or(0, |n| n.entries)));
-                let candidates = ids.len();
-                let is_own = ids
-                    .first()
-                    .and_then(|id| p.prof.node(*id))
-                    .is_some_and(|n| own.node(n));
-                Retainer {
-                    name: name.to_owned(),
-                    own: is_own,
-                    stacks: ids
-                        .iter()
-                        .take(STACKS_PER_RETAINER)
-                        .map(|id| frames(&p.prof, *id, own))
-                        .collect(),
-                    candidates,
-                    exact: false,
-                }
-            })
-            .collect();
-        rows.push(RetainerGrowth {
-            label: names,
-            retainers,
-            bytes,
-        });
-    }
-    rows.sort_by(|x, y| y.bytes.cmp(&x.bytes).then_with(|| x.label.cmp(&y.label)));
-    rows
-}
-
-fn builder_growth(p: &Profile, own: &OwnCode) -> Vec<StackGrowth> {
-    let mut rows: Vec<StackGrowth> = growth_rows(p, whole_label)
-        .into_iter()
-        .map(|(label, bytes)| {
-            let (id, names) = split_label(&label);
-            // `.hp` labels carry the stack's id; eventlog labels are the names alone, matched
-            // against the tree's stacks.
-            let id = id.filter(|id| p.prof.node(*id).is_some()).or_else(|| {
-                let path: Vec<&str> = names.split('/').collect();
-                p.prof.stacks_named(path[0]).find(|id| {
-                    let names: Vec<&str> =
-                        p.prof.stack(*id).iter().map(|n| n.name.as_str()).collect();
-                    names == path
-                })
-            });
-            let stack = match id {
-                Some(id) => frames(&p.prof, id, own),
-                // A label the tree does not know: its names, none of them known to be own code.
-                None => Stack {
-                    frames: names
-                        .split('/')
-                        .map(|n| Frame {
-                            name: n.to_owned(),
-                            module: String::new(),
-                            own: false,
-                        })
-                        .collect(),
-                },
-            };
-            StackGrowth { stack, bytes }
-        })
-        .collect();
-    // Ties by the stack, not by the label: `.hp` labels start with ids, eventlog ones do not.
-    rows.sort_by(|x, y| {
-        y.bytes
-            .cmp(&x.bytes)
-            .then_with(|| x.stack.path().cmp(&y.stack.path()))
-    });
-    rows
-}
-
-fn series(p: &Profile, rows: &[RetainerGrowth]) -> Vec<(String, Vec<(u64, u64)>)> {
-    let (from, to) = p.window;
-    rows.iter()
-        .take(crate::attribution::SHOWN)
-        .map(|r| {
-            let points = p
-                .timeline
-                .samples
-                .iter()
-                .filter(|s| s.x >= from && s.x <= to)
-                .map(|s| {
-                    let bytes = s
-                        .types
-                        .iter()
-                        .filter(|(l, _)| names_of(l) == r.label)
-                        .map(|(_, t)| t.bytes)
-                        .sum();
-                    (s.x, bytes)
-                })
-                .collect();
-            (r.label.clone(), points)
-        })
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::attribution::Detail;
-
-    /// `harness/tests/data/attribution/`: one profiled run of `RegisterWb lazy_unzip 100`
-    /// (see the README there).
-    fn fixture(name: &str) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/data/attribution")
-            .join(name)
-    }
-
-    fn profile(censuses: &str, window: (u64, u64)) -> Profile {
-        let prof = std::fs::read_to_string(fixture("lazy_unzip-hc.prof")).expect("fixture");
-        let timeline =
-            crate::source::ghc::read_profile(&fixture(censuses), &ReadOptions::default())
-                .expect("fixture reads");
-        Profile {
-            timeline,
-            prof: read_prof(&prof).expect("fixture .prof reads"),
-            window,
-            marks: Vec::new(),
-            sets_at: None,
-        }
-    }
-
-    /// The committed profiles, read and ranked, against the tables a failure would show.
-    fn check(built: &str, expect: &str) {
-        let found = analyse(&Analysis {
-            closures: Some(":-".into()),
-            retained: profile("lazy_unzip-hr.hp", (0, 19)),
-            built: profile(built, (0, 19)),
-            heap: None,
-            own: OwnCode {
-                modules: ["Main".to_owned(), "Membound".to_owned()].into(),
-                files: [
-                    "haskell/RegisterWb.hs".to_owned(),
-                    "haskell/Membound.hs".to_owned(),
-                ]
-                .into(),
-            },
-        })
-        .expect("the fixture's growth is found");
-        let exact = |v: Vec<i64>| format!("{v:?}");
-        let got = format!(
-            "{}exact bytes: retainers {}, built by {}\n",
-            found.tables(Detail::Failure),
-            exact(found.retainers.iter().map(|r| r.bytes).collect()),
-            exact(found.built_by.iter().map(|r| r.bytes).collect()),
-        );
-        assert_eq!(got, expect, "\n--- got ---\n{got}");
-    }
 
     /// A timed rerun's censuses as the tasty example wrote them in CI: the leak grows, the
     /// test ends (or is cancelled by our SIGINT) and a later census holds only CAFs. The
@@ -1308,18 +788,6 @@ mod tests {
         .concat();
         let timeline = read_hp(empty.as_bytes(), &ReadOptions::default()).expect("reads");
         assert_eq!(leak_census(&timeline), None);
-    }
-
-    const TABLES: &str = include_str!("../../tests/data/attribution/lazy_unzip.tables");
-
-    #[test]
-    fn retainer_and_cost_centre_growth_of_a_profiled_run() {
-        check("lazy_unzip-hc.hp", TABLES);
-    }
-
-    #[test]
-    fn the_eventlog_of_the_run_gives_the_same_builders() {
-        check("lazy_unzip-hc.eventlog", TABLES);
     }
 
     #[test]

@@ -1,9 +1,13 @@
 //! `Attribution`: what retains a GHC program's growing closures and where they were built,
-//! found by a profiled rerun (`source/diagnose.rs`) and carried by the violation it explains.
+//! found by a profiled rerun (`source/diagnose`) and carried by the violation it explains.
 //!
-//! Data only, plus how it reads: produced by `source/`, rendered by the violation's
-//! explanation and the reports, matched against `expect_site` / `expect_retainer`. It knows
-//! nothing of processes or files.
+//! Data, plus how it reads and how it is ranked: the reruns' profiles as data ([`rerun`]) are
+//! ranked into an `Attribution` by `rank`, a pure function the reruns in `source/` call;
+//! rendered by the violation's explanation and the reports, matched against `expect_site` /
+//! `expect_retainer`. It knows nothing of processes or files.
+
+pub(crate) mod rank;
+pub mod rerun;
 
 use crate::units::{fmt_bytes, fmt_int};
 use serde::{Deserialize, Serialize};
