@@ -133,15 +133,53 @@ fn attribute(
     // A program that ends before its first timed census leaves no retainer census: its
     // retainers are then taken at every GC, as far as the builders were, without `SET` lines.
     let every_gc = Until::Census(window);
-    let mut retainers = |restrict: Option<&str>| {
-        rerun_with(Mode::Retainers, restrict, &timed)
-            .or_else(|_| rerun_with(Mode::Retainers, restrict, &every_gc))
+    // The retainers of the growing closures and of the whole heap are two independent reruns
+    // of the same build: run side by side, the diagnosis costs one of them, not both.
+    let retainers = |restrict: Option<&str>| {
+        let mut said = vec![rts_mode(Mode::Retainers, restrict, &timed)];
+        let found =
+            rerun(scenario, c, cfg, &exe, Mode::Retainers, restrict, &timed).or_else(|_| {
+                said.push(rts_mode(Mode::Retainers, restrict, &every_gc));
+                rerun(scenario, c, cfg, &exe, Mode::Retainers, restrict, &every_gc)
+            });
+        (said, found)
     };
-    let retained = retainers(closures.as_deref())?;
-    let heap = match closures {
-        Some(_) => Some(retainers(None)?),
-        None => None,
-    };
+    for restrict in std::iter::once(closures.as_deref()).chain(closures.as_ref().map(|_| None)) {
+        on_event(Event::Diagnosing(format!(
+            "rerunning `{}` with {}",
+            scenario.name,
+            rts_mode(Mode::Retainers, restrict, &timed).join(" ")
+        )));
+    }
+    let ((said, retained), heap) = std::thread::scope(|threads| {
+        let heap = closures.as_ref().map(|_| threads.spawn(|| retainers(None)));
+        let retained = retainers(closures.as_deref());
+        let heap = heap.map(|h| {
+            h.join().unwrap_or_else(|_| {
+                (
+                    Vec::new(),
+                    Err(Impossible::RerunFailed {
+                        detail: "the whole heap's retainer rerun panicked".into(),
+                    }),
+                )
+            })
+        });
+        (retained, heap)
+    });
+    // Fallbacks to a census at every GC, said after the fact (the reruns ran on two threads).
+    for argv in said
+        .iter()
+        .skip(1)
+        .chain(heap.iter().flat_map(|(s, _)| s.iter().skip(1)))
+    {
+        on_event(Event::Diagnosing(format!(
+            "rerunning `{}` with {}",
+            scenario.name,
+            argv.join(" ")
+        )));
+    }
+    let retained = retained?;
+    let heap = heap.map(|(_, h)| h).transpose()?;
     analyse(&Analysis {
         closures,
         retained,
