@@ -252,11 +252,21 @@ impl<'a> Meter<'a> {
     /// the steady window) and whole-run `totals`.
     pub fn finish(self, marks: &[Mark], totals: &BTreeMap<String, u64>) -> Measurement {
         let end = run_end(self.plan, self.residency.last().map(|r| r.0));
-        let (s0, s1) = steady_window(self.plan, end, marks);
+        let steady = steady_window(self.plan, end, marks);
+        let mut m = Measurement::default();
+        self.whole_run(&mut m, steady, totals);
+        for label in self.kept_labels() {
+            m.types.insert(label.to_owned(), self.type_figures(label));
+        }
+        m
+    }
+
+    /// The whole-run metrics: residency's peak, its median and growth over the `steady`
+    /// window, the allocator's figures, and the source's totals that are metrics.
+    fn whole_run(&self, m: &mut Measurement, (s0, s1): (u64, u64), totals: &BTreeMap<String, u64>) {
         let in_steady = |x: u64| x >= s0 && x <= s1;
         let per = self.x_unit.per();
         let [peak_metric, steady_metric, growth_metric] = residency(self.x_unit);
-        let mut m = Measurement::default();
         m.metrics.insert(peak_metric, int(self.peak));
         let steady: Vec<(u64, u64)> = self
             .residency
@@ -286,8 +296,13 @@ impl<'a> Meter<'a> {
                 m.metrics.insert(metric, int(*v));
             }
         }
+    }
+
+    /// The labels whose figures a measurement keeps: every type of a simulator run; a heap
+    /// profile's largest [`GHC_TOP_TYPES`] and those an invariant names; none of an `rss` run.
+    fn kept_labels(&self) -> Vec<&str> {
         let labels = &self.labels;
-        let keep: Vec<&str> = match self.x_unit {
+        match self.x_unit {
             XUnit::Cycles => labels.keys().map(String::as_str).collect(),
             XUnit::Millis => Vec::new(),
             XUnit::Census | XUnit::Snapshot => {
@@ -315,41 +330,43 @@ impl<'a> Meter<'a> {
                 keep.dedup();
                 keep
             }
-        };
-        let last_index = self.residency.len().checked_sub(1);
-        for label in keep {
-            let l = &labels[label];
-            // The last sample's figures: zero where it did not have the type.
-            let (final_count, final_bytes) = match Some(l.last.0) == last_index {
-                true => (l.last.1, l.last.2),
-                false => (0, 0),
-            };
-            let mut f = BTreeMap::new();
-            match self.x_unit {
-                XUnit::Cycles => {
-                    f.insert(TYPE_PEAK_COUNT.name.into(), int(l.peak_count));
-                    f.insert(TYPE_FINAL_COUNT.name.into(), int(final_count));
-                    let mut fit = self.steady_x;
-                    (fit.sy, fit.sxy, fit.syy) = l.sums;
-                    if let Some((b, _)) = fit.slope() {
-                        f.insert(TYPE_GROWTH.name.into(), Value::float(b * per));
-                    }
-                }
-                XUnit::Census => {
-                    f.insert(TYPE_PEAK_BYTES.name.into(), int(l.peak_bytes));
-                    f.insert(TYPE_FINAL_BYTES.name.into(), int(final_bytes));
-                    f.insert(TYPE_PEAK_COUNT.name.into(), int(l.peak_count));
-                }
-                // massif attributes bytes to sites; it counts no objects.
-                XUnit::Snapshot => {
-                    f.insert(TYPE_PEAK_BYTES.name.into(), int(l.peak_bytes));
-                    f.insert(TYPE_FINAL_BYTES.name.into(), int(final_bytes));
-                }
-                XUnit::Millis => {}
-            }
-            m.types.insert(label.to_owned(), f);
         }
-        m
+    }
+
+    /// One kept label's per-type figures, as its run's x-axis has them.
+    fn type_figures(&self, label: &str) -> BTreeMap<String, Value> {
+        let per = self.x_unit.per();
+        let last_index = self.residency.len().checked_sub(1);
+        let l = &self.labels[label];
+        // The last sample's figures: zero where it did not have the type.
+        let (final_count, final_bytes) = match Some(l.last.0) == last_index {
+            true => (l.last.1, l.last.2),
+            false => (0, 0),
+        };
+        let mut f = BTreeMap::new();
+        match self.x_unit {
+            XUnit::Cycles => {
+                f.insert(TYPE_PEAK_COUNT.name.into(), int(l.peak_count));
+                f.insert(TYPE_FINAL_COUNT.name.into(), int(final_count));
+                let mut fit = self.steady_x;
+                (fit.sy, fit.sxy, fit.syy) = l.sums;
+                if let Some((b, _)) = fit.slope() {
+                    f.insert(TYPE_GROWTH.name.into(), Value::float(b * per));
+                }
+            }
+            XUnit::Census => {
+                f.insert(TYPE_PEAK_BYTES.name.into(), int(l.peak_bytes));
+                f.insert(TYPE_FINAL_BYTES.name.into(), int(final_bytes));
+                f.insert(TYPE_PEAK_COUNT.name.into(), int(l.peak_count));
+            }
+            // massif attributes bytes to sites; it counts no objects.
+            XUnit::Snapshot => {
+                f.insert(TYPE_PEAK_BYTES.name.into(), int(l.peak_bytes));
+                f.insert(TYPE_FINAL_BYTES.name.into(), int(final_bytes));
+            }
+            XUnit::Millis => {}
+        }
+        f
     }
 }
 
