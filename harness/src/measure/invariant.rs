@@ -823,90 +823,7 @@ fn matching<'s>(
 }
 
 fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> Option<Violation> {
-    let per = st.x_unit.per();
-    let per_name = st.x_unit.per_name();
-    let (ok, predicate, value) = match &st.inv.predicate {
-        Predicate::TypeAbsent(g) => {
-            let n: u64 = matching(sample, g).map(|(_, t)| t.count).sum();
-            // massif's sites have bytes and no counts: bytes count as presence too.
-            let bytes: u64 = matching(sample, g).map(|(_, t)| t.bytes).sum();
-            (
-                n == 0 && bytes == 0,
-                format!("no live `{g}`"),
-                if n == 0 && bytes > 0 {
-                    format!("{} live", fmt_bytes(bytes as f64))
-                } else {
-                    format!("{} live", fmt_int(n as i128))
-                },
-            )
-        }
-        Predicate::TypeBytesMax { glob, max } => {
-            let b: u64 = matching(sample, glob).map(|(_, t)| t.bytes).sum();
-            (
-                b <= *max,
-                format!("live bytes of `{glob}` ≤ {}", fmt_bytes(*max as f64)),
-                fmt_bytes(b as f64),
-            )
-        }
-        Predicate::TypeBytesGrowth { glob, max } => {
-            let b: u64 = matching(sample, glob).map(|(_, t)| t.bytes).sum();
-            st.fit.push(sample.x as f64, b as f64);
-            let g = growth(&st.fit, per);
-            (
-                g.is_none_or(|g| g <= *max),
-                format!("growth of `{glob}` ≤ {} {per_name}", fmt_bytes(*max)),
-                format!("{} {per_name}", fmt_bytes(g.unwrap_or(0.0))),
-            )
-        }
-        Predicate::TypeCount { glob, cmp, n } => {
-            let c: u64 = matching(sample, glob).map(|(_, t)| t.count).sum();
-            let (ok, op) = match cmp {
-                Cmp::AtMost => (c <= *n, "≤"),
-                Cmp::AtLeast => (c >= *n, "≥"),
-                Cmp::Exactly => (c == *n, "=="),
-            };
-            (
-                ok,
-                format!("count of `{glob}` {op} {}", fmt_int(*n as i128)),
-                fmt_int(c as i128),
-            )
-        }
-        Predicate::TypeGrowth { glob, max } => {
-            let c: u64 = matching(sample, glob).map(|(_, t)| t.count).sum();
-            st.fit.push(sample.x as f64, c as f64);
-            let g = growth(&st.fit, per);
-            (
-                g.is_none_or(|g| g <= *max),
-                format!("growth of `{glob}` ≤ {max} {per_name}"),
-                format!("{:.1} {per_name}", g.unwrap_or(0.0)),
-            )
-        }
-        Predicate::LiveBytesMax(max) => (
-            sample.live_bytes <= *max,
-            format!(
-                "{} ≤ {}",
-                st.x_unit.residency_words(),
-                fmt_bytes(*max as f64)
-            ),
-            fmt_bytes(sample.live_bytes as f64),
-        ),
-        Predicate::LiveBytesGrowth(max) => {
-            st.fit.push(sample.x as f64, sample.live_bytes as f64);
-            let g = growth(&st.fit, per);
-            (
-                g.is_none_or(|g| g <= *max),
-                format!(
-                    "{} ≤ {} {per_name}",
-                    st.x_unit.growth_words(),
-                    fmt_bytes(*max)
-                ),
-                format!("{} {per_name}", fmt_bytes(g.unwrap_or(0.0))),
-            )
-        }
-    };
-    if ok {
-        return None;
-    }
+    let (predicate, value) = broken(st, sample)?;
     let window_first = st.first.as_deref().unwrap_or(sample);
     let mut first = window_first;
     if first.x == sample.x {
@@ -923,6 +840,96 @@ fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> 
         long_lived: long_lived(first, sample),
         attribution: None,
     })
+}
+
+/// Tests the invariant's predicate at one more sample (feeding its growth fit): `None` when it
+/// holds, else the predicate and the value found, in words. Worded only on a violation: a
+/// passing run tests every invariant at every census and formats nothing.
+fn broken(st: &mut State<'_>, sample: &Sample) -> Option<(String, String)> {
+    let per = st.x_unit.per();
+    let per_name = st.x_unit.per_name();
+    let fails = |ok: bool, words: &dyn Fn() -> (String, String)| (!ok).then(words);
+    match &st.inv.predicate {
+        Predicate::TypeAbsent(g) => {
+            let n: u64 = matching(sample, g).map(|(_, t)| t.count).sum();
+            // massif's sites have bytes and no counts: bytes count as presence too.
+            let bytes: u64 = matching(sample, g).map(|(_, t)| t.bytes).sum();
+            fails(n == 0 && bytes == 0, &|| {
+                let found = if n == 0 && bytes > 0 {
+                    format!("{} live", fmt_bytes(bytes as f64))
+                } else {
+                    format!("{} live", fmt_int(n as i128))
+                };
+                (format!("no live `{g}`"), found)
+            })
+        }
+        Predicate::TypeBytesMax { glob, max } => {
+            let b: u64 = matching(sample, glob).map(|(_, t)| t.bytes).sum();
+            fails(b <= *max, &|| {
+                (
+                    format!("live bytes of `{glob}` ≤ {}", fmt_bytes(*max as f64)),
+                    fmt_bytes(b as f64),
+                )
+            })
+        }
+        Predicate::TypeBytesGrowth { glob, max } => {
+            let b: u64 = matching(sample, glob).map(|(_, t)| t.bytes).sum();
+            st.fit.push(sample.x as f64, b as f64);
+            let g = growth(&st.fit, per);
+            fails(g.is_none_or(|g| g <= *max), &|| {
+                (
+                    format!("growth of `{glob}` ≤ {} {per_name}", fmt_bytes(*max)),
+                    format!("{} {per_name}", fmt_bytes(g.unwrap_or(0.0))),
+                )
+            })
+        }
+        Predicate::TypeCount { glob, cmp, n } => {
+            let c: u64 = matching(sample, glob).map(|(_, t)| t.count).sum();
+            let (ok, op) = match cmp {
+                Cmp::AtMost => (c <= *n, "≤"),
+                Cmp::AtLeast => (c >= *n, "≥"),
+                Cmp::Exactly => (c == *n, "=="),
+            };
+            fails(ok, &|| {
+                (
+                    format!("count of `{glob}` {op} {}", fmt_int(*n as i128)),
+                    fmt_int(c as i128),
+                )
+            })
+        }
+        Predicate::TypeGrowth { glob, max } => {
+            let c: u64 = matching(sample, glob).map(|(_, t)| t.count).sum();
+            st.fit.push(sample.x as f64, c as f64);
+            let g = growth(&st.fit, per);
+            fails(g.is_none_or(|g| g <= *max), &|| {
+                (
+                    format!("growth of `{glob}` ≤ {max} {per_name}"),
+                    format!("{:.1} {per_name}", g.unwrap_or(0.0)),
+                )
+            })
+        }
+        Predicate::LiveBytesMax(max) => fails(sample.live_bytes <= *max, &|| {
+            (
+                format!(
+                    "{} ≤ {}",
+                    st.x_unit.residency_words(),
+                    fmt_bytes(*max as f64)
+                ),
+                fmt_bytes(sample.live_bytes as f64),
+            )
+        }),
+        Predicate::LiveBytesGrowth(max) => {
+            st.fit.push(sample.x as f64, sample.live_bytes as f64);
+            let g = growth(&st.fit, per);
+            let x_unit = st.x_unit;
+            fails(g.is_none_or(|g| g <= *max), &|| {
+                (
+                    format!("{} ≤ {} {per_name}", x_unit.growth_words(), fmt_bytes(*max)),
+                    format!("{} {per_name}", fmt_bytes(g.unwrap_or(0.0))),
+                )
+            })
+        }
+    }
 }
 
 fn growth(fit: &Fit, per: f64) -> Option<f64> {
