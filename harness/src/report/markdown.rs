@@ -12,6 +12,7 @@ use super::{
 };
 use crate::judge::compare::Row;
 use crate::judge::verdict::Headline;
+use crate::store::ChartTimeline;
 use crate::units::fmt_bytes;
 use std::fmt::Write as _;
 
@@ -295,42 +296,17 @@ fn invariants(s: &mut String, v: &View) {
 fn chart(v: &View, against: &str) -> Option<String> {
     let cur = v.current_timeline()?;
     let n = cur.points.len();
-    let k = n.min(MD_CHART_POINTS);
-    let mut idx: Vec<usize> = if k <= 1 {
-        vec![0]
-    } else {
-        (0..k).map(|i| i * (n - 1) / (k - 1)).collect()
-    };
-    if let Some((peak, _)) = cur
-        .points
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, p)| (p.live_bytes, std::cmp::Reverse(*i)))
-    {
-        if !idx.contains(&peak) {
-            idx.push(peak);
-        }
-    }
-    idx.sort_unstable();
-    idx.dedup();
+    let idx = charted_points(cur);
     let xs: Vec<u64> = idx.iter().map(|i| cur.points[*i].x).collect();
     let current: Vec<u64> = idx.iter().map(|i| cur.points[*i].live_bytes).collect();
     // The baseline at each x: its sample there, else its last sample before (said below).
-    let mut held = false;
-    let baseline: Option<Vec<u64>> = v.baseline_timeline().map(|b| {
-        xs.iter()
-            .map(|x| match b.points.iter().rev().find(|p| p.x <= *x) {
-                Some(p) => {
-                    held |= p.x != *x;
-                    p.live_bytes
-                }
-                None => {
-                    held = true;
-                    b.points[0].live_bytes
-                }
-            })
-            .collect()
-    });
+    let (baseline, held) = match v.baseline_timeline() {
+        Some(b) => {
+            let (values, held) = baseline_at(b, &xs);
+            (Some(values), held)
+        }
+        None => (None, false),
+    };
     let max = current
         .iter()
         .chain(baseline.iter().flatten())
@@ -403,6 +379,50 @@ fn chart(v: &View, against: &str) -> Option<String> {
     }
     let _ = writeln!(s, "<sub>{}</sub>\n", text(&caption));
     Some(s)
+}
+
+/// The points a markdown chart shows: at most [`MD_CHART_POINTS`] spread evenly, and the peak.
+fn charted_points(cur: &ChartTimeline) -> Vec<usize> {
+    let n = cur.points.len();
+    let k = n.min(MD_CHART_POINTS);
+    let mut idx: Vec<usize> = if k <= 1 {
+        vec![0]
+    } else {
+        (0..k).map(|i| i * (n - 1) / (k - 1)).collect()
+    };
+    if let Some((peak, _)) = cur
+        .points
+        .iter()
+        .enumerate()
+        .max_by_key(|(i, p)| (p.live_bytes, std::cmp::Reverse(*i)))
+    {
+        if !idx.contains(&peak) {
+            idx.push(peak);
+        }
+    }
+    idx.sort_unstable();
+    idx.dedup();
+    idx
+}
+
+/// The baseline's residency at each of `xs`: its sample there, else its last sample before
+/// (its first when it has none before); and whether any value was taken from elsewhere.
+fn baseline_at(b: &ChartTimeline, xs: &[u64]) -> (Vec<u64>, bool) {
+    let mut held = false;
+    let values = xs
+        .iter()
+        .map(|x| match b.points.iter().rev().find(|p| p.x <= *x) {
+            Some(p) => {
+                held |= p.x != *x;
+                p.live_bytes
+            }
+            None => {
+                held = true;
+                b.points[0].live_bytes
+            }
+        })
+        .collect();
+    (values, held)
 }
 
 /// `12.5k`, `3M`: short x labels for chart categories, in one style along an axis ending at `max`.
