@@ -281,6 +281,34 @@ impl Timeline {
     }
 }
 
+/// Visits each of `types`' labels with its entry in `per_label` (a default one for a label not
+/// seen before), by walking the two sorted maps side by side: a sink keeping figures per label
+/// meets the same labels census after census, and a lookup per label compared each long label
+/// (`clash-prelude:Clash.Signal.Internal.:-`) with about log₂(labels) others.
+pub fn for_each_label<V: Default>(
+    per_label: &mut BTreeMap<String, V>,
+    types: &BTreeMap<String, TypeSample>,
+    mut visit: impl FnMut(&mut V, &TypeSample),
+) {
+    let mut new = Vec::new();
+    let mut known = per_label.iter_mut().peekable();
+    for (label, t) in types {
+        while known
+            .peek()
+            .is_some_and(|(k, _)| k.as_str() < label.as_str())
+        {
+            known.next();
+        }
+        match known.next_if(|(k, _)| *k == label) {
+            Some((_, v)) => visit(v, t),
+            None => new.push((label, t)),
+        }
+    }
+    for (label, t) in new {
+        visit(per_label.entry(label.clone()).or_default(), t);
+    }
+}
+
 /// A consumer of a run's samples, one at a time, in increasing `x`: how the figures of a run
 /// are computed without a `Timeline` of every sample in memory. A sink needs nothing known in
 /// advance (a live watch does not know how long the run will be, nor where its markers
@@ -380,6 +408,41 @@ mod tests {
         assert_eq!(
             serde_json::to_string(&XUnit::Snapshot).ok().as_deref(),
             Some("\"snapshot\"")
+        );
+    }
+}
+
+#[cfg(test)]
+mod label_walk_tests {
+    use super::*;
+
+    #[test]
+    fn every_label_is_visited_once_with_its_own_entry() {
+        let t = |count| TypeSample {
+            count,
+            ..Default::default()
+        };
+        let mut seen: BTreeMap<String, Vec<u64>> = BTreeMap::new();
+        let census = |labels: &[(&str, u64)]| -> BTreeMap<String, TypeSample> {
+            labels.iter().map(|(l, c)| (l.to_string(), t(*c))).collect()
+        };
+        for types in [
+            census(&[("b", 1), ("d", 2)]),
+            census(&[("a", 3), ("b", 4), ("c", 5)]),
+            census(&[("d", 6), ("e", 7)]),
+        ] {
+            for_each_label(&mut seen, &types, |v, t| v.push(t.count));
+        }
+        let got: Vec<(&str, &[u64])> = seen.iter().map(|(k, v)| (k.as_str(), &v[..])).collect();
+        assert_eq!(
+            got,
+            [
+                ("a", &[3][..]),
+                ("b", &[1, 4][..]),
+                ("c", &[5][..]),
+                ("d", &[2, 6][..]),
+                ("e", &[7][..])
+            ]
         );
     }
 }

@@ -398,11 +398,7 @@ impl SampleSink for Meter<'_> {
             }
             _ => None,
         };
-        for (label, t) in &s.types {
-            let f = match self.labels.get_mut(label) {
-                Some(f) => f,
-                None => self.labels.entry(label.clone()).or_default(),
-            };
+        crate::timeline::for_each_label(&mut self.labels, &s.types, |f, t| {
             f.peak_bytes = f.peak_bytes.max(t.bytes);
             f.peak_count = f.peak_count.max(t.count);
             f.last = (index, t.count, t.bytes);
@@ -412,7 +408,7 @@ impl SampleSink for Meter<'_> {
                 f.sums.1 += x * y;
                 f.sums.2 += y * y;
             }
-        }
+        });
     }
 
     /// A count is bytes over size, so the peak count is the peak bytes over the size.

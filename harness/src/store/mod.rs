@@ -439,14 +439,9 @@ impl crate::timeline::SampleSink for ChartSampler {
             }
             None => self.peak = Some((index, Snapshot::of(s))),
         }
-        for (l, t) in &s.types {
-            match self.type_peaks.get_mut(l) {
-                Some(b) => *b = (*b).max(t.bytes),
-                None => {
-                    self.type_peaks.insert(l.clone(), t.bytes);
-                }
-            }
-        }
+        crate::timeline::for_each_label(&mut self.type_peaks, &s.types, |b, t| {
+            *b = (*b).max(t.bytes)
+        });
     }
 }
 

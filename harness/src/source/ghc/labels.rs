@@ -247,14 +247,10 @@ pub struct SizeInference {
 impl SizeInference {
     /// Takes in one sample's byte totals.
     pub fn observe(&mut self, sample: &Sample) {
-        for (label, t) in &sample.types {
-            match self.gcds.get_mut(label.as_str()) {
-                Some(g) => *g = gcd(*g, t.bytes),
-                None => {
-                    self.gcds.insert(label.clone(), t.bytes);
-                }
-            }
-        }
+        // gcd(0, b) = b: a label's first row starts its gcd.
+        crate::timeline::for_each_label(&mut self.gcds, &sample.types, |g, t| {
+            *g = gcd(*g, t.bytes)
+        });
     }
 
     /// Takes in a label's byte totals already reduced to their gcd (rows of two spellings of
