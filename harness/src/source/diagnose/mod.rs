@@ -43,13 +43,14 @@ use super::live::{find_with_extension, HpTail, MarkerFile};
 use super::supervise::{Root, Supervised};
 use super::{Event, RunConfig};
 use crate::attribution::rank::{analyse, split_label, Analysis};
+use crate::attribution::rerun::ProfFile;
 use crate::attribution::rerun::{OwnCode, Profile};
 use crate::attribution::{Attribution, Found, Impossible};
 use crate::errors::RunError;
 use crate::measure::invariant::Violation;
 use crate::scenario::{Build, CommandRun, Scenario};
 use crate::source::ghc::hp::read_hp;
-use crate::source::ghc::prof::{read_prof, ProfFile};
+use crate::source::ghc::prof::read_prof;
 use crate::source::ghc::ReadOptions;
 use crate::spec::invariant::{Endpoint, Predicate, Window};
 use crate::timeline::{Mark, Timeline};
@@ -115,11 +116,7 @@ fn attribute(
     let own = program_code(build, cfg)?;
     let window = Equivalent::of(scenario, v, plain_marks);
     let mut rerun_with = |mode: Mode, restrict: Option<&str>, until: &Until| {
-        on_event(Event::Diagnosing(format!(
-            "rerunning `{}` with {}",
-            scenario.name,
-            rts_mode(mode, restrict, until).join(" ")
-        )));
+        on_event(rerunning(scenario, mode, restrict, until));
         rerun(scenario, c, cfg, &exe, mode, restrict, until)
     };
     // The builders first: their equivalent census, in mutator time, is how far the timed
@@ -133,53 +130,59 @@ fn attribute(
     // A program that ends before its first timed census leaves no retainer census: its
     // retainers are then taken at every GC, as far as the builders were, without `SET` lines.
     let every_gc = Until::Census(window);
-    // The retainers of the growing closures and of the whole heap are two independent reruns
-    // of the same build: run side by side, the diagnosis costs one of them, not both.
-    let retainers = |restrict: Option<&str>| {
-        let mut said = vec![rts_mode(Mode::Retainers, restrict, &timed)];
-        let found =
-            rerun(scenario, c, cfg, &exe, Mode::Retainers, restrict, &timed).or_else(|_| {
-                said.push(rts_mode(Mode::Retainers, restrict, &every_gc));
-                rerun(scenario, c, cfg, &exe, Mode::Retainers, restrict, &every_gc)
-            });
-        (said, found)
+    // The retainers of the growing closures and, when those are a constructor's, of the whole
+    // heap: independent reruns of one build, run side by side so the diagnosis costs one.
+    let restricts = match closures.as_deref() {
+        Some(c) => vec![Some(c), None],
+        None => vec![None],
     };
-    for restrict in std::iter::once(closures.as_deref()).chain(closures.as_ref().map(|_| None)) {
-        on_event(Event::Diagnosing(format!(
-            "rerunning `{}` with {}",
-            scenario.name,
-            rts_mode(Mode::Retainers, restrict, &timed).join(" ")
-        )));
+    for &r in &restricts {
+        on_event(rerunning(scenario, Mode::Retainers, r, &timed));
     }
-    let ((said, retained), heap) = std::thread::scope(|threads| {
-        let heap = closures.as_ref().map(|_| threads.spawn(|| retainers(None)));
-        let retained = retainers(closures.as_deref());
-        let heap = heap.map(|h| {
-            h.join().unwrap_or_else(|_| {
-                (
-                    Vec::new(),
-                    Err(Impossible::RerunFailed {
-                        detail: "the whole heap's retainer rerun panicked".into(),
-                    }),
-                )
+    // Each: the profile, and whether it fell back to a census at every GC.
+    let retainers = |restrict: Option<&str>| match rerun(
+        scenario,
+        c,
+        cfg,
+        &exe,
+        Mode::Retainers,
+        restrict,
+        &timed,
+    ) {
+        Ok(p) => (Ok(p), false),
+        Err(_) => (
+            rerun(scenario, c, cfg, &exe, Mode::Retainers, restrict, &every_gc),
+            true,
+        ),
+    };
+    let runs: Vec<_> = std::thread::scope(|threads| {
+        let started: Vec<_> = restricts
+            .iter()
+            .map(|&r| threads.spawn(move || retainers(r)))
+            .collect();
+        started
+            .into_iter()
+            .map(|t| {
+                t.join().unwrap_or_else(|_| {
+                    let detail = "a retainer rerun's thread panicked".to_owned();
+                    (Err(Impossible::RerunFailed { detail }), false)
+                })
             })
-        });
-        (retained, heap)
+            .collect()
     });
-    // Fallbacks to a census at every GC, said after the fact (the reruns ran on two threads).
-    for argv in said
-        .iter()
-        .skip(1)
-        .chain(heap.iter().flat_map(|(s, _)| s.iter().skip(1)))
-    {
-        on_event(Event::Diagnosing(format!(
-            "rerunning `{}` with {}",
-            scenario.name,
-            argv.join(" ")
-        )));
+    // Fallbacks are said once both reruns are done: they ran on threads of their own.
+    for (&r, (_, fell_back)) in restricts.iter().zip(&runs) {
+        if *fell_back {
+            on_event(rerunning(scenario, Mode::Retainers, r, &every_gc));
+        }
     }
-    let retained = retained?;
-    let heap = heap.map(|(_, h)| h).transpose()?;
+    let mut profiles = runs.into_iter().map(|(p, _)| p);
+    let retained = profiles.next().unwrap_or_else(|| {
+        Err(Impossible::RerunFailed {
+            detail: "no retainer rerun ran".into(),
+        })
+    })?;
+    let heap = profiles.next().transpose()?;
     analyse(&Analysis {
         closures,
         retained,
@@ -187,6 +190,15 @@ fn attribute(
         heap,
         own,
     })
+}
+
+/// The progress line of a rerun: its RTS options, as the user would type them.
+fn rerunning(scenario: &Scenario, mode: Mode, restrict: Option<&str>, until: &Until) -> Event {
+    Event::Diagnosing(format!(
+        "rerunning `{}` with {}",
+        scenario.name,
+        rts_mode(mode, restrict, until).join(" ")
+    ))
 }
 
 /// Adds source files (relative to `dir`, where GHC runs) to the program's own code, and the

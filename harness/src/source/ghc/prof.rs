@@ -17,7 +17,7 @@
 //!
 //! Architecture invariant: knows nothing of scenarios or timelines; never panics on input.
 
-pub use crate::attribution::rerun::{CcNode, ProfFile, RetainerSetDef};
+use crate::attribution::rerun::{CcNode, ProfFile, RetainerSetDef};
 
 /// Why a `.prof` file could not be read. Every variant carries the 1-based line.
 #[derive(Debug, thiserror::Error)]
