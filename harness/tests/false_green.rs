@@ -2,7 +2,10 @@
 //! accepted when it said nothing, now fails or is rejected before anything runs, and says why.
 //! Every test drives the `membound` CLI on scenario files in a temporary directory.
 
+mod common;
+
 use assert_cmd::Command;
+use common::{assert_has, register_wb};
 use std::path::{Path, PathBuf};
 
 /// A scratch project: scenarios/, baselines/ and a work directory.
@@ -47,23 +50,6 @@ impl Project {
             + &String::from_utf8_lossy(&out.stderr);
         (out.status.code(), text)
     }
-}
-
-fn register_wb(leak: &str, cycles: u64, sample_every: u64, invariants: &str) -> String {
-    format!(
-        r#"description = "test"
-[run]
-simulator = "register_wb"
-cycles = {cycles}
-sample_every = {sample_every}
-params = {{ slaves = 4, seed = 7, leak = "{leak}" }}
-{invariants}
-"#
-    )
-}
-
-fn assert_has(text: &str, want: &str) {
-    assert!(text.contains(want), "expected\n  {want}\nin\n{text}");
 }
 
 fn data(name: &str) -> PathBuf {

@@ -7,6 +7,8 @@ use std::path::{Path, PathBuf};
 
 mod common;
 
+use common::{assert_has, register_wb};
+
 /// A scratch project: scenarios/, baselines/ and a work directory.
 struct Project {
     dir: tempfile::TempDir,
@@ -53,23 +55,6 @@ impl Project {
             + &String::from_utf8_lossy(&out.stderr);
         (out.status.code(), text)
     }
-}
-
-fn register_wb(leak: &str, cycles: u64, sample_every: u64, rest: &str) -> String {
-    format!(
-        r#"description = "test"
-[run]
-simulator = "register_wb"
-cycles = {cycles}
-sample_every = {sample_every}
-params = {{ slaves = 4, seed = 7, leak = "{leak}" }}
-{rest}
-"#
-    )
-}
-
-fn assert_has(text: &str, want: &str) {
-    assert!(text.contains(want), "expected\n  {want}\nin\n{text}");
 }
 
 /// An invariant that the lazy-unzip circuit violates within its first few thousand cycles.

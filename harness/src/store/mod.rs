@@ -941,6 +941,22 @@ mod tests {
     use super::*;
     use crate::Sample;
 
+    /// A baseline of `scenario` with no figures and `tl` as its chart.
+    fn empty_baseline(scenario: &str, tl: &Timeline) -> Baseline {
+        Baseline {
+            scenario: scenario.into(),
+            fingerprint: "f".into(),
+            description: String::new(),
+            metrics: BTreeMap::new(),
+            types: BTreeMap::new(),
+            fit: BTreeMap::new(),
+            invariants: BTreeMap::new(),
+            toolchain: BTreeMap::new(),
+            host: BTreeMap::new(),
+            timeline: downsample(tl),
+        }
+    }
+
     #[test]
     fn downsampling_keeps_ends_and_peak() {
         let mut tl = Timeline::new("t", XUnit::Cycles);
@@ -1051,18 +1067,7 @@ mod tests {
         let store = store(dir.path());
         let mut tl = Timeline::new("t", XUnit::Cycles);
         tl.samples.push(Sample::default());
-        let b = Baseline {
-            scenario: "other".into(),
-            fingerprint: "f".into(),
-            description: String::new(),
-            metrics: BTreeMap::new(),
-            types: BTreeMap::new(),
-            fit: BTreeMap::new(),
-            invariants: BTreeMap::new(),
-            toolchain: BTreeMap::new(),
-            host: BTreeMap::new(),
-            timeline: downsample(&tl),
-        };
+        let b = empty_baseline("other", &tl);
         std::fs::write(store.path("s"), b.to_json()).expect("write");
         let e = store.read("s").expect_err("foreign").to_string();
         assert!(e.contains("belongs to scenario `other`, not `s`"), "{e}");
@@ -1100,18 +1105,7 @@ mod tests {
         let store = store(dir.path());
         let mut tl = Timeline::new("t", XUnit::Cycles);
         tl.samples.push(Sample::default());
-        let mut b = Baseline {
-            scenario: "s".into(),
-            fingerprint: "f".into(),
-            description: String::new(),
-            metrics: BTreeMap::new(),
-            types: BTreeMap::new(),
-            fit: BTreeMap::new(),
-            invariants: BTreeMap::new(),
-            toolchain: BTreeMap::new(),
-            host: BTreeMap::new(),
-            timeline: downsample(&tl),
-        };
+        let mut b = empty_baseline("s", &tl);
         b.invariants
             .insert("bounded".into(), InvariantRecord::Held { samples: 1001 });
         b.invariants.insert(
@@ -1174,16 +1168,8 @@ mod tests {
             tl.samples.push(s);
         }
         let mut b = Baseline {
-            scenario: "s".into(),
-            fingerprint: "f".into(),
             description: "a \"points\": [] in a description".into(),
-            metrics: BTreeMap::new(),
-            types: BTreeMap::new(),
-            fit: BTreeMap::new(),
-            invariants: BTreeMap::new(),
-            toolchain: BTreeMap::new(),
-            host: BTreeMap::new(),
-            timeline: downsample(&tl),
+            ..empty_baseline("s", &tl)
         };
         b.metrics.insert(
             Metric::of(&crate::spec::metric::LIVE_BYTES_PEAK),

@@ -88,3 +88,23 @@ pub fn eventlog_fixtures() -> Vec<PathBuf> {
     assert!(logs.len() > 20, "{logs:?}");
     logs
 }
+
+/// A `register_wb` simulator scenario: `leak` as its knob, run for `cycles` sampled every
+/// `sample_every`, with `rest` (invariants, phases) after its `[run]`.
+pub fn register_wb(leak: &str, cycles: u64, sample_every: u64, rest: &str) -> String {
+    format!(
+        r#"description = "test"
+[run]
+simulator = "register_wb"
+cycles = {cycles}
+sample_every = {sample_every}
+params = {{ slaves = 4, seed = 7, leak = "{leak}" }}
+{rest}
+"#
+    )
+}
+
+/// Fails, showing the whole text, unless `text` contains `want`.
+pub fn assert_has(text: &str, want: &str) {
+    assert!(text.contains(want), "expected\n  {want}\nin\n{text}");
+}
