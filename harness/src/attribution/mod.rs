@@ -259,14 +259,46 @@ pub struct Holder<'a> {
     pub stack: &'a Stack,
     /// The table it was found in.
     pub table: Table,
+    /// Whether it holds the growth from outside, or is where a chain that holds itself is made.
+    pub hold: Hold,
 }
+
+/// How a holder keeps the growth alive.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Hold {
+    /// A retainer that did not build the growth holds it.
+    Outside,
+    /// The growth holds itself: each cell of a chain is retained by newer cells built where it
+    /// was (an unshared `iterate`'s nested `map` thunks, each seeded by the last), and what
+    /// holds the newest cell is too small to show in a heap profile. The holder named is the
+    /// innermost own function under which every large part of the chain was built.
+    OwnChain,
+}
+
+/// A chain is taken to hold itself when its sets gained at least this many times what every
+/// set holding it from outside gained together (three quarters of the growth, or more).
+const SELF_HELD_RATIO: i64 = 3;
+
+/// The chain's sets that make up at least this fraction (1/n) of its growth decide where it
+/// was made: a chain set much smaller than that is another structure the program grows.
+const CHAIN_PART: i64 = 10;
 
 impl Holder<'_> {
     /// `` `device.go` (via `map` of Clash.Sized.Vector) ``.
     pub fn describe(&self) -> String {
-        match self.via {
-            Some(v) => format!("`{}` (via `{}` of {})", self.frame.name, v.name, v.module),
-            None => format!("`{}`", self.frame.name),
+        match (self.hold, self.via) {
+            (Hold::OwnChain, Some(v)) => format!(
+                "`{}` (the growth holds itself: a chain built under it, via `{}`, keeps its older cells alive)",
+                self.frame.name, v.name
+            ),
+            (Hold::OwnChain, None) => format!(
+                "`{}` (the growth holds itself: a chain built under it keeps its older cells alive)",
+                self.frame.name
+            ),
+            (Hold::Outside, Some(v)) => {
+                format!("`{}` (via `{}` of {})", self.frame.name, v.name, v.module)
+            }
+            (Hold::Outside, None) => format!("`{}`", self.frame.name),
         }
     }
 }
@@ -389,6 +421,7 @@ impl Found {
                         set: &r.label,
                         stack: st,
                         table,
+                        hold: Hold::Outside,
                     });
                 }
             }
@@ -418,7 +451,61 @@ impl Found {
                 None => i += 1,
             }
         }
+        if let Some(chain) = self.self_held_chain() {
+            out.retain(|h| h.frame.name != chain.frame.name);
+            out.insert(0, chain);
+        }
         out
+    }
+
+    /// The chain that holds itself, if the growth is one (see [`Hold::OwnChain`]): in the first
+    /// table where the sets that built the growth gained [`SELF_HELD_RATIO`] times what the
+    /// sets holding it from outside did, the innermost own frame common to the stacks of every
+    /// chain set of at least 1/[`CHAIN_PART`] of the chain's growth.
+    fn self_held_chain(&self) -> Option<Holder<'_>> {
+        for (table, rows) in [
+            (Table::Closures, &self.retainers),
+            (Table::Heap, &self.heap_retainers),
+        ] {
+            let growing = || rows.iter().filter(|r| r.bytes > 0);
+            let chain: Vec<&RetainerGrowth> = growing()
+                .filter(|r| self.set_role(r) == Role::Chain)
+                .collect();
+            let chain_bytes: i64 = chain.iter().map(|r| r.bytes).sum();
+            let held: i64 = growing()
+                .filter(|r| self.set_role(r) == Role::Holds)
+                .map(|r| r.bytes)
+                .sum();
+            if chain_bytes == 0 || chain_bytes < held.saturating_mul(SELF_HELD_RATIO) {
+                continue;
+            }
+            let main = chain
+                .iter()
+                .filter(|r| r.bytes.saturating_mul(CHAIN_PART) >= chain_bytes);
+            let stacks: Vec<&Stack> = main
+                .clone()
+                .flat_map(|r| r.retainers.iter().flat_map(Retainer::known_stacks))
+                .collect();
+            let first = stacks.first()?;
+            let common = first.frames.iter().filter(|f| f.own).find(|f| {
+                stacks
+                    .iter()
+                    .all(|s| s.frames.iter().any(|g| g.own && g.name == f.name))
+            });
+            let (Some(frame), Some(set)) = (common, main.clone().next()) else {
+                continue;
+            };
+            return Some(Holder {
+                frame,
+                via: first.frames.first().filter(|f| f.name != frame.name),
+                bytes: chain_bytes,
+                set: &set.label,
+                stack: first,
+                table,
+                hold: Hold::OwnChain,
+            });
+        }
+        None
     }
 
     /// The role of each of a retainer's stacks, `None` when they are not known. An own
@@ -560,7 +647,7 @@ impl Found {
         };
         let _ = writeln!(
             s,
-            "  attribution (profiled rerun, {window}, {}, took {:.1} s):",
+            "  attribution (profiled rerun, {window}, {}, took {:.2} s):",
             what,
             self.millis as f64 / 1000.0
         );
@@ -573,7 +660,7 @@ impl Found {
         } else {
             let _ = writeln!(
                 s,
-                "    held by (what keeps the growth alive, apart from the growth itself):"
+                "    held by (what keeps the growth alive):"
             );
             for h in holders.iter().take(rows) {
                 let _ = writeln!(
@@ -725,5 +812,92 @@ mod tests {
         assert_eq!(top_level("master.step.req'"), "master");
         assert_eq!(top_level("mapSignal#"), "mapSignal#");
         assert_eq!(top_level(".&."), ".&.");
+    }
+
+    fn stack(path: &str) -> Stack {
+        let lib = ["map", "mapSignal#", "appSignal#"];
+        let frames = path
+            .split('/')
+            .map(|n| Frame {
+                name: n.into(),
+                module: if lib.contains(&n) { "Lib" } else { "Main" }.into(),
+                own: !lib.contains(&n),
+            })
+            .collect();
+        Stack { frames }
+    }
+
+    /// A set of one retainer known by its exact stack, and its growth.
+    fn set(path: &str, bytes: i64) -> RetainerGrowth {
+        let st = stack(path);
+        RetainerGrowth {
+            label: format!("(1){}", st.frames[0].name),
+            retainers: vec![Retainer {
+                name: st.frames[0].name.clone(),
+                own: st.frames[0].own,
+                stacks: vec![st],
+                candidates: 1,
+                exact: true,
+            }],
+            bytes,
+        }
+    }
+
+    /// The whole heap's retainer sets and where the growth was built, in; the first holder
+    /// named, and whether it is the chain holding itself, out.
+    fn check(sets: Vec<RetainerGrowth>, built: &[&str], first: &str, hold: Hold) {
+        let found = Found {
+            closures: None,
+            from_census: 0,
+            to_census: 5,
+            retainers: sets,
+            built_by: built
+                .iter()
+                .map(|p| StackGrowth {
+                    stack: stack(p),
+                    bytes: 1000,
+                })
+                .collect(),
+            heap_retainers: Vec::new(),
+            series: Vec::new(),
+            millis: 0,
+        };
+        let holders = found.holders();
+        let h = holders.first().expect("a holder");
+        assert_eq!((h.frame.name.as_str(), h.hold), (first, hold), "{}", found.tables(Detail::Full));
+    }
+
+    const ITERATE: &str = "map/iterate.go/iterate/step.look/step/mapSignal#/master/main";
+    const LOOK: &str = "step.look/step/mapSignal#/master/main";
+
+    #[test]
+    fn a_chain_that_holds_itself_is_named_where_it_is_made() {
+        // The unshared iterate: nested `map` thunks and the lookahead seeding them are all of
+        // the growth; the interconnect holds a little from outside.
+        check(
+            vec![
+                set(ITERATE, 230_000),
+                set(LOOK, 60_000),
+                set("map/wire/interconnect/main", 34_000),
+                set("appSignal#/tiny/main", 2_000),
+            ],
+            &[ITERATE, LOOK, "appSignal#/tiny/main"],
+            "step.look",
+            Hold::OwnChain,
+        );
+    }
+
+    #[test]
+    fn a_holder_from_outside_comes_first_when_it_holds_a_quarter_or_more() {
+        check(
+            vec![
+                set(ITERATE, 230_000),
+                set(LOOK, 60_000),
+                set("map/wire/interconnect/main", 100_000),
+            ],
+            &[ITERATE, LOOK],
+            "wire",
+            Hold::Outside,
+        );
     }
 }
