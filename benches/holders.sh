@@ -6,10 +6,11 @@
 # cache both builds (not measured), then N times warm (default 3): "diagnosis" is the time the
 # attribution reports (reruns only: the builds are cached), "run" the rest of `membound
 # diagnose` (the plain run to its violation). "first holder" is the first row under `held by`.
-# Usage: benches/holders.sh [N]   (from the workspace root, after `cargo build -p membound`)
+# Usage: benches/holders.sh [N]   (from the workspace root, after `cargo build -p membound`;
+# MEMBOUND=path runs another build of the CLI, to compare builds side by side)
 set -euo pipefail
 n=${1:-3}
-bin=target/debug/membound
+bin=${MEMBOUND:-target/debug/membound}
 work=$(mktemp -d)
 scratch=$(mktemp -d)
 trap 'rm -rf "$work" "$scratch"' EXIT
