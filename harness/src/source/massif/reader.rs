@@ -106,6 +106,7 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
     tl.facts.insert("program".into(), cmd);
     tl.facts.insert("time_unit".into(), time_unit.clone());
     let mut undetailed = 0usize;
+    let mut best = Heaviest::default();
     let mut next = lines.next()?;
     while let Some(line) = next {
         let n = lines.field(Some(&line), "snapshot")?;
@@ -136,20 +137,25 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
                 if kind == "peak" {
                     tl.facts.insert("peak_snapshot".into(), n.to_string());
                 }
-                let (root_bytes, sites) = read_tree(&mut lines)?;
+                let root = read_tree(&mut lines)?;
+                let root_bytes = root.bytes;
                 if root_bytes != heap {
                     return Err(MassifError::Inconsistent {
                         line: lines.line,
                         message: format!("the heap tree of snapshot {n} holds {root_bytes} bytes, but its mem_heap_B is {heap}"),
                     });
                 }
+                let sites = sites_of_tree(&root);
+                for (label, site) in &sites {
+                    best.offer(label, site);
+                }
                 sample.types = sites
                     .into_iter()
-                    .map(|(label, bytes)| {
+                    .map(|(label, site)| {
                         (
-                            label,
+                            label.to_owned(),
                             TypeSample {
-                                bytes,
+                                bytes: site.bytes,
                                 ..Default::default()
                             },
                         )
@@ -177,6 +183,7 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
             expected: "a `snapshot=` line".into(),
         });
     }
+    tl.callers = best.callers();
     if undetailed > 0 {
         tl.notes.push(format!(
             "{undetailed} of {} snapshots are not detailed: their allocation sites are unknown (hint: run massif with --detailed-freq=1)",
@@ -192,7 +199,7 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
 pub fn site_label(details: &str) -> String {
     let d = details.trim();
     if d.starts_with("in ") && d.contains("below massif's threshold") {
-        return "(below massif's threshold)".into();
+        return BELOW_THRESHOLD.into();
     }
     let d = match d.split_once(": ") {
         Some((addr, rest)) if addr.starts_with("0x") => rest,
@@ -302,19 +309,189 @@ pub fn is_allocator_site(label: &str) -> bool {
 /// that is still an allocator frame (`std::vector<…>::_M_realloc_insert`) hands its bytes down
 /// to its callers, and keeps what its callers do not account for (a stack cut at `--depth`).
 pub fn site_of(node: &Node, out: &mut BTreeMap<String, u64>) {
+    walk_sites(node, &mut |n, bytes, _| {
+        *out.entry(n.label.clone()).or_default() += bytes;
+    });
+}
+
+/// [`site_of`]'s rule as a walk: `found(node, bytes, whole)` for each share of bytes a node is
+/// the site of, `whole` when the node is the site of all its bytes (its children are then its
+/// callers), not when an allocator frame keeps what its callers do not account for (its
+/// children are then sites of their own).
+fn walk_sites<'a>(node: &'a Node, found: &mut impl FnMut(&'a Node, u64, bool)) {
     let descend = is_allocator_site(&node.label) && !node.children.is_empty();
     if !descend {
-        *out.entry(node.label.clone()).or_default() += node.bytes;
+        found(node, node.bytes, true);
         return;
     }
     let mut below = 0u64;
     for c in &node.children {
         below = below.saturating_add(c.bytes);
-        site_of(c, out);
+        walk_sites(c, found);
     }
     let rest = node.bytes.saturating_sub(below);
     if rest > 0 {
-        *out.entry(node.label.clone()).or_default() += rest;
+        found(node, rest, false);
+    }
+}
+
+/// One site of a heap tree: its bytes, and the nodes that are wholly it (their children are
+/// its callers; a label can stand for several nodes, one per code address or allocator path).
+#[derive(Default)]
+struct Site<'a> {
+    bytes: u64,
+    nodes: Vec<&'a Node>,
+}
+
+/// The sites of a heap tree by label ([`site_of`] for each of the root's children: the root is
+/// the allocation functions themselves).
+fn sites_of_tree(root: &Node) -> BTreeMap<&str, Site<'_>> {
+    let mut sites: BTreeMap<&str, Site<'_>> = BTreeMap::new();
+    for c in &root.children {
+        walk_sites(c, &mut |n, bytes, whole| {
+            let site = sites.entry(n.label.as_str()).or_default();
+            site.bytes = site.bytes.saturating_add(bytes);
+            if whole {
+                site.nodes.push(n);
+            }
+        });
+    }
+    sites
+}
+
+/// How many of a site's callers are kept: enough to tell which path of the program allocates
+/// (the function that called the site, and its caller), few enough for a failure's line.
+pub const MAX_CALLERS: usize = 3;
+
+/// The label massif's aggregate nodes (`in 3 places, all below massif's threshold (1.00%)`)
+/// are given: no frame, so never a caller.
+pub const BELOW_THRESHOLD: &str = "(below massif's threshold)";
+
+/// Whether a function is where the program's stack begins, below which no frame is the
+/// program's: `main`'s callers in the C runtime (`__libc_start_main`, `_start`, valgrind's
+/// `(below main)`), a thread's start (`start_thread`, `clone`), and an unknown frame (`???`),
+/// past which the stack is not the program's own symbols.
+pub fn is_stack_base(function: &str) -> bool {
+    const BASES: &[&str] = &[
+        "_start",
+        "__libc_start_main",
+        "__libc_start_call_main",
+        "(below main)",
+        "start_thread",
+        "clone",
+        "clone3",
+        "???",
+    ];
+    BASES.contains(&function) || function.starts_with("__libc_start_main@")
+}
+
+/// What a frame is to a site's caller chain.
+enum Frame {
+    /// A frame of the program's: a caller.
+    Program,
+    /// The allocator's or the standard library's: looked through to its own callers.
+    Library,
+    /// Below the program's stack ([`is_stack_base`]): no caller, and none beyond.
+    End,
+    /// Massif's sum of frames below its threshold: several callers, none of them named.
+    Aggregate,
+}
+
+fn frame_kind(label: &str) -> Frame {
+    if label == BELOW_THRESHOLD {
+        Frame::Aggregate
+    } else if is_stack_base(function_of(label)) {
+        Frame::End
+    } else if is_allocator_site(label) {
+        Frame::Library
+    } else {
+        Frame::Program
+    }
+}
+
+/// The first [`MAX_CALLERS`] frames of the program's own code that called a site, nearest
+/// first: at each level the callers of the nodes so far, looked through allocator and
+/// standard-library frames ([`is_allocator_site`]) and grouped by label, aggregates of small
+/// frames left out, the heaviest taken (equal weights: the first label); it ends at `main`,
+/// at the C runtime or a thread's start ([`is_stack_base`]), or where the tree has no more.
+fn callers_of<'a>(site: &[&'a Node]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut frontier: Vec<&'a Node> = site.to_vec();
+    let at_main = |label: &str| function_of(label) == "main";
+    if site.first().is_some_and(|n| at_main(&n.label)) {
+        return out;
+    }
+    while out.len() < MAX_CALLERS {
+        let mut callers: BTreeMap<&'a str, Site<'a>> = BTreeMap::new();
+        let mut pending: Vec<&'a Node> = frontier.iter().flat_map(|n| &n.children).collect();
+        while let Some(c) = pending.pop() {
+            match frame_kind(&c.label) {
+                Frame::Aggregate => {}
+                Frame::Library => pending.extend(&c.children),
+                Frame::Program | Frame::End => {
+                    let caller = callers.entry(c.label.as_str()).or_default();
+                    caller.bytes = caller.bytes.saturating_add(c.bytes);
+                    caller.nodes.push(c);
+                }
+            }
+        }
+        let mut heaviest: Option<(&'a str, Site<'a>)> = None;
+        for (label, caller) in callers {
+            if heaviest
+                .as_ref()
+                .is_none_or(|(_, h)| caller.bytes > h.bytes)
+            {
+                heaviest = Some((label, caller));
+            }
+        }
+        let Some((label, caller)) = heaviest else {
+            break;
+        };
+        if matches!(frame_kind(label), Frame::End) {
+            break;
+        }
+        out.push(label.to_owned());
+        if at_main(label) {
+            break;
+        }
+        frontier = caller.nodes;
+    }
+    out
+}
+
+/// Each site's callers from the detailed snapshot where it held the most bytes (of equal
+/// ones, the latest): a growing site's callers where its growth is largest, which is where
+/// the failure's growth was measured to, and a site that later shrinks still named by the
+/// path that made it big. The last snapshot alone could lack a site freed before the end.
+#[derive(Default)]
+struct Heaviest {
+    /// Label → (bytes at its heaviest snapshot, its callers there).
+    by_site: BTreeMap<String, (u64, Vec<String>)>,
+}
+
+impl Heaviest {
+    /// A snapshot's share of a site: its callers replace those kept when it holds as many bytes
+    /// or more.
+    fn offer(&mut self, label: &str, site: &Site<'_>) {
+        if site.bytes == 0 {
+            return;
+        }
+        if let Some((bytes, _)) = self.by_site.get(label) {
+            if site.bytes < *bytes {
+                return;
+            }
+        }
+        let callers = callers_of(&site.nodes);
+        self.by_site.insert(label.to_owned(), (site.bytes, callers));
+    }
+
+    /// Label → callers, for the sites that have any.
+    fn callers(self) -> BTreeMap<String, Vec<String>> {
+        self.by_site
+            .into_iter()
+            .filter(|(_, (_, c))| !c.is_empty())
+            .map(|(label, (_, c))| (label, c))
+            .collect()
     }
 }
 
@@ -332,12 +509,9 @@ pub struct Node {
 /// The deepest heap tree read: massif's own limit (`--depth`, at most 200) and the root.
 const MAX_DEPTH: usize = 201;
 
-/// Reads one heap tree (its nodes depth-first, children counted by `n<k>:`) and returns the
-/// root's bytes and the bytes per site. Iterative, so a file claiming deep trees cannot
-/// overflow the stack.
-fn read_tree<R: BufRead>(
-    lines: &mut Lines<R>,
-) -> Result<(u64, BTreeMap<String, u64>), MassifError> {
+/// Reads one heap tree (its nodes depth-first, children counted by `n<k>:`) and returns its
+/// root. Iterative, so a file claiming deep trees cannot overflow the stack.
+fn read_tree<R: BufRead>(lines: &mut Lines<R>) -> Result<Node, MassifError> {
     // Frames under construction: (node, children still to read, line of the node).
     let mut stack: Vec<(Node, u64, usize)> = Vec::new();
     let mut root: Option<Node> = None;
@@ -398,15 +572,10 @@ fn read_tree<R: BufRead>(
             }
         }
     }
-    let Some(root) = root else {
-        return Ok((0, BTreeMap::new()));
-    };
-    let mut sites = BTreeMap::new();
-    // The root is the allocation functions themselves: its children are the first frames.
-    for c in &root.children {
-        site_of(c, &mut sites);
-    }
-    Ok((root.bytes, sites))
+    root.ok_or_else(|| MassifError::Truncated {
+        line: lines.line + 1,
+        expected: "a heap tree node (`n<children>: <bytes> <frame>`)".into(),
+    })
 }
 
 /// `n2: 50426 (heap allocation functions) …` as (children, bytes, details).
