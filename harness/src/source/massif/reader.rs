@@ -680,6 +680,165 @@ impl<R: BufRead> Lines<R> {
 mod tests {
     use super::*;
 
+    /// A massif file of these snapshots, each a heap tree as massif writes it (`n<k>: <bytes>
+    /// <frame>`, one space of indent per level), its heap the root's bytes.
+    fn massif(trees: &[&str]) -> String {
+        let mut s = String::from("desc: --threshold=0\ncmd: ./tb\ntime_unit: B\n");
+        for (n, tree) in trees.iter().enumerate() {
+            let heap = parse_node(tree.lines().next().unwrap_or_default()).map_or(0, |n| n.1);
+            s.push_str(&format!("#-----------\nsnapshot={n}\n#-----------\ntime={n}\nmem_heap_B={heap}\nmem_heap_extra_B=0\nmem_stacks_B=0\nheap_tree=detailed\n{tree}"));
+        }
+        s
+    }
+
+    /// The callers the reader finds for `site` in these snapshots.
+    fn callers(trees: &[&str], site: &str) -> Vec<String> {
+        let tl = read_massif(massif(trees).as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        tl.callers.get(site).cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_site_is_called_from_its_heavier_chain() {
+        let tree = "n1: 300 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n2: 300 0x1: Scoreboard::record (tb.cpp:40)
+  n1: 100 0x2: Testbench::reset (tb.cpp:70)
+   n0: 100 0x3: main (tb.cpp:110)
+  n1: 200 0x4: Testbench::tick (tb.cpp:88)
+   n0: 200 0x5: main (tb.cpp:120)
+";
+        assert_eq!(
+            callers(&[tree], "Scoreboard::record (tb.cpp:40)"),
+            ["Testbench::tick (tb.cpp:88)", "main (tb.cpp:120)"]
+        );
+    }
+
+    #[test]
+    fn allocator_and_standard_library_frames_are_looked_through() {
+        // The site below `_M_realloc_insert`, reached through `std::function`: neither is a
+        // caller, and the same caller by two code addresses is one, weighing both.
+        let tree = "n1: 96 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n1: 96 0x1: std::vector<int>::_M_realloc_insert(int const&) (vector.tcc:440)
+  n2: 96 0x2: log_transaction (log.cpp:9)
+   n1: 48 0x3: std::_Function_handler<void (), Lambda>::_M_invoke(std::_Any_data const&) (std_function.h:290)
+    n1: 48 0x4: Bus::on_write (bus.cpp:12)
+     n0: 48 0x5: main (bus.cpp:30)
+   n1: 40 0x6: Bus::on_read (bus.cpp:20)
+    n0: 40 0x7: main (bus.cpp:31)
+";
+        assert_eq!(
+            callers(&[tree], "log_transaction (log.cpp:9)"),
+            ["Bus::on_write (bus.cpp:12)", "main (bus.cpp:30)"]
+        );
+    }
+
+    #[test]
+    fn aggregates_of_small_frames_are_no_callers() {
+        let tree = "n1: 100 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n2: 100 0x1: record (tb.cpp:40)
+  n0: 90 in 12 places, all below massif's threshold (1.00%)
+  n0: 10 0x2: tick (tb.cpp:88)
+";
+        assert_eq!(callers(&[tree], "record (tb.cpp:40)"), ["tick (tb.cpp:88)"]);
+    }
+
+    #[test]
+    fn callers_stop_at_three_at_main_and_at_the_c_runtime() {
+        let deep = "n1: 8 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n1: 8 0x1: f (a.c:1)
+  n1: 8 0x2: g (a.c:2)
+   n1: 8 0x3: h (a.c:3)
+    n1: 8 0x4: i (a.c:4)
+     n0: 8 0x5: main (a.c:5)
+";
+        assert_eq!(
+            callers(&[deep], "f (a.c:1)"),
+            ["g (a.c:2)", "h (a.c:3)", "i (a.c:4)"]
+        );
+        let below_main = "n1: 8 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n1: 8 0x1: f (a.c:1)
+  n1: 8 0x2: main (a.c:5)
+   n1: 8 0x3: (below main) (libc_start_call_main.h:58)
+    n0: 8 0x4: g (a.c:2)
+";
+        assert_eq!(callers(&[below_main], "f (a.c:1)"), ["main (a.c:5)"]);
+        let runtime = "n1: 8 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n1: 8 0x1: f (a.c:1)
+  n1: 8 0x2: worker (a.c:7)
+   n1: 8 0x3: start_thread (pthread_create.c:442)
+    n0: 8 0x4: g (a.c:2)
+";
+        assert_eq!(callers(&[runtime], "f (a.c:1)"), ["worker (a.c:7)"]);
+        let unknown = "n1: 8 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n1: 8 0x1: f (a.c:1)
+  n1: 8 0x2: ??? (in /usr/lib/libfoo.so)
+   n0: 8 0x4: g (a.c:2)
+";
+        assert_eq!(callers(&[unknown], "f (a.c:1)"), Vec::<String>::new());
+        let tl = read_massif(massif(&[unknown]).as_bytes()).expect("a timeline");
+        assert!(tl.callers.is_empty(), "{:?}", tl.callers);
+    }
+
+    #[test]
+    fn callers_come_from_the_snapshot_where_the_site_held_most() {
+        let at = |bytes: u64, caller: &str| {
+            format!(
+                "n1: {bytes} (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n1: {bytes} 0x1: record (tb.cpp:40)
+  n0: {bytes} 0x2: {caller}
+"
+            )
+        };
+        let (small, big, later) = (
+            at(8, "reset (tb.cpp:70)"),
+            at(64, "tick (tb.cpp:88)"),
+            at(16, "drain (tb.cpp:99)"),
+        );
+        assert_eq!(
+            callers(&[&small, &big, &later], "record (tb.cpp:40)"),
+            ["tick (tb.cpp:88)"]
+        );
+        // Of equal ones, the latest.
+        let same = at(64, "drain (tb.cpp:99)");
+        assert_eq!(
+            callers(&[&small, &big, &same], "record (tb.cpp:40)"),
+            ["drain (tb.cpp:99)"]
+        );
+    }
+
+    #[test]
+    fn a_malformed_tree_with_callers_is_an_error_with_its_line() {
+        let tree = "n1: 300 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n2: 300 0x1: record (tb.cpp:40)
+  n1: 100 0x2: reset (tb.cpp:70)
+   n0: 100 0x3: main (tb.cpp:110)
+";
+        // The site's second caller is missing: the file ends inside the tree.
+        let e = read_massif(massif(&[tree]).as_bytes()).expect_err("truncated");
+        assert!(
+            e.to_string()
+                .starts_with("line 16: the file ends where a heap tree node"),
+            "{e}"
+        );
+        // Callers holding more than their site.
+        let heavy = tree
+            .replace("n2: 300 0x1", "n1: 300 0x1")
+            .replace("n1: 100 0x2", "n1: 400 0x2")
+            .replace("n0: 100 0x3", "n0: 400 0x3");
+        let e = read_massif(massif(&[&heavy]).as_bytes()).expect_err("inconsistent");
+        assert!(
+            e.to_string()
+                .contains("line 13: a node of 300 bytes has callers holding"),
+            "{e}"
+        );
+        let garbled = tree.replace("n1: 100 0x2", "n1 100 0x2");
+        let e = read_massif(massif(&[&garbled]).as_bytes()).expect_err("garbled");
+        assert!(
+            e.to_string()
+                .starts_with("line 14: expected a heap tree node"),
+            "{e}"
+        );
+    }
+
     #[test]
     fn labels_drop_addresses_and_library_paths() {
         assert_eq!(
