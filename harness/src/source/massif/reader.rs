@@ -22,7 +22,8 @@
 //! a stack frame (`0x10918F: remember (leak.c:5)`) or the sum of frames below massif's
 //! threshold (`in 3 places, all below massif's threshold (1.00%)`).
 //!
-//! Sites: see [`site_of`]. Massif counts no objects, so a site's `count` is 0 and only its
+//! Sites: see [`site_of`]; each site's callers, the program's frames below it in the tree
+//! ([`MAX_CALLERS`] at most), go to [`Timeline::callers`]. Massif counts no objects, so a site's `count` is 0 and only its
 //! bytes mean anything. Never panics: a damaged or truncated file is an error with its line.
 
 use crate::timeline::{Sample, Timeline, TypeSample, XUnit};
