@@ -23,8 +23,9 @@
 //! threshold (`in 3 places, all below massif's threshold (1.00%)`).
 //!
 //! Sites: see [`site_of`]; each site's callers, the program's frames below it in the tree
-//! ([`MAX_CALLERS`] at most), go to [`Timeline::callers`]. Massif counts no objects, so a site's `count` is 0 and only its
-//! bytes mean anything. Never panics: a damaged or truncated file is an error with its line.
+//! ([`MAX_CALLERS`] at most), go to [`Timeline::callers`]. Massif counts no objects, so a
+//! site's `count` is 0 and only its bytes mean anything. Never panics: a damaged or truncated
+//! file is an error with its line.
 
 use crate::timeline::{Sample, Timeline, TypeSample, XUnit};
 use std::collections::BTreeMap;
@@ -461,9 +462,9 @@ fn callers_of<'a>(site: &[&'a Node]) -> Vec<String> {
 }
 
 /// Each site's callers from the detailed snapshot where it held the most bytes (of equal
-/// ones, the latest): a growing site's callers where its growth is largest, which is where
-/// the failure's growth was measured to, and a site that later shrinks still named by the
-/// path that made it big. The last snapshot alone could lack a site freed before the end.
+/// ones, the latest): the tree where the site is biggest weighs its callers by the most
+/// bytes, so the path shown is the one that made it grow, and a site freed before the end
+/// (absent from the last snapshot's tree) still has callers.
 #[derive(Default)]
 struct Heaviest {
     /// Label → (bytes at its heaviest snapshot, its callers there).
