@@ -26,6 +26,12 @@ pub struct Timeline {
     /// Facts about the program that produced the profile (`rts_ident`, `program`, ...).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub facts: BTreeMap<String, String>,
+    /// Where a label's objects were allocated from, for sources whose labels are allocation
+    /// sites (massif): label → the first frames of the program's own code that called it,
+    /// nearest first. Extra to the label, never part of it, so that labels (the keys of
+    /// baselines and of `type` globs) stay what they are; empty where the source has no stacks.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub callers: BTreeMap<String, Vec<String>>,
     /// The profile ended mid-record (a killed program): samples are those that were whole.
     #[serde(default, skip_serializing_if = "is_false")]
     pub truncated: bool,
@@ -259,6 +265,17 @@ pub struct Mark {
     pub x: u64,
     /// The marker's text, e.g. `steady`.
     pub label: String,
+}
+
+/// A label's callers ([`Timeline::callers`]) in words, nearest first: ``called from `f (a.c:9)`
+/// ← `main (a.c:20)` ``; `None` without callers. The one wording of callers, wherever a
+/// growing label is named.
+pub fn called_from(callers: &[String]) -> Option<String> {
+    if callers.is_empty() {
+        return None;
+    }
+    let frames: Vec<String> = callers.iter().map(|c| format!("`{c}`")).collect();
+    Some(format!("called from {}", frames.join(" ← ")))
 }
 
 fn is_false(b: &bool) -> bool {

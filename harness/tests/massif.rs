@@ -167,6 +167,79 @@ fn membound_profile_reads_massif_files() {
     assert!(t.contains("source: massif"), "{t}");
     assert!(t.contains("snapshot index"), "{t}");
     assert!(t.contains("record_write (scoreboard.c:15)"), "{t}");
+    // Each site with the program's frames that called it.
+    assert!(
+        t.contains("    called from `main (scoreboard.c:34)`\n"),
+        "{t}"
+    );
+}
+
+/// A log grown in `record`, called from two paths: `on_write` for every transaction, `on_read`
+/// for one in four. Functions kept out of line so that each is a frame.
+const CALLERS_PROGRAM: &str = r#"#include <stdlib.h>
+struct rec { struct rec *next; long v; };
+static struct rec *log_;
+static volatile long calls;
+__attribute__((noinline)) static void record(long v) {
+  struct rec *r = malloc(sizeof *r);
+  r->v = v; r->next = log_; log_ = r;
+}
+__attribute__((noinline)) static void on_write(long v) { record(v); calls++; }
+__attribute__((noinline)) static void on_read(long v) { if (v % 4 == 0) record(v); calls++; }
+int main(int argc, char **argv) {
+  long n = argc > 1 ? atol(argv[1]) : 20000;
+  for (long i = 0; i < n; i++) { on_write(i); on_read(i); }
+  return 0;
+}
+"#;
+
+#[test]
+fn a_massif_failure_names_the_growing_function_and_its_heavier_callers() {
+    if !have("valgrind", "--version") {
+        eprintln!("valgrind is not installed: skipped");
+        return;
+    }
+    let p = Project::new();
+    let exe = p.cc("callers", CALLERS_PROGRAM);
+    // Not expected to be violated: the run fails, and its failure names the culprit.
+    p.scenario("log", &exe, &["20000"], "massif", MASSIF_INVARIANTS);
+    let (ok, t) = p.membound(&["run", "log"]);
+    assert!(!ok, "{t}");
+    assert!(
+        t.contains("`record (callers.c:6)`"),
+        "the site is the allocating function, as before: {t}"
+    );
+    assert!(
+        t.contains("      called from `on_write (callers.c:9)` ← `main (callers.c:13)`\n"),
+        "{t}"
+    );
+    // The report's line for the invariant, as markdown and HTML show it.
+    let (_, report) = p.membound(&["report", "log"]);
+    assert!(
+        report.contains("`record (callers.c:6)`")
+            && report.contains(", called from `on_write (callers.c:9)` ← `main (callers.c:13)`"),
+        "{report}"
+    );
+    // The same file checked by `membound profile --scenario`.
+    let runs = p.path("work/runs/log");
+    let file = std::fs::read_dir(&runs)
+        .expect("the run's directory")
+        .map(|e| e.expect("entry").path())
+        .find(|f| {
+            f.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("massif.out."))
+        })
+        .expect("the run's massif.out");
+    let scenario = p.path("scenarios/log.toml");
+    let f = file.to_string_lossy();
+    let (ok, t) = p.membound(&["profile", &f, "--scenario", &scenario.to_string_lossy()]);
+    assert!(!ok, "{t}");
+    let checked = t.split("invariants of").nth(1).unwrap_or_default();
+    assert!(
+        checked.contains("`record (callers.c:6)`")
+            && checked.contains("called from `on_write (callers.c:9)` ← `main (callers.c:13)`\n"),
+        "{t}"
+    );
 }
 
 impl Project {

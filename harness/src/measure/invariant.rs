@@ -293,6 +293,11 @@ pub struct Growth {
     pub bytes_delta: i64,
     /// Where the live ones were created (census types only).
     pub sites: Vec<SiteSample>,
+    /// The program's frames that called this allocation site, nearest first (massif only:
+    /// the source's [`crate::Timeline::callers`], added after the check by
+    /// [`name_callers`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub callers: Vec<String>,
 }
 
 impl Growth {
@@ -335,6 +340,9 @@ impl Violation {
                         fmt_bytes(g.bytes_delta as f64)
                     )
                 );
+                if let Some(c) = crate::timeline::called_from(&g.callers) {
+                    let _ = writeln!(s, "      {c}");
+                }
                 continue;
             }
             let _ = writeln!(
@@ -756,12 +764,37 @@ pub fn check_timeline<'a>(
     let plan = plan.into();
     let end = plan.end(tl.end());
     let mut checker = Checker::new(plan, end, &tl.marks);
+    let mut stopped = None;
     for s in &tl.samples {
         if checker.check(s).is_some() {
-            return (checker.outcomes(), Some(s.x));
+            stopped = Some(s.x);
+            break;
         }
     }
-    (checker.outcomes(), None)
+    let mut outcomes = checker.outcomes();
+    name_callers(&mut outcomes, &tl.callers);
+    (outcomes, stopped)
+}
+
+/// Gives each growing label of the violations among `outcomes` its callers, as the source
+/// found them (`Timeline::callers`): the checker sees samples, and a source's stacks are of
+/// the whole run, so they are added to its verdicts afterwards.
+pub fn name_callers(
+    outcomes: &mut [(String, Outcome)],
+    callers: &std::collections::BTreeMap<String, Vec<String>>,
+) {
+    if callers.is_empty() {
+        return;
+    }
+    for (_, o) in outcomes {
+        if let Outcome::Violated(v) = o {
+            for g in &mut v.top_growth {
+                if let Some(c) = callers.get(&g.label) {
+                    g.callers.clone_from(c);
+                }
+            }
+        }
+    }
 }
 
 /// Outcomes by invariant name, so that pairing each invariant with its outcome is linear in
@@ -954,6 +987,7 @@ pub fn top_growth(from: &Sample, to: &Sample) -> Vec<Growth> {
                 to_count: t.count,
                 bytes_delta,
                 sites: t.sites.clone(),
+                callers: Vec::new(),
             })
         })
         .collect();

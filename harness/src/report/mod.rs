@@ -750,6 +750,9 @@ fn invariant_line(unit: XUnit, i: &crate::pipeline::InvariantResult) -> (bool, S
                     if g.bytes_delta >= 0 { "+" } else { "" },
                     crate::units::fmt_bytes(g.bytes_delta as f64)
                 ));
+                if let Some(c) = crate::timeline::called_from(&g.callers) {
+                    s.push_str(&format!(", {c}"));
+                }
             } else if let Some(g) = v.top_growth.first() {
                 s.push_str(&format!(
                     "; top growth `{}` {}{} live ({}{})",

@@ -207,6 +207,13 @@ impl Summary {
                         .slope()
                         .map_or("n/a".into(), |(b, _)| fmt_bytes(b * per))
                 );
+                if let Some(c) = meta
+                    .callers
+                    .get(label)
+                    .and_then(|c| crate::timeline::called_from(c))
+                {
+                    let _ = writeln!(s, "    {c}");
+                }
                 continue;
             }
             let (count, estimated) = if t.peak_count > 0 || t.peak_bytes == 0 {

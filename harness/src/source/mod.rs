@@ -35,7 +35,7 @@ pub use requirements::check_requirements;
 pub use supervise::own_peak_rss;
 
 use crate::errors::RunError;
-use crate::measure::invariant::{Checker, Outcome};
+use crate::measure::invariant::{name_callers, Checker, Outcome};
 use crate::scenario::{OnViolation, ProfileKind, Run, Scenario};
 use crate::timeline::{Sample, SampleSink};
 use crate::Timeline;
@@ -234,11 +234,13 @@ fn judged(
         ControlFlow::Continue(())
     })?;
     profile.notes.extend(notes);
+    let mut outcomes = checker.outcomes();
+    name_callers(&mut outcomes, &profile.callers);
     Ok(RunOutput {
         toolchain: launch::toolchain(&profile),
         profile,
         samples: given,
-        outcomes: checker.outcomes(),
+        outcomes,
         stopped_at: violation,
     })
 }

@@ -22,8 +22,10 @@
 //! a stack frame (`0x10918F: remember (leak.c:5)`) or the sum of frames below massif's
 //! threshold (`in 3 places, all below massif's threshold (1.00%)`).
 //!
-//! Sites: see [`site_of`]. Massif counts no objects, so a site's `count` is 0 and only its
-//! bytes mean anything. Never panics: a damaged or truncated file is an error with its line.
+//! Sites: see [`site_of`]; each site's callers, the program's frames below it in the tree
+//! ([`MAX_CALLERS`] at most), go to [`Timeline::callers`]. Massif counts no objects, so a
+//! site's `count` is 0 and only its bytes mean anything. Never panics: a damaged or truncated
+//! file is an error with its line.
 
 use crate::timeline::{Sample, Timeline, TypeSample, XUnit};
 use std::collections::BTreeMap;
@@ -106,6 +108,7 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
     tl.facts.insert("program".into(), cmd);
     tl.facts.insert("time_unit".into(), time_unit.clone());
     let mut undetailed = 0usize;
+    let mut best = Heaviest::default();
     let mut next = lines.next()?;
     while let Some(line) = next {
         let n = lines.field(Some(&line), "snapshot")?;
@@ -136,20 +139,25 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
                 if kind == "peak" {
                     tl.facts.insert("peak_snapshot".into(), n.to_string());
                 }
-                let (root_bytes, sites) = read_tree(&mut lines)?;
+                let root = read_tree(&mut lines)?;
+                let root_bytes = root.bytes;
                 if root_bytes != heap {
                     return Err(MassifError::Inconsistent {
                         line: lines.line,
                         message: format!("the heap tree of snapshot {n} holds {root_bytes} bytes, but its mem_heap_B is {heap}"),
                     });
                 }
+                let sites = sites_of_tree(&root);
+                for (label, site) in &sites {
+                    best.offer(label, site);
+                }
                 sample.types = sites
                     .into_iter()
-                    .map(|(label, bytes)| {
+                    .map(|(label, site)| {
                         (
-                            label,
+                            label.to_owned(),
                             TypeSample {
-                                bytes,
+                                bytes: site.bytes,
                                 ..Default::default()
                             },
                         )
@@ -177,6 +185,7 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
             expected: "a `snapshot=` line".into(),
         });
     }
+    tl.callers = best.callers();
     if undetailed > 0 {
         tl.notes.push(format!(
             "{undetailed} of {} snapshots are not detailed: their allocation sites are unknown (hint: run massif with --detailed-freq=1)",
@@ -192,7 +201,7 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
 pub fn site_label(details: &str) -> String {
     let d = details.trim();
     if d.starts_with("in ") && d.contains("below massif's threshold") {
-        return "(below massif's threshold)".into();
+        return BELOW_THRESHOLD.into();
     }
     let d = match d.split_once(": ") {
         Some((addr, rest)) if addr.starts_with("0x") => rest,
@@ -302,19 +311,189 @@ pub fn is_allocator_site(label: &str) -> bool {
 /// that is still an allocator frame (`std::vector<…>::_M_realloc_insert`) hands its bytes down
 /// to its callers, and keeps what its callers do not account for (a stack cut at `--depth`).
 pub fn site_of(node: &Node, out: &mut BTreeMap<String, u64>) {
+    walk_sites(node, &mut |n, bytes, _| {
+        *out.entry(n.label.clone()).or_default() += bytes;
+    });
+}
+
+/// [`site_of`]'s rule as a walk: `found(node, bytes, whole)` for each share of bytes a node is
+/// the site of, `whole` when the node is the site of all its bytes (its children are then its
+/// callers), not when an allocator frame keeps what its callers do not account for (its
+/// children are then sites of their own).
+fn walk_sites<'a>(node: &'a Node, found: &mut impl FnMut(&'a Node, u64, bool)) {
     let descend = is_allocator_site(&node.label) && !node.children.is_empty();
     if !descend {
-        *out.entry(node.label.clone()).or_default() += node.bytes;
+        found(node, node.bytes, true);
         return;
     }
     let mut below = 0u64;
     for c in &node.children {
         below = below.saturating_add(c.bytes);
-        site_of(c, out);
+        walk_sites(c, found);
     }
     let rest = node.bytes.saturating_sub(below);
     if rest > 0 {
-        *out.entry(node.label.clone()).or_default() += rest;
+        found(node, rest, false);
+    }
+}
+
+/// One site of a heap tree: its bytes, and the nodes that are wholly it (their children are
+/// its callers; a label can stand for several nodes, one per code address or allocator path).
+#[derive(Default)]
+struct Site<'a> {
+    bytes: u64,
+    nodes: Vec<&'a Node>,
+}
+
+/// The sites of a heap tree by label ([`site_of`] for each of the root's children: the root is
+/// the allocation functions themselves).
+fn sites_of_tree(root: &Node) -> BTreeMap<&str, Site<'_>> {
+    let mut sites: BTreeMap<&str, Site<'_>> = BTreeMap::new();
+    for c in &root.children {
+        walk_sites(c, &mut |n, bytes, whole| {
+            let site = sites.entry(n.label.as_str()).or_default();
+            site.bytes = site.bytes.saturating_add(bytes);
+            if whole {
+                site.nodes.push(n);
+            }
+        });
+    }
+    sites
+}
+
+/// How many of a site's callers are kept: enough to tell which path of the program allocates
+/// (the function that called the site, and its caller), few enough for a failure's line.
+pub const MAX_CALLERS: usize = 3;
+
+/// The label massif's aggregate nodes (`in 3 places, all below massif's threshold (1.00%)`)
+/// are given: no frame, so never a caller.
+pub const BELOW_THRESHOLD: &str = "(below massif's threshold)";
+
+/// Whether a function is where the program's stack begins, below which no frame is the
+/// program's: `main`'s callers in the C runtime (`__libc_start_main`, `_start`, valgrind's
+/// `(below main)`), a thread's start (`start_thread`, `clone`), and an unknown frame (`???`),
+/// past which the stack is not the program's own symbols.
+pub fn is_stack_base(function: &str) -> bool {
+    const BASES: &[&str] = &[
+        "_start",
+        "__libc_start_main",
+        "__libc_start_call_main",
+        "(below main)",
+        "start_thread",
+        "clone",
+        "clone3",
+        "???",
+    ];
+    BASES.contains(&function) || function.starts_with("__libc_start_main@")
+}
+
+/// What a frame is to a site's caller chain.
+enum Frame {
+    /// A frame of the program's: a caller.
+    Program,
+    /// The allocator's or the standard library's: looked through to its own callers.
+    Library,
+    /// Below the program's stack ([`is_stack_base`]): no caller, and none beyond.
+    End,
+    /// Massif's sum of frames below its threshold: several callers, none of them named.
+    Aggregate,
+}
+
+fn frame_kind(label: &str) -> Frame {
+    if label == BELOW_THRESHOLD {
+        Frame::Aggregate
+    } else if is_stack_base(function_of(label)) {
+        Frame::End
+    } else if is_allocator_site(label) {
+        Frame::Library
+    } else {
+        Frame::Program
+    }
+}
+
+/// The first [`MAX_CALLERS`] frames of the program's own code that called a site, nearest
+/// first: at each level the callers of the nodes so far, looked through allocator and
+/// standard-library frames ([`is_allocator_site`]) and grouped by label, aggregates of small
+/// frames left out, the heaviest taken (equal weights: the first label); it ends at `main`,
+/// at the C runtime or a thread's start ([`is_stack_base`]), or where the tree has no more.
+fn callers_of<'a>(site: &[&'a Node]) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut frontier: Vec<&'a Node> = site.to_vec();
+    let at_main = |label: &str| function_of(label) == "main";
+    if site.first().is_some_and(|n| at_main(&n.label)) {
+        return out;
+    }
+    while out.len() < MAX_CALLERS {
+        let mut callers: BTreeMap<&'a str, Site<'a>> = BTreeMap::new();
+        let mut pending: Vec<&'a Node> = frontier.iter().flat_map(|n| &n.children).collect();
+        while let Some(c) = pending.pop() {
+            match frame_kind(&c.label) {
+                Frame::Aggregate => {}
+                Frame::Library => pending.extend(&c.children),
+                Frame::Program | Frame::End => {
+                    let caller = callers.entry(c.label.as_str()).or_default();
+                    caller.bytes = caller.bytes.saturating_add(c.bytes);
+                    caller.nodes.push(c);
+                }
+            }
+        }
+        let mut heaviest: Option<(&'a str, Site<'a>)> = None;
+        for (label, caller) in callers {
+            if heaviest
+                .as_ref()
+                .is_none_or(|(_, h)| caller.bytes > h.bytes)
+            {
+                heaviest = Some((label, caller));
+            }
+        }
+        let Some((label, caller)) = heaviest else {
+            break;
+        };
+        if matches!(frame_kind(label), Frame::End) {
+            break;
+        }
+        out.push(label.to_owned());
+        if at_main(label) {
+            break;
+        }
+        frontier = caller.nodes;
+    }
+    out
+}
+
+/// Each site's callers from the detailed snapshot where it held the most bytes (of equal
+/// ones, the latest): the tree where the site is biggest weighs its callers by the most
+/// bytes, so the path shown is the one that made it grow, and a site freed before the end
+/// (absent from the last snapshot's tree) still has callers.
+#[derive(Default)]
+struct Heaviest {
+    /// Label → (bytes at its heaviest snapshot, its callers there).
+    by_site: BTreeMap<String, (u64, Vec<String>)>,
+}
+
+impl Heaviest {
+    /// A snapshot's share of a site: its callers replace those kept when it holds as many bytes
+    /// or more.
+    fn offer(&mut self, label: &str, site: &Site<'_>) {
+        if site.bytes == 0 {
+            return;
+        }
+        if let Some((bytes, _)) = self.by_site.get(label) {
+            if site.bytes < *bytes {
+                return;
+            }
+        }
+        let callers = callers_of(&site.nodes);
+        self.by_site.insert(label.to_owned(), (site.bytes, callers));
+    }
+
+    /// Label → callers, for the sites that have any.
+    fn callers(self) -> BTreeMap<String, Vec<String>> {
+        self.by_site
+            .into_iter()
+            .filter(|(_, (_, c))| !c.is_empty())
+            .map(|(label, (_, c))| (label, c))
+            .collect()
     }
 }
 
@@ -332,12 +511,9 @@ pub struct Node {
 /// The deepest heap tree read: massif's own limit (`--depth`, at most 200) and the root.
 const MAX_DEPTH: usize = 201;
 
-/// Reads one heap tree (its nodes depth-first, children counted by `n<k>:`) and returns the
-/// root's bytes and the bytes per site. Iterative, so a file claiming deep trees cannot
-/// overflow the stack.
-fn read_tree<R: BufRead>(
-    lines: &mut Lines<R>,
-) -> Result<(u64, BTreeMap<String, u64>), MassifError> {
+/// Reads one heap tree (its nodes depth-first, children counted by `n<k>:`) and returns its
+/// root. Iterative, so a file claiming deep trees cannot overflow the stack.
+fn read_tree<R: BufRead>(lines: &mut Lines<R>) -> Result<Node, MassifError> {
     // Frames under construction: (node, children still to read, line of the node).
     let mut stack: Vec<(Node, u64, usize)> = Vec::new();
     let mut root: Option<Node> = None;
@@ -398,15 +574,10 @@ fn read_tree<R: BufRead>(
             }
         }
     }
-    let Some(root) = root else {
-        return Ok((0, BTreeMap::new()));
-    };
-    let mut sites = BTreeMap::new();
-    // The root is the allocation functions themselves: its children are the first frames.
-    for c in &root.children {
-        site_of(c, &mut sites);
-    }
-    Ok((root.bytes, sites))
+    root.ok_or_else(|| MassifError::Truncated {
+        line: lines.line + 1,
+        expected: "a heap tree node (`n<children>: <bytes> <frame>`)".into(),
+    })
 }
 
 /// `n2: 50426 (heap allocation functions) …` as (children, bytes, details).
@@ -510,6 +681,165 @@ impl<R: BufRead> Lines<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A massif file of these snapshots, each a heap tree as massif writes it (`n<k>: <bytes>
+    /// <frame>`, one space of indent per level), its heap the root's bytes.
+    fn massif(trees: &[&str]) -> String {
+        let mut s = String::from("desc: --threshold=0\ncmd: ./tb\ntime_unit: B\n");
+        for (n, tree) in trees.iter().enumerate() {
+            let heap = parse_node(tree.lines().next().unwrap_or_default()).map_or(0, |n| n.1);
+            s.push_str(&format!("#-----------\nsnapshot={n}\n#-----------\ntime={n}\nmem_heap_B={heap}\nmem_heap_extra_B=0\nmem_stacks_B=0\nheap_tree=detailed\n{tree}"));
+        }
+        s
+    }
+
+    /// The callers the reader finds for `site` in these snapshots.
+    fn callers(trees: &[&str], site: &str) -> Vec<String> {
+        let tl = read_massif(massif(trees).as_bytes()).unwrap_or_else(|e| panic!("{e}"));
+        tl.callers.get(site).cloned().unwrap_or_default()
+    }
+
+    #[test]
+    fn a_site_is_called_from_its_heavier_chain() {
+        let tree = "n1: 300 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n2: 300 0x1: Scoreboard::record (tb.cpp:40)
+  n1: 100 0x2: Testbench::reset (tb.cpp:70)
+   n0: 100 0x3: main (tb.cpp:110)
+  n1: 200 0x4: Testbench::tick (tb.cpp:88)
+   n0: 200 0x5: main (tb.cpp:120)
+";
+        assert_eq!(
+            callers(&[tree], "Scoreboard::record (tb.cpp:40)"),
+            ["Testbench::tick (tb.cpp:88)", "main (tb.cpp:120)"]
+        );
+    }
+
+    #[test]
+    fn allocator_and_standard_library_frames_are_looked_through() {
+        // The site below `_M_realloc_insert`, reached through `std::function`: neither is a
+        // caller, and the same caller by two code addresses is one, weighing both.
+        let tree = "n1: 96 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n1: 96 0x1: std::vector<int>::_M_realloc_insert(int const&) (vector.tcc:440)
+  n2: 96 0x2: log_transaction (log.cpp:9)
+   n1: 48 0x3: std::_Function_handler<void (), Lambda>::_M_invoke(std::_Any_data const&) (std_function.h:290)
+    n1: 48 0x4: Bus::on_write (bus.cpp:12)
+     n0: 48 0x5: main (bus.cpp:30)
+   n1: 40 0x6: Bus::on_read (bus.cpp:20)
+    n0: 40 0x7: main (bus.cpp:31)
+";
+        assert_eq!(
+            callers(&[tree], "log_transaction (log.cpp:9)"),
+            ["Bus::on_write (bus.cpp:12)", "main (bus.cpp:30)"]
+        );
+    }
+
+    #[test]
+    fn aggregates_of_small_frames_are_no_callers() {
+        let tree = "n1: 100 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n2: 100 0x1: record (tb.cpp:40)
+  n0: 90 in 12 places, all below massif's threshold (1.00%)
+  n0: 10 0x2: tick (tb.cpp:88)
+";
+        assert_eq!(callers(&[tree], "record (tb.cpp:40)"), ["tick (tb.cpp:88)"]);
+    }
+
+    #[test]
+    fn callers_stop_at_three_at_main_and_at_the_c_runtime() {
+        let deep = "n1: 8 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n1: 8 0x1: f (a.c:1)
+  n1: 8 0x2: g (a.c:2)
+   n1: 8 0x3: h (a.c:3)
+    n1: 8 0x4: i (a.c:4)
+     n0: 8 0x5: main (a.c:5)
+";
+        assert_eq!(
+            callers(&[deep], "f (a.c:1)"),
+            ["g (a.c:2)", "h (a.c:3)", "i (a.c:4)"]
+        );
+        let below_main = "n1: 8 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n1: 8 0x1: f (a.c:1)
+  n1: 8 0x2: main (a.c:5)
+   n1: 8 0x3: (below main) (libc_start_call_main.h:58)
+    n0: 8 0x4: g (a.c:2)
+";
+        assert_eq!(callers(&[below_main], "f (a.c:1)"), ["main (a.c:5)"]);
+        let runtime = "n1: 8 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n1: 8 0x1: f (a.c:1)
+  n1: 8 0x2: worker (a.c:7)
+   n1: 8 0x3: start_thread (pthread_create.c:442)
+    n0: 8 0x4: g (a.c:2)
+";
+        assert_eq!(callers(&[runtime], "f (a.c:1)"), ["worker (a.c:7)"]);
+        let unknown = "n1: 8 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n1: 8 0x1: f (a.c:1)
+  n1: 8 0x2: ??? (in /usr/lib/libfoo.so)
+   n0: 8 0x4: g (a.c:2)
+";
+        assert_eq!(callers(&[unknown], "f (a.c:1)"), Vec::<String>::new());
+        let tl = read_massif(massif(&[unknown]).as_bytes()).expect("a timeline");
+        assert!(tl.callers.is_empty(), "{:?}", tl.callers);
+    }
+
+    #[test]
+    fn callers_come_from_the_snapshot_where_the_site_held_most() {
+        let at = |bytes: u64, caller: &str| {
+            format!(
+                "n1: {bytes} (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n1: {bytes} 0x1: record (tb.cpp:40)
+  n0: {bytes} 0x2: {caller}
+"
+            )
+        };
+        let (small, big, later) = (
+            at(8, "reset (tb.cpp:70)"),
+            at(64, "tick (tb.cpp:88)"),
+            at(16, "drain (tb.cpp:99)"),
+        );
+        assert_eq!(
+            callers(&[&small, &big, &later], "record (tb.cpp:40)"),
+            ["tick (tb.cpp:88)"]
+        );
+        // Of equal ones, the latest.
+        let same = at(64, "drain (tb.cpp:99)");
+        assert_eq!(
+            callers(&[&small, &big, &same], "record (tb.cpp:40)"),
+            ["drain (tb.cpp:99)"]
+        );
+    }
+
+    #[test]
+    fn a_malformed_tree_with_callers_is_an_error_with_its_line() {
+        let tree = "n1: 300 (heap allocation functions) malloc/new/new[], --alloc-fns, etc.
+ n2: 300 0x1: record (tb.cpp:40)
+  n1: 100 0x2: reset (tb.cpp:70)
+   n0: 100 0x3: main (tb.cpp:110)
+";
+        // The site's second caller is missing: the file ends inside the tree.
+        let e = read_massif(massif(&[tree]).as_bytes()).expect_err("truncated");
+        assert!(
+            e.to_string()
+                .starts_with("line 16: the file ends where a heap tree node"),
+            "{e}"
+        );
+        // Callers holding more than their site.
+        let heavy = tree
+            .replace("n2: 300 0x1", "n1: 300 0x1")
+            .replace("n1: 100 0x2", "n1: 400 0x2")
+            .replace("n0: 100 0x3", "n0: 400 0x3");
+        let e = read_massif(massif(&[&heavy]).as_bytes()).expect_err("inconsistent");
+        assert!(
+            e.to_string()
+                .contains("line 13: a node of 300 bytes has callers holding"),
+            "{e}"
+        );
+        let garbled = tree.replace("n1: 100 0x2", "n1 100 0x2");
+        let e = read_massif(massif(&[&garbled]).as_bytes()).expect_err("garbled");
+        assert!(
+            e.to_string()
+                .starts_with("line 14: expected a heap tree node"),
+            "{e}"
+        );
+    }
 
     #[test]
     fn labels_drop_addresses_and_library_paths() {
