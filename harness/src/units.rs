@@ -1,7 +1,12 @@
 //! Human quantities in scenario files: byte sizes (`"8 MiB"`), percentages (`"10%"`) and
 //! durations (`"90s"`), and their display.
 //!
+//! Also [`XUnit`], what a timeline's x-axis counts, and how its positions and slopes are
+//! written.
+//!
 //! Pure parsing and formatting; knows nothing of TOML or scenarios.
+
+use serde::{Deserialize, Serialize};
 
 /// The largest byte size a scenario may give: 1 EiB, far beyond any machine's memory, small
 /// enough that sums and conversions to `f64` of such sizes stay exact and never overflow.
@@ -147,6 +152,154 @@ pub fn fmt_int(n: i128) -> String {
         format!("-{out}")
     } else {
         out
+    }
+}
+
+/// The unit of a sample's x-position: the one place that says how an axis is labelled, how a
+/// position is written and what a growth slope is per.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum XUnit {
+    /// Simulated clock cycles (the Rust simulator).
+    #[default]
+    Cycles,
+    /// The index of a GHC heap census (0, 1, 2, ...).
+    Census,
+    /// Milliseconds of wall-clock time since the program started (the RSS sampler).
+    Millis,
+    /// The index of a valgrind massif snapshot (0, 1, 2, ...).
+    Snapshot,
+}
+
+impl XUnit {
+    /// A short human name for axis labels.
+    pub fn label(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "cycles",
+            XUnit::Census => "census index",
+            XUnit::Millis => "ms since start",
+            XUnit::Snapshot => "snapshot index",
+        }
+    }
+
+    /// What a sample's total measures, for the y axis: live bytes (simulator, GHC, massif) or
+    /// resident bytes (the RSS sampler).
+    pub fn residency_label(self) -> &'static str {
+        match self {
+            XUnit::Millis => "resident bytes",
+            XUnit::Cycles | XUnit::Census | XUnit::Snapshot => "live bytes",
+        }
+    }
+
+    /// What a sample's total is, in a failure's words: the simulator's `live bytes`, a GHC
+    /// program's `heap`, massif's `live heap`, the rss sampler's `resident set`. The one place
+    /// a source's residency is named, so that no source speaks another's language.
+    pub fn residency_words(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "live bytes",
+            XUnit::Census => "heap",
+            XUnit::Millis => "resident set",
+            XUnit::Snapshot => "live heap",
+        }
+    }
+
+    /// What a growth bound on total residency is of, in this source's words.
+    pub fn growth_words(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "live-byte growth",
+            XUnit::Census => "heap growth",
+            XUnit::Millis => "resident-set growth",
+            XUnit::Snapshot => "live-heap growth",
+        }
+    }
+
+    /// What one sample is called: a `sample` (simulator, rss), a `census` (GHC), a
+    /// `snapshot` (massif).
+    pub fn sample_word(self) -> &'static str {
+        match self {
+            XUnit::Cycles | XUnit::Millis => "sample",
+            XUnit::Census => "census",
+            XUnit::Snapshot => "snapshot",
+        }
+    }
+
+    /// What a sample's breakdown is of: closure types (GHC), allocation sites (massif),
+    /// node types (simulator); `None` where samples have none (rss).
+    pub fn breakdown_words(self) -> Option<&'static str> {
+        match self {
+            XUnit::Cycles => Some("types"),
+            XUnit::Census => Some("types"),
+            XUnit::Snapshot => Some("sites"),
+            XUnit::Millis => None,
+        }
+    }
+
+    /// Why a run of this kind may have produced no sample, and what to check: each source in
+    /// its own words.
+    pub fn no_sample_words(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "the simulator sent no sample (was `cycles` at least `sample_every`?)",
+            XUnit::Census => "its profile holds no census (was it built with -rtsopts, and did it run long enough for a major GC?)",
+            XUnit::Millis => "the program ended before its resident set was first sampled (hint: a shorter `sample_interval`)",
+            XUnit::Snapshot => "massif wrote no snapshot (did the program allocate with malloc/new?)",
+        }
+    }
+
+    /// A position in words: `cycle 1,000`, `census 14`, `1,250 ms`, `snapshot 7`.
+    pub fn at(self, x: u64) -> String {
+        let n = fmt_int(x as i128);
+        match self {
+            XUnit::Cycles => format!("cycle {n}"),
+            XUnit::Census => format!("census {n}"),
+            XUnit::Millis => format!("{n} ms"),
+            XUnit::Snapshot => format!("snapshot {n}"),
+        }
+    }
+
+    /// The word before a bare number in `at census 14`, `at ms 1250`: `cycle`, `census`, `ms`,
+    /// `snapshot`.
+    pub fn word(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "cycle",
+            XUnit::Census => "census",
+            XUnit::Millis => "ms",
+            XUnit::Snapshot => "snapshot",
+        }
+    }
+
+    /// Growth slopes are per this many x-units ([`XUnit::per_name`]): per 1000 cycles, per
+    /// census, per second, per snapshot.
+    pub fn per(self) -> f64 {
+        match self {
+            XUnit::Cycles | XUnit::Millis => 1000.0,
+            XUnit::Census | XUnit::Snapshot => 1.0,
+        }
+    }
+
+    /// What a growth slope is per, as short as a figure's unit (`12 B/kcycle`, `3 B/s`).
+    pub fn per_short(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "kcycle",
+            XUnit::Census => "census",
+            XUnit::Millis => "s",
+            XUnit::Snapshot => "snapshot",
+        }
+    }
+
+    /// What a growth slope is per, in words: `per 1000 cycles`, `per census`.
+    pub fn per_name(self) -> &'static str {
+        match self {
+            XUnit::Cycles => "per 1000 cycles",
+            XUnit::Census => "per census",
+            XUnit::Millis => "per second",
+            XUnit::Snapshot => "per snapshot",
+        }
+    }
+
+    /// Whether positions count discrete profiles (censuses, snapshots) rather than a quantity:
+    /// their axis ticks are whole numbers.
+    pub fn is_index(self) -> bool {
+        matches!(self, XUnit::Census | XUnit::Snapshot)
     }
 }
 

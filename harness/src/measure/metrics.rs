@@ -9,6 +9,7 @@ use crate::spec::metric::{
     predicate_glob, residency, Metric, Value, ALLOCATIONS, JEMALLOC_RESIDENT_PEAK,
     TYPE_FINAL_BYTES, TYPE_FINAL_COUNT, TYPE_GROWTH, TYPE_PEAK_BYTES, TYPE_PEAK_COUNT,
 };
+use crate::spec::metric::Total;
 use crate::timeline::{Sample, SampleSink};
 use crate::{Mark, Timeline, XUnit};
 use serde::{Deserialize, Serialize};
@@ -250,7 +251,7 @@ impl<'a> Meter<'a> {
 
     /// The figures of the samples since the last `begin`, with the run's `marks` (which place
     /// the steady window) and whole-run `totals`.
-    pub fn finish(self, marks: &[Mark], totals: &BTreeMap<String, u64>) -> Measurement {
+    pub fn finish(self, marks: &[Mark], totals: &BTreeMap<Total, u64>) -> Measurement {
         let end = run_end(self.plan, self.residency.last().map(|r| r.0));
         let steady = steady_window(self.plan, end, marks);
         let mut m = Measurement::default();
@@ -263,7 +264,7 @@ impl<'a> Meter<'a> {
 
     /// The whole-run metrics: residency's peak, its median and growth over the `steady`
     /// window, the allocator's figures, and the source's totals that are metrics.
-    fn whole_run(&self, m: &mut Measurement, (s0, s1): (u64, u64), totals: &BTreeMap<String, u64>) {
+    fn whole_run(&self, m: &mut Measurement, (s0, s1): (u64, u64), totals: &BTreeMap<Total, u64>) {
         let in_steady = |x: u64| x >= s0 && x <= s1;
         let per = self.x_unit.per();
         let [peak_metric, steady_metric, growth_metric] = residency(self.x_unit);
@@ -292,8 +293,8 @@ impl<'a> Meter<'a> {
         // A source's totals are metrics (`ghc.bytes_allocated`, `rss.peak`) and facts shown by
         // `profile` but never compared (`ghc.heap_size.max`, the simulator's `transactions`).
         for (k, v) in totals {
-            if let Some(metric) = Metric::parse(k) {
-                m.metrics.insert(metric, int(*v));
+            if let Total::Metric(metric) = k {
+                m.metrics.insert(*metric, int(*v));
             }
         }
     }

@@ -9,6 +9,7 @@
 use crate::measure::metrics::Fit;
 use crate::source::ghc;
 use crate::source::ghc::eventlog::{self, Census, EventlogError, LabelNames};
+use crate::spec::metric::Unit;
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, Timeline, XUnit};
 use std::collections::BTreeMap;
@@ -183,12 +184,11 @@ impl Summary {
             );
         }
         for (k, v) in &meta.totals {
-            let shown = if k.contains("bytes") || k.contains("rss") || k.contains("heap") {
-                fmt_bytes(*v as f64)
-            } else {
-                fmt_int(*v as i128)
+            let shown = match k.unit() {
+                Unit::Bytes => fmt_bytes(*v as f64),
+                _ => fmt_int(*v as i128),
             };
-            let _ = writeln!(s, "{k}: {shown}");
+            let _ = writeln!(s, "{}: {shown}", k.name());
         }
         let mut top: Vec<(&String, &TypeStats)> = self.types.iter().collect();
         top.sort_by(|a, b| b.1.peak_bytes.cmp(&a.1.peak_bytes).then(a.0.cmp(b.0)));

@@ -15,6 +15,7 @@ use super::{judged, Censuses, Cut, Event, RunConfig, RunOutput};
 use crate::errors::RunError;
 use crate::measure::invariant::Outcome;
 use crate::scenario::{CommandRun, ProfileKind, Scenario};
+use crate::spec::metric::Total;
 use crate::timeline::SampleSink;
 use crate::{Timeline, XUnit};
 use std::path::{Path, PathBuf};
@@ -144,7 +145,7 @@ fn refuse_unjudgeable(
 /// statistics, and whether the scenario's own RTS options made the figures inexact.
 fn add_run_figures(c: &CommandRun, run_dir: &Path, exit: &Exit, tl: &mut Timeline) {
     tl.totals.insert(
-        crate::spec::metric::RSS_PEAK.name.into(),
+        Total::metric(&crate::spec::metric::RSS_PEAK),
         LauncherReport::read(&run_dir.join(LAUNCHER_FILE)).map_or(exit.peak_rss_polled, |r| {
             r.peak_rss.max(exit.peak_rss_polled)
         }),
@@ -525,7 +526,7 @@ fn stopped_output(
     // program, past the violating census and differently each time: they would be neither the
     // timeline's figures nor repeatable.
     tl.totals
-        .retain(|k, _| !k.starts_with(crate::spec::metric::RTS_PREFIX));
+        .retain(|k, _| !k.from_rts());
     tl.facts
         .insert("stopped_at_census".into(), stop.census.to_string());
     // The run ended before its later markers (`end`): their windows are open, as they were

@@ -25,6 +25,7 @@ use crate::errors::RunError;
 use crate::measure::invariant::Checker;
 use crate::scenario::{CommandRun, Scenario};
 use crate::spec::invariant::{Endpoint, Window};
+use crate::spec::metric::{Total, RSS_PEAK};
 use crate::timeline::{Sample, SampleSink, Timeline, XUnit};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -57,7 +58,7 @@ pub(crate) fn run_rss(
     }
     if let Some(peak) = tl.samples.iter().map(|s| s.live_bytes).max() {
         tl.totals
-            .insert(crate::spec::metric::RSS_PEAK.name.into(), peak);
+            .insert(Total::metric(&RSS_PEAK), peak);
     }
     if stop.is_none() && (!success || exit.killed.is_some()) {
         return Err(failure(&argv[0], exit, status, tl));

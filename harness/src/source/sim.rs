@@ -8,6 +8,7 @@ use super::{Event, RunConfig, RunOutput};
 use crate::errors::RunError;
 use crate::measure::invariant::Checker;
 use crate::scenario::{Scenario, SimRun};
+use crate::spec::metric::{Total, RSS_PEAK, TRANSACTIONS};
 use crate::timeline::SampleSink;
 use crate::{Timeline, XUnit};
 use std::io::{BufRead, BufReader, Write};
@@ -40,7 +41,7 @@ pub(crate) fn run_sim(
     let mut followed = follow(s, &sup, &mut checker, out, acks, on_event, sink);
     let exit = sup.wait();
     followed.timeline.totals.insert(
-        crate::spec::metric::RSS_PEAK.name.into(),
+        Total::metric(&RSS_PEAK),
         followed
             .child_peak_rss
             .unwrap_or(exit.peak_rss_polled)
@@ -194,7 +195,7 @@ fn verdict(
         }
     }
     if let Some((transactions, mismatches, first)) = done {
-        timeline.totals.insert("transactions".into(), transactions);
+        timeline.totals.insert(Total::Fact(&TRANSACTIONS), transactions);
         if mismatches > 0 {
             return Err(fail(
                 format!(

@@ -2,7 +2,7 @@
 //! validator in `scenario/` produces it, the checker in `measure/` evaluates it, the judge and
 //! the reports show it; none of them re-spells it.
 
-use crate::timeline::XUnit;
+use crate::units::XUnit;
 
 /// Growth bounds are judged only once the window holds this many samples: a slope through two
 /// or three points says more about sampling phase than about a trend. A window that never

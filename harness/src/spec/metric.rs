@@ -3,7 +3,7 @@
 //! the validator, the meter, the comparison and the reports read it from here.
 
 use crate::spec::invariant::Predicate;
-use crate::timeline::XUnit;
+use crate::units::XUnit;
 use serde::{Deserialize, Serialize};
 
 /// A metric's value: integers for exact counts and bytes, floats for derived slopes.
@@ -174,11 +174,163 @@ pub const RSS_GROWTH: MetricSpec = MetricSpec {
 /// `ghc.heap_size.max` that are shown but never compared.
 pub const RTS_PREFIX: &str = "ghc.";
 
+/// A whole-run figure a source reports that `profile` shows and nothing compares: a row of
+/// [`FACTS`].
+#[derive(Debug, PartialEq, Eq)]
+pub struct FactSpec {
+    /// Its name in `Timeline::totals` and `profile`'s output.
+    pub name: &'static str,
+    /// What it counts.
+    pub unit: Unit,
+}
+
 /// The largest live heap the eventlog's heap events report (`HEAP_LIVE`): a fact `profile`
 /// shows, never compared (the census residency is the heap's metric).
-pub const GHC_HEAP_LIVE_MAX: &str = "ghc.heap_live.max";
+pub const GHC_HEAP_LIVE_MAX: FactSpec = FactSpec {
+    name: "ghc.heap_live.max",
+    unit: Unit::Bytes,
+};
 /// The largest heap the RTS held from the OS (`HEAP_SIZE` events): a fact, never compared.
-pub const GHC_HEAP_SIZE_MAX: &str = "ghc.heap_size.max";
+pub const GHC_HEAP_SIZE_MAX: FactSpec = FactSpec {
+    name: "ghc.heap_size.max",
+    unit: Unit::Bytes,
+};
+/// Massif's largest allocator overhead (`mem_heap_extra_B`) over the snapshots.
+pub const MASSIF_HEAP_EXTRA_PEAK: FactSpec = FactSpec {
+    name: "massif.heap_extra.peak",
+    unit: Unit::Bytes,
+};
+/// The Wishbone transactions a simulator run's testbench completed.
+pub const TRANSACTIONS: FactSpec = FactSpec {
+    name: "transactions",
+    unit: Unit::Count,
+};
+
+/// Every whole-run fact a source reports besides the RTS's own statistics.
+pub const FACTS: &[FactSpec] = &[
+    GHC_HEAP_LIVE_MAX,
+    GHC_HEAP_SIZE_MAX,
+    MASSIF_HEAP_EXTRA_PEAK,
+    TRANSACTIONS,
+];
+
+/// A whole-run figure a source measured besides its samples (the key of `Timeline::totals`):
+/// a metric of the table, a fact of [`FACTS`], or another of the GHC RTS's own statistics
+/// (`ghc.<name>`, from `+RTS -t --machine-readable`), shown and never compared. Ordered by
+/// name, as `profile` lists them; parsed and printed by name only at the serde boundary.
+/// Compared by name, so a map of totals can be read by name (`totals["rss.peak"]`).
+#[derive(Debug, Clone)]
+pub enum Total {
+    /// A metric: measurements keep it, baselines compare it.
+    Metric(Metric),
+    /// A fact of the table.
+    Fact(&'static FactSpec),
+    /// An RTS statistic neither table has (`ghc.num_GCs`).
+    Rts(String),
+}
+
+impl Total {
+    /// The total for a metric of the table.
+    pub const fn metric(spec: &'static MetricSpec) -> Total {
+        Total::Metric(Metric::of(spec))
+    }
+
+    /// The total called `name`: a metric, a fact, or an RTS statistic (`ghc.` names); `None`
+    /// for any other name.
+    pub fn parse(name: &str) -> Option<Total> {
+        if let Some(m) = Metric::parse(name) {
+            return Some(Total::Metric(m));
+        }
+        if let Some(f) = FACTS.iter().find(|f| f.name == name) {
+            return Some(Total::Fact(f));
+        }
+        name.starts_with(RTS_PREFIX)
+            .then(|| Total::Rts(name.to_owned()))
+    }
+
+    /// The total for the RTS statistic GHC calls `stat` (`bytes allocated`): `ghc.` and the
+    /// name with spaces as `_`, a metric where the table has it.
+    pub fn rts(stat: &str) -> Total {
+        let name = format!("{RTS_PREFIX}{}", stat.replace(' ', "_"));
+        Total::parse(&name).unwrap_or(Total::Rts(name))
+    }
+
+    /// Its name.
+    pub fn name(&self) -> &str {
+        match self {
+            Total::Metric(m) => m.name(),
+            Total::Fact(f) => f.name,
+            Total::Rts(name) => name,
+        }
+    }
+
+    /// Whether the GHC RTS reported it (its statistics and eventlog figures), rather than the
+    /// census or the launcher: such totals run to wherever a stop signal caught the program.
+    pub fn from_rts(&self) -> bool {
+        self.name().starts_with(RTS_PREFIX)
+    }
+
+    /// What it counts. An RTS statistic outside the tables counts bytes when one word of
+    /// GHC's own name for it is `bytes` (`average_bytes_used`), else things (`num_GCs`, and
+    /// `peak_megabytes_allocated`, a count of megabytes).
+    pub fn unit(&self) -> Unit {
+        match self {
+            Total::Metric(m) => m.spec().unit,
+            Total::Fact(f) => f.unit,
+            Total::Rts(name) if name.split(['_', '.']).any(|w| w == "bytes") => Unit::Bytes,
+            Total::Rts(_) => Unit::Count,
+        }
+    }
+}
+
+impl PartialEq for Total {
+    fn eq(&self, other: &Self) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Total {}
+
+impl std::borrow::Borrow<str> for Total {
+    fn borrow(&self) -> &str {
+        self.name()
+    }
+}
+
+impl PartialOrd for Total {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Total {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.name().cmp(other.name())
+    }
+}
+
+impl Serialize for Total {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.name())
+    }
+}
+
+impl<'de> Deserialize<'de> for Total {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Total, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Total::parse(&name).ok_or_else(|| {
+            let known: Vec<&str> = METRICS
+                .iter()
+                .map(|m| m.name)
+                .chain(FACTS.iter().map(|f| f.name))
+                .collect();
+            serde::de::Error::custom(format!(
+                "unknown total `{name}` (known: {}, and `{RTS_PREFIX}<statistic>`)",
+                known.join(", ")
+            ))
+        })
+    }
+}
 
 /// Every whole-run metric.
 pub const METRICS: &[MetricSpec] = &[
@@ -463,6 +615,29 @@ pub fn predicate_glob(p: &Predicate) -> Option<&str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn totals_are_typed_by_the_tables_and_read_by_name() {
+        let t = |n: &str| Total::parse(n).map(|t| (t.name().to_owned(), t.unit()));
+        assert!(matches!(Total::parse("rss.peak"), Some(Total::Metric(_))));
+        assert!(matches!(Total::parse("transactions"), Some(Total::Fact(_))));
+        assert_eq!(t("ghc.heap_size.max"), Some(("ghc.heap_size.max".into(), Unit::Bytes)));
+        assert_eq!(t("ghc.num_GCs"), Some(("ghc.num_GCs".into(), Unit::Count)));
+        assert_eq!(t("rss_peak"), None);
+        // The RTS's own name, spaces and all; a metric where the table has it.
+        assert!(matches!(Total::rts("bytes allocated"), Total::Metric(m) if m.name() == "ghc.bytes_allocated"));
+        assert_eq!(Total::rts("average_bytes_used").unit(), Unit::Bytes);
+        assert_eq!(Total::rts("peak_megabytes_allocated").unit(), Unit::Count);
+        let mut totals = std::collections::BTreeMap::new();
+        totals.insert(Total::rts("num_GCs"), 3_u64);
+        totals.insert(Total::metric(&RSS_PEAK), 4096);
+        assert_eq!(totals["rss.peak"], 4096);
+        let json = serde_json::to_string(&totals).expect("serialises");
+        assert_eq!(json, r#"{"ghc.num_GCs":3,"rss.peak":4096}"#);
+        let err = serde_json::from_str::<std::collections::BTreeMap<Total, u64>>(r#"{"rss_peak":1}"#)
+            .expect_err("an unknown total is refused");
+        assert!(err.to_string().contains("unknown total `rss_peak`"), "{err}");
+    }
 
     #[test]
     fn a_metric_is_its_table_row_and_an_unknown_name_is_refused() {

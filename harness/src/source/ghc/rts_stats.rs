@@ -103,17 +103,13 @@ impl RtsStats {
     /// figures are authoritative.
     pub fn merge_into(&self, timeline: &mut Timeline) {
         for (name, value) in &self.values {
-            let key = format!(
-                "{}{}",
-                crate::spec::metric::RTS_PREFIX,
-                name.replace(' ', "_")
-            );
+            let key = crate::spec::metric::Total::rts(name);
             match value.parse::<u64>() {
                 Ok(v) => {
                     timeline.totals.insert(key, v);
                 }
                 Err(_) => {
-                    timeline.facts.insert(key, value.clone());
+                    timeline.facts.insert(key.name().to_owned(), value.clone());
                 }
             }
         }

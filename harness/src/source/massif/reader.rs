@@ -27,6 +27,7 @@
 //! site's `count` is 0 and only its bytes mean anything. Never panics: a damaged or truncated
 //! file is an error with its line.
 
+use crate::spec::metric::{Total, MASSIF_HEAP_EXTRA_PEAK};
 use crate::timeline::{Sample, Timeline, TypeSample, XUnit};
 use std::collections::BTreeMap;
 use std::io::BufRead;
@@ -173,7 +174,7 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
             }
         }
         tl.totals
-            .entry("massif.heap_extra.peak".into())
+            .entry(Total::Fact(&MASSIF_HEAP_EXTRA_PEAK))
             .and_modify(|v| *v = (*v).max(extra))
             .or_insert(extra);
         tl.samples.push(sample);

@@ -18,6 +18,7 @@ mod format;
 mod input;
 
 use super::labels::{self as ghc, ReadOptions};
+use crate::spec::metric::{Total, GHC_BYTES_ALLOCATED, GHC_HEAP_LIVE_MAX, GHC_HEAP_SIZE_MAX};
 use crate::timeline::{Mark, Sample, Timeline, XUnit};
 use census::{Accumulator, Labels};
 use format::{Handling, KnownEvent, KNOWN_EVENTS};
@@ -675,15 +676,12 @@ impl<R: Read> EventlogReader<R> {
             );
         }
         for (key, v) in [
-            (
-                crate::spec::metric::GHC_BYTES_ALLOCATED.name,
-                s.last_allocated,
-            ),
-            (crate::spec::metric::GHC_HEAP_LIVE_MAX, s.max_live),
-            (crate::spec::metric::GHC_HEAP_SIZE_MAX, s.max_size),
+            (Total::metric(&GHC_BYTES_ALLOCATED), s.last_allocated),
+            (Total::Fact(&GHC_HEAP_LIVE_MAX), s.max_live),
+            (Total::Fact(&GHC_HEAP_SIZE_MAX), s.max_size),
         ] {
             if let Some(v) = v {
-                t.totals.insert(key.into(), v);
+                t.totals.insert(key, v);
             }
         }
         t.truncated = s.truncated;
