@@ -4,8 +4,8 @@
 //! produces a `Timeline`; metrics, invariants, baselines and reports consume only this type.
 //! It knows nothing of scenarios, TOML or baselines.
 
-use serde::{Deserialize, Serialize};
 use crate::spec::metric::Total;
+use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
 /// A run's memory over time: samples at an x-position plus phase marks and whole-run totals.

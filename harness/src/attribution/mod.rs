@@ -658,10 +658,7 @@ impl Found {
                 "    held by: not found: no growing retainer set reaches the program's own code apart from the growth's own chain (both tables below)"
             );
         } else {
-            let _ = writeln!(
-                s,
-                "    held by (what keeps the growth alive):"
-            );
+            let _ = writeln!(s, "    held by (what keeps the growth alive):");
             for h in holders.iter().take(rows) {
                 let _ = writeln!(
                     s,
@@ -864,7 +861,12 @@ mod tests {
         };
         let holders = found.holders();
         let h = holders.first().expect("a holder");
-        assert_eq!((h.frame.name.as_str(), h.hold), (first, hold), "{}", found.tables(Detail::Full));
+        assert_eq!(
+            (h.frame.name.as_str(), h.hold),
+            (first, hold),
+            "{}",
+            found.tables(Detail::Full)
+        );
     }
 
     const ITERATE: &str = "map/iterate.go/iterate/step.look/step/mapSignal#/master/main";

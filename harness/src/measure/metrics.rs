@@ -5,11 +5,11 @@
 //! baselines, no processes.
 
 use crate::spec::invariant::{Endpoint, Plan};
+use crate::spec::metric::Total;
 use crate::spec::metric::{
     predicate_glob, residency, Metric, Value, ALLOCATIONS, JEMALLOC_RESIDENT_PEAK,
     TYPE_FINAL_BYTES, TYPE_FINAL_COUNT, TYPE_GROWTH, TYPE_PEAK_BYTES, TYPE_PEAK_COUNT,
 };
-use crate::spec::metric::Total;
 use crate::timeline::{Sample, SampleSink};
 use crate::{Mark, Timeline, XUnit};
 use serde::{Deserialize, Serialize};

@@ -525,8 +525,7 @@ fn stopped_output(
     // The RTS's own totals (eventlog, `-t` statistics) run to wherever the signal caught the
     // program, past the violating census and differently each time: they would be neither the
     // timeline's figures nor repeatable.
-    tl.totals
-        .retain(|k, _| !k.from_rts());
+    tl.totals.retain(|k, _| !k.from_rts());
     tl.facts
         .insert("stopped_at_census".into(), stop.census.to_string());
     // The run ended before its later markers (`end`): their windows are open, as they were

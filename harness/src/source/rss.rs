@@ -57,8 +57,7 @@ pub(crate) fn run_rss(
         add_exit_mark(run_dir, start, &mut tl);
     }
     if let Some(peak) = tl.samples.iter().map(|s| s.live_bytes).max() {
-        tl.totals
-            .insert(Total::metric(&RSS_PEAK), peak);
+        tl.totals.insert(Total::metric(&RSS_PEAK), peak);
     }
     if stop.is_none() && (!success || exit.killed.is_some()) {
         return Err(failure(&argv[0], exit, status, tl));

@@ -195,7 +195,9 @@ fn verdict(
         }
     }
     if let Some((transactions, mismatches, first)) = done {
-        timeline.totals.insert(Total::Fact(&TRANSACTIONS), transactions);
+        timeline
+            .totals
+            .insert(Total::Fact(&TRANSACTIONS), transactions);
         if mismatches > 0 {
             return Err(fail(
                 format!(

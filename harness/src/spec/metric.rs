@@ -621,11 +621,16 @@ mod tests {
         let t = |n: &str| Total::parse(n).map(|t| (t.name().to_owned(), t.unit()));
         assert!(matches!(Total::parse("rss.peak"), Some(Total::Metric(_))));
         assert!(matches!(Total::parse("transactions"), Some(Total::Fact(_))));
-        assert_eq!(t("ghc.heap_size.max"), Some(("ghc.heap_size.max".into(), Unit::Bytes)));
+        assert_eq!(
+            t("ghc.heap_size.max"),
+            Some(("ghc.heap_size.max".into(), Unit::Bytes))
+        );
         assert_eq!(t("ghc.num_GCs"), Some(("ghc.num_GCs".into(), Unit::Count)));
         assert_eq!(t("rss_peak"), None);
         // The RTS's own name, spaces and all; a metric where the table has it.
-        assert!(matches!(Total::rts("bytes allocated"), Total::Metric(m) if m.name() == "ghc.bytes_allocated"));
+        assert!(
+            matches!(Total::rts("bytes allocated"), Total::Metric(m) if m.name() == "ghc.bytes_allocated")
+        );
         assert_eq!(Total::rts("average_bytes_used").unit(), Unit::Bytes);
         assert_eq!(Total::rts("peak_megabytes_allocated").unit(), Unit::Count);
         let mut totals = std::collections::BTreeMap::new();
@@ -634,9 +639,13 @@ mod tests {
         assert_eq!(totals["rss.peak"], 4096);
         let json = serde_json::to_string(&totals).expect("serialises");
         assert_eq!(json, r#"{"ghc.num_GCs":3,"rss.peak":4096}"#);
-        let err = serde_json::from_str::<std::collections::BTreeMap<Total, u64>>(r#"{"rss_peak":1}"#)
-            .expect_err("an unknown total is refused");
-        assert!(err.to_string().contains("unknown total `rss_peak`"), "{err}");
+        let err =
+            serde_json::from_str::<std::collections::BTreeMap<Total, u64>>(r#"{"rss_peak":1}"#)
+                .expect_err("an unknown total is refused");
+        assert!(
+            err.to_string().contains("unknown total `rss_peak`"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -133,48 +133,16 @@ fn attribute(
         closures.as_deref(),
         &Until::Census(window.clone()),
     ));
-    let (built, runs) = std::thread::scope(|threads| {
-        let mut goals = Vec::new();
-        let started: Vec<_> = restricts
-            .iter()
-            .map(|&r| {
-                let (tx, rx) = mpsc::channel();
-                goals.push(tx);
-                let every_gc = Until::Census(window.clone());
-                let exe = &exe;
-                threads.spawn(move || retainers(scenario, c, cfg, exe, r, estimate, &rx, &every_gc))
-            })
-            .collect();
-        let built = rerun(
-            scenario,
-            c,
-            cfg,
-            &exe,
-            Mode::Builders,
-            closures.as_deref(),
-            &Until::Census(window.clone()),
-        );
-        // A failed builders' rerun cancels the retainer reruns (`None`): its error is the one
-        // reported.
-        let timed = built.as_ref().ok().map(|b| Until::time_of(b, estimate));
-        for tx in goals {
-            let _ = tx.send(timed.clone());
-        }
-        let runs: Vec<_> = started
-            .into_iter()
-            .map(|t| {
-                t.join().unwrap_or_else(|_| {
-                    let detail = "a retainer rerun's thread panicked".to_owned();
-                    RetainerRun {
-                        profile: Err(Impossible::RerunFailed { detail }),
-                        until: None,
-                        fell_back: false,
-                    }
-                })
-            })
-            .collect();
-        (built, runs)
-    });
+    let (built, runs) = side_by_side(
+        scenario,
+        c,
+        cfg,
+        &exe,
+        closures.as_deref(),
+        &restricts,
+        &window,
+        estimate,
+    );
     let built = built?;
     // Said once all reruns are done: they ran on threads of their own.
     for (&r, run) in restricts.iter().zip(&runs) {
@@ -203,6 +171,64 @@ fn attribute(
         built,
         heap,
         own,
+    })
+}
+
+/// The builders' rerun of `closures` (on this thread) and the retainer reruns of each of
+/// `restricts` (on threads of their own) side by side: the retainer reruns, started with a
+/// census interval of `estimate` ms, learn how far to go when the builders' rerun has found
+/// it, and are cancelled if it fails.
+#[allow(clippy::too_many_arguments)]
+fn side_by_side(
+    scenario: &Scenario,
+    c: &CommandRun,
+    cfg: &RunConfig,
+    exe: &Path,
+    closures: Option<&str>,
+    restricts: &[Option<&str>],
+    window: &Equivalent,
+    estimate: Option<u64>,
+) -> (Result<Profile, Impossible>, Vec<RetainerRun>) {
+    std::thread::scope(|threads| {
+        let mut goals = Vec::new();
+        let started: Vec<_> = restricts
+            .iter()
+            .map(|&r| {
+                let (tx, rx) = mpsc::channel();
+                goals.push(tx);
+                let every_gc = Until::Census(window.clone());
+                threads.spawn(move || retainers(scenario, c, cfg, exe, r, estimate, &rx, &every_gc))
+            })
+            .collect();
+        let built = rerun(
+            scenario,
+            c,
+            cfg,
+            exe,
+            Mode::Builders,
+            closures,
+            &Until::Census(window.clone()),
+        );
+        // A failed builders' rerun cancels the retainer reruns (`None`): its error is the one
+        // reported.
+        let timed = built.as_ref().ok().map(|b| Until::time_of(b, estimate));
+        for tx in goals {
+            let _ = tx.send(timed.clone());
+        }
+        let runs: Vec<_> = started
+            .into_iter()
+            .map(|t| {
+                t.join().unwrap_or_else(|_| {
+                    let detail = "a retainer rerun's thread panicked".to_owned();
+                    RetainerRun {
+                        profile: Err(Impossible::RerunFailed { detail }),
+                        until: None,
+                        fell_back: false,
+                    }
+                })
+            })
+            .collect();
+        (built, runs)
     })
 }
 
@@ -517,7 +543,11 @@ fn census_interval_ms(to_ns: u64) -> u64 {
 /// censuses, so a profiled build reaches the same point in about the same time.
 fn plain_time_at(plain: &Timeline, x: u64) -> Option<u64> {
     let upto = plain.samples.partition_point(|s| s.x <= x);
-    plain.samples[..upto].iter().rev().find_map(|s| s.time_ns).filter(|&t| t > 0)
+    plain.samples[..upto]
+        .iter()
+        .rev()
+        .find_map(|s| s.time_ns)
+        .filter(|&t| t > 0)
 }
 
 /// One retainer rerun's result: its profile, how far it went, and whether it fell back to
@@ -636,13 +666,21 @@ fn rerun(
     restrict: Option<&str>,
     until: &Until,
 ) -> Result<Profile, Impossible> {
-    rerun_to(scenario, c, cfg, exe, mode, restrict, Goal::Known(until.clone()))
-        .map(|(p, _)| p)
-        .map_err(|e| {
-            e.unwrap_or_else(|| Impossible::RerunFailed {
-                detail: "cancelled".into(),
-            })
+    rerun_to(
+        scenario,
+        c,
+        cfg,
+        exe,
+        mode,
+        restrict,
+        Goal::Known(until.clone()),
+    )
+    .map(|(p, _)| p)
+    .map_err(|e| {
+        e.unwrap_or_else(|| Impossible::RerunFailed {
+            detail: "cancelled".into(),
         })
+    })
 }
 
 /// [`rerun`] to a goal that may arrive while it runs: the profile and the goal it ran to, or
