@@ -18,9 +18,11 @@
 //! the run, a chart says so). A reporter never decides pass or fail: a scenario's status is its
 //! `Verdict`.
 
+mod doc;
 mod html;
 mod junit;
 mod markdown;
+mod mermaid;
 pub mod summary;
 mod svg;
 pub mod timeline_json;
@@ -529,12 +531,10 @@ impl<'a> View<'a> {
     }
 }
 
-/// How the overview shows a verdict's headline.
+/// How the reports name a verdict's headline.
 trait Shown {
     /// Its word.
     fn word(self) -> &'static str;
-    /// Its CSS class.
-    fn css(self) -> &'static str;
 }
 
 impl Shown for Headline {
@@ -548,14 +548,6 @@ impl Shown for Headline {
             Headline::Regressed => "regressed",
             Headline::Improved => "improved: bless to lock it in",
             Headline::Failed => "failed",
-        }
-    }
-
-    fn css(self) -> &'static str {
-        match self {
-            Headline::Passed | Headline::LeakCaught => "pass",
-            Headline::Improved | Headline::Skipped => "improved",
-            _ => "fail",
         }
     }
 }

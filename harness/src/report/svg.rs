@@ -44,6 +44,7 @@ pub(super) struct Chart<'a> {
 }
 
 /// One legend entry, rendered by the page around the chart.
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct Legend {
     /// A colour.
     pub colour: &'static str,
@@ -54,7 +55,7 @@ pub(super) struct Legend {
 }
 
 /// How a legend entry is drawn.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum LegendKind {
     Line,
     Dashed,
