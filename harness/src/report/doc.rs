@@ -1001,33 +1001,14 @@ fn blessed_one(c: &BlessedChange, input: &ReportInput) -> Vec<Block> {
     // The comment has always called a missing base ref "base", the page "the base ref".
     let base_md = input.base_ref.as_deref().unwrap_or("base");
     let base_html = input.base_ref.as_deref().unwrap_or("the base ref");
-    let line = |comment: String, page: String| {
-        vec![
-            Block::Only(
-                Target::Markdown,
-                vec![Block::List(
-                    None,
-                    vec![vec![code(&c.scenario), plain(comment)]],
-                )],
-            ),
-            Block::Only(
-                Target::Html,
-                vec![Block::Heading {
-                    level: 3,
-                    anchor: Some(blessed_anchor(&c.scenario)),
-                    text: vec![code(&c.scenario), plain(page)],
-                }],
-            ),
-        ]
-    };
     let (old, new) = match (&c.old, &c.new) {
         (None, Some(_)) => {
             let added = |base: &str| format!(": new baseline (none at {base})");
-            return line(added(base_md), added(base_html));
+            return blessed_line(&c.scenario, added(base_md), added(base_html));
         }
         (Some(_), None) => {
             let removed = ": baseline removed".to_owned();
-            return line(removed.clone(), removed);
+            return blessed_line(&c.scenario, removed.clone(), removed);
         }
         (None, None) => return Vec::new(),
         (Some(o), Some(n)) => (o, n),
@@ -1045,18 +1026,7 @@ fn blessed_one(c: &BlessedChange, input: &ReportInput) -> Vec<Block> {
             text(base_html),
         ],
     }];
-    if let Some(by) = &c.commit {
-        let mut line = vec![
-            plain("blessed in "),
-            code(&by.id),
-            plain(" "),
-            text(&by.subject),
-        ];
-        if !by.date.is_empty() {
-            line.push(text(format!(" ({})", by.date)));
-        }
-        page.push(Block::Para(Para::Meta, line));
-    }
+    page.extend(c.commit.as_ref().map(blessed_by));
     if !notes.is_empty() {
         comment.push(Block::List(None, notes.clone()));
         page.push(Block::List(None, notes));
@@ -1087,6 +1057,42 @@ fn blessed_one(c: &BlessedChange, input: &ReportInput) -> Vec<Block> {
         ),
         Block::Only(Target::Html, page),
     ]
+}
+
+/// An added or removed baseline in a line: a list item in the comment, a heading the page
+/// links to.
+fn blessed_line(scenario: &str, comment: String, page: String) -> Vec<Block> {
+    vec![
+        Block::Only(
+            Target::Markdown,
+            vec![Block::List(
+                None,
+                vec![vec![code(scenario), plain(comment)]],
+            )],
+        ),
+        Block::Only(
+            Target::Html,
+            vec![Block::Heading {
+                level: 3,
+                anchor: Some(blessed_anchor(scenario)),
+                text: vec![code(scenario), plain(page)],
+            }],
+        ),
+    ]
+}
+
+/// The commit that blessed a change: who accepted it is what a reviewer asks next.
+fn blessed_by(by: &super::Commit) -> Block {
+    let mut line = vec![
+        plain("blessed in "),
+        code(&by.id),
+        plain(" "),
+        text(&by.subject),
+    ];
+    if !by.date.is_empty() {
+        line.push(text(format!(" ({})", by.date)));
+    }
+    Block::Para(Para::Meta, line)
 }
 
 /// What changed besides the metrics: the scenario file, the invariants' records.
