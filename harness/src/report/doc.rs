@@ -3,8 +3,8 @@
 //!
 //! ```text
 //! let blocks = doc::report(&input);   // title, accepted changes, summary, overview, scenarios …
-//! markdown::render(&blocks)           // the PR comment
-//! html::render(&blocks)               // the page
+//! report::markdown(&input)            // the PR comment: the marker, then the blocks
+//! report::html(&input)                // the page: head and style, then the blocks
 //! ```
 //!
 //! Where the comment and the page differ on purpose (the comment folds evidence and draws a
@@ -70,7 +70,9 @@ impl Kind {
 pub(super) enum Inline {
     /// Text from the input (names, messages, subjects): each renderer escapes it fully.
     Text(String),
-    /// The report's own words and figures: markup-free, so markdown writes it as it is.
+    /// The report's own words and figures, which markdown writes as they are (so do the few
+    /// input names the comment has always written unescaped, such as the base ref); HTML
+    /// escapes it.
     Plain(String),
     /// A name or command, in code.
     Code(String),

@@ -11,6 +11,9 @@
 //! two ways, `history_markdown` and `history_html`, with one step chart per metric; and
 //! `key_figures` is the line `membound run` prints beside a passing scenario.
 //!
+//! The two are one document model (`doc`) built once from the input and rendered twice: what
+//! shows, in what order and in what words is decided there, the renderers only mark it up.
+//!
 //! Both are pure functions of their input: no I/O, no git, no clock, no environment. The front
 //! end reads the results, the baselines at the base ref and the blessed changes, and passes
 //! them in; the same input always gives the same bytes. Every figure shown comes from the input:
