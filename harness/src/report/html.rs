@@ -1,16 +1,12 @@
 //! The report as one self-contained HTML file: inline CSS and SVG, no scripts, no fonts, no
 //! network. Well-formed XML (XHTML-compatible HTML5), so a test can parse it back.
 
-use super::svg::{esc, history_chart, Chart, Legend, LegendKind};
+use super::doc::{self, Align, Block, Callout, Inline, Kind, Para, Table, Target};
+use super::svg::{esc, history_chart, Legend, LegendKind};
 use super::{
-    accepted, against_all, blessed_rows, blessed_sorted, commits_phrase, direction, fmt_delta,
-    fmt_delta_rel, fmt_history_step, fmt_history_value, fmt_opt, fmt_rel, fmt_tol, invariant_line,
-    nothing_shown, scope, series, summary, type_metric, unreadable_notes, views,
-    without_result_headline, BlessedChange, HistoryInput, ReportInput, Shown, View,
+    commits_phrase, fmt_history_step, fmt_history_value, nothing_shown, scope, series,
+    unreadable_notes, HistoryInput, ReportInput,
 };
-use crate::judge::compare::{Row, RowVerdict};
-use crate::measure::invariant::Outcome;
-use crate::units::fmt_bytes;
 use std::fmt::Write as _;
 
 const STYLE: &str = r#"
@@ -131,76 +127,164 @@ pub fn explore_html(e: &crate::explore::Exploration) -> String {
     s
 }
 
-/// The report as a self-contained HTML page: a summary table, then per scenario its charts
-/// (residency against the baseline; types as stacked bands), metrics, invariants and the bless
-/// command, then the baselines changed in the PR.
+/// The report as a self-contained HTML page: what the PR accepts, a summary table, then per
+/// scenario its charts (residency against the baseline; types as stacked bands), metrics,
+/// invariants and the bless command, then the baselines changed in the PR.
 pub fn html(input: &ReportInput) -> String {
     let mut s = String::new();
     s.push_str("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
     s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>membound memory report</title>\n");
     let _ = writeln!(s, "<style>{STYLE}</style>\n</head>\n<body>\n<main>");
-    let _ = writeln!(s, "<h1>Memory report</h1>");
-    // What the PR accepts comes first, as in the PR comment.
-    let accepted = accepted(input);
-    if !accepted.is_empty() {
-        let _ = writeln!(
-            s,
-            "<div class=\"accepted\">\n<p><strong>This PR changes {} baseline(s)</strong>, accepted with bless: review each as you review code.</p>\n<ul>",
-            accepted.len()
-        );
-        for a in &accepted {
-            let by = a.commit.map_or_else(
-                || " (not committed)".to_owned(),
-                |c| format!(" · in <code>{}</code> {}", esc(&c.id), esc(&c.subject)),
-            );
-            let _ = writeln!(
-                s,
-                "<li><a href=\"#{}\"><code>{}</code></a> {}{by}</li>",
-                blessed_anchor(a.scenario),
-                esc(a.scenario),
-                esc(&a.what)
-            );
-        }
-        s.push_str("</ul>\n</div>\n");
-    }
-    if let Some(head) = without_result_headline(input) {
-        let _ = writeln!(
-            s,
-            "<div class=\"missing\">\n<p><strong>{}:</strong></p>\n<ul>",
-            esc(&head)
-        );
-        for n in &input.without_result {
-            let _ = writeln!(
-                s,
-                "<li><code>{}</code> {}</li>",
-                esc(&n.scenario),
-                esc(&n.describe())
-            );
-        }
-        s.push_str("</ul>\n</div>\n");
-    }
-    let _ = writeln!(
-        s,
-        "<p class=\"lead\">{}</p>",
-        esc(&summary(input).line(&against_all(input)))
-    );
-    let views = views(input);
-    if !views.is_empty() {
-        overview(&mut s, &views);
-    }
-    for v in &views {
-        scenario(&mut s, v, input);
-    }
-    if input.base_ref.is_some() || !input.blessed.is_empty() {
-        blessed(&mut s, input);
-    }
-    let _ = writeln!(
-        s,
-        "<footer>membound report of {} result(s){}. Every figure on this page is read from the results and baselines; charts draw the samples where they were taken.</footer>",
-        input.results.len(),
-        input.base_ref.as_deref().map_or(String::new(), |r| format!(" against {}", esc(r)))
-    );
+    blocks(&mut s, &doc::report(input));
     s.push_str("</main>\n</body>\n</html>\n");
+    s
+}
+
+fn blocks(s: &mut String, blocks: &[Block]) {
+    for b in blocks {
+        block(s, b);
+    }
+}
+
+fn block(s: &mut String, b: &Block) {
+    match b {
+        Block::Heading {
+            level,
+            anchor,
+            text,
+        } => {
+            let id = anchor
+                .as_ref()
+                .map_or(String::new(), |a| format!(" id=\"{a}\""));
+            let _ = writeln!(s, "<h{level}{id}>{}</h{level}>", line(text));
+        }
+        Block::Para(kind, text) => {
+            let text = line(text);
+            let _ = match kind {
+                Para::Body => writeln!(s, "<p>{text}</p>"),
+                Para::Lead => writeln!(s, "<p class=\"lead\">{text}</p>"),
+                Para::Meta => writeln!(s, "<p class=\"meta\">{text}</p>"),
+                Para::Note | Para::Small => writeln!(s, "<p class=\"note\">{text}</p>"),
+                Para::Footer => writeln!(s, "<footer>{text}</footer>"),
+            };
+        }
+        Block::List(class, items) => {
+            let _ = writeln!(s, "<ul{}>", class_attr(*class));
+            for item in items {
+                let _ = writeln!(s, "<li>{}</li>", line(item));
+            }
+            s.push_str("</ul>\n");
+        }
+        Block::Table(t) => table(s, t),
+        Block::Details { summary, body } => {
+            let _ = writeln!(s, "<details><summary>{}</summary>", line(summary));
+            blocks(s, body);
+            s.push_str("</details>\n");
+        }
+        // The page has room: the evidence the comment folds shows open.
+        Block::Fold { body, .. } => blocks(s, body),
+        Block::Code { class, text, .. } => {
+            let _ = writeln!(
+                s,
+                "<pre{}>{}</pre>",
+                class_attr(*class),
+                esc(text.trim_end())
+            );
+        }
+        Block::Figure {
+            caption,
+            svg,
+            legend,
+            note,
+        } => figure(s, caption, svg, legend, note.clone()),
+        Block::Section { anchor, body } => {
+            let _ = writeln!(s, "<section id=\"{anchor}\">");
+            blocks(s, body);
+            s.push_str("</section>\n");
+        }
+        Block::Callout(kind, body) => {
+            let class = match kind {
+                Callout::Accepted => "accepted",
+                Callout::Missing => "missing",
+            };
+            let _ = writeln!(s, "<div class=\"{class}\">");
+            blocks(s, body);
+            s.push_str("</div>\n");
+        }
+        Block::Only(Target::Html, body) => blocks(s, body),
+        Block::Only(Target::Markdown, _) => {}
+    }
+}
+
+fn class_attr(class: Option<&str>) -> String {
+    class.map_or(String::new(), |c| format!(" class=\"{c}\""))
+}
+
+fn table(s: &mut String, t: &Table) {
+    let _ = writeln!(s, "<table{}>", class_attr(t.class));
+    if t.html_head {
+        s.push_str("<thead><tr>");
+        for c in &t.columns {
+            let class = (c.align == Align::Right).then_some("num");
+            let _ = write!(s, "<th{}>{}</th>", class_attr(class), line(&c.head));
+        }
+        s.push_str("</tr></thead>\n");
+    }
+    s.push_str("<tbody>\n");
+    for r in &t.rows {
+        s.push_str("<tr>");
+        for (c, col) in r.iter().zip(&t.columns) {
+            let class = match c.kind {
+                Some(k) => Some(tone(k)),
+                None => (col.align == Align::Right).then_some("num"),
+            };
+            let _ = write!(s, "<td{}>{}</td>", class_attr(class), line(&c.content));
+        }
+        s.push_str("</tr>\n");
+    }
+    s.push_str("</tbody>\n</table>\n");
+}
+
+/// The class that colours a verdict's text.
+fn tone(k: Kind) -> &'static str {
+    match k {
+        Kind::Pass => "v-ok",
+        Kind::Improved => "v-improved",
+        Kind::Skipped | Kind::Fail => "v-fail",
+    }
+}
+
+/// Inlines as HTML.
+fn line(inlines: &[Inline]) -> String {
+    let mut s = String::new();
+    for i in inlines {
+        match i {
+            Inline::Text(t) | Inline::Plain(t) => s.push_str(&esc(t)),
+            Inline::Code(c) => {
+                let _ = write!(s, "<code>{}</code>", esc(c));
+            }
+            Inline::Strong(body) => {
+                let _ = write!(s, "<strong>{}</strong>", line(body));
+            }
+            Inline::Link { to, body } => {
+                let _ = write!(s, "<a href=\"#{to}\">{}</a>", line(body));
+            }
+            Inline::Badge(k, t) => {
+                let class = match k {
+                    Kind::Pass => "pass",
+                    Kind::Improved | Kind::Skipped => "improved",
+                    Kind::Fail => "fail",
+                };
+                let _ = write!(s, "<span class=\"badge {class}\">{}</span>", esc(t));
+            }
+            Inline::Icon(k) => {
+                let sign = if *k == Kind::Pass { "✔" } else { "✘" };
+                let _ = write!(s, "<span class=\"{}\">{sign}</span>", tone(*k));
+            }
+            Inline::Only(Target::Html, body) => s.push_str(&line(body)),
+            Inline::Only(Target::Markdown, _) => {}
+        }
+    }
     s
 }
 
@@ -280,183 +364,6 @@ pub fn history_html(input: &HistoryInput) -> String {
     s
 }
 
-fn anchor(name: &str) -> String {
-    let id: String = name
-        .chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' || c == '-' {
-                c
-            } else {
-                '-'
-            }
-        })
-        .collect();
-    format!("s-{id}")
-}
-
-/// The anchor of a scenario's entry among the baselines changed in the PR.
-fn blessed_anchor(name: &str) -> String {
-    format!("b{}", anchor(name))
-}
-
-fn badge(v: &View) -> String {
-    format!(
-        "<span class=\"badge {}\">{}</span>",
-        v.status().css(),
-        esc(&v.status_text())
-    )
-}
-
-fn overview(s: &mut String, views: &[View]) {
-    s.push_str("<table class=\"overview\">\n<thead><tr><th>scenario</th><th>status</th><th class=\"num\">peak live: baseline</th><th class=\"num\">this run</th><th class=\"num\">Δ%</th><th class=\"num\">metrics moved</th><th>invariants</th></tr></thead>\n<tbody>\n");
-    for v in views {
-        let (b, c) = v.peak();
-        let moved = v
-            .rows
-            .iter()
-            .filter(|r| r.verdict != RowVerdict::Equal)
-            .count();
-        let held =
-            v.r.invariants
-                .iter()
-                .filter(|i| matches!(i.outcome, Outcome::Held { .. }))
-                .count();
-        let violated = |expected: bool| {
-            v.r.invariants
-                .iter()
-                .filter(|i| {
-                    i.expected_violation == expected && matches!(i.outcome, Outcome::Violated(_))
-                })
-                .count()
-        };
-        let (caught, violated) = (violated(true), violated(false));
-        let other = v.r.invariants.len() - held - caught - violated;
-        let mut inv = format!("{held} held");
-        if caught > 0 {
-            let _ = write!(inv, ", {caught} caught as expected");
-        }
-        if violated > 0 {
-            let _ = write!(inv, ", {violated} violated");
-        }
-        if other > 0 {
-            let _ = write!(inv, ", {other} not reached");
-        }
-        let _ = writeln!(
-            s,
-            "<tr><td><a href=\"#{}\"><code>{}</code></a></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{moved}</td><td>{inv}</td></tr>",
-            anchor(v.name()),
-            esc(v.name()),
-            badge(v),
-            b.map_or("—".into(), fmt_bytes),
-            esc(&v.current_peak_text()),
-            fmt_rel(b, c)
-        );
-    }
-    s.push_str("</tbody>\n</table>\n");
-}
-
-fn scenario(s: &mut String, v: &View, input: &ReportInput) {
-    let _ = writeln!(s, "<section id=\"{}\">", anchor(v.name()));
-    let _ = writeln!(s, "<h2><code>{}</code> {}</h2>", esc(v.name()), badge(v));
-    let mut meta = format!(
-        "<code>{}</code> · x: {} · compared with the {}",
-        esc(&v.r.path.display().to_string()),
-        v.unit().label(),
-        esc(&v.against(input))
-    );
-    if v.reblessed {
-        meta.push_str(" · baseline re-blessed in this PR");
-    }
-    if v.new_at_base {
-        let _ = write!(
-            meta,
-            " · added in this PR: no baseline at {}",
-            esc(input.base_ref.as_deref().unwrap_or("the base ref"))
-        );
-    }
-    let _ = writeln!(s, "<p class=\"meta\">{meta}</p>");
-    if !v.r.verdict.reasons.is_empty() {
-        s.push_str("<ul class=\"reasons\">\n");
-        for r in &v.reasons(&input.hints) {
-            let _ = writeln!(s, "<li>{}</li>", esc(r.trim_end()));
-        }
-        s.push_str("</ul>\n");
-    }
-    if let Some(e) = &v.r.run_error {
-        let _ = writeln!(s, "<h3>Run error</h3>\n<pre>{}</pre>", esc(e.trim_end()));
-    }
-    charts(s, v, input);
-    metrics(s, v);
-    movers(s, v);
-    invariants(s, v);
-    if v.blessable() {
-        let _ = writeln!(
-            s,
-            "<p>To accept this run as the new baseline: <code>{}</code></p>",
-            esc(&input.hints.bless_one(v.name()))
-        );
-    } else if v.r.verdict.failed() && v.r.run_error.is_none() && !v.r.invariant_problems.is_empty()
-    {
-        let _ = writeln!(
-            s,
-            "<p>Not blessable: <code>{}</code> refuses a run whose invariants fail; fix the cause first.</p>",
-            esc(&input.hints.bless)
-        );
-    }
-    s.push_str("</section>\n");
-}
-
-fn charts(s: &mut String, v: &View, input: &ReportInput) {
-    let bounds: Vec<(String, u64)> =
-        v.r.invariants
-            .iter()
-            .filter_map(|i| Some((i.name.clone(), i.max_live_bytes?)))
-            .collect();
-    let violation =
-        v.r.invariants
-            .iter()
-            .filter_map(|i| match &i.outcome {
-                Outcome::Violated(viol) => Some((i.name.clone(), viol.x)),
-                _ => None,
-            })
-            .min_by_key(|(_, x)| *x);
-    let chart = Chart {
-        unit: v.unit(),
-        baseline: v.baseline_timeline(),
-        current: v.current_timeline(),
-        bounds,
-        violation,
-    };
-    if chart.baseline.is_none() && chart.current.is_none() {
-        s.push_str("<p class=\"note\">No timeline to chart.</p>\n");
-        return;
-    }
-    let against = v.against(input);
-    let (svg, legend) = chart.residency(&against, "this run");
-    figure(s, "Total residency over time", &svg, &legend, note(v));
-    if let Some((svg, legend)) = chart.by_type(&against) {
-        figure(
-            s,
-            "Live bytes by type (this run), with the baseline's total",
-            &svg,
-            &legend,
-            None,
-        );
-    }
-}
-
-fn note(v: &View) -> Option<String> {
-    let cur = v.current_timeline()?;
-    let mut n = format!("{} charted samples of this run", cur.points.len());
-    if let Some(b) = v.baseline_timeline() {
-        let _ = write!(n, ", {} of the baseline", b.points.len());
-    }
-    if let Some(stop) = v.r.stopped_at {
-        let _ = write!(n, "; the run stopped at {}", super::fmt_at(v.unit(), stop));
-    }
-    Some(n + ".")
-}
-
 fn figure(s: &mut String, caption: &str, svg: &str, legend: &[Legend], note: Option<String>) {
     let _ = writeln!(
         s,
@@ -481,237 +388,4 @@ fn figure(s: &mut String, caption: &str, svg: &str, legend: &[Legend], note: Opt
         let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(&n));
     }
     s.push_str("</figure>\n");
-}
-
-fn verdict_cell(r: &Row) -> String {
-    let class = match r.verdict {
-        RowVerdict::Improved => "v-improved",
-        v if v.fails() => "v-fail",
-        _ => "v-ok",
-    };
-    format!("<td class=\"{class}\">{}</td>", esc(r.verdict.word()))
-}
-
-fn metrics(s: &mut String, v: &View) {
-    let moved = v.moved_metrics();
-    if !moved.is_empty() {
-        s.push_str("<h3>Metrics that moved</h3>\n<table>\n<thead><tr><th>metric</th><th class=\"num\">baseline</th><th class=\"num\">this run</th><th class=\"num\">Δ</th><th class=\"num\">Δ%</th><th>tolerance</th><th>verdict</th></tr></thead>\n<tbody>\n");
-        for r in moved {
-            let _ = writeln!(
-                s,
-                "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td>{}</tr>",
-                esc(&r.metric),
-                fmt_opt(&r.metric, r.baseline),
-                fmt_opt(&r.metric, r.current),
-                fmt_delta(r),
-                fmt_delta_rel(r),
-                esc(&fmt_tol(&r.metric, &r.tolerance)),
-                verdict_cell(r)
-            );
-        }
-        s.push_str("</tbody>\n</table>\n");
-    }
-    let unchanged = v.unchanged();
-    if !unchanged.is_empty() {
-        let _ = writeln!(
-            s,
-            "<details><summary>{} unchanged metric(s)</summary>\n<table>\n<tbody>",
-            unchanged.len()
-        );
-        for r in unchanged {
-            let _ = writeln!(
-                s,
-                "<tr><td><code>{}</code></td><td class=\"num\">{}</td></tr>",
-                esc(&r.metric),
-                fmt_opt(&r.metric, r.current)
-            );
-        }
-        s.push_str("</tbody>\n</table>\n</details>\n");
-    }
-}
-
-fn movers(s: &mut String, v: &View) {
-    let moved = v.moved_types();
-    if moved.is_empty() {
-        return;
-    }
-    s.push_str("<h3>Movers by type</h3>\n<table>\n<thead><tr><th>type</th><th>metric</th><th class=\"num\">baseline</th><th class=\"num\">this run</th><th class=\"num\">Δ</th><th class=\"num\">Δ%</th><th>verdict</th></tr></thead>\n<tbody>\n");
-    for r in moved {
-        let (label, field) = type_metric(&r.metric).unwrap_or((&r.metric, ""));
-        let _ = writeln!(
-            s,
-            "<tr><td><code>{}</code></td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td>{}</tr>",
-            esc(label),
-            esc(field),
-            fmt_opt(&r.metric, r.baseline),
-            fmt_opt(&r.metric, r.current),
-            fmt_delta(r),
-            fmt_delta_rel(r),
-            verdict_cell(r)
-        );
-    }
-    s.push_str("</tbody>\n</table>\n");
-}
-
-fn invariants(s: &mut String, v: &View) {
-    if v.r.invariants.is_empty() {
-        return;
-    }
-    s.push_str("<h3>Invariants</h3>\n<ul class=\"invariants\">\n");
-    for i in &v.r.invariants {
-        let (ok, line) = invariant_line(v.unit(), i);
-        let bound = i.max_live_bytes.map_or(String::new(), |b| {
-            format!(" [bound {}]", fmt_bytes(b as f64))
-        });
-        let _ = writeln!(
-            s,
-            "<li><span class=\"{}\">{}</span> <code>{}</code> ({}){}: {}</li>",
-            if ok { "v-ok" } else { "v-fail" },
-            if ok { "✔" } else { "✘" },
-            esc(&i.name),
-            esc(&i.during),
-            esc(&bound),
-            esc(&line)
-        );
-    }
-    s.push_str("</ul>\n");
-    for i in &v.r.invariants {
-        if let Outcome::Violated(viol) = &i.outcome {
-            let _ = writeln!(
-                s,
-                "<pre class=\"violation\">{}</pre>",
-                esc(viol.explain(v.unit()).trim_end())
-            );
-            if let Some(crate::attribution::Attribution::Found(f)) = viol.attribution.as_deref() {
-                if !f.series.is_empty() {
-                    let (svg, legend) = super::svg::retainer_chart(&f.series);
-                    figure(
-                        s,
-                        &format!("What retains the growth of {}: {}", i.name, f.short()),
-                        &svg,
-                        &legend,
-                        None,
-                    );
-                }
-            }
-        }
-    }
-}
-
-fn blessed(s: &mut String, input: &ReportInput) {
-    s.push_str("<section id=\"blessed\">\n<h2>Baselines changed in this PR</h2>\n");
-    let changes = blessed_sorted(input);
-    let base = input.base_ref.as_deref().unwrap_or("the base ref");
-    if changes.is_empty() {
-        let _ = writeln!(s, "<p>None: every baseline is as at {}.</p>", esc(base));
-    }
-    for c in changes {
-        blessed_one(s, c, base);
-    }
-    s.push_str("</section>\n");
-}
-
-fn blessed_one(s: &mut String, c: &BlessedChange, base: &str) {
-    let (old, new) = match (&c.old, &c.new) {
-        (None, Some(_)) => {
-            let _ = writeln!(
-                s,
-                "<h3 id=\"{}\"><code>{}</code>: new baseline (none at {})</h3>",
-                blessed_anchor(&c.scenario),
-                esc(&c.scenario),
-                esc(base)
-            );
-            return;
-        }
-        (Some(_), None) => {
-            let _ = writeln!(
-                s,
-                "<h3 id=\"{}\"><code>{}</code>: baseline removed</h3>",
-                blessed_anchor(&c.scenario),
-                esc(&c.scenario)
-            );
-            return;
-        }
-        (Some(o), Some(n)) => (o, n),
-        (None, None) => return,
-    };
-    let rows = blessed_rows(c);
-    let _ = writeln!(
-        s,
-        "<h3 id=\"{}\"><code>{}</code>: {} metric(s) changed since {}</h3>",
-        blessed_anchor(&c.scenario),
-        esc(&c.scenario),
-        rows.len(),
-        esc(base)
-    );
-    if let Some(by) = &c.commit {
-        let _ = writeln!(
-            s,
-            "<p class=\"meta\">blessed in <code>{}</code> {}{}</p>",
-            esc(&by.id),
-            esc(&by.subject),
-            if by.date.is_empty() {
-                String::new()
-            } else {
-                format!(" ({})", esc(&by.date))
-            }
-        );
-    }
-    let mut notes = Vec::new();
-    if old.fingerprint != new.fingerprint {
-        notes.push(format!(
-            "the scenario changed (fingerprint {} → {})",
-            old.fingerprint, new.fingerprint
-        ));
-    }
-    for (name, record) in &new.invariants {
-        let was = old.invariants.get(name);
-        if was != Some(record) {
-            notes.push(format!(
-                "invariant `{name}`: {} → {}",
-                was.map_or_else(|| "(none)".to_owned(), |r| r.describe(old.timeline.x_unit)),
-                record.describe(new.timeline.x_unit)
-            ));
-        }
-    }
-    if !notes.is_empty() {
-        s.push_str("<ul>\n");
-        for n in notes {
-            let _ = writeln!(s, "<li>{}</li>", esc(&n));
-        }
-        s.push_str("</ul>\n");
-    }
-    if !rows.is_empty() {
-        let _ = writeln!(s, "<table>\n<thead><tr><th>metric</th><th class=\"num\">at {}</th><th class=\"num\">at head</th><th class=\"num\">Δ</th><th class=\"num\">Δ%</th><th></th></tr></thead>\n<tbody>", esc(base));
-        for r in &rows {
-            let _ = writeln!(
-                s,
-                "<tr><td><code>{}</code></td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td></tr>",
-                esc(&r.metric),
-                fmt_opt(&r.metric, r.baseline),
-                fmt_opt(&r.metric, r.current),
-                fmt_delta(r),
-                fmt_delta_rel(r),
-                direction(r)
-            );
-        }
-        s.push_str("</tbody>\n</table>\n");
-    }
-    let chart = Chart {
-        unit: new.timeline.x_unit,
-        baseline: Some(&old.timeline).filter(|t| !t.points.is_empty()),
-        current: Some(&new.timeline).filter(|t| !t.points.is_empty()),
-        bounds: Vec::new(),
-        violation: None,
-    };
-    if chart.baseline.is_some() || chart.current.is_some() {
-        let (svg, legend) = chart.residency(&format!("at {base}"), "at head");
-        figure(
-            s,
-            "Total residency of the blessed baseline",
-            &svg,
-            &legend,
-            None,
-        );
-    }
 }

@@ -1,534 +1,161 @@
-//! The report as GitHub-flavoured markdown, for one PR comment that CI updates in place.
+//! The report as GitHub-flavoured markdown, for one PR comment that CI updates in place: a
+//! renderer of the `doc` model (markdown syntax and escaping; every decision is the model's).
 //!
-//! Charts are mermaid `xychart-beta` blocks, which GitHub renders without hosting images.
+//! Charts are mermaid `xychart-beta` blocks (`mermaid`), which GitHub renders without hosting
+//! images.
 
-use super::svg::{trim_number, ByteAxis, BASELINE_COLOUR, CURRENT_COLOUR};
+use super::doc::{self, Align, Block, Inline, Kind, Para, Table, Target};
 use super::{
-    accepted, against_all, blessed_rows, blessed_sorted, commits_phrase, direction, fmt_at,
-    fmt_delta, fmt_delta_rel, fmt_history_step, fmt_history_value, fmt_opt, fmt_rel, fmt_tol,
-    invariant_line, nothing_shown, scope, series, summary, type_metric, unreadable_notes, views,
-    without_result_headline, BlessedChange, HistoryInput, ReportInput, Shown, View, MARKER,
-    TOP_MOVERS,
+    commits_phrase, fmt_history_step, fmt_history_value, nothing_shown, scope, series,
+    unreadable_notes, HistoryInput, ReportInput, MARKER,
 };
-use crate::judge::compare::Row;
-use crate::judge::verdict::Headline;
-use crate::store::ChartTimeline;
-use crate::units::fmt_bytes;
 use std::fmt::Write as _;
 
-/// At most this many x positions in a markdown chart.
-const MD_CHART_POINTS: usize = 16;
-
-/// The report as markdown: the marker comment, a summary line, then one section per scenario
-/// that failed or moved, the unchanged ones folded, and the baselines changed in the PR.
+/// The report as markdown: the marker comment, what the PR accepts, a summary line, then one
+/// section per scenario that failed or moved, the unchanged ones folded, and the baselines
+/// changed in the PR.
 pub fn markdown(input: &ReportInput) -> String {
     let mut s = String::new();
     let _ = writeln!(s, "{MARKER}");
-    let _ = writeln!(s, "## Memory report\n");
-    // What the PR accepts comes first: a reviewer who reads only the first lines must see it.
-    let accepted = accepted(input);
-    if !accepted.is_empty() {
-        let _ = writeln!(
-            s,
-            "**This PR changes {}**, accepted with bless: review each as you review code.\n",
-            plural(accepted.len(), "baseline", "baselines")
-        );
-        for a in &accepted {
-            let by = a.commit.map_or_else(
-                || " (not committed)".to_owned(),
-                |c| format!(" · in {} {}", code(&c.id), text(&c.subject)),
-            );
-            let _ = writeln!(s, "- {} {}{by}", code(a.scenario), text(&a.what));
+    blocks(&mut s, &doc::report(input));
+    s
+}
+
+fn blocks(s: &mut String, blocks: &[Block]) {
+    for b in blocks {
+        block(s, b);
+    }
+}
+
+fn block(s: &mut String, b: &Block) {
+    match b {
+        // The comment sits under GitHub's own headings: one level down, and bold lines within
+        // a scenario.
+        Block::Heading { level, text, .. } => match level {
+            1 => {
+                let _ = writeln!(s, "## {}\n", line(text));
+            }
+            2 => {
+                let _ = writeln!(s, "### {}\n", line(text));
+            }
+            _ => {
+                let _ = writeln!(s, "**{}**\n", line(text));
+            }
+        },
+        Block::Para(kind, text) => {
+            let text = line(text);
+            let _ = match kind {
+                Para::Lead => writeln!(s, "**{text}**\n"),
+                Para::Small => writeln!(s, "<sub>{text}</sub>\n"),
+                Para::Body | Para::Meta | Para::Note | Para::Footer => writeln!(s, "{text}\n"),
+            };
+        }
+        Block::List(_, items) => {
+            for item in items {
+                let _ = writeln!(s, "- {}", line(item));
+            }
+            s.push('\n');
+        }
+        Block::Table(t) => table(s, t),
+        Block::Details { summary, body } | Block::Fold { summary, body } => {
+            let _ = writeln!(s, "<details><summary>{}</summary>\n", summary_line(summary));
+            blocks(s, body);
+            let _ = writeln!(s, "</details>\n");
+        }
+        Block::Code { lang, text, .. } => {
+            let _ = writeln!(s, "```{lang}\n{text}```\n");
+        }
+        // A comment cannot hold an SVG: the model gives it a mermaid chart instead.
+        Block::Figure { .. } => {}
+        Block::Section { body, .. } | Block::Callout(_, body) => blocks(s, body),
+        Block::Only(Target::Markdown, body) => blocks(s, body),
+        Block::Only(Target::Html, _) => {}
+    }
+}
+
+fn table(s: &mut String, t: &Table) {
+    let row = |s: &mut String, cells: Vec<String>| {
+        s.push('|');
+        for c in cells {
+            if c.is_empty() {
+                s.push_str(" |");
+            } else {
+                let _ = write!(s, " {c} |");
+            }
         }
         s.push('\n');
+    };
+    row(s, t.columns.iter().map(|c| line(&c.head)).collect());
+    s.push('|');
+    for c in &t.columns {
+        s.push_str(match c.align {
+            Align::Left => ":--|",
+            Align::Centre => ":-:|",
+            Align::Right => "--:|",
+        });
     }
-    // A scenario refused, or without a result of this run, is said before the summary: the
-    // summary counts only this run's results, and must not read as all green without it.
-    if let Some(head) = without_result_headline(input) {
-        let _ = writeln!(s, "**{}:**\n", text(&head));
-        for n in &input.without_result {
-            let _ = writeln!(s, "- {} {}", code(&n.scenario), text(&n.describe()));
+    s.push('\n');
+    for r in &t.rows {
+        let cells = r
+            .iter()
+            .map(|c| match c.kind {
+                // A verdict that asks for action (a failure, or an improvement to bless) stands out.
+                Some(Kind::Fail | Kind::Improved) => format!("**{}**", line(&c.content)),
+                _ => line(&c.content),
+            })
+            .collect();
+        row(s, cells);
+    }
+    s.push('\n');
+}
+
+/// Inlines in markdown.
+fn line(inlines: &[Inline]) -> String {
+    let mut s = String::new();
+    for i in inlines {
+        match i {
+            Inline::Text(t) => s.push_str(&text(t)),
+            Inline::Plain(t) | Inline::Badge(_, t) => s.push_str(t),
+            Inline::Code(c) => s.push_str(&code(c)),
+            Inline::Strong(body) => {
+                let _ = write!(s, "**{}**", line(body));
+            }
+            // The comment has no anchors to link to.
+            Inline::Link { body, .. } => s.push_str(&line(body)),
+            Inline::Icon(k) => s.push_str(icon(*k)),
+            Inline::Only(Target::Markdown, body) => s.push_str(&line(body)),
+            Inline::Only(Target::Html, _) => {}
         }
-        s.push('\n');
-    }
-    let _ = writeln!(s, "**{}**\n", summary(input).line(&against_all(input)));
-    let views = views(input);
-    if !views.is_empty() {
-        overview(&mut s, &views);
-    }
-    let (full, quiet): (Vec<&View>, Vec<&View>) = views.iter().partition(|v| v.interesting());
-    for v in &full {
-        scenario(&mut s, v, input);
-    }
-    if !quiet.is_empty() {
-        let _ = writeln!(
-            s,
-            "<details><summary>{} passed with nothing moved beyond tolerance</summary>\n",
-            plural(quiet.len(), "scenario", "scenarios")
-        );
-        let _ = writeln!(s, "| scenario | peak live | invariants |\n|:--|--:|:--|");
-        for v in &quiet {
-            let held = v.r.invariants.len();
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} |",
-                code(v.name()),
-                v.current_peak_text(),
-                plural(held, "invariant held", "invariants held")
-            );
-        }
-        let _ = writeln!(s, "\n</details>\n");
-    }
-    if input.base_ref.is_some() || !input.blessed.is_empty() {
-        blessed(&mut s, input);
     }
     s
 }
 
-fn overview(s: &mut String, views: &[View]) {
-    let _ = writeln!(
-        s,
-        "| | scenario | status | peak live: baseline → this run | Δ% |\n|:-:|:--|:--|--:|--:|"
-    );
-    for v in views {
-        let (b, c) = v.peak();
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} → {} | {} |",
-            icon(v.status()),
-            code(v.name()),
-            v.status_text(),
-            b.map_or("—".into(), fmt_bytes),
-            v.current_peak_text(),
-            fmt_rel(b, c)
-        );
-    }
-    s.push('\n');
-}
-
-fn icon(st: Headline) -> &'static str {
-    match st {
-        Headline::Passed | Headline::LeakCaught => "✅",
-        Headline::Improved => "⚠️",
-        _ => "❌",
-    }
-}
-
-fn scenario(s: &mut String, v: &View, input: &ReportInput) {
-    let st = v.status();
-    let _ = writeln!(s, "### {} {}: {}\n", icon(st), code(v.name()), st.word());
-    let mut meta = format!(
-        "{} · x: {} · compared with the {}",
-        code(&v.r.path.display().to_string()),
-        v.unit().label(),
-        v.against(input)
-    );
-    if v.reblessed {
-        meta.push_str(" · baseline re-blessed in this PR (see below)");
-    }
-    if v.new_at_base {
-        meta.push_str(&format!(
-            " · added in this PR: no baseline at {}",
-            input.base_ref.as_deref().unwrap_or("the base ref")
-        ));
-    }
-    let _ = writeln!(s, "{meta}\n");
-    for reason in &v.reasons(&input.hints) {
-        let _ = writeln!(s, "- {}", text(reason.lines().next().unwrap_or("")));
-    }
-    if !v.r.verdict.reasons.is_empty() {
-        s.push('\n');
-    }
-    // The comment is read in seconds: the verdict and its reasons show, the evidence folds.
-    let _ = writeln!(
-        s,
-        "<details><summary>Metrics, invariants and chart of {}</summary>\n",
-        code_html(v.name())
-    );
-    if let Some(e) = &v.r.run_error {
-        let _ = writeln!(
-            s,
-            "<details><summary>run error</summary>\n\n```text\n{}\n```\n\n</details>\n",
-            e.trim_end()
-        );
-    }
-    metrics(s, v);
-    movers(s, v);
-    invariants(s, v);
-    if let Some(chart) = chart(v, &v.against(input)) {
-        s.push_str(&chart);
-    }
-    let _ = writeln!(s, "</details>\n");
-    if v.blessable() {
-        let _ = writeln!(
-            s,
-            "To accept this run as the new baseline:\n\n```sh\n{}\n```\n",
-            input.hints.bless_one(v.name())
-        );
-    } else if v.r.verdict.failed() && v.r.run_error.is_none() && !v.r.invariant_problems.is_empty()
-    {
-        let _ = writeln!(
-            s,
-            "Not blessable: `{}` refuses a run whose invariants fail; fix the cause first.\n",
-            input.hints.bless
-        );
-    }
-}
-
-fn metrics(s: &mut String, v: &View) {
-    let moved = v.moved_metrics();
-    if !moved.is_empty() {
-        let _ = writeln!(s, "| metric | baseline | this run | Δ | Δ% | tolerance | verdict |\n|:--|--:|--:|--:|--:|:--|:--|");
-        for r in moved {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} | {} | {} |",
-                code(&r.metric),
-                fmt_opt(&r.metric, r.baseline),
-                fmt_opt(&r.metric, r.current),
-                fmt_delta(r),
-                fmt_delta_rel(r),
-                fmt_tol(&r.metric, &r.tolerance),
-                verdict_word(r)
-            );
-        }
-        s.push('\n');
-    }
-    let unchanged = v.unchanged();
-    if !unchanged.is_empty() {
-        let _ = writeln!(
-            s,
-            "<details><summary>{} unchanged</summary>\n",
-            plural(unchanged.len(), "metric", "metrics")
-        );
-        let _ = writeln!(s, "| metric | value |\n|:--|--:|");
-        for r in unchanged {
-            let _ = writeln!(
-                s,
-                "| {} | {} |",
-                code(&r.metric),
-                fmt_opt(&r.metric, r.current)
-            );
-        }
-        let _ = writeln!(s, "\n</details>\n");
-    }
-}
-
-fn verdict_word(r: &Row) -> String {
-    if r.verdict.fails() {
-        format!("**{}**", r.verdict.word())
-    } else {
-        r.verdict.word().to_owned()
-    }
-}
-
-fn movers(s: &mut String, v: &View) {
-    let moved = v.moved_types();
-    if moved.is_empty() {
-        return;
-    }
-    let _ = writeln!(s, "**Top movers by type**\n");
-    let row = |s: &mut String, r: &Row| {
-        let (label, field) = type_metric(&r.metric).unwrap_or((&r.metric, ""));
-        let _ = writeln!(
-            s,
-            "| {} | {} | {} | {} | {} | {} | {} |",
-            code(label),
-            field,
-            fmt_opt(&r.metric, r.baseline),
-            fmt_opt(&r.metric, r.current),
-            fmt_delta(r),
-            fmt_delta_rel(r),
-            verdict_word(r)
-        );
-    };
-    let header =
-        "| type | metric | baseline | this run | Δ | Δ% | verdict |\n|:--|:--|--:|--:|--:|--:|:--|";
-    let _ = writeln!(s, "{header}");
-    for r in moved.iter().take(TOP_MOVERS) {
-        row(s, r);
-    }
-    s.push('\n');
-    if moved.len() > TOP_MOVERS {
-        let _ = writeln!(
-            s,
-            "<details><summary>{} more per-type metrics moved</summary>\n\n{header}",
-            moved.len() - TOP_MOVERS
-        );
-        for r in &moved[TOP_MOVERS..] {
-            row(s, r);
-        }
-        let _ = writeln!(s, "\n</details>\n");
-    }
-}
-
-fn invariants(s: &mut String, v: &View) {
-    if v.r.invariants.is_empty() {
-        return;
-    }
-    let _ = writeln!(s, "**Invariants**\n");
-    for i in &v.r.invariants {
-        let (ok, line) = invariant_line(v.unit(), i);
-        let _ = writeln!(
-            s,
-            "- {} {} ({}): {}",
-            if ok { "✅" } else { "❌" },
-            code(&i.name),
-            text(&i.during),
-            text(&line)
-        );
-    }
-    s.push('\n');
-    for i in &v.r.invariants {
-        if let crate::measure::invariant::Outcome::Violated(viol) = &i.outcome {
-            let _ = writeln!(
-                s,
-                "<details><summary>Violation of {} explained</summary>\n\n```text\n{}```\n\n</details>\n",
-                code_html(&i.name),
-                viol.explain(v.unit())
-            );
-        }
-    }
-}
-
-/// A mermaid `xychart-beta` of total residency: the baseline and this run as two lines over at
-/// most [`MD_CHART_POINTS`] of this run's charted samples.
-fn chart(v: &View, against: &str) -> Option<String> {
-    let cur = v.current_timeline()?;
-    let n = cur.points.len();
-    let idx = charted_points(cur);
-    let xs: Vec<u64> = idx.iter().map(|i| cur.points[*i].x).collect();
-    let current: Vec<u64> = idx.iter().map(|i| cur.points[*i].live_bytes).collect();
-    // The baseline at each x: its sample there, else its last sample before (said below).
-    let (baseline, held) = match v.baseline_timeline() {
-        Some(b) => {
-            let (values, held) = baseline_at(b, &xs);
-            (Some(values), held)
-        }
-        None => (None, false),
-    };
-    let max = current
-        .iter()
-        .chain(baseline.iter().flatten())
-        .copied()
-        .max()
-        .unwrap_or(0) as f64;
-    let (div, unit) = if max >= 1024.0 * 1024.0 {
-        (1024.0 * 1024.0, "MiB")
-    } else {
-        (1024.0, "KiB")
-    };
-    let top = ByteAxis::new(max).top / div;
-    let num = |b: &u64| format!("{:.2}", *b as f64 / div);
+/// Inlines inside an HTML `<summary>`, where markdown does not render: HTML escapes and tags.
+fn summary_line(inlines: &[Inline]) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "**Residency over {}**\n", v.unit().label());
-    let _ = writeln!(s, "```mermaid");
-    let palette = if baseline.is_some() {
-        format!("{BASELINE_COLOUR}, {CURRENT_COLOUR}")
-    } else {
-        CURRENT_COLOUR.to_owned()
-    };
-    let _ = writeln!(
-        s,
-        r#"%%{{init: {{"themeVariables": {{"xyChart": {{"plotColorPalette": "{palette}"}}}}}}}}%%"#
-    );
-    let _ = writeln!(s, "xychart-beta");
-    let _ = writeln!(
-        s,
-        "    x-axis \"{}\" [{}]",
-        v.unit().label(),
-        xs.iter()
-            .map(|x| format!("\"{}\"", short(*x, xs.last().copied().unwrap_or(0))))
-            .collect::<Vec<_>>()
-            .join(", ")
-    );
-    let _ = writeln!(
-        s,
-        "    y-axis \"{} ({unit})\" 0 --> {}",
-        v.unit().residency_label(),
-        trim_number(top)
-    );
-    if let Some(b) = &baseline {
-        let _ = writeln!(
-            s,
-            "    line [{}]",
-            b.iter().map(num).collect::<Vec<_>>().join(", ")
-        );
-    }
-    let _ = writeln!(
-        s,
-        "    line [{}]",
-        current.iter().map(num).collect::<Vec<_>>().join(", ")
-    );
-    let _ = writeln!(s, "```\n");
-    let mut caption = String::new();
-    if baseline.is_some() {
-        let _ = write!(caption, "grey: {against} · ");
-    }
-    let _ = write!(
-        caption,
-        "blue: this run · {} of its {} charted samples",
-        xs.len(),
-        n
-    );
-    if held {
-        caption.push_str(" · the baseline was sampled elsewhere: each value is its last sample at or before that x");
-    }
-    if let Some(stop) = v.r.stopped_at {
-        let _ = write!(caption, " · the run stopped at {}", fmt_at(v.unit(), stop));
-    }
-    let _ = writeln!(s, "<sub>{}</sub>\n", text(&caption));
-    Some(s)
-}
-
-/// The points a markdown chart shows: at most [`MD_CHART_POINTS`] spread evenly, and the peak.
-fn charted_points(cur: &ChartTimeline) -> Vec<usize> {
-    let n = cur.points.len();
-    let k = n.min(MD_CHART_POINTS);
-    let mut idx: Vec<usize> = if k <= 1 {
-        vec![0]
-    } else {
-        (0..k).map(|i| i * (n - 1) / (k - 1)).collect()
-    };
-    if let Some((peak, _)) = cur
-        .points
-        .iter()
-        .enumerate()
-        .max_by_key(|(i, p)| (p.live_bytes, std::cmp::Reverse(*i)))
-    {
-        if !idx.contains(&peak) {
-            idx.push(peak);
-        }
-    }
-    idx.sort_unstable();
-    idx.dedup();
-    idx
-}
-
-/// The baseline's residency at each of `xs`: its sample there, else its last sample before
-/// (its first when it has none before); and whether any value was taken from elsewhere.
-fn baseline_at(b: &ChartTimeline, xs: &[u64]) -> (Vec<u64>, bool) {
-    let mut held = false;
-    let values = xs
-        .iter()
-        .map(|x| match b.points.iter().rev().find(|p| p.x <= *x) {
-            Some(p) => {
-                held |= p.x != *x;
-                p.live_bytes
+    for i in inlines {
+        match i {
+            Inline::Text(t) => s.push_str(&super::svg::esc(t)),
+            Inline::Plain(t) | Inline::Badge(_, t) => s.push_str(t),
+            Inline::Code(c) => s.push_str(&code_html(c)),
+            Inline::Strong(body) => {
+                let _ = write!(s, "<strong>{}</strong>", summary_line(body));
             }
-            None => {
-                held = true;
-                b.points[0].live_bytes
-            }
-        })
-        .collect();
-    (values, held)
+            Inline::Link { body, .. } => s.push_str(&summary_line(body)),
+            Inline::Icon(k) => s.push_str(icon(*k)),
+            Inline::Only(Target::Markdown, body) => s.push_str(&summary_line(body)),
+            Inline::Only(Target::Html, _) => {}
+        }
+    }
+    s
 }
 
-/// `12.5k`, `3M`: short x labels for chart categories, in one style along an axis ending at `max`.
-fn short(x: u64, max: u64) -> String {
-    match max {
-        _ if x == 0 => "0".to_owned(),
-        0..=9_999 => x.to_string(),
-        10_000..=9_999_999 => format!("{}k", trim_number(x as f64 / 1e3)),
-        _ => format!("{}M", trim_number(x as f64 / 1e6)),
+fn icon(k: Kind) -> &'static str {
+    match k {
+        Kind::Pass => "✅",
+        Kind::Improved => "⚠️",
+        Kind::Skipped | Kind::Fail => "❌",
     }
-}
-
-fn blessed(s: &mut String, input: &ReportInput) {
-    let _ = writeln!(s, "### Baselines changed in this PR\n");
-    let changes = blessed_sorted(input);
-    if changes.is_empty() {
-        let _ = writeln!(
-            s,
-            "None: every baseline is as at {}.\n",
-            input.base_ref.as_deref().unwrap_or("the base ref")
-        );
-        return;
-    }
-    for c in changes {
-        blessed_one(s, c, input);
-    }
-}
-
-fn blessed_one(s: &mut String, c: &BlessedChange, input: &ReportInput) {
-    let base = input.base_ref.as_deref().unwrap_or("base");
-    match (&c.old, &c.new) {
-        (None, Some(_)) => {
-            let _ = writeln!(
-                s,
-                "- {}: new baseline (none at {base})\n",
-                code(&c.scenario)
-            );
-            return;
-        }
-        (Some(_), None) => {
-            let _ = writeln!(s, "- {}: baseline removed\n", code(&c.scenario));
-            return;
-        }
-        (None, None) => return,
-        (Some(_), Some(_)) => {}
-    }
-    let rows = blessed_rows(c);
-    let by = c.commit.as_ref().map_or_else(String::new, |c| {
-        format!(" (<code>{}</code>)", super::svg::esc(&c.id))
-    });
-    let _ = writeln!(
-        s,
-        "<details><summary>{}: {} changed since {}{by}</summary>\n",
-        code_html(&c.scenario),
-        plural(rows.len(), "metric", "metrics"),
-        super::svg::esc(base)
-    );
-    if let (Some(o), Some(n)) = (&c.old, &c.new) {
-        let mut notes = String::new();
-        if o.fingerprint != n.fingerprint {
-            let _ = writeln!(
-                notes,
-                "- the scenario changed (fingerprint {} → {})",
-                code(&o.fingerprint),
-                code(&n.fingerprint)
-            );
-        }
-        for (name, new) in &n.invariants {
-            let old = o.invariants.get(name);
-            if old != Some(new) {
-                let _ = writeln!(
-                    notes,
-                    "- invariant {}: {} → {}",
-                    code(name),
-                    text(
-                        &old.map_or_else(|| "(none)".to_owned(), |r| r.describe(o.timeline.x_unit))
-                    ),
-                    text(&new.describe(n.timeline.x_unit))
-                );
-            }
-        }
-        if !notes.is_empty() {
-            let _ = writeln!(s, "{notes}");
-        }
-    }
-    if !rows.is_empty() {
-        let _ = writeln!(
-            s,
-            "| metric | at {} | at head | Δ | Δ% | |\n|:--|--:|--:|--:|--:|:--|",
-            text(base)
-        );
-        for r in &rows {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} | {} |",
-                code(&r.metric),
-                fmt_opt(&r.metric, r.baseline),
-                fmt_opt(&r.metric, r.current),
-                fmt_delta(r),
-                fmt_delta_rel(r),
-                direction(r)
-            );
-        }
-        s.push('\n');
-    }
-    let _ = writeln!(s, "</details>\n");
 }
 
 /// The history as markdown: per scenario, per metric shown, a table of the commits that moved it.
@@ -582,10 +209,6 @@ pub fn history_markdown(input: &HistoryInput) -> String {
     s
 }
 
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
 /// A code span, safe in table cells.
 fn code(s: &str) -> String {
     let fence = if s.contains('`') { "``" } else { "`" };
@@ -622,16 +245,6 @@ fn text(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn short_x_labels() {
-        assert_eq!(short(0, 30), "0");
-        assert_eq!(short(9_000, 9_000), "9000");
-        assert_eq!(short(5_000, 200_000), "5k");
-        assert_eq!(short(12_500, 200_000), "12.5k");
-        assert_eq!(short(3_000_000, 3_000_000), "3000k");
-        assert_eq!(short(30_000_000, 30_000_000), "30M");
-    }
 
     #[test]
     fn text_escapes_outside_code_only() {

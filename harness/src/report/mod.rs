@@ -11,6 +11,9 @@
 //! two ways, `history_markdown` and `history_html`, with one step chart per metric; and
 //! `key_figures` is the line `membound run` prints beside a passing scenario.
 //!
+//! The two are one document model (`doc`) built once from the input and rendered twice: what
+//! shows, in what order and in what words is decided there, the renderers only mark it up.
+//!
 //! Both are pure functions of their input: no I/O, no git, no clock, no environment. The front
 //! end reads the results, the baselines at the base ref and the blessed changes, and passes
 //! them in; the same input always gives the same bytes. Every figure shown comes from the input:
@@ -18,9 +21,11 @@
 //! the run, a chart says so). A reporter never decides pass or fail: a scenario's status is its
 //! `Verdict`.
 
+mod doc;
 mod html;
 mod junit;
 mod markdown;
+mod mermaid;
 pub mod summary;
 mod svg;
 pub mod timeline_json;
@@ -529,12 +534,10 @@ impl<'a> View<'a> {
     }
 }
 
-/// How the overview shows a verdict's headline.
+/// How the reports name a verdict's headline.
 trait Shown {
     /// Its word.
     fn word(self) -> &'static str;
-    /// Its CSS class.
-    fn css(self) -> &'static str;
 }
 
 impl Shown for Headline {
@@ -548,14 +551,6 @@ impl Shown for Headline {
             Headline::Regressed => "regressed",
             Headline::Improved => "improved: bless to lock it in",
             Headline::Failed => "failed",
-        }
-    }
-
-    fn css(self) -> &'static str {
-        match self {
-            Headline::Passed | Headline::LeakCaught => "pass",
-            Headline::Improved | Headline::Skipped => "improved",
-            _ => "fail",
         }
     }
 }

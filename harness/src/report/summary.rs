@@ -158,6 +158,30 @@ impl Summary {
             self.res.first_x.unwrap_or(0),
             self.res.last_x
         );
+        self.residency(&mut s);
+        for (k, v) in &meta.totals {
+            let shown = match k.unit() {
+                Unit::Bytes => fmt_bytes(*v as f64),
+                _ => fmt_int(*v as i128),
+            };
+            let _ = writeln!(s, "{}: {shown}", k.name());
+        }
+        self.top_types(&mut s, meta);
+        if !self.marks.is_empty() {
+            let _ = writeln!(s, "markers:");
+            for m in &self.marks {
+                let _ = writeln!(s, "  {unit} {}: {}", m.x, m.label);
+            }
+        }
+        for note in &meta.notes {
+            let _ = writeln!(s, "note: {note}");
+        }
+        s
+    }
+
+    /// Peak, steady and growth of the total residency.
+    fn residency(&self, s: &mut String) {
+        let unit = self.unit.label();
         if let Some((x, b)) = self.res.peak {
             let _ = writeln!(s, "peak residency: {} at {unit} {x}", fmt_bytes(b as f64));
         }
@@ -183,68 +207,57 @@ impl Summary {
                 fmt_bytes(b * per)
             );
         }
-        for (k, v) in &meta.totals {
-            let shown = match k.unit() {
-                Unit::Bytes => fmt_bytes(*v as f64),
-                _ => fmt_int(*v as i128),
-            };
-            let _ = writeln!(s, "{}: {shown}", k.name());
-        }
+    }
+
+    /// The largest types by peak bytes, with their growth, and for an allocation site the
+    /// program's code that called it (`meta`'s callers).
+    fn top_types(&self, s: &mut String, meta: &Timeline) {
         let mut top: Vec<(&String, &TypeStats)> = self.types.iter().collect();
         top.sort_by(|a, b| b.1.peak_bytes.cmp(&a.1.peak_bytes).then(a.0.cmp(b.0)));
         if !top.is_empty() {
             let _ = writeln!(s, "top types by peak bytes (growth over the second half):");
         }
         for (label, t) in top.into_iter().take(TOP_TYPES) {
-            if self.unit == XUnit::Snapshot {
-                // massif's allocation sites: bytes, and no objects counted or to infer.
-                let _ = writeln!(
-                    s,
-                    "  {:<50} peak {:>10}, growth {} {per_name}",
-                    label,
-                    fmt_bytes(t.peak_bytes as f64),
-                    t.fit
-                        .slope()
-                        .map_or("n/a".into(), |(b, _)| fmt_bytes(b * per))
-                );
-                if let Some(c) = meta
-                    .callers
-                    .get(label)
-                    .and_then(|c| crate::timeline::called_from(c))
-                {
-                    let _ = writeln!(s, "    {c}");
-                }
-                continue;
+            let _ = writeln!(s, "{}", self.type_line(label, t));
+            if let Some(c) = meta
+                .callers
+                .get(label.as_str())
+                .and_then(|c| crate::timeline::called_from(c))
+            {
+                let _ = writeln!(s, "    {c}");
             }
-            let (count, estimated) = if t.peak_count > 0 || t.peak_bytes == 0 {
-                (t.peak_count, t.estimated)
-            } else if let Some(size) = crate::source::ghc::known_closure_size(label) {
-                (t.peak_bytes / size, false)
-            } else {
-                (t.peak_bytes / t.gcd_bytes.max(1), true)
-            };
-            let _ = writeln!(
-                s,
-                "  {:<50} peak {:>10} ({}{} objects), growth {} {per_name}",
+        }
+    }
+
+    /// One type's peak (with its objects, counted or inferred) and growth.
+    fn type_line(&self, label: &str, t: &TypeStats) -> String {
+        let (per, per_name) = (self.unit.per(), self.unit.per_name());
+        let growth = t
+            .fit
+            .slope()
+            .map_or("n/a".into(), |(b, _)| fmt_bytes(b * per));
+        if self.unit == XUnit::Snapshot {
+            // massif's allocation sites: bytes, and no objects counted or to infer.
+            return format!(
+                "  {:<50} peak {:>10}, growth {growth} {per_name}",
                 label,
                 fmt_bytes(t.peak_bytes as f64),
-                if estimated { "~" } else { "" },
-                fmt_int(count as i128),
-                t.fit
-                    .slope()
-                    .map_or("n/a".into(), |(b, _)| fmt_bytes(b * per))
             );
         }
-        if !self.marks.is_empty() {
-            let _ = writeln!(s, "markers:");
-            for m in &self.marks {
-                let _ = writeln!(s, "  {unit} {}: {}", m.x, m.label);
-            }
-        }
-        for note in &meta.notes {
-            let _ = writeln!(s, "note: {note}");
-        }
-        s
+        let (count, estimated) = if t.peak_count > 0 || t.peak_bytes == 0 {
+            (t.peak_count, t.estimated)
+        } else if let Some(size) = crate::source::ghc::known_closure_size(label) {
+            (t.peak_bytes / size, false)
+        } else {
+            (t.peak_bytes / t.gcd_bytes.max(1), true)
+        };
+        format!(
+            "  {:<50} peak {:>10} ({}{} objects), growth {growth} {per_name}",
+            label,
+            fmt_bytes(t.peak_bytes as f64),
+            if estimated { "~" } else { "" },
+            fmt_int(count as i128),
+        )
     }
 }
 

@@ -44,6 +44,7 @@ pub(super) struct Chart<'a> {
 }
 
 /// One legend entry, rendered by the page around the chart.
+#[derive(Debug, Clone, PartialEq)]
 pub(super) struct Legend {
     /// A colour.
     pub colour: &'static str,
@@ -54,7 +55,7 @@ pub(super) struct Legend {
 }
 
 /// How a legend entry is drawn.
-#[derive(Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum LegendKind {
     Line,
     Dashed,
@@ -191,7 +192,8 @@ impl Chart<'_> {
             .flat_map(|t| t.points.iter().map(|p| p.x as f64))
     }
 
-    fn frame(&self, class: &str, title: &str, ymax: f64) -> Frame {
+    /// The data's x range, widened to the violation and never empty.
+    fn x_range(&self) -> (f64, f64) {
         let mut x0 = self.xs().fold(f64::INFINITY, f64::min);
         let mut x1 = self.xs().fold(f64::NEG_INFINITY, f64::max);
         if let Some((_, vx)) = &self.violation {
@@ -204,6 +206,11 @@ impl Chart<'_> {
         if x1 <= x0 {
             x1 = x0 + 1.0;
         }
+        (x0, x1)
+    }
+
+    fn frame(&self, class: &str, title: &str, ymax: f64) -> Frame {
+        let (x0, x1) = self.x_range();
         let ymax = self
             .bounds
             .iter()
@@ -229,7 +236,13 @@ impl Chart<'_> {
             self.unit.label()
         );
         let _ = write!(s, "<title>{}</title>", esc(title));
-        // Grid and y ticks.
+        self.y_axis(&mut s, &axis, y);
+        self.x_axis(&mut s, x);
+        Frame { x, y, svg: s }
+    }
+
+    /// The grid, the y ticks and the y axis's title.
+    fn y_axis(&self, s: &mut String, axis: &ByteAxis, y: Scale) {
         s.push_str(r#"<g class="axis y">"#);
         for (v, label) in axis.ticks() {
             let py = y.at(v);
@@ -251,7 +264,10 @@ impl Chart<'_> {
             (TOP + H - BOTTOM) / 2.0,
             self.unit.residency_label()
         );
-        // x ticks.
+    }
+
+    /// The x axis, its ticks and its title.
+    fn x_axis(&self, s: &mut String, x: Scale) {
         s.push_str(r#"<g class="axis x">"#);
         let _ = write!(
             s,
@@ -260,7 +276,7 @@ impl Chart<'_> {
             H - BOTTOM,
             H - BOTTOM
         );
-        for v in x_ticks(x0, x1, self.unit) {
+        for v in x_ticks(x.d0, x.d1, self.unit) {
             let px = x.at(v);
             let _ = write!(
                 s,
@@ -282,7 +298,6 @@ impl Chart<'_> {
             H - 6.0,
             self.unit.label()
         );
-        Frame { x, y, svg: s }
     }
 
     /// Marks, bounds and the violation, drawn over the data.
@@ -451,20 +466,10 @@ impl Chart<'_> {
     /// as "other", and the baseline's total as a dashed line over them.
     pub fn by_type(&self, baseline_name: &str) -> Option<(String, Vec<Legend>)> {
         let cur = self.current?;
-        let mut peaks: Vec<(&str, u64)> = Vec::new();
-        for p in &cur.points {
-            for (l, b) in &p.types {
-                match peaks.iter_mut().find(|(n, _)| n == l) {
-                    Some(e) => e.1 = e.1.max(*b),
-                    None => peaks.push((l, *b)),
-                }
-            }
-        }
-        if peaks.is_empty() {
+        let labels = by_peak(cur);
+        if labels.is_empty() {
             return None;
         }
-        peaks.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
-        let labels: Vec<&str> = peaks.iter().map(|(l, _)| *l).collect();
         let ymax = cur
             .points
             .iter()
@@ -482,32 +487,13 @@ impl Chart<'_> {
             ymax,
         );
         let mut legend = Vec::new();
-        let mut below: Vec<u64> = vec![0; cur.points.len()];
-        let mut band = |f: &mut Frame, name: &str, colour: &str, heights: Vec<u64>| {
-            let top: Vec<u64> = below.iter().zip(&heights).map(|(b, h)| b + h).collect();
-            let mut d = String::new();
-            for (i, (p, t)) in cur.points.iter().zip(&top).enumerate() {
-                let _ = write!(
-                    d,
-                    "{}{:.1},{:.1}",
-                    if i == 0 { "M" } else { " L" },
-                    f.x.at(p.x as f64),
-                    f.y.at(*t as f64)
-                );
-            }
-            for (p, b) in cur.points.iter().zip(&below).rev() {
-                let _ = write!(d, " L{:.1},{:.1}", f.x.at(p.x as f64), f.y.at(*b as f64));
-            }
-            let _ = write!(
-                f.svg,
-                r#"<path data-series="type" data-label="{}" d="{d} Z" fill="{colour}" stroke="white" stroke-width="0.5"/>"#,
-                esc(name)
-            );
-            below = top;
+        let mut bands = Bands {
+            points: &cur.points,
+            below: vec![0; cur.points.len()],
         };
         for (i, l) in labels.iter().enumerate() {
             let colour = BAND_COLOURS[i % BAND_COLOURS.len()];
-            band(
+            bands.band(
                 &mut f,
                 l,
                 colour,
@@ -528,7 +514,7 @@ impl Chart<'_> {
             .map(|p| p.live_bytes.saturating_sub(p.types.values().sum()))
             .collect();
         if other.iter().any(|o| *o > 0) {
-            band(&mut f, "other", OTHER_COLOUR, other);
+            bands.band(&mut f, "other", OTHER_COLOUR, other);
             legend.push(Legend {
                 colour: OTHER_COLOUR,
                 kind: LegendKind::Band,
@@ -548,6 +534,59 @@ impl Chart<'_> {
         f.svg.push_str("</svg>");
         legend.extend(self.common_legend());
         Some((f.svg, legend))
+    }
+}
+
+/// A timeline's type labels, largest peak first (ties by name).
+fn by_peak(t: &ChartTimeline) -> Vec<&str> {
+    let mut peaks: Vec<(&str, u64)> = Vec::new();
+    for p in &t.points {
+        for (l, b) in &p.types {
+            match peaks.iter_mut().find(|(n, _)| n == l) {
+                Some(e) => e.1 = e.1.max(*b),
+                None => peaks.push((l, *b)),
+            }
+        }
+    }
+    peaks.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    peaks.into_iter().map(|(l, _)| l).collect()
+}
+
+/// Stacked bands over a timeline's points, each drawn on top of the ones before.
+struct Bands<'a> {
+    points: &'a [crate::store::ChartPoint],
+    /// The top of the stack so far, per point.
+    below: Vec<u64>,
+}
+
+impl Bands<'_> {
+    /// Draws a band of these heights (one per point) on the stack.
+    fn band(&mut self, f: &mut Frame, name: &str, colour: &str, heights: Vec<u64>) {
+        let top: Vec<u64> = self
+            .below
+            .iter()
+            .zip(&heights)
+            .map(|(b, h)| b + h)
+            .collect();
+        let mut d = String::new();
+        for (i, (p, t)) in self.points.iter().zip(&top).enumerate() {
+            let _ = write!(
+                d,
+                "{}{:.1},{:.1}",
+                if i == 0 { "M" } else { " L" },
+                f.x.at(p.x as f64),
+                f.y.at(*t as f64)
+            );
+        }
+        for (p, b) in self.points.iter().zip(&self.below).rev() {
+            let _ = write!(d, " L{:.1},{:.1}", f.x.at(p.x as f64), f.y.at(*b as f64));
+        }
+        let _ = write!(
+            f.svg,
+            r#"<path data-series="type" data-label="{}" d="{d} Z" fill="{colour}" stroke="white" stroke-width="0.5"/>"#,
+            esc(name)
+        );
+        self.below = top;
     }
 }
 
@@ -637,6 +676,20 @@ pub(super) fn history_chart(metric: &str, points: &[(Option<&str>, Option<f64>)]
         "<title>{} at each commit that changed it</title>",
         esc(metric)
     );
+    history_axes(&mut s, &axis, x, y, points);
+    history_steps(&mut s, x, y, points);
+    s.push_str("</svg>");
+    s
+}
+
+/// A history chart's grid and value ticks, and its commit axis labelled where a value moved.
+fn history_axes(
+    s: &mut String,
+    axis: &ValueAxis,
+    x: Scale,
+    y: Scale,
+    points: &[(Option<&str>, Option<f64>)],
+) {
     s.push_str(r#"<g class="axis y">"#);
     for (v, label) in &axis.ticks {
         let py = y.at(*v);
@@ -675,6 +728,10 @@ pub(super) fn history_chart(metric: &str, points: &[(Option<&str>, Option<f64>)]
         (LEFT + W - RIGHT) / 2.0,
         H - 6.0
     );
+}
+
+/// A history chart's step line (each value held until the next commit) and a dot at each step.
+fn history_steps(s: &mut String, x: Scale, y: Scale, points: &[(Option<&str>, Option<f64>)]) {
     // Each value holds from its commit to the next: a horizontal run, then the step.
     let mut d = String::new();
     let mut open = false;
@@ -713,8 +770,6 @@ pub(super) fn history_chart(metric: &str, points: &[(Option<&str>, Option<f64>)]
             );
         }
     }
-    s.push_str("</svg>");
-    s
 }
 
 /// The retainer sets' retained bytes over a GHC attribution's window: one line per set, in the
@@ -733,13 +788,7 @@ pub(super) fn lines_chart(
     bytes: bool,
     series: &[(String, Vec<(u64, u64)>)],
 ) -> (String, Vec<Legend>) {
-    let xs = series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x));
-    let (x0, x1) = xs.fold((u64::MAX, 0), |(a, b), x| (a.min(x), b.max(x)));
-    let (x0, x1) = if x0 > x1 {
-        (0, 1)
-    } else {
-        (x0, x1.max(x0 + 1))
-    };
+    let (x0, x1) = x_span(series);
     let max = series
         .iter()
         .flat_map(|(_, p)| p.iter().map(|(_, b)| *b))
@@ -784,6 +833,30 @@ pub(super) fn lines_chart(
         H - BOTTOM + 28.0,
         unit.label()
     );
+    let legend = series_lines(&mut s, kind, x, y, series);
+    s.push_str("</svg>");
+    (s, legend)
+}
+
+/// The x range of lines' points, never empty.
+fn x_span(series: &[(String, Vec<(u64, u64)>)]) -> (u64, u64) {
+    let xs = series.iter().flat_map(|(_, p)| p.iter().map(|(x, _)| *x));
+    let (x0, x1) = xs.fold((u64::MAX, 0), |(a, b), x| (a.min(x), b.max(x)));
+    if x0 > x1 {
+        (0, 1)
+    } else {
+        (x0, x1.max(x0 + 1))
+    }
+}
+
+/// One line per series, in the band colours, and their legend.
+fn series_lines(
+    s: &mut String,
+    kind: &str,
+    x: Scale,
+    y: Scale,
+    series: &[(String, Vec<(u64, u64)>)],
+) -> Vec<Legend> {
     let mut legend = Vec::new();
     for (i, (label, points)) in series.iter().enumerate() {
         let colour = BAND_COLOURS[i % BAND_COLOURS.len()];
@@ -811,8 +884,7 @@ pub(super) fn lines_chart(
             label: label.clone(),
         });
     }
-    s.push_str("</svg>");
-    (s, legend)
+    legend
 }
 
 #[cfg(test)]
