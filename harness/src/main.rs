@@ -108,7 +108,9 @@ enum Cmd {
         /// Print the whole timeline as JSON.
         #[arg(long)]
         json: bool,
-        /// Also check this scenario's invariants against the profile.
+        /// Also check this scenario's invariants against the profile: exits 1 if one was
+        /// violated, could not be evaluated, or was never checked (its marker never came, its
+        /// window is past the profile's end).
         #[arg(long)]
         scenario: Option<PathBuf>,
     },

@@ -133,6 +133,25 @@ fn census_windows_too_short_for_a_growth_fit_fail_at_run_time() {
 }
 
 #[test]
+fn a_profile_whose_marker_never_came_fails_the_check() {
+    // The profile has no `steady` marker: the invariant was never checked, which is no pass.
+    let p = Project::new();
+    let s = p.scenario(
+        "unmarked",
+        "description = \"t\"\n[run]\ncommand = [\"prog\"]\n[phases]\nsteady = { markers = [\"steady\", \"end\"] }\n[[invariant]]\nname = \"bounded\"\nduring = \"steady\"\nmetric = \"heap\"\nmax = \"1 GiB\"\n",
+    );
+    let hp = data("churn-hT-i0.hp");
+    let (code, text) = p.run(&[
+        "profile",
+        hp.to_str().expect("utf-8 path"),
+        "--scenario",
+        s.to_str().expect("utf-8 path"),
+    ]);
+    assert_eq!(code, Some(1), "{text}");
+    assert_has(&text, "bounded: not checked");
+}
+
+#[test]
 fn a_census_type_glob_typo_fails_with_the_nearest_label_first() {
     let p = Project::new();
     let s = p.scenario(

@@ -462,14 +462,20 @@ pub fn check_exit<T, E>(files: &[Result<T, E>]) -> Exit {
 }
 
 /// The exit status of checking a scenario's invariants on a profile (`profile --scenario`): a
-/// failure when any was violated or could not be evaluated. One whose window the profile does
-/// not reach is shown as not checked, and does not fail it.
+/// failure when any was violated, could not be evaluated, or was not reached: a marker the
+/// profile never had, a window after its end or without a sample was never checked, which is
+/// never a pass. One not reached because a violation stopped the check before its window is
+/// shown as not checked: that violation already fails the exit.
 pub fn outcomes_exit<'a>(outcomes: impl IntoIterator<Item = &'a Outcome>) -> Exit {
-    Exit::failing_if(
-        outcomes
-            .into_iter()
-            .map(|o| matches!(o, Outcome::Violated(_) | Outcome::NotEvaluable { .. })),
-    )
+    use crate::measure::invariant::Unreached;
+    Exit::failing_if(outcomes.into_iter().map(|o| match o {
+        Outcome::Held { .. } => false,
+        Outcome::NotReached {
+            reason: Unreached::StoppedBefore { .. },
+            ..
+        } => false,
+        Outcome::Violated(_) | Outcome::NotReached { .. } | Outcome::NotEvaluable { .. } => true,
+    }))
 }
 
 /// What `bless` did with one scenario, as its exit status sees it.
@@ -787,7 +793,7 @@ mod tests {
     }
 
     #[test]
-    fn profile_outcomes_fail_when_violated_or_not_evaluable_only() {
+    fn profile_outcomes_fail_unless_every_invariant_was_checked_and_held() {
         use crate::measure::invariant::{Unevaluable, Unreached};
         let held = Outcome::Held { samples: 3 };
         let unreached = Outcome::NotReached {
@@ -807,8 +813,18 @@ mod tests {
                 measured: None,
             },
         };
-        assert_eq!(outcomes_exit([&held, &unreached]), Exit::Success);
+        let after_a_stop = Outcome::NotReached {
+            reason: Unreached::StoppedBefore {
+                stopped_at: 4,
+                opens: 10,
+                x_unit: crate::XUnit::Census,
+            },
+            stopped_at: Some(4),
+        };
+        assert_eq!(outcomes_exit([&held, &held]), Exit::Success);
+        assert_eq!(outcomes_exit([&held, &unreached]), Exit::Failure);
         assert_eq!(outcomes_exit([&held, &unevaluable]), Exit::Failure);
+        assert_eq!(outcomes_exit([&held, &after_a_stop]), Exit::Success);
     }
 
     #[test]
