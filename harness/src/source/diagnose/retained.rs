@@ -4,7 +4,7 @@
 //! the reruns are the diagnosis's ([`super`]).
 
 use super::super::{Event, RunConfig};
-use super::{constructor, own_code, profiled_exe, rerun, Equivalent, Mode, Until};
+use super::{constructor, profiled_exe, program_code, rerun, Equivalent, Mode, Until};
 use crate::attribution::rank::{holders_through, split_label};
 use crate::attribution::rerun::{OwnCode, Profile};
 use crate::measure::invariant::{Outcome, Unevaluable};
@@ -60,7 +60,12 @@ pub(crate) fn retained_by(
         Ok(p) => p,
         Err(why) => return unevaluable(why.to_string()),
     };
-    let own = own_code(build, &cfg.scenarios_dir);
+    // The same own code as the attribution's: a cabal project's packages, inputs given as
+    // directories or globs.
+    let own = match program_code(build, cfg) {
+        Ok(own) => own,
+        Err(why) => return unevaluable(why.to_string()),
+    };
     let (mut tl, matched, seen) = retained_timeline(&p, glob, &ty, &own);
     if !matched && !seen.iter().any(|n| crate::spec::text::glob_match(glob, n)) {
         let seen = crate::spec::text::nearest_first(glob, seen.iter().map(String::as_str))
