@@ -1,6 +1,7 @@
 //! Cabal projects end to end through the `membound` CLI: the example project
 //! (`examples/clash-cabal`) is built by cabal and its leaky test-suite is caught while the
-//! fixed one passes; a program linked without `-rtsopts` is told the `ghc-options` line that
+//! fixed one passes; `retained_by` names a function of the project's own package; a program
+//! linked without `-rtsopts` is told the `ghc-options` line that
 //! fixes it; a failing cabal build keeps GHC's error. cabal runs offline: `CABAL_DIR` is a
 //! temporary directory whose empty `config` names no package repository (README, "Cabal
 //! projects").
@@ -162,5 +163,80 @@ fn the_markers_package_is_the_markers_file_the_scenarios_build() {
     assert_eq!(
         read("haskell/membound-markers/src/Membound.hs"),
         read("scenarios/haskell/Membound.hs")
+    );
+}
+
+#[test]
+fn retained_by_names_a_function_of_the_projects_own_package() {
+    // The device's reply streams are held by clash-prelude's `map` (a library cost centre),
+    // called from the package's `device`: the glob matches only if the package's modules are
+    // the program's own code, as the attribution has them.
+    if !have_cabal() {
+        return;
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path();
+    for d in ["scenarios", "baselines", "app"] {
+        std::fs::create_dir_all(p.join(d)).expect("mkdir");
+    }
+    std::fs::write(
+        p.join("x.cabal"),
+        "cabal-version: 2.4\nname: x\nversion: 0.1\nbuild-type: Simple\n\nexecutable x\n  main-is: Main.hs\n  hs-source-dirs: app\n  build-depends: base, clash-prelude\n  default-language: Haskell2010\n  ghc-options: -O1 -rtsopts\n",
+    )
+    .expect("cabal file");
+    std::fs::copy(
+        repo().join("harness/tests/data/holders/DeviceUnzip3.hs"),
+        p.join("app/Main.hs"),
+    )
+    .expect("program");
+    let scenario = |variant: &str, expect: &str| {
+        format!(
+            r#"description = "the device's streams, held through `map`, {variant}"
+[build]
+cabal = "exe:x"
+[run]
+command = ["{{build}}", "{variant}", "20000"]
+profile = "ghc-hp"
+requires = ["cabal", "ghc", "clash-prelude"]
+diagnose = false
+closure_sizes = {{ "clash-prelude:Clash.Signal.Internal.:-" = 24 }}
+[[invariant]]
+name = "device holds few cells"
+type = "clash-prelude:Clash.Signal.Internal.:-"
+retained_by = "device"
+max_count = 5000
+expect = "{expect}"
+[budget]
+timeout = "300s"
+"#
+        )
+    };
+    std::fs::write(
+        p.join("scenarios/held_lazy.toml"),
+        scenario("lazy", "violated"),
+    )
+    .expect("scenario");
+    std::fs::write(
+        p.join("scenarios/held_fixed.toml"),
+        scenario("fixed", "holds"),
+    )
+    .expect("scenario");
+    let work = tempfile::tempdir().expect("tempdir");
+    // No baselines: the runs fail on that alone, and their invariants' outcomes are judged.
+    let (_, text) = check(p, work.path());
+    assert!(!text.contains("not evaluable"), "{text}");
+    let outcome = |name: &str| {
+        let result = std::fs::read_to_string(work.path().join(format!("results/{name}.json")))
+            .expect("result file");
+        let v: serde_json::Value = serde_json::from_str(&result).expect("result json");
+        v.to_string()
+    };
+    assert!(
+        outcome("held_lazy").contains("\"outcome\":\"violated\""),
+        "{text}"
+    );
+    assert!(
+        outcome("held_fixed").contains("\"outcome\":\"held\""),
+        "{text}"
     );
 }
