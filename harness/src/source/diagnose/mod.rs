@@ -902,19 +902,27 @@ fn window(
     }
 }
 
-/// The census of a timed rerun where the profiled closures were largest: the leak alive. Not
-/// simply the last one: a program that ends by itself (faster than our poll) or cleans up
-/// after the SIGINT (tasty cancels its test threads) takes timed censuses after releasing the
-/// leak, and those hold only CAFs. Ties go to the later census, which is the one `SET` lines
-/// describe when the leak was still alive at the end. `None` when no census saw anything.
+/// The census of a timed rerun that is analysed: its last census that saw anything, the one
+/// the `.prof`'s `SET` lines describe, unless the leak had already shrunk by half there, in
+/// which case the census where the profiled closures were largest. Not simply the last one: a
+/// program that ends by itself (faster than our poll) or cleans up after the SIGINT (tasty
+/// cancels its test threads) takes timed censuses after releasing the leak, and those hold
+/// only CAFs. Not simply the largest either: a leak whose heap saws (thunks of the chain forced
+/// now and then) is often largest a census before the last, whose sets no `SET` line expands,
+/// and a library retainer there cannot be traced to the program's code. `None` when no census
+/// saw anything.
 fn leak_census(timeline: &Timeline) -> Option<u64> {
-    timeline
-        .samples
-        .iter()
-        .enumerate()
-        .filter(|(_, s)| !s.types.is_empty())
-        .max_by_key(|(i, s)| (s.live_bytes, *i))
-        .map(|(i, _)| i as u64)
+    let seen = || {
+        timeline
+            .samples
+            .iter()
+            .enumerate()
+            .filter(|(_, s)| !s.types.is_empty())
+    };
+    let (largest, max) = seen().max_by_key(|(i, s)| (s.live_bytes, *i))?;
+    let (last, at_end) = seen().last()?;
+    let kept = at_end.live_bytes.saturating_mul(2) >= max.live_bytes;
+    Some(if kept { last } else { largest } as u64)
 }
 
 fn tail(stderr: &str) -> String {
@@ -1008,6 +1016,19 @@ mod tests {
         let at = leak_census(&timeline).expect("a census saw the leak");
         let largest = &timeline.samples[at as usize];
         assert_eq!(largest.live_bytes, 9500, "{timeline:?}");
+        // A sawing leak, a little smaller at its last census than before: the last census,
+        // whose sets the `SET` lines expand.
+        let sawing = [
+            "JOB \"x\"\nDATE \"x\"\nSAMPLE_UNIT \"seconds\"\nVALUE_UNIT \"bytes\"\n".to_owned(),
+            census("0.00", ""),
+            census("0.01", "(3)map\t1000\n"),
+            census("0.02", "(5)map\t9000\n"),
+            census("0.03", "(9)map\t7000\n"),
+        ]
+        .concat();
+        let timeline = read_hp(sawing.as_bytes(), &ReadOptions::default()).expect("reads");
+        let at = leak_census(&timeline).expect("a census saw the leak");
+        assert_eq!(at as usize, timeline.samples.len() - 1, "{timeline:?}");
         // Nothing seen at all: no census to analyse.
         let empty = [
             "JOB \"x\"\nDATE \"x\"\nSAMPLE_UNIT \"seconds\"\nVALUE_UNIT \"bytes\"\n".to_owned(),
