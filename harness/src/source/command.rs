@@ -246,7 +246,7 @@ fn attribute_first_violation(
         })
         .min_by_key(|v| v.x);
     if let Some(v) = first {
-        let attribution = super::diagnose::diagnose(scenario, c, cfg, v, profile, on_event);
+        let attribution = super::diagnose::diagnose(scenario, c, cfg, v, &profile.marks, on_event);
         v.attribution = Some(Box::new(attribution));
     }
 }

@@ -56,7 +56,6 @@ use crate::spec::invariant::{Endpoint, Predicate, Window};
 use crate::timeline::{Mark, Timeline};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 use std::time::Instant;
 
 /// How long cost-centre labels may be in the `.hp` (`-L`): whole stacks and sets, never cut.
@@ -71,17 +70,17 @@ enum Mode {
     Builders,
 }
 
-/// Attributes the violation `v` of the plain run whose timeline was `plain`.
+/// Attributes the violation `v` of a run of `scenario` whose markers were `plain_marks`.
 pub(crate) fn diagnose(
     scenario: &Scenario,
     c: &CommandRun,
     cfg: &RunConfig,
     v: &Violation,
-    plain: &Timeline,
+    plain_marks: &[Mark],
     on_event: &mut dyn FnMut(Event),
 ) -> Attribution {
     let started = Instant::now();
-    match attribute(scenario, c, cfg, v, plain, on_event) {
+    match attribute(scenario, c, cfg, v, plain_marks, on_event) {
         Ok(mut found) => {
             found.millis = started.elapsed().as_millis() as u64;
             Attribution::Found(found)
@@ -95,7 +94,7 @@ fn attribute(
     c: &CommandRun,
     cfg: &RunConfig,
     v: &Violation,
-    plain: &Timeline,
+    plain_marks: &[Mark],
     on_event: &mut dyn FnMut(Event),
 ) -> Result<Found, Impossible> {
     let build = c
@@ -115,50 +114,69 @@ fn attribute(
     let exe = profiled_exe(build, cfg, on_event)?;
     let closures = restriction(scenario, v);
     let own = program_code(build, cfg)?;
-    let window = Equivalent::of(scenario, v, &plain.marks);
+    let window = Equivalent::of(scenario, v, plain_marks);
+    let mut rerun_with = |mode: Mode, restrict: Option<&str>, until: &Until| {
+        on_event(rerunning(scenario, mode, restrict, until));
+        rerun(scenario, c, cfg, &exe, mode, restrict, until)
+    };
+    // The builders first: their equivalent census, in mutator time, is how far the timed
+    // retainer reruns go.
+    let built = rerun_with(
+        Mode::Builders,
+        closures.as_deref(),
+        &Until::Census(window.clone()),
+    )?;
+    let timed = Until::time_of(&built);
+    // A program that ends before its first timed census leaves no retainer census: its
+    // retainers are then taken at every GC, as far as the builders were, without `SET` lines.
+    let every_gc = Until::Census(window);
     // The retainers of the growing closures and, when those are a constructor's, of the whole
-    // heap.
+    // heap: independent reruns of one build, run side by side so the diagnosis costs one.
     let restricts = match closures.as_deref() {
         Some(c) => vec![Some(c), None],
         None => vec![None],
     };
-    // The builders' rerun finds how far, in mutator time, the retainer reruns go; those start
-    // beside it rather than after it, with a census interval estimated from the plain run,
-    // and learn their stopping time when the builders' rerun has found it. Without an
-    // estimate they wait for it.
-    let estimate = plain_time_at(plain, v.x).map(census_interval_ms);
-    on_event(rerunning(
-        scenario,
-        Mode::Builders,
-        closures.as_deref(),
-        &Until::Census(window.clone()),
-    ));
-    let (built, runs) = side_by_side(
+    for &r in &restricts {
+        on_event(rerunning(scenario, Mode::Retainers, r, &timed));
+    }
+    // Each: the profile, and whether it fell back to a census at every GC.
+    let retainers = |restrict: Option<&str>| match rerun(
         scenario,
         c,
         cfg,
         &exe,
-        closures.as_deref(),
-        &restricts,
-        &window,
-        estimate,
-    );
-    let built = built?;
-    // Said once all reruns are done: they ran on threads of their own.
-    for (&r, run) in restricts.iter().zip(&runs) {
-        if let Some(until) = &run.until {
-            on_event(rerunning(scenario, Mode::Retainers, r, until));
-        }
-        if run.fell_back {
-            on_event(rerunning(
-                scenario,
-                Mode::Retainers,
-                r,
-                &Until::Census(window.clone()),
-            ));
+        Mode::Retainers,
+        restrict,
+        &timed,
+    ) {
+        Ok(p) => (Ok(p), false),
+        Err(_) => (
+            rerun(scenario, c, cfg, &exe, Mode::Retainers, restrict, &every_gc),
+            true,
+        ),
+    };
+    let runs: Vec<_> = std::thread::scope(|threads| {
+        let started: Vec<_> = restricts
+            .iter()
+            .map(|&r| threads.spawn(move || retainers(r)))
+            .collect();
+        started
+            .into_iter()
+            .map(|t| {
+                t.join().unwrap_or_else(|_| {
+                    let detail = "a retainer rerun's thread panicked".to_owned();
+                    (Err(Impossible::RerunFailed { detail }), false)
+                })
+            })
+            .collect()
+    });
+    // Fallbacks are said once both reruns are done: they ran on threads of their own.
+    for (&r, (_, fell_back)) in restricts.iter().zip(&runs) {
+        if *fell_back {
+            on_event(rerunning(scenario, Mode::Retainers, r, &every_gc));
         }
     }
-    let mut profiles = runs.into_iter().map(|run| run.profile);
+    let mut profiles = runs.into_iter().map(|(p, _)| p);
     let retained = profiles.next().unwrap_or_else(|| {
         Err(Impossible::RerunFailed {
             detail: "no retainer rerun ran".into(),
@@ -171,64 +189,6 @@ fn attribute(
         built,
         heap,
         own,
-    })
-}
-
-/// The builders' rerun of `closures` (on this thread) and the retainer reruns of each of
-/// `restricts` (on threads of their own) side by side: the retainer reruns, started with a
-/// census interval of `estimate` ms, learn how far to go when the builders' rerun has found
-/// it, and are cancelled if it fails.
-#[allow(clippy::too_many_arguments)]
-fn side_by_side(
-    scenario: &Scenario,
-    c: &CommandRun,
-    cfg: &RunConfig,
-    exe: &Path,
-    closures: Option<&str>,
-    restricts: &[Option<&str>],
-    window: &Equivalent,
-    estimate: Option<u64>,
-) -> (Result<Profile, Impossible>, Vec<RetainerRun>) {
-    std::thread::scope(|threads| {
-        let mut goals = Vec::new();
-        let started: Vec<_> = restricts
-            .iter()
-            .map(|&r| {
-                let (tx, rx) = mpsc::channel();
-                goals.push(tx);
-                let every_gc = Until::Census(window.clone());
-                threads.spawn(move || retainers(scenario, c, cfg, exe, r, estimate, &rx, &every_gc))
-            })
-            .collect();
-        let built = rerun(
-            scenario,
-            c,
-            cfg,
-            exe,
-            Mode::Builders,
-            closures,
-            &Until::Census(window.clone()),
-        );
-        // A failed builders' rerun cancels the retainer reruns (`None`): its error is the one
-        // reported.
-        let timed = built.as_ref().ok().map(|b| Until::time_of(b, estimate));
-        for tx in goals {
-            let _ = tx.send(timed.clone());
-        }
-        let runs: Vec<_> = started
-            .into_iter()
-            .map(|t| {
-                t.join().unwrap_or_else(|_| {
-                    let detail = "a retainer rerun's thread panicked".to_owned();
-                    RetainerRun {
-                        profile: Err(Impossible::RerunFailed { detail }),
-                        until: None,
-                        fell_back: false,
-                    }
-                })
-            })
-            .collect();
-        (built, runs)
     })
 }
 
@@ -514,7 +474,7 @@ enum Until {
 impl Until {
     /// As far as a `-i0` rerun's window, in mutator time (`BEGIN_SAMPLE` times are mutator
     /// seconds, which censuses do not add to), with about 20 censuses up to its end.
-    fn time_of(p: &Profile, interval_ms: Option<u64>) -> Until {
+    fn time_of(p: &Profile) -> Until {
         let (from, to) = p.window;
         let time = |x: u64| {
             p.timeline
@@ -528,90 +488,9 @@ impl Until {
         Until::Time {
             from_ns: (from != to).then(|| time(from)),
             to_ns,
-            interval_ms: interval_ms.unwrap_or_else(|| census_interval_ms(to_ns)),
+            interval_ms: (to_ns / 20 / 1_000_000).clamp(1, 200),
         }
     }
-}
-
-/// A timed census interval giving about 20 censuses up to `to_ns` of mutator time.
-fn census_interval_ms(to_ns: u64) -> u64 {
-    (to_ns / 20 / 1_000_000).clamp(1, 200)
-}
-
-/// The plain run's mutator time at census `x` (or the last census before it that has one):
-/// what the profiled reruns' census interval is estimated from. Mutator time excludes the
-/// censuses, so a profiled build reaches the same point in about the same time.
-fn plain_time_at(plain: &Timeline, x: u64) -> Option<u64> {
-    let upto = plain.samples.partition_point(|s| s.x <= x);
-    plain.samples[..upto]
-        .iter()
-        .rev()
-        .find_map(|s| s.time_ns)
-        .filter(|&t| t > 0)
-}
-
-/// One retainer rerun's result: its profile, how far it went, and whether it fell back to
-/// a census at every GC.
-struct RetainerRun {
-    profile: Result<Profile, Impossible>,
-    /// The timed goal it ran to (`None`: cancelled, or never started).
-    until: Option<Until>,
-    fell_back: bool,
-}
-
-/// A timed retainer rerun of `restrict` started beside the builders' rerun, with census
-/// interval `estimate` (else it waits for its goal before starting), stopping once its goal
-/// arrives on `goal` and is reached. A program that ends before its first timed census leaves
-/// no retainer census: it is then rerun with a census at every GC to `every_gc`, without
-/// `SET` lines.
-#[allow(clippy::too_many_arguments)]
-fn retainers(
-    scenario: &Scenario,
-    c: &CommandRun,
-    cfg: &RunConfig,
-    exe: &Path,
-    restrict: Option<&str>,
-    estimate: Option<u64>,
-    goal: &mpsc::Receiver<Option<Until>>,
-    every_gc: &Until,
-) -> RetainerRun {
-    let cancelled = || RetainerRun {
-        profile: Err(Impossible::RerunFailed {
-            detail: "cancelled: the builders' rerun failed".into(),
-        }),
-        until: None,
-        fell_back: false,
-    };
-    let late = match estimate {
-        Some(interval_ms) => Goal::Late { interval_ms, goal },
-        None => match goal.recv() {
-            Ok(Some(until)) => Goal::Known(until),
-            _ => return cancelled(),
-        },
-    };
-    match rerun_to(scenario, c, cfg, exe, Mode::Retainers, restrict, late) {
-        Ok((p, until)) => RetainerRun {
-            profile: Ok(p),
-            until: Some(until),
-            fell_back: false,
-        },
-        Err(None) => cancelled(),
-        Err(Some(_)) => RetainerRun {
-            profile: rerun(scenario, c, cfg, exe, Mode::Retainers, restrict, every_gc),
-            until: None,
-            fell_back: true,
-        },
-    }
-}
-
-/// How far a rerun goes: known when it starts, or sent once the builders' rerun finds it
-/// (`None` sent: cancelled).
-enum Goal<'a> {
-    Known(Until),
-    Late {
-        interval_ms: u64,
-        goal: &'a mpsc::Receiver<Option<Until>>,
-    },
 }
 
 /// Where the profiled run's window starts and how many censuses after it the violation came.
@@ -657,6 +536,7 @@ impl Equivalent {
 
 /// Reruns the profiled program `exe` with `mode`'s heap profile of `restrict` (or the whole
 /// heap) until `until`, and reads what it left.
+#[allow(clippy::too_many_arguments)]
 fn rerun(
     scenario: &Scenario,
     c: &CommandRun,
@@ -666,63 +546,26 @@ fn rerun(
     restrict: Option<&str>,
     until: &Until,
 ) -> Result<Profile, Impossible> {
-    rerun_to(
-        scenario,
-        c,
-        cfg,
-        exe,
-        mode,
-        restrict,
-        Goal::Known(until.clone()),
-    )
-    .map(|(p, _)| p)
-    .map_err(|e| {
-        e.unwrap_or_else(|| Impossible::RerunFailed {
-            detail: "cancelled".into(),
-        })
-    })
-}
-
-/// [`rerun`] to a goal that may arrive while it runs: the profile and the goal it ran to, or
-/// the error (`None`: cancelled before its goal arrived).
-fn rerun_to(
-    scenario: &Scenario,
-    c: &CommandRun,
-    cfg: &RunConfig,
-    exe: &Path,
-    mode: Mode,
-    restrict: Option<&str>,
-    goal: Goal<'_>,
-) -> Result<(Profile, Until), Option<Impossible>> {
-    let failed = |detail: String| Some(Impossible::RerunFailed { detail });
-    let run_dir = rerun_dir(scenario, cfg, mode, restrict).map_err(Some)?;
-    let censuses = match &goal {
-        Goal::Known(until) => until.clone(),
-        Goal::Late { interval_ms, .. } => Until::Time {
-            from_ns: None,
-            to_ns: u64::MAX,
-            interval_ms: *interval_ms,
-        },
-    };
-    let argv = rerun_argv(c, exe, mode, restrict, &censuses);
+    let failed = |detail: String| Impossible::RerunFailed { detail };
+    let run_dir = rerun_dir(scenario, cfg, mode, restrict)?;
+    let argv = rerun_argv(c, exe, mode, restrict, until);
     let mut cmd = launcher_command(cfg, &run_dir, &argv);
     cmd.env(MARKS_ENV, MARKS_FILE);
     let (mut sup, _child) = Supervised::spawn(cmd, scenario.budget.into(), Root::Launcher)
         .map_err(|e| failed(e.to_string()))?;
-    let (watch, until) = follow_until(&mut sup, &run_dir, goal);
+    let watch = follow_until(&mut sup, &run_dir, until);
     let exit = sup.wait();
-    let until = until.ok_or(None)?;
     if let Some(k) = &exit.killed {
         // The budget or the timeout, not our stop.
         return Err(failed(format!("{k}{}", tail(&exit.stderr))));
     }
-    let (hp, timeline, prof) = read_rerun(&run_dir, &exit.stderr).map_err(Some)?;
+    let (hp, timeline, prof) = read_rerun(&run_dir, &exit.stderr)?;
     let last = timeline
         .samples
         .len()
         .checked_sub(1)
         .ok_or_else(|| failed(format!("{} holds no census", hp.display())))? as u64;
-    let (window, sets_at) = window(&until, &watch, &timeline, &prof, last);
+    let (window, sets_at) = window(until, &watch, &timeline, &prof, last);
     let marks = watch
         .marker_file
         .marks
@@ -732,14 +575,13 @@ fn rerun_to(
             label: label.clone(),
         })
         .collect();
-    let profile = Profile {
+    Ok(Profile {
         timeline,
         prof,
         window,
         marks,
         sets_at,
-    };
-    Ok((profile, until))
+    })
 }
 
 /// A rerun's own run directory beside the plain run's, emptied.
@@ -786,34 +628,18 @@ fn rerun_argv(
     argv
 }
 
-/// Follows the rerun's censuses until its goal is reached (then stops it with SIGINT, so that
-/// the RTS writes its `.prof`) or it exits; returns what it saw and the goal, once known
-/// (`None`: cancelled, and stopped).
-fn follow_until(sup: &mut Supervised, run_dir: &Path, goal: Goal<'_>) -> (Watch, Option<Until>) {
+/// Follows the rerun's censuses until `until` is reached (then stops it with SIGINT, so that
+/// the RTS writes its `.prof`) or it exits.
+fn follow_until(sup: &mut Supervised, run_dir: &Path, until: &Until) -> Watch {
     let mut watch = Watch::new(run_dir);
-    let (mut until, late) = match goal {
-        Goal::Known(u) => (Some(u), None),
-        Goal::Late { goal, .. } => (None, Some(goal)),
-    };
     loop {
         let exited = sup.has_exited();
         watch.poll();
-        if let (None, Some(rx)) = (&until, late) {
-            match rx.try_recv() {
-                Ok(Some(u)) => until = Some(u),
-                Err(mpsc::TryRecvError::Empty) => {}
-                Ok(None) | Err(mpsc::TryRecvError::Disconnected) => {
-                    super::live::stop_gracefully(sup);
-                    return (watch, None);
-                }
-            }
-        }
-        let reached = match &until {
-            Some(Until::Census(eq)) => watch
+        let reached = match until {
+            Until::Census(eq) => watch
                 .target(eq)
                 .is_some_and(|target| watch.censuses.len() as u64 > target),
-            Some(Until::Time { to_ns, .. }) => watch.times.last().is_some_and(|t| t >= to_ns),
-            None => false,
+            Until::Time { to_ns, .. } => watch.times.last().is_some_and(|t| t >= to_ns),
         };
         if reached {
             super::live::stop_gracefully(sup);
@@ -824,11 +650,7 @@ fn follow_until(sup: &mut Supervised, run_dir: &Path, goal: Goal<'_>) -> (Watch,
         }
         sup.wait_exit_for(super::live::LIVE_POLL);
     }
-    // A program that ended before its goal arrived is measured against it all the same.
-    if let (None, Some(rx)) = (&until, late) {
-        until = rx.recv().ok().flatten();
-    }
-    (watch, until)
+    watch
 }
 
 /// The `.hp` a rerun wrote (its path and censuses) and its `.prof`.
