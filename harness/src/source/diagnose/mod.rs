@@ -742,7 +742,7 @@ fn leak_census(timeline: &Timeline) -> Option<u64> {
             .filter(|(_, s)| !s.types.is_empty())
     };
     let (largest, max) = seen().max_by_key(|(i, s)| (s.live_bytes, *i))?;
-    let (last, at_end) = seen().last()?;
+    let (last, at_end) = seen().next_back()?;
     let kept = at_end.live_bytes.saturating_mul(2) >= max.live_bytes;
     Some(if kept { last } else { largest } as u64)
 }
