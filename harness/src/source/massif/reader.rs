@@ -117,8 +117,8 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
 }
 
 /// Reads the header (`desc:` lines, `cmd:`, `time_unit:`) into the timeline's facts and
-/// returns the time unit: apart from the snapshots so a file that is not massif's at all fails
-/// on its first lines with the format's hint.
+/// returns the time unit. A step of its own because its errors carry the format's hint: a file
+/// that is not massif's at all fails here, on its first lines.
 fn read_header<R: BufRead>(lines: &mut Lines<R>, tl: &mut Timeline) -> Result<String, MassifError> {
     let mut desc = Vec::new();
     let mut next = lines.next()?;
