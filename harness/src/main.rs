@@ -293,16 +293,7 @@ fn dispatch(cfg: &Config, command: Cmd) -> Result<Exit> {
             filter,
             exact,
             force,
-        } => cmd_bless(
-            cfg,
-            filter.as_deref(),
-            how(exact),
-            if force {
-                BlessMode::Force
-            } else {
-                BlessMode::Changed
-            },
-        ),
+        } => cmd_bless(cfg, filter.as_deref(), how(exact), bless_mode(force)),
         Cmd::Check { files } => cmd_check(cfg, &files),
         Cmd::Diagnose { filter, exact } => cmd_diagnose(cfg, &filter, how(exact)),
         Cmd::Profile {
@@ -360,6 +351,15 @@ fn dispatch(cfg: &Config, command: Cmd) -> Result<Exit> {
                 output: output.as_deref(),
             },
         ),
+    }
+}
+
+/// What `bless` writes: `--force` rewrites every baseline, without it only the changed ones.
+fn bless_mode(force: bool) -> BlessMode {
+    if force {
+        BlessMode::Force
+    } else {
+        BlessMode::Changed
     }
 }
 

@@ -651,29 +651,7 @@ impl Found {
             what,
             self.millis as f64 / 1000.0
         );
-        let holders = self.holders();
-        if holders.is_empty() {
-            let _ = writeln!(
-                s,
-                "    held by: not found: no growing retainer set reaches the program's own code apart from the growth's own chain (both tables below)"
-            );
-        } else {
-            let _ = writeln!(s, "    held by (what keeps the growth alive):");
-            for h in holders.iter().take(rows) {
-                let _ = writeln!(
-                    s,
-                    "      {:>12}  {}  set {}{}",
-                    signed_bytes(h.bytes),
-                    h.describe(),
-                    h.set,
-                    match h.table {
-                        Table::Closures => "",
-                        Table::Heap => " (of the whole heap)",
-                    }
-                );
-                let _ = writeln!(s, "                    {}", h.stack.path());
-            }
-        }
+        self.holders_table(&mut s, rows);
         retainer_table(
             &mut s,
             &format!("what retains the growth of {what}"),
@@ -690,6 +668,41 @@ impl Found {
                 self,
             );
         }
+        self.built_by_table(&mut s, rows);
+        s
+    }
+
+    /// The "held by" table, first of [`Found::tables`]: the holders of the growth, at most
+    /// `rows` of them, or why none was found.
+    fn holders_table(&self, s: &mut String, rows: usize) {
+        let holders = self.holders();
+        if holders.is_empty() {
+            let _ = writeln!(
+                s,
+                "    held by: not found: no growing retainer set reaches the program's own code apart from the growth's own chain (both tables below)"
+            );
+            return;
+        }
+        let _ = writeln!(s, "    held by (what keeps the growth alive):");
+        for h in holders.iter().take(rows) {
+            let _ = writeln!(
+                s,
+                "      {:>12}  {}  set {}{}",
+                signed_bytes(h.bytes),
+                h.describe(),
+                h.set,
+                match h.table {
+                    Table::Closures => "",
+                    Table::Heap => " (of the whole heap)",
+                }
+            );
+            let _ = writeln!(s, "                    {}", h.stack.path());
+        }
+    }
+
+    /// The "where built" table, last of [`Found::tables`]: the cost-centre stacks whose
+    /// closures grew, at most `rows` of them and a count of the rest.
+    fn built_by_table(&self, s: &mut String, rows: usize) {
         let _ = writeln!(s, "    where the growing closures were built:");
         if self.built_by.is_empty() {
             let _ = writeln!(s, "      no cost-centre stack grew");
@@ -708,7 +721,6 @@ impl Found {
         if self.built_by.len() > rows {
             let _ = writeln!(s, "      … {} more", self.built_by.len() - rows);
         }
-        s
     }
 }
 

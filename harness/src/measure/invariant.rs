@@ -879,26 +879,14 @@ fn evaluate(st: &mut State<'_>, sample: &Sample, run_first: Option<&Sample>) -> 
 /// holds, else the predicate and the value found, in words. Worded only on a violation: a
 /// passing run tests every invariant at every census and formats nothing.
 fn broken(st: &mut State<'_>, sample: &Sample) -> Option<(String, String)> {
-    let per = st.x_unit.per();
     let per_name = st.x_unit.per_name();
-    let fails = |ok: bool, words: &dyn Fn() -> (String, String)| (!ok).then(words);
-    match &st.inv.predicate {
-        Predicate::TypeAbsent(g) => {
-            let n: u64 = matching(sample, g).map(|(_, t)| t.count).sum();
-            // massif's sites have bytes and no counts: bytes count as presence too.
-            let bytes: u64 = matching(sample, g).map(|(_, t)| t.bytes).sum();
-            fails(n == 0 && bytes == 0, &|| {
-                let found = if n == 0 && bytes > 0 {
-                    format!("{} live", fmt_bytes(bytes as f64))
-                } else {
-                    format!("{} live", fmt_int(n as i128))
-                };
-                (format!("no live `{g}`"), found)
-            })
-        }
+    // The invariant outlives the state: matching on it leaves the state free to feed the fit.
+    let inv = st.inv;
+    match &inv.predicate {
+        Predicate::TypeAbsent(g) => type_absent_broken(sample, g),
         Predicate::TypeBytesMax { glob, max } => {
             let b: u64 = matching(sample, glob).map(|(_, t)| t.bytes).sum();
-            fails(b <= *max, &|| {
+            fails(b <= *max, || {
                 (
                     format!("live bytes of `{glob}` ≤ {}", fmt_bytes(*max as f64)),
                     fmt_bytes(b as f64),
@@ -907,41 +895,26 @@ fn broken(st: &mut State<'_>, sample: &Sample) -> Option<(String, String)> {
         }
         Predicate::TypeBytesGrowth { glob, max } => {
             let b: u64 = matching(sample, glob).map(|(_, t)| t.bytes).sum();
-            st.fit.push(sample.x as f64, b as f64);
-            let g = growth(&st.fit, per);
-            fails(g.is_none_or(|g| g <= *max), &|| {
+            let g = fed_growth(st, sample.x, b as f64);
+            fails(g.is_none_or(|g| g <= *max), || {
                 (
                     format!("growth of `{glob}` ≤ {} {per_name}", fmt_bytes(*max)),
                     format!("{} {per_name}", fmt_bytes(g.unwrap_or(0.0))),
                 )
             })
         }
-        Predicate::TypeCount { glob, cmp, n } => {
-            let c: u64 = matching(sample, glob).map(|(_, t)| t.count).sum();
-            let (ok, op) = match cmp {
-                Cmp::AtMost => (c <= *n, "≤"),
-                Cmp::AtLeast => (c >= *n, "≥"),
-                Cmp::Exactly => (c == *n, "=="),
-            };
-            fails(ok, &|| {
-                (
-                    format!("count of `{glob}` {op} {}", fmt_int(*n as i128)),
-                    fmt_int(c as i128),
-                )
-            })
-        }
+        Predicate::TypeCount { glob, cmp, n } => type_count_broken(sample, glob, *cmp, *n),
         Predicate::TypeGrowth { glob, max } => {
             let c: u64 = matching(sample, glob).map(|(_, t)| t.count).sum();
-            st.fit.push(sample.x as f64, c as f64);
-            let g = growth(&st.fit, per);
-            fails(g.is_none_or(|g| g <= *max), &|| {
+            let g = fed_growth(st, sample.x, c as f64);
+            fails(g.is_none_or(|g| g <= *max), || {
                 (
                     format!("growth of `{glob}` ≤ {max} {per_name}"),
                     format!("{:.1} {per_name}", g.unwrap_or(0.0)),
                 )
             })
         }
-        Predicate::LiveBytesMax(max) => fails(sample.live_bytes <= *max, &|| {
+        Predicate::LiveBytesMax(max) => fails(sample.live_bytes <= *max, || {
             (
                 format!(
                     "{} ≤ {}",
@@ -952,10 +925,9 @@ fn broken(st: &mut State<'_>, sample: &Sample) -> Option<(String, String)> {
             )
         }),
         Predicate::LiveBytesGrowth(max) => {
-            st.fit.push(sample.x as f64, sample.live_bytes as f64);
-            let g = growth(&st.fit, per);
+            let g = fed_growth(st, sample.x, sample.live_bytes as f64);
             let x_unit = st.x_unit;
-            fails(g.is_none_or(|g| g <= *max), &|| {
+            fails(g.is_none_or(|g| g <= *max), || {
                 (
                     format!("{} ≤ {} {per_name}", x_unit.growth_words(), fmt_bytes(*max)),
                     format!("{} {per_name}", fmt_bytes(g.unwrap_or(0.0))),
@@ -963,6 +935,51 @@ fn broken(st: &mut State<'_>, sample: &Sample) -> Option<(String, String)> {
             })
         }
     }
+}
+
+/// `None` when the predicate holds, else its words: a function so the words are formatted
+/// only on a violation.
+fn fails(ok: bool, words: impl FnOnce() -> (String, String)) -> Option<(String, String)> {
+    (!ok).then(words)
+}
+
+/// Feeds one more point to the invariant's growth fit and returns the growth per unit of the
+/// run's x, once the fit has enough samples: the growth predicates share this step.
+fn fed_growth(st: &mut State<'_>, x: u64, value: f64) -> Option<f64> {
+    st.fit.push(x as f64, value);
+    growth(&st.fit, st.x_unit.per())
+}
+
+/// `absent = true` at one sample: no live objects of the glob, and (as massif's sites have
+/// bytes and no counts) no live bytes either.
+fn type_absent_broken(sample: &Sample, g: &str) -> Option<(String, String)> {
+    let n: u64 = matching(sample, g).map(|(_, t)| t.count).sum();
+    // massif's sites have bytes and no counts: bytes count as presence too.
+    let bytes: u64 = matching(sample, g).map(|(_, t)| t.bytes).sum();
+    fails(n == 0 && bytes == 0, || {
+        let found = if n == 0 && bytes > 0 {
+            format!("{} live", fmt_bytes(bytes as f64))
+        } else {
+            format!("{} live", fmt_int(n as i128))
+        };
+        (format!("no live `{g}`"), found)
+    })
+}
+
+/// A count bound (`max_count`, `min_count`, `count`) on the glob's live objects at one sample.
+fn type_count_broken(sample: &Sample, glob: &str, cmp: Cmp, n: u64) -> Option<(String, String)> {
+    let c: u64 = matching(sample, glob).map(|(_, t)| t.count).sum();
+    let (ok, op) = match cmp {
+        Cmp::AtMost => (c <= n, "≤"),
+        Cmp::AtLeast => (c >= n, "≥"),
+        Cmp::Exactly => (c == n, "=="),
+    };
+    fails(ok, || {
+        (
+            format!("count of `{glob}` {op} {}", fmt_int(n as i128)),
+            fmt_int(c as i128),
+        )
+    })
 }
 
 fn growth(fit: &Fit, per: f64) -> Option<f64> {

@@ -29,18 +29,7 @@ pub(super) fn parse_in(
         catalog,
         inputs_dir,
     };
-    let name = path
-        .file_stem()
-        .and_then(|s| s.to_str())
-        .unwrap_or_default()
-        .to_owned();
-    if name.is_empty()
-        || !name
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
-    {
-        return Err(cx.err(0..0, format!("scenario name `{name}` must be letters, digits, `_` or `-` (hint: the file name is the baseline's name, so it may not contain dots, separators or `..`)")));
-    }
+    let name = cx.scenario_name()?;
     let raw: RawScenario = toml::from_str(text).map_err(|e| {
         let span = e.span().unwrap_or(0..0);
         cx.err(span, e.message().trim().to_owned())
@@ -51,42 +40,9 @@ pub(super) fn parse_in(
     for (pname, rp) in &raw.phases {
         phases.push(cx.phase(pname, rp, x_unit, &run)?);
     }
-    let mut invariants = Vec::new();
-    // A set, not a scan of the invariants so far: a scenario may have many thousands.
-    let mut names = std::collections::HashSet::new();
-    for ri in &raw.invariant {
-        let inv = cx.invariant(ri, &phases, x_unit, &run)?;
-        if !names.insert(inv.name.clone()) {
-            return Err(cx.err(ri.span(), format!("two invariants are named `{}` (hint: names identify invariants in failures and baselines)", inv.name)));
-        }
-        invariants.push(inv);
-    }
-    let mut tolerances = BTreeMap::new();
-    for (key, rt) in &raw.tolerance {
-        cx.check_metric_name(key, x_unit)?;
-        let relative = match &rt.get_ref().relative {
-            Some(r) => units::parse_percent(r.get_ref()).map_err(|m| cx.err(r.span(), m))?,
-            None => 0.0,
-        };
-        let absolute = match &rt.get_ref().absolute {
-            Some(a) => {
-                let v = cx.number_or_bytes(a)?;
-                if v < 0.0 {
-                    return Err(cx.err(a.span(), format!("a tolerance's `absolute` must be non-negative, found {v} (hint: it allows a change of that much either way, e.g. `absolute = 1024` or \"2 MiB\")")));
-                }
-                v
-            }
-            None => 0.0,
-        };
-        tolerances.insert(key.get_ref().clone(), Tolerance { relative, absolute });
-    }
-    let mut budget = Budget::default();
-    if let Some(t) = &raw.budget.timeout {
-        budget.timeout = units::parse_duration(t.get_ref()).map_err(|m| cx.err(t.span(), m))?;
-    }
-    if let Some(m) = &raw.budget.max_rss {
-        budget.max_rss = cx.bytes(m)?;
-    }
+    let invariants = cx.invariants(&raw, &phases, x_unit, &run)?;
+    let tolerances = cx.tolerances(&raw, x_unit)?;
+    let budget = cx.budget(&raw)?;
     let scenario = Scenario {
         name,
         path: path.to_owned(),
@@ -100,6 +56,92 @@ pub(super) fn parse_in(
     };
     cx.check_expected_violations(&scenario, &raw.invariant)?;
     Ok(scenario)
+}
+
+/// The steps of [`parse_in`] after the run and its phases: each a table of the scenario file,
+/// checked on its own so `parse_in` reads as the file's outline.
+impl Cx<'_> {
+    /// The scenario's name, its file's stem: it names the baseline file too, so it must be a
+    /// plain word.
+    fn scenario_name(&self) -> Result<String, ScenarioError> {
+        let name = self
+            .path
+            .file_stem()
+            .and_then(|s| s.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        if name.is_empty()
+            || !name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        {
+            return Err(self.err(0..0, format!("scenario name `{name}` must be letters, digits, `_` or `-` (hint: the file name is the baseline's name, so it may not contain dots, separators or `..`)")));
+        }
+        Ok(name)
+    }
+
+    /// The `[[invariant]]` tables, each checked, with distinct names.
+    fn invariants(
+        &self,
+        raw: &RawScenario,
+        phases: &[Phase],
+        x_unit: crate::XUnit,
+        run: &Run,
+    ) -> Result<Vec<Invariant>, ScenarioError> {
+        let mut invariants = Vec::new();
+        // A set, not a scan of the invariants so far: a scenario may have many thousands.
+        let mut names = std::collections::HashSet::new();
+        for ri in &raw.invariant {
+            let inv = self.invariant(ri, phases, x_unit, run)?;
+            if !names.insert(inv.name.clone()) {
+                return Err(self.err(ri.span(), format!("two invariants are named `{}` (hint: names identify invariants in failures and baselines)", inv.name)));
+            }
+            invariants.push(inv);
+        }
+        Ok(invariants)
+    }
+
+    /// The `[tolerance.METRIC]` tables: a known metric each, a percentage and a non-negative
+    /// absolute allowance.
+    fn tolerances(
+        &self,
+        raw: &RawScenario,
+        x_unit: crate::XUnit,
+    ) -> Result<BTreeMap<String, Tolerance>, ScenarioError> {
+        let mut tolerances = BTreeMap::new();
+        for (key, rt) in &raw.tolerance {
+            self.check_metric_name(key, x_unit)?;
+            let relative = match &rt.get_ref().relative {
+                Some(r) => units::parse_percent(r.get_ref()).map_err(|m| self.err(r.span(), m))?,
+                None => 0.0,
+            };
+            let absolute = match &rt.get_ref().absolute {
+                Some(a) => {
+                    let v = self.number_or_bytes(a)?;
+                    if v < 0.0 {
+                        return Err(self.err(a.span(), format!("a tolerance's `absolute` must be non-negative, found {v} (hint: it allows a change of that much either way, e.g. `absolute = 1024` or \"2 MiB\")")));
+                    }
+                    v
+                }
+                None => 0.0,
+            };
+            tolerances.insert(key.get_ref().clone(), Tolerance { relative, absolute });
+        }
+        Ok(tolerances)
+    }
+
+    /// The `[budget]` table: the run's timeout and resident-set ceiling.
+    fn budget(&self, raw: &RawScenario) -> Result<Budget, ScenarioError> {
+        let mut budget = Budget::default();
+        if let Some(t) = &raw.budget.timeout {
+            budget.timeout =
+                units::parse_duration(t.get_ref()).map_err(|m| self.err(t.span(), m))?;
+        }
+        if let Some(m) = &raw.budget.max_rss {
+            budget.max_rss = self.bytes(m)?;
+        }
+        Ok(budget)
+    }
 }
 
 /// Validation context: the file and its text, to turn byte spans into line and column, and
@@ -247,6 +289,43 @@ impl Cx<'_> {
 
     fn sim_run(&self, raw: &RawScenario, sim_name: &Spanned<String>) -> Result<Run, ScenarioError> {
         let r = &raw.run;
+        self.reject_command_keys(raw)?;
+        let Some(spec) = self.catalog.get(sim_name.get_ref()) else {
+            let names = nearest_first(sim_name.get_ref(), self.catalog.names());
+            return Err(self.err(
+                sim_name.span(),
+                format!(
+                    "unknown circuit `{}` (hint: one of {})",
+                    sim_name.get_ref(),
+                    names.join(", ")
+                ),
+            ));
+        };
+        let Some(cycles) = &r.cycles else {
+            return Err(self.err(
+                sim_name.span(),
+                "`[run]` needs `cycles = N` for a simulator run".into(),
+            ));
+        };
+        if *cycles.get_ref() < 1 {
+            return Err(self.err(cycles.span(), "`cycles` must be at least 1".into()));
+        }
+        let total = *cycles.get_ref() as u64;
+        let sample_every = self.sample_every(r, total)?;
+        let params = self.sim_params(r, spec)?;
+        self.validate_params(raw, sim_name, spec, &params)?;
+        Ok(Run::Simulator(SimRun {
+            circuit: spec.name.to_owned(),
+            params,
+            cycles: total,
+            sample_every,
+        }))
+    }
+
+    /// Refuses the `[run]` keys (and `[build]`) that only external commands have, so a
+    /// simulator scenario never silently ignores a setting.
+    fn reject_command_keys(&self, raw: &RawScenario) -> Result<(), ScenarioError> {
+        let r = &raw.run;
         for (present, key) in [
             (r.profile.as_ref().map(|s| s.span()), "profile"),
             (r.requires.first().map(|s| s.span()), "requires"),
@@ -271,28 +350,13 @@ impl Cx<'_> {
                 ));
             }
         }
-        let Some(spec) = self.catalog.get(sim_name.get_ref()) else {
-            let names = nearest_first(sim_name.get_ref(), self.catalog.names());
-            return Err(self.err(
-                sim_name.span(),
-                format!(
-                    "unknown circuit `{}` (hint: one of {})",
-                    sim_name.get_ref(),
-                    names.join(", ")
-                ),
-            ));
-        };
-        let Some(cycles) = &r.cycles else {
-            return Err(self.err(
-                sim_name.span(),
-                "`[run]` needs `cycles = N` for a simulator run".into(),
-            ));
-        };
-        if *cycles.get_ref() < 1 {
-            return Err(self.err(cycles.span(), "`cycles` must be at least 1".into()));
-        }
-        let total = *cycles.get_ref() as u64;
-        let sample_every = match &r.sample_every {
+        Ok(())
+    }
+
+    /// How many cycles apart a simulator run of `total` cycles is sampled: at least 1 and at
+    /// most the whole run, so it has samples between its start and end.
+    fn sample_every(&self, r: &RawRun, total: u64) -> Result<u64, ScenarioError> {
+        Ok(match &r.sample_every {
             Some(s) if *s.get_ref() < 1 => {
                 return Err(self.err(s.span(), "`sample_every` must be at least 1".into()))
             }
@@ -302,7 +366,15 @@ impl Cx<'_> {
             Some(s) => *s.get_ref() as u64,
             // The default suits long runs; a short one is sampled at least at its end.
             None => DEFAULT_SAMPLE_EVERY.min(total),
-        };
+        })
+    }
+
+    /// The run's `params`, each a parameter of circuit `spec` with a value of its kind.
+    fn sim_params(
+        &self,
+        r: &RawRun,
+        spec: &sim::circuits::CircuitSpec,
+    ) -> Result<BTreeMap<String, ParamValue>, ScenarioError> {
         let mut params = BTreeMap::new();
         for (key, value) in &r.params {
             let Some(p) = spec.params.iter().find(|p| p.name == key.get_ref()) else {
@@ -320,13 +392,7 @@ impl Cx<'_> {
             let v = self.param_value(p, value)?;
             params.insert(key.get_ref().clone(), v);
         }
-        self.validate_params(raw, sim_name, spec, &params)?;
-        Ok(Run::Simulator(SimRun {
-            circuit: spec.name.to_owned(),
-            params,
-            cycles: total,
-            sample_every,
-        }))
+        Ok(params)
     }
 
     /// One parameter's value, checked against its kind.
@@ -996,30 +1062,7 @@ impl Cx<'_> {
         }
         let mut preds = Vec::new();
         if x_unit == crate::XUnit::Snapshot {
-            // massif attributes bytes to allocation sites and counts no objects: a count bound
-            // would hold on any leak.
-            for (span, key) in [
-                (r.max_count.as_ref().map(|s| s.span()), "max_count"),
-                (r.min_count.as_ref().map(|s| s.span()), "min_count"),
-                (r.count.as_ref().map(|s| s.span()), "count"),
-            ] {
-                if let Some(span) = span {
-                    return Err(self.err(span, format!("`{key}` counts objects, and massif attributes bytes to allocation sites without counting them (hint: `max_bytes = \"1 MiB\"`, or `max_growth_per_snapshot = \"1 KiB\"`)")));
-                }
-            }
-            if let Some(gv) = growth {
-                let max = self.number_or_bytes(gv)?;
-                if max < 0.0 {
-                    return Err(self.err(
-                        gv.span(),
-                        "a growth bound must be non-negative (hint: 0 for no growth at all)".into(),
-                    ));
-                }
-                preds.push(Predicate::TypeBytesGrowth {
-                    glob: g.clone(),
-                    max,
-                });
-            }
+            preds.extend(self.massif_type_growth(r, &g, growth)?);
         }
         if let Some(m) = &r.max_bytes {
             preds.push(Predicate::TypeBytesMax {
@@ -1034,6 +1077,59 @@ impl Cx<'_> {
             }
             preds.push(Predicate::TypeAbsent(g.clone()));
         }
+        self.type_counts(r, &g, &mut preds)?;
+        if let Some(gv) = growth {
+            if let toml::Value::String(_) = gv.get_ref() {
+                return Err(self.err(gv.span(), "a type's growth is in objects, not bytes (hint: a number of objects per 1000 cycles or per census, e.g. 0; byte sizes bound `metric = \"live_bytes\"`)".into()));
+            }
+            preds.push(Predicate::TypeGrowth {
+                glob: g,
+                max: self.non_negative(gv)?,
+            });
+        }
+        self.one_predicate(name, ri, preds)
+    }
+
+    /// A type bound under massif (`profile = "massif"`), which attributes bytes to allocation
+    /// sites and counts no objects: count bounds are refused (they would hold on any leak) and
+    /// the growth bound, if any, is in bytes per snapshot.
+    fn massif_type_growth(
+        &self,
+        r: &RawInvariant,
+        g: &str,
+        growth: Option<&Spanned<toml::Value>>,
+    ) -> Result<Option<Predicate>, ScenarioError> {
+        for (span, key) in [
+            (r.max_count.as_ref().map(|s| s.span()), "max_count"),
+            (r.min_count.as_ref().map(|s| s.span()), "min_count"),
+            (r.count.as_ref().map(|s| s.span()), "count"),
+        ] {
+            if let Some(span) = span {
+                return Err(self.err(span, format!("`{key}` counts objects, and massif attributes bytes to allocation sites without counting them (hint: `max_bytes = \"1 MiB\"`, or `max_growth_per_snapshot = \"1 KiB\"`)")));
+            }
+        }
+        let Some(gv) = growth else { return Ok(None) };
+        let max = self.number_or_bytes(gv)?;
+        if max < 0.0 {
+            return Err(self.err(
+                gv.span(),
+                "a growth bound must be non-negative (hint: 0 for no growth at all)".into(),
+            ));
+        }
+        Ok(Some(Predicate::TypeBytesGrowth {
+            glob: g.to_owned(),
+            max,
+        }))
+    }
+
+    /// The type's object-count bounds (`max_count`, `min_count`, `count`), each a predicate in
+    /// `preds`; a bound that always holds is refused, as it would pass without checking.
+    fn type_counts(
+        &self,
+        r: &RawInvariant,
+        g: &str,
+        preds: &mut Vec<Predicate>,
+    ) -> Result<(), ScenarioError> {
         for (field, cmp) in [
             (&r.max_count, Cmp::AtMost),
             (&r.min_count, Cmp::AtLeast),
@@ -1047,21 +1143,12 @@ impl Cx<'_> {
                 return Err(self.err(n.span(), "`min_count = 0` always holds (hint: `min_count = 1` to require at least one live object, or `absent = true` to require none)".into()));
             }
             preds.push(Predicate::TypeCount {
-                glob: g.clone(),
+                glob: g.to_owned(),
                 cmp,
                 n: *n.get_ref() as u64,
             });
         }
-        if let Some(gv) = growth {
-            if let toml::Value::String(_) = gv.get_ref() {
-                return Err(self.err(gv.span(), "a type's growth is in objects, not bytes (hint: a number of objects per 1000 cycles or per census, e.g. 0; byte sizes bound `metric = \"live_bytes\"`)".into()));
-            }
-            preds.push(Predicate::TypeGrowth {
-                glob: g,
-                max: self.non_negative(gv)?,
-            });
-        }
-        self.one_predicate(name, ri, preds)
+        Ok(())
     }
 
     /// `metric = "live_bytes"` (or `"heap"`) with `max` or a growth bound in bytes.

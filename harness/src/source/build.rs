@@ -40,25 +40,7 @@ pub(crate) fn build_steps(
     cfg: &RunConfig,
     on_event: &mut dyn FnMut(Event),
 ) -> Result<PathBuf, RunError> {
-    let mut h = 0xcbf2_9ce4_8422_2325u64;
-    for (i, command) in commands.iter().enumerate() {
-        if i > 0 {
-            // A separator no single command hashes: one command is keyed as before.
-            fnv(&mut h, &[1]);
-        }
-        for a in command {
-            fnv(&mut h, a.as_bytes());
-            fnv(&mut h, &[0]);
-        }
-    }
-    for input in super::inputs::expand(&cfg.scenarios_dir, &c.inputs)? {
-        let bytes = std::fs::read(&input.path).map_err(|source| RunError::Io {
-            path: input.path.clone(),
-            source,
-        })?;
-        fnv(&mut h, input.name.as_bytes());
-        fnv(&mut h, &bytes);
-    }
+    let h = build_key(commands, c, cfg)?;
     let work = std::path::absolute(&cfg.work_dir).map_err(|source| RunError::Io {
         path: cfg.work_dir.clone(),
         source,
@@ -114,6 +96,35 @@ pub(crate) fn build_steps(
     })?;
     drop(lock);
     Ok(exe)
+}
+
+/// The cache key of a build: the hash of its commands and of its inputs' names and contents,
+/// so a build is reused exactly when nothing it reads has changed.
+fn build_key(
+    commands: &[Vec<String>],
+    c: &crate::scenario::Build,
+    cfg: &RunConfig,
+) -> Result<u64, RunError> {
+    let mut h = 0xcbf2_9ce4_8422_2325u64;
+    for (i, command) in commands.iter().enumerate() {
+        if i > 0 {
+            // A separator no single command hashes: one command is keyed as before.
+            fnv(&mut h, &[1]);
+        }
+        for a in command {
+            fnv(&mut h, a.as_bytes());
+            fnv(&mut h, &[0]);
+        }
+    }
+    for input in super::inputs::expand(&cfg.scenarios_dir, &c.inputs)? {
+        let bytes = std::fs::read(&input.path).map_err(|source| RunError::Io {
+            path: input.path.clone(),
+            source,
+        })?;
+        fnv(&mut h, input.name.as_bytes());
+        fnv(&mut h, &bytes);
+    }
+    Ok(h)
 }
 
 /// Runs one build command through the launcher under its timeout (no RSS budget: compilers

@@ -46,6 +46,46 @@ pub(crate) const STOP_GRACE: Duration = Duration::from_secs(2);
 /// Censuses handed from the parsing thread to the checking one at a time, in a replay.
 const REPLAY_BATCH: usize = 64;
 
+/// The parsing half of [`Live::replay`], on its own thread: reads the `.hp` file from its
+/// start and sends its first `want` censuses (bracketed as the watch brackets them) in batches
+/// of [`REPLAY_BATCH`]. Stops early, without error, once the consumer has hung up.
+fn replay_parse(
+    file: &mut std::fs::File,
+    want: u64,
+    tx: &std::sync::mpsc::SyncSender<Vec<Sample>>,
+) -> Result<(), String> {
+    let mut follower = HpFollower::new();
+    let mut brackets = Brackets::default();
+    let mut buf = vec![0u8; 1 << 16];
+    let mut sent = 0u64;
+    let mut batch = Vec::with_capacity(REPLAY_BATCH);
+    while sent < want {
+        let n = file.read(&mut buf).map_err(|e| e.to_string())?;
+        if n == 0 {
+            break;
+        }
+        for (end, sample) in follower.feed(&buf[..n]).map_err(|e| e.to_string())? {
+            for (_, census) in brackets.accept(end, sample) {
+                if sent < want {
+                    batch.push(census);
+                    sent += 1;
+                }
+            }
+        }
+        if batch.len() >= REPLAY_BATCH || sent == want {
+            let full = std::mem::replace(&mut batch, Vec::with_capacity(REPLAY_BATCH));
+            if tx.send(full).is_err() {
+                // The consumer has what it wanted.
+                return Ok(());
+            }
+        }
+    }
+    if !batch.is_empty() {
+        let _ = tx.send(batch);
+    }
+    Ok(())
+}
+
 /// Where the live check stopped a run.
 #[derive(Debug, Clone)]
 pub(crate) struct Stop {
@@ -206,38 +246,7 @@ impl<'s> Live<'s> {
         // a bounded channel keeps the censuses in flight few.
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Sample>>(4);
         let (x, ended_early, parsed) = std::thread::scope(|scope| {
-            let parser = scope.spawn(move || -> Result<(), String> {
-                let mut follower = HpFollower::new();
-                let mut brackets = Brackets::default();
-                let mut buf = vec![0u8; 1 << 16];
-                let mut sent = 0u64;
-                let mut batch = Vec::with_capacity(REPLAY_BATCH);
-                while sent < want {
-                    let n = file.read(&mut buf).map_err(|e| e.to_string())?;
-                    if n == 0 {
-                        break;
-                    }
-                    for (end, sample) in follower.feed(&buf[..n]).map_err(|e| e.to_string())? {
-                        for (_, census) in brackets.accept(end, sample) {
-                            if sent < want {
-                                batch.push(census);
-                                sent += 1;
-                            }
-                        }
-                    }
-                    if batch.len() >= REPLAY_BATCH || sent == want {
-                        let full = std::mem::replace(&mut batch, Vec::with_capacity(REPLAY_BATCH));
-                        if tx.send(full).is_err() {
-                            // The consumer has what it wanted.
-                            return Ok(());
-                        }
-                    }
-                }
-                if !batch.is_empty() {
-                    let _ = tx.send(batch);
-                }
-                Ok(())
-            });
+            let parser = scope.spawn(move || replay_parse(&mut file, want, &tx));
             let mut x = 0u64;
             let mut ended_early = false;
             'batches: for batch in rx.iter() {

@@ -87,6 +87,39 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
         buf: String::new(),
     };
     let mut tl = Timeline::new("massif", XUnit::Snapshot);
+    let time_unit = read_header(&mut lines, &mut tl)?;
+    let mut snapshots = Snapshots {
+        time_unit,
+        undetailed: 0,
+        best: Heaviest::default(),
+    };
+    let mut next = lines.next()?;
+    while let Some(line) = next {
+        let sample = snapshots.read(&mut lines, &line, &mut tl)?;
+        tl.samples.push(sample);
+        next = lines.next()?;
+    }
+    if tl.samples.is_empty() {
+        return Err(MassifError::Truncated {
+            line: lines.line + 1,
+            expected: "a `snapshot=` line".into(),
+        });
+    }
+    tl.callers = snapshots.best.callers();
+    if snapshots.undetailed > 0 {
+        tl.notes.push(format!(
+            "{} of {} snapshots are not detailed: their allocation sites are unknown (hint: run massif with --detailed-freq=1)",
+            snapshots.undetailed,
+            tl.samples.len()
+        ));
+    }
+    Ok(tl)
+}
+
+/// Reads the header (`desc:` lines, `cmd:`, `time_unit:`) into the timeline's facts and
+/// returns the time unit. A step of its own because its errors carry the format's hint: a file
+/// that is not massif's at all fails here, on its first lines.
+fn read_header<R: BufRead>(lines: &mut Lines<R>, tl: &mut Timeline) -> Result<String, MassifError> {
     let mut desc = Vec::new();
     let mut next = lines.next()?;
     while let Some(rest) = next.as_deref().and_then(|l| l.strip_prefix("desc:")) {
@@ -108,11 +141,27 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
     tl.facts.insert("massif_options".into(), desc.join(" "));
     tl.facts.insert("program".into(), cmd);
     tl.facts.insert("time_unit".into(), time_unit.clone());
-    let mut undetailed = 0usize;
-    let mut best = Heaviest::default();
-    let mut next = lines.next()?;
-    while let Some(line) = next {
-        let n = lines.field(Some(&line), "snapshot")?;
+    Ok(time_unit)
+}
+
+/// What reading the snapshots carries from one to the next: the file's time unit, how many
+/// snapshots had no tree (for the closing note) and each site's heaviest callers.
+struct Snapshots {
+    time_unit: String,
+    undetailed: usize,
+    best: Heaviest,
+}
+
+impl Snapshots {
+    /// Reads one snapshot, from its `snapshot=` line (`first`) through its heap tree, into a
+    /// sample; the peak snapshot and the allocator overhead's peak go to the timeline.
+    fn read<R: BufRead>(
+        &mut self,
+        lines: &mut Lines<R>,
+        first: &str,
+        tl: &mut Timeline,
+    ) -> Result<Sample, MassifError> {
+        let n = lines.field(Some(first), "snapshot")?;
         if n != tl.samples.len() as u64 {
             return Err(MassifError::Inconsistent {
                 line: lines.line,
@@ -131,39 +180,16 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
         let mut sample = Sample {
             x: n,
             live_bytes: heap,
-            time_ns: (time_unit == "ms").then(|| time.saturating_mul(1_000_000)),
+            time_ns: (self.time_unit == "ms").then(|| time.saturating_mul(1_000_000)),
             ..Default::default()
         };
         match kind.as_str() {
-            "empty" => undetailed += 1,
+            "empty" => self.undetailed += 1,
             "detailed" | "peak" => {
                 if kind == "peak" {
                     tl.facts.insert("peak_snapshot".into(), n.to_string());
                 }
-                let root = read_tree(&mut lines)?;
-                let root_bytes = root.bytes;
-                if root_bytes != heap {
-                    return Err(MassifError::Inconsistent {
-                        line: lines.line,
-                        message: format!("the heap tree of snapshot {n} holds {root_bytes} bytes, but its mem_heap_B is {heap}"),
-                    });
-                }
-                let sites = sites_of_tree(&root);
-                for (label, site) in &sites {
-                    best.offer(label, site);
-                }
-                sample.types = sites
-                    .into_iter()
-                    .map(|(label, site)| {
-                        (
-                            label.to_owned(),
-                            TypeSample {
-                                bytes: site.bytes,
-                                ..Default::default()
-                            },
-                        )
-                    })
-                    .collect();
+                sample.types = self.read_sites(lines, n, heap)?;
             }
             other => {
                 return Err(lines.syntax(
@@ -177,23 +203,42 @@ pub fn read_massif(reader: impl BufRead) -> Result<Timeline, MassifError> {
             .entry(Total::Fact(&MASSIF_HEAP_EXTRA_PEAK))
             .and_modify(|v| *v = (*v).max(extra))
             .or_insert(extra);
-        tl.samples.push(sample);
-        next = lines.next()?;
+        Ok(sample)
     }
-    if tl.samples.is_empty() {
-        return Err(MassifError::Truncated {
-            line: lines.line + 1,
-            expected: "a `snapshot=` line".into(),
-        });
+
+    /// Reads snapshot `n`'s heap tree, checks it holds the snapshot's `heap` bytes, offers its
+    /// sites' callers to the heaviest kept so far and returns its bytes by site.
+    fn read_sites<R: BufRead>(
+        &mut self,
+        lines: &mut Lines<R>,
+        n: u64,
+        heap: u64,
+    ) -> Result<BTreeMap<String, TypeSample>, MassifError> {
+        let root = read_tree(lines)?;
+        let root_bytes = root.bytes;
+        if root_bytes != heap {
+            return Err(MassifError::Inconsistent {
+                line: lines.line,
+                message: format!("the heap tree of snapshot {n} holds {root_bytes} bytes, but its mem_heap_B is {heap}"),
+            });
+        }
+        let sites = sites_of_tree(&root);
+        for (label, site) in &sites {
+            self.best.offer(label, site);
+        }
+        Ok(sites
+            .into_iter()
+            .map(|(label, site)| {
+                (
+                    label.to_owned(),
+                    TypeSample {
+                        bytes: site.bytes,
+                        ..Default::default()
+                    },
+                )
+            })
+            .collect())
     }
-    tl.callers = best.callers();
-    if undetailed > 0 {
-        tl.notes.push(format!(
-            "{undetailed} of {} snapshots are not detailed: their allocation sites are unknown (hint: run massif with --detailed-freq=1)",
-            tl.samples.len()
-        ));
-    }
-    Ok(tl)
 }
 
 /// The allocation site a node stands for: its frame without the code address, and a shared
