@@ -58,6 +58,12 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+/// How often a rerun's `.hp` is read for its goal. Shorter than the live watch's poll: a
+/// short program (a few ms of mutator time past the goal) that ends before our SIGINT leaves
+/// as its last census the one at exit, whose `SET` lines expand nothing of the leak; a rerun
+/// lasts a fraction of a second, so the extra reads cost nothing that shows.
+const RERUN_POLL: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// How long cost-centre labels may be in the `.hp` (`-L`): whole stacks and sets, never cut.
 const LABEL_LENGTH: &str = "-L400";
 
@@ -648,7 +654,7 @@ fn follow_until(sup: &mut Supervised, run_dir: &Path, until: &Until) -> Watch {
         if exited {
             break;
         }
-        sup.wait_exit_for(super::live::LIVE_POLL);
+        sup.wait_exit_for(RERUN_POLL);
     }
     watch
 }
