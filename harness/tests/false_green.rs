@@ -110,21 +110,27 @@ fn a_window_without_samples_fails_and_so_does_a_scenario_whose_windows_all_were(
     );
 }
 
-#[test]
-fn census_windows_too_short_for_a_growth_fit_fail_at_run_time() {
-    // Census windows are known only once the profile is read: the outcome is a failure.
+/// `membound profile` of the `churn-hT-i0.hp` fixture against scenario `name` (its text):
+/// exit code and output.
+fn check_profile(name: &str, scenario: &str) -> (Option<i32>, String) {
     let p = Project::new();
-    let s = p.scenario(
-        "short",
-        "description = \"t\"\n[run]\ncommand = [\"prog\"]\n[[invariant]]\nname = \"no growth\"\ncensus = [27, 30]\nmetric = \"heap\"\nmax_growth_per_census = 0\n",
-    );
+    let s = p.scenario(name, scenario);
     let hp = data("churn-hT-i0.hp");
-    let (code, text) = p.run(&[
+    p.run(&[
         "profile",
         hp.to_str().expect("utf-8 path"),
         "--scenario",
         s.to_str().expect("utf-8 path"),
-    ]);
+    ])
+}
+
+#[test]
+fn census_windows_too_short_for_a_growth_fit_fail_at_run_time() {
+    // Census windows are known only once the profile is read: the outcome is a failure.
+    let (code, text) = check_profile(
+        "short",
+        "description = \"t\"\n[run]\ncommand = [\"prog\"]\n[[invariant]]\nname = \"no growth\"\ncensus = [27, 30]\nmetric = \"heap\"\nmax_growth_per_census = 0\n",
+    );
     assert_eq!(code, Some(1), "{text}");
     assert_has(
         &text,
@@ -135,36 +141,20 @@ fn census_windows_too_short_for_a_growth_fit_fail_at_run_time() {
 #[test]
 fn a_profile_whose_marker_never_came_fails_the_check() {
     // The profile has no `steady` marker: the invariant was never checked, which is no pass.
-    let p = Project::new();
-    let s = p.scenario(
+    let (code, text) = check_profile(
         "unmarked",
         "description = \"t\"\n[run]\ncommand = [\"prog\"]\n[phases]\nsteady = { markers = [\"steady\", \"end\"] }\n[[invariant]]\nname = \"bounded\"\nduring = \"steady\"\nmetric = \"heap\"\nmax = \"1 GiB\"\n",
     );
-    let hp = data("churn-hT-i0.hp");
-    let (code, text) = p.run(&[
-        "profile",
-        hp.to_str().expect("utf-8 path"),
-        "--scenario",
-        s.to_str().expect("utf-8 path"),
-    ]);
     assert_eq!(code, Some(1), "{text}");
     assert_has(&text, "bounded: not checked");
 }
 
 #[test]
 fn a_census_type_glob_typo_fails_with_the_nearest_label_first() {
-    let p = Project::new();
-    let s = p.scenario(
+    let (code, text) = check_profile(
         "typo",
         "description = \"t\"\n[run]\ncommand = [\"prog\"]\n[[invariant]]\nname = \"nodes\"\ntype = \"main:Main.Nod\"\nmax_count = 10\n",
     );
-    let hp = data("churn-hT-i0.hp");
-    let (code, text) = p.run(&[
-        "profile",
-        hp.to_str().expect("utf-8 path"),
-        "--scenario",
-        s.to_str().expect("utf-8 path"),
-    ]);
     assert_eq!(code, Some(1), "{text}");
     assert_has(&text, "nodes: not evaluable: type `main:Main.Nod` matches no label seen in the run (hint: labels seen, nearest first: `main:Main.Node`");
 }
