@@ -467,32 +467,43 @@ impl Found {
             (Table::Closures, &self.retainers),
             (Table::Heap, &self.heap_retainers),
         ] {
-            let growing = || rows.iter().filter(|r| r.bytes > 0);
-            let chain: Vec<&RetainerGrowth> = growing()
-                .filter(|r| self.set_role(r) == Role::Chain)
+            let roles: Vec<(&RetainerGrowth, Role)> = rows
+                .iter()
+                .filter(|r| r.bytes > 0)
+                .map(|r| (r, self.set_role(r)))
                 .collect();
-            let chain_bytes: i64 = chain.iter().map(|r| r.bytes).sum();
-            let held: i64 = growing()
-                .filter(|r| self.set_role(r) == Role::Holds)
-                .map(|r| r.bytes)
-                .sum();
+            let gained = |role: Role| -> i64 {
+                roles
+                    .iter()
+                    .filter(|(_, x)| *x == role)
+                    .map(|(r, _)| r.bytes)
+                    .sum()
+            };
+            let (chain_bytes, held) = (gained(Role::Chain), gained(Role::Holds));
             if chain_bytes == 0 || chain_bytes < held.saturating_mul(SELF_HELD_RATIO) {
                 continue;
             }
-            let main = chain
+            // Largest first, as the table ranks them.
+            let main: Vec<&RetainerGrowth> = roles
                 .iter()
-                .filter(|r| r.bytes.saturating_mul(CHAIN_PART) >= chain_bytes);
+                .filter(|(r, x)| {
+                    *x == Role::Chain && r.bytes.saturating_mul(CHAIN_PART) >= chain_bytes
+                })
+                .map(|(r, _)| *r)
+                .collect();
             let stacks: Vec<&Stack> = main
-                .clone()
+                .iter()
                 .flat_map(|r| r.retainers.iter().flat_map(Retainer::known_stacks))
                 .collect();
-            let first = stacks.first()?;
+            let (Some(set), Some(first)) = (main.first(), stacks.first()) else {
+                continue;
+            };
             let common = first.frames.iter().filter(|f| f.own).find(|f| {
                 stacks
                     .iter()
                     .all(|s| s.frames.iter().any(|g| g.own && g.name == f.name))
             });
-            let (Some(frame), Some(set)) = (common, main.clone().next()) else {
+            let Some(frame) = common else {
                 continue;
             };
             return Some(Holder {
