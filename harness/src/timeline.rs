@@ -43,6 +43,132 @@ pub struct Timeline {
 
 pub use crate::units::XUnit;
 
+/// A per-type label (a closure type, a cost-centre stack, an allocation site): a shared,
+/// immutable string. A source makes each distinct label once and every census, sink and check
+/// holds that one allocation, so a census's labels are not allocated again census after census,
+/// and comparing a label with itself (what the sinks' side-by-side walks do for nearly every
+/// label) is a pointer comparison rather than a `memcmp` over a long common prefix such as
+/// `clash-prelude:Clash.Signal.Internal.`. It orders, hashes and serialises as its text.
+#[derive(Clone)]
+pub struct Label(std::sync::Arc<str>);
+
+impl Label {
+    /// The label's text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Label {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Label {
+    fn borrow(&self) -> &str {
+        &self.0
+    }
+}
+
+impl AsRef<str> for Label {
+    fn as_ref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl PartialEq for Label {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+    }
+}
+
+impl Eq for Label {}
+
+impl PartialEq<str> for Label {
+    fn eq(&self, other: &str) -> bool {
+        &*self.0 == other
+    }
+}
+
+impl PartialEq<&str> for Label {
+    fn eq(&self, other: &&str) -> bool {
+        &*self.0 == *other
+    }
+}
+
+impl Ord for Label {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        if std::sync::Arc::ptr_eq(&self.0, &other.0) {
+            std::cmp::Ordering::Equal
+        } else {
+            self.0.cmp(&other.0)
+        }
+    }
+}
+
+impl PartialOrd for Label {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl std::hash::Hash for Label {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // As `str` hashes: lookups by `&str` (`Borrow<str>`) must find it.
+        (*self.0).hash(state)
+    }
+}
+
+impl std::fmt::Debug for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&*self.0, f)
+    }
+}
+
+impl std::fmt::Display for Label {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Label {
+    fn from(s: &str) -> Self {
+        Label(s.into())
+    }
+}
+
+impl From<String> for Label {
+    fn from(s: String) -> Self {
+        Label(s.into())
+    }
+}
+
+impl From<&String> for Label {
+    fn from(s: &String) -> Self {
+        Label(s.as_str().into())
+    }
+}
+
+impl From<Label> for String {
+    fn from(l: Label) -> Self {
+        l.0.to_string()
+    }
+}
+
+impl Serialize for Label {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Label {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        String::deserialize(d).map(Label::from)
+    }
+}
+
 /// One observation of the heap.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
 pub struct Sample {
@@ -71,7 +197,7 @@ pub struct Sample {
     pub jemalloc: Option<JemallocStats>,
     /// Per-type breakdown keyed by the whole (normalised) label; labels contain dots and colons.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub types: BTreeMap<String, TypeSample>,
+    pub types: BTreeMap<Label, TypeSample>,
 }
 
 /// jemalloc's `stats.allocated`, `stats.active` and `stats.resident` at a sample.
@@ -158,17 +284,14 @@ impl Timeline {
 /// meets the same labels census after census, and a lookup per label compared each long label
 /// (`clash-prelude:Clash.Signal.Internal.:-`) with about log₂(labels) others.
 pub fn for_each_label<V: Default>(
-    per_label: &mut BTreeMap<String, V>,
-    types: &BTreeMap<String, TypeSample>,
+    per_label: &mut BTreeMap<Label, V>,
+    types: &BTreeMap<Label, TypeSample>,
     mut visit: impl FnMut(&mut V, &TypeSample),
 ) {
     let mut new = Vec::new();
     let mut known = per_label.iter_mut().peekable();
     for (label, t) in types {
-        while known
-            .peek()
-            .is_some_and(|(k, _)| k.as_str() < label.as_str())
-        {
+        while known.peek().is_some_and(|(k, _)| *k < label) {
             known.next();
         }
         match known.next_if(|(k, _)| *k == label) {
@@ -220,7 +343,38 @@ impl Timeline {
 
 #[cfg(test)]
 mod tests {
-    use super::XUnit;
+    use super::{Label, XUnit};
+
+    #[test]
+    fn a_label_is_its_text_whether_shared_or_not() {
+        use std::collections::{BTreeMap, HashMap};
+        let shared = Label::from("clash-prelude:Clash.Signal.Internal.:-");
+        let copy = Label::from("clash-prelude:Clash.Signal.Internal.:-".to_owned());
+        let other = Label::from("ghc-prim:GHC.Types.:");
+        // Two allocations of one text are one label; order is the text's.
+        assert_eq!(shared, shared.clone());
+        assert_eq!(shared, copy);
+        assert_eq!(shared.cmp(&copy), std::cmp::Ordering::Equal);
+        assert_eq!(shared.cmp(&other), shared.as_str().cmp(other.as_str()));
+        assert_eq!(other.cmp(&shared), other.as_str().cmp(shared.as_str()));
+        // Maps keyed by labels are searched by text.
+        let tree = BTreeMap::from([(shared.clone(), 1), (other.clone(), 2)]);
+        assert_eq!(tree.get("ghc-prim:GHC.Types.:"), Some(&2));
+        let hash = HashMap::from([(copy.clone(), 1)]);
+        assert_eq!(hash.get("clash-prelude:Clash.Signal.Internal.:-"), Some(&1));
+        // Serialised as the plain string it was, and read back as one.
+        let json = serde_json::to_string(&tree).unwrap();
+        assert_eq!(
+            json,
+            r#"{"clash-prelude:Clash.Signal.Internal.:-":1,"ghc-prim:GHC.Types.:":2}"#
+        );
+        let back: BTreeMap<Label, i32> = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, tree);
+        assert_eq!(
+            format!("{shared} {other:?}"),
+            r#"clash-prelude:Clash.Signal.Internal.:- "ghc-prim:GHC.Types.:""#
+        );
+    }
 
     #[test]
     fn each_axis_names_its_positions_and_its_growth() {
@@ -294,9 +448,9 @@ mod label_walk_tests {
             count,
             ..Default::default()
         };
-        let mut seen: BTreeMap<String, Vec<u64>> = BTreeMap::new();
-        let census = |labels: &[(&str, u64)]| -> BTreeMap<String, TypeSample> {
-            labels.iter().map(|(l, c)| (l.to_string(), t(*c))).collect()
+        let mut seen: BTreeMap<Label, Vec<u64>> = BTreeMap::new();
+        let census = |labels: &[(&str, u64)]| -> BTreeMap<Label, TypeSample> {
+            labels.iter().map(|(l, c)| ((*l).into(), t(*c))).collect()
         };
         for types in [
             census(&[("b", 1), ("d", 2)]),

@@ -37,7 +37,7 @@ fn bytes_per_census(t: &Timeline) -> Vec<BTreeMap<String, u64>> {
         .map(|s| {
             s.types
                 .iter()
-                .map(|(l, ty)| (l.clone(), ty.bytes))
+                .map(|(l, ty)| (l.to_string(), ty.bytes))
                 .collect()
         })
         .collect()

@@ -121,8 +121,11 @@ fn check(log: &Path, reference: &Path) {
         "{name}: census count"
     );
     for (i, (s, w)) in got.samples.iter().zip(&want.censuses).enumerate() {
-        let bytes: BTreeMap<String, u64> =
-            s.types.iter().map(|(l, t)| (l.clone(), t.bytes)).collect();
+        let bytes: BTreeMap<String, u64> = s
+            .types
+            .iter()
+            .map(|(l, t)| (l.to_string(), t.bytes))
+            .collect();
         assert_eq!(&bytes, w, "{name}: census {i}");
         assert_eq!(s.x, i as u64);
         assert_eq!(

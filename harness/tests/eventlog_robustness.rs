@@ -364,7 +364,7 @@ fn cost_centre_stacks_and_info_tables_get_readable_labels() {
         .end();
     let t = read(&bytes).unwrap();
     assert_eq!(t.facts["heap_profile_breakdown"], "cost centre");
-    let labels: Vec<&str> = t.samples[0].types.keys().map(String::as_str).collect();
+    let labels: Vec<&str> = t.samples[0].types.keys().map(|l| l.as_str()).collect();
     assert_eq!(labels, ["MAIN", "cc9", "go/Main.CAF"]);
 
     let ipe = |ptr: u64, fields: &[&str]| {
@@ -392,7 +392,7 @@ fn cost_centre_stacks_and_info_tables_get_readable_labels() {
         .event(165, 8, &u64s(&[0]))
         .end();
     let t = read(&bytes).unwrap();
-    let labels: Vec<&str> = t.samples[0].types.keys().map(String::as_str).collect();
+    let labels: Vec<&str> = t.samples[0].types.keys().map(|l| l.as_str()).collect();
     assert_eq!(labels, ["0x1234", "Main.go :: Int @ Test.hs:5:1-30"]);
 }
 

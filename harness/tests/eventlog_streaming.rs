@@ -31,7 +31,7 @@ fn sample_of(c: &CountedCensus, names: LabelNames<'_>) -> Sample {
             .iter()
             .map(|r| {
                 (
-                    names.name(r.label).to_owned(),
+                    names.name(r.label).into(),
                     TypeSample {
                         count: r.count,
                         bytes: r.bytes,
@@ -99,18 +99,19 @@ fn check(bytes: &[u8], opts: &ReadOptions, what: &str) {
 /// Declared sizes that exercise every branch of counting: one that does not divide, a zero,
 /// one that divides, and one that overrides the built-in table.
 fn declared(t: &Timeline) -> ReadOptions {
-    let mut labels: Vec<&String> = t.samples.iter().flat_map(|s| s.types.keys()).collect();
+    let mut labels: Vec<&membound::timeline::Label> =
+        t.samples.iter().flat_map(|s| s.types.keys()).collect();
     labels.sort();
     labels.dedup();
     let mut opts = ReadOptions::default();
     for (label, size) in labels.iter().zip([7, 0, 8]) {
-        opts.closure_sizes.insert((*label).clone(), size);
+        opts.closure_sizes.insert(label.to_string(), size);
     }
     if let Some(known) = labels
         .iter()
-        .find(|l| known_closure_size(l).is_some() && !opts.closure_sizes.contains_key(**l))
+        .find(|l| known_closure_size(l).is_some() && !opts.closure_sizes.contains_key(l.as_str()))
     {
-        opts.closure_sizes.insert((*known).clone(), 12);
+        opts.closure_sizes.insert(known.to_string(), 12);
     }
     opts
 }

@@ -65,10 +65,13 @@ fn standard_library_frames_hand_their_bytes_to_the_program_function() {
     // -O1: `push_back`, `_M_realloc_insert`, `allocate` are inlined frames of libstdc++
     // headers; the site is the program's own function that pushed.
     let tl = fixture("vector.massif.out");
-    let labels: std::collections::BTreeSet<&String> =
-        tl.samples.iter().flat_map(|s| s.types.keys()).collect();
+    let labels: std::collections::BTreeSet<String> = tl
+        .samples
+        .iter()
+        .flat_map(|s| s.types.keys().map(|l| l.to_string()))
+        .collect();
     assert!(
-        labels.contains(&"log_transaction (vector.cpp:9)".to_owned()),
+        labels.contains("log_transaction (vector.cpp:9)"),
         "{labels:?}"
     );
     assert!(

@@ -201,7 +201,7 @@ pub fn labels(runs: &[ExploredRun]) -> BTreeMap<String, Basis> {
     for r in runs {
         for s in &r.timeline.samples {
             for (l, t) in &s.types {
-                let e = out.entry(l.clone()).or_insert(Basis::Bytes);
+                let e = out.entry(l.to_string()).or_insert(Basis::Bytes);
                 if t.count > 0 {
                     *e = Basis::Count;
                 }

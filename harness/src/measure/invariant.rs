@@ -9,6 +9,7 @@
 use crate::measure::metrics::{resolve, Fit, MissingMarker};
 use crate::spec::invariant::{Cmp, Invariant, Plan, Predicate, Window, MIN_GROWTH_SAMPLES};
 use crate::spec::text::{glob_match, nearest_first};
+use crate::timeline::Label;
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, SiteSample, XUnit};
 use serde::{Deserialize, Serialize};
@@ -507,7 +508,7 @@ pub struct Checker<'a> {
 #[derive(Debug, Default)]
 struct Labels<'a> {
     /// Every label seen while some glob was unmatched, i.e. all of them when one stays so.
-    seen: BTreeSet<String>,
+    seen: BTreeSet<crate::timeline::Label>,
     /// The globs of type bounds (other than `absent`) that no label seen has matched yet:
     /// sets, since each invariant asks once at the end. Exact labels (no `*`) are matched by
     /// lookup, so a label costs one lookup plus a test per unmatched glob with a `*`.
@@ -701,7 +702,7 @@ impl<'a> Checker<'a> {
             return Outcome::NotReached { reason, stopped_at };
         }
         if let Some(glob) = must_match(&st.inv.predicate).filter(|g| !self.labels.matched(g)) {
-            let mut near = nearest_first(glob, self.labels.seen.iter().map(String::as_str));
+            let mut near = nearest_first(glob, self.labels.seen.iter().map(Label::as_str));
             near.truncate(SEEN_LABELS);
             let seen = near.into_iter().map(str::to_owned).collect();
             return Outcome::NotEvaluable {
@@ -839,7 +840,7 @@ fn window_of(
 fn matching<'s>(
     sample: &'s Sample,
     glob: &'s str,
-) -> impl Iterator<Item = (&'s String, &'s crate::TypeSample)> {
+) -> impl Iterator<Item = (&'s crate::timeline::Label, &'s crate::TypeSample)> {
     let exact = !glob.contains('*');
     let one = if exact {
         sample.types.get_key_value(glob)
@@ -999,7 +1000,7 @@ pub fn top_growth(from: &Sample, to: &Sample) -> Vec<Growth> {
             let bytes_delta = t.bytes as i64 - before.map_or(0, |b| b.bytes as i64);
             let from_count = before.map_or(0, |b| b.count);
             (bytes_delta > 0 || t.count > from_count).then(|| Growth {
-                label: label.clone(),
+                label: label.to_string(),
                 from_count,
                 to_count: t.count,
                 bytes_delta,
@@ -1031,7 +1032,7 @@ pub fn long_lived(from: &Sample, to: &Sample) -> Vec<LongLived> {
         for site in &t.sites {
             if site.count <= LONG_LIVED_MAX_COUNT && site.newest_birth <= from.x {
                 out.push(LongLived {
-                    label: label.clone(),
+                    label: label.to_string(),
                     site: site.clone(),
                 });
             }
@@ -1081,7 +1082,7 @@ mod tests {
                         bytes: n * 16,
                         ..Default::default()
                     };
-                    (l.to_string(), t)
+                    ((*l).into(), t)
                 })
                 .collect(),
             ..Default::default()

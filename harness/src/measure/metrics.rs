@@ -10,7 +10,7 @@ use crate::spec::metric::{
     predicate_glob, residency, Metric, Value, ALLOCATIONS, JEMALLOC_RESIDENT_PEAK,
     TYPE_FINAL_BYTES, TYPE_FINAL_COUNT, TYPE_GROWTH, TYPE_PEAK_BYTES, TYPE_PEAK_COUNT,
 };
-use crate::timeline::{Sample, SampleSink};
+use crate::timeline::{Label, Sample, SampleSink};
 use crate::{Mark, Timeline, XUnit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -216,7 +216,7 @@ pub struct Meter<'a> {
     peak: u64,
     allocations: Option<u64>,
     resident: Option<u64>,
-    labels: BTreeMap<String, LabelFigures>,
+    labels: BTreeMap<Label, LabelFigures>,
 }
 
 /// One type's figures so far.
@@ -304,7 +304,7 @@ impl<'a> Meter<'a> {
     fn kept_labels(&self) -> Vec<&str> {
         let labels = &self.labels;
         match self.x_unit {
-            XUnit::Cycles => labels.keys().map(String::as_str).collect(),
+            XUnit::Cycles => labels.keys().map(Label::as_str).collect(),
             XUnit::Millis => Vec::new(),
             XUnit::Census | XUnit::Snapshot => {
                 let mut by_bytes: Vec<(&str, u64)> = labels
@@ -322,7 +322,7 @@ impl<'a> Meter<'a> {
                         keep.extend(
                             labels
                                 .keys()
-                                .map(String::as_str)
+                                .map(Label::as_str)
                                 .filter(|l| crate::spec::text::glob_match(g, l)),
                         );
                     }

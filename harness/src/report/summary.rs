@@ -10,6 +10,7 @@ use crate::measure::metrics::Fit;
 use crate::source::ghc;
 use crate::source::ghc::eventlog::{self, Census, EventlogError, LabelNames};
 use crate::spec::metric::Unit;
+use crate::timeline::Label;
 use crate::units::{fmt_bytes, fmt_int};
 use crate::{Mark, Sample, Timeline, XUnit};
 use std::collections::BTreeMap;
@@ -25,7 +26,7 @@ pub const TOP_TYPES: usize = 10;
 pub struct Summary {
     res: Residency,
     unit: XUnit,
-    types: BTreeMap<String, TypeStats>,
+    types: BTreeMap<Label, TypeStats>,
     marks: Vec<Mark>,
 }
 
@@ -212,7 +213,7 @@ impl Summary {
     /// The largest types by peak bytes, with their growth, and for an allocation site the
     /// program's code that called it (`meta`'s callers).
     fn top_types(&self, s: &mut String, meta: &Timeline) {
-        let mut top: Vec<(&String, &TypeStats)> = self.types.iter().collect();
+        let mut top: Vec<(&Label, &TypeStats)> = self.types.iter().collect();
         top.sort_by(|a, b| b.1.peak_bytes.cmp(&a.1.peak_bytes).then(a.0.cmp(b.0)));
         if !top.is_empty() {
             let _ = writeln!(s, "top types by peak bytes (growth over the second half):");
@@ -392,7 +393,7 @@ impl CensusSummary {
         let mut counts = inference.counts(&opts);
         let mut types = BTreeMap::new();
         for e in self.labels.into_iter().flatten() {
-            let (peak_count, estimated) = match sizes.get(&e.name) {
+            let (peak_count, estimated) = match sizes.get(e.name.as_str()) {
                 Some(size) if size.bytes() > 0 => {
                     if let Some(bytes) = e.indivisible {
                         counts.note_indivisible(&e.name, bytes);
@@ -405,7 +406,7 @@ impl CensusSummary {
                 _ => (0, false),
             };
             types.insert(
-                e.name,
+                e.name.into(),
                 TypeStats {
                     peak_bytes: e.peak_bytes,
                     peak_count,

@@ -192,7 +192,8 @@ fn figures_so_far(tl: &Timeline) -> String {
         sample = unit.sample_word(),
     );
     if let Some(what) = unit.breakdown_words() {
-        let mut types: Vec<(&String, u64)> = last.types.iter().map(|(l, t)| (l, t.bytes)).collect();
+        let mut types: Vec<(&crate::timeline::Label, u64)> =
+            last.types.iter().map(|(l, t)| (l, t.bytes)).collect();
         types.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(b.0)));
         let top: Vec<String> = types
             .iter()

@@ -207,7 +207,7 @@ impl<'s> Live<'s> {
         self.sizes
             .sizes(&self.opts)
             .into_iter()
-            .map(|(l, s)| (l, s.bytes()))
+            .map(|(l, s)| (l.to_string(), s.bytes()))
             .collect()
     }
 
@@ -453,8 +453,8 @@ fn count_known(s: &mut Sample, opts: &ReadOptions, indivisible: &mut BTreeMap<St
     for (label, t) in s.types.iter_mut() {
         if let Some(size) = size_of(label, opts) {
             t.count = t.bytes / size;
-            if !t.bytes.is_multiple_of(size) && !indivisible.contains_key(label) {
-                indivisible.insert(label.clone(), t.bytes);
+            if !t.bytes.is_multiple_of(size) && !indivisible.contains_key(label.as_str()) {
+                indivisible.insert(label.to_string(), t.bytes);
             }
         }
     }

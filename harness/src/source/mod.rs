@@ -283,7 +283,7 @@ mod tests {
                 x: x as u64,
                 live_bytes: *b,
                 types: [(
-                    "T".to_owned(),
+                    "T".into(),
                     TypeSample {
                         count: 1,
                         bytes: *b,

@@ -13,6 +13,7 @@ use crate::measure::invariant::{Outcome, Unevaluable, Unreached};
 use crate::measure::metrics::Measurement;
 use crate::scenario::Scenario;
 use crate::spec::metric::{Metric, Value};
+use crate::timeline::Label;
 use crate::{Mark, Timeline, XUnit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -299,7 +300,7 @@ pub struct ChartSampler {
     last: Option<(usize, Snapshot)>,
     /// The last sample of the highest residency so far.
     peak: Option<(usize, Snapshot)>,
-    type_peaks: BTreeMap<String, u64>,
+    type_peaks: BTreeMap<Label, u64>,
 }
 
 impl Default for ChartSampler {
@@ -321,7 +322,7 @@ impl Default for ChartSampler {
 struct Snapshot {
     x: u64,
     live_bytes: u64,
-    types: Vec<(String, u64)>,
+    types: Vec<(Label, u64)>,
 }
 
 impl Snapshot {

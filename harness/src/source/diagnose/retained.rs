@@ -142,7 +142,7 @@ fn retained_timeline(
             ..Sample::default()
         };
         sample.types.insert(
-            ty.to_owned(),
+            ty.into(),
             crate::TypeSample {
                 bytes,
                 ..Default::default()

@@ -9,8 +9,9 @@
 //! an empty first or last sample is dropped.
 
 use super::labels::{self as ghc, ReadOptions};
-use crate::timeline::{Mark, Sample, Timeline, TypeSample, XUnit};
+use crate::timeline::{Label, Mark, Sample, Timeline, TypeSample, XUnit};
 use std::collections::BTreeMap;
+use std::hash::BuildHasherDefault;
 use std::io::{self, Read};
 
 /// Why a `.hp` profile could not be read. Every variant carries the 1-based line.
@@ -92,7 +93,7 @@ pub struct HpFollower {
     rows: Vec<(u32, u64)>,
     labels: Labels,
     /// Type maps handed back by [`HpFollower::recycle`], for reuse.
-    spare: Vec<BTreeMap<String, TypeSample>>,
+    spare: Vec<BTreeMap<Label, TypeSample>>,
     facts: Vec<(&'static str, String)>,
     mark_times: Vec<u64>,
 }
@@ -381,10 +382,11 @@ impl HpFollower {
 #[derive(Debug, Default)]
 struct Labels {
     /// Each raw label seen, with the id of its normalised form (two spellings of one label,
-    /// say two versions of a package, share it).
-    raw: std::collections::HashMap<String, u32>,
-    /// Normalised label by id.
-    names: Vec<String>,
+    /// say two versions of a package, share it). Looked up for every row: hashed with Fx, as
+    /// the eventlog reader's labels are (SipHash was about 4% of the live watch's CPU).
+    raw: std::collections::HashMap<String, u32, BuildHasherDefault<super::eventlog::FxHasher>>,
+    /// Normalised label by id: the one [`Label`] every census of the profile shares.
+    names: Vec<Label>,
     /// Rank by id: derived from `by_rank`, kept for the rows' lookup.
     rank: Vec<u32>,
     /// Id by rank.
@@ -401,12 +403,12 @@ impl Labels {
         let name = ghc::normalise_label(raw);
         let at = self
             .by_rank
-            .partition_point(|&id| self.names[id as usize].as_str() < name.as_ref());
+            .partition_point(|&id| &*self.names[id as usize] < name.as_ref());
         let id = match self.by_rank.get(at) {
-            Some(&id) if self.names[id as usize] == name.as_ref() => id,
+            Some(&id) if &*self.names[id as usize] == name.as_ref() => id,
             _ => {
                 let id = self.names.len() as u32;
-                self.names.push(name.into_owned());
+                self.names.push(Label::from(name.into_owned()));
                 self.by_rank.insert(at, id);
                 // `rank` is `by_rank` inverted.
                 self.rank.resize(self.names.len(), 0);
@@ -519,7 +521,10 @@ mod tests {
     }
 
     fn bytes_by_label(s: &Sample) -> BTreeMap<String, u64> {
-        s.types.iter().map(|(l, t)| (l.clone(), t.bytes)).collect()
+        s.types
+            .iter()
+            .map(|(l, t)| (l.to_string(), t.bytes))
+            .collect()
     }
 
     /// Labels first seen in later censuses sort before, between and after the earlier ones,

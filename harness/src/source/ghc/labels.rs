@@ -2,7 +2,7 @@
 //! from bytes by closure size ([`assign_counts`], [`ClosureSize`]), with the [`ReadOptions`]
 //! that declare sizes. Pure functions of labels and timelines.
 
-use crate::timeline::{Sample, Timeline};
+use crate::timeline::{Label, Sample, Timeline};
 use std::borrow::Cow;
 use std::collections::BTreeMap;
 
@@ -241,7 +241,7 @@ pub fn assign_counts(timeline: &mut Timeline, opts: &ReadOptions) {
 /// byte totals (memory grows with the labels, not the samples).
 #[derive(Debug, Default)]
 pub struct SizeInference {
-    gcds: BTreeMap<String, u64>,
+    gcds: BTreeMap<Label, u64>,
 }
 
 impl SizeInference {
@@ -259,17 +259,17 @@ impl SizeInference {
         match self.gcds.get_mut(label) {
             Some(g) => *g = gcd(*g, bytes_gcd),
             None => {
-                self.gcds.insert(label.to_owned(), bytes_gcd);
+                self.gcds.insert(label.into(), bytes_gcd);
             }
         }
     }
 
     /// Every label's size: declared, else known, else inferred.
-    pub fn sizes(&self, opts: &ReadOptions) -> BTreeMap<String, ClosureSize> {
+    pub fn sizes(&self, opts: &ReadOptions) -> BTreeMap<Label, ClosureSize> {
         self.gcds
             .iter()
             .filter_map(|(label, &g)| {
-                let size = if let Some(&d) = opts.closure_sizes.get(label) {
+                let size = if let Some(&d) = opts.closure_sizes.get(label.as_str()) {
                     ClosureSize::Declared(d)
                 } else if let Some(k) = known_closure_size(label) {
                     ClosureSize::Known(k)
@@ -296,7 +296,7 @@ impl SizeInference {
 /// sizes did not divide their bytes.
 #[derive(Debug)]
 pub struct Counts {
-    sizes: BTreeMap<String, ClosureSize>,
+    sizes: BTreeMap<Label, ClosureSize>,
     indivisible: BTreeMap<String, (u64, u64)>,
 }
 
@@ -307,10 +307,7 @@ impl Counts {
         // neighbours instead of searched for (a long run's timeline is counted in one pass).
         let mut sizes = self.sizes.iter().peekable();
         for (label, t) in sample.types.iter_mut() {
-            while sizes
-                .next_if(|(l, _)| l.as_str() < label.as_str())
-                .is_some()
-            {}
+            while sizes.next_if(|(l, _)| *l < label).is_some() {}
             let Some((_, size)) = sizes.next_if(|(l, _)| *l == label) else {
                 continue;
             };
@@ -322,7 +319,7 @@ impl Counts {
             let exact = t.bytes % b == 0;
             t.count_estimated = matches!(size, ClosureSize::Inferred(_)) || !exact;
             if !exact && !self.indivisible.contains_key(label.as_str()) {
-                self.indivisible.insert(label.clone(), (b, t.bytes));
+                self.indivisible.insert(label.to_string(), (b, t.bytes));
             }
         }
     }
@@ -363,7 +360,7 @@ impl Counts {
 }
 
 /// Resolves the closure size of every label in the timeline.
-pub fn closure_sizes(timeline: &Timeline, opts: &ReadOptions) -> BTreeMap<String, ClosureSize> {
+pub fn closure_sizes(timeline: &Timeline, opts: &ReadOptions) -> BTreeMap<Label, ClosureSize> {
     let mut inference = SizeInference::default();
     for sample in &timeline.samples {
         inference.observe(sample);
@@ -444,7 +441,7 @@ mod tests {
                 .iter()
                 .map(|&(l, b)| {
                     (
-                        l.to_owned(),
+                        (*l).into(),
                         TypeSample {
                             bytes: b,
                             ..Default::default()

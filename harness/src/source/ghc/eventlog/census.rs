@@ -5,7 +5,7 @@
 //! pays for label strings, and `NameOrder` sorts a census by name without comparing names.
 
 use super::{Census, LabelId};
-use crate::timeline::{Sample, TypeSample};
+use crate::timeline::{Label, Sample, TypeSample};
 use std::collections::{BTreeMap, HashMap};
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -43,7 +43,7 @@ pub(crate) struct Labels {
     /// Normalised name → id: two spellings with one name share an id.
     by_name: HashMap<String, u32>,
     /// id → normalised name.
-    names: Vec<String>,
+    names: Vec<Label>,
     /// id → position of its name in sorted order, so a census sorts by integer.
     rank: Vec<u32>,
 }
@@ -185,7 +185,7 @@ impl Labels {
         let mut rows = census.rows.clone();
         rows.sort_unstable_by_key(|r| self.rank[r.0 .0 as usize]);
         // Sorted input: the map is built in one pass, with no key comparisons to speak of.
-        let types: BTreeMap<String, TypeSample> = rows
+        let types: BTreeMap<Label, TypeSample> = rows
             .iter()
             .map(|&(id, bytes)| {
                 (
@@ -218,7 +218,7 @@ impl Labels {
         }
         let id = self.names.len() as u32;
         self.by_name.insert(name.clone(), id);
-        self.names.push(name);
+        self.names.push(name.into());
         // New names are rare (a program has a bounded set of labels): re-rank them all.
         let mut order: Vec<u32> = (0..self.names.len() as u32).collect();
         order.sort_by(|&a, &b| self.names[a as usize].cmp(&self.names[b as usize]));

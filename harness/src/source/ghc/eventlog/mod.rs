@@ -17,6 +17,8 @@ mod census;
 mod format;
 mod input;
 
+pub(crate) use census::FxHasher;
+
 use super::labels::{self as ghc, ReadOptions};
 use crate::spec::metric::{Total, GHC_BYTES_ALLOCATED, GHC_HEAP_LIVE_MAX, GHC_HEAP_SIZE_MAX};
 use crate::timeline::{Mark, Sample, Timeline, XUnit};
@@ -332,7 +334,7 @@ pub struct EventlogStream {
     censuses: u64,
     counts: ghc::Counts,
     /// Every label's closure size, for [`counted`](Self::counted).
-    sizes: BTreeMap<String, ghc::ClosureSize>,
+    sizes: BTreeMap<crate::timeline::Label, ghc::ClosureSize>,
 }
 
 /// How [`EventlogStream::counted`] counts one label, resolved when the label first appears.
