@@ -26,7 +26,7 @@ use crate::scenario::{CommandRun, OnViolation, Scenario};
 use crate::source::ghc::hp::HpFollower;
 use crate::source::ghc::{known_closure_size, Cut, IndivisibleSize, ReadOptions, SizeInference};
 use crate::spec::invariant::{Endpoint, Predicate, Window};
-use crate::timeline::{Mark, Sample, SampleSink, XUnit};
+use crate::timeline::{Label, Mark, Sample, SampleSink, XUnit};
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::io::Read;
@@ -120,6 +120,10 @@ pub(crate) struct Live<'s> {
     /// The first census row that a declared closure size does not divide: an error, since
     /// every count of that label is wrong.
     declared_mismatch: Option<IndivisibleSize>,
+    /// Each label's size as the watch counts by it, worked out once per label and walked
+    /// beside each census: looking each label up, and parsing it for a known layout, census
+    /// after census, was a seventh of the watch's own time per census.
+    label_sizes: BTreeMap<Label, LiveSize>,
     /// Each invariant's outcome over the whole run, when every one was checked live and the
     /// program ended by itself: then no check after the run is needed.
     outcomes: Option<Vec<(String, Outcome)>>,
@@ -175,6 +179,7 @@ impl<'s> Live<'s> {
             brackets: Brackets::default(),
             indivisible: BTreeMap::new(),
             declared_mismatch: None,
+            label_sizes: BTreeMap::new(),
             outcomes: None,
             late_marker: false,
         }
@@ -329,10 +334,7 @@ impl<'s> Live<'s> {
                 for (end, mut sample) in self.brackets.accept(end, sample) {
                     let x = self.ends.len() as u64;
                     sample.x = x;
-                    count_known(&mut sample, &self.opts, &mut self.indivisible);
-                    if self.declared_mismatch.is_none() {
-                        self.declared_mismatch = self.opts.check_sample(&sample).err();
-                    }
+                    self.count_known(&mut sample);
                     self.sizes.observe(&sample);
                     self.ends.push(end);
                     sink.sample(&sample);
@@ -449,14 +451,63 @@ pub(crate) fn end_at_violation(
 /// counts the live check uses (see [`live_scenario`]).
 /// Counts a census's types whose closure size is declared or known; the rest stay 0 until the
 /// sizes inferred over the whole run are known (only those are checked live).
-fn count_known(s: &mut Sample, opts: &ReadOptions, indivisible: &mut BTreeMap<String, u64>) {
-    for (label, t) in s.types.iter_mut() {
-        if let Some(size) = size_of(label, opts) {
-            t.count = t.bytes / size;
-            if !t.bytes.is_multiple_of(size) && !indivisible.contains_key(label.as_str()) {
-                indivisible.insert(label.to_string(), t.bytes);
+/// A label's closure size, as the live watch counts by it.
+#[derive(Debug, Clone, Copy)]
+struct LiveSize {
+    /// The size the scenario declares, if it does (0 counts nothing).
+    declared: Option<u64>,
+    /// What counts are bytes over: declared or known, and not 0 ([`size_of`]).
+    counted: Option<u64>,
+}
+
+impl LiveSize {
+    fn of(label: &str, opts: &ReadOptions) -> Self {
+        LiveSize {
+            declared: opts.closure_sizes.get(label).copied(),
+            counted: size_of(label, opts),
+        }
+    }
+}
+
+impl Live<'_> {
+    /// Counts `s`'s types of a declared or known closure size, notes the first bytes a size
+    /// does not divide, and the first row a declared size does not divide
+    /// ([`ReadOptions::check_declared`], in label order as it checks a sample). The census's
+    /// labels and `label_sizes` are both sorted: walked side by side, a label meets its own
+    /// entry (the same shared [`Label`]) instead of being searched for.
+    fn count_known(&mut self, s: &mut Sample) {
+        let mut new = Vec::new();
+        let mut known = self.label_sizes.iter().peekable();
+        for (label, t) in s.types.iter_mut() {
+            while known.next_if(|(k, _)| *k < label).is_some() {}
+            let size = match known.next_if(|(k, _)| *k == label) {
+                Some((_, size)) => *size,
+                None => {
+                    let size = LiveSize::of(label, &self.opts);
+                    new.push((label.clone(), size));
+                    size
+                }
+            };
+            if let Some(counted) = size.counted {
+                t.count = t.bytes / counted;
+                if !t.bytes.is_multiple_of(counted)
+                    && !self.indivisible.contains_key(label.as_str())
+                {
+                    self.indivisible.insert(label.to_string(), t.bytes);
+                }
+            }
+            if let Some(declared) = size.declared.filter(|d| *d > 0) {
+                if self.declared_mismatch.is_none() && !t.bytes.is_multiple_of(declared) {
+                    self.declared_mismatch = Some(IndivisibleSize {
+                        label: label.to_string(),
+                        size: declared,
+                        census: s.x,
+                        bytes: t.bytes,
+                    });
+                }
             }
         }
+        self.label_sizes.extend(new);
     }
 }
 
