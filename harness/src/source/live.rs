@@ -338,8 +338,16 @@ impl<'s> Live<'s> {
                     self.sizes.observe(&sample);
                     self.ends.push(end);
                     sink.sample(&sample);
-                    let placed = self.marks_before(end);
-                    if placed.len() != known_marks {
+                    // Counted first, placed only when one more is there: most censuses have
+                    // no new marker, and placing them all cloned every label every census.
+                    let placed_now = self
+                        .marker_file
+                        .marks
+                        .iter()
+                        .filter(|(o, _)| *o < end)
+                        .count();
+                    if placed_now != known_marks {
+                        let placed = self.marks_before(end);
                         self.late_marker |= placed[known_marks..].iter().any(|m| m.x < x);
                         known_marks = placed.len();
                         // A new marker is placed at this census (it was recorded after the
