@@ -49,8 +49,21 @@ pub use crate::units::XUnit;
 /// and comparing a label with itself (what the sinks' side-by-side walks do for nearly every
 /// label) is a pointer comparison rather than a `memcmp` over a long common prefix such as
 /// `clash-prelude:Clash.Signal.Internal.`. It orders, hashes and serialises as its text.
-#[derive(Clone)]
 pub struct Label(std::sync::Arc<str>);
+
+impl Clone for Label {
+    fn clone(&self) -> Self {
+        Label(std::sync::Arc::clone(&self.0))
+    }
+
+    /// Overwriting a label with itself (a snapshot updated census after census) leaves the
+    /// reference counts alone.
+    fn clone_from(&mut self, source: &Self) {
+        if !std::sync::Arc::ptr_eq(&self.0, &source.0) {
+            self.0 = std::sync::Arc::clone(&source.0);
+        }
+    }
+}
 
 impl Label {
     /// The label's text.
