@@ -4,8 +4,15 @@
 //! change, and a scenario the PR removed.
 
 use assert_cmd::Command;
-use serde_json::Value;
+use membound::report::{
+    self, Commit, HistoryEntry, HistoryInput, ScenarioHistory, Shallow, Unreadable,
+};
+use serde_json::{json, Value};
 use std::path::Path;
+
+// Shared with the report tests; this one uses only its golden check.
+#[allow(dead_code)]
+mod report_data;
 
 /// A scenario file the report accepts (one it refuses is reported as refused, not run).
 const SCENARIO: &str =
@@ -434,4 +441,104 @@ fn history_reads_this_repositorys_own_baselines() {
     );
     let all = ok(&root, &["history", "--format", "html"]);
     assert!(!all.contains("Unreadable at"), "{all}");
+}
+
+fn commit(id: &str, day: u32, subject: &str) -> Commit {
+    Commit {
+        id: id.into(),
+        date: format!("2026-11-{day:02}"),
+        subject: subject.into(),
+    }
+}
+
+/// A baseline with these whole-run metrics and per-type figures, and nothing else.
+fn baseline_of(scenario: &str, metrics: Value, types: Value) -> membound::store::Baseline {
+    serde_json::from_value(json!({
+        "scenario": scenario,
+        "fingerprint": "f0",
+        "description": "golden",
+        "metrics": metrics,
+        "types": types,
+        "invariants": {},
+        "toolchain": {},
+        "host": {},
+        "timeline": {"x_unit": "cycles", "points": []},
+    }))
+    .expect("a baseline")
+}
+
+/// A fixed history: the scope lines (`--since`, a shallow clone), one scenario whose metrics
+/// step and are then removed, with an unreadable commit and text that needs escaping (`|`,
+/// `<`, `&`, backticks), and one scenario with nothing to show.
+fn golden_input() -> HistoryInput {
+    let label = "Signal<Word>|Cons";
+    let wishbone = |peak: u64, count: u64, cons: u64| {
+        Some(baseline_of(
+            "wishbone",
+            json!({"live_bytes.peak": peak, "allocations.count": count}),
+            json!({label: {"peak_count": cons}}),
+        ))
+    };
+    HistoryInput {
+        scenarios: vec![
+            ScenarioHistory {
+                scenario: "wishbone".into(),
+                entries: vec![
+                    HistoryEntry {
+                        commit: commit("aaaa111", 1, "Bless wishbone"),
+                        baseline: wishbone(1000, 50, 10),
+                    },
+                    HistoryEntry {
+                        commit: commit("bbbb222", 2, "Fix `Vec<u8>` | leak <fast> & small"),
+                        baseline: wishbone(800, 50, 12),
+                    },
+                    HistoryEntry {
+                        commit: commit("cccc333", 4, "Remove wishbone"),
+                        baseline: None,
+                    },
+                ],
+                unreadable: vec![Unreadable {
+                    commit: commit("dddd444", 3, "Old <format> | x"),
+                    reason: "baselines/wishbone.json: line 3, column 5: unknown field `peak<>`"
+                        .into(),
+                }],
+            },
+            ScenarioHistory {
+                scenario: "register_wb".into(),
+                entries: vec![HistoryEntry {
+                    commit: commit("eeee555", 1, "Bless register_wb"),
+                    baseline: Some(baseline_of(
+                        "register_wb",
+                        json!({"live_bytes.peak": 2048}),
+                        json!({}),
+                    )),
+                }],
+                unreadable: Vec::new(),
+            },
+        ],
+        metric: None,
+        since: Some("v1.0".into()),
+        shallow: Some(Shallow {
+            oldest: Some(commit("aaaa111", 1, "Start <here> | now")),
+            depth: 7,
+        }),
+    }
+}
+
+#[test]
+fn history_markdown_matches_golden() {
+    report_data::check_golden(
+        "history",
+        "history.md",
+        &report::history_markdown(&golden_input()),
+    );
+}
+
+#[test]
+fn history_html_matches_golden() {
+    report_data::check_golden(
+        "history",
+        "history.html",
+        &report::history_html(&golden_input()),
+    );
 }
