@@ -542,3 +542,20 @@ fn history_html_matches_golden() {
         &report::history_html(&golden_input()),
     );
 }
+
+/// With no baseline changed, both outputs say so; the page still ends with its footer.
+#[test]
+fn an_empty_history_says_no_baseline_changed() {
+    let input = HistoryInput::default();
+    assert_eq!(
+        report::history_markdown(&input),
+        "## Baseline history\n\nNo baseline changed in the history seen.\n\n"
+    );
+    let html = report::history_html(&input);
+    assert!(
+        html.contains(
+            "<h1>Baseline history</h1>\n<p>No baseline changed in the history seen.</p>\n<footer>"
+        ),
+        "{html}"
+    );
+}

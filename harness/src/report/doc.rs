@@ -1,10 +1,14 @@
 //! The report as data, built once from a `ReportInput`: what shows, in what order and in what
-//! words. `markdown` and `html` only render it (escaping, syntax, colours by `Kind`).
+//! words. `markdown` and `html` only render it (escaping, syntax, colours by `Kind`). The
+//! baseline history is built the same way from a `HistoryInput`.
 //!
 //! ```text
 //! let blocks = doc::report(&input);   // title, accepted changes, summary, overview, scenarios …
 //! report::markdown(&input)            // the PR comment: the marker, then the blocks
 //! report::html(&input)                // the page: head and style, then the blocks
+//! let blocks = doc::history(&input);  // title, scope, per scenario its metrics' commits
+//! report::history_markdown(&input)    // the blocks
+//! report::history_html(&input)        // the page: head and style, then the blocks
 //! ```
 //!
 //! Where the comment and the page differ on purpose (the comment folds evidence and draws a
@@ -13,9 +17,11 @@
 
 use super::svg::{Chart, Legend};
 use super::{
-    accepted, against_all, blessed_rows, blessed_sorted, direction, fmt_delta, fmt_delta_rel,
-    fmt_opt, fmt_rel, fmt_tol, invariant_line, summary, type_metric, views,
-    without_result_headline, BlessedChange, ReportInput, Shown, View, TOP_MOVERS,
+    accepted, against_all, blessed_rows, blessed_sorted, commits_phrase, direction, fmt_delta,
+    fmt_delta_rel, fmt_history_step, fmt_history_value, fmt_opt, fmt_rel, fmt_tol, invariant_line,
+    nothing_shown, scope, series, summary, type_metric, unreadable_notes, views,
+    without_result_headline, BlessedChange, HistoryInput, ReportInput, ScenarioHistory, Series,
+    Shown, View, TOP_MOVERS,
 };
 use crate::judge::compare::{Row, RowVerdict};
 use crate::judge::verdict::Headline;
@@ -214,6 +220,9 @@ pub(super) enum Block {
         /// A remark under it.
         note: Option<String>,
     },
+    /// An SVG chart standing alone, without caption or legend: the heading above it says what
+    /// it shows (opaque to the model; the comment cannot hold one).
+    Chart(String),
     /// A section the page can link to.
     Section {
         /// Its id.
@@ -1183,6 +1192,124 @@ fn blessed_chart(
         svg,
         legend,
         note: None,
+    })
+}
+
+/// The baseline history (`membound history`): per scenario, per metric shown, the commits
+/// that moved it as a table, which the page precedes with a step chart; then the page's
+/// footer.
+pub(super) fn history(input: &HistoryInput) -> Vec<Block> {
+    let mut out = vec![heading(1, vec![plain("Baseline history")])];
+    out.extend(
+        scope(input)
+            .into_iter()
+            .map(|n| Block::Para(Para::Meta, vec![text(n)])),
+    );
+    if input.scenarios.is_empty() {
+        out.push(Block::Para(
+            Para::Body,
+            vec![plain("No baseline changed in the history seen.")],
+        ));
+    }
+    for h in &input.scenarios {
+        out.push(Block::Section {
+            anchor: format!("h-{}", h.scenario),
+            body: history_scenario(input, h),
+        });
+    }
+    out.push(Block::Only(
+        Target::Html,
+        vec![Block::Para(
+            Para::Footer,
+            vec![plain("Every value is read from a baseline as committed; a step is drawn at each commit that changed it.")],
+        )],
+    ));
+    out
+}
+
+/// One scenario's history: how many commits changed it and what is shown, the commits that
+/// could not be read, then each metric shown.
+fn history_scenario(input: &HistoryInput, h: &ScenarioHistory) -> Vec<Block> {
+    let (shown, names) = series(h, input.metric.as_deref());
+    let mut out = vec![
+        heading(2, vec![code(&h.scenario)]),
+        Block::Para(
+            Para::Meta,
+            vec![
+                text(commits_phrase(h)),
+                plain(format!(
+                    " · {} of {} metrics shown",
+                    shown.len(),
+                    names.len()
+                )),
+            ],
+        ),
+    ];
+    out.extend(
+        unreadable_notes(h)
+            .into_iter()
+            .map(|n| Block::Para(Para::Meta, vec![text(n)])),
+    );
+    if shown.is_empty() {
+        out.push(Block::Para(
+            Para::Body,
+            vec![text(nothing_shown(input, h, &names))],
+        ));
+    }
+    for se in &shown {
+        out.push(heading(3, vec![code(&se.metric)]));
+        let steps = se.steps();
+        let points: Vec<(Option<&str>, Option<f64>)> = h
+            .entries
+            .iter()
+            .enumerate()
+            .map(|(i, e)| {
+                (
+                    steps.contains(&i).then_some(e.commit.id.as_str()),
+                    se.values[i],
+                )
+            })
+            .collect();
+        out.push(Block::Only(
+            Target::Html,
+            vec![Block::Chart(super::svg::history_chart(&se.metric, &points))],
+        ));
+        out.push(history_table(h, se));
+    }
+    out
+}
+
+/// The commits that moved one metric: its value there and the step from the value before.
+fn history_table(h: &ScenarioHistory, se: &Series) -> Block {
+    let rows = se
+        .steps_or_removal()
+        .into_iter()
+        .map(|i| {
+            let c = &h.entries[i].commit;
+            let prev = i.checked_sub(1).and_then(|j| se.values[j]);
+            let (d, rel) = fmt_history_step(&se.metric, prev, se.values[i]);
+            vec![
+                cell(vec![code(&c.id)]),
+                figures(&c.date),
+                cell(vec![text(&c.subject)]),
+                figures(fmt_history_value(&se.metric, se.values[i])),
+                figures(d),
+                figures(rel),
+            ]
+        })
+        .collect();
+    Block::Table(Table {
+        class: None,
+        columns: columns(&[
+            ("commit", Align::Left),
+            ("date", Align::Left),
+            ("subject", Align::Left),
+            ("value", Align::Right),
+            ("Δ", Align::Right),
+            ("Δ%", Align::Right),
+        ]),
+        rows,
+        html_head: true,
     })
 }
 

@@ -2,11 +2,8 @@
 //! network. Well-formed XML (XHTML-compatible HTML5), so a test can parse it back.
 
 use super::doc::{self, Align, Block, Callout, Inline, Kind, Para, Table, Target};
-use super::svg::{esc, history_chart, Legend, LegendKind};
-use super::{
-    commits_phrase, fmt_history_step, fmt_history_value, nothing_shown, scope, series,
-    unreadable_notes, HistoryInput, ReportInput,
-};
+use super::svg::{esc, Legend, LegendKind};
+use super::{HistoryInput, ReportInput};
 use std::fmt::Write as _;
 
 const STYLE: &str = r#"
@@ -131,11 +128,26 @@ pub fn explore_html(e: &crate::explore::Exploration) -> String {
 /// scenario its charts (residency against the baseline; types as stacked bands), metrics,
 /// invariants and the bless command, then the baselines changed in the PR.
 pub fn html(input: &ReportInput) -> String {
+    page("membound memory report", &doc::report(input))
+}
+
+/// The history as one self-contained HTML page: per scenario, per metric shown, a step chart
+/// (a step at each commit that moved it) and the table of those commits.
+pub fn history_html(input: &HistoryInput) -> String {
+    page("membound baseline history", &doc::history(input))
+}
+
+/// A page of these blocks: the head with its style, then the blocks in `<main>`.
+fn page(title: &str, body: &[Block]) -> String {
     let mut s = String::new();
     s.push_str("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
-    s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>membound memory report</title>\n");
+    let _ = writeln!(
+        s,
+        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>{}</title>",
+        esc(title)
+    );
     let _ = writeln!(s, "<style>{STYLE}</style>\n</head>\n<body>\n<main>");
-    blocks(&mut s, &doc::report(input));
+    blocks(&mut s, body);
     s.push_str("</main>\n</body>\n</html>\n");
     s
 }
@@ -155,7 +167,7 @@ fn block(s: &mut String, b: &Block) {
         } => {
             let id = anchor
                 .as_ref()
-                .map_or(String::new(), |a| format!(" id=\"{a}\""));
+                .map_or(String::new(), |a| format!(" id=\"{}\"", esc(a)));
             let _ = writeln!(s, "<h{level}{id}>{}</h{level}>", line(text));
         }
         Block::Para(kind, text) => {
@@ -197,8 +209,11 @@ fn block(s: &mut String, b: &Block) {
             legend,
             note,
         } => figure(s, caption, svg, legend, note.clone()),
+        Block::Chart(svg) => {
+            let _ = writeln!(s, "{svg}");
+        }
         Block::Section { anchor, body } => {
-            let _ = writeln!(s, "<section id=\"{anchor}\">");
+            let _ = writeln!(s, "<section id=\"{}\">", esc(anchor));
             blocks(s, body);
             s.push_str("</section>\n");
         }
@@ -285,82 +300,6 @@ fn line(inlines: &[Inline]) -> String {
             Inline::Only(Target::Markdown, _) => {}
         }
     }
-    s
-}
-
-/// The history as one self-contained HTML page: per scenario, per metric shown, a step chart
-/// (a step at each commit that moved it) and the table of those commits.
-pub fn history_html(input: &HistoryInput) -> String {
-    let mut s = String::new();
-    s.push_str("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
-    s.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>membound baseline history</title>\n");
-    let _ = writeln!(s, "<style>{STYLE}</style>\n</head>\n<body>\n<main>");
-    let _ = writeln!(s, "<h1>Baseline history</h1>");
-    for n in scope(input) {
-        let _ = writeln!(s, "<p class=\"meta\">{}</p>", esc(&n));
-    }
-    if input.scenarios.is_empty() {
-        let _ = writeln!(s, "<p>No baseline changed in the history seen.</p>");
-    }
-    for h in &input.scenarios {
-        let (shown, names) = series(h, input.metric.as_deref());
-        let _ = writeln!(
-            s,
-            "<section id=\"h-{}\">\n<h2><code>{}</code></h2>",
-            esc(&h.scenario),
-            esc(&h.scenario)
-        );
-        let _ = writeln!(
-            s,
-            "<p class=\"meta\">{} · {} of {} metrics shown</p>",
-            esc(&commits_phrase(h)),
-            shown.len(),
-            names.len()
-        );
-        for n in unreadable_notes(h) {
-            let _ = writeln!(s, "<p class=\"meta\">{}</p>", esc(&n));
-        }
-        if shown.is_empty() {
-            let _ = writeln!(s, "<p>{}</p>", esc(&nothing_shown(input, h, &names)));
-        }
-        for se in &shown {
-            let _ = writeln!(s, "<h3><code>{}</code></h3>", esc(&se.metric));
-            let steps = se.steps();
-            let points: Vec<(Option<&str>, Option<f64>)> = h
-                .entries
-                .iter()
-                .enumerate()
-                .map(|(i, e)| {
-                    (
-                        steps.contains(&i).then_some(e.commit.id.as_str()),
-                        se.values[i],
-                    )
-                })
-                .collect();
-            s.push_str(&history_chart(&se.metric, &points));
-            s.push('\n');
-            s.push_str("<table>\n<thead><tr><th>commit</th><th>date</th><th>subject</th><th class=\"num\">value</th><th class=\"num\">Δ</th><th class=\"num\">Δ%</th></tr></thead>\n<tbody>\n");
-            for i in se.steps_or_removal() {
-                let e = &h.entries[i];
-                let prev = i.checked_sub(1).and_then(|j| se.values[j]);
-                let (d, rel) = fmt_history_step(&se.metric, prev, se.values[i]);
-                let _ = writeln!(
-                    s,
-                    "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td class=\"num\">{}</td></tr>",
-                    esc(&e.commit.id),
-                    esc(&e.commit.date),
-                    esc(&e.commit.subject),
-                    esc(&fmt_history_value(&se.metric, se.values[i])),
-                    esc(&d),
-                    esc(&rel)
-                );
-            }
-            s.push_str("</tbody>\n</table>\n");
-        }
-        s.push_str("</section>\n");
-    }
-    s.push_str("<footer>Every value is read from a baseline as committed; a step is drawn at each commit that changed it.</footer>\n");
-    s.push_str("</main>\n</body>\n</html>\n");
     s
 }
 

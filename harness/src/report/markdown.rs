@@ -5,10 +5,7 @@
 //! images.
 
 use super::doc::{self, Align, Block, Inline, Kind, Para, Table, Target};
-use super::{
-    commits_phrase, fmt_history_step, fmt_history_value, nothing_shown, scope, series,
-    unreadable_notes, HistoryInput, ReportInput, MARKER,
-};
+use super::{HistoryInput, ReportInput, MARKER};
 use std::fmt::Write as _;
 
 /// The report as markdown: the marker comment, what the PR accepts, a summary line, then one
@@ -65,8 +62,8 @@ fn block(s: &mut String, b: &Block) {
         Block::Code { lang, text, .. } => {
             let _ = writeln!(s, "```{lang}\n{text}```\n");
         }
-        // A comment cannot hold an SVG: the model gives it a mermaid chart instead.
-        Block::Figure { .. } => {}
+        // A comment cannot hold an SVG: the model gives it a mermaid chart instead, or none.
+        Block::Figure { .. } | Block::Chart(_) => {}
         Block::Section { body, .. } | Block::Callout(_, body) => blocks(s, body),
         Block::Only(Target::Markdown, body) => blocks(s, body),
         Block::Only(Target::Html, _) => {}
@@ -77,15 +74,22 @@ fn table(s: &mut String, t: &Table) {
     let row = |s: &mut String, cells: Vec<String>| {
         s.push('|');
         for c in cells {
-            if c.is_empty() {
-                s.push_str(" |");
-            } else {
-                let _ = write!(s, " {c} |");
-            }
+            let _ = write!(s, " {c} |");
         }
         s.push('\n');
     };
-    row(s, t.columns.iter().map(|c| line(&c.head)).collect());
+    // A blank header (over icons or directions) is one space wide; a blank cell below keeps
+    // both its spaces, as the tables have always been written.
+    s.push('|');
+    for c in &t.columns {
+        match line(&c.head) {
+            h if h.is_empty() => s.push_str(" |"),
+            h => {
+                let _ = write!(s, " {h} |");
+            }
+        }
+    }
+    s.push('\n');
     s.push('|');
     for c in &t.columns {
         s.push_str(match c.align {
@@ -158,54 +162,11 @@ fn icon(k: Kind) -> &'static str {
     }
 }
 
-/// The history as markdown: per scenario, per metric shown, a table of the commits that moved it.
+/// The history as markdown: per scenario, per metric shown, a table of the commits that moved
+/// it.
 pub fn history_markdown(input: &HistoryInput) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "## Baseline history\n");
-    for n in scope(input) {
-        let _ = writeln!(s, "{}\n", text(&n));
-    }
-    if input.scenarios.is_empty() {
-        let _ = writeln!(s, "No baseline changed in the history seen.");
-    }
-    for h in &input.scenarios {
-        let (shown, names) = series(h, input.metric.as_deref());
-        let _ = writeln!(s, "### `{}`\n", h.scenario);
-        let _ = writeln!(
-            s,
-            "{} · {} of {} metrics shown\n",
-            text(&commits_phrase(h)),
-            shown.len(),
-            names.len()
-        );
-        for n in unreadable_notes(h) {
-            let _ = writeln!(s, "{}\n", text(&n));
-        }
-        if shown.is_empty() {
-            let _ = writeln!(s, "{}\n", text(&nothing_shown(input, h, &names)));
-        }
-        for se in &shown {
-            let _ = writeln!(s, "**`{}`**\n", se.metric.replace('|', "\\|"));
-            let _ = writeln!(
-                s,
-                "| commit | date | subject | value | Δ | Δ% |\n|:--|:--|:--|--:|--:|--:|"
-            );
-            for i in se.steps_or_removal() {
-                let e = &h.entries[i];
-                let prev = i.checked_sub(1).and_then(|j| se.values[j]);
-                let (d, rel) = fmt_history_step(&se.metric, prev, se.values[i]);
-                let _ = writeln!(
-                    s,
-                    "| `{}` | {} | {} | {} | {d} | {rel} |",
-                    e.commit.id,
-                    e.commit.date,
-                    text(&e.commit.subject),
-                    fmt_history_value(&se.metric, se.values[i])
-                );
-            }
-            s.push('\n');
-        }
-    }
+    blocks(&mut s, &doc::history(input));
     s
 }
 

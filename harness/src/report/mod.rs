@@ -8,10 +8,10 @@
 //! ```
 //!
 //! `HistoryInput` (the baselines as each commit that changed them left them) renders the same
-//! two ways, `history_markdown` and `history_html`, with one step chart per metric; and
-//! `key_figures` is the line `membound run` prints beside a passing scenario.
+//! two ways, `history_markdown` and `history_html`, with one step chart per metric on the page;
+//! and `key_figures` is the line `membound run` prints beside a passing scenario.
 //!
-//! The two are one document model (`doc`) built once from the input and rendered twice: what
+//! Each of the two inputs is one document model (`doc`) built once and rendered twice: what
 //! shows, in what order and in what words is decided there, the renderers only mark it up.
 //!
 //! Both are pure functions of their input: no I/O, no git, no clock, no environment. The front
@@ -798,7 +798,7 @@ fn direction(r: &Row) -> &'static str {
 }
 
 // The history of baselines in git (`membound history`): per scenario, the baseline as each
-// commit that changed its file left it, rendered by `history_markdown` and `history_html`. The
+// commit that changed its file left it, built into a document by `doc::history`. The
 // front end walks `git log` and `git show`; nothing between commits is inferred.
 
 /// Everything a history shows.
