@@ -3,8 +3,16 @@
 //! leak knob turned on.
 
 mod common;
+// Shared with the report tests; this one uses only its golden check.
+#[allow(dead_code)]
+mod report_data;
 
 use assert_cmd::Command;
+use membound::explore::classify::{Basis, Class, LabelEvidence, NoiseReason, RunFigures, Warmup};
+use membound::explore::propose::Proposal;
+use membound::explore::{Curve, Exploration, Points};
+use membound::report;
+use membound::XUnit;
 use std::path::{Path, PathBuf};
 
 /// A scratch project whose scenarios directory holds `files` (name, text).
@@ -456,5 +464,265 @@ fn the_verilator_testbench_under_massif() {
     assert!(
         out.contains("leak suspected: `") && out.contains("Scoreboard::record"),
         "{out}"
+    );
+}
+
+/// One label's evidence: its figures per run as (length, samples, min, max), and its class.
+fn evidence(
+    label: Option<&str>,
+    basis: Basis,
+    runs: &[(Option<u64>, usize, u64, u64)],
+    class: Class,
+) -> LabelEvidence {
+    LabelEvidence {
+        label: label.map(str::to_owned),
+        basis,
+        runs: runs
+            .iter()
+            .map(|&(length, samples, min, max)| RunFigures {
+                length,
+                samples,
+                min,
+                max,
+                late: max as f64,
+                warmup_max: max,
+            })
+            .collect(),
+        class,
+        late_bytes_rise: 0.0,
+    }
+}
+
+/// A fixed exploration: per label its evidence and, per run, its points (x, figure).
+fn exploration(
+    scenario: &str,
+    x_unit: XUnit,
+    warmup: Warmup,
+    labels: Vec<(LabelEvidence, Vec<Points>)>,
+) -> Exploration {
+    let lengths: Vec<Option<u64>> = labels[0].0.runs.iter().map(|r| r.length).collect();
+    let (evidence, curves) = labels
+        .into_iter()
+        .map(|(e, points)| {
+            let runs = lengths.iter().copied().zip(points).collect();
+            (e, Curve { runs })
+        })
+        .unzip();
+    Exploration {
+        scenario: scenario.into(),
+        x_unit,
+        lengths,
+        warmup,
+        evidence,
+        proposal: Proposal {
+            base: String::new(),
+            text: String::new(),
+            invariants: vec![],
+            dropped: vec![],
+        },
+        curves,
+        attribution: None,
+    }
+}
+
+/// A rising or flat line of `n` points, `step` apart in x.
+fn line(n: u64, step: u64, from: u64, rise: u64) -> Points {
+    (0..n).map(|i| (i * step, from + i * rise)).collect()
+}
+
+/// The page of a simulator explored at three lengths, with a label of every class (a growth
+/// in objects and in bytes, noise of both kinds) and names that need escaping: held to its
+/// golden file byte for byte. A growing label last in the table shows among the first charts.
+#[test]
+fn the_html_page_matches_its_golden_file() {
+    let (a, b, c) = (Some(20_000), Some(80_000), Some(320_000));
+    let e = exploration(
+        "leak<&|>",
+        XUnit::Cycles,
+        Warmup::Phase(vec![2_000, 2_000, 2_000]),
+        vec![
+            (
+                evidence(
+                    None,
+                    Basis::Bytes,
+                    &[
+                        (a, 36, 4_096, 9_000),
+                        (b, 156, 4_096, 30_000),
+                        (c, 636, 4_096, 120_000),
+                    ],
+                    Class::Growing { per: 2_048.0 },
+                ),
+                vec![
+                    line(4, 5_000, 4_096, 1_600),
+                    line(4, 20_000, 4_096, 8_000),
+                    line(4, 80_000, 4_096, 38_000),
+                ],
+            ),
+            (
+                evidence(
+                    Some("Signal<WishboneS2M>::Cons"),
+                    Basis::Count,
+                    &[(a, 36, 10, 190), (b, 156, 10, 790), (c, 636, 10, 3_190)],
+                    Class::Growing { per: 1_000.0 },
+                ),
+                vec![
+                    line(3, 10_000, 10, 90),
+                    line(3, 40_000, 10, 390),
+                    line(3, 160_000, 10, 1_590),
+                ],
+            ),
+            (
+                evidence(
+                    Some("RegisterWb::Slave"),
+                    Basis::Count,
+                    &[(a, 36, 2, 2), (b, 156, 2, 2), (c, 636, 2, 2)],
+                    Class::Exactly(2),
+                ),
+                vec![
+                    line(2, 20_000, 2, 0),
+                    line(2, 80_000, 2, 0),
+                    line(2, 320_000, 2, 0),
+                ],
+            ),
+            (
+                evidence(
+                    Some("Fifo<Word>"),
+                    Basis::Count,
+                    &[(a, 36, 0, 1_200), (b, 156, 0, 1_250), (c, 636, 0, 1_250)],
+                    Class::Bounded { max: 1_250 },
+                ),
+                vec![
+                    line(3, 10_000, 0, 600),
+                    line(3, 40_000, 0, 625),
+                    line(3, 160_000, 0, 625),
+                ],
+            ),
+            (
+                evidence(
+                    Some("malloc | init.c:12"),
+                    Basis::Bytes,
+                    &[(a, 36, 0, 65_536), (b, 156, 0, 70_000), (c, 636, 0, 70_000)],
+                    Class::Bounded { max: 70_000 },
+                ),
+                vec![
+                    line(2, 20_000, 65_536, 0),
+                    line(2, 80_000, 70_000, 0),
+                    line(2, 320_000, 70_000, 0),
+                ],
+            ),
+            (
+                evidence(
+                    Some("Boot"),
+                    Basis::Count,
+                    &[(a, 36, 0, 0), (b, 156, 0, 0), (c, 636, 0, 0)],
+                    Class::GoneAfterInit,
+                ),
+                vec![
+                    line(2, 1_000, 5, 0),
+                    line(2, 1_000, 5, 0),
+                    line(2, 1_000, 5, 0),
+                ],
+            ),
+            (
+                evidence(
+                    Some("Rare"),
+                    Basis::Count,
+                    &[(a, 2, 0, 1), (b, 156, 0, 1), (c, 636, 0, 1)],
+                    Class::Noise(NoiseReason::TooFewSamples {
+                        length: a,
+                        samples: 2,
+                    }),
+                ),
+                vec![
+                    line(2, 20_000, 0, 1),
+                    line(2, 80_000, 0, 1),
+                    line(2, 320_000, 0, 1),
+                ],
+            ),
+            (
+                evidence(
+                    Some("Jitter"),
+                    Basis::Count,
+                    &[(a, 36, 5, 40), (b, 156, 3, 90), (c, 636, 5, 60)],
+                    Class::Noise(NoiseReason::Irregular { ratio: 1.62 }),
+                ),
+                vec![
+                    line(2, 20_000, 40, 0),
+                    line(2, 80_000, 90, 0),
+                    line(2, 320_000, 60, 0),
+                ],
+            ),
+            (
+                evidence(
+                    Some("Lazy<u64>::Thunk & \"co\" | x"),
+                    Basis::Count,
+                    &[(a, 36, 1, 3), (b, 156, 1, 10), (c, 636, 1, 38)],
+                    Class::Growing { per: 2.5 },
+                ),
+                vec![
+                    line(2, 20_000, 1, 2),
+                    line(2, 80_000, 1, 9),
+                    line(2, 320_000, 1, 37),
+                ],
+            ),
+        ],
+    );
+    report_data::check_golden("explore", "explore.html", &report::explore_html(&e));
+}
+
+/// The warm-up as the other two ways of finding it say it, with the x-units of the other
+/// sources: a GHC program's `steady` marker (at a different census in each run), and a
+/// program explored along its own one run until its labels settle.
+#[test]
+fn the_html_pages_other_warmups_match_their_golden_files() {
+    let (a, b) = (Some(3_000), Some(12_000));
+    let census = exploration(
+        "ghc_leak",
+        XUnit::Census,
+        Warmup::Marker(vec![4, 9]),
+        vec![
+            (
+                evidence(
+                    None,
+                    Basis::Bytes,
+                    &[(a, 20, 800, 900), (b, 80, 800, 910)],
+                    Class::Bounded { max: 910 },
+                ),
+                vec![line(3, 10, 800, 50), line(3, 40, 800, 55)],
+            ),
+            (
+                evidence(
+                    Some("[]"),
+                    Basis::Count,
+                    &[(a, 20, 3, 3), (b, 80, 3, 3)],
+                    Class::Exactly(3),
+                ),
+                vec![line(2, 10, 3, 0), line(2, 40, 3, 0)],
+            ),
+        ],
+    );
+    report_data::check_golden(
+        "explore",
+        "explore_marker.html",
+        &report::explore_html(&census),
+    );
+    let rss = exploration(
+        "server",
+        XUnit::Millis,
+        Warmup::Settled(1_500),
+        vec![(
+            evidence(
+                None,
+                Basis::Bytes,
+                &[(None, 30, 1 << 20, 3 << 20)],
+                Class::Bounded { max: 3 << 20 },
+            ),
+            vec![line(3, 1_000, 1 << 20, 1 << 20)],
+        )],
+    );
+    report_data::check_golden(
+        "explore",
+        "explore_settled.html",
+        &report::explore_html(&rss),
     );
 }
