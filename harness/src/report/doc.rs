@@ -1,6 +1,7 @@
 //! The report as data, built once from a `ReportInput`: what shows, in what order and in what
 //! words. `markdown` and `html` only render it (escaping, syntax, colours by `Kind`). The
-//! baseline history is built the same way from a `HistoryInput`.
+//! baseline history is built the same way from a `HistoryInput`, and the page of an
+//! exploration from an `Exploration`.
 //!
 //! ```text
 //! let blocks = doc::report(&input);   // title, accepted changes, summary, overview, scenarios …
@@ -9,6 +10,8 @@
 //! let blocks = doc::history(&input);  // title, scope, per scenario its metrics' commits
 //! report::history_markdown(&input)    // the blocks
 //! report::history_html(&input)        // the page: head and style, then the blocks
+//! let blocks = doc::explore(&found);  // title, lengths and warm-up, evidence, per label a chart
+//! report::explore_html(&found)        // the page: head and style, then the blocks
 //! ```
 //!
 //! Where the comment and the page differ on purpose (the comment folds evidence and draws a
@@ -23,6 +26,7 @@ use super::{
     without_result_headline, BlessedChange, HistoryInput, ReportInput, ScenarioHistory, Series,
     Shown, View, TOP_MOVERS,
 };
+use crate::explore::Exploration;
 use crate::judge::compare::{Row, RowVerdict};
 use crate::judge::verdict::Headline;
 use crate::measure::invariant::Outcome;
@@ -1311,6 +1315,84 @@ fn history_table(h: &ScenarioHistory, se: &Series) -> Block {
         rows,
         html_head: true,
     })
+}
+
+/// An exploration (`membound explore --html`) as the page shows it: the lengths run and where
+/// the warm-up ends, the evidence table, then each label's figure at every length, one line
+/// per length, suspected leaks first.
+pub(super) fn explore(e: &Exploration) -> Vec<Block> {
+    use crate::explore::classify::{Basis, Class};
+    use crate::explore::{length_words, propose};
+    let lengths: Vec<String> = e
+        .lengths
+        .iter()
+        .map(|l| length_words(e.x_unit, *l))
+        .collect();
+    let name = |l: &Option<String>| {
+        l.clone()
+            .unwrap_or_else(|| format!("(whole heap, {})", e.x_unit.residency_label()))
+    };
+    let class = |i: usize| {
+        let ev = &e.evidence[i];
+        propose::class_words(&ev.class, ev.basis, e.x_unit)
+    };
+    let mut out = vec![
+        heading(1, vec![plain("Exploring "), code(&e.scenario)]),
+        Block::Para(
+            Para::Lead,
+            vec![plain(format!(
+                "Runs at {}; {}.",
+                lengths.join(" and "),
+                propose::warmup_words(&e.warmup, e.x_unit)
+            ))],
+        ),
+        Block::Table(Table {
+            class: None,
+            columns: columns(&[
+                ("label", Align::Left),
+                ("class", Align::Left),
+                ("after the warm-up, per length", Align::Left),
+            ]),
+            rows: e
+                .evidence
+                .iter()
+                .enumerate()
+                .map(|(i, ev)| {
+                    vec![
+                        cell(vec![code(name(&ev.label))]),
+                        cell(vec![plain(class(i))]),
+                        cell(vec![plain(propose::figures_words(ev))]),
+                    ]
+                })
+                .collect(),
+            html_head: true,
+        }),
+    ];
+    // Suspected leaks first, then the rest in the table's order.
+    let mut order: Vec<usize> = (0..e.evidence.len()).collect();
+    order.sort_by_key(|i| !matches!(e.evidence[*i].class, Class::Growing { .. }));
+    for i in order {
+        let (ev, curve) = (&e.evidence[i], &e.curves[i]);
+        let series: Vec<(String, Vec<(u64, u64)>)> = curve
+            .runs
+            .iter()
+            .map(|(l, points)| (length_words(e.x_unit, *l), points.clone()))
+            .collect();
+        let (svg, legend) = super::svg::lines_chart(
+            "explore",
+            "length",
+            e.x_unit,
+            ev.basis == Basis::Bytes,
+            &series,
+        );
+        out.push(Block::Figure {
+            caption: format!("{}: {}", name(&ev.label), class(i)),
+            svg,
+            legend,
+            note: None,
+        });
+    }
+    out
 }
 
 #[cfg(test)]

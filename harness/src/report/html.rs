@@ -49,81 +49,6 @@ summary { cursor: pointer; color: #333; }
 footer { color: #666; font-size: 13px; margin-top: 40px; border-top: 1px solid #ddd; padding-top: 8px; }
 "#;
 
-/// An exploration (`membound explore --html`) as a self-contained page: the evidence table,
-/// then each label's figure at every length, one line per length, suspected leaks first.
-pub fn explore_html(e: &crate::explore::Exploration) -> String {
-    use crate::explore::classify::{Basis, Class};
-    let mut s = String::new();
-    s.push_str("<!DOCTYPE html>\n<html xmlns=\"http://www.w3.org/1999/xhtml\" lang=\"en\">\n<head>\n<meta charset=\"utf-8\"/>\n");
-    let _ = writeln!(
-        s,
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"/>\n<title>membound explore {}</title>\n<style>{STYLE}</style>\n</head>\n<body>\n<main>",
-        esc(&e.scenario)
-    );
-    let lengths: Vec<String> = e
-        .lengths
-        .iter()
-        .map(|l| crate::explore::length_words(e.x_unit, *l))
-        .collect();
-    let _ = writeln!(
-        s,
-        "<h1>Exploring <code>{}</code></h1>\n<p class=\"lead\">Runs at {}; {}.</p>",
-        esc(&e.scenario),
-        esc(&lengths.join(" and ")),
-        esc(&crate::explore::propose::warmup_words(&e.warmup, e.x_unit))
-    );
-    s.push_str(
-        "<table>\n<tr><th>label</th><th>class</th><th>after the warm-up, per length</th></tr>\n",
-    );
-    let name = |l: &Option<String>| {
-        l.clone()
-            .unwrap_or_else(|| format!("(whole heap, {})", e.x_unit.residency_label()))
-    };
-    for ev in &e.evidence {
-        let _ = writeln!(
-            s,
-            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td></tr>",
-            esc(&name(&ev.label)),
-            esc(&crate::explore::propose::class_words(
-                &ev.class, ev.basis, e.x_unit
-            )),
-            esc(&crate::explore::propose::figures_words(ev))
-        );
-    }
-    s.push_str("</table>\n");
-    // Suspected leaks first, then the rest in the table's order.
-    let mut order: Vec<usize> = (0..e.evidence.len()).collect();
-    order.sort_by_key(|i| !matches!(e.evidence[*i].class, Class::Growing { .. }));
-    for i in order {
-        let (ev, curve) = (&e.evidence[i], &e.curves[i]);
-        let series: Vec<(String, Vec<(u64, u64)>)> = curve
-            .runs
-            .iter()
-            .map(|(l, points)| (crate::explore::length_words(e.x_unit, *l), points.clone()))
-            .collect();
-        let (svg, legend) = super::svg::lines_chart(
-            "explore",
-            "length",
-            e.x_unit,
-            ev.basis == Basis::Bytes,
-            &series,
-        );
-        figure(
-            &mut s,
-            &format!(
-                "{}: {}",
-                name(&ev.label),
-                crate::explore::propose::class_words(&ev.class, ev.basis, e.x_unit)
-            ),
-            &svg,
-            &legend,
-            None,
-        );
-    }
-    s.push_str("</main>\n</body>\n</html>\n");
-    s
-}
-
 /// The report as a self-contained HTML page: what the PR accepts, a summary table, then per
 /// scenario its charts (residency against the baseline; types as stacked bands), metrics,
 /// invariants and the bless command, then the baselines changed in the PR.
@@ -135,6 +60,15 @@ pub fn html(input: &ReportInput) -> String {
 /// (a step at each commit that moved it) and the table of those commits.
 pub fn history_html(input: &HistoryInput) -> String {
     page("membound baseline history", &doc::history(input))
+}
+
+/// An exploration (`membound explore --html`) as a self-contained page: the evidence table,
+/// then each label's figure at every length, one line per length, suspected leaks first.
+pub fn explore_html(e: &crate::explore::Exploration) -> String {
+    page(
+        &format!("membound explore {}", e.scenario),
+        &doc::explore(e),
+    )
 }
 
 /// A page of these blocks: the head with its style, then the blocks in `<main>`.
