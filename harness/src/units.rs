@@ -138,6 +138,15 @@ pub fn fmt_bytes(b: f64) -> String {
     }
 }
 
+/// Items as a sentence lists them: `a`, `a and b`, `a, b and c`.
+pub fn and_list(items: &[String]) -> String {
+    match items {
+        [] => String::new(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    }
+}
+
 /// Formats an integer with thousands separators: `190,112`.
 pub fn fmt_int(n: i128) -> String {
     let s = n.unsigned_abs().to_string();
@@ -410,6 +419,15 @@ mod tests {
                 assert!(p.is_finite() && p >= 0.0, "{text:?}");
             }
         }
+    }
+
+    #[test]
+    fn lists_read_as_sentences() {
+        let l = |xs: &[&str]| and_list(&xs.iter().map(|x| x.to_string()).collect::<Vec<_>>());
+        assert_eq!(l(&[]), "");
+        assert_eq!(l(&["a"]), "a");
+        assert_eq!(l(&["a", "b"]), "a and b");
+        assert_eq!(l(&["a", "b", "c"]), "a, b and c");
     }
 
     #[test]

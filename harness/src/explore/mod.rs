@@ -376,7 +376,7 @@ pub fn render(e: &Exploration) -> String {
         s,
         "explored `{}` at {}; {}",
         e.scenario,
-        lengths.join(" and "),
+        crate::units::and_list(&lengths),
         propose::warmup_words(&e.warmup, e.x_unit)
     );
     let rows: Vec<(String, String, String)> = e

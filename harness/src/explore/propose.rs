@@ -355,7 +355,7 @@ fn section(
     let _ = writeln!(
         s,
         "\n# ---------------------------------------------------------------------------------------\n# Proposed by `membound explore` from runs at {} ({}); {}.\n# Each invariant's evidence is what was seen after the warm-up at each length (min..max);\n# bounds carry {HEADROOM_PERCENT}% headroom, and every invariant held on every run explored.",
-        lengths.join(" and "),
+        crate::units::and_list(&lengths),
         unit.label(),
         warmup_words(warmup, unit)
     );

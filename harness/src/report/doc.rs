@@ -1342,7 +1342,7 @@ pub(super) fn explore(e: &Exploration) -> Vec<Block> {
             Para::Lead,
             vec![plain(format!(
                 "Runs at {}; {}.",
-                lengths.join(" and "),
+                crate::units::and_list(&lengths),
                 propose::warmup_words(&e.warmup, e.x_unit)
             ))],
         ),
