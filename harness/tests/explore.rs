@@ -726,3 +726,36 @@ fn the_html_pages_other_warmups_match_their_golden_files() {
         &report::explore_html(&rss),
     );
 }
+
+/// The explore pages are well-formed XHTML, as the report is (`tests/report_html.rs`): read
+/// back as XML, every tag closed where it was opened. The goldens are the pages, byte for byte.
+#[test]
+fn the_html_pages_are_well_formed() {
+    use quick_xml::events::Event;
+    for name in [
+        "explore.html",
+        "explore_marker.html",
+        "explore_settled.html",
+    ] {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/golden")
+            .join(name);
+        let html = std::fs::read_to_string(&path).expect("golden page");
+        let mut r = quick_xml::Reader::from_str(&html);
+        r.config_mut().check_end_names = true;
+        let mut open = 0i64;
+        loop {
+            match r.read_event() {
+                Ok(Event::Eof) => break,
+                Ok(Event::Start(_)) => open += 1,
+                Ok(Event::End(_)) => open -= 1,
+                Ok(_) => {}
+                Err(e) => panic!(
+                    "{name}: not well-formed at byte {}: {e}",
+                    r.buffer_position()
+                ),
+            }
+        }
+        assert_eq!(open, 0, "{name}: elements left open");
+    }
+}
