@@ -216,7 +216,7 @@ pub struct Meter<'a> {
     peak: u64,
     allocations: Option<u64>,
     resident: Option<u64>,
-    labels: BTreeMap<Label, LabelFigures>,
+    labels: crate::timeline::LabelMap<LabelFigures>,
 }
 
 /// One type's figures so far.
@@ -245,7 +245,7 @@ impl<'a> Meter<'a> {
             peak: 0,
             allocations: None,
             resident: None,
-            labels: BTreeMap::new(),
+            labels: crate::timeline::LabelMap::new(),
         }
     }
 

@@ -26,7 +26,7 @@ use crate::scenario::{CommandRun, OnViolation, Scenario};
 use crate::source::ghc::hp::HpFollower;
 use crate::source::ghc::{known_closure_size, Cut, IndivisibleSize, ReadOptions, SizeInference};
 use crate::spec::invariant::{Endpoint, Predicate, Window};
-use crate::timeline::{Label, Mark, Sample, SampleSink, XUnit};
+use crate::timeline::{LabelMap, Mark, Sample, SampleSink, XUnit};
 use std::collections::BTreeMap;
 use std::collections::VecDeque;
 use std::io::Read;
@@ -123,7 +123,7 @@ pub(crate) struct Live<'s> {
     /// Each label's size as the watch counts by it, worked out once per label and walked
     /// beside each census: looking each label up, and parsing it for a known layout, census
     /// after census, was a seventh of the watch's own time per census.
-    label_sizes: BTreeMap<Label, LiveSize>,
+    label_sizes: LabelMap<LiveSize>,
     /// Each invariant's outcome over the whole run, when every one was checked live and the
     /// program ended by itself: then no check after the run is needed.
     outcomes: Option<Vec<(String, Outcome)>>,
@@ -179,7 +179,7 @@ impl<'s> Live<'s> {
             brackets: Brackets::default(),
             indivisible: BTreeMap::new(),
             declared_mismatch: None,
-            label_sizes: BTreeMap::new(),
+            label_sizes: LabelMap::new(),
             outcomes: None,
             late_marker: false,
         }
@@ -485,11 +485,17 @@ impl Live<'_> {
     /// entry (the same shared [`Label`]) instead of being searched for.
     fn count_known(&mut self, s: &mut Sample) {
         let mut new = Vec::new();
-        let mut known = self.label_sizes.iter().peekable();
+        let known = self.label_sizes.as_slice();
+        let mut j = 0;
         for (label, t) in s.types.iter_mut() {
-            while known.next_if(|(k, _)| *k < label).is_some() {}
-            let size = match known.next_if(|(k, _)| *k == label) {
-                Some((_, size)) => *size,
+            while known.get(j).is_some_and(|(k, _)| k < label) {
+                j += 1;
+            }
+            let size = match known.get(j).filter(|(k, _)| k == label) {
+                Some((_, size)) => {
+                    j += 1;
+                    *size
+                }
                 None => {
                     let size = LiveSize::of(label, &self.opts);
                     new.push((label.clone(), size));

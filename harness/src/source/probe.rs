@@ -240,7 +240,7 @@ fn census_sample(
         if e.live == 0 {
             continue;
         }
-        let t = sample.types.entry(e.label.into()).or_default();
+        let t = sample.types.get_or_default(e.label.into());
         t.count += e.live;
         t.bytes += e.live * e.node_bytes;
         t.sites.push(SiteSample {

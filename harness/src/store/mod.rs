@@ -300,7 +300,7 @@ pub struct ChartSampler {
     last: Option<(usize, Snapshot)>,
     /// The last sample of the highest residency so far.
     peak: Option<(usize, Snapshot)>,
-    type_peaks: BTreeMap<Label, u64>,
+    type_peaks: crate::timeline::LabelMap<u64>,
 }
 
 impl Default for ChartSampler {
@@ -312,7 +312,7 @@ impl Default for ChartSampler {
             kept: Vec::new(),
             last: None,
             peak: None,
-            type_peaks: BTreeMap::new(),
+            type_peaks: crate::timeline::LabelMap::new(),
         }
     }
 }

@@ -10,7 +10,6 @@
 
 use super::labels::{self as ghc, ReadOptions};
 use crate::timeline::{Label, Mark, Sample, Timeline, TypeSample, XUnit};
-use std::collections::BTreeMap;
 use std::hash::BuildHasherDefault;
 use std::io::{self, Read};
 
@@ -94,7 +93,7 @@ pub struct HpFollower {
     labels: Labels,
     by_rank: RankSums,
     /// Type maps handed back by [`HpFollower::recycle`], for reuse.
-    spare: Vec<BTreeMap<Label, TypeSample>>,
+    spare: Vec<crate::timeline::LabelMap<TypeSample>>,
     facts: Vec<(&'static str, String)>,
     mark_times: Vec<u64>,
 }
@@ -364,47 +363,21 @@ impl HpFollower {
         let mut rows = std::mem::take(&mut self.rows);
         self.by_rank.sum(&self.labels.rank, &mut rows);
         let merged = &rows[..];
-        let name = |rank: u32| &self.labels.names[self.labels.by_rank[rank as usize] as usize];
-        let fresh = |&(rank, bytes): &(u32, u64)| {
+        let names = &self.labels;
+        // The map of a census the caller is done with, overwritten in place: a steady run's
+        // censuses share most of their labels at the same places, so most entries keep their
+        // label and only the few labels that came or went move.
+        let mut types = self.spare.pop().unwrap_or_default();
+        types.assign_sorted(merged.iter().map(|&(rank, bytes)| {
             (
-                name(rank).clone(),
+                names.names[names.by_rank[rank as usize] as usize].clone(),
                 TypeSample {
                     bytes,
                     ..Default::default()
                 },
             )
-        };
-        sample.types = match self.spare.pop() {
-            // The map of a census the caller is done with, updated in place: a steady run's
-            // censuses share most of their labels, so most entries are overwritten, and only
-            // the few labels that came or went are allocated or freed.
-            Some(mut types) => {
-                let mut next = merged.iter().peekable();
-                let mut came = Vec::new();
-                let mut went = Vec::new();
-                for (label, t) in types.iter_mut() {
-                    while let Some(row) = next.next_if(|&&(rank, _)| name(rank) < label) {
-                        came.push(*row);
-                    }
-                    match next.next_if(|&&(rank, _)| name(rank) == label) {
-                        Some(&(_, bytes)) => {
-                            *t = TypeSample {
-                                bytes,
-                                ..Default::default()
-                            }
-                        }
-                        None => went.push(label.clone()),
-                    }
-                }
-                came.extend(next);
-                for label in &went {
-                    types.remove(label);
-                }
-                types.extend(came.iter().map(fresh));
-                types
-            }
-            None => merged.iter().map(fresh).collect(),
-        };
+        }));
+        sample.types = types;
         // The buffer is kept for the next sample.
         rows.clear();
         self.rows = rows;
@@ -534,6 +507,7 @@ fn seconds_to_ns(s: &str) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeMap;
 
     fn read(text: &str) -> Result<Timeline, HpError> {
         read_hp(text.as_bytes(), &ReadOptions::default())

@@ -241,7 +241,7 @@ pub fn assign_counts(timeline: &mut Timeline, opts: &ReadOptions) {
 /// byte totals (memory grows with the labels, not the samples).
 #[derive(Debug, Default)]
 pub struct SizeInference {
-    gcds: BTreeMap<Label, u64>,
+    gcds: crate::timeline::LabelMap<u64>,
 }
 
 impl SizeInference {

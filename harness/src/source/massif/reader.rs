@@ -213,7 +213,7 @@ impl Snapshots {
         lines: &mut Lines<R>,
         n: u64,
         heap: u64,
-    ) -> Result<BTreeMap<crate::timeline::Label, TypeSample>, MassifError> {
+    ) -> Result<crate::timeline::LabelMap<TypeSample>, MassifError> {
         let root = read_tree(lines)?;
         let root_bytes = root.bytes;
         if root_bytes != heap {
@@ -230,7 +230,7 @@ impl Snapshots {
             .into_iter()
             .map(|(label, site)| {
                 (
-                    label.into(),
+                    crate::timeline::Label::from(label),
                     TypeSample {
                         bytes: site.bytes,
                         ..Default::default()

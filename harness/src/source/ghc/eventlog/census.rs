@@ -6,7 +6,7 @@
 
 use super::{Census, LabelId};
 use crate::timeline::{Label, Sample, TypeSample};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
 /// Slots of the row cache ([`Labels::cached_id`]): a power of two, a few times the labels of a
@@ -185,7 +185,7 @@ impl Labels {
         let mut rows = census.rows.clone();
         rows.sort_unstable_by_key(|r| self.rank[r.0 .0 as usize]);
         // Sorted input: the map is built in one pass, with no key comparisons to speak of.
-        let types: BTreeMap<Label, TypeSample> = rows
+        let types: crate::timeline::LabelMap<TypeSample> = rows
             .iter()
             .map(|&(id, bytes)| {
                 (
