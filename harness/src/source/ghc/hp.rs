@@ -370,7 +370,7 @@ impl HpFollower {
         let mut types = self.spare.pop().unwrap_or_default();
         types.assign_sorted(merged.iter().map(|&(rank, bytes)| {
             (
-                names.names[names.by_rank[rank as usize] as usize].clone(),
+                &names.names[names.by_rank[rank as usize] as usize],
                 TypeSample {
                     bytes,
                     ..Default::default()
