@@ -203,12 +203,32 @@ fn tone(k: Kind) -> &'static str {
     }
 }
 
+/// Text as HTML, its backticked spans in `<code>`, as the markdown report shows them (the
+/// judge's words name a command or a type that way: "bless to lock it in (`cargo xtask
+/// bless …`)"). A backtick left without its pair stays a backtick.
+fn text(t: &str) -> String {
+    let parts: Vec<&str> = t.split('`').collect();
+    let paired = parts.len() - (1 - parts.len() % 2);
+    let mut s = String::new();
+    for (i, part) in parts.iter().enumerate() {
+        if i >= paired {
+            s.push('`');
+            s.push_str(&esc(part));
+        } else if i % 2 == 1 {
+            let _ = write!(s, "<code>{}</code>", esc(part));
+        } else {
+            s.push_str(&esc(part));
+        }
+    }
+    s
+}
+
 /// Inlines as HTML.
 fn line(inlines: &[Inline]) -> String {
     let mut s = String::new();
     for i in inlines {
         match i {
-            Inline::Text(t) | Inline::Plain(t) => s.push_str(&esc(t)),
+            Inline::Text(t) | Inline::Plain(t) => s.push_str(&text(t)),
             Inline::Code(c) => {
                 let _ = write!(s, "<code>{}</code>", esc(c));
             }
@@ -261,4 +281,22 @@ fn figure(s: &mut String, caption: &str, svg: &str, legend: &[Legend], note: Opt
         let _ = writeln!(s, "<p class=\"note\">{}</p>", esc(&n));
     }
     s.push_str("</figure>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::text;
+
+    #[test]
+    fn backticked_spans_are_code_as_in_markdown() {
+        let check = |t: &str, want: &str| assert_eq!(text(t), want, "{t:?}");
+        check(
+            "bless to lock it in (`cargo xtask bless a<b>`)",
+            "bless to lock it in (<code>cargo xtask bless a&lt;b&gt;</code>)",
+        );
+        check("`Record<Regs>` +40 & more", "<code>Record&lt;Regs&gt;</code> +40 &amp; more");
+        check("no code", "no code");
+        check("one ` alone", "one ` alone");
+        check("`a` and ` b", "<code>a</code> and ` b");
+    }
 }
