@@ -344,9 +344,11 @@ impl<V> LabelMap<V> {
 
     /// Replaces the entries with `sorted`, which must be in strictly increasing label order:
     /// the values of a source that produces its rows in order, taken without a search.
-    /// Overwrites in place: a label already at its position (the same shared label, as a
-    /// source's censuses mostly repeat) is kept, with no reference count touched, and the
-    /// allocation is reused.
+    /// Merged into the entries in place: a label already there (the same shared label, as a
+    /// source's censuses mostly repeat) keeps its entry, with no reference count touched; one
+    /// that went is removed and one that came is inserted, without moving the labels past it
+    /// (overwriting position by position, one label that came or went changed every label
+    /// after it: two atomic reference-count updates each, a tenth of the live watch's time).
     pub fn assign_sorted<'a>(&mut self, sorted: impl IntoIterator<Item = (&'a Label, V)>) {
         let mut n = 0;
         for (label, value) in sorted {
@@ -354,12 +356,28 @@ impl<V> LabelMap<V> {
                 n == 0 || self.entries[n - 1].0 < *label,
                 "labels out of order"
             );
-            match self.entries.get_mut(n) {
-                Some((l, v)) => {
-                    l.clone_from(label);
-                    *v = value;
+            loop {
+                match self.entries.get_mut(n) {
+                    Some((l, v)) => match (*l).cmp(label) {
+                        std::cmp::Ordering::Equal => {
+                            *v = value;
+                            break;
+                        }
+                        // Gone from this census.
+                        std::cmp::Ordering::Less => {
+                            self.entries.remove(n);
+                        }
+                        // New in this census.
+                        std::cmp::Ordering::Greater => {
+                            self.entries.insert(n, (label.clone(), value));
+                            break;
+                        }
+                    },
+                    None => {
+                        self.entries.push((label.clone(), value));
+                        break;
+                    }
                 }
-                None => self.entries.push((label.clone(), value)),
             }
             n += 1;
         }

@@ -294,7 +294,10 @@ mod tests {
             "bless to lock it in (`cargo xtask bless a<b>`)",
             "bless to lock it in (<code>cargo xtask bless a&lt;b&gt;</code>)",
         );
-        check("`Record<Regs>` +40 & more", "<code>Record&lt;Regs&gt;</code> +40 &amp; more");
+        check(
+            "`Record<Regs>` +40 & more",
+            "<code>Record&lt;Regs&gt;</code> +40 &amp; more",
+        );
         check("no code", "no code");
         check("one ` alone", "one ` alone");
         check("`a` and ` b", "<code>a</code> and ` b");
