@@ -337,6 +337,41 @@ impl<V> LabelMap<V> {
         self.entries.iter_mut().map(|(_, v)| v)
     }
 
+    /// Walks `census` (labels in increasing order, each with a `T`) beside this map's own
+    /// sorted labels, visiting each label in order with its entry here; a label not here yet
+    /// is visited with `new(label)`, added once the walk is done. A sink keeping figures per
+    /// label meets the same labels census after census: walked side by side, a label meets
+    /// its own entry (the same shared [`Label`], compared by pointer) where a lookup compared
+    /// each long label (`clash-prelude:Clash.Signal.Internal.:-`) with about log₂(labels)
+    /// others.
+    pub fn walk_beside<'a, T>(
+        &mut self,
+        census: impl IntoIterator<Item = (&'a Label, T)>,
+        mut new: impl FnMut(&Label) -> V,
+        mut visit: impl FnMut(&Label, &mut V, T),
+    ) {
+        let mut added = Vec::new();
+        let mut j = 0;
+        for (label, t) in census {
+            let here = loop {
+                match self.entries.get(j).map(|(k, _)| k.cmp(label)) {
+                    Some(std::cmp::Ordering::Less) => j += 1,
+                    Some(std::cmp::Ordering::Equal) => break true,
+                    _ => break false,
+                }
+            };
+            if here {
+                visit(label, &mut self.entries[j].1, t);
+                j += 1;
+            } else {
+                let mut v = new(label);
+                visit(label, &mut v, t);
+                added.push((label.clone(), v));
+            }
+        }
+        self.extend(added);
+    }
+
     /// The entries as a sorted slice, for walks beside another sorted sequence.
     pub fn as_slice(&self) -> &[(Label, V)] {
         &self.entries
@@ -582,43 +617,14 @@ impl Timeline {
     }
 }
 
-/// Visits each of `types`' labels with its entry in `per_label` (a default one for a label not
-/// seen before), by walking the two sorted maps side by side: a sink keeping figures per label
-/// meets the same labels census after census, and a lookup per label compared each long label
-/// (`clash-prelude:Clash.Signal.Internal.:-`) with about log₂(labels) others.
+/// Visits each of `types`' labels with its entry in `per_label`, a default one for a label
+/// not seen before ([`LabelMap::walk_beside`]).
 pub fn for_each_label<V: Default>(
     per_label: &mut LabelMap<V>,
     types: &LabelMap<TypeSample>,
     mut visit: impl FnMut(&mut V, &TypeSample),
 ) {
-    let mut new = Vec::new();
-    let known = &mut per_label.entries;
-    let mut j = 0;
-    for (label, t) in &types.entries {
-        loop {
-            match known.get_mut(j) {
-                Some((k, v)) => match (*k).cmp(label) {
-                    std::cmp::Ordering::Less => j += 1,
-                    std::cmp::Ordering::Equal => {
-                        visit(v, t);
-                        j += 1;
-                        break;
-                    }
-                    std::cmp::Ordering::Greater => {
-                        new.push((label, t));
-                        break;
-                    }
-                },
-                None => {
-                    new.push((label, t));
-                    break;
-                }
-            }
-        }
-    }
-    for (label, t) in new {
-        visit(per_label.get_or_default(label.clone()), t);
-    }
+    per_label.walk_beside(types, |_| V::default(), |_, v, t| visit(v, t));
 }
 
 /// A consumer of a run's samples, one at a time, in increasing `x`: how the figures of a run
@@ -821,6 +827,23 @@ mod label_map_tests {
         let json = serde_json::to_string(&m).unwrap();
         assert_eq!(json, r#"{"0":1,"a":6,"bb":5,"c":4,"d":7}"#);
         assert_eq!(serde_json::from_str::<LabelMap<u64>>(&json).unwrap(), m);
+    }
+
+    #[test]
+    fn walked_beside_a_census_it_visits_in_label_order_and_keeps_the_new_ones() {
+        let mut seen = map(&[("b", 10), ("d", 30)]);
+        let census = map(&[("a", 1), ("b", 2), ("c", 3), ("d", 4)]);
+        let mut order = Vec::new();
+        seen.walk_beside(
+            census.iter(),
+            |_| 100,
+            |l, v, t| {
+                order.push(l.to_string());
+                *v += t;
+            },
+        );
+        assert_eq!(order, ["a", "b", "c", "d"]);
+        check(&seen, &[("a", 101), ("b", 12), ("c", 103), ("d", 34)]);
     }
 
     #[test]

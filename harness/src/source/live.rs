@@ -481,47 +481,34 @@ impl Live<'_> {
     /// Counts `s`'s types of a declared or known closure size, notes the first bytes a size
     /// does not divide, and the first row a declared size does not divide
     /// ([`ReadOptions::check_declared`], in label order as it checks a sample). The census's
-    /// labels and `label_sizes` are both sorted: walked side by side, a label meets its own
-    /// entry (the same shared [`Label`]) instead of being searched for.
+    /// labels and `label_sizes` are both sorted, and walked side by side
+    /// ([`LabelMap::walk_beside`]).
     fn count_known(&mut self, s: &mut Sample) {
-        let mut new = Vec::new();
-        let known = self.label_sizes.as_slice();
-        let mut j = 0;
-        for (label, t) in s.types.iter_mut() {
-            while known.get(j).is_some_and(|(k, _)| k < label) {
-                j += 1;
-            }
-            let size = match known.get(j).filter(|(k, _)| k == label) {
-                Some((_, size)) => {
-                    j += 1;
-                    *size
+        let (opts, census) = (&self.opts, s.x);
+        let (indivisible, declared_mismatch) = (&mut self.indivisible, &mut self.declared_mismatch);
+        self.label_sizes.walk_beside(
+            s.types.iter_mut(),
+            |label| LiveSize::of(label, opts),
+            |label, size, t| {
+                if let Some(counted) = size.counted {
+                    t.count = t.bytes / counted;
+                    if !t.bytes.is_multiple_of(counted) && !indivisible.contains_key(label.as_str())
+                    {
+                        indivisible.insert(label.to_string(), t.bytes);
+                    }
                 }
-                None => {
-                    let size = LiveSize::of(label, &self.opts);
-                    new.push((label.clone(), size));
-                    size
+                if let Some(declared) = size.declared.filter(|d| *d > 0) {
+                    if declared_mismatch.is_none() && !t.bytes.is_multiple_of(declared) {
+                        *declared_mismatch = Some(IndivisibleSize {
+                            label: label.to_string(),
+                            size: declared,
+                            census,
+                            bytes: t.bytes,
+                        });
+                    }
                 }
-            };
-            if let Some(counted) = size.counted {
-                t.count = t.bytes / counted;
-                if !t.bytes.is_multiple_of(counted)
-                    && !self.indivisible.contains_key(label.as_str())
-                {
-                    self.indivisible.insert(label.to_string(), t.bytes);
-                }
-            }
-            if let Some(declared) = size.declared.filter(|d| *d > 0) {
-                if self.declared_mismatch.is_none() && !t.bytes.is_multiple_of(declared) {
-                    self.declared_mismatch = Some(IndivisibleSize {
-                        label: label.to_string(),
-                        size: declared,
-                        census: s.x,
-                        bytes: t.bytes,
-                    });
-                }
-            }
-        }
-        self.label_sizes.extend(new);
+            },
+        );
     }
 }
 

@@ -13,7 +13,6 @@ use crate::measure::invariant::{Outcome, Unevaluable, Unreached};
 use crate::measure::metrics::Measurement;
 use crate::scenario::Scenario;
 use crate::spec::metric::{Metric, Value};
-use crate::timeline::Label;
 use crate::{Mark, Timeline, XUnit};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -322,7 +321,7 @@ impl Default for ChartSampler {
 struct Snapshot {
     x: u64,
     live_bytes: u64,
-    types: Vec<(Label, u64)>,
+    types: crate::timeline::LabelMap<u64>,
 }
 
 impl Snapshot {
@@ -337,22 +336,12 @@ impl Snapshot {
     fn set(&mut self, s: &crate::timeline::Sample) {
         self.x = s.x;
         self.live_bytes = s.live_bytes;
-        self.types.truncate(s.types.len());
-        for (i, (l, t)) in s.types.iter().enumerate() {
-            match self.types.get_mut(i) {
-                Some((label, bytes)) => {
-                    label.clone_from(l);
-                    *bytes = t.bytes;
-                }
-                None => self.types.push((l.clone(), t.bytes)),
-            }
-        }
+        self.types
+            .assign_sorted(s.types.iter().map(|(l, t)| (l, t.bytes)));
     }
 
     fn bytes_of(&self, label: &str) -> u64 {
-        self.types
-            .binary_search_by(|(l, _)| l.as_str().cmp(label))
-            .map_or(0, |i| self.types[i].1)
+        self.types.get(label).copied().unwrap_or(0)
     }
 }
 

@@ -364,9 +364,8 @@ impl HpFollower {
         self.by_rank.sum(&self.labels.rank, &mut rows);
         let merged = &rows[..];
         let names = &self.labels;
-        // The map of a census the caller is done with, overwritten in place: a steady run's
-        // censuses share most of their labels at the same places, so most entries keep their
-        // label and only the few labels that came or went move.
+        // The map of a census the caller is done with, merged with this one in place: a steady
+        // run's censuses share most of their labels, which keep their entries.
         let mut types = self.spare.pop().unwrap_or_default();
         types.assign_sorted(merged.iter().map(|&(rank, bytes)| {
             (
