@@ -209,6 +209,13 @@ impl<V> LabelMap<V> {
         Self::default()
     }
 
+    /// An empty map with room for `n` labels.
+    pub fn with_capacity(n: usize) -> Self {
+        LabelMap {
+            entries: Vec::with_capacity(n),
+        }
+    }
+
     /// How many labels.
     pub fn len(&self) -> usize {
         self.entries.len()

@@ -536,7 +536,8 @@ fn launcher_reap(
             Some(_) => std::time::Duration::from_millis(50),
             None => std::time::Duration::from_millis(5),
         };
-        crate::source::supervise::wait_on_pidfd(exit, wait);
+        // `wait4` tells what ended, whatever the wait saw.
+        let _ = crate::source::supervise::wait_on_pidfd(exit, wait);
     } else if r < 0 {
         return std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR);
     }

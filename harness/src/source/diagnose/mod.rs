@@ -638,8 +638,9 @@ fn rerun_argv(
 /// the RTS writes its `.prof`) or it exits.
 fn follow_until(sup: &mut Supervised, run_dir: &Path, until: &Until) -> Watch {
     let mut watch = Watch::new(run_dir);
+    // From the second pass on, whether it had exited is what the last wait found.
+    let mut exited = sup.has_exited();
     loop {
-        let exited = sup.has_exited();
         watch.poll();
         let reached = match until {
             Until::Census(eq) => watch
@@ -654,7 +655,7 @@ fn follow_until(sup: &mut Supervised, run_dir: &Path, until: &Until) -> Watch {
         if exited {
             break;
         }
-        sup.wait_exit_for(RERUN_POLL);
+        exited = sup.wait_exit_for(RERUN_POLL);
     }
     watch
 }
@@ -792,7 +793,9 @@ impl Watch {
     fn poll(&mut self) {
         // Markers first: one read after a census is seen, it is placed before or after it.
         self.marker_file.poll(&self.run_dir);
-        for (end, s) in self.hp.poll(&self.run_dir) {
+        let mut fresh = Vec::new();
+        self.hp.poll(&self.run_dir, &mut fresh);
+        for (end, s) in fresh {
             let first = !self.seen_first;
             self.seen_first = true;
             if first && s.types.is_empty() {

@@ -113,30 +113,39 @@ impl HpFollower {
     /// file offset at its end.
     pub fn feed(&mut self, bytes: &[u8]) -> Result<Vec<(u64, Sample)>, HpError> {
         let mut out = Vec::new();
+        self.feed_into(bytes, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`feed`](Self::feed), appending the samples completed to `out`: a watch that keeps one
+    /// vector for them allocates none per read.
+    pub fn feed_into(&mut self, bytes: &[u8], out: &mut Vec<(u64, Sample)>) -> Result<(), HpError> {
         let mut rest = bytes;
         // A line begun in an earlier read is completed in its own buffer; every other line is
         // read where it lies, in `bytes`: copying each read into one buffer, then shifting its
         // unread tail down, moved every byte of the profile twice.
         if !self.partial.is_empty() {
-            let Some(nl) = rest.iter().position(|b| *b == b'\n') else {
+            let Some(nl) = memchr::memchr(b'\n', rest) else {
                 self.partial.extend_from_slice(rest);
-                return Ok(out);
+                return Ok(());
             };
             let mut line = std::mem::take(&mut self.partial);
             line.extend_from_slice(&rest[..=nl]);
             rest = &rest[nl + 1..];
-            let taken = self.take_line(&line, &mut out);
+            let taken = self.take_line(&line, out);
             line.clear();
             self.partial = line;
             taken?;
         }
-        while let Some(nl) = rest.iter().position(|b| *b == b'\n') {
-            let (line, tail) = rest.split_at(nl + 1);
-            rest = tail;
-            self.take_line(line, &mut out)?;
+        // Newlines found a word at a time (a byte at a time was a sixth of the watch's own
+        // instructions per census).
+        let mut start = 0;
+        for nl in memchr::memchr_iter(b'\n', rest) {
+            self.take_line(&rest[start..=nl], out)?;
+            start = nl + 1;
         }
-        self.partial.extend_from_slice(rest);
-        Ok(out)
+        self.partial.extend_from_slice(&rest[start..]);
+        Ok(())
     }
 
     /// One whole line, its newline included: a census row straight from its bytes, anything
@@ -175,7 +184,7 @@ impl HpFollower {
         if line.starts_with(b"BEGIN_SAMPLE") || line.starts_with(b"END_SAMPLE") {
             return false;
         }
-        let Some(tab) = line.iter().rposition(|b| *b == b'\t') else {
+        let Some(tab) = memchr::memrchr(b'\t', line) else {
             return false;
         };
         let (label, value) = (&line[..tab], line[tab + 1..].trim_ascii());
@@ -366,7 +375,10 @@ impl HpFollower {
         let names = &self.labels;
         // The map of a census the caller is done with, merged with this one in place: a steady
         // run's censuses share most of their labels, which keep their entries.
-        let mut types = self.spare.pop().unwrap_or_default();
+        let mut types = self
+            .spare
+            .pop()
+            .unwrap_or_else(|| crate::timeline::LabelMap::with_capacity(self.labels.names.len()));
         types.assign_sorted(merged.iter().map(|&(rank, bytes)| {
             (
                 &names.names[names.by_rank[rank as usize] as usize],
@@ -441,9 +453,9 @@ impl RankSums {
 #[derive(Debug, Default)]
 struct Labels {
     /// Each raw label seen, with the id of its normalised form (two spellings of one label,
-    /// say two versions of a package, share it). Looked up for every row: hashed with Fx, as
-    /// the eventlog reader's labels are (SipHash was about 4% of the live watch's CPU).
-    raw: std::collections::HashMap<Box<[u8]>, u32, BuildHasherDefault<super::eventlog::FxHasher>>,
+    /// say two versions of a package, share it). Looked up for every row, by [`EndsHasher`]
+    /// (SipHash was about 4% of the live watch's CPU).
+    raw: std::collections::HashMap<Box<[u8]>, u32, BuildHasherDefault<EndsHasher>>,
     /// Normalised label by id: the one [`Label`] every census of the profile shares.
     names: Vec<Label>,
     /// Rank by id: derived from `by_rank`, kept for the rows' lookup.
@@ -483,6 +495,45 @@ impl Labels {
     }
 }
 
+/// A hash of a raw label for [`Labels`]' lookup of every row: its length and its first and last
+/// eight bytes, mixed as Fx mixes. A profile's few dozen labels differ there (`:-` and `:`,
+/// the package's hash and the module and constructor's names at the end), and the table
+/// compares the whole label on a match anyway; hashing all of it, word by word, was most of
+/// the lookup's instructions.
+#[derive(Default, Clone, Copy)]
+struct EndsHasher(u64);
+
+impl EndsHasher {
+    fn add(&mut self, word: u64) {
+        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+impl std::hash::Hasher for EndsHasher {
+    fn write(&mut self, bytes: &[u8]) {
+        let word = |b: &[u8]| {
+            let mut w = [0u8; 8];
+            w[..b.len()].copy_from_slice(b);
+            u64::from_le_bytes(w)
+        };
+        let n = bytes.len();
+        if n <= 8 {
+            self.add(word(bytes));
+        } else {
+            self.add(word(&bytes[..8]));
+            self.add(word(&bytes[n - 8..]));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.add(n as u64);
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
 /// `label<TAB>bytes`; older tools wrote spaces, so fall back to the last whitespace.
 fn split_row(line: &str) -> Option<(&str, &str)> {
     let (label, value) = line
@@ -498,8 +549,18 @@ fn unquote(s: &str) -> &str {
         .unwrap_or(s)
 }
 
+/// Seconds as GHC writes them (`0.185047`) in nanoseconds. Plain decimals of up to nine
+/// places are read exactly from their digits (two per census, and a float parse was a fiftieth
+/// of the live watch's own CPU); anything else (an exponent, more places) through `f64`.
 fn seconds_to_ns(s: &str) -> Option<u64> {
-    let secs: f64 = s.trim().parse().ok()?;
+    let s = s.trim();
+    let (whole, frac) = s.split_once('.').unwrap_or((s, ""));
+    let digits = |t: &str| t.bytes().all(|b| b.is_ascii_digit());
+    if !whole.is_empty() && whole.len() <= 9 && frac.len() <= 9 && digits(whole) && digits(frac) {
+        let value = |t: &str| t.bytes().fold(0u64, |n, b| n * 10 + u64::from(b - b'0'));
+        return Some(value(whole) * 1_000_000_000 + value(frac) * 10u64.pow(9 - frac.len() as u32));
+    }
+    let secs: f64 = s.parse().ok()?;
     (secs.is_finite() && secs >= 0.0).then(|| (secs * 1e9).round() as u64)
 }
 
@@ -513,6 +574,35 @@ mod tests {
     }
 
     const HEAD: &str = "JOB \"leak 4000\"\nDATE \"Thu Nov 26 12:31 2026\"\nSAMPLE_UNIT \"seconds\"\nVALUE_UNIT \"bytes\"\n";
+
+    #[test]
+    fn sample_times_read_as_the_float_parse_reads_them() {
+        let float = |s: &str| {
+            let secs: f64 = s.parse().unwrap();
+            (secs * 1e9).round() as u64
+        };
+        for t in [
+            "0",
+            "0.5",
+            "0.185047",
+            "12.000001",
+            "3.",
+            "1.123456789",
+            "987654321.25",
+        ] {
+            assert_eq!(seconds_to_ns(t), Some(float(t)), "{t}");
+        }
+        // Beyond the exact path: an exponent, ten places, a long whole part.
+        assert_eq!(seconds_to_ns("1e-3"), Some(1_000_000));
+        assert_eq!(seconds_to_ns("0.1234567891"), Some(123_456_789));
+        assert_eq!(
+            seconds_to_ns("1234567890.5"),
+            Some(1_234_567_890_500_000_000)
+        );
+        for bad in ["", "-1", "x", "1.2.3", "NaN", "inf"] {
+            assert_eq!(seconds_to_ns(bad), None, "{bad:?}");
+        }
+    }
 
     #[test]
     fn reads_samples_and_drops_the_bracketing_empty_ones() {
