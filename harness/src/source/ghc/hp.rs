@@ -181,32 +181,39 @@ impl HpFollower {
         let Some((_, sample)) = self.open.as_mut() else {
             return false;
         };
-        if line.starts_with(b"BEGIN_SAMPLE") || line.starts_with(b"END_SAMPLE") {
+        if matches!(line.first(), Some(b'B' | b'E'))
+            && (line.starts_with(b"BEGIN_SAMPLE") || line.starts_with(b"END_SAMPLE"))
+        {
             return false;
         }
-        let Some(tab) = memchr::memrchr(b'\t', line) else {
-            return false;
-        };
-        let (label, value) = (&line[..tab], line[tab + 1..].trim_ascii());
-        if label.is_empty() || value.is_empty() {
-            return false;
-        }
+        // The count is read from the line's end back to the tab before it, which is then where
+        // the label ends: one pass over the digits, no search for the tab. At most 19 digits,
+        // which always fit in a u64; anything else (spaces, a longer count) is left to `line`.
         let mut bytes: u64 = 0;
-        for &d in value {
-            let digit = d.wrapping_sub(b'0');
-            if digit > 9 {
+        let mut scale: u64 = 1;
+        let mut at = line.len();
+        loop {
+            let Some(at_before) = at.checked_sub(1) else {
+                return false;
+            };
+            at = at_before;
+            let b = line[at];
+            if b == b'\t' {
+                break;
+            }
+            let digit = b.wrapping_sub(b'0');
+            if digit > 9 || line.len() - at > 19 {
                 return false;
             }
-            match bytes
-                .checked_mul(10)
-                .and_then(|b| b.checked_add(digit as u64))
-            {
-                Some(b) => bytes = b,
-                None => return false,
-            }
+            bytes += u64::from(digit) * scale;
+            scale = scale.wrapping_mul(10);
+        }
+        if at == 0 || at + 1 == line.len() {
+            // No label, or no count.
+            return false;
         }
         sample.live_bytes += bytes;
-        let id = self.labels.id(label);
+        let id = self.labels.id(&line[..at]);
         self.rows.push((id, bytes));
         true
     }
@@ -574,6 +581,33 @@ mod tests {
     }
 
     const HEAD: &str = "JOB \"leak 4000\"\nDATE \"Thu Nov 26 12:31 2026\"\nSAMPLE_UNIT \"seconds\"\nVALUE_UNIT \"bytes\"\n";
+
+    #[test]
+    fn rows_the_fast_path_leaves_read_as_the_text_path_reads_them() {
+        let rows = "A\t16\nB\t 32 \nC D\t0\nE\t18446744073709551615\nTAB\tIN\t8\nBLACKHOLE\t24\n";
+        let text = format!("{HEAD}BEGIN_SAMPLE 0.5\n{rows}END_SAMPLE 0.5\n");
+        let t = read(&text).unwrap();
+        let bytes: BTreeMap<&str, u64> = t.samples[0]
+            .types
+            .iter()
+            .map(|(l, ts)| (l.as_str(), ts.bytes))
+            .collect();
+        assert_eq!(
+            bytes,
+            BTreeMap::from([
+                ("A", 16),
+                ("B", 32),
+                ("BLACKHOLE", 24),
+                ("C D", 0),
+                ("E", u64::MAX),
+                ("TAB\tIN", 8)
+            ])
+        );
+        let bad = format!("{HEAD}BEGIN_SAMPLE 0.5\nA\t18446744073709551616\nEND_SAMPLE 0.5\n");
+        assert!(read(&bad).is_err());
+        let bad = format!("{HEAD}BEGIN_SAMPLE 0.5\n\t5\nEND_SAMPLE 0.5\n");
+        assert!(read(&bad).is_err());
+    }
 
     #[test]
     fn sample_times_read_as_the_float_parse_reads_them() {
