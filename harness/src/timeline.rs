@@ -6,7 +6,7 @@
 
 use crate::spec::metric::Total;
 use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 /// A run's memory over time: samples at an x-position plus phase marks and whole-run totals.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -43,57 +43,93 @@ pub struct Timeline {
 
 pub use crate::units::XUnit;
 
-/// A per-type label (a closure type, a cost-centre stack, an allocation site): a shared,
-/// immutable string. A source makes each distinct label once and every census, sink and check
-/// holds that one allocation, so a census's labels are not allocated again census after census,
-/// and comparing a label with itself (what the sinks' side-by-side walks do for nearly every
-/// label) is a pointer comparison rather than a `memcmp` over a long common prefix such as
-/// `clash-prelude:Clash.Signal.Internal.`. It orders, hashes and serialises as its text.
-pub struct Label(std::sync::Arc<str>);
+/// A per-type label (a closure type, a cost-centre stack, an allocation site): an interned,
+/// immutable string. Every label of one text is the same one for the whole process, made the
+/// first time the text is seen and kept from then on (a run meets a few hundred distinct
+/// labels, census after census). So a census's labels are never allocated again, two labels
+/// are equal exactly when they are the same one (a pointer comparison, where a `memcmp` went
+/// over long common prefixes such as `clash-prelude:Clash.Signal.Internal.`), and each has a
+/// small dense [`id`](Label::id) by which a sink finds its own entry for it without comparing
+/// anything ([`LabelMap::walk_beside`]). It orders, hashes and serialises as its text.
+#[derive(Clone)]
+pub struct Label(&'static Interned);
 
-impl Clone for Label {
-    fn clone(&self) -> Self {
-        Label(std::sync::Arc::clone(&self.0))
+/// A label's one copy: its text and its id.
+struct Interned {
+    text: Box<str>,
+    id: u32,
+}
+
+/// Every label made so far, by text.
+fn interned() -> std::sync::MutexGuard<'static, HashMap<&'static str, &'static Interned>> {
+    static TABLE: std::sync::OnceLock<std::sync::Mutex<HashMap<&'static str, &'static Interned>>> =
+        std::sync::OnceLock::new();
+    TABLE
+        .get_or_init(Default::default)
+        .lock()
+        // A panic elsewhere while holding it leaves the table whole: entries are only added.
+        .unwrap_or_else(|p| p.into_inner())
+}
+
+impl Label {
+    /// The label of `text`, made if it is the first.
+    fn intern(text: &str) -> Label {
+        let mut table = interned();
+        if let Some(i) = table.get(text) {
+            return Label(i);
+        }
+        let id = u32::try_from(table.len()).unwrap_or(u32::MAX);
+        // Kept for the rest of the process, as every interner keeps its strings.
+        let i: &'static Interned = Box::leak(Box::new(Interned {
+            text: text.into(),
+            id,
+        }));
+        table.insert(&i.text, i);
+        Label(i)
     }
 
-    /// Overwriting a label with itself (a snapshot updated census after census) leaves the
-    /// reference counts alone.
-    fn clone_from(&mut self, source: &Self) {
-        if !std::sync::Arc::ptr_eq(&self.0, &source.0) {
-            self.0 = std::sync::Arc::clone(&source.0);
-        }
+    /// The label of `text` if one has been made: a label nobody has seen is in no map.
+    pub fn existing(text: &str) -> Option<Label> {
+        interned().get(text).map(|i| Label(i))
+    }
+
+    /// The label's number, dense from 0 in the order labels were first made in this process:
+    /// an index for per-label tables. Not stable across runs: never written anywhere.
+    pub fn id(&self) -> usize {
+        self.0.id as usize
     }
 }
 
 impl Label {
     /// The label's text.
     pub fn as_str(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 }
 
 impl std::ops::Deref for Label {
     type Target = str;
     fn deref(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 }
 
 impl std::borrow::Borrow<str> for Label {
     fn borrow(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 }
 
 impl AsRef<str> for Label {
     fn as_ref(&self) -> &str {
-        &self.0
+        &self.0.text
     }
 }
 
 impl PartialEq for Label {
     fn eq(&self, other: &Self) -> bool {
-        std::sync::Arc::ptr_eq(&self.0, &other.0) || self.0 == other.0
+        // Interned: one text, one label.
+        std::ptr::eq(self.0, other.0)
     }
 }
 
@@ -101,22 +137,22 @@ impl Eq for Label {}
 
 impl PartialEq<str> for Label {
     fn eq(&self, other: &str) -> bool {
-        &*self.0 == other
+        self.as_str() == other
     }
 }
 
 impl PartialEq<&str> for Label {
     fn eq(&self, other: &&str) -> bool {
-        &*self.0 == *other
+        self.as_str() == *other
     }
 }
 
 impl Ord for Label {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
-        if std::sync::Arc::ptr_eq(&self.0, &other.0) {
+        if self == other {
             std::cmp::Ordering::Equal
         } else {
-            self.0.cmp(&other.0)
+            self.as_str().cmp(other.as_str())
         }
     }
 }
@@ -130,55 +166,66 @@ impl PartialOrd for Label {
 impl std::hash::Hash for Label {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         // As `str` hashes: lookups by `&str` (`Borrow<str>`) must find it.
-        (*self.0).hash(state)
+        self.as_str().hash(state)
     }
 }
 
 impl std::fmt::Debug for Label {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        std::fmt::Debug::fmt(&*self.0, f)
+        std::fmt::Debug::fmt(self.as_str(), f)
     }
 }
 
 impl std::fmt::Display for Label {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        f.write_str(self.as_str())
     }
 }
 
 impl From<&str> for Label {
     fn from(s: &str) -> Self {
-        Label(s.into())
+        Label::intern(s)
     }
 }
 
 impl From<String> for Label {
     fn from(s: String) -> Self {
-        Label(s.into())
+        Label::intern(&s)
     }
 }
 
 impl From<&String> for Label {
     fn from(s: &String) -> Self {
-        Label(s.as_str().into())
+        Label::intern(s)
     }
 }
 
 impl From<Label> for String {
     fn from(l: Label) -> Self {
-        l.0.to_string()
+        l.as_str().to_owned()
     }
 }
 
 impl Serialize for Label {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_str(&self.0)
+        s.serialize_str(self.as_str())
     }
 }
 
 impl<'de> Deserialize<'de> for Label {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        String::deserialize(d).map(Label::from)
+        // From the text as the input holds it: no `String` for a label already interned.
+        struct Text;
+        impl serde::de::Visitor<'_> for Text {
+            type Value = Label;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a label")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Label, E> {
+                Ok(Label::intern(v))
+            }
+        }
+        d.deserialize_str(Text)
     }
 }
 
@@ -189,19 +236,30 @@ impl<'de> Deserialize<'de> for Label {
 /// over a contiguous vector both are a pass over memory, where a tree's nodes were a pointer
 /// chase per label (the walks were about a third of the live watch's time per census).
 /// Inserting in the middle is linear, which a census of tens of labels never notices.
-#[derive(Clone, PartialEq, Eq)]
+#[derive(Clone)]
 pub struct LabelMap<V> {
     /// Sorted by label, each label once.
     entries: Vec<(Label, V)>,
+    /// For [`LabelMap::walk_beside`]: by [`Label::id`], 1 + the label's place in `entries`,
+    /// 0 where it has none; built by the first walk after the labels changed.
+    by_id: Vec<u32>,
+    /// Whether `by_id` is that of the current labels.
+    indexed: bool,
 }
 
 impl<V> Default for LabelMap<V> {
     fn default() -> Self {
-        LabelMap {
-            entries: Vec::new(),
-        }
+        LabelMap::from_sorted(Vec::new())
     }
 }
+
+impl<V: PartialEq> PartialEq for LabelMap<V> {
+    fn eq(&self, other: &Self) -> bool {
+        self.entries == other.entries
+    }
+}
+
+impl<V: Eq> Eq for LabelMap<V> {}
 
 impl<V> LabelMap<V> {
     /// An empty map.
@@ -211,8 +269,14 @@ impl<V> LabelMap<V> {
 
     /// An empty map with room for `n` labels.
     pub fn with_capacity(n: usize) -> Self {
+        LabelMap::from_sorted(Vec::with_capacity(n))
+    }
+
+    fn from_sorted(entries: Vec<(Label, V)>) -> Self {
         LabelMap {
-            entries: Vec::with_capacity(n),
+            entries,
+            by_id: Vec::new(),
+            indexed: false,
         }
     }
 
@@ -228,6 +292,7 @@ impl<V> LabelMap<V> {
 
     /// Removes every label, keeping the allocation.
     pub fn clear(&mut self) {
+        self.indexed = false;
         self.entries.clear()
     }
 
@@ -276,6 +341,7 @@ impl<V> LabelMap<V> {
 
     /// Sets `label`'s value; returns the value it replaces.
     pub fn insert(&mut self, label: Label, value: V) -> Option<V> {
+        self.indexed = false;
         // Labels mostly come in order: appending needs no search.
         if self.entries.last().is_none_or(|(l, _)| *l < label) {
             self.entries.push((label, value));
@@ -298,6 +364,7 @@ impl<V> LabelMap<V> {
         let i = match self.find(label.as_str()) {
             Ok(i) => i,
             Err(i) => {
+                self.indexed = false;
                 self.entries.insert(i, (label, V::default()));
                 i
             }
@@ -310,7 +377,9 @@ impl<V> LabelMap<V> {
     where
         Label: std::borrow::Borrow<Q>,
     {
-        self.find(key).ok().map(|i| self.entries.remove(i).1)
+        let i = self.find(key).ok()?;
+        self.indexed = false;
+        Some(self.entries.remove(i).1)
     }
 
     /// The labels with their values, in label order.
@@ -344,39 +413,46 @@ impl<V> LabelMap<V> {
         self.entries.iter_mut().map(|(_, v)| v)
     }
 
-    /// Walks `census` (labels in increasing order, each with a `T`) beside this map's own
-    /// sorted labels, visiting each label in order with its entry here; a label not here yet
-    /// is visited with `new(label)`, added once the walk is done. A sink keeping figures per
-    /// label meets the same labels census after census: walked side by side, a label meets
-    /// its own entry (the same shared [`Label`], compared by pointer) where a lookup compared
-    /// each long label (`clash-prelude:Clash.Signal.Internal.:-`) with about log₂(labels)
-    /// others.
+    /// Walks `census` (labels in increasing order, each with a `T`), visiting each label in
+    /// order with its entry here; a label not here yet is visited with `new(label)`, added
+    /// once the walk is done. A sink keeping figures per label meets the same labels census
+    /// after census: each finds its entry by its [`Label::id`], with no label compared (a
+    /// lookup compared each long label with about log₂(labels) others, and a walk side by
+    /// side compared every label here that the census lacked).
     pub fn walk_beside<'a, T>(
         &mut self,
         census: impl IntoIterator<Item = (&'a Label, T)>,
         mut new: impl FnMut(&Label) -> V,
         mut visit: impl FnMut(&Label, &mut V, T),
     ) {
+        if !self.indexed {
+            self.reindex();
+        }
         let mut added = Vec::new();
-        let mut j = 0;
         for (label, t) in census {
-            let here = loop {
-                match self.entries.get(j).map(|(k, _)| k.cmp(label)) {
-                    Some(std::cmp::Ordering::Less) => j += 1,
-                    Some(std::cmp::Ordering::Equal) => break true,
-                    _ => break false,
+            match self.by_id.get(label.id()).copied().unwrap_or(0) {
+                0 => {
+                    let mut v = new(label);
+                    visit(label, &mut v, t);
+                    added.push((label.clone(), v));
                 }
-            };
-            if here {
-                visit(label, &mut self.entries[j].1, t);
-                j += 1;
-            } else {
-                let mut v = new(label);
-                visit(label, &mut v, t);
-                added.push((label.clone(), v));
+                at => visit(label, &mut self.entries[at as usize - 1].1, t),
             }
         }
-        self.extend(added);
+        if !added.is_empty() {
+            self.extend(added);
+        }
+    }
+
+    fn reindex(&mut self) {
+        self.by_id.clear();
+        for (at, (label, _)) in self.entries.iter().enumerate() {
+            if label.id() >= self.by_id.len() {
+                self.by_id.resize(label.id() + 1, 0);
+            }
+            self.by_id[label.id()] = at as u32 + 1;
+        }
+        self.indexed = true;
     }
 
     /// The entries as a sorted slice, for walks beside another sorted sequence.
@@ -407,15 +483,18 @@ impl<V> LabelMap<V> {
                         }
                         // Gone from this census.
                         std::cmp::Ordering::Less => {
+                            self.indexed = false;
                             self.entries.remove(n);
                         }
                         // New in this census.
                         std::cmp::Ordering::Greater => {
+                            self.indexed = false;
                             self.entries.insert(n, (label.clone(), value));
                             break;
                         }
                     },
                     None => {
+                        self.indexed = false;
                         self.entries.push((label.clone(), value));
                         break;
                     }
@@ -423,7 +502,10 @@ impl<V> LabelMap<V> {
             }
             n += 1;
         }
-        self.entries.truncate(n);
+        if n < self.entries.len() {
+            self.indexed = false;
+            self.entries.truncate(n);
+        }
     }
 }
 
@@ -454,7 +536,7 @@ impl<V> FromIterator<(Label, V)> for LabelMap<V> {
                 _ => out.push(e),
             }
         }
-        LabelMap { entries: out }
+        LabelMap::from_sorted(out)
     }
 }
 
@@ -508,9 +590,7 @@ impl<V: Serialize> Serialize for LabelMap<V> {
 
 impl<'de, V: Deserialize<'de>> Deserialize<'de> for LabelMap<V> {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        BTreeMap::<Label, V>::deserialize(d).map(|m| LabelMap {
-            entries: m.into_iter().collect(),
-        })
+        BTreeMap::<Label, V>::deserialize(d).map(|m| LabelMap::from_sorted(m.into_iter().collect()))
     }
 }
 
@@ -851,6 +931,43 @@ mod label_map_tests {
         );
         assert_eq!(order, ["a", "b", "c", "d"]);
         check(&seen, &[("a", 101), ("b", 12), ("c", 103), ("d", 34)]);
+    }
+
+    #[test]
+    fn walked_after_its_labels_changed_it_finds_each_entry() {
+        let add = |m: &mut LabelMap<u64>, census: &[(&str, u64)]| {
+            m.walk_beside(map(census).iter(), |_| 0, |_, v, t| *v += t);
+        };
+        let mut m = map(&[("b", 10), ("d", 30)]);
+        add(&mut m, &[("b", 1), ("d", 1)]);
+        // Every way the labels change moves the entries after them.
+        m.insert(Label::from("a"), 5);
+        add(&mut m, &[("a", 1), ("b", 1), ("d", 1)]);
+        check(&m, &[("a", 6), ("b", 12), ("d", 32)]);
+        m.remove("a");
+        add(&mut m, &[("b", 1), ("d", 1)]);
+        *m.get_or_default(Label::from("c")) += 7;
+        add(&mut m, &[("c", 1), ("d", 1)]);
+        check(&m, &[("b", 13), ("c", 8), ("d", 34)]);
+        let (b, c) = (Label::from("b"), Label::from("c"));
+        m.assign_sorted([(&b, 1), (&c, 2)]);
+        add(&mut m, &[("b", 1), ("c", 1), ("e", 1)]);
+        check(&m, &[("b", 2), ("c", 3), ("e", 1)]);
+        m.clear();
+        add(&mut m, &[("b", 1)]);
+        check(&m, &[("b", 1)]);
+    }
+
+    #[test]
+    fn one_text_is_one_label() {
+        let a = Label::from("interned once");
+        let b = Label::from(String::from("interned once"));
+        let c: Label = serde_json::from_str("\"interned once\"").unwrap();
+        assert!(std::ptr::eq(a.as_str(), b.as_str()) && std::ptr::eq(a.as_str(), c.as_str()));
+        assert_eq!((a.id(), a.id()), (b.id(), c.id()));
+        assert_ne!(Label::from("interned twice").id(), a.id());
+        assert_eq!(Label::existing("interned once"), Some(a));
+        assert_eq!(Label::existing("a text no label was made of"), None);
     }
 
     #[test]

@@ -224,13 +224,14 @@ fn census_sample(
     c: &Counters,
     zero: &Counters,
     jemalloc: Option<&JemallocReader>,
-    harness_allocs: u64,
+    harness: &Harness,
 ) -> Sample {
+    let base = zero.live.wrapping_add(harness.live);
     let mut sample = Sample {
         x: cycle,
-        live_bytes: c.live.wrapping_sub(zero.live),
-        peak_live_bytes: Some(c.peak.wrapping_sub(zero.live)),
-        allocations: Some(c.allocations - harness_allocs),
+        live_bytes: c.live.wrapping_sub(base),
+        peak_live_bytes: Some(c.peak.wrapping_sub(base)),
+        allocations: Some(c.allocations - harness.allocations),
         jemalloc: jemalloc.and_then(JemallocReader::read),
         // RSS is left to the parent (polled, and the exact peak from wait4): reading
         // /proc here at every sample cost more than the rest of the sample together.
@@ -257,6 +258,17 @@ fn census_sample(
     sample
 }
 
+/// What the harness itself allocated in a probe child while emitting samples, taken out of the
+/// simulation's figures.
+#[derive(Debug, Clone, Copy, Default)]
+struct Harness {
+    /// Allocations made (census snapshots, JSON).
+    allocations: u64,
+    /// Bytes left allocated: the first sample to meet a label makes its one interned copy
+    /// ([`crate::timeline::Label`]), kept for the rest of the process.
+    live: u64,
+}
+
 /// Runs a probe child: simulates `request` with a circuit of `catalog`, writing samples to `out`
 /// and reading go-aheads from `acks`. Returns an error text for the parent's report.
 pub fn run_child(
@@ -270,30 +282,33 @@ pub fn run_child(
     // probe (its path and arguments are live bytes too) or where the checkout lives.
     let jemalloc = JemallocReader::new();
     let zero = counters();
-    // Allocations made by the harness itself (census snapshots, JSON) are subtracted so that
-    // `allocations.count` is the simulation's alone.
-    let mut harness_allocs = zero.allocations;
+    // What the harness itself allocates (census snapshots, JSON, interned labels) is subtracted
+    // so that `allocations.count` and the live bytes are the simulation's alone.
+    let mut harness = Harness {
+        allocations: zero.allocations,
+        live: 0,
+    };
     // The driver, not the circuit, keeps the clock: it stamps each cycle on the census.
     let mut circuit = catalog
         .build(&request.circuit, &params)
         .map_err(|e| e.to_string())?;
     let every = request.sample_every.max(1);
     let mut line = Vec::with_capacity(4096);
-    let mut emit =
-        |cycle: u64, line: &mut Vec<u8>, harness_allocs: &mut u64| -> Result<(), String> {
-            let c = counters();
-            let sample = census_sample(cycle, &c, &zero, jemalloc.as_ref(), *harness_allocs);
-            line.clear();
-            serde_json::to_writer(&mut *line, &Message::Sample(sample))
-                .map_err(|e| e.to_string())?;
-            line.push(b'\n');
-            out.write_all(line)
-                .and_then(|_| out.flush())
-                .map_err(|e| format!("writing a sample: {e}"))?;
-            *harness_allocs += counters().allocations - c.allocations;
-            reset_peak();
-            Ok(())
-        };
+    let mut emit = |cycle: u64, line: &mut Vec<u8>, harness: &mut Harness| -> Result<(), String> {
+        let c = counters();
+        let sample = census_sample(cycle, &c, &zero, jemalloc.as_ref(), harness);
+        line.clear();
+        serde_json::to_writer(&mut *line, &Message::Sample(sample)).map_err(|e| e.to_string())?;
+        line.push(b'\n');
+        out.write_all(line)
+            .and_then(|_| out.flush())
+            .map_err(|e| format!("writing a sample: {e}"))?;
+        let after = counters();
+        harness.allocations += after.allocations - c.allocations;
+        harness.live = harness.live.wrapping_add(after.live.wrapping_sub(c.live));
+        reset_peak();
+        Ok(())
+    };
     // The go-ahead for a sample is read just before the next one is emitted: the parent checks
     // sample k while the child simulates the interval after it (two cores work at once), and a
     // violation at k still stops the child within one sample interval, before sample k+1.
@@ -311,14 +326,14 @@ pub fn run_child(
             .and_then(|_| out.flush())
             .map_err(|e| e.to_string())
     };
-    emit(0, &mut line, &mut harness_allocs)?;
+    emit(0, &mut line, &mut harness)?;
     for cycle in 1..=request.cycles {
         circuit.step();
         if cycle % every == 0 || cycle == request.cycles {
             if !go_ahead(acks) {
                 return stopped(out, cycle);
             }
-            emit(cycle, &mut line, &mut harness_allocs)?;
+            emit(cycle, &mut line, &mut harness)?;
         }
     }
     if !go_ahead(acks) {
