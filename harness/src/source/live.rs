@@ -494,8 +494,8 @@ impl Live<'_> {
             |label, size, t| {
                 if let Some(counted) = size.counted {
                     t.count = t.bytes / counted;
-                    if !t.bytes.is_multiple_of(counted) && !indivisible.contains_key(label.as_str())
-                    {
+                    // A multiplication, not a second division.
+                    if t.count * counted != t.bytes && !indivisible.contains_key(label.as_str()) {
                         indivisible.insert(label.to_string(), t.bytes);
                     }
                 }

@@ -296,10 +296,22 @@ pub struct ChartSampler {
     index: usize,
     /// The samples at multiples of `stride`, by index.
     kept: Vec<(usize, Snapshot)>,
-    last: Option<(usize, Snapshot)>,
+    /// The last sample's index, position and residency; its types' bytes are in `type_peaks`.
+    last: Option<(usize, u64, u64)>,
     /// The last sample of the highest residency so far.
     peak: Option<(usize, Snapshot)>,
-    type_peaks: crate::timeline::LabelMap<u64>,
+    /// Each type's peak bytes, and the index of the last sample that had it, with its bytes
+    /// there: what the last sample's snapshot is made of at the end, rather than copying every
+    /// sample's types in turn.
+    type_peaks: crate::timeline::LabelMap<TypeTrace>,
+}
+
+/// A type's figures in a [`ChartSampler`].
+#[derive(Debug, Default, Clone, Copy)]
+struct TypeTrace {
+    peak: u64,
+    last_index: usize,
+    last_bytes: u64,
 }
 
 impl Default for ChartSampler {
@@ -351,12 +363,26 @@ impl ChartSampler {
         let mut top: Vec<(&str, u64)> = self
             .type_peaks
             .iter()
-            .map(|(l, b)| (l.as_str(), *b))
+            .map(|(l, t)| (l.as_str(), t.peak))
             .collect();
         top.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
         let top: Vec<&str> = top.into_iter().take(CHART_TYPES).map(|(l, _)| l).collect();
+        let last = self.last.map(|(index, x, live_bytes)| {
+            let types = self
+                .type_peaks
+                .iter()
+                .filter(|(_, t)| t.last_index == index)
+                .map(|(l, t)| (l.clone(), t.last_bytes))
+                .collect();
+            let snapshot = Snapshot {
+                x,
+                live_bytes,
+                types,
+            };
+            (index, snapshot)
+        });
         let mut candidates: Vec<&(usize, Snapshot)> = self.kept.iter().collect();
-        if let Some(last) = &self.last {
+        if let Some(last) = &last {
             if candidates.last().is_none_or(|(i, _)| *i != last.0) {
                 candidates.push(last);
             }
@@ -413,13 +439,7 @@ impl crate::timeline::SampleSink for ChartSampler {
                 self.kept.retain(|(i, _)| i.is_multiple_of(stride));
             }
         }
-        match &mut self.last {
-            Some((i, last)) => {
-                *i = index;
-                last.set(s);
-            }
-            None => self.last = Some((index, Snapshot::of(s))),
-        }
+        self.last = Some((index, s.x, s.live_bytes));
         // The last of equal peaks, as `Iterator::max_by_key` picks.
         match &mut self.peak {
             Some((_, p)) if p.live_bytes > s.live_bytes => {}
@@ -429,8 +449,10 @@ impl crate::timeline::SampleSink for ChartSampler {
             }
             None => self.peak = Some((index, Snapshot::of(s))),
         }
-        crate::timeline::for_each_label(&mut self.type_peaks, &s.types, |b, t| {
-            *b = (*b).max(t.bytes)
+        crate::timeline::for_each_label(&mut self.type_peaks, &s.types, |p, t| {
+            p.peak = p.peak.max(t.bytes);
+            p.last_index = index;
+            p.last_bytes = t.bytes;
         });
     }
 }

@@ -247,9 +247,11 @@ pub struct SizeInference {
 impl SizeInference {
     /// Takes in one sample's byte totals.
     pub fn observe(&mut self, sample: &Sample) {
-        // gcd(0, b) = b: a label's first row starts its gcd.
+        // gcd(b, 0) = b: a label's first row starts its gcd. The row's bytes first: once the
+        // gcd has settled on the closure size, one division finds it unchanged (the other order
+        // took two, and divisions were a fifth of the live watch's time per census).
         crate::timeline::for_each_label(&mut self.gcds, &sample.types, |g, t| {
-            *g = gcd(*g, t.bytes)
+            *g = gcd(t.bytes, *g)
         });
     }
 
