@@ -14,7 +14,7 @@
 //!   goes away.
 
 use crate::errors::RunError;
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::io::Read;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
@@ -286,6 +286,7 @@ fn watch(pid: i32, limits: Limits, root: Root, shared: &Shared, woken: &mpsc::Re
     let start = Instant::now();
     let mut held_for = Duration::ZERO;
     let mut last = start;
+    let mut procs = ProcFiles::default();
     while !shared.done.load(Ordering::Acquire) {
         let now = Instant::now();
         if shared.held.load(Ordering::Acquire) {
@@ -297,8 +298,8 @@ fn watch(pid: i32, limits: Limits, root: Root, shared: &Shared, woken: &mpsc::Re
         if peek_exit(pid, libc::WNOHANG).is_some() {
             return;
         }
-        let tree = tree_of(pid);
-        let (rss, processes) = rss_over(&tree, root);
+        let tree = procs.tree_of(pid);
+        let (rss, processes) = procs.rss_over(&tree, root);
         shared.peak.fetch_max(rss, Ordering::Relaxed);
         *shared.tree.lock().unwrap_or_else(|p| p.into_inner()) = tree;
         let why = if now - start - held_for > limits.timeout {
@@ -604,6 +605,146 @@ pub(crate) fn tree_of(pid: i32) -> Vec<i32> {
     out
 }
 
+/// The `/proc` files the watchdog reads at every poll, kept open and read again from their
+/// start: opening each by its path every 50 ms (a path walk through `/proc` for each file, and
+/// a size query for each read) was about 150 us per poll, a twelfth of membound's own CPU on a
+/// long watch. A descriptor of a process's file names that process: once it has ended its
+/// reads fail, even if its pid is reused.
+#[derive(Default)]
+struct ProcFiles {
+    /// Each process's `statm` (its resident set) and its threads.
+    procs: HashMap<i32, Proc>,
+    polls: u64,
+}
+
+/// One process's open files.
+struct Proc {
+    statm: std::fs::File,
+    /// `/proc/<pid>/task`, whose link count is 2 + the number of threads.
+    task_dir: std::fs::File,
+    /// The link count when `children` were listed.
+    links: u64,
+    /// Each thread's `children`, listed again when the number of threads changed, and every
+    /// [`RELIST`] polls in case one thread ended and another began between two polls.
+    children: Vec<std::fs::File>,
+    /// The resident set, as last read.
+    rss: u64,
+}
+
+/// How often (in polls) the watchdog lists a process's threads even when their number is the
+/// same.
+const RELIST: u64 = 10;
+
+impl ProcFiles {
+    /// [`tree_of`], from the open files, opening those of processes not seen before.
+    fn tree_of(&mut self, root: i32) -> Vec<i32> {
+        self.polls += 1;
+        let mut out = vec![root];
+        let mut i = 0;
+        while i < out.len() {
+            let p = out[i];
+            for c in self.children_of(p) {
+                if !out.contains(&c) {
+                    out.push(c);
+                }
+            }
+            i += 1;
+        }
+        // Processes gone from the tree close their files.
+        self.procs.retain(|p, _| out.contains(p));
+        out
+    }
+
+    /// `pid`'s children; reads its resident set on the way.
+    fn children_of(&mut self, pid: i32) -> Vec<i32> {
+        use std::os::unix::fs::MetadataExt;
+        if !self.procs.contains_key(&pid) {
+            let open = |what: &str| std::fs::File::open(format!("/proc/{pid}/{what}")).ok();
+            let (Some(statm), Some(task_dir)) = (open("statm"), open("task")) else {
+                return Vec::new();
+            };
+            let new = Proc {
+                statm,
+                task_dir,
+                links: 0,
+                children: Vec::new(),
+                rss: 0,
+            };
+            self.procs.insert(pid, new);
+        }
+        let relist = self.polls.is_multiple_of(RELIST);
+        let Some(proc) = self.procs.get_mut(&pid) else {
+            return Vec::new();
+        };
+        let resident = read_from_start(&proc.statm)
+            .and_then(|t| t.split_whitespace().nth(1)?.parse::<u64>().ok());
+        let links = proc.task_dir.metadata().map(|m| m.nlink()).ok();
+        let (Some(pages), Some(links)) = (resident, links) else {
+            // Gone: its files are closed with the next tree.
+            self.procs.remove(&pid);
+            return Vec::new();
+        };
+        proc.rss = pages * page_size();
+        if links != proc.links || relist {
+            proc.links = links;
+            proc.children = list_tasks(pid)
+                .into_iter()
+                .filter_map(|tid| {
+                    std::fs::File::open(format!("/proc/{pid}/task/{tid}/children")).ok()
+                })
+                .collect();
+        }
+        let mut out = Vec::new();
+        for f in &proc.children {
+            if let Some(text) = read_from_start(f) {
+                out.extend(
+                    text.split_whitespace()
+                        .filter_map(|c| c.parse::<i32>().ok()),
+                );
+            }
+        }
+        out
+    }
+
+    /// [`rss_over`], from the resident sets read by the last [`ProcFiles::tree_of`].
+    fn rss_over(&self, tree: &[i32], root: Root) -> (u64, usize) {
+        let counted = match root {
+            Root::Measured => tree,
+            Root::Launcher => tree.get(1..).unwrap_or_default(),
+        };
+        (
+            counted
+                .iter()
+                .filter_map(|p| self.procs.get(p).map(|p| p.rss))
+                .sum(),
+            counted.len(),
+        )
+    }
+}
+
+/// The ids of `pid`'s threads.
+fn list_tasks(pid: i32) -> Vec<i32> {
+    std::fs::read_dir(format!("/proc/{pid}/task"))
+        .into_iter()
+        .flatten()
+        .filter_map(|t| t.ok()?.file_name().to_str()?.parse().ok())
+        .collect()
+}
+
+/// What `f` (a `/proc` file) holds now, read from its start.
+fn read_from_start(f: &std::fs::File) -> Option<String> {
+    use std::os::unix::fs::FileExt;
+    let mut out = Vec::new();
+    let mut buf = [0u8; 4096];
+    loop {
+        let n = f.read_at(&mut buf, out.len() as u64).ok()?;
+        out.extend_from_slice(&buf[..n]);
+        if n < buf.len() {
+            return String::from_utf8(out).ok();
+        }
+    }
+}
+
 /// The resident set summed over the processes of `tree` (from [`tree_of`]) that `root` counts,
 /// and how many those are.
 pub(crate) fn rss_over(tree: &[i32], root: Root) -> (u64, usize) {
@@ -683,6 +824,32 @@ pub(crate) fn rss_and_hwm(pid: i32) -> Option<(u64, u64)> {
 /// parent's high-water mark across fork, so it does not depend on which front end ran it.
 pub fn own_peak_rss() -> Option<u64> {
     proc_status_bytes("self", "VmHWM:")
+}
+
+#[cfg(test)]
+mod proc_tests {
+    use super::*;
+
+    #[test]
+    fn the_open_files_see_the_tree_as_paths_do() {
+        let mut procs = ProcFiles::default();
+        let me = std::process::id() as i32;
+        let mut child = std::process::Command::new("sleep")
+            .arg("5")
+            .spawn()
+            .unwrap();
+        let kid = child.id() as i32;
+        for _ in 0..3 {
+            // Other tests' children may come and go between two readings: only ours is sure.
+            let tree = procs.tree_of(me);
+            assert!(tree.contains(&kid) && tree_of(me).contains(&kid));
+            let (rss, n) = procs.rss_over(&tree, Root::Measured);
+            assert!(rss > 0 && n == tree.len());
+        }
+        child.kill().unwrap();
+        child.wait().unwrap();
+        assert!(!procs.tree_of(me).contains(&kid));
+    }
 }
 
 #[cfg(test)]
