@@ -658,23 +658,22 @@ impl ProcFiles {
     /// `pid`'s children; reads its resident set on the way.
     fn children_of(&mut self, pid: i32) -> Vec<i32> {
         use std::os::unix::fs::MetadataExt;
-        if !self.procs.contains_key(&pid) {
-            let open = |what: &str| std::fs::File::open(format!("/proc/{pid}/{what}")).ok();
-            let (Some(statm), Some(task_dir)) = (open("statm"), open("task")) else {
-                return Vec::new();
-            };
-            let new = Proc {
-                statm,
-                task_dir,
-                links: 0,
-                children: Vec::new(),
-                rss: 0,
-            };
-            self.procs.insert(pid, new);
-        }
         let relist = self.polls.is_multiple_of(RELIST);
-        let Some(proc) = self.procs.get_mut(&pid) else {
-            return Vec::new();
+        let proc = match self.procs.entry(pid) {
+            std::collections::hash_map::Entry::Occupied(e) => e.into_mut(),
+            std::collections::hash_map::Entry::Vacant(e) => {
+                let open = |what: &str| std::fs::File::open(format!("/proc/{pid}/{what}")).ok();
+                let (Some(statm), Some(task_dir)) = (open("statm"), open("task")) else {
+                    return Vec::new();
+                };
+                e.insert(Proc {
+                    statm,
+                    task_dir,
+                    links: 0,
+                    children: Vec::new(),
+                    rss: 0,
+                })
+            }
         };
         let resident = read_from_start(&proc.statm)
             .and_then(|t| t.split_whitespace().nth(1)?.parse::<u64>().ok());
