@@ -88,11 +88,6 @@ impl Label {
         Label(i)
     }
 
-    /// The label of `text` if one has been made: a label nobody has seen is in no map.
-    pub fn existing(text: &str) -> Option<Label> {
-        interned().get(text).map(|i| Label(i))
-    }
-
     /// The label's number, dense from 0 in the order labels were first made in this process:
     /// an index for per-label tables. Not stable across runs: never written anywhere.
     pub fn id(&self) -> usize {
@@ -938,8 +933,6 @@ mod label_map_tests {
         assert!(std::ptr::eq(a.as_str(), b.as_str()) && std::ptr::eq(a.as_str(), c.as_str()));
         assert_eq!((a.id(), a.id()), (b.id(), c.id()));
         assert_ne!(Label::from("interned twice").id(), a.id());
-        assert_eq!(Label::existing("interned once"), Some(a));
-        assert_eq!(Label::existing("a text no label was made of"), None);
     }
 
     #[test]
