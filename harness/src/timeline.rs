@@ -50,7 +50,7 @@ pub use crate::units::XUnit;
 /// are equal exactly when they are the same one (a pointer comparison, where a `memcmp` went
 /// over long common prefixes such as `clash-prelude:Clash.Signal.Internal.`), and each has a
 /// small dense [`id`](Label::id) by which a sink finds its own entry for it without comparing
-/// anything ([`LabelMap::walk_beside`]). It orders, hashes and serialises as its text.
+/// anything ([`LabelMap::walk_census`]). It orders, hashes and serialises as its text.
 #[derive(Clone)]
 pub struct Label(&'static Interned);
 
@@ -226,16 +226,17 @@ impl<'de> Deserialize<'de> for Label {
 
 /// A map from [`Label`]s, kept as one sorted vector: a census's types. Its API is the part of
 /// `BTreeMap`'s the pipeline uses, so it reads like one; the difference is where the time goes.
-/// Every census is walked by several sinks beside their own per-label figures (see
-/// [`for_each_label`]), and a census's map is rebuilt in place from the next census's rows:
-/// over a contiguous vector both are a pass over memory, where a tree's nodes were a pointer
-/// chase per label (the walks were about a third of the live watch's time per census).
-/// Inserting in the middle is linear, which a census of tens of labels never notices.
+/// Every census is walked by several sinks, each finding its own per-label figures by the
+/// labels' ids (see [`LabelMap::walk_census`]), and a census's map is written over from the
+/// next census's rows: over a contiguous vector both are a pass over memory, where a tree's
+/// nodes were a pointer chase per label (the walks were about a third of the live watch's time
+/// per census). Inserting in the middle is linear, which a census of tens of labels never
+/// notices.
 #[derive(Clone)]
 pub struct LabelMap<V> {
     /// Sorted by label, each label once.
     entries: Vec<(Label, V)>,
-    /// For [`LabelMap::walk_beside`]: by [`Label::id`], 1 + the label's place in `entries`,
+    /// For [`LabelMap::walk_census`]: by [`Label::id`], 1 + the label's place in `entries`,
     /// 0 where it has none; built by the first walk after the labels changed.
     by_id: Vec<u32>,
     /// Whether `by_id` is that of the current labels.
@@ -336,15 +337,16 @@ impl<V> LabelMap<V> {
 
     /// Sets `label`'s value; returns the value it replaces.
     pub fn insert(&mut self, label: Label, value: V) -> Option<V> {
-        self.indexed = false;
         // Labels mostly come in order: appending needs no search.
         if self.entries.last().is_none_or(|(l, _)| *l < label) {
+            self.indexed = false;
             self.entries.push((label, value));
             return None;
         }
         match self.find(label.as_str()) {
             Ok(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             Err(i) => {
+                self.indexed = false;
                 self.entries.insert(i, (label, value));
                 None
             }
@@ -414,7 +416,7 @@ impl<V> LabelMap<V> {
     /// after census: each finds its entry by its [`Label::id`], with no label compared (a
     /// lookup compared each long label with about log₂(labels) others, and a walk side by
     /// side compared every label here that the census lacked).
-    pub fn walk_beside<'a, T>(
+    pub fn walk_census<'a, T>(
         &mut self,
         census: impl IntoIterator<Item = (&'a Label, T)>,
         mut new: impl FnMut(&Label) -> V,
@@ -448,11 +450,6 @@ impl<V> LabelMap<V> {
             self.by_id[label.id()] = at as u32 + 1;
         }
         self.indexed = true;
-    }
-
-    /// The entries as a sorted slice, for walks beside another sorted sequence.
-    pub fn as_slice(&self) -> &[(Label, V)] {
-        &self.entries
     }
 
     /// Replaces the entries with `sorted`, which must be in strictly increasing label order:
@@ -672,13 +669,13 @@ impl Timeline {
 }
 
 /// Visits each of `types`' labels with its entry in `per_label`, a default one for a label
-/// not seen before ([`LabelMap::walk_beside`]).
+/// not seen before ([`LabelMap::walk_census`]).
 pub fn for_each_label<V: Default>(
     per_label: &mut LabelMap<V>,
     types: &LabelMap<TypeSample>,
     mut visit: impl FnMut(&mut V, &TypeSample),
 ) {
-    per_label.walk_beside(types, |_| V::default(), |_, v, t| visit(v, t));
+    per_label.walk_census(types, |_| V::default(), |_, v, t| visit(v, t));
 }
 
 /// A consumer of a run's samples, one at a time, in increasing `x`: how the figures of a run
@@ -888,7 +885,7 @@ mod label_map_tests {
         let mut seen = map(&[("b", 10), ("d", 30)]);
         let census = map(&[("a", 1), ("b", 2), ("c", 3), ("d", 4)]);
         let mut order = Vec::new();
-        seen.walk_beside(
+        seen.walk_census(
             census.iter(),
             |_| 100,
             |l, v, t| {
@@ -903,7 +900,7 @@ mod label_map_tests {
     #[test]
     fn walked_after_its_labels_changed_it_finds_each_entry() {
         let add = |m: &mut LabelMap<u64>, census: &[(&str, u64)]| {
-            m.walk_beside(map(census).iter(), |_| 0, |_, v, t| *v += t);
+            m.walk_census(map(census).iter(), |_| 0, |_, v, t| *v += t);
         };
         let mut m = map(&[("b", 10), ("d", 30)]);
         add(&mut m, &[("b", 1), ("d", 1)]);

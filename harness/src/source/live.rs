@@ -122,8 +122,8 @@ pub(crate) struct Live<'s> {
     /// The first census row that a declared closure size does not divide: an error, since
     /// every count of that label is wrong.
     declared_mismatch: Option<IndivisibleSize>,
-    /// Each label's size as the watch counts by it, worked out once per label and walked
-    /// beside each census: looking each label up, and parsing it for a known layout, census
+    /// Each label's size as the watch counts by it, worked out once per label and found by
+    /// the label's id for each census: looking each label up, and parsing it for a known layout, census
     /// after census, was a seventh of the watch's own time per census.
     label_sizes: LabelMap<LiveSize>,
     /// Each invariant's outcome over the whole run, when every one was checked live and the
@@ -482,13 +482,12 @@ impl LiveSize {
 impl Live<'_> {
     /// Counts `s`'s types of a declared or known closure size, notes the first bytes a size
     /// does not divide, and the first row a declared size does not divide
-    /// ([`ReadOptions::check_declared`], in label order as it checks a sample). The census's
-    /// labels and `label_sizes` are both sorted, and walked side by side
-    /// ([`LabelMap::walk_beside`]).
+    /// ([`ReadOptions::check_declared`], in label order as it checks a sample). Each of the
+    /// census's labels finds its size by its id ([`LabelMap::walk_census`]).
     fn count_known(&mut self, s: &mut Sample) {
         let (opts, census) = (&self.opts, s.x);
         let (indivisible, declared_mismatch) = (&mut self.indivisible, &mut self.declared_mismatch);
-        self.label_sizes.walk_beside(
+        self.label_sizes.walk_census(
             s.types.iter_mut(),
             |label| LiveSize::of(label, opts),
             |label, size, t| {

@@ -61,6 +61,16 @@ pub(crate) enum Root {
     Launcher,
 }
 
+impl Root {
+    /// The processes of `tree` (the child first, from [`tree_of`]) whose memory counts.
+    fn counted(self, tree: &[i32]) -> &[i32] {
+        match self {
+            Root::Measured => tree,
+            Root::Launcher => tree.get(1..).unwrap_or_default(),
+        }
+    }
+}
+
 /// How a supervised child ended.
 #[derive(Debug, Clone)]
 pub(crate) struct Exit {
@@ -591,11 +601,16 @@ fn head_and_tail(text: &str) -> String {
 /// `pid` and all its descendants, parents before children, from
 /// `/proc/<pid>/task/<tid>/children` (a child is listed under the thread that forked it).
 pub(crate) fn tree_of(pid: i32) -> Vec<i32> {
-    let mut out = vec![pid];
+    walk_tree(pid, children_of)
+}
+
+/// `root` and all its descendants, parents before children, each process's children from
+/// `children`.
+fn walk_tree(root: i32, mut children: impl FnMut(i32) -> Vec<i32>) -> Vec<i32> {
+    let mut out = vec![root];
     let mut i = 0;
     while i < out.len() {
-        let p = out[i];
-        for c in children_of(p) {
+        for c in children(out[i]) {
             if !out.contains(&c) {
                 out.push(c);
             }
@@ -639,17 +654,7 @@ impl ProcFiles {
     /// [`tree_of`], from the open files, opening those of processes not seen before.
     fn tree_of(&mut self, root: i32) -> Vec<i32> {
         self.polls += 1;
-        let mut out = vec![root];
-        let mut i = 0;
-        while i < out.len() {
-            let p = out[i];
-            for c in self.children_of(p) {
-                if !out.contains(&c) {
-                    out.push(c);
-                }
-            }
-            i += 1;
-        }
+        let out = walk_tree(root, |p| self.children_of(p));
         // Processes gone from the tree close their files.
         self.procs.retain(|p, _| out.contains(p));
         out
@@ -696,10 +701,7 @@ impl ProcFiles {
         let mut out = Vec::new();
         for f in &proc.children {
             if let Some(text) = read_from_start(f) {
-                out.extend(
-                    text.split_whitespace()
-                        .filter_map(|c| c.parse::<i32>().ok()),
-                );
+                out.extend(pids(&text));
             }
         }
         out
@@ -707,10 +709,7 @@ impl ProcFiles {
 
     /// [`rss_over`], from the resident sets read by the last [`ProcFiles::tree_of`].
     fn rss_over(&self, tree: &[i32], root: Root) -> (u64, usize) {
-        let counted = match root {
-            Root::Measured => tree,
-            Root::Launcher => tree.get(1..).unwrap_or_default(),
-        };
+        let counted = root.counted(tree);
         (
             counted
                 .iter()
@@ -747,10 +746,7 @@ fn read_from_start(f: &std::fs::File) -> Option<String> {
 /// The resident set summed over the processes of `tree` (from [`tree_of`]) that `root` counts,
 /// and how many those are.
 pub(crate) fn rss_over(tree: &[i32], root: Root) -> (u64, usize) {
-    let counted = match root {
-        Root::Measured => tree,
-        Root::Launcher => tree.get(1..).unwrap_or_default(),
-    };
+    let counted = root.counted(tree);
     (
         counted.iter().filter_map(|p| rss_of(*p)).sum(),
         counted.len(),
@@ -760,18 +756,17 @@ pub(crate) fn rss_over(tree: &[i32], root: Root) -> (u64, usize) {
 /// The direct children of `pid`, over all its threads.
 pub(crate) fn children_of(pid: i32) -> Vec<i32> {
     let mut out = Vec::new();
-    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
-        return out;
-    };
-    for t in tasks.filter_map(|t| t.ok()) {
-        if let Ok(text) = std::fs::read_to_string(t.path().join("children")) {
-            out.extend(
-                text.split_whitespace()
-                    .filter_map(|c| c.parse::<i32>().ok()),
-            );
+    for tid in list_tasks(pid) {
+        if let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/task/{tid}/children")) {
+            out.extend(pids(&text));
         }
     }
     out
+}
+
+/// The pids of a `children` file.
+fn pids(text: &str) -> impl Iterator<Item = i32> + '_ {
+    text.split_whitespace().filter_map(|c| c.parse().ok())
 }
 
 /// Resident set size of one process in bytes (`/proc/<pid>/statm`, resident pages).

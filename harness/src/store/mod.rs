@@ -343,8 +343,8 @@ impl Snapshot {
         snap
     }
 
-    /// Overwrites this snapshot with `s`, reusing its buffers: the last sample and the peak of
-    /// a growing run are replaced at every sample.
+    /// Overwrites this snapshot with `s`, reusing its buffers: the peak of a growing run is
+    /// replaced at every sample.
     fn set(&mut self, s: &crate::timeline::Sample) {
         self.x = s.x;
         self.live_bytes = s.live_bytes;

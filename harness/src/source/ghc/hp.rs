@@ -380,8 +380,7 @@ impl HpFollower {
         self.by_rank.sum(&self.labels.rank, &mut rows);
         let merged = &rows[..];
         let names = &self.labels;
-        // The map of a census the caller is done with, merged with this one in place: a steady
-        // run's censuses share most of their labels, which keep their entries.
+        // The map of a census the caller is done with, written over: its allocation is reused.
         let mut types = self
             .spare
             .pop()
@@ -503,18 +502,12 @@ impl Labels {
 }
 
 /// A hash of a raw label for [`Labels`]' lookup of every row: its length and its first and last
-/// eight bytes, mixed as Fx mixes. A profile's few dozen labels differ there (`:-` and `:`,
-/// the package's hash and the module and constructor's names at the end), and the table
-/// compares the whole label on a match anyway; hashing all of it, word by word, was most of
-/// the lookup's instructions.
+/// eight bytes, mixed by the eventlog reader's Fx hash. A profile's few dozen labels differ
+/// there (`:-` and `:`, the package's hash and the module and constructor's names at the end),
+/// and the table compares the whole label on a match anyway; hashing all of it, word by word,
+/// was most of the lookup's instructions.
 #[derive(Default, Clone, Copy)]
-struct EndsHasher(u64);
-
-impl EndsHasher {
-    fn add(&mut self, word: u64) {
-        self.0 = (self.0.rotate_left(5) ^ word).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-}
+struct EndsHasher(super::eventlog::FxHasher);
 
 impl std::hash::Hasher for EndsHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -525,19 +518,19 @@ impl std::hash::Hasher for EndsHasher {
         };
         let n = bytes.len();
         if n <= 8 {
-            self.add(word(bytes));
+            self.0.add(word(bytes));
         } else {
-            self.add(word(&bytes[..8]));
-            self.add(word(&bytes[n - 8..]));
+            self.0.add(word(&bytes[..8]));
+            self.0.add(word(&bytes[n - 8..]));
         }
     }
 
     fn write_usize(&mut self, n: usize) {
-        self.add(n as u64);
+        self.0.add(n as u64);
     }
 
     fn finish(&self) -> u64 {
-        self.0
+        self.0.finish()
     }
 }
 

@@ -17,6 +17,8 @@ mod census;
 mod format;
 mod input;
 
+pub(crate) use census::FxHasher;
+
 use super::labels::{self as ghc, ReadOptions};
 use crate::spec::metric::{Total, GHC_BYTES_ALLOCATED, GHC_HEAP_LIVE_MAX, GHC_HEAP_SIZE_MAX};
 use crate::timeline::{Mark, Sample, Timeline, XUnit};
